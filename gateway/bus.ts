@@ -1,0 +1,57 @@
+import type { HealthState } from './health.js';
+
+/** Every event that crosses the gateway, with its payload type. */
+export interface BusEvents {
+  'series.updated': { series: string; source: string; from: number; to: number; count: number; fetchedAt: number };
+  'source.status': { source: string; state: HealthState; message: string };
+  'job.finished': { job: string; ok: boolean; durationMs: number; error?: string };
+  'plugin.failed': { plugin: string; error: string };
+  'gateway.stopping': { reason: string };
+}
+
+export type BusEventName = keyof BusEvents;
+type Listener<E extends BusEventName> = (payload: BusEvents[E]) => void;
+
+interface Entry {
+  owner: string;
+  listener: Listener<never>;
+}
+
+/** Typed, synchronous event bus. Listeners are keyed by owner so that a stopped plugin's listeners go with it. */
+export class EventBus {
+  private readonly listeners = new Map<BusEventName, Entry[]>();
+  private readonly onListenerError: (event: string, owner: string, error: unknown) => void;
+
+  constructor(onListenerError?: (event: string, owner: string, error: unknown) => void) {
+    this.onListenerError = onListenerError ?? (() => undefined);
+  }
+
+  on<E extends BusEventName>(event: E, owner: string, listener: Listener<E>): void {
+    const list = this.listeners.get(event) ?? [];
+    list.push({ owner, listener: listener as Listener<never> });
+    this.listeners.set(event, list);
+  }
+
+  emit<E extends BusEventName>(event: E, payload: BusEvents[E]): void {
+    for (const entry of this.listeners.get(event) ?? []) {
+      try {
+        (entry.listener as Listener<E>)(payload);
+      } catch (error) {
+        this.onListenerError(event, entry.owner, error);
+      }
+    }
+  }
+
+  removeOwner(owner: string): void {
+    for (const [event, list] of this.listeners) {
+      this.listeners.set(
+        event,
+        list.filter((e) => e.owner !== owner),
+      );
+    }
+  }
+
+  listenerCount(event: BusEventName): number {
+    return this.listeners.get(event)?.length ?? 0;
+  }
+}

@@ -1,0 +1,102 @@
+/** Every "now" and every timer in the gateway goes through a Clock, so tests and the demo can move time. */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  sleep(ms: number): Promise<void>;
+}
+
+export class SystemClock implements Clock {
+  now(): number {
+    return Date.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return { cancel: () => clearTimeout(t) };
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  }
+}
+
+/** Runs `factor` times faster than real time from `startAt` (the demo's replay clock). */
+export class AcceleratedClock implements Clock {
+  private readonly realStart = Date.now();
+  constructor(
+    private readonly startAt: number,
+    private readonly factor: number,
+  ) {
+    if (!(factor > 0)) throw new Error(`clock factor must be > 0, got ${factor}`);
+  }
+  now(): number {
+    return this.startAt + (Date.now() - this.realStart) * this.factor;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const t = setTimeout(fn, Math.max(0, ms / this.factor));
+    return { cancel: () => clearTimeout(t) };
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimeout(resolve, ms));
+  }
+}
+
+interface FakeTimer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
+
+/** A clock that only moves when told to; `advance` fires due timers in order and lets their promises settle. */
+export class FakeClock implements Clock {
+  private current: number;
+  private timers: FakeTimer[] = [];
+  private nextId = 1;
+
+  constructor(start: number | string) {
+    this.current = typeof start === 'string' ? Date.parse(start) : start;
+    if (!Number.isFinite(this.current)) throw new Error(`invalid fake clock start: ${String(start)}`);
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { id: this.nextId++, at: this.current + Math.max(0, ms), fn };
+    this.timers.push(timer);
+    return { cancel: () => (this.timers = this.timers.filter((t) => t.id !== timer.id)) };
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimeout(resolve, ms));
+  }
+
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  async advance(ms: number): Promise<void> {
+    await this.advanceTo(this.current + ms);
+  }
+
+  async advanceTo(target: number): Promise<void> {
+    for (;;) {
+      await settle();
+      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+      const due = this.timers[0];
+      if (!due || due.at > target) break;
+      this.timers.shift();
+      this.current = Math.max(this.current, due.at);
+      due.fn();
+    }
+    this.current = Math.max(this.current, target);
+    await settle();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,192 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** A secret is given inline, or as `{ file: path }` (systemd LoadCredential); it is never logged. */
+export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })], {
+  secret: true,
+});
+
+const Cron = (defaultValue: string, description: string): TSchema =>
+  Type.String({ default: defaultValue, description, pattern: '^\\S+(\\s+\\S+){4,5}$' });
+
+const Job = (cron: string, description: string) =>
+  Type.Object({ enabled: Type.Boolean({ default: true }), cron: Cron(cron, description) }, { additionalProperties: false, default: {} });
+
+const Retry = Type.Object(
+  {
+    timeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    retries: Type.Integer({ minimum: 0, maximum: 10, default: 3 }),
+    backoffMs: Type.Integer({ minimum: 0, default: 2_000 }),
+    maxBackoffMs: Type.Integer({ minimum: 0, default: 60_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const HHMM = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' });
+
+const SourceCommon = {
+  enabled: Type.Boolean({ default: true }),
+  /** Local Madrid time after which the next day's prices may exist. */
+  publishAfter: HHMM,
+  /** Source health turns stale when its last success is older than this. */
+  staleAfterMinutes: Type.Integer({ minimum: 1, default: 26 * 60 }),
+  /** Minimum pause between two requests during backfill. */
+  backfillIntervalMs: Type.Integer({ minimum: 0, default: 2_000 }),
+};
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ default: './data', description: 'LevelDB store and state' }),
+    site: Type.Object(
+      {
+        id: Type.String({ default: 'linares', pattern: '^[a-z0-9_-]+$' }),
+        name: Type.String({ default: 'Chocolate factory, Linares (Jaén)' }),
+        timezone: Type.String({ default: 'Europe/Madrid' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal'), Type.Literal('silent')], { default: 'info' }),
+        modules: Type.Record(Type.String(), Type.String(), { default: {}, description: 'per-module level, e.g. { mqtt: debug }' }),
+        pretty: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        host: Type.String({ default: '0.0.0.0' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        token: Type.Optional(Secret),
+        bodyLimitBytes: Type.Integer({ minimum: 1024, default: 65_536 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    mqtt: Type.Object(
+      {
+        base: Type.String({ default: 'choco-edge', pattern: '^[A-Za-z0-9_/-]+$' }),
+        embedded: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true }),
+            host: Type.String({ default: '0.0.0.0' }),
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+            wsPort: Type.Integer({ minimum: 0, maximum: 65535, default: 9001, description: 'MQTT over WebSocket; 0 picks a free port' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        external: Type.Object(
+          {
+            url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|ws|wss|tcp|tls)://' })),
+            username: Type.Optional(Type.String()),
+            password: Type.Optional(Secret),
+            ca: Type.Optional(Type.String({ description: 'path to a CA bundle' })),
+            cert: Type.Optional(Type.String()),
+            key: Type.Optional(Type.String()),
+            rejectUnauthorized: Type.Boolean({ default: true }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        clientId: Type.String({ default: 'choco-edge-gateway' }),
+        reconnectMs: Type.Integer({ minimum: 100, default: 2_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    store: Type.Object(
+      {
+        sync: Type.Boolean({ default: true, description: 'fsync every batch (survives power cuts)' }),
+        retention: Type.Object(
+          {
+            rawDays: Type.Integer({ minimum: 1, default: 35 }),
+            keepDays: Type.Integer({ minimum: 0, default: 0 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    scheduler: Type.Object(
+      {
+        timezone: Type.String({ default: 'Europe/Madrid' }),
+        jobs: Type.Object(
+          {
+            priceIngestion: Job('*/15 * * * *', 'poll today and D+1 prices until complete'),
+            weatherIngestion: Job('5 * * * *', 'weather (lands with the weather issue)'),
+            predictions: Job('*/30 * * * *', 'model inference (lands with the models issue)'),
+            planning: Job('*/30 * * * *', 'production planning (lands with the planner issue)'),
+            health: Job('*/15 * * * *', 'health check and MQTT health publish'),
+            backfill: Job('0 1 * * *', 'fill gaps in price history, day by day'),
+            tokenCheck: Job('0 3 * * *', 'validate API tokens'),
+            cleanup: Job('0 2 * * 0', 'retention and downsampling'),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    fetch: Retry,
+    sources: Type.Object(
+      {
+        ree: Type.Object(
+          {
+            ...SourceCommon,
+            publishAfter: { ...HHMM, default: '20:15' },
+            baseUrl: Type.String({ default: 'https://apidatos.ree.es', format: 'uri' }),
+            lang: Type.Union([Type.Literal('es'), Type.Literal('en')], { default: 'es' }),
+            backfillDays: Type.Integer({ minimum: 0, maximum: 366, default: 7 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        esios: Type.Object(
+          {
+            ...SourceCommon,
+            enabled: Type.Boolean({ default: false, description: 'needs a personal token' }),
+            publishAfter: { ...HHMM, default: '20:15' },
+            baseUrl: Type.String({ default: 'https://api.esios.ree.es' }),
+            token: Type.Optional(Secret),
+            indicators: Type.Array(Type.Integer(), { default: [1001, 600, 1739] }),
+            backfillDays: Type.Integer({ minimum: 0, maximum: 366, default: 7 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        omie: Type.Object(
+          {
+            ...SourceCommon,
+            publishAfter: { ...HHMM, default: '13:00' },
+            baseUrl: Type.String({ default: 'https://www.omie.es' }),
+            pathTemplate: Type.String({ default: '/es/file-download?parents=marginalpdbc&filename=marginalpdbc_{yyyymmdd}.1' }),
+            backfillDays: Type.Integer({ minimum: 0, maximum: 366, default: 7 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        replay: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false }),
+            file: Type.String({ default: 'plugins/replay/sample/omie_es_2025-03.csv' }),
+            series: Type.String({ default: 'omie_es' }),
+            publishAfter: { ...HHMM, default: '13:00' },
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    plugins: Type.Object(
+      {
+        dir: Type.Optional(Type.String({ description: 'folder of external plugins (.js/.mjs default-exporting a plugin factory)' })),
+        disabled: Type.Array(Type.String(), { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    demo: Type.Object(
+      {
+        startAt: Type.String({ default: '2025-03-27T10:00:00Z' }),
+        speed: Type.Number({ exclusiveMinimum: 0, default: 3600, description: 'simulated seconds per real second' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type SecretValue = Static<typeof Secret>;

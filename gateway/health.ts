@@ -1,0 +1,37 @@
+export type HealthState = 'ok' | 'degraded' | 'failed' | 'disabled' | 'starting';
+
+export interface ComponentHealth {
+  state: HealthState;
+  message: string;
+  /** Error code shared with logs and alerts, when the component is not ok. */
+  code?: string;
+  since?: number;
+  details?: Record<string, unknown>;
+}
+
+/** Tracks one component's health with the time its state last changed. */
+export class HealthTracker {
+  private current: ComponentHealth;
+
+  constructor(
+    private readonly now: () => number,
+    initial: ComponentHealth = { state: 'starting', message: 'starting' },
+  ) {
+    this.current = { ...initial, since: now() };
+  }
+
+  set(state: HealthState, message: string, code?: string, details?: Record<string, unknown>): void {
+    const since = state === this.current.state ? this.current.since : this.now();
+    this.current = { state, message, since, ...(code ? { code } : {}), ...(details ? { details } : {}) };
+  }
+
+  get(): ComponentHealth {
+    return this.current;
+  }
+}
+
+export function worst(states: HealthState[]): HealthState {
+  const order: HealthState[] = ['failed', 'degraded', 'starting', 'ok', 'disabled'];
+  for (const s of order) if (states.includes(s)) return s;
+  return 'ok';
+}

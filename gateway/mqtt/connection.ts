@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import type { Clock } from '../clock.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { PAYLOAD_VERSION, topics, type PayloadFor } from './topics.js';
+
+export interface ConnectionOptions {
+  url: string;
+  base: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
+  reconnectMs: number;
+}
+
+type Handler = (topic: string, payload: unknown, raw: Buffer) => void;
+
+/** The gateway's one MQTT client: LWT, retained-state republish after reconnect, typed publish by relative topic. */
+export class MqttConnection {
+  private client?: MqttClient;
+  private readonly retained = new Map<string, string>();
+  private readonly handlers: Array<{ filter: string; handler: Handler }> = [];
+  private stopping = false;
+  published = 0;
+  received = 0;
+  connects = 0;
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  get connected(): boolean {
+    return Boolean(this.client?.connected);
+  }
+
+  get base(): string {
+    return this.options.base;
+  }
+
+  /** Connects; resolves when connected or after `waitMs`, so a broker that is down does not block start-up. */
+  async start(waitMs = 3_000): Promise<void> {
+    const o = this.options;
+    const url = new URL(o.url);
+    const clientOptions: IClientOptions = {
+      clientId: o.clientId,
+      username: o.username,
+      password: o.password,
+      reconnectPeriod: o.reconnectMs,
+      connectTimeout: 10_000,
+      clean: true,
+      will: { topic: this.full(topics.state), payload: Buffer.from(JSON.stringify(this.statePayload('offline'))), qos: 1, retain: true },
+    };
+    const tlsOptions = {
+      ca: o.ca ? readFileSync(o.ca) : undefined,
+      cert: o.cert ? readFileSync(o.cert) : undefined,
+      key: o.key ? readFileSync(o.key) : undefined,
+      rejectUnauthorized: o.rejectUnauthorized ?? true,
+    };
+    const port = Number(url.port) || (url.protocol === 'mqtts:' || url.protocol === 'tls:' ? 8883 : 1883);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (url.protocol === 'mqtt:' || url.protocol === 'tcp:') {
+      this.client = new MqttClient(() => netConnect({ host, port, noDelay: true }) as never, clientOptions);
+    } else if (url.protocol === 'mqtts:' || url.protocol === 'tls:') {
+      this.client = new MqttClient(() => {
+        const socket = tlsConnect({ host, port, servername: host, ...tlsOptions });
+        socket.setNoDelay(true);
+        return socket as never;
+      }, clientOptions);
+    } else {
+      this.client = mqtt.connect(o.url, { ...clientOptions, ...tlsOptions });
+    }
+    const client = this.client;
+    client.on('connect', () => {
+      this.connects++;
+      this.log.info({ url: o.url, connects: this.connects }, 'MQTT connected');
+      client.publish(this.full(topics.state), JSON.stringify(this.statePayload('online')), { qos: 1, retain: true });
+      for (const [topic, payload] of this.retained) if (topic !== this.full(topics.state)) client.publish(topic, payload, { qos: 1, retain: true });
+    });
+    client.on('close', () => {
+      if (!this.stopping) this.log.warn({ url: o.url }, 'MQTT connection closed; reconnecting');
+    });
+    client.on('error', (error) => this.log.warn({ err: errorMessage(error) }, 'MQTT error'));
+    client.on('message', (topic, payload) => {
+      this.received++;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(payload.toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+      for (const h of this.handlers) if (matches(h.filter, topic)) h.handler(topic, parsed, payload);
+    });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, waitMs);
+      client.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Publishes to `<base>/<topic>`; retained messages are remembered and sent again after every reconnect. */
+  publish<T extends string>(topic: T, payload: PayloadFor<T>, options: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
+    const full = this.full(topic);
+    const text = JSON.stringify(payload);
+    if (options.retain) this.retained.set(full, text);
+    if (!this.client) return Promise.resolve();
+    this.published++;
+    return new Promise((resolve) => {
+      this.client!.publish(full, text, { qos: options.qos ?? 1, retain: options.retain ?? false }, (error) => {
+        if (error) this.log.debug({ topic: full, err: errorMessage(error) }, 'publish not delivered');
+        resolve();
+      });
+    });
+  }
+
+  /** Subscribes to `<base>/<filter>`; the handler gets the parsed JSON (undefined when not JSON) and the raw bytes. */
+  subscribe(filter: string, handler: Handler): void {
+    const full = this.full(filter);
+    this.handlers.push({ filter: full, handler });
+    this.client?.subscribe(full, { qos: 1 });
+  }
+
+  full(topic: string): string {
+    return `${this.options.base}/${topic}`;
+  }
+
+  /** Publishes offline state and disconnects cleanly. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await new Promise<void>((resolve) =>
+        client.publish(this.full(topics.state), JSON.stringify(this.statePayload('offline')), { qos: 1, retain: true }, () => resolve()),
+      );
+    }
+    await new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve()));
+  }
+
+  private statePayload(state: 'online' | 'offline'): PayloadFor<'bridge/state'> {
+    return { v: PAYLOAD_VERSION, state, at: new Date(this.clock.now()).toISOString() };
+  }
+}
+
+/** MQTT topic filter matching with + and #. */
+export function matches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

@@ -1,0 +1,62 @@
+/**
+ * The MQTT contract: every topic the gateway publishes or listens to, with its payload type.
+ * Topics are relative to the configured base (default `choco-edge`). Payloads are JSON and carry `v`.
+ */
+import type { ComponentHealth, HealthState } from '../health.js';
+
+export const PAYLOAD_VERSION = 1;
+
+export interface PriceSlotPayload {
+  start: string;
+  end: string;
+  start_local: string;
+  value: number;
+}
+
+export interface Payloads {
+  'bridge/state': { v: number; state: 'online' | 'offline'; at: string };
+  'bridge/info': { v: number; version: string; plugin_api: number; site: string; timezone: string; started_at: string; plugins: string[]; series: string[] };
+  'bridge/health': {
+    v: number;
+    at: string;
+    state: HealthState;
+    reasons: string[];
+    plugins: Record<string, ComponentHealth>;
+    series: Record<string, { stale: boolean; age_s: number | null; source: string | null }>;
+  };
+  'prices/+': {
+    v: number;
+    series: string;
+    unit: 'EUR/MWh';
+    source: string | null;
+    fetched_at: string | null;
+    stale: boolean;
+    current: (PriceSlotPayload & { value_eur_kwh: number }) | null;
+    /** Known slots from the current one to the end of what is published. */
+    horizon: PriceSlotPayload[];
+    horizon_end: string | null;
+  };
+  'bridge/request/+': { transaction?: string; [key: string]: unknown };
+  'bridge/response/+': { v: number; transaction: string | null; status: 'ok' | 'error'; data?: unknown; error?: string };
+}
+
+export type TopicPattern = keyof Payloads;
+
+export const topics = {
+  state: 'bridge/state',
+  info: 'bridge/info',
+  health: 'bridge/health',
+  prices: (series: string) => `prices/${series}`,
+  request: (name: string) => `bridge/request/${name}`,
+  response: (name: string) => `bridge/response/${name}`,
+  requestWildcard: 'bridge/request/#',
+} as const;
+
+/** Which pattern of the contract a concrete relative topic belongs to. */
+export type PayloadFor<T extends string> = T extends `prices/${string}`
+  ? Payloads['prices/+']
+  : T extends `bridge/response/${string}`
+    ? Payloads['bridge/response/+']
+    : T extends keyof Payloads
+      ? Payloads[T]
+      : never;

@@ -1,0 +1,59 @@
+import type { EventBus } from './bus.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import type { Fetcher } from './fetcher.js';
+import type { ComponentHealth } from './health.js';
+import type { Logger } from './log.js';
+import type { SeriesStore } from './store/series-store.js';
+import type { MqttConnection } from './mqtt/connection.js';
+
+/** Bumped on any incompatible change of the types below; a plugin built for another major version is refused. */
+export const PLUGIN_API_VERSION = 1;
+
+/** Jobs the scheduler knows; a plugin contributes handlers to the jobs it serves. */
+export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup';
+
+export interface JobRunResult {
+  /** Short human summary for job status, e.g. "omie_es: 96 slots for 2025-10-01". */
+  summary: string;
+}
+
+/** What a plugin may use. It never reaches into another plugin. */
+export interface PluginContext {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  bus: EventBus;
+  store: SeriesStore;
+  fetcher: Fetcher;
+  mqtt: MqttConnection;
+}
+
+export interface Plugin {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): ComponentHealth;
+  jobs?: Partial<Record<JobId, () => Promise<JobRunResult>>>;
+  /** Series this plugin writes, with their freshness expectations. */
+  series?(): SeriesDescriptor[];
+}
+
+export interface SeriesDescriptor {
+  id: string;
+  unit: string;
+  description: string;
+  source: string;
+  /** The series is stale when no stored slot covers now, or its last fetch is older than this. */
+  staleAfterMs: number;
+  /** A stale series makes /healthz fail. */
+  critical: boolean;
+}
+
+export interface PluginFactory {
+  readonly name: string;
+  readonly apiVersion: number;
+  /** Whether the plugin is enabled by this configuration (a disabled plugin is listed in health as such). */
+  enabled(config: Config): boolean | { enabled: false; reason: string };
+  create(context: PluginContext): Plugin;
+}

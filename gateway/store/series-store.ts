@@ -1,0 +1,197 @@
+import { Level } from 'level';
+import { findGaps, resample, type Slot, type StoredSlot, type Unit } from '../series.js';
+import { DAY_MS, HOUR_MS } from '../tz.js';
+
+export interface RetentionPolicy {
+  /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
+  rawDays: number;
+  /** Everything older than this is deleted; 0 keeps history for ever. */
+  keepDays: number;
+}
+
+export interface SeriesMeta {
+  id: string;
+  unit: Unit;
+  lastSource: string;
+  lastFetchedAt: number;
+  updatedAt: number;
+}
+
+export interface WriteOptions {
+  source: string;
+  fetchedAt: number;
+  /** Slots already stored inside the written range but absent from this write are removed (a day re-published whole). */
+  replaceRange?: boolean;
+}
+
+export interface WriteResult {
+  written: number;
+  removed: number;
+}
+
+interface StoredValue {
+  e: number;
+  v: number;
+  s: string;
+  f: number;
+}
+
+const SERIES_ID_RE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+const slotKey = (series: string, start: number): string => `s!${series}!${String(start).padStart(15, '0')}`;
+const metaKey = (series: string): string => `m!${series}`;
+const kvKey = (name: string): string => `k!${name}`;
+
+/** Time-series history on LevelDB. Keys sort by series then start, so range reads are one ordered scan. */
+export class SeriesStore {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly db: Level<string, unknown>,
+    private readonly sync: boolean,
+  ) {}
+
+  static async open(dir: string, options: { sync?: boolean } = {}): Promise<SeriesStore> {
+    const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+    await db.open();
+    return new SeriesStore(db, options.sync ?? true);
+  }
+
+  /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
+  async write(series: string, unit: Unit, slots: readonly Slot[], options: WriteOptions): Promise<WriteResult> {
+    assertSeriesId(series);
+    for (const s of slots) {
+      if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.end <= s.start || !Number.isFinite(s.value)) {
+        throw new Error(`refusing to write ${series}: invalid slot ${JSON.stringify(s)}`);
+      }
+    }
+    return this.track(async () => {
+      const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
+      let removed = 0;
+      if (options.replaceRange && slots.length > 0) {
+        const from = Math.min(...slots.map((s) => s.start));
+        const to = Math.max(...slots.map((s) => s.end));
+        const keep = new Set(slots.map((s) => s.start));
+        for await (const key of this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) })) {
+          if (!keep.has(Number(key.slice(key.lastIndexOf('!') + 1)))) {
+            ops.push({ type: 'del', key });
+            removed++;
+          }
+        }
+      }
+      for (const s of slots) {
+        const value: StoredValue = { e: s.end, v: s.value, s: options.source, f: options.fetchedAt };
+        ops.push({ type: 'put', key: slotKey(series, s.start), value });
+      }
+      const meta: SeriesMeta = { id: series, unit, lastSource: options.source, lastFetchedAt: options.fetchedAt, updatedAt: Date.now() };
+      ops.push({ type: 'put', key: metaKey(series), value: meta });
+      await this.db.batch(ops, { sync: this.sync });
+      return { written: slots.length, removed };
+    });
+  }
+
+  async read(series: string, from: number, to: number): Promise<StoredSlot[]> {
+    assertSeriesId(series);
+    const out: StoredSlot[] = [];
+    // A slot that started before `from` may still cover it: look back one day for it.
+    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - DAY_MS)), lt: slotKey(series, to) })) {
+      const v = raw as StoredValue;
+      const start = Number(key.slice(key.lastIndexOf('!') + 1));
+      if (v.e <= from) continue;
+      out.push({ start, end: v.e, value: v.v, source: v.s, fetchedAt: v.f });
+    }
+    return out;
+  }
+
+  async latest(series: string): Promise<StoredSlot | undefined> {
+    assertSeriesId(series);
+    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 })) {
+      const v = raw as StoredValue;
+      return { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
+    }
+    return undefined;
+  }
+
+  async count(series: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number> {
+    let n = 0;
+    for await (const _ of this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) })) n++;
+    return n;
+  }
+
+  async gaps(series: string, from: number, to: number): Promise<Array<{ start: number; end: number }>> {
+    return findGaps(await this.read(series, from, to), from, to);
+  }
+
+  async meta(series: string): Promise<SeriesMeta | undefined> {
+    return (await this.db.get(metaKey(series))) as SeriesMeta | undefined;
+  }
+
+  async listSeries(): Promise<SeriesMeta[]> {
+    const out: SeriesMeta[] = [];
+    for await (const value of this.db.values({ gte: 'm!', lt: 'm!~' })) out.push(value as SeriesMeta);
+    return out;
+  }
+
+  async getValue<T>(name: string): Promise<T | undefined> {
+    return (await this.db.get(kvKey(name))) as T | undefined;
+  }
+
+  async setValue(name: string, value: unknown): Promise<void> {
+    await this.track(() => this.db.put(kvKey(name), value, { sync: this.sync }));
+  }
+
+  /** Downsamples old sub-hourly slots to hourly means and deletes what is past `keepDays`. */
+  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ downsampled: number; deleted: number }> {
+    let downsampled = 0;
+    let deleted = 0;
+    const rawCutoff = Math.floor((now - policy.rawDays * DAY_MS) / HOUR_MS) * HOUR_MS;
+    for (const meta of await this.listSeries()) {
+      if (policy.keepDays > 0) {
+        const old = await this.read(meta.id, 0, now - policy.keepDays * DAY_MS);
+        const expired = old.filter((s) => s.end <= now - policy.keepDays * DAY_MS);
+        if (expired.length) {
+          await this.track(() => this.db.batch(expired.map((s) => ({ type: 'del' as const, key: slotKey(meta.id, s.start) })), { sync: this.sync }));
+          deleted += expired.length;
+        }
+      }
+      const candidates = (await this.read(meta.id, 0, rawCutoff)).filter((s) => s.end - s.start < HOUR_MS && s.end <= rawCutoff);
+      if (!candidates.length) continue;
+      const bySource = new Map<string, StoredSlot[]>();
+      for (const s of candidates) bySource.set(s.source, [...(bySource.get(s.source) ?? []), s]);
+      const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
+      for (const s of candidates) ops.push({ type: 'del', key: slotKey(meta.id, s.start) });
+      for (const [source, group] of bySource) {
+        const fetchedAt = Math.max(...group.map((s) => s.fetchedAt));
+        for (const h of resample(group, HOUR_MS)) {
+          ops.push({ type: 'put', key: slotKey(meta.id, h.start), value: { e: h.end, v: h.value, s: source, f: fetchedAt } satisfies StoredValue });
+        }
+      }
+      await this.track(() => this.db.batch(ops, { sync: this.sync }));
+      downsampled += candidates.length;
+    }
+    return { downsampled, deleted };
+  }
+
+  /** Waits for in-flight writes, then closes LevelDB. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.db.close();
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    const p = work();
+    this.inFlight.add(p);
+    const done = (): void => {
+      this.inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+}
+
+function assertSeriesId(series: string): void {
+  if (!SERIES_ID_RE.test(series)) throw new Error(`invalid series id ${JSON.stringify(series)} (lowercase letters, digits, _ . -)`);
+}

@@ -1,0 +1,126 @@
+/** Time-zone arithmetic at the edges: compute in UTC milliseconds, present in the plant's zone (Europe/Madrid). */
+export const PLANT_TZ = 'Europe/Madrid';
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+export interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+export function localParts(ms: number, tz = PLANT_TZ): LocalParts {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(tz).formatToParts(new Date(ms))) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  }
+  return {
+    year: parts.year!,
+    month: parts.month!,
+    day: parts.day!,
+    hour: parts.hour!,
+    minute: parts.minute!,
+    second: parts.second!,
+  };
+}
+
+/** Offset of `tz` from UTC at instant `ms`, in minutes (Madrid: +60 or +120). */
+export function offsetMinutes(ms: number, tz = PLANT_TZ): number {
+  const p = localParts(Math.floor(ms / 1000) * 1000, tz);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function parseLocalDate(date: string): { year: number; month: number; day: number } {
+  const m = DATE_RE.exec(date);
+  if (!m) throw new Error(`expected a date as YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) throw new Error(`no such date: ${date}`);
+  return { year, month, day };
+}
+
+/** The UTC instant of local midnight that starts `date` (YYYY-MM-DD) in `tz`. */
+export function localMidnightUtc(date: string, tz = PLANT_TZ): number {
+  const { year, month, day } = parseLocalDate(date);
+  const naive = Date.UTC(year, month - 1, day);
+  let guess = naive - offsetMinutes(naive, tz) * 60_000;
+  guess = naive - offsetMinutes(guess, tz) * 60_000;
+  return guess;
+}
+
+/** The local calendar day (YYYY-MM-DD) that contains instant `ms`. */
+export function localDate(ms: number, tz = PLANT_TZ): string {
+  const p = localParts(ms, tz);
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}`;
+}
+
+export function addDays(date: string, days: number): string {
+  const { year, month, day } = parseLocalDate(date);
+  const d = new Date(Date.UTC(year, month - 1, day + days));
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
+/** [start, end) of a local day in UTC ms: 23, 24 or 25 hours long. */
+export function localDayRange(date: string, tz = PLANT_TZ): { start: number; end: number } {
+  return { start: localMidnightUtc(date, tz), end: localMidnightUtc(addDays(date, 1), tz) };
+}
+
+export function localDayHours(date: string, tz = PLANT_TZ): number {
+  const { start, end } = localDayRange(date, tz);
+  return (end - start) / HOUR_MS;
+}
+
+/** ISO 8601 with the zone's offset, e.g. 2021-10-31T02:00:00+01:00. */
+export function formatLocalIso(ms: number, tz = PLANT_TZ): string {
+  const p = localParts(ms, tz);
+  const off = offsetMinutes(ms, tz);
+  const sign = off >= 0 ? '+' : '-';
+  const abs = Math.abs(off);
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+export function formatUtcIso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+const OFFSET_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parses a timestamp that must carry its offset (or Z); a naive local time is refused, never guessed. */
+export function parseInstant(text: unknown): number {
+  if (typeof text !== 'string' || !OFFSET_TS_RE.test(text)) {
+    throw new Error(`expected an ISO timestamp with offset, got ${JSON.stringify(text)}`);
+  }
+  const ms = Date.parse(text);
+  if (!Number.isFinite(ms)) throw new Error(`unparseable timestamp ${JSON.stringify(text)}`);
+  return ms;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}

@@ -1,0 +1,74 @@
+import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
+import { GatewayError } from '../../gateway/errors.js';
+import { readSecret } from '../../gateway/config/load.js';
+import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { localDate } from '../../gateway/tz.js';
+import { parseJson } from '../price-checks.js';
+import { parseEsiosIndicator } from './parse.js';
+
+/** REE e·sios with a personal token (`x-api-key`): PVPC per region (1001), spot (600), injection price (1739). */
+export const esiosPlugin: PluginFactory = {
+  name: 'esios',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => {
+    if (!config.sources.esios.enabled) return false;
+    if (!config.sources.esios.token) return { enabled: false, reason: 'no token: set CHOCO_EDGE_SOURCES_ESIOS_TOKEN or sources.esios.token' };
+    return true;
+  },
+  create(ctx) {
+    const cfg = ctx.config.sources.esios;
+    const token = readSecret(cfg.token, 'sources.esios.token') ?? '';
+    const headers = {
+      Accept: 'application/json; application/vnd.esios-api-v1+json',
+      'Content-Type': 'application/json',
+      'x-api-key': token,
+    };
+    const indicatorUrl = (indicator: number, date: string): string => {
+      const url = new URL(`${cfg.baseUrl.replace(/\/$/, '')}/indicators/${indicator}`);
+      url.searchParams.set('start_date', `${date}T00:00`);
+      url.searchParams.set('end_date', `${date}T23:59`);
+      return url.toString();
+    };
+    const fetchDay = async (date: string): Promise<DayResult> => {
+      const series: DaySeries[] = [];
+      for (const indicator of cfg.indicators) {
+        const { body } = await ctx.fetcher.get({ url: indicatorUrl(indicator, date), headers });
+        series.push(...parseEsiosIndicator(parseJson('esios', body), indicator));
+      }
+      if (series.every((s) => s.slots.length === 0)) return { kind: 'not-published', detail: 'empty values' };
+      return { kind: 'data', series };
+    };
+    const tokenCheck = async (): Promise<string> => {
+      const today = localDate(ctx.clock.now(), ctx.config.site.timezone);
+      try {
+        await ctx.fetcher.get({ url: indicatorUrl(cfg.indicators[0] ?? 1001, today), headers });
+        return 'esios: token accepted';
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'auth_failed') {
+          ctx.bus.emit('source.status', { source: 'esios', state: 'failed', message: 'token refused by ESIOS (401/403)' });
+          throw new GatewayError('auth_failed', 'esios: token refused (401/403); request a new one from consultasios@ree.es', false);
+        }
+        throw error;
+      }
+    };
+    return new DaySource(
+      {
+        name: 'esios',
+        timezone: ctx.config.site.timezone,
+        primarySeries: cfg.indicators.includes(1001) ? ['pvpc'] : [],
+        describe: [
+          { id: 'pvpc', unit: 'EUR/MWh', description: 'PVPC 2.0TD energy term, Península', critical: true },
+          { id: 'spot_es', unit: 'EUR/MWh', description: 'Day-ahead spot price, Spain (ESIOS 600)', critical: false },
+          { id: 'injection', unit: 'EUR/MWh', description: 'Surplus injection price (ESIOS 1739)', critical: false },
+        ].filter((d) => (d.id === 'pvpc' ? cfg.indicators.includes(1001) : d.id === 'spot_es' ? cfg.indicators.includes(600) : cfg.indicators.includes(1739))),
+        publishAfter: cfg.publishAfter,
+        staleAfterMs: cfg.staleAfterMinutes * 60_000,
+        backfillDays: cfg.backfillDays,
+        backfillIntervalMs: cfg.backfillIntervalMs,
+        fetchDay,
+        tokenCheck,
+      },
+      ctx,
+    );
+  },
+};

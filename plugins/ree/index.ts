@@ -1,0 +1,51 @@
+import { DaySource, type DayResult } from '../../gateway/day-source.js';
+import { GatewayError } from '../../gateway/errors.js';
+import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { parseJson } from '../price-checks.js';
+import { parseReeApidatos } from './parse.js';
+
+/** REE REData (apidatos, no token): PVPC 2.0TD (series 1001) and the spot price (600), one local day per request. */
+export const reePlugin: PluginFactory = {
+  name: 'ree',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => config.sources.ree.enabled,
+  create(ctx) {
+    const cfg = ctx.config.sources.ree;
+    const fetchDay = async (date: string): Promise<DayResult> => {
+      const url = new URL(`${cfg.baseUrl.replace(/\/$/, '')}/${cfg.lang}/datos/mercados/precios-mercados-tiempo-real`);
+      url.searchParams.set('start_date', `${date}T00:00`);
+      url.searchParams.set('end_date', `${date}T23:59`);
+      url.searchParams.set('time_trunc', 'hour');
+      let body: Buffer;
+      try {
+        body = (await ctx.fetcher.get({ url: url.toString(), headers: { Accept: 'application/json' } })).body;
+      } catch (error) {
+        // apidatos answers 400 "datos no disponibles" both for a day not yet published and for bad parameters.
+        if (error instanceof GatewayError && error.code === 'client_error' && /HTTP 400/.test(error.message)) {
+          return { kind: 'not-published', detail: 'HTTP 400: data not available' };
+        }
+        throw error;
+      }
+      const series = parseReeApidatos(parseJson('ree', body));
+      if (series.every((s) => s.slots.length === 0)) return { kind: 'not-published', detail: 'empty values' };
+      return { kind: 'data', series };
+    };
+    return new DaySource(
+      {
+        name: 'ree',
+        timezone: ctx.config.site.timezone,
+        primarySeries: ['pvpc'],
+        describe: [
+          { id: 'pvpc', unit: 'EUR/MWh', description: 'PVPC 2.0TD energy term, Península', critical: true },
+          { id: 'spot_es', unit: 'EUR/MWh', description: 'Day-ahead spot price, Spain (REE 600)', critical: false },
+        ],
+        publishAfter: cfg.publishAfter,
+        staleAfterMs: cfg.staleAfterMinutes * 60_000,
+        backfillDays: cfg.backfillDays,
+        backfillIntervalMs: cfg.backfillIntervalMs,
+        fetchDay,
+      },
+      ctx,
+    );
+  },
+};
