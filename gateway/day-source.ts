@@ -137,7 +137,7 @@ export class DaySource implements Plugin {
     for (let i = days; i >= 1; i--) {
       const date = addDays(today, -i);
       if (await this.isComplete(date)) continue;
-      if (!first) await this.deps.clock.sleep(this.options.backfillIntervalMs);
+      if (!first && this.options.backfillIntervalMs > 0) await this.deps.clock.sleep(this.options.backfillIntervalMs);
       first = false;
       try {
         filled.push(`${date} (${await this.ingestDay(date)})`);

@@ -53,7 +53,8 @@ export class Fetcher {
         if (!(error instanceof GatewayError)) throw error;
         lastError = error;
         if (!error.transient || attempt > this.policy.retries) break;
-        await this.clock.sleep(this.delayFor(attempt, error.retryAfterMs));
+        const delay = this.delayFor(attempt, error.retryAfterMs);
+        if (delay > 0) await this.clock.sleep(delay);
       }
     }
     throw lastError!;

@@ -27,6 +27,8 @@ export interface PluginContext {
   store: SeriesStore;
   fetcher: Fetcher;
   mqtt: MqttConnection;
+  /** Every series the running plugins write (for outputs that publish them). */
+  catalog: () => SeriesDescriptor[];
 }
 
 export interface Plugin {

@@ -1,11 +1,11 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 /** A secret is given inline, or as `{ file: path }` (systemd LoadCredential); it is never logged. */
 export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })], {
   secret: true,
 });
 
-const Cron = (defaultValue: string, description: string): TSchema =>
+const Cron = (defaultValue: string, description: string) =>
   Type.String({ default: defaultValue, description, pattern: '^\\S+(\\s+\\S+){4,5}$' });
 
 const Job = (cron: string, description: string) =>
@@ -130,7 +130,7 @@ export const ConfigSchema = Type.Object(
           {
             ...SourceCommon,
             publishAfter: { ...HHMM, default: '20:15' },
-            baseUrl: Type.String({ default: 'https://apidatos.ree.es', format: 'uri' }),
+            baseUrl: Type.String({ default: 'https://apidatos.ree.es' }),
             lang: Type.Union([Type.Literal('es'), Type.Literal('en')], { default: 'es' }),
             backfillDays: Type.Integer({ minimum: 0, maximum: 366, default: 7 }),
           },

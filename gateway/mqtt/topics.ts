@@ -46,9 +46,9 @@ export const topics = {
   state: 'bridge/state',
   info: 'bridge/info',
   health: 'bridge/health',
-  prices: (series: string) => `prices/${series}`,
-  request: (name: string) => `bridge/request/${name}`,
-  response: (name: string) => `bridge/response/${name}`,
+  prices: (series: string): `prices/${string}` => `prices/${series}`,
+  request: (name: string): `bridge/request/${string}` => `bridge/request/${name}`,
+  response: (name: string): `bridge/response/${string}` => `bridge/response/${name}`,
   requestWildcard: 'bridge/request/#',
 } as const;
 

@@ -1,0 +1,307 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EventBus } from './bus.js';
+import { SystemClock, type Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { readSecret } from './config/load.js';
+import { errorMessage } from './errors.js';
+import { Fetcher } from './fetcher.js';
+import { worst, type ComponentHealth, type HealthState } from './health.js';
+import { createLogger, moduleLogger, type Logger } from './log.js';
+import { EmbeddedBroker } from './mqtt/broker.js';
+import { Bridge } from './mqtt/bridge.js';
+import { MqttConnection } from './mqtt/connection.js';
+import type { Payloads } from './mqtt/topics.js';
+import { BUILTIN_PLUGINS, loadExternalPlugins } from './plugins.js';
+import type { JobId, Plugin, PluginContext, PluginFactory, SeriesDescriptor } from './plugin.js';
+import { PLUGIN_API_VERSION } from './plugin.js';
+import { Scheduler } from './scheduler.js';
+import { mergeDescriptors, seriesStatus, type SeriesStatus } from './series-status.js';
+import { SeriesStore } from './store/series-store.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
+import { VERSION } from './version.js';
+
+export interface GatewayOptions {
+  config: Config;
+  clock?: Clock;
+  log?: Logger;
+  /** Replaces the built-in plugin list (tests). */
+  plugins?: PluginFactory[];
+}
+
+export interface HealthReport {
+  state: HealthState;
+  reasons: string[];
+  plugins: Record<string, ComponentHealth>;
+  series: SeriesStatus[];
+}
+
+const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
+  weatherIngestion: 'placeholder: no weather source plugin is installed yet (weather sources land with the weather issue)',
+  predictions: 'placeholder: no model is installed yet (models land with the models issue)',
+  planning: 'placeholder: no planner is installed yet (the planner lands with the planner issue)',
+};
+
+/** The composition root: builds every part from config, starts them in order and stops them in reverse. */
+export class Gateway {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly bus: EventBus;
+  store!: SeriesStore;
+  mqtt!: MqttConnection;
+  broker?: EmbeddedBroker;
+  bridge!: Bridge;
+  scheduler!: Scheduler;
+  http?: HttpServer;
+  readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
+  private startedAt = 0;
+  private stopping?: Promise<void>;
+  brokerPorts?: { port: number; wsPort: number };
+
+  constructor(private readonly options: GatewayOptions) {
+    this.config = options.config;
+    this.clock = options.clock ?? new SystemClock();
+    this.log = options.log ?? createLogger(this.config.log);
+    this.bus = new EventBus((event, owner, error) => this.log.error({ event, owner, err: errorMessage(error) }, 'event listener failed'));
+  }
+
+  private logger(module: string): Logger {
+    return moduleLogger(this.log, this.config.log, module);
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = this.clock.now();
+    const cfg = this.config;
+    const dataDir = resolve(cfg.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync });
+
+    const external = cfg.mqtt.external.url;
+    if (!external && cfg.mqtt.embedded.enabled) {
+      this.broker = new EmbeddedBroker(cfg.mqtt.embedded, this.logger('broker'));
+      this.brokerPorts = await this.broker.start();
+    }
+    const localHost = cfg.mqtt.embedded.host === '0.0.0.0' || cfg.mqtt.embedded.host === '::' ? '127.0.0.1' : cfg.mqtt.embedded.host;
+    this.mqtt = new MqttConnection(
+      {
+        url: external ?? `mqtt://${localHost}:${this.brokerPorts?.port ?? cfg.mqtt.embedded.port}`,
+        base: cfg.mqtt.base,
+        clientId: cfg.mqtt.clientId,
+        username: cfg.mqtt.external.username,
+        password: readSecret(cfg.mqtt.external.password, 'mqtt.external.password'),
+        ca: cfg.mqtt.external.ca,
+        cert: cfg.mqtt.external.cert,
+        key: cfg.mqtt.external.key,
+        rejectUnauthorized: cfg.mqtt.external.rejectUnauthorized,
+        reconnectMs: cfg.mqtt.reconnectMs,
+      },
+      this.clock,
+      this.logger('mqtt'),
+    );
+    await this.mqtt.start();
+    this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
+
+    await this.startPlugins();
+
+    this.scheduler = new Scheduler(this.clock, this.logger('scheduler'), cfg.scheduler.timezone, this.store);
+    this.scheduler.onJobFinished((job, outcome, durationMs, error) => this.bus.emit('job.finished', { job, ok: outcome !== 'failed', durationMs, ...(error ? { error } : {}) }));
+    this.defineJobs();
+
+    this.registerBridgeRequests();
+    this.bridge.start();
+    await this.bridge.publishInfo({
+      version: VERSION,
+      plugin_api: PLUGIN_API_VERSION,
+      site: cfg.site.id,
+      timezone: cfg.site.timezone,
+      started_at: new Date(this.startedAt).toISOString(),
+      plugins: [...this.plugins.keys()],
+      series: this.catalog().map((d) => d.id),
+    });
+
+    if (cfg.http.enabled) this.http = await startHttpServer(this, this.logger('http'));
+    await this.scheduler.start();
+    this.log.info({ plugins: [...this.plugins.keys()], http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
+  }
+
+  private async startPlugins(): Promise<void> {
+    let factories = this.options.plugins ?? BUILTIN_PLUGINS;
+    if (this.config.plugins.dir) {
+      const { factories: extra, problems } = await loadExternalPlugins(this.config.plugins.dir);
+      factories = [...factories, ...extra];
+      for (const p of problems) {
+        this.plugins.set(`external:${p.file}`, { health: { state: 'failed', message: p.error, code: 'plugin_failed' } });
+        this.log.error({ file: p.file, err: p.error }, 'external plugin not loaded');
+      }
+    }
+    const context = (name: string): PluginContext => ({
+      config: this.config,
+      clock: this.clock,
+      log: this.logger(name),
+      bus: this.bus,
+      store: this.store,
+      fetcher: new Fetcher(this.clock, this.config.fetch),
+      mqtt: this.mqtt,
+      catalog: () => this.catalog(),
+    });
+    for (const factory of factories) {
+      if (this.config.plugins.disabled.includes(factory.name)) {
+        this.plugins.set(factory.name, { health: { state: 'disabled', message: 'disabled in plugins.disabled' } });
+        continue;
+      }
+      const enabled = factory.enabled(this.config);
+      if (enabled !== true) {
+        this.plugins.set(factory.name, { health: { state: 'disabled', message: enabled === false ? 'disabled in configuration' : enabled.reason } });
+        continue;
+      }
+      try {
+        const plugin = factory.create(context(factory.name));
+        await plugin.start();
+        this.plugins.set(factory.name, { plugin, health: plugin.health() });
+      } catch (error) {
+        const message = `failed to start: ${errorMessage(error)}`;
+        this.plugins.set(factory.name, { health: { state: 'failed', message, code: 'plugin_failed' } });
+        this.bus.emit('plugin.failed', { plugin: factory.name, error: message });
+        this.log.error({ plugin: factory.name, err: errorMessage(error) }, 'plugin failed to start; the gateway carries on without it');
+      }
+    }
+  }
+
+  private defineJobs(): void {
+    const jobs = this.config.scheduler.jobs;
+    for (const id of Object.keys(jobs) as JobId[]) {
+      const handlers = [...this.plugins.entries()].flatMap(([name, p]) => {
+        const h = p.plugin?.jobs?.[id];
+        return h ? [{ name, run: h }] : [];
+      });
+      const builtIn = this.builtInJob(id);
+      const runners = builtIn ? [{ name: 'gateway', run: builtIn }, ...handlers] : handlers;
+      this.scheduler.add({
+        id,
+        cron: jobs[id].cron,
+        enabled: jobs[id].enabled,
+        runOnStart: id === 'priceIngestion' || id === 'backfill' || id === 'health',
+        placeholder: JOB_PLACEHOLDERS[id] ?? 'no plugin serves this job',
+        run: runners.length
+          ? async () => {
+              const results = await Promise.allSettled(runners.map((r) => r.run()));
+              const lines = results.map((r, i) => (r.status === 'fulfilled' ? r.value.summary : `${runners[i]!.name}: FAILED ${errorMessage(r.reason)}`));
+              if (results.every((r) => r.status === 'rejected')) throw new Error(lines.join(' | '));
+              return lines.join(' | ');
+            }
+          : undefined,
+      });
+    }
+  }
+
+  private builtInJob(id: JobId): (() => Promise<{ summary: string }>) | undefined {
+    if (id === 'health') {
+      return async () => {
+        const report = await this.health();
+        await this.bridge.publishHealth(this.healthPayload(report));
+        return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
+      };
+    }
+    if (id === 'cleanup') {
+      return async () => {
+        const r = await this.store.applyRetention(this.clock.now(), this.config.store.retention);
+        return { summary: `retention: ${r.downsampled} raw slots downsampled to hourly, ${r.deleted} expired slots deleted` };
+      };
+    }
+    return undefined;
+  }
+
+  private registerBridgeRequests(): void {
+    this.bridge.handle('health', async () => this.healthPayload(await this.health()));
+    this.bridge.handle('jobs', async () => this.scheduler.status());
+    this.bridge.handle('job/trigger', async (p) => {
+      const id = p.id;
+      if (typeof id !== 'string') throw new Error('"id" (string) is required: the job to run');
+      return this.scheduler.trigger(id);
+    });
+    this.bridge.handle('prices', async (p) => {
+      if (typeof p.series !== 'string') throw new Error('"series" (string) is required');
+      const now = this.clock.now();
+      const from = typeof p.from === 'string' ? Date.parse(p.from) : now;
+      const to = typeof p.to === 'string' ? Date.parse(p.to) : now + 86_400_000;
+      if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) throw new Error('"from" and "to" must be ISO timestamps with from < to');
+      return (await this.store.read(p.series, from, to)).map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString(), value: s.value, source: s.source }));
+    });
+  }
+
+  catalog(): SeriesDescriptor[] {
+    return [...this.plugins.values()].flatMap((p) => p.plugin?.series?.() ?? []);
+  }
+
+  pluginHealth(): Record<string, ComponentHealth> {
+    const out: Record<string, ComponentHealth> = {};
+    for (const [name, p] of this.plugins) out[name] = p.plugin ? p.plugin.health() : p.health;
+    return out;
+  }
+
+  async seriesStatuses(): Promise<SeriesStatus[]> {
+    const now = this.clock.now();
+    return Promise.all(mergeDescriptors(this.catalog()).map((d) => seriesStatus(this.store, d, now)));
+  }
+
+  async health(): Promise<HealthReport> {
+    const plugins = this.pluginHealth();
+    const series = await this.seriesStatuses();
+    const reasons: string[] = [];
+    const states: HealthState[] = [];
+    for (const [name, h] of Object.entries(plugins)) {
+      if (h.state === 'failed') reasons.push(`plugin ${name}: ${h.message}`);
+      if (h.state === 'failed' || h.state === 'degraded') states.push(h.state);
+    }
+    for (const s of series) {
+      if (!s.stale) continue;
+      const why = s.sources.map((src) => `${src}: ${plugins[src]?.message ?? 'unknown'}`).join('; ');
+      reasons.push(`series ${s.id} stale: ${s.staleReason} (${why})`);
+      states.push(s.critical ? 'failed' : 'degraded');
+    }
+    if (!this.mqtt.connected) {
+      reasons.push('MQTT broker not connected; reconnecting');
+      states.push('degraded');
+    }
+    if (!series.some((s) => s.critical)) {
+      reasons.push('no price source is enabled');
+      states.push('failed');
+    }
+    return { state: states.length ? worst(states) : 'ok', reasons, plugins, series };
+  }
+
+  healthPayload(report: HealthReport): Omit<Payloads['bridge/health'], 'v'> {
+    return {
+      at: new Date(this.clock.now()).toISOString(),
+      state: report.state,
+      reasons: report.reasons,
+      plugins: report.plugins,
+      series: Object.fromEntries(report.series.map((s) => [s.id, { stale: s.stale, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000), source: s.source }])),
+    };
+  }
+
+  get uptimeMs(): number {
+    return this.clock.now() - this.startedAt;
+  }
+
+  /** Stops schedules, lets in-flight work finish, publishes offline state, closes the store. Safe to call twice. */
+  stop(reason = 'stop requested'): Promise<void> {
+    this.stopping ??= this.doStop(reason);
+    return this.stopping;
+  }
+
+  private async doStop(reason: string): Promise<void> {
+    this.log.info({ reason }, 'choco-edge stopping');
+    this.bus.emit('gateway.stopping', { reason });
+    await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
+    await this.scheduler?.stop();
+    for (const [name, p] of [...this.plugins.entries()].reverse()) {
+      await p.plugin?.stop().catch((e: unknown) => this.log.warn({ plugin: name, err: errorMessage(e) }, 'plugin stop failed'));
+    }
+    await this.mqtt?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt stop'));
+    await this.broker?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'broker stop'));
+    await this.store?.close();
+    this.log.info('choco-edge stopped');
+  }
+}

@@ -1,0 +1,61 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Gateway } from '../controller.js';
+import { readSecret } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { registerRoutes } from './routes.js';
+
+export interface HttpServer {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export type AuthGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Mutating routes need `Authorization: Bearer <http.token>`; with no token configured they are refused outright. */
+export function tokenGuard(token: string | undefined): AuthGuard {
+  const expected = token ? Buffer.from(token) : undefined;
+  return async (request, reply) => {
+    if (!expected) {
+      await reply.code(403).send({ error: 'forbidden', message: 'no http.token configured; set CHOCO_EDGE_HTTP_TOKEN to enable this action' });
+      return;
+    }
+    const header = request.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      await reply.code(401).send({ error: 'unauthorized', message: 'missing or wrong bearer token' });
+    }
+  };
+}
+
+export async function startHttpServer(gateway: Gateway, log: Logger): Promise<HttpServer> {
+  const cfg = gateway.config.http;
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    bodyLimit: cfg.bodyLimitBytes,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'choco-edge gateway API', version: VERSION, description: 'Prices, health, scheduler and store of the choco-edge gateway. Times are UTC ISO 8601; *_local fields are Europe/Madrid.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  app.setErrorHandler((error: { statusCode?: number; validation?: unknown; message: string }, _request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) log.error({ err: error.message }, 'request failed');
+    void reply.code(status).send({ error: status >= 500 ? 'internal error' : 'bad request', message: error.message });
+  });
+  const guard = tokenGuard(readSecret(cfg.token, 'http.token'));
+  registerRoutes(app, gateway, guard);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.listen({ host: cfg.host, port: cfg.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}

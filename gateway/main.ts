@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AcceleratedClock } from './clock.js';
+import { ConfigError, loadConfig, redactConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Gateway } from './controller.js';
+import { errorMessage } from './errors.js';
+import { VERSION } from './version.js';
+
+const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
+
+usage: choco-edge <command> [--config FILE]
+
+commands:
+  start          run the gateway (embedded broker and store under ./data unless configured)
+  demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
+  check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
+  help           this text
+
+configuration: --config FILE or CHOCO_EDGE_CONFIG; every setting can be overridden by an
+environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
+
+function parseArgs(argv: string[]): { command: string; configFile?: string } {
+  const [command = 'help', ...rest] = argv;
+  let configFile: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--config' || arg === '-c') configFile = rest[++i];
+    else if (arg.startsWith('--config=')) configFile = arg.slice('--config='.length);
+    else throw new ConfigError(`unknown argument ${JSON.stringify(arg)}`, []);
+  }
+  return { command, configFile };
+}
+
+async function run(gateway: Gateway): Promise<void> {
+  let shuttingDown = false;
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const force = setTimeout(() => {
+      gateway.log.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    void gateway.stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        gateway.log.error({ err: errorMessage(error) }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await gateway.start();
+}
+
+function demoConfig(configFile: string | undefined): Config {
+  const base = loadConfig({ file: configFile });
+  const config = loadConfig({
+    file: configFile,
+    overrides: {
+      dataDir: join(base.dataDir, 'demo'),
+      sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, replay: { enabled: true } },
+    },
+  });
+  rmSync(config.dataDir, { recursive: true, force: true });
+  return config;
+}
+
+async function main(): Promise<number> {
+  const { command, configFile } = parseArgs(process.argv.slice(2));
+  switch (command) {
+    case 'start': {
+      await run(new Gateway({ config: loadConfig({ file: configFile }) }));
+      return -1;
+    }
+    case 'demo': {
+      const config = demoConfig(configFile);
+      const clock = new AcceleratedClock(Date.parse(config.demo.startAt), config.demo.speed);
+      const gateway = new Gateway({ config, clock });
+      await run(gateway);
+      gateway.log.info(
+        {
+          startAt: config.demo.startAt,
+          speed: config.demo.speed,
+          http: gateway.http?.url,
+          mqtt: gateway.brokerPorts,
+          try: [`curl ${gateway.http?.url}/ree/prices?hours=24`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
+        },
+        `demo: replaying recorded OMIE prices, ${config.demo.speed}x real time`,
+      );
+      return -1;
+    }
+    case 'check-config': {
+      const config = loadConfig({ file: configFile });
+      process.stdout.write(`configuration is valid${configFile ? ` (${configFile})` : ' (defaults and environment)'}\n`);
+      process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+      return 0;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`choco-edge: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`choco-edge: ${errorMessage(error)}\n`);
+    process.exit(1);
+  },
+);
