@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+export function fixture(path: string): string {
+  return readFileSync(`${FIXTURES}${path}`, 'utf8');
+}
+
+export type Reply = { status?: number; headers?: Record<string, string>; body?: string | Buffer; delayMs?: number; destroy?: boolean };
+export type Route = (req: IncomingMessage, url: URL) => Reply | undefined;
+
+/** A real HTTP server on loopback that replays recorded responses; `script` lets a test queue faults per path. */
+export class FixtureServer {
+  private server?: Server;
+  readonly requests: Array<{ path: string; query: string; headers: IncomingMessage['headers'] }> = [];
+  private readonly queued = new Map<string, Reply[]>();
+  routes: Route[] = [];
+
+  get base(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  /** The next `replies.length` requests whose path starts with `prefix` get these replies, in order. */
+  script(prefix: string, ...replies: Reply[]): void {
+    this.queued.set(prefix, [...(this.queued.get(prefix) ?? []), ...replies]);
+  }
+
+  countFor(prefix: string): number {
+    return this.requests.filter((r) => r.path.startsWith(prefix)).length;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    this.requests.push({ path: url.pathname, query: url.search, headers: req.headers });
+    let reply: Reply | undefined;
+    for (const [prefix, list] of this.queued) {
+      if (url.pathname.startsWith(prefix) && list.length) {
+        reply = list.shift();
+        break;
+      }
+    }
+    for (const route of this.routes) {
+      if (reply) break;
+      reply = route(req, url);
+    }
+    reply ??= { status: 404, headers: { 'content-type': 'text/html' }, body: '<html><body>Not Found</body></html>' };
+    if (reply.delayMs) await new Promise((r) => setTimeout(r, reply!.delayMs));
+    if (reply.destroy) {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(reply.status ?? 200, reply.headers ?? { 'content-type': 'application/json' });
+    res.end(reply.body ?? '');
+  }
+}
+
+/** Routes that answer like the real APIs from the recorded fixtures, by the date asked for. */
+export function recordedRoutes(): Route[] {
+  return [
+    (_req, url) => {
+      if (!url.pathname.endsWith('/datos/mercados/precios-mercados-tiempo-real')) return undefined;
+      const day = url.searchParams.get('start_date')?.slice(0, 10);
+      if (day === '2021-10-31') return { body: fixture('ree/aiopvpc_PRICES_APIDATOS_2021_10_31.json') };
+      return {
+        status: 400,
+        body: JSON.stringify({ errors: [{ status: '400', title: 'Error Interno', detail: 'Los datos solicitados no están disponibles en este momento.' }] }),
+      };
+    },
+    (req, url) => {
+      const m = /^\/indicators\/(\d+)$/.exec(url.pathname);
+      if (!m) return undefined;
+      if (req.headers['x-api-key'] !== 'test-token') return { status: 401, headers: { 'content-type': 'text/plain' }, body: 'HTTP Token: Access denied.' };
+      const day = url.searchParams.get('start_date')?.slice(0, 10)?.replaceAll('-', '_');
+      try {
+        return { body: fixture(`esios/aiopvpc_PRICES_ESIOS_${m[1]}_${day}.json`) };
+      } catch {
+        return { body: JSON.stringify({ indicator: { id: Number(m[1]), geos: [], values_updated_at: null, values: [] } }) };
+      }
+    },
+    (_req, url) => {
+      const name = url.searchParams.get('filename');
+      if (!name?.startsWith('marginalpdbc_')) return undefined;
+      try {
+        return { headers: { 'content-type': 'application/octet-stream' }, body: fixture(`omie/${name}`) };
+      } catch {
+        return undefined;
+      }
+    },
+  ];
+}
