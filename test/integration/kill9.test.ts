@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SeriesStore } from '../../gateway/store/series-store.js';
+
+const writer = fileURLToPath(new URL('../helpers/store-writer.ts', import.meta.url));
+const DAY = 86_400_000;
+const t0 = Date.parse('2024-01-01T00:00:00Z');
+
+/** Starts a real writer process, kills it with SIGKILL after `acks` acknowledged batches, returns the last ack seen. */
+function writeThenKill(dir: string, acks: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let last = -1;
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        const m = /^ack (\d+)$/.exec(line);
+        if (m) last = Number(m[1]);
+      }
+      if (last >= acks - 1 && !child.killed) child.kill('SIGKILL');
+    });
+    child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`writer exited without being killed (${signal})`))));
+  });
+}
+
+describe('kill -9 mid-write', () => {
+  it('keeps every acknowledged batch, twice in a row, and the store opens each time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'choco-kill9-'));
+    for (let round = 0; round < 2; round++) {
+      const lastAck = await writeThenKill(dir, 40);
+      expect(lastAck).toBeGreaterThanOrEqual(39);
+      const store = await SeriesStore.open(dir);
+      try {
+        const slots = await store.read('omie_es', t0, t0 + (lastAck + 1) * DAY);
+        expect(slots).toHaveLength((lastAck + 1) * 96);
+        expect(slots[96 * lastAck + 95]!.value).toBeCloseTo(lastAck + 0.095, 6);
+        const starts = slots.map((s) => s.start);
+        expect(new Set(starts).size).toBe(starts.length);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+});
