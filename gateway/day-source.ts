@@ -132,6 +132,7 @@ export class DaySource implements Plugin {
   async backfill(days = this.options.backfillDays): Promise<JobRunResult> {
     const today = localDate(this.deps.clock.now(), this.options.timezone);
     const filled: string[] = [];
+    const unavailable: string[] = [];
     const failed: string[] = [];
     let first = true;
     for (let i = days; i >= 1; i--) {
@@ -140,12 +141,18 @@ export class DaySource implements Plugin {
       if (!first && this.options.backfillIntervalMs > 0) await this.deps.clock.sleep(this.options.backfillIntervalMs);
       first = false;
       try {
-        filled.push(`${date} (${await this.ingestDay(date)})`);
+        const outcome = await this.ingestDay(date);
+        (this.lastDayStatus.get(date) === 'not published yet' ? unavailable : filled).push(`${date} (${outcome})`);
       } catch (error) {
         failed.push(`${date}: ${errorMessage(error)}`);
       }
     }
-    const summary = `${this.name}: backfill of ${days} days: ${filled.length ? `filled ${filled.join(', ')}` : 'nothing missing'}${failed.length ? `; failed ${failed.join('; ')}` : ''}`;
+    const parts = [
+      filled.length ? `filled ${filled.join(', ')}` : '',
+      unavailable.length ? `not available at the source: ${unavailable.join(', ')}` : '',
+      failed.length ? `failed ${failed.join('; ')}` : '',
+    ].filter(Boolean);
+    const summary = `${this.name}: backfill of ${days} days: ${parts.join('; ') || 'nothing missing'}`;
     if (failed.length && !filled.length) throw new Error(summary);
     return { summary };
   }
