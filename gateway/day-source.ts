@@ -50,6 +50,7 @@ export class DaySource implements Plugin {
   private lastSuccessAt?: number;
   private lastAttemptAt?: number;
   private consecutiveFailures = 0;
+  private stopping = false;
   private readonly lastDayStatus = new Map<string, string>();
   readonly jobs: Plugin['jobs'];
 
@@ -68,6 +69,7 @@ export class DaySource implements Plugin {
 
   async start(): Promise<void> {
     this.tracker.set('starting', 'waiting for the first fetch');
+    this.deps.bus.on('gateway.stopping', this.name, () => (this.stopping = true));
   }
 
   async stop(): Promise<void> {
@@ -135,7 +137,7 @@ export class DaySource implements Plugin {
     const unavailable: string[] = [];
     const failed: string[] = [];
     let first = true;
-    for (let i = days; i >= 1; i--) {
+    for (let i = days; i >= 1 && !this.stopping; i--) {
       const date = addDays(today, -i);
       if (await this.isComplete(date)) continue;
       if (!first && this.options.backfillIntervalMs > 0) await this.deps.clock.sleep(this.options.backfillIntervalMs);
