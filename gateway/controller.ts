@@ -206,7 +206,8 @@ export class Gateway {
     if (id === 'cleanup') {
       return async () => {
         const r = await this.store.applyRetention(this.clock.now(), this.config.store.retention);
-        return { summary: `retention: ${r.downsampled} raw slots downsampled to hourly, ${r.deleted} expired slots deleted` };
+        const c = await this.store.compact();
+        return { summary: `retention: ${r.downsampled} raw slots downsampled to hourly, ${r.deleted} expired slots deleted; compaction: ~${c.bytesBefore} → ~${c.bytesAfter} bytes` };
       };
     }
     return undefined;

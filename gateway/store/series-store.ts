@@ -172,6 +172,14 @@ export class SeriesStore {
     return { downsampled, deleted };
   }
 
+  /** Asks LevelDB to compact the whole key space (after retention deleted slots); returns the approximate size before and after. */
+  async compact(): Promise<{ bytesBefore: number; bytesAfter: number }> {
+    const db = this.db as unknown as { compactRange(a: string, b: string): Promise<void>; approximateSize(a: string, b: string): Promise<number> };
+    const bytesBefore = await db.approximateSize('\u0000', '~');
+    await this.track(() => db.compactRange('\u0000', '~'));
+    return { bytesBefore, bytesAfter: await db.approximateSize('\u0000', '~') };
+  }
+
   /** Waits for in-flight writes, then closes LevelDB. */
   async close(): Promise<void> {
     if (this.closed) return;

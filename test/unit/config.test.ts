@@ -72,3 +72,16 @@ describe('configuration', () => {
     expect(c.site.id).toBe('linares');
   });
 });
+
+describe('shipped config files', () => {
+  it('config/default.yaml is exactly the embedded defaults', () => {
+    const fromFile = loadConfig({ file: new URL('../../config/default.yaml', import.meta.url).pathname, env: {} });
+    expect(fromFile).toEqual(loadConfig({ env: {} }));
+  });
+
+  it('config/schema.json is the schema the gateway validates with (run `npm run schema` after changing it)', async () => {
+    const { configJsonSchema } = await import('../../gateway/config/write-schema.js');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(new URL('../../config/schema.json', import.meta.url), 'utf8')).toBe(configJsonSchema());
+  });
+});

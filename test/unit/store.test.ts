@@ -65,6 +65,9 @@ describe('series store on LevelDB', () => {
     expect(after.slice(0, 2).map((x) => [x.end - x.start, x.value])).toEqual([[H, 1.5], [H, 5.5]]);
     expect(after.slice(2)).toHaveLength(4);
     expect(await s.count('ancient')).toBe(0);
+    const c = await s.compact();
+    expect(c.bytesAfter).toBeGreaterThanOrEqual(0);
+    expect(await s.count('omie_es')).toBe(6);
   });
 
   it('persists small values (job state) across reopen', async () => {

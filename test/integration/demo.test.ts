@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, vi } from 'vitest';
+import { subscriber } from '../helpers/gateway.js';
+
+describe('npm run demo', () => {
+  it('shows recorded prices flowing on HTTP and MQTT within seconds, offline', async () => {
+    const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
+    const env = {
+      ...process.env,
+      CHOCO_EDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'choco-demo-')),
+      CHOCO_EDGE_HTTP_PORT: '0',
+      CHOCO_EDGE_HTTP_HOST: '127.0.0.1',
+      CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0',
+      CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0',
+      CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1',
+      CHOCO_EDGE_LOG_PRETTY: 'false',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      const { http, port } = await vi.waitFor(
+        () => {
+          const m = /"http":"(http:\/\/[^"]+)","mqtt":\{"port":(\d+)/.exec(out);
+          if (!m) throw new Error(`demo not started:\n${out}`);
+          return { http: m[1]!, port: Number(m[2]) };
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+      const sub = await subscriber(`mqtt://127.0.0.1:${port}`, 'choco-edge/prices/omie_es');
+      const first = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null);
+      // The accelerated clock moves an hour per second: the current slot changes while we watch.
+      const later = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null && p.current.start !== first.current.start);
+      expect(Date.parse(later.current.start)).toBeGreaterThan(Date.parse(first.current.start));
+      expect(later.current.start >= '2025-03-27').toBe(true);
+      const prices = await (await fetch(`${http}/ree/prices?hours=6`)).json();
+      expect(prices.series).toBe('omie_es');
+      expect(prices.count).toBeGreaterThan(0);
+      expect(prices.prices[0].source).toBe('replay');
+      await sub.client.endAsync();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});

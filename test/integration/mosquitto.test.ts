@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Gateway } from '../../gateway/controller.js';
+import { testConfig } from '../helpers/context.js';
+import { FixtureServer, recordedRoutes } from '../helpers/fixture-server.js';
+import { startGateway, subscriber } from '../helpers/gateway.js';
+import { MOSQUITTO, Mosquitto, freePort } from '../helpers/mosquitto.js';
+
+// Needs Debian's mosquitto (.ci/run installs it); `npm test` alone skips this file.
+describe.skipIf(!MOSQUITTO)('interop with an external Mosquitto broker', () => {
+  const server = new FixtureServer();
+  let broker: Mosquitto;
+  let gw: Gateway;
+  let url: string;
+
+  beforeAll(async () => {
+    await server.start();
+    server.routes = recordedRoutes();
+    broker = new Mosquitto(await freePort());
+    await broker.start();
+    url = `mqtt://127.0.0.1:${broker.port}`;
+    ({ gw } = await startGateway(testConfig(server.base, { mqtt: { external: { url } }, sources: { esios: { enabled: false } } }), '2025-10-26T12:30:00Z'));
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await broker?.stop();
+    await server.stop();
+  });
+
+  it('publishes retained state and prices to Mosquitto, with no embedded broker running', async () => {
+    expect(gw.broker).toBeUndefined();
+    const sub = await subscriber(url, 'choco-edge/#');
+    expect((await sub.waitFor('choco-edge/bridge/state')).state).toBe('online');
+    const prices = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null);
+    expect(prices.horizon.length).toBeGreaterThan(0);
+    await sub.client.endAsync();
+  });
+
+  it('Mosquitto delivers the LWT when the gateway connection dies', async () => {
+    const sub = await subscriber(url, 'choco-edge/bridge/state');
+    await sub.waitFor('choco-edge/bridge/state', (p) => p.state === 'online');
+    (gw.mqtt as unknown as { client: { stream: { destroy(): void } } }).client.stream.destroy();
+    expect((await sub.waitFor('choco-edge/bridge/state', (p) => p.state === 'offline')).state).toBe('offline');
+    await vi.waitFor(() => expect(gw.mqtt.connected).toBe(true), { timeout: 10_000 });
+    await sub.client.endAsync();
+  });
+
+  it('after the broker restarts empty, the gateway reconnects and restores its retained state', async () => {
+    await broker.stop();
+    await vi.waitFor(() => expect(gw.mqtt.connected).toBe(false), { timeout: 5_000 });
+    const health = await (await fetch(`${gw.http!.url}/healthz`)).json();
+    expect(health.reasons).toContain('MQTT broker not connected; reconnecting');
+    await broker.start();
+    await vi.waitFor(() => expect(gw.mqtt.connected).toBe(true), { timeout: 10_000 });
+    const sub = await subscriber(url, 'choco-edge/#');
+    const prices = await sub.waitFor('choco-edge/prices/omie_es');
+    expect(prices.series).toBe('omie_es');
+    expect((await sub.waitFor('choco-edge/bridge/info')).plugins).toContain('omie');
+    expect(sub.messages.every((m) => m.retain)).toBe(true);
+    await sub.client.endAsync();
+  });
+});
