@@ -6,7 +6,7 @@ import type { Logger } from './log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from './plugin.js';
 import type { Slot, Unit } from './series.js';
 import type { SeriesStore } from './store/series-store.js';
-import { HOUR_MS, addDays, localDate, localDayRange, localParts } from './tz.js';
+import { addDays, localDate, localDayRange, localParts } from './tz.js';
 
 export interface DaySeries {
   id: string;
@@ -30,6 +30,18 @@ export interface DaySourceOptions {
   fetchDay: (date: string) => Promise<DayResult>;
   /** Extra jobs (e.g. token check). */
   tokenCheck?: () => Promise<string>;
+}
+
+/** The timing settings every day source shares in its config slice. */
+export interface DaySourceTimingConfig {
+  publishAfter: string;
+  staleAfterMinutes: number;
+  backfillDays: number;
+  backfillIntervalMs: number;
+}
+
+export function timingFrom(cfg: DaySourceTimingConfig): Pick<DaySourceOptions, 'publishAfter' | 'staleAfterMs' | 'backfillDays' | 'backfillIntervalMs'> {
+  return { publishAfter: cfg.publishAfter, staleAfterMs: cfg.staleAfterMinutes * 60_000, backfillDays: cfg.backfillDays, backfillIntervalMs: cfg.backfillIntervalMs };
 }
 
 export interface DaySourceDeps {
@@ -206,4 +218,3 @@ export class DaySource implements Plugin {
   }
 }
 
-export const DEFAULT_STALE_MS = 26 * HOUR_MS;

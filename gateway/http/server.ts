@@ -50,6 +50,10 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
     if (status >= 500) log.error({ err: error.message }, 'request failed');
     void reply.code(status).send({ error: status >= 500 ? 'internal error' : 'bad request', message: error.message });
   });
+  // Routine requests are not logged; failures are, by the error handler above.
+  app.addHook('onRoute', (route) => {
+    route.logLevel ??= 'warn';
+  });
   const guard = tokenGuard(readSecret(cfg.token, 'http.token'));
   registerRoutes(app, gateway, guard);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

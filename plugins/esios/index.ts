@@ -1,4 +1,4 @@
-import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
+import { DaySource, timingFrom, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { readSecret } from '../../gateway/config/load.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
@@ -61,10 +61,7 @@ export const esiosPlugin: PluginFactory = {
           { id: 'spot_es', unit: 'EUR/MWh', description: 'Day-ahead spot price, Spain (ESIOS 600)', critical: false },
           { id: 'injection', unit: 'EUR/MWh', description: 'Surplus injection price (ESIOS 1739)', critical: false },
         ].filter((d) => (d.id === 'pvpc' ? cfg.indicators.includes(1001) : d.id === 'spot_es' ? cfg.indicators.includes(600) : cfg.indicators.includes(1739))),
-        publishAfter: cfg.publishAfter,
-        staleAfterMs: cfg.staleAfterMinutes * 60_000,
-        backfillDays: cfg.backfillDays,
-        backfillIntervalMs: cfg.backfillIntervalMs,
+        ...timingFrom(cfg),
         fetchDay,
         tokenCheck,
       },

@@ -1,4 +1,4 @@
-import { DaySource, type DayResult } from '../../gateway/day-source.js';
+import { DaySource, timingFrom, type DayResult } from '../../gateway/day-source.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
 import { parseOmieMarginal } from './parse.js';
@@ -34,10 +34,7 @@ export const omiePlugin: PluginFactory = {
           { id: 'omie_es', unit: 'EUR/MWh', description: 'OMIE day-ahead marginal price, Spain', critical: true },
           { id: 'omie_pt', unit: 'EUR/MWh', description: 'OMIE day-ahead marginal price, Portugal', critical: false },
         ],
-        publishAfter: cfg.publishAfter,
-        staleAfterMs: cfg.staleAfterMinutes * 60_000,
-        backfillDays: cfg.backfillDays,
-        backfillIntervalMs: cfg.backfillIntervalMs,
+        ...timingFrom(cfg),
         fetchDay,
       },
       ctx,

@@ -1,4 +1,4 @@
-import { DaySource, type DayResult } from '../../gateway/day-source.js';
+import { DaySource, timingFrom, type DayResult } from '../../gateway/day-source.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
 import { parseJson } from '../price-checks.js';
@@ -39,10 +39,7 @@ export const reePlugin: PluginFactory = {
           { id: 'pvpc', unit: 'EUR/MWh', description: 'PVPC 2.0TD energy term, Península', critical: true },
           { id: 'spot_es', unit: 'EUR/MWh', description: 'Day-ahead spot price, Spain (REE 600)', critical: false },
         ],
-        publishAfter: cfg.publishAfter,
-        staleAfterMs: cfg.staleAfterMinutes * 60_000,
-        backfillDays: cfg.backfillDays,
-        backfillIntervalMs: cfg.backfillIntervalMs,
+        ...timingFrom(cfg),
         fetchDay,
       },
       ctx,
