@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Clock } from '../clock.js';
@@ -30,6 +30,7 @@ export class MqttConnection {
   private stopping = false;
   published = 0;
   received = 0;
+  ackTimeoutMs = 5_000;
   connects = 0;
 
   constructor(
@@ -71,7 +72,7 @@ export class MqttConnection {
       this.client = new MqttClient(() => netConnect({ host, port, noDelay: true }) as never, clientOptions);
     } else if (url.protocol === 'mqtts:' || url.protocol === 'tls:') {
       this.client = new MqttClient(() => {
-        const socket = tlsConnect({ host, port, servername: host, ...tlsOptions });
+        const socket = tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...tlsOptions });
         socket.setNoDelay(true);
         return socket as never;
       }, clientOptions);
@@ -108,18 +109,29 @@ export class MqttConnection {
     });
   }
 
-  /** Publishes to `<base>/<topic>`; retained messages are remembered and sent again after every reconnect. */
+  /**
+   * Publishes to `<base>/<topic>`. Retained messages are remembered and sent again after every reconnect,
+   * so while disconnected they are only remembered. Never waits on a broker that is away: resolves on
+   * PUBACK, or at once when disconnected, or after `ackTimeoutMs`.
+   */
   publish<T extends string>(topic: T, payload: PayloadFor<T>, options: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
     const full = this.full(topic);
     const text = JSON.stringify(payload);
     if (options.retain) this.retained.set(full, text);
-    if (!this.client) return Promise.resolve();
+    const client = this.client;
+    if (!client || (options.retain && !client.connected)) return Promise.resolve();
     this.published++;
     return new Promise((resolve) => {
-      this.client!.publish(full, text, { qos: options.qos ?? 1, retain: options.retain ?? false }, (error) => {
+      const timer = setTimeout(resolve, this.ackTimeoutMs);
+      client.publish(full, text, { qos: options.qos ?? 1, retain: options.retain ?? false }, (error) => {
+        clearTimeout(timer);
         if (error) this.log.debug({ topic: full, err: errorMessage(error) }, 'publish not delivered');
         resolve();
       });
+      if (!client.connected) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
   }
 

@@ -59,3 +59,33 @@ describe.skipIf(!MOSQUITTO)('interop with an external Mosquitto broker', () => {
     await sub.client.endAsync();
   });
 });
+
+describe.skipIf(!MOSQUITTO)('external Mosquitto over TLS with username and password', () => {
+  it('connects with the configured CA and credentials, and refuses an untrusted server', async () => {
+    const server = await new FixtureServer().start();
+    server.routes = recordedRoutes();
+    const port = await freePort();
+    const probe = new Mosquitto(port);
+    const tls = probe.makeTlsFiles();
+    const passwords = probe.makePasswordFile('choco-edge', 's3cret-pass');
+    const broker = new Mosquitto(port, [`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`, 'allow_anonymous false', `password_file ${passwords}`]);
+    await broker.start();
+    const external = { url: `mqtts://127.0.0.1:${port}`, username: 'choco-edge', password: 's3cret-pass', ca: tls.ca };
+    const { gw } = await startGateway(testConfig(server.base, { mqtt: { external }, sources: { esios: { enabled: false } } }), '2025-10-26T12:30:00Z');
+    try {
+      await vi.waitFor(() => expect(gw.mqtt.connected).toBe(true), { timeout: 10_000 });
+    } finally {
+      await gw.stop();
+    }
+    const { gw: untrusted } = await startGateway(testConfig(server.base, { mqtt: { external: { ...external, ca: undefined } }, sources: { esios: { enabled: false } } }), '2025-10-26T12:30:00Z');
+    try {
+      expect(untrusted.mqtt.connected).toBe(false);
+      const health = await (await fetch(`${untrusted.http!.url}/healthz`)).json();
+      expect(health.mqtt.connected).toBe(false);
+    } finally {
+      await untrusted.stop();
+      await broker.stop();
+      await server.stop();
+    }
+  });
+});
