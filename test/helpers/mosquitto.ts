@@ -20,14 +20,14 @@ export class Mosquitto {
   private readonly conf: string;
 
   readonly dir = mkdtempSync(join(tmpdir(), 'choco-mosquitto-'));
-  // Run as root, mosquitto drops to its own user before reading certificates: let it read them.
-  private readonly readable = chmodSync(this.dir, 0o755);
 
   /** `extra` lines go under the listener (TLS files, password file). */
   constructor(
     readonly port: number,
     extra: string[] = ['allow_anonymous true'],
   ) {
+    // Run as root, mosquitto drops to its own user before reading certificates: let it read them.
+    chmodSync(this.dir, 0o755);
     this.conf = join(this.dir, 'mosquitto.conf');
     writeFileSync(this.conf, [`per_listener_settings true`, `listener ${port} 127.0.0.1`, ...extra, 'persistence false', 'log_dest stderr', ''].join('\n'));
   }
