@@ -110,6 +110,17 @@ describe('gateway end to end: fixtures → store → MQTT and HTTP', () => {
     expect(omie.gaps[0]).toMatchObject({ start: '2025-10-25T12:30:00Z', end: '2025-10-25T22:00:00Z' });
     const pvpc = body.series.find((s: { series: string }) => s.series === 'pvpc');
     expect(pvpc.total).toBe(0);
+    expect((await fetch(`${http}/api/store/verify?days=0`)).status).toBe(400);
+    expect((await fetch(`${http}/api/store/verify?series=nope`)).status).toBe(404);
+  });
+
+  it('lists every series with where it came from, its age and staleness', async () => {
+    const series = await (await fetch(`${http}/api/series`)).json();
+    const omie = series.find((s: { id: string }) => s.id === 'omie_es');
+    expect(omie).toMatchObject({ unit: 'EUR/MWh', sources: ['omie'], last_source: 'omie', stale: false, age_s: 0, horizon_end: '2025-10-26T23:00:00Z' });
+    expect(omie.current.start).toBe('2025-10-26T12:30:00Z');
+    const pvpc = series.find((s: { id: string }) => s.id === 'pvpc');
+    expect(pvpc).toMatchObject({ stale: true, stale_reason: 'no data stored yet', sources: ['ree'] });
   });
 
   it('publishes an OpenAPI document that lists every route', async () => {
