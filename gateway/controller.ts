@@ -37,7 +37,7 @@ export interface HealthReport {
 }
 
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
-  weatherIngestion: 'placeholder: no weather source plugin is installed yet (weather sources land with the weather issue)',
+  weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
   predictions: 'placeholder: no model is installed yet (models land with the models issue)',
   planning: 'placeholder: no planner is installed yet (the planner lands with the planner issue)',
 };
@@ -143,7 +143,7 @@ export class Gateway {
       store: this.store,
       fetcher: new Fetcher(this.clock, this.config.fetch),
       mqtt: this.mqtt,
-      catalog: () => this.catalog(),
+      catalog: () => this.catalog(name),
     });
     for (const factory of factories) {
       if (this.config.plugins.disabled.includes(factory.name)) {
@@ -231,8 +231,9 @@ export class Gateway {
     });
   }
 
-  catalog(): SeriesDescriptor[] {
-    return [...this.plugins.values()].flatMap((p) => p.plugin?.series?.() ?? []);
+  /** Every series the running plugins write; `except` leaves one plugin out (a plugin asking about the others). */
+  catalog(except?: string): SeriesDescriptor[] {
+    return [...this.plugins.entries()].filter(([name]) => name !== except).flatMap(([, p]) => p.plugin?.series?.() ?? []);
   }
 
   pluginHealth(): Record<string, ComponentHealth> {

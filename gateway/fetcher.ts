@@ -13,6 +13,8 @@ export interface FetchRequest {
   headers?: Record<string, string>;
   /** Query parameters whose values must never appear in logs or errors. */
   secretParams?: string[];
+  /** How long to wait after a 429 that carries no Retry-After (AEMET: until the next minute). */
+  rateLimitWaitMs?: (now: number) => number;
 }
 
 export interface FetchResult {
@@ -93,7 +95,8 @@ export class Fetcher {
     const status = response.status;
     const contentType = response.headers.get('content-type') ?? '';
     if (status === 429) {
-      throw new GatewayError('rate_limited', `GET ${shown}: HTTP 429 rate limited`, true, parseRetryAfter(response.headers.get('retry-after'), this.clock.now()));
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now()) ?? request.rateLimitWaitMs?.(this.clock.now());
+      throw new GatewayError('rate_limited', `GET ${shown}: HTTP 429 rate limited${snippet(body)}`, true, retryAfter);
     }
     if (status >= 500) throw new GatewayError('server_error', `GET ${shown}: HTTP ${status} ${snippet(body)}`, true);
     if (status === 401 || status === 403) {

@@ -50,6 +50,8 @@ export interface SeriesDescriptor {
   staleAfterMs: number;
   /** A stale series makes /healthz fail. */
   critical: boolean;
+  /** The latest slot still counts as current this long after it ended (observations that arrive late). */
+  currentWithinMs?: number;
 }
 
 export interface PluginFactory {

@@ -1,7 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { aemetPlugin } from '../plugins/aemet/index.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
+import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
+import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
+import { weatherCombinedPlugin } from '../plugins/weather-combined/index.js';
 import { mqttOutputPlugin } from '../plugins/mqtt-output/index.js';
 import { omiePlugin } from '../plugins/omie/index.js';
 import { reePlugin } from '../plugins/ree/index.js';
@@ -9,7 +13,17 @@ import { replayPlugin } from '../plugins/replay/index.js';
 import { errorMessage } from './errors.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from './plugin.js';
 
-export const BUILTIN_PLUGINS: PluginFactory[] = [reePlugin, esiosPlugin, omiePlugin, replayPlugin, mqttOutputPlugin];
+export const BUILTIN_PLUGINS: PluginFactory[] = [
+  reePlugin,
+  esiosPlugin,
+  omiePlugin,
+  aemetPlugin,
+  openWeatherMapPlugin,
+  replayPlugin,
+  modbusSensorsPlugin,
+  weatherCombinedPlugin,
+  mqttOutputPlugin,
+];
 
 export interface LoadedFactories {
   factories: PluginFactory[];

@@ -29,6 +29,7 @@ export function mergeDescriptors(descriptors: SeriesDescriptor[]): Array<SeriesD
       prev.sources.push(d.source);
       prev.critical ||= d.critical;
       prev.staleAfterMs = Math.max(prev.staleAfterMs, d.staleAfterMs);
+      prev.currentWithinMs = Math.max(prev.currentWithinMs ?? 0, d.currentWithinMs ?? 0);
     }
   }
   return [...byId.values()];
@@ -38,8 +39,9 @@ export function mergeDescriptors(descriptors: SeriesDescriptor[]): Array<SeriesD
 export async function seriesStatus(store: SeriesStore, d: SeriesDescriptor & { sources: string[] }, now: number): Promise<SeriesStatus> {
   const meta = await store.meta(d.id);
   const window = await store.read(d.id, now, now + 3 * DAY_MS);
-  const current = slotAt(window, now) ?? null;
   const latest = await store.latest(d.id);
+  const lateEnough = latest && latest.end <= now && latest.end + (d.currentWithinMs ?? 0) > now ? latest : undefined;
+  const current = slotAt(window, now) ?? lateEnough ?? null;
   const ageMs = meta ? now - meta.lastFetchedAt : null;
   let staleReason: string | null = null;
   if (!meta) staleReason = 'no data stored yet';

@@ -124,3 +124,12 @@ export function parseInstant(text: unknown): number {
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
+
+/** The UTC instant of a local wall-clock time on `date`; the earlier one on the repeated autumn hour. */
+export function localTimeToUtc(date: string, hour: number, minute = 0, tz = PLANT_TZ): number {
+  const { year, month, day } = parseLocalDate(date);
+  const naive = Date.UTC(year, month - 1, day, hour, minute);
+  const offsets = [offsetMinutes(naive - DAY_MS, tz), offsetMinutes(naive + DAY_MS, tz)];
+  const matching = offsets.map((o) => naive - o * 60_000).filter((utc) => localParts(utc, tz).hour === hour);
+  return matching.length ? Math.min(...matching) : naive - offsets[0]! * 60_000;
+}

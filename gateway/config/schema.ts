@@ -33,6 +33,38 @@ const SourceCommon = {
   backfillIntervalMs: Type.Integer({ minimum: 0, default: 2_000 }),
 };
 
+const ModbusPoint = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,40}$', description: 'becomes series sensor.<name> and topic sensors/<name>' }),
+    register: Type.Union([Type.Literal('holding'), Type.Literal('input')], { default: 'holding', description: 'function code 3 (holding) or 4 (input)' }),
+    address: Type.Integer({ minimum: 0, maximum: 65535 }),
+    type: Type.Union([Type.Literal('int16'), Type.Literal('uint16'), Type.Literal('int32'), Type.Literal('uint32'), Type.Literal('float32')], { default: 'int16' }),
+    byteOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big', description: 'byte order inside each 16-bit register' }),
+    wordOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big', description: 'for 32-bit types: big = high word first' }),
+    scale: Type.Number({ default: 1 }),
+    offset: Type.Number({ default: 0 }),
+    unit: Type.Union([Type.Literal('degC'), Type.Literal('percent'), Type.Literal('kW'), Type.Literal('kWh'), Type.Literal('hPa')], { default: 'degC' }),
+  },
+  { additionalProperties: false },
+);
+
+const ModbusDevice = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,40}$' }),
+    transport: Type.Union([Type.Literal('tcp'), Type.Literal('rtu')], { default: 'tcp' }),
+    host: Type.Optional(Type.String()),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 502 }),
+    path: Type.Optional(Type.String({ description: 'serial device for RTU, e.g. /dev/ttyUSB0' })),
+    baudRate: Type.Integer({ default: 9600 }),
+    unitId: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
+    timeoutMs: Type.Integer({ minimum: 50, default: 1000 }),
+    pollMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    maxBackoffMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    points: Type.Array(ModbusPoint, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ default: './data', description: 'LevelDB store and state' }),
@@ -158,6 +190,28 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        aemet: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false, description: 'needs a free AEMET OpenData key' }),
+            baseUrl: Type.String({ default: 'https://opendata.aemet.es/opendata/api' }),
+            apiKey: Type.Optional(Secret),
+            stations: Type.Array(Type.String({ pattern: '^[0-9A-Z]+$' }), { default: ['5279X', '5298X'], minItems: 1, description: 'first is primary, the rest are backups' }),
+            municipality: Type.String({ default: '23055', pattern: '^\\d{5}$' }),
+            staleAfterMinutes: Type.Integer({ minimum: 1, default: 180 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        openweathermap: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false, description: 'needs an OpenWeatherMap key' }),
+            baseUrl: Type.String({ default: 'https://api.openweathermap.org' }),
+            apiKey: Type.Optional(Secret),
+            lat: Type.Number({ minimum: -90, maximum: 90, default: 38.151107 }),
+            lon: Type.Number({ minimum: -180, maximum: 180, default: -3.629453 }),
+            staleAfterMinutes: Type.Integer({ minimum: 1, default: 180 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         replay: Type.Object(
           {
             enabled: Type.Boolean({ default: false }),
@@ -167,6 +221,22 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    weather: Type.Object(
+      {
+        priority: Type.Array(Type.String(), { default: ['aemet', 'openweathermap', 'replay'], description: 'most trusted source first; decides between equally fresh values' }),
+        maxObservationAgeMinutes: Type.Integer({ minimum: 1, default: 120 }),
+        maxForecastAgeMinutes: Type.Integer({ minimum: 1, default: 720 }),
+        freshnessToleranceMinutes: Type.Integer({ minimum: 0, default: 30 }),
+        staleAfterMinutes: Type.Integer({ minimum: 1, default: 180, description: 'with every weather source down this long, health fails' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    modbus: Type.Object(
+      {
+        devices: Type.Array(ModbusDevice, { default: [] }),
       },
       { additionalProperties: false, default: {} },
     ),

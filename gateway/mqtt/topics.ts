@@ -36,6 +36,19 @@ export interface Payloads {
     horizon: PriceSlotPayload[];
     horizon_end: string | null;
   };
+  'sensors/+': { v: number; point: string; device: string; value: number; unit: string; at: string; state: 'ok' };
+  'weather/current': {
+    v: number;
+    at: string;
+    stale: boolean;
+    reason: string | null;
+    values: Record<string, { value: number; unit: string; source: string; at: string; age_s: number }>;
+  };
+  'weather/forecast': {
+    v: number;
+    at: string;
+    slots: Array<{ start: string; end: string; start_local: string; values: Record<string, { value: number; source: string }> }>;
+  };
   'bridge/request/+': { transaction?: string; [key: string]: unknown };
   'bridge/response/+': { v: number; transaction: string | null; status: 'ok' | 'error'; data?: unknown; error?: string };
 }
@@ -47,6 +60,9 @@ export const topics = {
   info: 'bridge/info',
   health: 'bridge/health',
   prices: (series: string): `prices/${string}` => `prices/${series}`,
+  sensor: (point: string): `sensors/${string}` => `sensors/${point}`,
+  weatherCurrent: 'weather/current',
+  weatherForecast: 'weather/forecast',
   request: (name: string): `bridge/request/${string}` => `bridge/request/${name}`,
   response: (name: string): `bridge/response/${string}` => `bridge/response/${name}`,
   requestWildcard: 'bridge/request/#',
@@ -55,7 +71,9 @@ export const topics = {
 /** Which pattern of the contract a concrete relative topic belongs to. */
 export type PayloadFor<T extends string> = T extends `prices/${string}`
   ? Payloads['prices/+']
-  : T extends `bridge/response/${string}`
+  : T extends `sensors/${string}`
+    ? Payloads['sensors/+']
+    : T extends `bridge/response/${string}`
     ? Payloads['bridge/response/+']
     : T extends keyof Payloads
       ? Payloads[T]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findGaps, hourly, slotAt, slotsFromPeriods, eurPerMwhToEurPerKwh } from '../../gateway/series.js';
-import { addDays, formatLocalIso, localDate, localDayHours, localDayRange, localMidnightUtc, parseInstant } from '../../gateway/tz.js';
+import { addDays, formatLocalIso, localDate, localDayHours, localDayRange, localMidnightUtc, localTimeToUtc, parseInstant } from '../../gateway/tz.js';
 
 const H = 3_600_000;
 
@@ -59,5 +59,16 @@ describe('slots', () => {
   it('converts €/MWh to €/kWh explicitly, negative prices included', () => {
     expect(eurPerMwhToEurPerKwh(171.48)).toBe(0.17148);
     expect(eurPerMwhToEurPerKwh(-0.45)).toBe(-0.00045);
+  });
+});
+
+describe('local wall time to UTC', () => {
+  it('maps forecast hours on both DST days', () => {
+    const at = (d: string, h: number) => new Date(localTimeToUtc(d, h)).toISOString();
+    expect(at('2025-03-30', 1)).toBe('2025-03-30T00:00:00.000Z');
+    expect(at('2025-03-30', 3)).toBe('2025-03-30T01:00:00.000Z');
+    expect(at('2025-10-26', 2)).toBe('2025-10-26T00:00:00.000Z');
+    expect(at('2025-10-26', 3)).toBe('2025-10-26T02:00:00.000Z');
+    expect(at('2025-07-01', 14)).toBe('2025-07-01T12:00:00.000Z');
   });
 });

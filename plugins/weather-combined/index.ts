@@ -1,0 +1,99 @@
+import { errorMessage } from '../../gateway/errors.js';
+import { HealthTracker } from '../../gateway/health.js';
+import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
+import { formatLocalIso, formatUtcIso } from '../../gateway/tz.js';
+import { COMBINED, WEATHER_VARS, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames, type CurrentWeather, type ForecastSlot } from '../../gateway/weather.js';
+
+export function currentPayload(current: CurrentWeather, now: number): Payloads['weather/current'] {
+  return {
+    v: PAYLOAD_VERSION,
+    at: formatUtcIso(now),
+    stale: current.stale,
+    reason: current.reason,
+    values: Object.fromEntries(
+      Object.entries(current.values).map(([v, c]) => [v, { value: c.value, unit: WEATHER_VARS[v as keyof typeof WEATHER_VARS], source: c.source, at: formatUtcIso(c.at), age_s: Math.round((now - c.at) / 1000) }]),
+    ),
+  };
+}
+
+export function forecastPayload(slots: ForecastSlot[], now: number, tz: string): Payloads['weather/forecast'] {
+  return {
+    v: PAYLOAD_VERSION,
+    at: formatUtcIso(now),
+    slots: slots.map((s) => ({
+      start: formatUtcIso(s.start),
+      end: formatUtcIso(s.end),
+      start_local: formatLocalIso(s.start, tz),
+      values: Object.fromEntries(Object.entries(s.values).map(([v, c]) => [v, { value: c.value, source: c.source }])),
+    })),
+  };
+}
+
+/** Keeps `obs.combined.*` and `fc.combined.*` up to date from every weather source and publishes them. */
+export function createWeatherCombined(ctx: PluginContext): Plugin {
+  const tracker = new HealthTracker(() => ctx.clock.now());
+  const sources = () => weatherSourceNames(ctx.catalog());
+  const view = new WeatherView(ctx.store, weatherPolicy(ctx.config), sources);
+  let pending: Promise<void> | undefined;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    const now = ctx.clock.now();
+    try {
+      const written = await view.materialize(now);
+      const current = await view.current(now);
+      await ctx.mqtt.publish(topics.weatherCurrent, currentPayload(current, now), { retain: true });
+      await ctx.mqtt.publish(topics.weatherForecast, forecastPayload(await view.forecast(now, 48), now, ctx.config.site.timezone), { retain: true });
+      ctx.bus.emit('series.updated', { series: weatherSeriesId('obs', COMBINED, 'temp'), source: COMBINED, from: now, to: now, count: written, fetchedAt: now });
+      tracker.set(current.stale ? 'degraded' : 'ok', current.stale ? (current.reason ?? 'stale') : `combined from ${sources().join(', ')}`);
+    } catch (error) {
+      tracker.set('degraded', `combining failed: ${errorMessage(error)}`);
+    }
+  };
+  // Many series arrive in one ingestion: coalesce them into one refresh.
+  const schedule = (): void => {
+    if (pending) {
+      again = true;
+      return;
+    }
+    pending = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(refresh)
+      .finally(() => {
+        pending = undefined;
+        if (again) {
+          again = false;
+          schedule();
+        }
+      });
+  };
+  return {
+    name: 'weather-combined',
+    async start() {
+      ctx.bus.on('series.updated', 'weather-combined', (e) => {
+        if (/^(obs|fc)\./.test(e.series) && e.source !== COMBINED) schedule();
+      });
+      if (sources().length) schedule();
+    },
+    async stop() {
+      ctx.bus.removeOwner('weather-combined');
+      await pending;
+    },
+    health: () => (sources().length ? tracker.get() : { state: 'disabled', message: 'no weather source is enabled' }),
+    series(): SeriesDescriptor[] {
+      if (!sources().length) return [];
+      const staleAfterMs = ctx.config.weather.staleAfterMinutes * 60_000;
+      return [
+        { id: weatherSeriesId('obs', COMBINED, 'temp'), unit: 'degC', description: 'outdoor temperature, best available source', source: COMBINED, staleAfterMs, critical: true, currentWithinMs: staleAfterMs },
+        { id: weatherSeriesId('obs', COMBINED, 'rh'), unit: 'percent', description: 'outdoor humidity, best available source', source: COMBINED, staleAfterMs, critical: false, currentWithinMs: staleAfterMs },
+        { id: weatherSeriesId('fc', COMBINED, 'temp'), unit: 'degC', description: 'outdoor temperature forecast, best available source', source: COMBINED, staleAfterMs: 2 * staleAfterMs, critical: false },
+      ];
+    },
+  };
+}
+
+export const weatherCombinedPlugin: PluginFactory = {
+  name: 'weather-combined',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: () => true,
+  create: createWeatherCombined,
+};
