@@ -31,7 +31,10 @@ export class MalformedPayloadError extends GatewayError {
 }
 
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  // Some libraries (modbus-serial) reject with plain objects carrying a message.
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
 
 export function errorCode(error: unknown): ErrorCode | 'unknown' {

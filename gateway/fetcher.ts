@@ -24,6 +24,7 @@ export interface FetchResult {
   attempts: number;
 }
 
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
 const SECRET_PARAM_NAMES = ['api_key', 'apikey', 'appid', 'token', 'key'];
 
 /** The URL as it may be logged: secret query parameters masked. */
@@ -65,7 +66,8 @@ export class Fetcher {
   delayFor(attempt: number, retryAfterMs?: number): number {
     const exp = Math.min(this.policy.maxBackoffMs, this.policy.backoffMs * 2 ** (attempt - 1));
     const jittered = exp / 2 + this.random() * (exp / 2);
-    return retryAfterMs !== undefined ? Math.min(Math.max(retryAfterMs, jittered), this.policy.maxBackoffMs * 4) : jittered;
+    // A wait the server asked for is honoured even past our own backoff cap, up to ten minutes.
+    return retryAfterMs !== undefined ? Math.min(Math.max(retryAfterMs, jittered), MAX_RETRY_AFTER_MS) : jittered;
   }
 
   private async once(request: FetchRequest): Promise<Omit<FetchResult, 'attempts'>> {

@@ -1,34 +1,9 @@
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker } from '../../gateway/health.js';
-import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
+import { topics } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
-import { formatLocalIso, formatUtcIso } from '../../gateway/tz.js';
-import { COMBINED, WEATHER_VARS, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames, type CurrentWeather, type ForecastSlot } from '../../gateway/weather.js';
-
-export function currentPayload(current: CurrentWeather, now: number): Payloads['weather/current'] {
-  return {
-    v: PAYLOAD_VERSION,
-    at: formatUtcIso(now),
-    stale: current.stale,
-    reason: current.reason,
-    values: Object.fromEntries(
-      Object.entries(current.values).map(([v, c]) => [v, { value: c.value, unit: WEATHER_VARS[v as keyof typeof WEATHER_VARS], source: c.source, at: formatUtcIso(c.at), age_s: Math.round((now - c.at) / 1000) }]),
-    ),
-  };
-}
-
-export function forecastPayload(slots: ForecastSlot[], now: number, tz: string): Payloads['weather/forecast'] {
-  return {
-    v: PAYLOAD_VERSION,
-    at: formatUtcIso(now),
-    slots: slots.map((s) => ({
-      start: formatUtcIso(s.start),
-      end: formatUtcIso(s.end),
-      start_local: formatLocalIso(s.start, tz),
-      values: Object.fromEntries(Object.entries(s.values).map(([v, c]) => [v, { value: c.value, source: c.source }])),
-    })),
-  };
-}
+import { currentPayload, forecastPayload } from '../../gateway/weather-payloads.js';
+import { COMBINED, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames } from '../../gateway/weather.js';
 
 /** Keeps `obs.combined.*` and `fc.combined.*` up to date from every weather source and publishes them. */
 export function createWeatherCombined(ctx: PluginContext): Plugin {

@@ -102,3 +102,69 @@ export function recordedRoutes(): Route[] {
     },
   ];
 }
+
+export const AEMET_KEY = 'aemet-test-key';
+export const OWM_KEY = 'owm-test-key';
+
+/** The HA capture decoded the ISO-8859-15 bytes as UTF-8; restore the known AEMET strings before re-encoding. */
+export function restoreAemetText(text: string): string {
+  return text
+    .replace('Agencia Estatal de Meteorolog\uFFFDa - AEMET. Gobierno de Espa\uFFFDa', 'Agencia Estatal de Meteorología - AEMET. Gobierno de España')
+    .replace('\uFFFD AEMET. Autorizado el uso de la informaci\uFFFDn y su reproducci\uFFFDn', '© AEMET. Autorizado el uso de la información y su reproducción');
+}
+
+/** UTF-16 text → ISO-8859-15 bytes (the characters used here are all in Latin-1's range). */
+export function latin9(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
+
+/** AEMET OpenData: envelope (key in the `api_key` header) → `datos` served once as ISO-8859-15. */
+export function aemetRoutes(server: FixtureServer): Route[] {
+  let n = 0;
+  const datos = new Map<string, string>();
+  return [
+    (req, url) => {
+      const m = /^\/opendata\/api\/(observacion\/convencional\/datos\/estacion\/[^/]+|prediccion\/especifica\/municipio\/horaria\/\d+)$/.exec(url.pathname);
+      if (!m) return undefined;
+      if (req.headers.api_key !== AEMET_KEY) return { status: 401, body: JSON.stringify({ descripcion: 'API key invalido', estado: 401 }) };
+      const file = m[1]!.startsWith('observacion') ? 'aemet/homeassistant_station-3195-data.json' : 'aemet/homeassistant_town-28065-forecast-hourly-data.json';
+      const token = `t${++n}`;
+      datos.set(token, file);
+      const body = { descripcion: 'exito', estado: 200, datos: `${server.base}/opendata/sh/${token}`, metadatos: `${server.base}/opendata/sh/meta` };
+      return { body: JSON.stringify(body, null, 2).replace(/": /g, '" : ') };
+    },
+    (_req, url) => {
+      const m = /^\/opendata\/sh\/(t\d+)$/.exec(url.pathname);
+      if (!m) return undefined;
+      const file = datos.get(m[1]!);
+      if (!file) return { status: 404, headers: { 'content-type': 'text/html' }, body: '<html>404</html>' };
+      datos.delete(m[1]!); // short-lived: a second fetch of the same URL is a 404
+      return { headers: { 'content-type': 'text/plain;charset=ISO-8859-15' }, body: latin9(restoreAemetText(fixture(file))) };
+    },
+  ];
+}
+
+const KELVIN_KEYS = ['temp', 'feels_like', 'temp_min', 'temp_max'];
+
+/** OpenWeatherMap answers in Kelvin unless `units=metric`, as the real API does; the fixtures are recorded in Kelvin. */
+export function toMetric(body: unknown): unknown {
+  if (Array.isArray(body)) return body.map(toMetric);
+  if (!body || typeof body !== 'object') return body;
+  return Object.fromEntries(
+    Object.entries(body).map(([k, v]) => [k, KELVIN_KEYS.includes(k) && typeof v === 'number' ? Math.round((v - 273.15) * 100) / 100 : toMetric(v)]),
+  );
+}
+
+export function owmRoutes(): Route[] {
+  return [
+    (_req, url) => {
+      const file = url.pathname === '/data/2.5/weather' ? 'openweathermap/pyopenweathermap_free_current.json' : url.pathname === '/data/2.5/forecast' ? 'openweathermap/matthiasos_forecast_5day3h.json' : undefined;
+      if (!file) return undefined;
+      if (url.searchParams.get('appid') !== OWM_KEY) {
+        return { status: 401, body: JSON.stringify({ cod: 401, message: 'Invalid API key. Please see https://openweathermap.org/faq#error401 for more info.' }) };
+      }
+      const body = JSON.parse(fixture(file));
+      return { body: JSON.stringify(url.searchParams.get('units') === 'metric' ? toMetric(body) : body) };
+    },
+  ];
+}
