@@ -5,7 +5,7 @@ import { parseOwmCurrent, parseOwmForecast } from '../../plugins/openweathermap/
 import { pluginContext, testConfig } from '../helpers/context.js';
 import { FixtureServer, OWM_KEY, fixture, owmRoutes, toMetric } from '../helpers/fixture-server.js';
 
-const NOW = '2022-08-30T04:30:00Z'; // 27 minutes after the recorded current weather (dt 1661870592)
+const NOW = '2022-08-30T15:10:00Z'; // 27 minutes after the recorded current weather (dt 1661870592 = 14:43:12Z)
 
 describe('OpenWeatherMap parsing', () => {
   it('reads current weather (cod as a number) and the 5-day forecast (cod as a string) in metric units', () => {
