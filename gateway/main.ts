@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { errorMessage } from './errors.js';
 import { VERSION } from './version.js';
+import { SIMULATED_POINTS, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -56,13 +57,14 @@ async function run(gateway: Gateway): Promise<void> {
   await gateway.start();
 }
 
-function demoConfig(configFile: string | undefined): Config {
+function demoConfig(configFile: string | undefined, sensorPort?: number): Config {
   const base = loadConfig({ file: configFile });
   const config = loadConfig({
     file: configFile,
     overrides: {
       dataDir: join(base.dataDir, 'demo'),
-      sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, replay: { enabled: true } },
+      sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
+      ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 900_000, timeoutMs: 1000, points: SIMULATED_POINTS }] } } : {}),
     },
   });
   rmSync(config.dataDir, { recursive: true, force: true });
@@ -77,9 +79,13 @@ async function main(): Promise<number> {
       return -1;
     }
     case 'demo': {
-      const config = demoConfig(configFile);
-      const clock = new AcceleratedClock(Date.parse(config.demo.startAt), config.demo.speed);
-      const gateway = new Gateway({ config, clock });
+      const settings = loadConfig({ file: configFile }).demo;
+      const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
+      let gateway: Gateway | undefined;
+      const sensor = settings.simulatedSensor ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
+      const config = demoConfig(configFile, sensor?.port);
+      gateway = new Gateway({ config, clock });
+      if (sensor) gateway.bus.on('gateway.stopping', 'demo', () => void sensor.stop());
       await run(gateway);
       gateway.log.info(
         {
@@ -89,7 +95,7 @@ async function main(): Promise<number> {
           mqtt: gateway.brokerPorts,
           try: [`curl ${gateway.http?.url}/ree/prices?hours=24`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
         },
-        `demo: replaying recorded OMIE prices, ${config.demo.speed}x real time`,
+        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated Modbus floor sensor`,
       );
       return -1;
     }

@@ -10,6 +10,7 @@ import { mqttOutputPlugin } from '../plugins/mqtt-output/index.js';
 import { omiePlugin } from '../plugins/omie/index.js';
 import { reePlugin } from '../plugins/ree/index.js';
 import { replayPlugin } from '../plugins/replay/index.js';
+import { replayWeatherPlugin } from '../plugins/replay/weather.js';
 import { errorMessage } from './errors.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from './plugin.js';
 
@@ -20,6 +21,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   aemetPlugin,
   openWeatherMapPlugin,
   replayPlugin,
+  replayWeatherPlugin,
   modbusSensorsPlugin,
   weatherCombinedPlugin,
   mqttOutputPlugin,

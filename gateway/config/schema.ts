@@ -215,8 +215,9 @@ export const ConfigSchema = Type.Object(
         replay: Type.Object(
           {
             enabled: Type.Boolean({ default: false }),
-            file: Type.String({ default: 'plugins/replay/sample/omie_es_2025-03.csv' }),
+            file: Type.String({ default: 'plugins/replay/sample/omie_es_2018-03.csv' }),
             series: Type.String({ default: 'omie_es' }),
+            weatherFile: Type.String({ default: 'plugins/replay/sample/weather_seville_2018-03.csv', description: 'Kaggle weather_features format; empty to replay no weather' }),
             publishAfter: { ...HHMM, default: '13:00' },
           },
           { additionalProperties: false, default: {} },
@@ -249,7 +250,8 @@ export const ConfigSchema = Type.Object(
     ),
     demo: Type.Object(
       {
-        startAt: Type.String({ default: '2025-03-27T10:00:00Z' }),
+        startAt: Type.String({ default: '2018-03-27T10:00:00Z' }),
+        simulatedSensor: Type.Boolean({ default: true, description: 'start a simulated Modbus TCP plant-floor sensor in the demo' }),
         speed: Type.Number({ exclusiveMinimum: 0, default: 3600, description: 'simulated seconds per real second' }),
       },
       { additionalProperties: false, default: {} },

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { subscriber } from '../helpers/gateway.js';
 
 describe('npm run demo', () => {
-  it('shows recorded prices flowing on HTTP and MQTT within seconds, offline', async () => {
+  it('shows recorded prices, weather and a simulated floor sensor on HTTP and MQTT within seconds, offline', async () => {
     const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
     const env = {
       ...process.env,
@@ -37,12 +37,32 @@ describe('npm run demo', () => {
       // The accelerated clock moves an hour per second: the current slot changes while we watch.
       const later = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null && p.current.start !== first.current.start);
       expect(Date.parse(later.current.start)).toBeGreaterThan(Date.parse(first.current.start));
-      expect(later.current.start >= '2025-03-27').toBe(true);
+      expect(later.current.start >= '2018-03-27').toBe(true);
       const prices = await (await fetch(`${http}/ree/prices?hours=6`)).json();
       expect(prices.series).toBe('omie_es');
       expect(prices.count).toBeGreaterThan(0);
       expect(prices.prices[0].source).toBe('replay');
       await sub.client.endAsync();
+      const weather = await vi.waitFor(
+        async () => {
+          const w = await (await fetch(`${http}/weather/current`)).json();
+          if (!w.values.temp) throw new Error('no replayed weather yet');
+          return w;
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      expect(weather.values.temp.source).toBe('replay/kaggle-seville');
+      const sensors = await vi.waitFor(
+        async () => {
+          const s = await (await fetch(`${http}/api/sensors`)).json();
+          if (s.points.find((p: { name: string; state: string }) => p.name === 'floor_temp')?.state !== 'ok') throw new Error('sensor not read yet');
+          return s;
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      const floor = sensors.points.find((p: { name: string }) => p.name === 'floor_temp');
+      expect(floor.value).toBeGreaterThan(10);
+      expect(floor.value).toBeLessThan(30);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
