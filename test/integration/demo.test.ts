@@ -32,7 +32,7 @@ describe('npm run demo', () => {
         },
         { timeout: 20_000, interval: 50 },
       );
-      const sub = await subscriber(`mqtt://127.0.0.1:${port}`, 'choco-edge/prices/omie_es');
+      const sub = await subscriber(`mqtt://127.0.0.1:${port}`, 'choco-edge/#');
       const first = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null);
       // The accelerated clock moves an hour per second: the current slot changes while we watch.
       const later = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null && p.current.start !== first.current.start);
@@ -42,6 +42,9 @@ describe('npm run demo', () => {
       expect(prices.series).toBe('omie_es');
       expect(prices.count).toBeGreaterThan(0);
       expect(prices.prices[0].source).toBe('replay');
+      const sensor = await sub.waitFor('choco-edge/sensors/floor_temp');
+      expect(sensor).toMatchObject({ point: 'floor_temp', device: 'simulated-floor', unit: 'degC', state: 'ok' });
+      expect((await sub.waitFor('choco-edge/weather/current', (p) => p.values.temp)).values.temp.source).toBe('replay/kaggle-seville');
       await sub.client.endAsync();
       const weather = await vi.waitFor(
         async () => {
