@@ -1,0 +1,17 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+const require = createRequire(import.meta.url);
+const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
+setWasmPaths(dir);
+const ok = await tf.setBackend('wasm');
+await tf.ready();
+console.log('backend', ok, tf.getBackend());
+const model = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: 'relu', inputShape: [8] }), tf.layers.dense({ units: 1 })] });
+model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+const x = tf.randomNormal([2000, 8], 0, 1, 'float32', 1); const y = x.sum(1, true);
+const t0 = performance.now();
+const h = await model.fit(x, y, { epochs: 5, batchSize: 128, verbose: 0 });
+console.log('loss', h.history.loss.map(Number).map(v=>v.toFixed(3)), (performance.now()-t0).toFixed(0), 'ms');
