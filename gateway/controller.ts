@@ -38,7 +38,8 @@ export interface HealthReport {
 
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
   weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
-  predictions: 'placeholder: no model is installed yet (models land with the models issue)',
+  predictions: 'placeholder: models are disabled (models.enabled) or none is installed',
+  retraining: 'placeholder: models are disabled',
   planning: 'placeholder: no planner is installed yet (the planner lands with the planner issue)',
 };
 

@@ -5,6 +5,7 @@ import { aemetPlugin } from '../plugins/aemet/index.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
+import { predictionsPlugin } from '../plugins/predictions/index.js';
 import { weatherCombinedPlugin } from '../plugins/weather-combined/index.js';
 import { mqttOutputPlugin } from '../plugins/mqtt-output/index.js';
 import { omiePlugin } from '../plugins/omie/index.js';
@@ -24,6 +25,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   replayWeatherPlugin,
   modbusSensorsPlugin,
   weatherCombinedPlugin,
+  predictionsPlugin,
   mqttOutputPlugin,
 ];
 

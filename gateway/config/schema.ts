@@ -149,6 +149,10 @@ export const ConfigSchema = Type.Object(
             backfill: Job('0 1 * * *', 'fill gaps in price history, day by day'),
             tokenCheck: Job('0 3 * * *', 'validate API tokens'),
             cleanup: Job('0 2 * * 0', 'retention and downsampling'),
+            retraining: Type.Object(
+              { enabled: Type.Boolean({ default: false }), cron: Cron('0 4 * * 1', 'retrain the price forecaster on the gateway’s own history; promote only if better') },
+              { additionalProperties: false, default: {} },
+            ),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -232,6 +236,17 @@ export const ConfigSchema = Type.Object(
         maxForecastAgeMinutes: Type.Integer({ minimum: 1, default: 720 }),
         freshnessToleranceMinutes: Type.Integer({ minimum: 0, default: 30 }),
         staleAfterMinutes: Type.Integer({ minimum: 1, default: 180, description: 'with every weather source down this long, health fails' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    models: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        dir: Type.String({ default: 'models', description: 'shipped models: <dir>/<name>/<version>/{model.json, weights.bin, card.json}' }),
+        keepVersions: Type.Integer({ minimum: 1, default: 3, description: 'retrained versions kept under <dataDir>/models' }),
+        priceSeries: Type.String({ default: 'omie_es', description: 'the day-ahead price series the forecaster continues' }),
+        retrainEvalWeeks: Type.Integer({ minimum: 1, maximum: 26, default: 4 }),
+        retrainMinDays: Type.Integer({ minimum: 30, default: 120, description: 'history needed before retraining is tried' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
+import { registerModelRoutes } from './model-routes.js';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -58,6 +59,7 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   const guard = tokenGuard(readSecret(cfg.token, 'http.token'));
   registerRoutes(app, gateway, guard);
   registerWeatherRoutes(app, gateway);
+  registerModelRoutes(app, gateway, guard);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.listen({ host: cfg.host, port: cfg.port });
   const address = app.server.address();

@@ -49,6 +49,37 @@ export interface Payloads {
     at: string;
     slots: Array<{ start: string; end: string; start_local: string; values: Record<string, { value: number; source: string }> }>;
   };
+  'forecast/prices': {
+    v: number;
+    series: string;
+    model: string;
+    version: string;
+    issued_at: string;
+    unit: 'EUR/MWh';
+    drivers_used: number;
+    slots: Array<{ start: string; start_local: string; value: number; low: number; high: number; horizon_h: number }>;
+  };
+  'recommendation/current': {
+    v: number;
+    method: 'model';
+    model: string;
+    version: string;
+    at: string;
+    recommendation: string;
+    urgency: string;
+    hour_start: string;
+    hour_start_local: string;
+    probabilities: Record<string, number>;
+    next: Array<{ start: string; recommendation: string; urgency: string }>;
+  };
+  'models/status': {
+    v: number;
+    at: string;
+    backend: string | null;
+    models: Array<{ name: string; version: string; inferences: number }>;
+    accuracy: Array<{ band: string; days7: { n: number; mae: number | null }; days30: { n: number; mae: number | null } }>;
+    last: { forecast: string; recommendation: string };
+  };
   'bridge/request/+': { transaction?: string; [key: string]: unknown };
   'bridge/response/+': { v: number; transaction: string | null; status: 'ok' | 'error'; data?: unknown; error?: string };
 }
@@ -63,6 +94,9 @@ export const topics = {
   sensor: (point: string): `sensors/${string}` => `sensors/${point}`,
   weatherCurrent: 'weather/current',
   weatherForecast: 'weather/forecast',
+  forecastPrices: 'forecast/prices',
+  recommendationCurrent: 'recommendation/current',
+  modelsStatus: 'models/status',
   request: (name: string): `bridge/request/${string}` => `bridge/request/${name}`,
   response: (name: string): `bridge/response/${string}` => `bridge/response/${name}`,
   requestWildcard: 'bridge/request/#',

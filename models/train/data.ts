@@ -39,14 +39,31 @@ export function loadDrivers(path: string): Map<number, DriverRow> {
   return out;
 }
 
-/** A small seeded PRNG (mulberry32) so training is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export { seededRandom } from '../../gateway/inference/random.js';
+
+/** Kaggle weather_features for one city: temperature (Kelvin → °C) and humidity keyed by UTC hour; first row of duplicated hours kept. */
+export function loadKaggleWeather(path: string, city: string): { temp: Map<number, number>; humidity: Map<number, number> } {
+  const temp = new Map<number, number>();
+  const humidity = new Map<number, number>();
+  for (const r of readCsv(path)) {
+    if (r.city_name?.trim() !== city) continue;
+    const t = Date.parse(r.dt_iso!.replace(' ', 'T'));
+    if (!Number.isFinite(t) || temp.has(t)) continue;
+    temp.set(t, Math.round((Number(r.temp) - 273.15) * 100) / 100);
+    humidity.set(t, Number(r.humidity));
+  }
+  return { temp, humidity };
+}
+
+/** Meteostat hourly (time in UTC, temp °C, rhum %). CC BY-NC: for evaluation only, never for training a shipped model. */
+export function loadMeteostat(path: string): { temp: Map<number, number>; humidity: Map<number, number> } {
+  const temp = new Map<number, number>();
+  const humidity = new Map<number, number>();
+  for (const r of readCsv(path)) {
+    const t = Date.parse(`${r.time!.replace(' ', 'T')}Z`);
+    if (!Number.isFinite(t) || r.temp === '') continue;
+    temp.set(t, Number(r.temp));
+    if (r.rhum !== '') humidity.set(t, Number(r.rhum));
+  }
+  return { temp, humidity };
 }

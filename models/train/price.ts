@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { initBackend, tf } from '../../gateway/inference/backend.js';
+import { initBackend } from '../../gateway/inference/backend.js';
 import { fileSaveHandler } from '../../gateway/inference/io.js';
 import { evaluatePriceModel, formatPriceEvaluation } from '../../gateway/inference/price-eval.js';
-import { MissingInputsError, PRICE_FEATURES_VERSION, PRICE_HORIZON_HOURS, PRICE_QUANTILES, buildPriceFeatures, priceFeatureNames, type DriverRow } from '../../gateway/inference/price-features.js';
-import { buildPriceNetwork, pinballLoss } from '../../gateway/inference/price-model.js';
-import { addDays, localMidnightUtc } from '../../gateway/tz.js';
+import { PRICE_FEATURES_VERSION, PRICE_HORIZON_HOURS, PRICE_QUANTILES, priceFeatureNames } from '../../gateway/inference/price-features.js';
+import { buildPriceNetwork } from '../../gateway/inference/price-model.js';
+import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js';
+import { addDays } from '../../gateway/tz.js';
 import { loadDrivers, loadHourlyPrices, seededRandom } from './data.js';
 
 export interface PriceTrainOptions {
@@ -82,63 +82,6 @@ export async function trainPriceForecaster(o: PriceTrainOptions): Promise<void> 
   };
   writeFileSync(join(dir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
   console.log(`wrote ${dir}`);
-}
-
-interface Rows {
-  xs: number[][];
-  ys: number[][];
-  withDrivers: number;
-}
-
-/** Training rows for forecasts whose targets fall in [from, to) (local dates). */
-function rowsBetween(prices: Map<number, number>, drivers: Map<number, DriverRow>, from: string, to: string, random: () => number): Rows {
-  const toMs = localMidnightUtc(to);
-  const out: Rows = { xs: [], ys: [], withDrivers: 0 };
-  for (let d = from; addDays(d, 1) < to; d = addDays(d, 1)) {
-    let f;
-    try {
-      f = buildPriceFeatures(prices, localMidnightUtc(addDays(d, 1)), drivers);
-    } catch (error) {
-      if (error instanceof MissingInputsError) continue;
-      throw error;
-    }
-    f.targets.forEach((t, i) => {
-      const actual = prices.get(t);
-      if (actual === undefined || t >= toMs) return;
-      const row = [...f.rows[i]!];
-      // Drivers are missing at run time whenever ESIOS is not configured: teach the model to do without them.
-      if (row.at(-1) === 1) {
-        out.withDrivers++;
-        if (random() < 0.3) row.splice(row.length - 5, 5, 0, 0, 0, 0, 0);
-      }
-      out.xs.push(row);
-      out.ys.push(PRICE_QUANTILES.map(() => (actual - f.level) / f.scale));
-    });
-  }
-  return out;
-}
-
-async function trainEpochs(model: LayersModel, data: Rows, epochs: number, random: () => number, afterEpoch?: (epoch: number) => void): Promise<void> {
-  const optimizer = tf.train.adam(1e-3);
-  const order = data.xs.map((_, i) => i);
-  const batch = 512;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    for (let b = 0; b < order.length; b += batch) {
-      const idx = order.slice(b, b + batch);
-      const loss = optimizer.minimize(() => {
-        const x = tf.tensor2d(idx.map((k) => data.xs[k]!));
-        const y = tf.tensor2d(idx.map((k) => data.ys[k]!));
-        return pinballLoss(y, model.apply(x, { training: true }) as Tensor);
-      }, true);
-      loss?.dispose();
-    }
-    afterEpoch?.(epoch);
-  }
-  optimizer.dispose();
 }
 
 export function gitDescribe(): string {

@@ -1,0 +1,192 @@
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SeriesStore } from '../store/series-store.js';
+import { initBackend, tf, type BackendInfo } from './backend.js';
+import { fileLoadHandler } from './io.js';
+
+export interface ModelCard {
+  name: string;
+  version: string;
+  created: string;
+  featuresVersion: number;
+  inputs: string[];
+  maxInputAgeHours?: number;
+  evaluation?: unknown;
+  [key: string]: unknown;
+}
+
+export interface LoadedModel {
+  name: string;
+  version: string;
+  dir: string;
+  card: ModelCard;
+  model: LayersModel;
+  loadMs: number;
+  loadedAt: number;
+  inferences: number;
+  lastInferenceAt: number | null;
+  lastInferenceMs: number | null;
+}
+
+interface Candidate {
+  version: string;
+  dir: string;
+  card: ModelCard;
+  /** Versions in the writable folder (retrained on the box) may be pruned; shipped ones never are. */
+  writable: boolean;
+}
+
+/** Orders versions like 1.2.10 > 1.2.9, and dated suffixes after their base. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+  const pb = b.split(/[.-]/).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * Finds `models/<name>/<version>/{model.json, weights, card.json}` in the shipped folder and in the data folder,
+ * keeps one active version per model (newest unless pinned by a rollback), reloads when new versions appear,
+ * and keeps the last `keep` retrained versions.
+ */
+export class ModelRegistry {
+  private readonly active = new Map<string, LoadedModel>();
+  private readonly problems = new Map<string, string>();
+  backend?: BackendInfo;
+
+  constructor(
+    private readonly dirs: Array<{ path: string; writable: boolean }>,
+    private readonly store: SeriesStore,
+    private readonly log: Logger,
+    private readonly now: () => number,
+    private readonly keep = 3,
+  ) {}
+
+  candidates(name: string): Candidate[] {
+    const out: Candidate[] = [];
+    for (const { path, writable } of this.dirs) {
+      const base = join(path, name);
+      if (!existsSync(base)) continue;
+      for (const version of readdirSync(base)) {
+        const dir = join(base, version);
+        if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'card.json')) || !existsSync(join(dir, 'model.json'))) continue;
+        try {
+          const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')) as ModelCard;
+          if (card.name !== name || card.version !== version) throw new Error(`card says ${card.name}@${card.version}`);
+          out.push({ version, dir, card, writable });
+        } catch (error) {
+          this.problems.set(`${name}@${version}`, `unreadable card: ${errorMessage(error)}`);
+        }
+      }
+    }
+    return out.sort((a, b) => compareVersions(a.version, b.version));
+  }
+
+  names(): string[] {
+    const names = new Set<string>();
+    for (const { path } of this.dirs) {
+      if (!existsSync(path)) continue;
+      for (const entry of readdirSync(path)) if (statSync(join(path, entry)).isDirectory() && entry !== 'train') names.add(entry);
+    }
+    return [...names].sort();
+  }
+
+  /** Loads the wanted version of every model; call again to pick up new versions without a restart. */
+  async refresh(): Promise<void> {
+    this.backend ??= await initBackend();
+    for (const name of this.names()) {
+      const candidates = this.candidates(name);
+      if (!candidates.length) continue;
+      const pinned = await this.store.getValue<string>(`model.${name}.pinned`);
+      const wanted = candidates.find((c) => c.version === pinned) ?? candidates.at(-1)!;
+      const current = this.active.get(name);
+      if (current?.version === wanted.version && current.dir === wanted.dir) continue;
+      try {
+        await this.load(wanted);
+        this.prune(name, candidates);
+      } catch (error) {
+        this.problems.set(`${name}@${wanted.version}`, `failed to load: ${errorMessage(error)}`);
+        this.log.error({ model: name, version: wanted.version, err: errorMessage(error) }, 'model failed to load; keeping the previous version');
+      }
+    }
+  }
+
+  private async load(c: Candidate): Promise<void> {
+    const started = performance.now();
+    const model = await tf.loadLayersModel(fileLoadHandler(c.dir));
+    const inputs = (model.inputs[0]?.shape ?? [])[1];
+    if (inputs !== c.card.inputs.length) throw new Error(`model takes ${String(inputs)} inputs, its card lists ${c.card.inputs.length}`);
+    const previous = this.active.get(c.card.name);
+    this.active.set(c.card.name, { name: c.card.name, version: c.version, dir: c.dir, card: c.card, model, loadMs: Math.round((performance.now() - started) * 10) / 10, loadedAt: this.now(), inferences: 0, lastInferenceAt: null, lastInferenceMs: null });
+    previous?.model.dispose();
+    this.problems.delete(`${c.card.name}@${c.version}`);
+    this.log.info({ model: c.card.name, version: c.version, backend: this.backend?.name }, 'model loaded');
+  }
+
+  private prune(name: string, candidates: Candidate[]): void {
+    const writable = candidates.filter((c) => c.writable);
+    const activeVersion = this.active.get(name)?.version;
+    for (const c of writable.slice(0, Math.max(0, writable.length - this.keep))) {
+      if (c.version === activeVersion) continue;
+      rmSync(c.dir, { recursive: true, force: true });
+      this.log.info({ model: name, version: c.version }, 'old retrained model version removed');
+    }
+  }
+
+  /** Makes the version before the active one active, and keeps it so across restarts. */
+  async rollback(name: string): Promise<LoadedModel> {
+    const current = this.get(name);
+    const older = this.candidates(name).filter((c) => compareVersions(c.version, current.version) < 0);
+    const target = older.at(-1);
+    if (!target) throw new Error(`${name} has no version older than ${current.version} to roll back to`);
+    await this.store.setValue(`model.${name}.pinned`, target.version);
+    await this.load(target);
+    return this.get(name);
+  }
+
+  /** Removes a pin: the newest version becomes active again. */
+  async unpin(name: string): Promise<void> {
+    await this.store.setValue(`model.${name}.pinned`, null);
+    await this.refresh();
+  }
+
+  get(name: string): LoadedModel {
+    const m = this.active.get(name);
+    if (!m) throw new Error(`model ${name} is not loaded${this.problems.size ? ` (${[...this.problems.values()].join('; ')})` : ''}`);
+    return m;
+  }
+
+  has(name: string): boolean {
+    return this.active.has(name);
+  }
+
+  /** Times one inference and counts it. */
+  run<T>(name: string, work: (model: LayersModel) => T): T {
+    const m = this.get(name);
+    const started = performance.now();
+    const out = work(m.model);
+    m.inferences++;
+    m.lastInferenceAt = this.now();
+    m.lastInferenceMs = Math.round((performance.now() - started) * 100) / 100;
+    return out;
+  }
+
+  loaded(): LoadedModel[] {
+    return [...this.active.values()];
+  }
+
+  problemList(): Array<{ model: string; problem: string }> {
+    return [...this.problems.entries()].map(([model, problem]) => ({ model, problem }));
+  }
+}

@@ -1,0 +1,202 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { HealthTracker } from '../../gateway/health.js';
+import { seededRandom } from '../../gateway/inference/random.js';
+import { fileSaveHandler } from '../../gateway/inference/io.js';
+import { evaluatePriceModel } from '../../gateway/inference/price-eval.js';
+import { priceFeatureNames } from '../../gateway/inference/price-features.js';
+import { buildPriceNetwork } from '../../gateway/inference/price-model.js';
+import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js';
+import { ModelRegistry } from '../../gateway/inference/registry.js';
+import { InferenceRefused, PRICE_MODEL, PredictionService, type PriceForecast } from '../../gateway/inference/service.js';
+import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
+import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
+import { hourly } from '../../gateway/series.js';
+import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate } from '../../gateway/tz.js';
+import { projectPath } from '../../gateway/version.js';
+import { HORIZON_BANDS } from '../../gateway/inference/price-eval.js';
+
+export const forecastSeriesId = (priceSeries: string, band: string) => `forecast.${priceSeries}.h${band.replace('h', '')}`;
+
+export interface AccuracyRow {
+  band: string;
+  days7: { n: number; mae: number | null };
+  days30: { n: number; mae: number | null };
+}
+
+export interface PredictionsPlugin extends Plugin {
+  registry: ModelRegistry;
+  service: PredictionService;
+  accuracy(now: number): Promise<AccuracyRow[]>;
+  lastRun(): { at: number | null; forecast: string; recommendation: string };
+}
+
+export function createPredictions(ctx: PluginContext): PredictionsPlugin {
+  const cfg = ctx.config.models;
+  const tz = ctx.config.site.timezone;
+  const registry = new ModelRegistry(
+    [
+      { path: projectPath(cfg.dir), writable: false },
+      { path: join(resolve(ctx.config.dataDir), 'models'), writable: true },
+    ],
+    ctx.store,
+    ctx.log,
+    () => ctx.clock.now(),
+    cfg.keepVersions,
+  );
+  const service = new PredictionService(registry, ctx.store, {
+    priceSeries: cfg.priceSeries,
+    timezone: tz,
+    driverSeries: { demand: 'drivers.demand_d1', wind: 'drivers.wind_d1', solar: 'drivers.solar_d1' },
+    temperature: { forecast: 'fc.combined.temp', observed: 'obs.combined.temp' },
+  });
+  const tracker = new HealthTracker(() => ctx.clock.now());
+  let last = { at: null as number | null, forecast: 'not run yet', recommendation: 'not run yet' };
+
+  const writeForecast = async (f: PriceForecast): Promise<void> => {
+    for (const band of HORIZON_BANDS) {
+      const slots = f.slots.filter((s) => s.horizon >= band.from && s.horizon <= band.to).map((s) => ({ start: s.start, end: s.end, value: s.value }));
+      if (slots.length) await ctx.store.write(forecastSeriesId(f.series, band.name), 'EUR/MWh', slots, { source: `${PRICE_MODEL}@${f.version}`, fetchedAt: f.issuedAt });
+    }
+    await ctx.store.write(`forecast.${f.series}`, 'EUR/MWh', f.slots.map((s) => ({ start: s.start, end: s.end, value: s.value })), { source: `${PRICE_MODEL}@${f.version}`, fetchedAt: f.issuedAt, replaceRange: true });
+    await ctx.mqtt.publish(
+      topics.forecastPrices,
+      {
+        v: PAYLOAD_VERSION,
+        series: f.series,
+        model: PRICE_MODEL,
+        version: f.version,
+        issued_at: formatUtcIso(f.issuedAt),
+        unit: 'EUR/MWh',
+        drivers_used: f.driversUsed,
+        slots: f.slots.map((s) => ({ start: formatUtcIso(s.start), start_local: formatLocalIso(s.start, tz), value: s.value, low: s.low, high: s.high, horizon_h: s.horizon })),
+      },
+      { retain: true },
+    );
+  };
+
+  const predict = async (): Promise<JobRunResult> => {
+    await registry.refresh();
+    const now = ctx.clock.now();
+    const parts: string[] = [];
+    const refusals: string[] = [];
+    try {
+      const f = await service.priceForecast(now);
+      await writeForecast(f);
+      last.forecast = `forecast ${f.slots.length} h from ${formatUtcIso(f.lastKnownEnd)} with ${PRICE_MODEL}@${f.version}`;
+      parts.push(last.forecast);
+    } catch (error) {
+      if (!(error instanceof InferenceRefused)) throw error;
+      last.forecast = `refused: ${error.message}`;
+      refusals.push(error.message);
+    }
+    try {
+      const r = await service.recommendations(now, 24);
+      const current = r.hours[0];
+      if (current) {
+        await ctx.mqtt.publish(
+          topics.recommendationCurrent,
+          {
+            v: PAYLOAD_VERSION,
+            method: 'model',
+            model: 'production-recommender',
+            version: r.version,
+            at: formatUtcIso(now),
+            recommendation: current.recommendation,
+            urgency: current.urgency,
+            hour_start: formatUtcIso(current.start),
+            hour_start_local: formatLocalIso(current.start, tz),
+            probabilities: current.probabilities,
+            next: r.hours.slice(1, 13).map((h) => ({ start: formatUtcIso(h.start), recommendation: h.recommendation, urgency: h.urgency })),
+          },
+          { retain: true },
+        );
+      }
+      last.recommendation = `${r.hours.length} hours recommended, now ${current?.recommendation ?? 'n/a'}`;
+      parts.push(last.recommendation);
+    } catch (error) {
+      if (!(error instanceof InferenceRefused)) throw error;
+      last.recommendation = `refused: ${error.message}`;
+      refusals.push(error.message);
+    }
+    last.at = now;
+    await ctx.mqtt.publish(topics.modelsStatus, { v: PAYLOAD_VERSION, at: formatUtcIso(now), backend: registry.backend?.name ?? null, models: registry.loaded().map((m) => ({ name: m.name, version: m.version, inferences: m.inferences })), accuracy: await accuracy(now), last: { forecast: last.forecast, recommendation: last.recommendation } }, { retain: true });
+    if (refusals.length) tracker.set('degraded', `inference refused: ${refusals.join('; ')}`, 'inputs_missing');
+    else tracker.set('ok', parts.join('; '));
+    if (refusals.length && !parts.length) throw new Error(`no inference: ${refusals.join('; ')}`);
+    return { summary: [...parts, ...refusals.map((r) => `refused: ${r}`)].join('; ') };
+  };
+
+  /** MAE of the forecasts that were made, against the prices that arrived, per horizon band. */
+  const accuracy = async (now: number): Promise<AccuracyRow[]> => {
+    const actual = new Map(hourly(await ctx.store.read(cfg.priceSeries, now - 31 * DAY_MS, now)).map((s) => [s.start, s.value]));
+    const out: AccuracyRow[] = [];
+    for (const band of HORIZON_BANDS) {
+      const forecasts = await ctx.store.read(forecastSeriesId(cfg.priceSeries, band.name), now - 30 * DAY_MS, now);
+      const errors = (days: number) => forecasts.filter((f) => f.start >= now - days * DAY_MS && actual.has(f.start)).map((f) => Math.abs(f.value - actual.get(f.start)!));
+      const mae = (e: number[]) => (e.length ? Math.round((e.reduce((s, x) => s + x, 0) / e.length) * 100) / 100 : null);
+      const e7 = errors(7);
+      const e30 = errors(30);
+      out.push({ band: band.name, days7: { n: e7.length, mae: mae(e7) }, days30: { n: e30.length, mae: mae(e30) } });
+    }
+    return out;
+  };
+
+  /** Trains a new price forecaster on the store's own history and promotes it only if it beats the active one on the last weeks. */
+  const retrain = async (): Promise<JobRunResult> => {
+    const now = ctx.clock.now();
+    const active = registry.get(PRICE_MODEL);
+    const prices = new Map(hourly(await ctx.store.read(cfg.priceSeries, 0, now)).map((s) => [s.start, s.value]));
+    const first = Math.min(...prices.keys());
+    if (!prices.size || now - first < cfg.retrainMinDays * DAY_MS) return { summary: `retraining skipped: ${Math.round((now - first) / DAY_MS) || 0} days of ${cfg.priceSeries} history, ${cfg.retrainMinDays} needed` };
+    const today = localDate(now, tz);
+    const holdout = addDays(today, -7 * cfg.retrainEvalWeeks);
+    const data = rowsBetween(prices, new Map(), localDate(first + 8 * DAY_MS, tz), holdout, seededRandom(42));
+    const model = buildPriceNetwork(priceFeatureNames().length, 42);
+    await trainEpochs(model, data, 2, seededRandom(43));
+    const candidate = evaluatePriceModel(model, prices, undefined, holdout, today, tz).overall.model.mae;
+    const incumbent = evaluatePriceModel(active.model, prices, undefined, holdout, today, tz).overall.model.mae;
+    if (!(candidate < incumbent)) {
+      model.dispose();
+      return { summary: `retrained candidate MAE ${candidate} €/MWh did not beat active ${active.version} (${incumbent}) on ${holdout} → ${today}; not promoted` };
+    }
+    const version = `${active.version.split('-')[0]}-r${new Date(now).toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
+    const dir = join(resolve(ctx.config.dataDir), 'models', PRICE_MODEL, version);
+    mkdirSync(dir, { recursive: true });
+    await model.save(fileSaveHandler(dir));
+    model.dispose();
+    writeFileSync(
+      join(dir, 'card.json'),
+      `${JSON.stringify({ ...active.card, version, created: new Date(now).toISOString(), retrainedFrom: active.version, training: { source: `gateway store ${cfg.priceSeries}`, rows: data.xs.length, to: addDays(holdout, -1) }, evaluation: { window: `${holdout} → ${today}`, candidateMae: candidate, activeMae: incumbent } }, null, 2)}\n`,
+    );
+    await registry.refresh();
+    return { summary: `promoted ${version}: MAE ${candidate} < ${incumbent} €/MWh on ${holdout} → ${today}` };
+  };
+
+  return {
+    name: 'predictions',
+    registry,
+    service,
+    accuracy,
+    lastRun: () => last,
+    async start() {
+      await registry.refresh();
+      tracker.set(registry.loaded().length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} on ${registry.backend?.name}`);
+    },
+    async stop() {
+      for (const m of registry.loaded()) m.model.dispose();
+    },
+    health: () => tracker.get(),
+    jobs: { predictions: predict, retraining: retrain },
+    series(): SeriesDescriptor[] {
+      return [{ id: `forecast.${cfg.priceSeries}`, unit: 'EUR/MWh', description: `forecast of ${cfg.priceSeries} beyond the published prices`, source: 'predictions', staleAfterMs: 2 * DAY_MS, critical: false }];
+    },
+  };
+}
+
+export const predictionsPlugin: PluginFactory = {
+  name: 'predictions',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => config.models.enabled,
+  create: createPredictions,
+};
