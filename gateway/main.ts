@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { errorMessage } from './errors.js';
 import { VERSION } from './version.js';
+import { EvalUsageError, runEval } from './inference/eval-cli.js';
 import { SIMULATED_POINTS, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
@@ -17,21 +18,30 @@ commands:
   start          run the gateway (embedded broker and store under ./data unless configured)
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
+  eval           evaluate a shipped model on a data file: --model NAME --prices CSV[.gz]
+                 [--weather CSV] [--drivers CSV] [--from DATE] [--to DATE]
   help           this text
 
 configuration: --config FILE or CHOCO_EDGE_CONFIG; every setting can be overridden by an
 environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
-function parseArgs(argv: string[]): { command: string; configFile?: string } {
+const OPTIONS: Record<string, string[]> = {
+  eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
+};
+
+function parseArgs(argv: string[]): { command: string; configFile?: string; options: Record<string, string> } {
   const [command = 'help', ...rest] = argv;
   let configFile: string | undefined;
+  const options: Record<string, string> = {};
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
-    if (arg === '--config' || arg === '-c') configFile = rest[++i];
-    else if (arg.startsWith('--config=')) configFile = arg.slice('--config='.length);
-    else throw new ConfigError(`unknown argument ${JSON.stringify(arg)}`, []);
+    const [flag, inline] = arg.startsWith('--') ? (arg.slice(2).split(/=(.*)/s) as [string, string?]) : [arg, undefined];
+    const value = () => inline ?? rest[++i] ?? '';
+    if (flag === 'config' || arg === '-c') configFile = value();
+    else if (OPTIONS[command]?.includes(flag)) options[flag] = value();
+    else throw new ConfigError(`unknown argument ${JSON.stringify(arg)} for ${command}`, []);
   }
-  return { command, configFile };
+  return { command, configFile, options };
 }
 
 async function run(gateway: Gateway): Promise<void> {
@@ -72,7 +82,7 @@ function demoConfig(configFile: string | undefined, sensorPort?: number): Config
 }
 
 async function main(): Promise<number> {
-  const { command, configFile } = parseArgs(process.argv.slice(2));
+  const { command, configFile, options } = parseArgs(process.argv.slice(2));
   switch (command) {
     case 'start': {
       await run(new Gateway({ config: loadConfig({ file: configFile }) }));
@@ -105,6 +115,11 @@ async function main(): Promise<number> {
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     }
+    case 'eval': {
+      if (!options.model || !options.prices) throw new EvalUsageError('usage: choco-edge eval --model <price-forecaster|production-recommender> --prices <csv.gz> [--weather <csv.gz>] [--drivers <csv.gz>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]');
+      process.stdout.write(`${await runEval({ ...options, model: options.model, prices: options.prices, modelsDir: options['models-dir'] })}\n`);
+      return 0;
+    }
     case 'help':
     case '--help':
     case '-h':
@@ -121,7 +136,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof EvalUsageError) {
       process.stderr.write(`choco-edge: ${error.message}\n`);
       process.exit(2);
     }

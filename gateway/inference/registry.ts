@@ -157,7 +157,7 @@ export class ModelRegistry {
 
   /** Removes a pin: the newest version becomes active again. */
   async unpin(name: string): Promise<void> {
-    await this.store.setValue(`model.${name}.pinned`, null);
+    await this.store.deleteValue(`model.${name}.pinned`);
     await this.refresh();
   }
 

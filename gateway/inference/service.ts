@@ -41,7 +41,7 @@ export interface HourRecommendation {
   priceEurMwh: number;
   priceSource: 'published' | 'forecast';
   temperatureC: number;
-  temperatureSource: 'forecast' | 'persistence';
+  temperatureSource: 'forecast' | 'observed' | 'persistence';
 }
 
 export interface ServiceOptions {
@@ -148,8 +148,8 @@ export class PredictionService {
     return { version: m.version, hours: out };
   }
 
-  /** Hourly temperature forecast, or yesterday's observation at the same hour (persistence, as in training). */
-  private async temperatures(starts: number[], now: number): Promise<Array<{ value: number; source: 'forecast' | 'persistence' }>> {
+  /** Hourly temperature: the forecast; for hours already past, the observation; else yesterday's observation at the same hour (persistence, as in training). */
+  private async temperatures(starts: number[], now: number): Promise<Array<{ value: number; source: 'forecast' | 'observed' | 'persistence' }>> {
     const from = starts[0]! - DAY_MS;
     const to = starts.at(-1)! + HOUR_MS;
     const fc = new Map(hourly(await this.store.read(this.options.temperature.forecast, from, to)).map((s) => [s.start, s.value]));
@@ -157,6 +157,8 @@ export class PredictionService {
     return starts.map((t) => {
       const f = fc.get(t);
       if (f !== undefined) return { value: f, source: 'forecast' as const };
+      const o = t <= now ? obs.get(t) : undefined;
+      if (o !== undefined) return { value: o, source: 'observed' as const };
       const p = obs.get(t - DAY_MS) ?? obs.get(t - 2 * DAY_MS);
       if (p !== undefined) return { value: p, source: 'persistence' as const };
       throw new InferenceRefused(RECOMMENDER_MODEL, `no temperature forecast or observation the day before for ${new Date(t).toISOString()} (${this.options.temperature.forecast}, ${this.options.temperature.observed}); now ${new Date(now).toISOString()}`);

@@ -140,6 +140,10 @@ export class SeriesStore {
     await this.track(() => this.db.put(kvKey(name), value, { sync: this.sync }));
   }
 
+  async deleteValue(name: string): Promise<void> {
+    await this.track(() => this.db.del(kvKey(name), { sync: this.sync }));
+  }
+
   /** Downsamples old sub-hourly slots to hourly means and deletes what is past `keepDays`. */
   async applyRetention(now: number, policy: RetentionPolicy): Promise<{ downsampled: number; deleted: number }> {
     let downsampled = 0;

@@ -53,7 +53,7 @@ export const replayWeatherPlugin: PluginFactory = {
         staleAfterMs: 3 * HOUR_MS,
         observations: async () => {
           const now = ctx.clock.now();
-          return { source: 'replay/kaggle-seville', points: points.filter((p) => p.start <= now && p.start > now - DAY_MS) };
+          return { source: 'replay/kaggle-seville', points: points.filter((p) => p.start <= now && p.start >= now - DAY_MS) };
         },
       },
       ctx,

@@ -1,0 +1,62 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { addDays, localDate } from '../tz.js';
+import { projectPath } from '../version.js';
+import { initBackend, tf } from './backend.js';
+import { loadDrivers, loadHourlyPrices, loadWeather } from './datasets.js';
+import { fileLoadHandler } from './io.js';
+import { evaluatePriceModel, formatPriceEvaluation } from './price-eval.js';
+import { evaluateRecommender, formatRecommenderEvaluation, labelledDays } from './recommender-eval.js';
+import { compareVersions } from './registry.js';
+import { PRICE_MODEL, RECOMMENDER_MODEL } from './service.js';
+
+export interface EvalArgs {
+  model: string;
+  prices: string;
+  weather?: string;
+  drivers?: string;
+  city?: string;
+  from?: string;
+  to?: string;
+  modelsDir?: string;
+  version?: string;
+}
+
+export class EvalUsageError extends Error {}
+
+async function loadShipped(name: string, dir: string, version?: string): Promise<{ model: LayersModel; version: string }> {
+  const base = join(dir, name);
+  if (!existsSync(base)) throw new EvalUsageError(`no model ${name} under ${dir}`);
+  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'model.json'))).sort(compareVersions);
+  const chosen = version ?? versions.at(-1);
+  if (!chosen || !versions.includes(chosen)) throw new EvalUsageError(`no version ${version ?? ''} of ${name}; have ${versions.join(', ')}`);
+  return { model: await tf.loadLayersModel(fileLoadHandler(join(base, chosen))), version: chosen };
+}
+
+/** `choco-edge eval`: the shipped model on any file in the shared/data formats; prints the metrics table. */
+export async function runEval(a: EvalArgs): Promise<string> {
+  const backend = await initBackend();
+  const dir = a.modelsDir ? projectPath(a.modelsDir) : projectPath('models');
+  const prices = loadHourlyPrices(a.prices);
+  const starts = [...prices.keys()].sort((x, y) => x - y);
+  const first = localDate(starts[0]!);
+  const last = localDate(starts.at(-1)!);
+  if (a.model === PRICE_MODEL) {
+    const { model, version } = await loadShipped(PRICE_MODEL, dir, a.version);
+    const drivers = a.drivers ? loadDrivers(a.drivers) : undefined;
+    const e = evaluatePriceModel(model, prices, drivers, a.from ?? addDays(first, 9), a.to ?? addDays(last, 1));
+    return `${PRICE_MODEL}@${version} on ${backend.name}\n${formatPriceEvaluation(e)}`;
+  }
+  if (a.model === RECOMMENDER_MODEL) {
+    if (!a.weather) throw new EvalUsageError(`${RECOMMENDER_MODEL} needs --weather <csv.gz> (Kaggle weather_features or Meteostat hourly)`);
+    const { model, version } = await loadShipped(RECOMMENDER_MODEL, dir, a.version);
+    const w = loadWeather(a.weather, a.city);
+    const from = a.from ?? addDays(first, 2);
+    const to = a.to ?? addDays(last, 1);
+    const days = labelledDays(prices, w.temp, w.humidity, from, to);
+    if (!days.length) throw new EvalUsageError(`no day between ${from} and ${to} has every hour of both prices and weather`);
+    return `${RECOMMENDER_MODEL}@${version} on ${backend.name}\n${formatRecommenderEvaluation(evaluateRecommender(model, days, from, to))}`;
+  }
+  throw new EvalUsageError(`unknown model ${JSON.stringify(a.model)}; models: ${PRICE_MODEL}, ${RECOMMENDER_MODEL}`);
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { FakeClock } from '../../gateway/clock.js';
+import type { Gateway } from '../../gateway/controller.js';
+import { testConfig } from '../helpers/context.js';
+import { startGateway, subscriber, type Collected } from '../helpers/gateway.js';
+
+// The demo's real samples: OMIE prices and Seville weather, 2018-03-20 → 04-06. 12:00 in Madrid on 2 April.
+const NOW = '2018-04-02T10:00:00Z';
+
+describe('models through the whole gateway (replayed real prices and weather)', () => {
+  let gw: Gateway;
+  let clock: FakeClock;
+  let http: string;
+  let sub: Collected;
+  const auth = { authorization: 'Bearer http-test-token' };
+  const post = (path: string, body?: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    fetch(`${http}${path}`, { method: 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+
+  beforeAll(async () => {
+    const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } } });
+    ({ gw, clock } = await startGateway(config, NOW));
+    http = gw.http!.url;
+    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 10_000 });
+    sub = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/#');
+    await gw.scheduler.trigger('weatherIngestion');
+    const run = await gw.scheduler.trigger('predictions');
+    expect(run.lastRun?.outcome).toBe('ok');
+  });
+  afterAll(async () => {
+    await sub?.client.endAsync();
+    await gw?.stop();
+  });
+
+  it('forecasts the 48 hours after the last published price, hourly or per quarter-hour', async () => {
+    const hourly = await (await fetch(`${http}/api/forecast/prices?hours=4`)).json();
+    expect(hourly).toMatchObject({ series: 'omie_es', model: 'price-forecaster', version: '1.0.0', last_known_end: '2018-04-02T22:00:00Z', resolution: 'hourly' });
+    expect(hourly.slots).toHaveLength(4);
+    expect(hourly.slots[0]).toMatchObject({ start: '2018-04-02T22:00:00Z', start_local: '2018-04-03T00:00:00+02:00', horizon_h: 1 });
+    expect(hourly.slots[0].low).toBeLessThanOrEqual(hourly.slots[0].value);
+    const quarter = await (await fetch(`${http}/api/forecast/prices?hours=4&resolution=15m`)).json();
+    expect(quarter.slots).toHaveLength(16);
+    expect(quarter.slots[1].start).toBe('2018-04-02T22:15:00Z');
+    expect(quarter.slots[1].value).toBe(hourly.slots[0].value);
+    expect((await fetch(`${http}/api/forecast/prices?hours=49`)).status).toBe(400);
+  });
+
+  it('answers the prototype body with the legacy formula and ?horizon= with the model', async () => {
+    const legacy = await (await post('/predict/production-recommendation', { price_eur_kwh: 0.12, temperature: 22, humidity: 55 })).json();
+    expect(legacy).toMatchObject({ method: 'legacy-formula', recommendation: 'Optimal', urgency: 'Low' });
+    expect(legacy.chocolate_production_index).toBeCloseTo(78.33, 2);
+    const energy = await (await post('/predict/energy-optimization', { price_eur_kwh: 0.3, temperature: 30, humidity: 70 })).json();
+    expect(energy).toMatchObject({ method: 'legacy-formula' });
+    expect(energy.energy_optimization_score).toBeCloseTo(0.7 * (100 - 83.33) + 0.3 * 10, 1);
+    const model = await (await post('/predict/production-recommendation?horizon=6', { price_eur_kwh: 0.12, temperature: 22, humidity: 55 })).json();
+    expect(model).toMatchObject({ method: 'model', model: 'production-recommender', version: '1.0.0' });
+    expect(model.hours).toHaveLength(6);
+    expect(model.hours[0]).toMatchObject({ start: '2018-04-02T10:00:00Z', price_source: 'published', temperature_source: 'observed' });
+    expect(model.hours[1]).toMatchObject({ start: '2018-04-02T11:00:00Z', temperature_source: 'persistence' });
+    expect(['Optimal', 'Moderate', 'Reduced', 'Halt']).toContain(model.hours[0].recommendation);
+    const noBody = await (await post('/predict/energy-optimization', undefined, {})).json();
+    expect(noBody.method).toBe('model');
+    expect(noBody.hours.some((h: { price_source: string }) => h.price_source === 'forecast')).toBe(true);
+    const bad = await post('/predict/energy-optimization', { price_eur_kwh: 0.3, temperature: 30, humidity: 150 });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toMatch(/humidity/);
+  });
+
+  it('reports each model with its card metrics, backend, timings and input freshness', async () => {
+    const status = await (await fetch(`${http}/models/status`)).json();
+    expect(status.backend.name).toBe('wasm');
+    const price = status.models.find((m: { name: string }) => m.name === 'price-forecaster');
+    expect(price.card_metrics.overall.model.mae).toBeGreaterThan(0);
+    expect(price.inferences).toBeGreaterThanOrEqual(1);
+    expect(price.load_ms).toBeGreaterThan(0);
+    expect(price.inputs[0]).toMatchObject({ series: 'omie_es', stale: false });
+    expect(status.accuracy.bands.map((b: { band: string }) => b.band)).toEqual(['1-12h', '13-24h', '25-48h']);
+    expect((await post('/models/price-forecaster/rollback', undefined, auth)).status).toBe(409);
+    expect((await post('/models/price-forecaster/rollback', undefined, {})).status).toBe(401);
+  });
+
+  it('publishes the forecast and the current recommendation, retained, and tracks accuracy once prices arrive', async () => {
+    const f = await sub.waitFor('choco-edge/forecast/prices');
+    expect(f.slots).toHaveLength(48);
+    const r = await sub.waitFor('choco-edge/recommendation/current');
+    expect(r).toMatchObject({ method: 'model', hour_start: '2018-04-02T10:00:00Z' });
+    await clock.advanceTo(Date.parse('2018-04-03T11:40:00Z'));
+    await gw.scheduler.trigger('priceIngestion');
+    await gw.scheduler.trigger('predictions');
+    const status = await (await fetch(`${http}/models/status`)).json();
+    const first = status.accuracy.bands.find((b: { band: string }) => b.band === '1-12h');
+    expect(first.days7.n).toBeGreaterThan(0);
+    expect(first.days7.mae).toBeGreaterThan(0);
+    expect((await sub.waitFor('choco-edge/models/status', (p) => p.accuracy[0].days7.n > 0)).backend).toBe('wasm');
+  });
+});

@@ -1,0 +1,148 @@
+import { cpSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { easterSunday, isNationalHoliday } from '../../gateway/calendar.js';
+import { initBackend } from '../../gateway/inference/backend.js';
+import { loadHourlyPrices } from '../../gateway/inference/datasets.js';
+import { runEval } from '../../gateway/inference/eval-cli.js';
+import { priceFeatureNames } from '../../gateway/inference/price-features.js';
+import { ModelRegistry, compareVersions } from '../../gateway/inference/registry.js';
+import { InferenceRefused, PredictionService } from '../../gateway/inference/service.js';
+import { legacyScores } from '../../gateway/legacy.js';
+import { DEFAULT_PLANT, hindsightDay } from '../../gateway/planner/hindsight.js';
+import { SeriesStore } from '../../gateway/store/series-store.js';
+import { silent } from '../helpers/context.js';
+import { FIXTURES } from '../helpers/fixture-server.js';
+
+const SHIPPED = new URL('../../models/', import.meta.url).pathname;
+const H = 3_600_000;
+
+describe('rules and formulas', () => {
+  it('finds Spanish national holidays by rule, Good Friday included, in any year', () => {
+    expect(easterSunday(2026)).toEqual({ month: 4, day: 5 });
+    expect(isNationalHoliday('2026-04-03')).toBe(true);
+    expect(isNationalHoliday('2026-01-01')).toBe(true);
+    expect(isNationalHoliday('2031-12-08')).toBe(true);
+    expect(isNationalHoliday('2026-01-07')).toBe(false);
+  });
+
+  it('keeps the prototype formula for the legacy endpoints', () => {
+    expect(legacyScores(0.05, 21, 55)).toMatchObject({ chocolate_production_index: 100, recommendation: 'Optimal', urgency: 'Low' });
+    expect(legacyScores(0.35, 40, 90)).toMatchObject({ recommendation: 'Halt', urgency: 'Critical' });
+  });
+
+  it('plans a hindsight day: the energy goes to the cheapest hours, never to hours too hot', () => {
+    const prices = Array.from({ length: 24 }, (_, h) => 100 + h);
+    const temps = Array.from({ length: 24 }, (_, h) => (h === 0 ? 36 : 20));
+    const plan = hindsightDay(prices, temps);
+    const need = DEFAULT_PLANT.batchesPerDay * DEFAULT_PLANT.processes.reduce((s, p) => s + p.kw * p.hours, 0);
+    expect(plan.reduce((s, h) => s + h.energyKwh, 0)).toBeCloseTo(need, 6);
+    expect(plan[0]).toMatchObject({ energyKwh: 0, forbidden: true, label: 'Halt' });
+    expect(plan[1]!.label).toBe('Optimal');
+    expect(plan[23]!.label).toBe('Halt');
+    expect(plan.some((h) => h.label === 'Reduced')).toBe(true);
+  });
+});
+
+describe('model registry and inference (real tfjs on the WASM backend)', () => {
+  let store: SeriesStore;
+  let writable: string;
+  const registry = (keep = 3) => new ModelRegistry([{ path: SHIPPED, writable: false }, { path: writable, writable: true }], store, silent, () => Date.now(), keep);
+  const copyAs = (version: string) => {
+    const dir = join(writable, 'price-forecaster', version);
+    cpSync(join(SHIPPED, 'price-forecaster', '1.0.0'), dir, { recursive: true });
+    const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
+    writeFileSync(join(dir, 'card.json'), JSON.stringify({ ...card, version }));
+    return dir;
+  };
+
+  beforeAll(async () => {
+    store = await SeriesStore.open(mkdtempSync(join(tmpdir(), 'choco-models-')));
+    writable = mkdtempSync(join(tmpdir(), 'choco-models-rw-'));
+  });
+  afterAll(() => store.close());
+
+  it('loads both shipped models on the WASM backend, with cards that match them', async () => {
+    const r = registry();
+    await r.refresh();
+    expect(r.backend?.name).toBe('wasm');
+    const price = r.get('price-forecaster');
+    expect(price.card.inputs).toEqual(priceFeatureNames());
+    expect((price.card.evaluation as { improvementVsBestBaseline: number }).improvementVsBestBaseline).toBeGreaterThan(0);
+    expect(r.get('production-recommender').version).toBe('1.0.0');
+    expect(price.loadMs).toBeGreaterThan(0);
+  });
+
+  it('picks up a new version without a restart, rolls back to the previous one, keeps the pin across restarts, prunes old retrained versions', async () => {
+    const r = registry(2);
+    await r.refresh();
+    copyAs('1.1.0');
+    await r.refresh();
+    expect(r.get('price-forecaster').version).toBe('1.1.0');
+    expect((await r.rollback('price-forecaster')).version).toBe('1.0.0');
+    const again = registry(2);
+    await again.refresh();
+    expect(again.get('price-forecaster').version).toBe('1.0.0');
+    await again.unpin('price-forecaster');
+    expect(again.get('price-forecaster').version).toBe('1.1.0');
+    copyAs('1.2.0');
+    copyAs('1.3.0');
+    await again.refresh();
+    expect(again.get('price-forecaster').version).toBe('1.3.0');
+    expect(existsSync(join(writable, 'price-forecaster', '1.1.0'))).toBe(false);
+    expect(existsSync(join(writable, 'price-forecaster', '1.2.0'))).toBe(true);
+    expect(compareVersions('1.0.0-r202601010000', '1.0.0')).toBeGreaterThan(0);
+  });
+
+  it('keeps the working version when a new one is corrupt, and says why', async () => {
+    const r = registry(5);
+    await r.refresh();
+    const before = r.get('price-forecaster').version;
+    const dir = copyAs('9.0.0');
+    truncateSync(join(dir, 'weights.bin'), 100);
+    await r.refresh();
+    expect(r.get('price-forecaster').version).toBe(before);
+    expect(r.problemList().find((p) => p.model === 'price-forecaster@9.0.0')?.problem).toMatch(/failed to load/);
+  });
+
+  it('refuses to forecast without recent prices, and forecasts 48 h with a band from a real month of OMIE prices', async () => {
+    await initBackend();
+    const r = new ModelRegistry([{ path: SHIPPED, writable: false }], store, silent, () => Date.now());
+    await r.refresh();
+    const options = { priceSeries: 'omie_es', timezone: 'Europe/Madrid', driverSeries: { demand: 'd', wind: 'w', solar: 's' }, temperature: { forecast: 'fc.combined.temp', observed: 'obs.combined.temp' } };
+    const service = new PredictionService(r, store, options);
+    const now = Date.parse('2025-11-29T12:00:00Z');
+    await expect(service.priceForecast(now)).rejects.toThrow(InferenceRefused);
+    const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
+    const slots = [...prices.entries()].map(([start, value]) => ({ start, end: start + H, value }));
+    await store.write('omie_es', 'EUR/MWh', slots.filter((s) => s.start < Date.parse('2025-11-29T23:00:00Z')), { source: 'test', fetchedAt: now });
+    const f = await service.priceForecast(now);
+    expect(f.lastKnownEnd).toBe(Date.parse('2025-11-29T23:00:00Z'));
+    expect(f.slots).toHaveLength(48);
+    expect(f.slots[0]!.start).toBe(f.lastKnownEnd);
+    expect(f.slots.every((s) => s.low <= s.value && s.value <= s.high)).toBe(true);
+    const actual = f.slots.filter((s) => prices.has(s.start)).map((s) => Math.abs(s.value - prices.get(s.start)!));
+    expect(actual.length).toBe(24);
+    expect(actual.reduce((a, b) => a + b) / actual.length).toBeLessThan(60);
+    await expect(service.priceForecast(now + 3 * 24 * H)).rejects.toThrow(/prices are stale/);
+    await expect(service.recommendations(now)).rejects.toThrow(/no temperature forecast or observation/);
+    expect(r.get('price-forecaster').inferences).toBe(1);
+  });
+});
+
+describe('choco-edge eval on small real slices', () => {
+  it('prints the price metrics table ending with the overall line', async () => {
+    const out = await runEval({ model: 'price-forecaster', prices: join(FIXTURES, 'models/omie_es_2025-11.csv.gz') });
+    expect(out).toMatch(/^1-12h\s+\d+/m);
+    expect(out.trim().split('\n').at(-1)).toMatch(/^overall: model_mae=\d+\.\d\d naive_day_mae=\d+\.\d\d naive_week_mae=\d+\.\d\d unit=EUR\/MWh$/);
+  });
+
+  it('evaluates the recommender against the legacy formula with a confusion matrix', async () => {
+    const out = await runEval({ model: 'production-recommender', prices: join(FIXTURES, 'models/kaggle_price_2018-07.csv.gz'), weather: join(FIXTURES, 'models/kaggle_weather_seville_2018-07.csv.gz') });
+    expect(out).toMatch(/actual \\ predicted\s+Optimal\s+Moderate\s+Reduced\s+Halt/);
+    expect(out.trim().split('\n').at(-1)).toMatch(/^overall: model_accuracy=0\.\d{3} model_macro_f1=0\.\d{3} legacy_accuracy=0\.\d{3} legacy_macro_f1=0\.\d{3}$/);
+    await expect(runEval({ model: 'production-recommender', prices: join(FIXTURES, 'models/kaggle_price_2018-07.csv.gz') })).rejects.toThrow(/needs --weather/);
+    await expect(runEval({ model: 'nope', prices: join(FIXTURES, 'models/kaggle_price_2018-07.csv.gz') })).rejects.toThrow(/unknown model/);
+  });
+});
