@@ -246,7 +246,7 @@ export const ConfigSchema = Type.Object(
         keepVersions: Type.Integer({ minimum: 1, default: 3, description: 'retrained versions kept under <dataDir>/models' }),
         priceSeries: Type.String({ default: 'omie_es', description: 'the day-ahead price series the forecaster continues' }),
         retrainEvalWeeks: Type.Integer({ minimum: 1, maximum: 26, default: 4 }),
-        retrainMinDays: Type.Integer({ minimum: 30, default: 120, description: 'history needed before retraining is tried' }),
+        retrainMinDays: Type.Integer({ minimum: 7, default: 120, description: 'history needed before retraining is tried' }),
       },
       { additionalProperties: false, default: {} },
     ),

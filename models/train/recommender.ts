@@ -37,6 +37,10 @@ function rows(days: DayInputs[]): { xs: number[][]; ys: number[][] } {
 async function train(model: LayersModel, data: { xs: number[][]; ys: number[][] }, epochs: number, random: () => number, afterEpoch?: (epoch: number) => void): Promise<void> {
   const optimizer = tf.train.adam(2e-3);
   const order = data.xs.map((_, i) => i);
+  // Rare classes (Moderate: the hour that tops up the plan) weigh more, by the square root of their rarity.
+  const counts = CLASSES.map((_, c) => data.ys.filter((y) => y[c] === 1).length);
+  const classWeight = counts.map((n) => Math.sqrt(data.ys.length / CLASSES.length / Math.max(1, n)));
+  const weights = data.ys.map((y) => classWeight[y.indexOf(1)]!);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -48,7 +52,8 @@ async function train(model: LayersModel, data: { xs: number[][]; ys: number[][] 
         .minimize(() => {
           const x = tf.tensor2d(idx.map((k) => data.xs[k]!));
           const y = tf.tensor2d(idx.map((k) => data.ys[k]!));
-          return tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as Tensor) as import('@tensorflow/tfjs').Scalar;
+          const w = tf.tensor1d(idx.map((k) => weights[k]!));
+          return tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as Tensor, w) as import('@tensorflow/tfjs').Scalar;
         }, true)
         ?.dispose();
     }

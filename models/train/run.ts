@@ -16,6 +16,6 @@ if (!only || only === 'price-forecaster') {
   await trainPriceForecaster({ shared, outDir, version: '1.0.0', seed: 20251231, maxEpochs: Number(process.env.MAX_EPOCHS ?? 12), trainFrom: '2018-01-15', holdoutFrom: '2025-01-01', evalTo: '2026-01-01' });
 }
 if (!only || only === 'production-recommender') {
-  await trainRecommender({ shared, outDir, version: '1.0.0', seed: 20181231, maxEpochs: Number(process.env.MAX_EPOCHS ?? 12) });
+  await trainRecommender({ shared, outDir, version: '1.0.0', seed: 20181231, maxEpochs: Number(process.env.MAX_EPOCHS ?? 20) });
 }
 console.log(`training done in ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -7,6 +7,12 @@ import { FakeClock } from '../../gateway/clock.js';
 import { Gateway } from '../../gateway/controller.js';
 import type { DaySource } from '../../gateway/day-source.js';
 import { SeriesStore } from '../../gateway/store/series-store.js';
+import { tf } from '../../gateway/inference/backend.js';
+import { loadHourlyPrices } from '../../gateway/inference/datasets.js';
+import { buildPriceFeatures } from '../../gateway/inference/price-features.js';
+import { forecastPrices } from '../../gateway/inference/price-model.js';
+import { ModelRegistry } from '../../gateway/inference/registry.js';
+import { projectPath } from '../../gateway/version.js';
 import { EventBus } from '../../gateway/bus.js';
 import { SystemClock } from '../../gateway/clock.js';
 import { Fetcher } from '../../gateway/fetcher.js';
@@ -16,7 +22,7 @@ import { aemetPlugin } from '../../plugins/aemet/index.js';
 import { createModbusSensors } from '../../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../../plugins/openweathermap/index.js';
 import { pluginContext, silent, testConfig } from '../helpers/context.js';
-import { AEMET_KEY, FixtureServer, OWM_KEY, aemetRoutes, owmRoutes, recordedRoutes } from '../helpers/fixture-server.js';
+import { AEMET_KEY, FIXTURES, FixtureServer, OWM_KEY, aemetRoutes, owmRoutes, recordedRoutes } from '../helpers/fixture-server.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
 
@@ -155,8 +161,41 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<
   }
 }
 
+async function inference(): Promise<void> {
+  const store = await SeriesStore.open(mkdtempSync(join(tmpdir(), 'choco-bench-models-')));
+  const loads: Record<string, number[]> = {};
+  let registry: ModelRegistry | undefined;
+  for (let i = 0; i < 5; i++) {
+    registry = new ModelRegistry([{ path: projectPath('models'), writable: false }], store, silent, () => Date.now());
+    await registry.refresh();
+    for (const m of registry.loaded()) (loads[m.name] ??= []).push(m.loadMs);
+  }
+  const r = registry!;
+  console.log(`model load (${r.backend!.name} backend, init ${r.backend!.initMs.toFixed(0)} ms once): ${Object.entries(loads).map(([n, xs]) => `${n} p50 ${fmt(pct(xs, 50))}`).join(', ')}`);
+  const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
+  const lastKnownEnd = Date.parse('2025-11-29T23:00:00Z');
+  const model = r.get('price-forecaster').model;
+  const row = buildPriceFeatures(prices, lastKnownEnd).rows[0]!;
+  const single: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const t0 = performance.now();
+    tf.tidy(() => (model.predict(tf.tensor2d([row])) as import('@tensorflow/tfjs').Tensor).dataSync());
+    single.push(performance.now() - t0);
+  }
+  console.log(`price forecaster, batch 1 (one row): p50 ${fmt(pct(single, 50))} p99 ${fmt(pct(single, 99))}`);
+  const horizon: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    forecastPrices(model, prices, lastKnownEnd);
+    horizon.push(performance.now() - t0);
+  }
+  console.log(`price forecaster, 48-hour horizon (features + batch of 48): p50 ${fmt(pct(horizon, 50))} p99 ${fmt(pct(horizon, 99))}`);
+  await store.close();
+}
+
 console.log(`choco-edge bench on node ${process.version}, ${new Date().toISOString()}`);
 await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
 await storeThroughput();
 await weatherPollCost(50);
 await modbusPollAndReconnect();
+await inference();

@@ -146,3 +146,33 @@ describe('choco-edge eval on small real slices', () => {
     await expect(runEval({ model: 'nope', prices: join(FIXTURES, 'models/kaggle_price_2018-07.csv.gz') })).rejects.toThrow(/unknown model/);
   });
 });
+
+describe('retraining job', () => {
+  it('promotes a retrained price forecaster only when it beats the active one on the same recent weeks', async () => {
+    const { pluginContext, testConfig } = await import('../helpers/context.js');
+    const { createPredictions } = await import('../../plugins/predictions/index.js');
+    const { buildPriceNetwork } = await import('../../gateway/inference/price-model.js');
+    const { fileSaveHandler } = await import('../../gateway/inference/io.js');
+    const config = testConfig('http://127.0.0.1:9', { models: { retrainMinDays: 20, retrainEvalWeeks: 1 } });
+    const ctx = await pluginContext(config, '2025-11-30T12:00:00Z');
+    const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
+    await ctx.store.write('omie_es', 'EUR/MWh', [...prices.entries()].map(([start, value]) => ({ start, end: start + H, value })), { source: 'test', fetchedAt: ctx.clock.now() });
+    const plugin = createPredictions(ctx);
+    await plugin.start();
+    expect(plugin.registry.get('price-forecaster').version).toBe('1.0.0');
+    const kept = await plugin.jobs!.retraining!();
+    expect(kept.summary).toMatch(/did not beat active 1\.0\.0|promoted/);
+    // An untrained network as the active version: any real training must beat it.
+    const dir = join(config.dataDir, 'models', 'price-forecaster', '1.5.0');
+    await buildPriceNetwork(priceFeatureNames().length, 7).save(fileSaveHandler(dir));
+    const card = JSON.parse(readFileSync(join(SHIPPED, 'price-forecaster', '1.0.0', 'card.json'), 'utf8'));
+    writeFileSync(join(dir, 'card.json'), JSON.stringify({ ...card, version: '1.5.0' }));
+    await plugin.registry.refresh();
+    expect(plugin.registry.get('price-forecaster').version).toBe('1.5.0');
+    const promoted = await plugin.jobs!.retraining!();
+    expect(promoted.summary).toMatch(/^promoted 1\.5\.0-r\d{12}: MAE [\d.]+ < [\d.]+ €\/MWh/);
+    expect(plugin.registry.get('price-forecaster').version).toMatch(/^1\.5\.0-r/);
+    await plugin.stop();
+    await ctx.close();
+  });
+});
