@@ -1,0 +1,82 @@
+import { HOUR_MS } from '../tz.js';
+import type { PlannedRun, PlannerInput } from './types.js';
+
+/** €/kWh paid in slot t: the energy price plus the tariff adder. */
+export const unitPrice = (input: PlannerInput, t: number): number => input.priceEurMwh[t]! / 1000 + input.adderEurKwh[t]!;
+
+/** Cooling kW a running process drags in while it is hot outside. */
+export const coolingKw = (input: PlannerInput, t: number): number => input.coolingKwPerDegree * Math.max(0, (input.outdoorC[t] ?? input.coolingFromC) - input.coolingFromC);
+
+export const plantTempC = (input: PlannerInput, t: number): number | null => {
+  const o = input.outdoorC[t];
+  return o === null || o === undefined ? null : input.plantTemp.baseC + input.plantTemp.factor * (o - input.plantTemp.baseC);
+};
+
+/** Cost (€) and energy (kWh) of running `process` in slot t, priced with `prices` (default the planning prices). */
+export function slotCost(input: PlannerInput, process: string, t: number, prices: readonly number[] = input.priceEurMwh): { eur: number; kwh: number } {
+  const p = input.processes.find((x) => x.name === process)!;
+  const hours = input.resolutionMs / HOUR_MS;
+  const kwh = (p.kw + coolingKw(input, t)) * hours;
+  return { kwh, eur: kwh * (prices[t]! / 1000 + input.adderEurKwh[t]!) };
+}
+
+export function scheduleCost(input: PlannerInput, runs: readonly PlannedRun[], prices: readonly number[] = input.priceEurMwh): { eur: number; kwh: number } {
+  let eur = 0;
+  let kwh = 0;
+  for (const r of runs) {
+    for (let t = r.startSlot; t < r.startSlot + r.slots; t++) {
+      const c = slotCost(input, r.process, t, prices);
+      eur += c.eur;
+      kwh += c.kwh;
+    }
+  }
+  return { eur: Math.round(eur * 100) / 100, kwh: Math.round(kwh * 10) / 10 };
+}
+
+/** Slot indices where process `name` may not run: forbidden slots, too hot outside, or too warm for it on the floor. */
+export function blockedSlots(input: PlannerInput, name: string): boolean[] {
+  const p = input.processes.find((x) => x.name === name)!;
+  return input.starts.map((_, t) => {
+    if (input.forbidden[t]) return true;
+    const o = input.outdoorC[t];
+    if (o !== null && o !== undefined && o >= input.haltAtOutdoorC) return true;
+    const floor = plantTempC(input, t);
+    return p.maxPlantTempC !== undefined && floor !== null && floor > p.maxPlantTempC;
+  });
+}
+
+/** Checks a schedule against every constraint; returns what it breaks (empty when feasible). */
+export function violations(input: PlannerInput, runs: readonly PlannedRun[]): string[] {
+  const out: string[] = [];
+  const T = input.starts.length;
+  const power = new Array<number>(T).fill(0);
+  for (const r of runs) {
+    const p = input.processes.find((x) => x.name === r.process)!;
+    if (r.startSlot < 0 || r.startSlot + r.slots > T) out.push(`${r.process} #${r.batch} outside the horizon`);
+    const blocked = blockedSlots(input, r.process);
+    for (let t = r.startSlot; t < Math.min(T, r.startSlot + r.slots); t++) {
+      power[t]! += p.kw + coolingKw(input, t);
+      if (blocked[t] && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot)) out.push(`${r.process} #${r.batch} runs in a blocked slot ${t}`);
+    }
+  }
+  power.forEach((kw, t) => {
+    if (kw > input.contractedKw + 1e-6) out.push(`power ${kw.toFixed(1)} kW > ${input.contractedKw} kW in slot ${t}`);
+  });
+  for (const p of input.processes) {
+    const mine = runs.filter((r) => r.process === p.name).sort((a, b) => a.startSlot - b.startSlot);
+    const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+    for (let i = 1; i < mine.length; i++) if (mine[i]!.startSlot < mine[i - 1]!.startSlot + mine[i - 1]!.slots + gap) out.push(`${p.name} runs overlap or pause less than ${p.minGapMinutes} min`);
+  }
+  for (let i = 0; i + 1 < input.order.length; i++) {
+    const a = runs.filter((r) => r.process === input.order[i]).sort((x, y) => x.startSlot - y.startSlot);
+    const b = runs.filter((r) => r.process === input.order[i + 1]).sort((x, y) => x.startSlot - y.startSlot);
+    const credit = input.orderCredit[input.order[i + 1]!] ?? 0;
+    b.forEach((run, k) => {
+      if (k < credit) return;
+      const before = a[k - credit];
+      if (!before) out.push(`${run.process} #${k} has no ${input.order[i]} run before it`);
+      else if (run.startSlot < before.startSlot + before.slots) out.push(`${run.process} #${k} starts before ${input.order[i]} #${k - credit} ends`);
+    });
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+import type { LegacyHighs } from 'highs';
+import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import type { PlannedRun, PlannerInput, SolveResult } from './types.js';
+
+let highs: Promise<LegacyHighs> | undefined;
+
+async function solver(): Promise<LegacyHighs> {
+  highs ??= import('highs').then((m) => (m.default as unknown as () => Promise<LegacyHighs>)());
+  return highs;
+}
+
+export const runSlots = (input: PlannerInput, process: string): number => Math.ceil((input.processes.find((p) => p.name === process)!.minutes * 60_000) / input.resolutionMs);
+
+/** Starts at which a run of `process` fits: inside the horizon, no blocked slot, no overlap with its fixed runs. */
+export function allowedStarts(input: PlannerInput, process: string): number[] {
+  const L = runSlots(input, process);
+  const p = input.processes.find((x) => x.name === process)!;
+  const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+  const blocked = blockedSlots(input, process);
+  const fixed = input.fixedRuns.filter((r) => r.process === process);
+  const out: number[] = [];
+  for (let t = 0; t + L <= input.starts.length; t++) {
+    let ok = true;
+    for (let u = t; u < t + L && ok; u++) if (blocked[u]) ok = false;
+    for (const f of fixed) if (t < f.startSlot + f.slots + gap && f.startSlot < t + L + gap) ok = false;
+    if (ok) out.push(t);
+  }
+  return out;
+}
+
+/** Power the fixed runs already take in each slot. */
+function fixedPower(input: PlannerInput): number[] {
+  const out = new Array<number>(input.starts.length).fill(0);
+  for (const r of input.fixedRuns) {
+    const p = input.processes.find((x) => x.name === r.process)!;
+    for (let t = Math.max(0, r.startSlot); t < Math.min(out.length, r.startSlot + r.slots); t++) out[t]! += p.kw + coolingKw(input, t);
+  }
+  return out;
+}
+
+const runCost = (input: PlannerInput, process: string, start: number, L: number): number => {
+  let eur = 0;
+  for (let t = start; t < start + L; t++) eur += slotCost(input, process, t).eur;
+  return eur;
+};
+
+/** The MILP in CPLEX LP format: binary start variables, quota, machine, power, batch-order constraints. */
+export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: string; vars: Map<string, { process: string; start: number }> } {
+  const T = input.starts.length;
+  const vars = new Map<string, { process: string; start: number }>();
+  const byProcess = new Map<string, number[]>();
+  input.processes.forEach((p, pi) => {
+    if (!input.runsToPlace[p.name]) return;
+    const starts = allowedStarts(input, p.name);
+    byProcess.set(p.name, starts);
+    for (const t of starts) vars.set(`s_${pi}_${t}`, { process: p.name, start: t });
+  });
+  const name = (process: string, t: number) => `s_${input.processes.findIndex((p) => p.name === process)}_${t}`;
+  const lines: string[] = ['Minimize', ' obj:'];
+  const objTerms = [...vars.entries()].map(([v, { process, start }]) => `${runCost(input, process, start, runSlots(input, process)).toFixed(6)} ${v}`);
+  lines.push(...chunk(objTerms.length ? objTerms : ['0 dummy']), 'Subject To');
+  let row = 0;
+  const add = (terms: string[], rhs: string) => {
+    if (!terms.length) return;
+    lines.push(` r${row++}:`, ...chunk(terms), `  ${rhs}`);
+  };
+  for (const p of input.processes) {
+    const need = input.runsToPlace[p.name] ?? 0;
+    if (!need) continue;
+    add((byProcess.get(p.name) ?? []).map((t) => `+ ${name(p.name, t)}`), `= ${need}`);
+    const L = runSlots(input, p.name);
+    const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+    const starts = new Set(byProcess.get(p.name));
+    for (let t = 0; t < T; t++) {
+      const window: string[] = [];
+      for (let u = Math.max(0, t - L - gap + 1); u <= t; u++) if (starts.has(u)) window.push(`+ ${name(p.name, u)}`);
+      if (window.length > 1) add(window, '<= 1');
+    }
+  }
+  const fixed = fixedPower(input);
+  for (let t = 0; t < T; t++) {
+    const terms: string[] = [];
+    for (const p of input.processes) {
+      const starts = new Set(byProcess.get(p.name));
+      const L = runSlots(input, p.name);
+      const kw = p.kw + coolingKw(input, t);
+      for (let u = Math.max(0, t - L + 1); u <= t; u++) if (starts.has(u)) terms.push(`+ ${kw.toFixed(4)} ${name(p.name, u)}`);
+    }
+    if (terms.length) add(terms, `<= ${(capKw - fixed[t]!).toFixed(4)}`);
+  }
+  for (let i = 0; i + 1 < input.order.length; i++) {
+    const a = input.order[i]!;
+    const b = input.order[i + 1]!;
+    if (!input.runsToPlace[b]) continue;
+    const La = runSlots(input, a);
+    const fixedA = input.fixedRuns.filter((r) => r.process === a);
+    const fixedB = input.fixedRuns.filter((r) => r.process === b).length;
+    const aStarts = byProcess.get(a) ?? [];
+    const bStarts = byProcess.get(b) ?? [];
+    for (let t = 0; t < T; t++) {
+      const started = bStarts.filter((u) => u <= t).map((u) => `+ ${name(b, u)}`);
+      if (!started.length) continue;
+      const finished = aStarts.filter((u) => u + La <= t).map((u) => `- ${name(a, u)}`);
+      const credit = (input.orderCredit[b] ?? 0) - fixedB + fixedA.filter((r) => r.startSlot + r.slots <= t).length;
+      add([...started, ...finished], `<= ${credit}`);
+    }
+  }
+  lines.push('Binary', ...chunk([...vars.keys()]), 'End');
+  return { lp: lines.join('\n'), vars };
+}
+
+function chunk(terms: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < terms.length; i += 12) out.push(`  ${terms.slice(i, i + 12).join(' ')}`);
+  return out;
+}
+
+export async function solveMilp(input: PlannerInput): Promise<SolveResult> {
+  const started = performance.now();
+  const { lp, vars } = buildLp(input);
+  const h = await solver();
+  const solution = h.solve(lp, { time_limit: Math.max(0.01, input.timeLimitMs / 1000), mip_rel_gap: 1e-6, output_flag: false });
+  const status = String(solution.Status);
+  const usable = status === 'Optimal' || (status === 'Time limit reached' && Object.values(solution.Columns).some((c) => (c as { Primal?: number }).Primal !== undefined && Number.isFinite((c as { Primal: number }).Primal)) && solution.ObjectiveValue < 1e20);
+  if (!usable) return { method: 'milp', status, runs: [], solveMs: performance.now() - started };
+  const runs: PlannedRun[] = [];
+  for (const [v, { process, start }] of vars) {
+    const col = solution.Columns[v] as { Primal: number } | undefined;
+    if (col && col.Primal > 0.5) runs.push({ process, batch: 0, startSlot: start, slots: runSlots(input, process) });
+  }
+  return { method: 'milp', status, runs: numberBatches(input, runs), solveMs: performance.now() - started };
+}
+
+/** Batch numbers follow start order within each process, after the fixed runs. */
+export function numberBatches(input: PlannerInput, runs: PlannedRun[]): PlannedRun[] {
+  const out: PlannedRun[] = [];
+  for (const p of input.processes) {
+    const done = input.fixedRuns.filter((r) => r.process === p.name).length;
+    runs
+      .filter((r) => r.process === p.name)
+      .sort((a, b) => a.startSlot - b.startSlot)
+      .forEach((r, i) => out.push({ ...r, batch: done + i + 1 }));
+  }
+  return out;
+}

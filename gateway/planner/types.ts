@@ -1,0 +1,65 @@
+/** One energy-hungry process of the plant: how much power, for how long, how often. */
+export interface ProcessSpec {
+  name: string;
+  kw: number;
+  minutes: number;
+  /** Runs per local day. */
+  batchesPerDay: number;
+  /** Must run start to end without a break (conching). Every run is one block either way. */
+  uninterrupted: boolean;
+  /** Minimum pause between two runs of the same process. */
+  minGapMinutes: number;
+  /** The process may not run while the plant floor is warmer than this (tempering). */
+  maxPlantTempC?: number;
+  /** The line that runs it (for commands and Modbus). */
+  line: string;
+}
+
+export interface PlannerInput {
+  /** Slot starts, UTC ms, consecutive, all of `resolutionMs`. */
+  starts: number[];
+  resolutionMs: number;
+  /** Energy price per slot, €/MWh (published or forecast). */
+  priceEurMwh: number[];
+  priceSource: Array<'published' | 'forecast'>;
+  /** Tariff adder per slot, €/kWh, and its period name. */
+  adderEurKwh: number[];
+  period: string[];
+  /** Outdoor temperature per slot, °C, if known. */
+  outdoorC: Array<number | null>;
+  processes: ProcessSpec[];
+  /** Batch flow: run k of order[i+1] may start only after run k of order[i] ended. */
+  order: string[];
+  contractedKw: number;
+  coolingKwPerDegree: number;
+  coolingFromC: number;
+  /** Plant-floor temperature model from outdoor: base + factor × (outdoor − base). */
+  plantTemp: { baseC: number; factor: number };
+  haltAtOutdoorC: number;
+  /** Slots where nothing may run (shift windows, forbidden hours, overrides). */
+  forbidden: boolean[];
+  /** Runs that must be in the plan as they are (already started, or overridden). */
+  fixedRuns: PlannedRun[];
+  /** Runs still to place in this horizon, per process (quota minus what already ran or is fixed). */
+  runsToPlace: Record<string, number>;
+  /** Batches already through the predecessor of each process and waiting for it (work in progress). */
+  orderCredit: Record<string, number>;
+  timeLimitMs: number;
+}
+
+export interface PlannedRun {
+  process: string;
+  batch: number;
+  /** Slot index of the first slot. */
+  startSlot: number;
+  slots: number;
+}
+
+export interface SolveResult {
+  method: 'milp' | 'greedy';
+  status: string;
+  runs: PlannedRun[];
+  solveMs: number;
+  /** Present when the demand cannot be met: which constraint and why. */
+  infeasible?: string[];
+}
