@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, redactConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { errorMessage } from './errors.js';
-import { VERSION } from './version.js';
+import { VERSION, projectPath } from './version.js';
+import { formatSimulation, simulate } from './planner/simulate.js';
 import { EvalUsageError, runEval } from './inference/eval-cli.js';
 import { SIMULATED_POINTS, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 
@@ -18,6 +19,8 @@ commands:
   start          run the gateway (embedded broker and store under ./data unless configured)
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
+  simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz]
+                 [--weather CSV] [--decision-hour 10]; last line: total: plan_eur=… baseline_eur=… hindsight_eur=…
   eval           evaluate a shipped model on a data file: --model NAME --prices CSV[.gz]
                  [--weather CSV] [--drivers CSV] [--from DATE] [--to DATE]
   help           this text
@@ -27,6 +30,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
+  simulate: ['prices', 'weather', 'from', 'to', 'decision-hour'],
 };
 
 function parseArgs(argv: string[]): { command: string; configFile?: string; options: Record<string, string> } {
@@ -118,6 +122,14 @@ async function main(): Promise<number> {
     case 'eval': {
       if (!options.model || !options.prices) throw new EvalUsageError('usage: choco-edge eval --model <price-forecaster|production-recommender> --prices <csv.gz> [--weather <csv.gz>] [--drivers <csv.gz>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]');
       process.stdout.write(`${await runEval({ ...options, model: options.model, prices: options.prices, modelsDir: options['models-dir'] })}\n`);
+      return 0;
+    }
+    case 'simulate': {
+      if (!options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge simulate --from YYYY-MM-DD --to YYYY-MM-DD --prices <csv.gz> [--weather <csv.gz>] [--decision-hour 10]');
+      const config = loadConfig({ file: configFile });
+      const decisionHour = Number(options['decision-hour'] ?? 10);
+      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0') });
+      process.stdout.write(`${formatSimulation(result, options.from, options.to)}\n`);
       return 0;
     }
     case 'help':

@@ -48,6 +48,29 @@ const ModbusPoint = Type.Object(
   { additionalProperties: false },
 );
 
+const PlannerProcess = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9_-]+$' }),
+    kw: Type.Number({ exclusiveMinimum: 0 }),
+    minutes: Type.Integer({ minimum: 15 }),
+    batchesPerDay: Type.Integer({ minimum: 0, maximum: 24 }),
+    uninterrupted: Type.Boolean({ default: true }),
+    minGapMinutes: Type.Integer({ minimum: 0, default: 0 }),
+    maxPlantTempC: Type.Optional(Type.Number()),
+    line: Type.String({ pattern: '^[a-z0-9_-]+$' }),
+  },
+  { additionalProperties: false },
+);
+
+const Window = Type.Object(
+  {
+    weekdays: Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { default: [0, 1, 2, 3, 4, 5, 6], description: '0 = Sunday' }),
+    from: HHMM,
+    to: Type.String({ pattern: '^([01]\\d|2[0-4]):[0-5]\\d$' }),
+  },
+  { additionalProperties: false },
+);
+
 const ModbusDevice = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,40}$' }),
@@ -236,6 +259,34 @@ export const ConfigSchema = Type.Object(
         maxForecastAgeMinutes: Type.Integer({ minimum: 1, default: 720 }),
         freshnessToleranceMinutes: Type.Integer({ minimum: 0, default: 30 }),
         staleAfterMinutes: Type.Integer({ minimum: 1, default: 180, description: 'with every weather source down this long, health fails' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    planner: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        horizonHours: Type.Integer({ minimum: 6, maximum: 48, default: 48 }),
+        timeLimitMs: Type.Integer({ minimum: 0, default: 5_000, description: 'MILP time limit; 0 uses the greedy planner' }),
+        contractedKw: Type.Number({ exclusiveMinimum: 0, default: 150 }),
+        tariff: Type.Union([Type.Literal('2.0TD'), Type.Literal('3.0TD')], { default: '3.0TD' }),
+        adders: Type.Record(Type.String(), Type.Number(), { default: {}, description: 'override the tariff adders, €/kWh per period' }),
+        processes: Type.Array(PlannerProcess, {
+          default: [
+            { name: 'mixing', kw: 30, minutes: 60, batchesPerDay: 2, uninterrupted: true, minGapMinutes: 0, line: 'mixing' },
+            { name: 'refining', kw: 42, minutes: 240, batchesPerDay: 2, uninterrupted: true, minGapMinutes: 0, line: 'refining' },
+            { name: 'conching', kw: 48, minutes: 300, batchesPerDay: 2, uninterrupted: true, minGapMinutes: 0, line: 'conching' },
+            { name: 'tempering', kw: 36, minutes: 120, batchesPerDay: 2, uninterrupted: true, minGapMinutes: 0, maxPlantTempC: 24, line: 'tempering' },
+          ],
+        }),
+        order: Type.Array(Type.String(), { default: ['mixing', 'refining', 'conching', 'tempering'] }),
+        productionWindows: Type.Array(Window, { default: [{ weekdays: [0, 1, 2, 3, 4, 5, 6], from: '00:00', to: '24:00' }], description: 'when production may run' }),
+        forbidden: Type.Array(Window, { default: [] }),
+        baselineShift: { ...Window, default: { weekdays: [0, 1, 2, 3, 4, 5, 6], from: '06:00', to: '24:00' } },
+        coolingKwPerDegree: Type.Number({ minimum: 0, default: 2 }),
+        coolingFromC: Type.Number({ default: 24 }),
+        haltAtOutdoorC: Type.Number({ default: 35 }),
+        plantTemp: Type.Object({ baseC: Type.Number({ default: 21 }), factor: Type.Number({ default: 0.25 }) }, { additionalProperties: false, default: {} }),
+        replanThresholdEur: Type.Number({ minimum: 0, default: 2, description: 'keep the current plan unless the new one saves more than this' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,0 +1,118 @@
+import type { Config } from '../config/schema.js';
+import { initBackend, tf } from '../inference/backend.js';
+import { loadHourlyPrices, loadWeather } from '../inference/datasets.js';
+import { fileLoadHandler } from '../inference/io.js';
+import { MissingInputsError } from '../inference/price-features.js';
+import { forecastPrices } from '../inference/price-model.js';
+import { HOUR_MS, addDays, localDayRange } from '../tz.js';
+import { buildPlannerInput } from './build.js';
+import { scheduleCost, violations } from './cost.js';
+import { solveGreedy } from './greedy.js';
+import { planSchedule } from './plan.js';
+
+export interface SimulationDay {
+  date: string;
+  planEur: number;
+  baselineEur: number;
+  hindsightEur: number;
+  priceSource: 'forecast' | 'published';
+  method: string;
+}
+
+export interface SimulationResult {
+  days: SimulationDay[];
+  skipped: string[];
+  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number };
+}
+
+/**
+ * Plans each day of [from, to) as the gateway would: the plan is made the day before at `decisionHour`
+ * (before 13:00 the day's prices are not published, so the price model's forecast is used), then paid at the
+ * real prices. Compared with the fixed shift (same work, earliest start in the baseline shift) and with the
+ * plan made with perfect hindsight.
+ */
+export async function simulate(config: Config, options: { prices: string; weather?: string; from: string; to: string; decisionHour: number; modelDir?: string }): Promise<SimulationResult> {
+  const tz = config.site.timezone;
+  const prices = loadHourlyPrices(options.prices);
+  const weather = options.weather ? loadWeather(options.weather) : undefined;
+  let model: import('@tensorflow/tfjs').LayersModel | undefined;
+  if (options.decisionHour < 13 && options.modelDir) {
+    await initBackend();
+    model = await tf.loadLayersModel(fileLoadHandler(options.modelDir));
+  }
+  const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay]));
+  const days: SimulationDay[] = [];
+  const skipped: string[] = [];
+  let kwh = 0;
+  for (let date = options.from; date < options.to; date = addDays(date, 1)) {
+    const { start, end } = localDayRange(date, tz);
+    const starts: number[] = [];
+    for (let t = start; t < end; t += HOUR_MS) starts.push(t);
+    const actual = starts.map((t) => prices.get(t));
+    if (actual.some((p) => p === undefined)) {
+      skipped.push(`${date}: prices missing`);
+      continue;
+    }
+    const outdoorActual = starts.map((t) => weather?.temp.get(t) ?? null);
+    const outdoorForecast = starts.map((t) => weather?.temp.get(t - 24 * HOUR_MS) ?? null);
+    let planned = actual as number[];
+    let priceSource: 'forecast' | 'published' = 'published';
+    if (options.decisionHour < 13) {
+      priceSource = 'forecast';
+      try {
+        if (!model) throw new MissingInputsError('no model');
+        const f = forecastPrices(model, prices, start, undefined, tz).slots;
+        planned = starts.map((t) => f.find((s) => s.start === t)?.value ?? prices.get(t - 24 * HOUR_MS) ?? 0);
+      } catch (error) {
+        if (!(error instanceof MissingInputsError)) throw error;
+        planned = starts.map((t) => prices.get(t - 24 * HOUR_MS) ?? 0);
+      }
+    }
+    const base = { starts, resolutionMs: HOUR_MS, priceSource: starts.map(() => priceSource), runsToPlace };
+    const forPlan = buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz);
+    const real = buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz);
+    const plan = await planSchedule(forPlan);
+    const hindsight = await planSchedule(real);
+    const baseline = solveGreedy(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual, baseline: true }, tz), { earliest: true });
+    if (plan.infeasible || hindsight.infeasible || baseline.infeasible) {
+      skipped.push(`${date}: infeasible (${[...(plan.infeasible ?? []), ...(baseline.infeasible ?? [])].join('; ')})`);
+      continue;
+    }
+    const paid = scheduleCost(real, plan.runs);
+    kwh += paid.kwh;
+    days.push({
+      date,
+      planEur: paid.eur,
+      baselineEur: scheduleCost(real, baseline.runs).eur,
+      hindsightEur: scheduleCost(real, hindsight.runs).eur,
+      priceSource,
+      method: `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
+    });
+  }
+  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
+  return { days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
+}
+
+export function formatSimulation(r: SimulationResult, from: string, to: string): string {
+  const months = new Map<string, { plan: number; base: number; hind: number; n: number }>();
+  for (const d of r.days) {
+    const m = d.date.slice(0, 7);
+    const acc = months.get(m) ?? { plan: 0, base: 0, hind: 0, n: 0 };
+    acc.plan += d.planEur;
+    acc.base += d.baselineEur;
+    acc.hind += d.hindsightEur;
+    acc.n++;
+    months.set(m, acc);
+  }
+  const f = (x: number) => x.toFixed(2).padStart(11);
+  const saved = r.totals.baselineEur - r.totals.planEur;
+  const gap = r.totals.planEur - r.totals.hindsightEur;
+  return [
+    `simulation ${from} → ${to}: ${r.days.length} days planned, ${r.skipped.length} skipped; ${r.totals.kwh} kWh`,
+    `${'month'.padEnd(8)} ${'days'.padStart(4)} ${'plan €'.padStart(11)} ${'baseline €'.padStart(11)} ${'hindsight €'.padStart(11)}`,
+    ...[...months.entries()].map(([m, a]) => `${m.padEnd(8)} ${String(a.n).padStart(4)} ${f(a.plan)} ${f(a.base)} ${f(a.hind)}`),
+    ...r.skipped.slice(0, 10).map((s) => `skipped ${s}`),
+    `saved against the fixed shift: ${saved.toFixed(2)} € (${((saved / r.totals.baselineEur) * 100).toFixed(1)} %); gap to perfect hindsight: ${gap.toFixed(2)} € (${((gap / r.totals.hindsightEur) * 100).toFixed(1)} %)`,
+    `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}`,
+  ].join('\n');
+}
