@@ -7,6 +7,8 @@ export interface BusEvents {
   'job.finished': { job: string; ok: boolean; durationMs: number; error?: string };
   'plugin.failed': { plugin: string; error: string };
   'gateway.stopping': { reason: string };
+  'plan.updated': { version: number; planId: string };
+  'alert': { code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number };
 }
 
 export type BusEventName = keyof BusEvents;

@@ -40,7 +40,7 @@ const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
   weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
   predictions: 'placeholder: models are disabled (models.enabled) or none is installed',
   retraining: 'placeholder: models are disabled',
-  planning: 'placeholder: no planner is installed yet (the planner lands with the planner issue)',
+  planning: 'placeholder: the planner is disabled (planner.enabled)',
 };
 
 /** The composition root: builds every part from config, starts them in order and stops them in reverse. */

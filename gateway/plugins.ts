@@ -5,6 +5,7 @@ import { aemetPlugin } from '../plugins/aemet/index.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
+import { plannerPlugin } from '../plugins/planner/index.js';
 import { predictionsPlugin } from '../plugins/predictions/index.js';
 import { weatherCombinedPlugin } from '../plugins/weather-combined/index.js';
 import { mqttOutputPlugin } from '../plugins/mqtt-output/index.js';
@@ -26,6 +27,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   modbusSensorsPlugin,
   weatherCombinedPlugin,
   predictionsPlugin,
+  plannerPlugin,
   mqttOutputPlugin,
 ];
 

@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
 import { registerModelRoutes } from './model-routes.js';
+import { registerPlanRoutes } from './plan-routes.js';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -60,6 +61,7 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   registerRoutes(app, gateway, guard);
   registerWeatherRoutes(app, gateway);
   registerModelRoutes(app, gateway, guard);
+  registerPlanRoutes(app, gateway, guard);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.listen({ host: cfg.host, port: cfg.port });
   const address = app.server.address();

@@ -6,6 +6,24 @@ import type { ComponentHealth, HealthState } from '../health.js';
 
 export const PAYLOAD_VERSION = 1;
 
+/** The whole plan as one message (see gateway/planner/document.ts). */
+export interface PlanDocumentPayload {
+  v: number;
+  plan_id: string;
+  version: number;
+  created_at: string;
+  horizon: { start: string; end: string; resolution_min: number };
+  method: string;
+  status: string;
+  solve_ms: number;
+  fallback_reason: string | null;
+  infeasible: string[];
+  kept_previous: boolean;
+  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number }>;
+  hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; cost_eur: number; recommendation: string; urgency: string }>;
+  totals: { kwh: number; cost_eur: number; baseline_eur: number | null; saved_eur: number | null };
+}
+
 export interface PriceSlotPayload {
   start: string;
   end: string;
@@ -80,6 +98,18 @@ export interface Payloads {
     accuracy: Array<{ band: string; days7: { n: number; mae: number | null }; days30: { n: number; mae: number | null } }>;
     last: { forecast: string; recommendation: string };
   };
+  plan: PlanDocumentPayload;
+  'lines/+/command': {
+    v: number;
+    plan_id: string;
+    line: string;
+    process: string;
+    at: string;
+    now: { command: 'run' | 'idle'; power_kw: number; batch: number | null; until: string };
+    next: { command: 'run' | 'idle'; start: string; end: string; batch: number | null } | null;
+    valid_until: string;
+  };
+  alerts: { v: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: string };
   'bridge/request/+': { transaction?: string; [key: string]: unknown };
   'bridge/response/+': { v: number; transaction: string | null; status: 'ok' | 'error'; data?: unknown; error?: string };
 }
@@ -97,6 +127,11 @@ export const topics = {
   forecastPrices: 'forecast/prices',
   recommendationCurrent: 'recommendation/current',
   modelsStatus: 'models/status',
+  plan: 'plan',
+  lineCommand: (line: string): `lines/${string}/command` => `lines/${line}/command`,
+  lineSet: (line: string) => `lines/${line}/set`,
+  lineSetWildcard: 'lines/+/set',
+  alerts: 'alerts',
   request: (name: string): `bridge/request/${string}` => `bridge/request/${name}`,
   response: (name: string): `bridge/response/${string}` => `bridge/response/${name}`,
   requestWildcard: 'bridge/request/#',
@@ -105,6 +140,8 @@ export const topics = {
 /** Which pattern of the contract a concrete relative topic belongs to. */
 export type PayloadFor<T extends string> = T extends `prices/${string}`
   ? Payloads['prices/+']
+  : T extends `lines/${string}/command`
+    ? Payloads['lines/+/command']
   : T extends `sensors/${string}`
     ? Payloads['sensors/+']
     : T extends `bridge/response/${string}`

@@ -13,6 +13,8 @@ export interface ProcessSpec {
   maxPlantTempC?: number;
   /** The line that runs it (for commands and Modbus). */
   line: string;
+  /** The line controller stopped it until this instant (an override). */
+  blockedUntil?: number;
 }
 
 export interface PlannerInput {

@@ -1,0 +1,71 @@
+import { URGENCY, type RecommendationClass } from '../legacy.js';
+import { PAYLOAD_VERSION, type PlanDocumentPayload } from '../mqtt/topics.js';
+import { HOUR_MS, formatLocalIso, formatUtcIso } from '../tz.js';
+import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import type { PlanOutcome } from './plan.js';
+import type { PlannerInput, PlannedRun } from './types.js';
+
+/** Per hour: how much of the contracted power the plan uses, and whether the hour is blocked, give its class. */
+export function hourRecommendation(powerKw: number, contractedKw: number, blockedAll: boolean, hot: boolean): RecommendationClass {
+  if (hot || blockedAll) return 'Halt';
+  if (powerKw >= 0.5 * contractedKw) return 'Optimal';
+  if (powerKw > 0) return 'Moderate';
+  return 'Reduced';
+}
+
+export function planDocument(input: PlannerInput, outcome: PlanOutcome, meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string }): PlanDocumentPayload {
+  const T = input.starts.length;
+  const power = new Array<number>(T).fill(0);
+  const cost = new Array<number>(T).fill(0);
+  const all: PlannedRun[] = [...input.fixedRuns, ...outcome.runs];
+  const runs = all.map((r) => {
+    const p = input.processes.find((x) => x.name === r.process)!;
+    let eur = 0;
+    for (let t = Math.max(0, r.startSlot); t < Math.min(T, r.startSlot + r.slots); t++) {
+      power[t]! += p.kw + coolingKw(input, t);
+      const c = slotCost(input, r.process, t).eur;
+      cost[t]! += c;
+      eur += c;
+    }
+    const start = input.starts[0]! + r.startSlot * input.resolutionMs;
+    return { process: r.process, line: meta.lineOf(r.process), batch: r.batch, start: formatUtcIso(start), end: formatUtcIso(start + r.slots * input.resolutionMs), start_local: formatLocalIso(start, meta.timezone), kw: p.kw, cost_eur: Math.round(eur * 100) / 100 };
+  });
+  const blocked = input.processes.map((p) => blockedSlots(input, p.name));
+  const perHour = Math.max(1, Math.round(HOUR_MS / input.resolutionMs));
+  const hours: PlanDocumentPayload['hours'] = [];
+  for (let t = 0; t < T; t += perHour) {
+    const idx = Array.from({ length: Math.min(perHour, T - t) }, (_, i) => t + i);
+    const kw = Math.max(...idx.map((i) => power[i]!));
+    const hot = idx.some((i) => (input.outdoorC[i] ?? -Infinity) >= input.haltAtOutdoorC);
+    const cls = hourRecommendation(kw, input.contractedKw, idx.every((i) => blocked.every((b) => b[i])), hot);
+    hours.push({
+      start: formatUtcIso(input.starts[t]!),
+      start_local: formatLocalIso(input.starts[t]!, meta.timezone),
+      price_eur_mwh: Math.round((idx.reduce((s, i) => s + input.priceEurMwh[i]!, 0) / idx.length) * 100) / 100,
+      price_source: input.priceSource[t]!,
+      period: input.period[t]!,
+      power_kw: Math.round(kw * 10) / 10,
+      cost_eur: Math.round(idx.reduce((s, i) => s + cost[i]!, 0) * 100) / 100,
+      recommendation: cls,
+      urgency: URGENCY[cls],
+    });
+  }
+  const totalEur = Math.round(cost.reduce((s, x) => s + x, 0) * 100) / 100;
+  const kwh = Math.round(all.reduce((s, r) => s + (input.processes.find((p) => p.name === r.process)!.kw * r.slots * input.resolutionMs) / HOUR_MS, 0) * 10) / 10;
+  return {
+    v: PAYLOAD_VERSION,
+    plan_id: meta.planId,
+    version: meta.version,
+    created_at: formatUtcIso(meta.createdAt),
+    horizon: { start: formatUtcIso(input.starts[0]!), end: formatUtcIso(input.starts[0]! + T * input.resolutionMs), resolution_min: input.resolutionMs / 60_000 },
+    method: outcome.method,
+    status: outcome.status,
+    solve_ms: Math.round(outcome.solveMs),
+    fallback_reason: outcome.fallbackReason ?? null,
+    infeasible: outcome.infeasible ?? [],
+    kept_previous: meta.keptPrevious,
+    runs,
+    hours,
+    totals: { kwh, cost_eur: totalEur, baseline_eur: meta.baselineEur, saved_eur: meta.baselineEur === null ? null : Math.round((meta.baselineEur - totalEur) * 100) / 100 },
+  };
+}

@@ -1,0 +1,255 @@
+import type { Config } from '../../gateway/config/schema.js';
+import { HealthTracker } from '../../gateway/health.js';
+import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import { buildPlannerInput } from '../../gateway/planner/build.js';
+import { scheduleCost, violations } from '../../gateway/planner/cost.js';
+import { planDocument } from '../../gateway/planner/document.js';
+import { solveGreedy } from '../../gateway/planner/greedy.js';
+import { planSchedule, type PlanOutcome } from '../../gateway/planner/plan.js';
+import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
+import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
+import { QUARTER_HOUR_MS, hourly } from '../../gateway/series.js';
+import { HOUR_MS, formatUtcIso, localDate } from '../../gateway/tz.js';
+
+type PlannerConfig = Config['planner'];
+
+export interface Override {
+  line: string;
+  command: 'stop' | 'resume';
+  until: number;
+  at: number;
+}
+
+export interface Alert {
+  code: string;
+  level: 'info' | 'warning' | 'critical';
+  message: string;
+  at: number;
+}
+
+export interface PlannerPlugin extends Plugin {
+  current(): PlanDocumentPayload | null;
+  preview(changes: PlanChanges): Promise<PlanDocumentPayload>;
+  apply(changes: PlanChanges): Promise<PlanDocumentPayload>;
+  alerts(): Alert[];
+  lines(): Array<{ line: string; process: string; command: unknown; ack: unknown; override: Override | null }>;
+}
+
+export interface PlanChanges {
+  quota?: Record<string, number>;
+  contractedKw?: number;
+}
+
+const PRICE_SPIKE_EUR_MWH = 200;
+
+export function createPlanner(ctx: PluginContext): PlannerPlugin {
+  const tz = ctx.config.site.timezone;
+  const tracker = new HealthTracker(() => ctx.clock.now());
+  let planCfg: PlannerConfig = ctx.config.planner;
+  let current: { doc: PlanDocumentPayload; input: PlannerInput; runs: PlannedRun[]; startMs: number } | null = null;
+  let version = 0;
+  const recentAlerts: Alert[] = [];
+  const overrides = new Map<string, Override>();
+  const acks = new Map<string, unknown>();
+  const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
+
+  const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
+    const a = { code, level, message, at: ctx.clock.now() };
+    recentAlerts.unshift(a);
+    recentAlerts.length = Math.min(recentAlerts.length, 200);
+    ctx.bus.emit('alert', a);
+    await ctx.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code, level, message, at: formatUtcIso(a.at) });
+  };
+
+  /** Published prices, then the model's forecast, at the finest resolution available, from `from` for up to `hours`. */
+  const loadPrices = async (from: number, hours: number) => {
+    const to = from + hours * HOUR_MS;
+    const published = await ctx.store.read(ctx.config.models.priceSeries, from, to);
+    const resolutionMs = published.some((s) => s.end - s.start === QUARTER_HOUR_MS) ? QUARTER_HOUR_MS : HOUR_MS;
+    const forecast = hourly(await ctx.store.read(`forecast.${ctx.config.models.priceSeries}`, from, to));
+    const starts: number[] = [];
+    const price: number[] = [];
+    const source: Array<'published' | 'forecast'> = [];
+    for (let t = Math.floor(from / resolutionMs) * resolutionMs; t < to; t += resolutionMs) {
+      const p = published.find((s) => s.start <= t && s.end > t);
+      const f = forecast.find((s) => s.start <= t && s.end > t);
+      if (!p && !f) break;
+      starts.push(t);
+      price.push(p?.value ?? f!.value);
+      source.push(p ? 'published' : 'forecast');
+    }
+    return { starts, price, source, resolutionMs };
+  };
+
+  const outdoor = async (starts: number[]): Promise<Array<number | null>> => {
+    if (!starts.length) return [];
+    const fc = hourly(await ctx.store.read('fc.combined.temp', starts[0]!, starts.at(-1)! + HOUR_MS));
+    const obs = hourly(await ctx.store.read('obs.combined.temp', starts[0]! - 2 * HOUR_MS, starts.at(-1)! + HOUR_MS));
+    return starts.map((t) => fc.find((s) => s.start <= t && s.end > t)?.value ?? obs.find((s) => s.start <= t && s.end > t)?.value ?? null);
+  };
+
+  /** Builds the solver input for now: quota minus runs already started today, started runs fixed, overrides as blocked slots. */
+  const buildInput = async (cfg: PlannerConfig, now: number): Promise<PlannerInput | { refused: string }> => {
+    const { starts, price, source, resolutionMs } = await loadPrices(now, cfg.horizonHours);
+    if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
+    const first = starts[0]!;
+    const fixedRuns: PlannedRun[] = (current?.runs ?? [])
+      .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.input.resolutionMs - first) / resolutionMs), slots: Math.round((r.slots * current!.input.resolutionMs) / resolutionMs) }))
+      .filter((r) => r.startSlot < 0 && r.startSlot + r.slots > 0);
+    const today = localDate(now, tz);
+    const days = new Set(starts.map((t) => localDate(t, tz)));
+    const startedToday = (process: string) =>
+      (current?.runs ?? []).filter((r) => r.process === process && current!.startMs + r.startSlot * current!.input.resolutionMs <= now && localDate(current!.startMs + r.startSlot * current!.input.resolutionMs, tz) === today).length;
+    const fullDays = [...days].filter((d) => d !== today && starts.filter((t) => localDate(t, tz) === d).length * resolutionMs >= 23 * HOUR_MS);
+    const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, Math.max(0, p.batchesPerDay - startedToday(p.name)) + fullDays.length * p.batchesPerDay - fixedRuns.filter((r) => r.process === p.name).length]));
+    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, fixedRuns }, tz);
+    for (const o of overrides.values()) {
+      if (o.command !== 'stop' || o.until <= now) continue;
+      input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
+    }
+    return input;
+  };
+
+  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null } | { refused: string }> => {
+    const input = await buildInput(cfg, now);
+    if ('refused' in input) return input;
+    const outcome = await planSchedule(input);
+    const baseline = solveGreedy(buildPlannerInput(cfg, { starts: input.starts, resolutionMs: input.resolutionMs, priceEurMwh: input.priceEurMwh, priceSource: input.priceSource, outdoorC: input.outdoorC, runsToPlace: input.runsToPlace, fixedRuns: input.fixedRuns, baseline: true }, tz), { earliest: true });
+    return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur };
+  };
+
+  const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
+    await ctx.mqtt.publish(topics.plan, doc, { retain: true });
+    const now = ctx.clock.now();
+    for (const p of planCfg.processes) {
+      const mine = [...input.fixedRuns, ...runs].filter((r) => r.process === p.name).map((r) => ({ ...r, s: input.starts[0]! + r.startSlot * input.resolutionMs, e: input.starts[0]! + (r.startSlot + r.slots) * input.resolutionMs })).sort((a, b) => a.s - b.s);
+      const running = mine.find((r) => r.s <= now && r.e > now);
+      const next = mine.find((r) => r.s > now);
+      const until = running?.e ?? next?.s ?? input.starts[0]! + input.starts.length * input.resolutionMs;
+      await ctx.mqtt.publish(
+        topics.lineCommand(p.line),
+        {
+          v: PAYLOAD_VERSION,
+          plan_id: doc.plan_id,
+          line: p.line,
+          process: p.name,
+          at: formatUtcIso(now),
+          now: { command: running ? 'run' : 'idle', power_kw: running ? p.kw : 0, batch: running?.batch ?? null, until: formatUtcIso(until) },
+          next: next ? { command: 'run', start: formatUtcIso(next.s), end: formatUtcIso(next.e), batch: next.batch } : null,
+          valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
+        },
+        { retain: true },
+      );
+    }
+    ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id });
+  };
+
+  const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput): Promise<void> => {
+    const spike = doc.hours.find((h) => h.price_eur_mwh >= PRICE_SPIKE_EUR_MWH);
+    if (spike) await alert('PRICE_SPIKE', 'warning', `price ${spike.price_eur_mwh} €/MWh at ${spike.start_local} (${spike.price_source})`);
+    const hot = input.outdoorC.findIndex((o) => o !== null && o >= input.haltAtOutdoorC);
+    if (hot >= 0) await alert('AMBIENT_LIMIT', 'critical', `outdoor ${input.outdoorC[hot]} °C at ${formatUtcIso(input.starts[hot]!)}: production halted for those hours`);
+    const halt = doc.hours.find((h) => h.recommendation === 'Halt');
+    if (halt) await alert('HALT', 'critical', `Halt from ${halt.start_local}`);
+    if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
+    if (doc.hours.some((h) => h.price_source === 'forecast')) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${doc.hours.find((h) => h.price_source === 'forecast')!.start_local}`);
+  };
+
+  const plan = async (): Promise<JobRunResult> => {
+    const now = ctx.clock.now();
+    const solved = await solve(planCfg, now);
+    if ('refused' in solved) {
+      tracker.set('degraded', `no plan: ${solved.refused}`, 'inputs_missing');
+      await alert('STALE_INPUT', 'warning', `planner: ${solved.refused}`);
+      throw new Error(`planner: ${solved.refused}`);
+    }
+    let { outcome } = solved;
+    const { input, baselineEur } = solved;
+    let keptPrevious = false;
+    if (current && !outcome.infeasible) {
+      // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
+      const previous = current.runs
+        .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.input.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.input.resolutionMs) / input.resolutionMs) }))
+        .filter((r) => r.startSlot >= 0);
+      const sameWork = input.processes.every((p) => previous.filter((r) => r.process === p.name).length === (input.runsToPlace[p.name] ?? 0));
+      if (sameWork && !violations(input, previous).length) {
+        const previousEur = scheduleCost(input, previous).eur;
+        if (previousEur - outcome.costEur <= planCfg.replanThresholdEur) {
+          outcome = { ...outcome, runs: previous, costEur: previousEur };
+          keptPrevious = true;
+        }
+      }
+    }
+    version++;
+    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, keptPrevious, timezone: tz, lineOf });
+    current = { doc, input, runs: outcome.runs, startMs: input.starts[0]! };
+    await publish(doc, input, outcome.runs);
+    await alertsFor(doc, input);
+    await ctx.store.setValue('planner.current', { doc, runs: outcome.runs, startMs: input.starts[0]!, resolutionMs: input.resolutionMs });
+    tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
+    return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}` };
+  };
+
+  const withChanges = (changes: PlanChanges): PlannerConfig => ({
+    ...planCfg,
+    contractedKw: changes.contractedKw ?? planCfg.contractedKw,
+    processes: planCfg.processes.map((p) => ({ ...p, batchesPerDay: changes.quota?.[p.name] ?? p.batchesPerDay })),
+  });
+
+  const checkChanges = (changes: PlanChanges): void => {
+    for (const name of Object.keys(changes.quota ?? {})) if (!planCfg.processes.some((p) => p.name === name)) throw Object.assign(new Error(`unknown process ${JSON.stringify(name)}; processes: ${planCfg.processes.map((p) => p.name).join(', ')}`), { statusCode: 400 });
+  };
+
+  return {
+    name: 'planner',
+    async start() {
+      ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
+        const line = topic.split('/').at(-2)!;
+        const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown } | undefined;
+        if (!planCfg.processes.some((p) => p.line === line) || !body || typeof body !== 'object') return;
+        if (body.command === 'ack') acks.set(line, { plan_id: body.plan_id ?? null, at: formatUtcIso(ctx.clock.now()) });
+        else if (body.command === 'stop' || body.command === 'resume') {
+          const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
+          if (!Number.isFinite(until)) return;
+          overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
+          void ctx.store.setValue('planner.overrides', [...overrides.values()]);
+          void plan().catch(() => undefined);
+        }
+      });
+      const saved = await ctx.store.getValue<Override[]>('planner.overrides');
+      for (const o of saved ?? []) overrides.set(o.line, o);
+      tracker.set('starting', 'waiting for the first planning run');
+    },
+    async stop() {},
+    health: () => tracker.get(),
+    jobs: { planning: plan },
+    current: () => current?.doc ?? null,
+    async preview(changes) {
+      checkChanges(changes);
+      const solved = await solve(withChanges(changes), ctx.clock.now());
+      if ('refused' in solved) throw Object.assign(new Error(solved.refused), { statusCode: 422 });
+      return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, keptPrevious: false, timezone: tz, lineOf });
+    },
+    async apply(changes) {
+      checkChanges(changes);
+      planCfg = withChanges(changes);
+      current = null;
+      await plan();
+      return current!.doc;
+    },
+    alerts: () => [...recentAlerts],
+    lines: () =>
+      planCfg.processes.map((p) => {
+        const doc = current?.doc;
+        const runs = doc?.runs.filter((r) => r.process === p.name) ?? [];
+        return { line: p.line, process: p.name, command: runs[0] ?? null, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
+      }),
+  };
+}
+
+export const plannerPlugin: PluginFactory = {
+  name: 'planner',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => config.planner.enabled,
+  create: createPlanner,
+};
