@@ -1,4 +1,5 @@
 import type { HealthState } from './health.js';
+import type { PlanDocumentPayload } from './mqtt/topics.js';
 
 /** Every event that crosses the gateway, with its payload type. */
 export interface BusEvents {
@@ -7,7 +8,7 @@ export interface BusEvents {
   'job.finished': { job: string; ok: boolean; durationMs: number; error?: string };
   'plugin.failed': { plugin: string; error: string };
   'gateway.stopping': { reason: string };
-  'plan.updated': { version: number; planId: string };
+  'plan.updated': { version: number; planId: string; doc: PlanDocumentPayload };
   'alert': { code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number };
 }
 

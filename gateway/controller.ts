@@ -11,7 +11,7 @@ import { createLogger, moduleLogger, type Logger } from './log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { Bridge } from './mqtt/bridge.js';
 import { MqttConnection } from './mqtt/connection.js';
-import type { Payloads } from './mqtt/topics.js';
+import { PAYLOAD_VERSION, topics, type Payloads } from './mqtt/topics.js';
 import { BUILTIN_PLUGINS, loadExternalPlugins } from './plugins.js';
 import type { JobId, Plugin, PluginContext, PluginFactory, SeriesDescriptor } from './plugin.js';
 import { PLUGIN_API_VERSION } from './plugin.js';
@@ -56,6 +56,9 @@ export class Gateway {
   scheduler!: Scheduler;
   http?: HttpServer;
   readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
+  /** Recent alerts from every part, newest first. */
+  readonly alerts: Array<{ code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number }> = [];
+  private readonly lastAlertAt = new Map<string, number>();
   private startedAt = 0;
   private stopping?: Promise<void>;
   brokerPorts?: { port: number; wsPort: number };
@@ -102,6 +105,8 @@ export class Gateway {
     );
     await this.mqtt.start();
     this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
+    this.bus.on('alert', 'gateway', (a) => void this.raiseAlert(a));
+    this.bus.on('plugin.failed', 'gateway', (e) => this.bus.emit('alert', { code: 'PLUGIN_DOWN', level: 'critical', message: `${e.plugin}: ${e.error}`, at: this.clock.now() }));
 
     await this.startPlugins();
 
@@ -201,6 +206,8 @@ export class Gateway {
       return async () => {
         const report = await this.health();
         await this.bridge.publishHealth(this.healthPayload(report));
+        for (const s of report.series.filter((x) => x.stale && x.critical)) this.bus.emit('alert', { code: 'STALE_INPUT', level: 'warning', message: `${s.id}: ${s.staleReason}`, at: this.clock.now() });
+        for (const [name, h] of Object.entries(report.plugins)) if (h.state === 'failed') this.bus.emit('alert', { code: 'PLUGIN_DOWN', level: 'critical', message: `${name}: ${h.message}`, at: this.clock.now() });
         return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
       };
     }
@@ -233,6 +240,17 @@ export class Gateway {
   }
 
   /** Every series the running plugins write; `except` leaves one plugin out (a plugin asking about the others). */
+  /** Publishes an alert (not retained) and keeps it; the same code and message at most once an hour. */
+  private async raiseAlert(a: { code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number }): Promise<void> {
+    const key = `${a.code}:${a.message}`;
+    if (a.at - (this.lastAlertAt.get(key) ?? -Infinity) < 3_600_000) return;
+    this.lastAlertAt.set(key, a.at);
+    this.alerts.unshift(a);
+    this.alerts.length = Math.min(this.alerts.length, 500);
+    this.log.warn({ code: a.code, level: a.level }, a.message);
+    await this.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code: a.code, level: a.level, message: a.message, at: new Date(a.at).toISOString() });
+  }
+
   catalog(except?: string): SeriesDescriptor[] {
     return [...this.plugins.entries()].filter(([name]) => name !== except).flatMap(([, p]) => p.plugin?.series?.() ?? []);
   }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { aemetPlugin } from '../plugins/aemet/index.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
+import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
@@ -28,6 +29,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   weatherCombinedPlugin,
   predictionsPlugin,
   plannerPlugin,
+  modbusLinesPlugin,
   mqttOutputPlugin,
 ];
 

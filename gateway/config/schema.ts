@@ -290,6 +290,33 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    lines: Type.Array(
+      Type.Object(
+        {
+          line: Type.String({ pattern: '^[a-z0-9_-]+$', description: 'a planner line (planner.processes[].line)' }),
+          transport: Type.Union([Type.Literal('tcp'), Type.Literal('rtu')], { default: 'tcp' }),
+          host: Type.Optional(Type.String()),
+          port: Type.Integer({ minimum: 1, maximum: 65535, default: 502 }),
+          path: Type.Optional(Type.String()),
+          baudRate: Type.Integer({ default: 9600 }),
+          unitId: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
+          timeoutMs: Type.Integer({ minimum: 50, default: 1000 }),
+          watchdogMs: Type.Integer({ minimum: 100, default: 10_000, description: 'rewrite period: a PLC that sees the heartbeat stop falls back safely' }),
+          maxBackoffMs: Type.Integer({ minimum: 100, default: 30_000 }),
+          registers: Type.Object(
+            {
+              command: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16: 0 idle, 1 run, 2 halt' }),
+              powerSetpoint: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16: kW × 10' }),
+              validUntil: Type.Integer({ minimum: 0, maximum: 65534, description: 'uint32 (2 registers, high word first): Unix seconds' }),
+              heartbeat: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16 counter, +1 per write' }),
+            },
+            { additionalProperties: false },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
     models: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),

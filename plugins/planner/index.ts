@@ -31,7 +31,6 @@ export interface PlannerPlugin extends Plugin {
   current(): PlanDocumentPayload | null;
   preview(changes: PlanChanges): Promise<PlanDocumentPayload>;
   apply(changes: PlanChanges): Promise<PlanDocumentPayload>;
-  alerts(): Alert[];
   lines(): Array<{ line: string; process: string; command: unknown; ack: unknown; override: Override | null }>;
 }
 
@@ -48,17 +47,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   let planCfg: PlannerConfig = ctx.config.planner;
   let current: { doc: PlanDocumentPayload; input: PlannerInput; runs: PlannedRun[]; startMs: number } | null = null;
   let version = 0;
-  const recentAlerts: Alert[] = [];
   const overrides = new Map<string, Override>();
   const acks = new Map<string, unknown>();
   const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
-    const a = { code, level, message, at: ctx.clock.now() };
-    recentAlerts.unshift(a);
-    recentAlerts.length = Math.min(recentAlerts.length, 200);
-    ctx.bus.emit('alert', a);
-    await ctx.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code, level, message, at: formatUtcIso(a.at) });
+    ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
   };
 
   /** Published prices, then the model's forecast, at the finest resolution available, from `from` for up to `hours`. */
@@ -141,7 +135,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         { retain: true },
       );
     }
-    ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id });
+    ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
   const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput): Promise<void> => {
@@ -237,7 +231,6 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       await plan();
       return current!.doc;
     },
-    alerts: () => [...recentAlerts],
     lines: () =>
       planCfg.processes.map((p) => {
         const doc = current?.doc;

@@ -8,6 +8,8 @@ export class FakePlc {
   readonly input = new Map<number, number>();
   /** Addresses that never answer (to provoke timeouts). */
   readonly silent = new Set<number>();
+  /** Addresses whose writes are acknowledged but not kept (to provoke read-back failures). */
+  readonly dropWrites = new Set<number>();
   private server?: InstanceType<typeof ServerTCP>;
   requests = 0;
 
@@ -26,7 +28,7 @@ export class FakePlc {
         getHoldingRegister: read(this.holding),
         getInputRegister: read(this.input),
         setRegister: (addr: number, value: number, _unit: number, cb: (err: unknown) => void) => {
-          this.holding.set(addr, value);
+          if (!this.dropWrites.has(addr)) this.holding.set(addr, value);
           cb(null);
         },
       } as never,

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EventBus, type BusEvents } from '../../gateway/bus.js';
+import { SystemClock } from '../../gateway/clock.js';
+import { Fetcher } from '../../gateway/fetcher.js';
+import { MqttConnection } from '../../gateway/mqtt/connection.js';
+import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import { SeriesStore } from '../../gateway/store/series-store.js';
+import { createModbusLines, lineStateAt } from '../../plugins/modbus-lines/index.js';
+import { silent, testConfig } from '../helpers/context.js';
+import { freePort } from '../helpers/mosquitto.js';
+import { FakePlc } from '../helpers/plc.js';
+
+const H = 3_600_000;
+
+function doc(now: number): PlanDocumentPayload {
+  const iso = (t: number) => new Date(t).toISOString();
+  return {
+    v: 1,
+    plan_id: 'p#1',
+    version: 1,
+    created_at: iso(now),
+    horizon: { start: iso(now), end: iso(now + 24 * H), resolution_min: 60 },
+    method: 'milp',
+    status: 'Optimal',
+    solve_ms: 1,
+    fallback_reason: null,
+    infeasible: [],
+    kept_previous: false,
+    runs: [
+      { process: 'conching', line: 'conching', batch: 1, start: iso(now - H), end: iso(now + 4 * H), start_local: '', kw: 48, cost_eur: 1 },
+      { process: 'tempering', line: 'tempering', batch: 1, start: iso(now + 5 * H), end: iso(now + 7 * H), start_local: '', kw: 36, cost_eur: 1 },
+    ],
+    hours: [],
+    totals: { kwh: 0, cost_eur: 0, baseline_eur: null, saved_eur: null },
+  };
+}
+
+describe('line commands from the plan', () => {
+  it('says run with power until the run ends, idle until the next run, idle without a plan', () => {
+    const now = Date.parse('2025-06-02T10:00:00Z');
+    const kw = (p: string) => ({ conching: 48, tempering: 36 })[p] ?? 0;
+    expect(lineStateAt(doc(now), 'conching', now, kw)).toEqual({ command: 'run', powerKw: 48, validUntil: now + 4 * H });
+    expect(lineStateAt(doc(now), 'tempering', now, kw)).toEqual({ command: 'idle', powerKw: 0, validUntil: now + 5 * H });
+    expect(lineStateAt(null, 'conching', now, kw).command).toBe('idle');
+  });
+});
+
+describe('Modbus writes to a real Modbus TCP server standing in for the PLC', () => {
+  let plc: FakePlc;
+  let store: SeriesStore;
+  let bus: EventBus;
+  let plugin: ReturnType<typeof createModbusLines>;
+  const alerts: Array<BusEvents['alert']> = [];
+  const registers = { command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104 };
+
+  beforeAll(async () => {
+    plc = new FakePlc(await freePort());
+    await plc.start();
+    const config = testConfig('http://127.0.0.1:9', { lines: [{ line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: 100, timeoutMs: 300, maxBackoffMs: 400, registers }] });
+    store = await SeriesStore.open(join(config.dataDir, 'store'));
+    const clock = new SystemClock();
+    bus = new EventBus();
+    bus.on('alert', 'test', (a) => alerts.push(a));
+    plugin = createModbusLines({ config, clock, log: silent, bus, store, fetcher: new Fetcher(clock, config.fetch), mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 't', clientId: 't', reconnectMs: 1000 }, clock, silent), catalog: () => [] });
+    await plugin.start();
+  });
+  afterAll(async () => {
+    await plugin.stop();
+    await plc.stop();
+    await store.close();
+  });
+
+  it('writes what the plan says, verified by read-back, and the heartbeat advances as a watchdog', async () => {
+    const now = Date.now();
+    bus.emit('plan.updated', { version: 1, planId: 'p#1', doc: doc(now) });
+    await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 3000 });
+    expect(plc.holding.get(registers.powerSetpoint)).toBe(480);
+    const seconds = Math.floor((now + 4 * H) / 1000);
+    expect(plc.holding.get(registers.validUntil)! * 65536 + plc.holding.get(registers.validUntil + 1)!).toBe(seconds);
+    const beat = plc.holding.get(registers.heartbeat)!;
+    await vi.waitFor(() => expect(plc.holding.get(registers.heartbeat)).toBeGreaterThan(beat + 2), { timeout: 3000 });
+    expect(plugin.health().state).toBe('ok');
+  });
+
+  it('reports a write that does not stick, never assuming it', async () => {
+    plc.dropWrites.add(registers.heartbeat);
+    await vi.waitFor(() => expect(plugin.health().message).toMatch(/read-back of register 104 gave \d+, wrote \d+/), { timeout: 3000 });
+    expect(plugin.health().state).toBe('failed');
+    expect(alerts.some((a) => a.code === 'PLC_WRITE_FAILED')).toBe(true);
+    plc.dropWrites.clear();
+    await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 3000 });
+  });
+
+  it('survives a PLC power cycle: failures are reported, then writing resumes by itself', async () => {
+    const failures = plugin.writers().conching!.failures;
+    await plc.stop();
+    plc.holding.clear();
+    await vi.waitFor(() => expect(plugin.writers().conching!.failures).toBeGreaterThan(failures), { timeout: 3000 });
+    await plc.start();
+    await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 5000 });
+    await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 3000 });
+  });
+});
