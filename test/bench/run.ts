@@ -12,6 +12,10 @@ import { loadHourlyPrices } from '../../gateway/inference/datasets.js';
 import { buildPriceFeatures } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
 import { ModelRegistry } from '../../gateway/inference/registry.js';
+import { buildPlannerInput } from '../../gateway/planner/build.js';
+import { scheduleCost } from '../../gateway/planner/cost.js';
+import { solveGreedy } from '../../gateway/planner/greedy.js';
+import { planSchedule } from '../../gateway/planner/plan.js';
 import { projectPath } from '../../gateway/version.js';
 import { EventBus } from '../../gateway/bus.js';
 import { SystemClock } from '../../gateway/clock.js';
@@ -193,9 +197,38 @@ async function inference(): Promise<void> {
   await store.close();
 }
 
+async function planning(): Promise<void> {
+  const config = testConfig('http://127.0.0.1:9');
+  const start = Date.parse('2025-10-14T22:00:00Z');
+  const Q = 15 * 60_000;
+  const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
+  const series = [...prices.values()];
+  const milp: number[] = [];
+  const gaps: number[] = [];
+  const gapsEur: number[] = [];
+  const greedyMs: number[] = [];
+  for (let day = 0; day < 10; day++) {
+    const starts = Array.from({ length: 192 }, (_, i) => start + i * Q);
+    const price = starts.map((_, i) => series[(day * 24 + Math.floor(i / 4)) % series.length]! + ((i % 4) - 1.5) * 2);
+    const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay * 2]));
+    const input = buildPlannerInput({ ...config.planner, timeLimitMs: 30_000 }, { starts, resolutionMs: Q, priceEurMwh: price, priceSource: starts.map(() => 'published'), outdoorC: starts.map(() => null), runsToPlace }, 'Europe/Madrid');
+    const t0 = performance.now();
+    const m = await planSchedule(input);
+    milp.push(performance.now() - t0);
+    const t1 = performance.now();
+    const g = solveGreedy(input);
+    greedyMs.push(performance.now() - t1);
+    gaps.push((scheduleCost(input, g.runs).eur / m.costEur - 1) * 100);
+    gapsEur.push(scheduleCost(input, g.runs).eur - m.costEur);
+  }
+  console.log(`plan 48 h × 15 min × 4 processes (2 batches a day: 4 runs per process), MILP on HiGHS WASM, 10 instances: p50 ${fmt(pct(milp, 50))} p99 ${fmt(pct(milp, 99))}`);
+  console.log(`greedy fallback: p50 ${fmt(pct(greedyMs, 50))}; cost gap to the MILP optimum p50 ${pct(gaps, 50).toFixed(1)} %, max ${Math.max(...gaps).toFixed(1)} % (in €: p50 ${pct(gapsEur, 50).toFixed(2)}, max ${Math.max(...gapsEur).toFixed(2)})`);
+}
+
 console.log(`choco-edge bench on node ${process.version}, ${new Date().toISOString()}`);
 await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
 await storeThroughput();
 await weatherPollCost(50);
 await modbusPollAndReconnect();
 await inference();
+await planning();
