@@ -9,7 +9,7 @@ import { errorMessage } from './errors.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
 import { EvalUsageError, runEval } from './inference/eval-cli.js';
-import { SIMULATED_POINTS, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { SIMULATED_POINTS, simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -71,7 +71,7 @@ async function run(gateway: Gateway): Promise<void> {
   await gateway.start();
 }
 
-function demoConfig(configFile: string | undefined, sensorPort?: number): Config {
+function demoConfig(configFile: string | undefined, sensorPort?: number, plcPort?: number): Config {
   const base = loadConfig({ file: configFile });
   const config = loadConfig({
     file: configFile,
@@ -79,6 +79,7 @@ function demoConfig(configFile: string | undefined, sensorPort?: number): Config
       dataDir: join(base.dataDir, 'demo'),
       sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
       ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 900_000, timeoutMs: 1000, points: SIMULATED_POINTS }] } } : {}),
+      ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
     },
   });
   rmSync(config.dataDir, { recursive: true, force: true });
@@ -97,9 +98,10 @@ async function main(): Promise<number> {
       const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
       let gateway: Gateway | undefined;
       const sensor = settings.simulatedSensor ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
-      const config = demoConfig(configFile, sensor?.port);
+      const plc = settings.simulatedSensor ? await startSimulatedPlc() : undefined;
+      const config = demoConfig(configFile, sensor?.port, plc?.port);
       gateway = new Gateway({ config, clock });
-      if (sensor) gateway.bus.on('gateway.stopping', 'demo', () => void sensor.stop());
+      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop()]));
       await run(gateway);
       gateway.log.info(
         {
@@ -109,7 +111,7 @@ async function main(): Promise<number> {
           mqtt: gateway.brokerPorts,
           try: [`curl ${gateway.http?.url}/ree/prices?hours=24`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
         },
-        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated Modbus floor sensor`,
+        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated Modbus floor sensor and a simulated PLC for the lines`,
       );
       return -1;
     }

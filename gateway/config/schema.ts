@@ -344,7 +344,7 @@ export const ConfigSchema = Type.Object(
     demo: Type.Object(
       {
         startAt: Type.String({ default: '2018-03-27T10:00:00Z' }),
-        simulatedSensor: Type.Boolean({ default: true, description: 'start a simulated Modbus TCP plant-floor sensor in the demo' }),
+        simulatedSensor: Type.Boolean({ default: true, description: 'start a simulated Modbus TCP plant-floor sensor and a simulated line PLC in the demo' }),
         speed: Type.Number({ exclusiveMinimum: 0, default: 3600, description: 'simulated seconds per real second' }),
       },
       { additionalProperties: false, default: {} },

@@ -45,3 +45,42 @@ export async function startSimulatedSensor(store: () => SeriesStore | undefined,
       }),
   };
 }
+
+/** A SIMULATED PLC for the demo: a Modbus TCP server that keeps whatever the gateway writes, one register block per line. */
+export async function startSimulatedPlc(): Promise<{ port: number; holding: Map<number, number>; stop(): Promise<void> }> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const holding = new Map<number, number>();
+  const server = new ServerTCP(
+    {
+      getHoldingRegister: (addr: number) => holding.get(addr) ?? 0,
+      setRegister: (addr: number, value: number) => {
+        holding.set(addr, value);
+      },
+    } as never,
+    { host: '127.0.0.1', port, unitID: 1 },
+  );
+  await new Promise<void>((resolve) => server.on('initialized', () => resolve()));
+  return {
+    port,
+    holding,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const sock of server.socks.keys()) sock.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Register blocks of the simulated PLC: line i at 100 × (i + 1). */
+export function simulatedLines(lines: string[], port: number) {
+  return lines.map((line, i) => ({
+    line,
+    host: '127.0.0.1',
+    port,
+    watchdogMs: 900_000,
+    registers: { command: 100 * (i + 1), powerSetpoint: 100 * (i + 1) + 1, validUntil: 100 * (i + 1) + 2, heartbeat: 100 * (i + 1) + 4 },
+  }));
+}

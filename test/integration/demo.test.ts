@@ -63,6 +63,25 @@ describe('npm run demo', () => {
         },
         { timeout: 10_000, interval: 100 },
       );
+      const plan = await vi.waitFor(
+        async () => {
+          const res = await fetch(`${http}/api/plan`);
+          if (res.status !== 200) throw new Error('no plan yet');
+          return res.json();
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+      expect(plan.runs.length).toBeGreaterThan(0);
+      const health = await vi.waitFor(
+        async () => {
+          const h = await (await fetch(`${http}/healthz`)).json();
+          const lines = h.plugins['modbus-lines'];
+          if (!lines?.details?.conching?.writes) throw new Error('the simulated PLC has not been written yet');
+          return lines;
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+      expect(health.state).toBe('ok');
       const floor = sensors.points.find((p: { name: string }) => p.name === 'floor_temp');
       expect(floor.value).toBeGreaterThan(10);
       expect(floor.value).toBeLessThan(30);
