@@ -62,6 +62,7 @@ export class Gateway {
   private startedAt = 0;
   private stopping?: Promise<void>;
   brokerPorts?: { port: number; wsPort: number };
+  mqttUrl = '';
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
@@ -87,9 +88,10 @@ export class Gateway {
       this.brokerPorts = await this.broker.start();
     }
     const localHost = cfg.mqtt.embedded.host === '0.0.0.0' || cfg.mqtt.embedded.host === '::' ? '127.0.0.1' : cfg.mqtt.embedded.host;
+    this.mqttUrl = external ?? `mqtt://${localHost}:${this.brokerPorts?.port ?? cfg.mqtt.embedded.port}`;
     this.mqtt = new MqttConnection(
       {
-        url: external ?? `mqtt://${localHost}:${this.brokerPorts?.port ?? cfg.mqtt.embedded.port}`,
+        url: this.mqttUrl,
         base: cfg.mqtt.base,
         clientId: cfg.mqtt.clientId,
         username: cfg.mqtt.external.username,
@@ -149,6 +151,7 @@ export class Gateway {
       store: this.store,
       fetcher: new Fetcher(this.clock, this.config.fetch),
       mqtt: this.mqtt,
+      mqttUrl: this.mqttUrl,
       catalog: () => this.catalog(name),
     });
     for (const factory of factories) {

@@ -27,6 +27,8 @@ export interface PluginContext {
   store: SeriesStore;
   fetcher: Fetcher;
   mqtt: MqttConnection;
+  /** The broker URL the gateway itself uses (the embedded one, with its actual port, or the external one). */
+  mqttUrl: string;
   /** Every series the running plugins write (for outputs that publish them). */
   catalog: () => SeriesDescriptor[];
 }

@@ -3,7 +3,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { aemetPlugin } from '../plugins/aemet/index.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
+import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
+import { notifyPlugin } from '../plugins/notify/index.js';
+import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
@@ -30,6 +33,9 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   predictionsPlugin,
   plannerPlugin,
   modbusLinesPlugin,
+  sparkplugPlugin,
+  homeAssistantPlugin,
+  notifyPlugin,
   mqttOutputPlugin,
 ];
 

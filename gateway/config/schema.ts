@@ -317,6 +317,36 @@ export const ConfigSchema = Type.Object(
       ),
       { default: [] },
     ),
+    sparkplug: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        groupId: Type.String({ default: 'choco-edge', pattern: '^[^/#+]+$' }),
+        edgeNodeId: Type.Optional(Type.String({ pattern: '^[^/#+]+$', description: 'defaults to site.id' })),
+        url: Type.Optional(Type.String({ description: 'broker for Sparkplug; defaults to the gateway broker' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    homeAssistant: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        discoveryPrefix: Type.String({ default: 'homeassistant' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    notify: Type.Object(
+      {
+        minLevel: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { default: 'warning' }),
+        perMinute: Type.Integer({ minimum: 1, default: 6, description: 'at most this many notifications a minute per channel' }),
+        webhookUrl: Type.Optional(Type.String()),
+        telegram: Type.Optional(
+          Type.Object(
+            { baseUrl: Type.String({ default: 'https://api.telegram.org' }), token: Secret, chatId: Type.String() },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     models: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),

@@ -135,6 +135,16 @@ export class MqttConnection {
     });
   }
 
+  /** For topics outside the base (Home Assistant discovery): retained ones are republished after reconnects too. */
+  publishAbsolute(topic: string, payload: unknown, options: { retain?: boolean } = {}): Promise<void> {
+    const text = JSON.stringify(payload);
+    if (options.retain) this.retained.set(topic, text);
+    const client = this.client;
+    if (!client?.connected) return Promise.resolve();
+    this.published++;
+    return new Promise((resolve) => client.publish(topic, text, { qos: 1, retain: options.retain ?? false }, () => resolve()));
+  }
+
   /** Subscribes to `<base>/<filter>`; the handler gets the parsed JSON (undefined when not JSON) and the raw bytes. */
   subscribe(filter: string, handler: Handler): void {
     const full = this.full(filter);

@@ -61,7 +61,7 @@ export async function pluginContext(config: Config, now: string): Promise<TestCo
     store,
     fetcher: new Fetcher(clock, config.fetch),
     mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'test', clientId: 'x', reconnectMs: 1000 }, clock, silent),
-    catalog: () => [],
+    mqttUrl: 'mqtt://127.0.0.1:1', catalog: () => [],
     events,
     close: () => store.close(),
   };

@@ -15,7 +15,7 @@ export type Route = (req: IncomingMessage, url: URL) => Reply | undefined;
 /** A real HTTP server on loopback that replays recorded responses; `script` lets a test queue faults per path. */
 export class FixtureServer {
   private server?: Server;
-  readonly requests: Array<{ path: string; query: string; headers: IncomingMessage['headers'] }> = [];
+  readonly requests: Array<{ path: string; query: string; headers: IncomingMessage['headers']; method: string; body: string }> = [];
   private readonly queued = new Map<string, Reply[]>();
   routes: Route[] = [];
 
@@ -45,7 +45,9 @@ export class FixtureServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    this.requests.push({ path: url.pathname, query: url.search, headers: req.headers });
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    this.requests.push({ path: url.pathname, query: url.search, headers: req.headers, method: req.method ?? 'GET', body });
     let reply: Reply | undefined;
     for (const [prefix, list] of this.queued) {
       if (url.pathname.startsWith(prefix) && list.length) {
