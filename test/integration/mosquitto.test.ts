@@ -89,3 +89,32 @@ describe.skipIf(!MOSQUITTO)('external Mosquitto over TLS with username and passw
     }
   });
 });
+
+describe.skipIf(!MOSQUITTO)('the plan over a real Mosquitto', () => {
+  it('subscribers get the retained plan and line commands, also after the broker restarts empty', async () => {
+    const broker = new Mosquitto(await freePort());
+    await broker.start();
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const config = testConfig('http://127.0.0.1:9', { mqtt: { external: { url } }, sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } } });
+    const { gw } = await startGateway(config, '2018-04-02T10:00:00Z');
+    try {
+      await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 10_000 });
+      await gw.scheduler.trigger('predictions');
+      await gw.scheduler.trigger('planning');
+      const first = await subscriber(url, 'choco-edge/#');
+      const plan = await first.waitFor('choco-edge/plan');
+      expect((await first.waitFor('choco-edge/lines/refining/command')).plan_id).toBe(plan.plan_id);
+      await first.client.endAsync();
+      await broker.stop();
+      await broker.start();
+      await vi.waitFor(() => expect(gw.mqtt.connected).toBe(true), { timeout: 10_000 });
+      const later = await subscriber(url, 'choco-edge/#');
+      expect((await later.waitFor('choco-edge/plan')).plan_id).toBe(plan.plan_id);
+      expect((await later.waitFor('choco-edge/lines/tempering/command')).plan_id).toBe(plan.plan_id);
+      await later.client.endAsync();
+    } finally {
+      await gw.stop();
+      await broker.stop();
+    }
+  });
+});

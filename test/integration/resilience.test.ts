@@ -32,6 +32,14 @@ describe('without internet', () => {
     const jobs = await (await fetch(`${gw.http!.url}/scheduler/status`)).json();
     expect(jobs.jobs.find((j: { id: string }) => j.id === 'priceIngestion').lastRun.outcome).toBe('failed');
     await sub.waitFor('choco-edge/bridge/state', (p) => p.state === 'online');
+    const alerts = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/alerts');
+    gw.bus.emit('alert', { code: 'PROBE', level: 'info', message: 'subscriber ready', at: 0 });
+    await alerts.waitFor('choco-edge/alerts', (p) => p.code === 'PROBE');
+    (gw as unknown as { lastAlertAt: Map<string, number> }).lastAlertAt.clear();
+    await gw.scheduler.trigger('health');
+    const stale = await alerts.waitFor('choco-edge/alerts', (p) => p.code === 'STALE_INPUT');
+    expect(stale).toMatchObject({ level: 'warning', message: expect.stringMatching(/^omie_es: no data stored yet/) });
+    await alerts.client.endAsync();
     await gw.stop();
     expect((await sub.waitFor('choco-edge/bridge/state', (p) => p.state === 'offline')).state).toBe('offline');
     await sub.client.endAsync(true);
