@@ -17,12 +17,14 @@ export function planDocument(input: PlannerInput, outcome: PlanOutcome, meta: { 
   const T = input.starts.length;
   const power = new Array<number>(T).fill(0);
   const cost = new Array<number>(T).fill(0);
+  const running: Array<Set<string>> = Array.from({ length: T }, () => new Set<string>());
   const all: PlannedRun[] = [...input.fixedRuns, ...outcome.runs];
   const runs = all.map((r) => {
     const p = input.processes.find((x) => x.name === r.process)!;
     let eur = 0;
     for (let t = Math.max(0, r.startSlot); t < Math.min(T, r.startSlot + r.slots); t++) {
       power[t]! += p.kw + coolingKw(input, t);
+      running[t]!.add(r.process);
       const c = slotCost(input, r.process, t).eur;
       cost[t]! += c;
       eur += c;
@@ -45,6 +47,7 @@ export function planDocument(input: PlannerInput, outcome: PlanOutcome, meta: { 
       price_source: input.priceSource[t]!,
       period: input.period[t]!,
       power_kw: Math.round(kw * 10) / 10,
+      running: [...new Set(idx.flatMap((i) => [...running[i]!]))].sort(),
       cost_eur: Math.round(idx.reduce((s, i) => s + cost[i]!, 0) * 100) / 100,
       recommendation: cls,
       urgency: URGENCY[cls],
