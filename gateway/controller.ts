@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { EventBus } from './bus.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -57,12 +58,14 @@ export class Gateway {
   http?: HttpServer;
   readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
   /** Recent alerts from every part, newest first. */
-  readonly alerts: Array<{ code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number }> = [];
+  readonly alerts: Array<{ id: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number; ackedAt: number | null; ackedBy: string | null }> = [];
+  private nextAlertId = 1;
   private readonly lastAlertAt = new Map<string, number>();
   private startedAt = 0;
   private stopping?: Promise<void>;
   brokerPorts?: { port: number; wsPort: number };
   mqttUrl = '';
+  readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
@@ -77,6 +80,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     this.startedAt = this.clock.now();
+    this.eventLoop.enable();
     const cfg = this.config;
     const dataDir = resolve(cfg.dataDir);
     mkdirSync(dataDir, { recursive: true });
@@ -248,7 +252,7 @@ export class Gateway {
     const key = `${a.code}:${a.message}`;
     if (a.at - (this.lastAlertAt.get(key) ?? -Infinity) < 3_600_000) return;
     this.lastAlertAt.set(key, a.at);
-    this.alerts.unshift(a);
+    this.alerts.unshift({ ...a, id: this.nextAlertId++, ackedAt: null, ackedBy: null });
     this.alerts.length = Math.min(this.alerts.length, 500);
     this.log.warn({ code: a.code, level: a.level }, a.message);
     await this.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code: a.code, level: a.level, message: a.message, at: new Date(a.at).toISOString() });
@@ -326,6 +330,7 @@ export class Gateway {
     await this.mqtt?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt stop'));
     await this.broker?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'broker stop'));
     await this.store?.close();
+    this.eventLoop.disable();
     this.log.info('choco-edge stopped');
   }
 }

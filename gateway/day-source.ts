@@ -62,6 +62,8 @@ export class DaySource implements Plugin {
   private lastSuccessAt?: number;
   private lastAttemptAt?: number;
   private consecutiveFailures = 0;
+  private fetches = 0;
+  private errors = 0;
   private stopping = false;
   private readonly lastDayStatus = new Map<string, string>();
   readonly jobs: Plugin['jobs'];
@@ -97,6 +99,8 @@ export class DaySource implements Plugin {
         lastSuccessAt: this.lastSuccessAt ? new Date(this.lastSuccessAt).toISOString() : null,
         lastAttemptAt: this.lastAttemptAt ? new Date(this.lastAttemptAt).toISOString() : null,
         consecutiveFailures: this.consecutiveFailures,
+        fetches: this.fetches,
+        errors: this.errors,
         days: Object.fromEntries(this.lastDayStatus),
       },
     };
@@ -175,11 +179,13 @@ export class DaySource implements Plugin {
   async ingestDay(date: string): Promise<string> {
     const now = this.deps.clock.now();
     this.lastAttemptAt = now;
+    this.fetches++;
     let result: DayResult;
     try {
       result = await this.options.fetchDay(date);
     } catch (error) {
       this.consecutiveFailures++;
+      this.errors++;
       const code = errorCode(error);
       const transient = error instanceof GatewayError ? error.transient : false;
       const state = this.isStale() ? 'failed' : 'degraded';

@@ -47,6 +47,8 @@ export class WeatherSource implements Plugin {
   private readonly tracker: HealthTracker;
   private lastSuccessAt?: number;
   private consecutiveFailures = 0;
+  private fetches = 0;
+  private errors = 0;
   private lastOrigin: string | null = null;
   readonly jobs: Plugin['jobs'];
 
@@ -78,6 +80,8 @@ export class WeatherSource implements Plugin {
         ...h.details,
         lastSuccessAt: this.lastSuccessAt ? new Date(this.lastSuccessAt).toISOString() : null,
         consecutiveFailures: this.consecutiveFailures,
+        fetches: this.fetches,
+        errors: this.errors,
         origin: this.lastOrigin,
       },
     };
@@ -106,12 +110,14 @@ export class WeatherSource implements Plugin {
       ['fc', this.options.forecast],
     ] as const) {
       if (!fetch) continue;
+      this.fetches++;
       try {
         const got = await fetch();
         assertPlausibleWeather(got.source, got.points);
         parts.push(`${kind}: ${await this.write(kind, got)}`);
       } catch (error) {
         failures.push(error);
+        this.errors++;
         parts.push(`${kind}: ${errorMessage(error)}`);
       }
     }

@@ -317,6 +317,15 @@ export const ConfigSchema = Type.Object(
       ),
       { default: [] },
     ),
+    ui: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        language: Type.Union([Type.Literal('es'), Type.Literal('en')], { default: 'es' }),
+        priceGreenBelowEurKwh: Type.Number({ default: 0.15 }),
+        priceRedAboveEurKwh: Type.Number({ default: 0.25 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     sparkplug: Type.Object(
       {
         enabled: Type.Boolean({ default: false }),

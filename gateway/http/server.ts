@@ -9,6 +9,9 @@ import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { registerPlanRoutes } from './plan-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
+import { registerMetrics } from './metrics.js';
+import swaggerUi from '@fastify/swagger-ui';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -43,7 +46,7 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   });
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: { title: 'choco-edge gateway API', version: VERSION, description: 'Prices, health, scheduler and store of the choco-edge gateway. Times are UTC ISO 8601; *_local fields are Europe/Madrid.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
@@ -62,6 +65,9 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   registerWeatherRoutes(app, gateway);
   registerModelRoutes(app, gateway, guard);
   registerPlanRoutes(app, gateway, guard);
+  registerUiRoutes(app, gateway, guard);
+  registerMetrics(app, gateway);
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.listen({ host: cfg.host, port: cfg.port });
   const address = app.server.address();

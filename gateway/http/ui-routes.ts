@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
+import type { PlannerPlugin } from '../../plugins/planner/index.js';
+import type { Gateway } from '../controller.js';
+import { TARIFFS, tariffPeriod } from '../planner/tariff.js';
+import { eurPerMwhToEurPerKwh, hourly } from '../series.js';
+import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso, localDate, localDayRange, addDays } from '../tz.js';
+import { PROJECT_ROOT } from '../version.js';
+import { VERSION } from '../version.js';
+import type { AuthGuard } from './server.js';
+
+const require = createRequire(import.meta.url);
+const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
+const PAGE_DIR = join(PROJECT_ROOT, 'gateway', 'http', 'status-page');
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/': { file: join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/ui/app.js': { file: join(PAGE_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/ui/style.css': { file: join(PAGE_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
+  '/ui/vendor/uPlot.iife.min.js': { file: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/ui/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+const csvCell = (x: unknown) => {
+  const s = String(x ?? '');
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGuard): void {
+  const tz = gw.config.site.timezone;
+  const ui = gw.config.ui;
+  const predictions = () => gw.plugins.get('predictions')?.plugin as PredictionsPlugin | undefined;
+  const planner = () => gw.plugins.get('planner')?.plugin as PlannerPlugin | undefined;
+
+  if (ui.enabled) {
+    for (const [path, { file, type }] of Object.entries(STATIC)) {
+      app.get(path, { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', type).header('cache-control', path.includes('vendor') ? 'public, max-age=86400' : 'no-cache').send(readFileSync(file)));
+    }
+  }
+
+  /** Everything the status page shows, in one answer. */
+  app.get('/api/status', { schema: { summary: 'What the status page shows: current values with source and age, chart series, plan, lines, alerts, health', tags: ['ui'] } }, async () => {
+    const now = gw.clock.now();
+    const series = await gw.seriesStatuses();
+    const status = (id: string) => series.find((s) => s.id === id);
+    const primary = series.find((s) => s.critical && s.unit === 'EUR/MWh');
+    const calendar = TARIFFS[gw.config.planner.tariff]!;
+    const period = tariffPeriod(calendar, now, tz);
+    const adder = { ...calendar.adders, ...gw.config.planner.adders }[period] ?? 0;
+    const value = (id: string) => {
+      const s = status(id);
+      return s ? { value: s.current?.value ?? null, source: s.source, at: s.current ? formatUtcIso(s.current.start) : null, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000), stale: s.stale, stale_reason: s.staleReason } : null;
+    };
+    const today = localDate(now, tz);
+    const from = localDayRange(addDays(today, -1), tz).start;
+    const to = localDayRange(addDays(today, 1), tz).end;
+    const published = primary ? await gw.store.read(primary.id, from, to) : [];
+    const forecast = primary ? await gw.store.read(`forecast.${primary.id}`, from, to) : [];
+    const f = predictions();
+    let band: Array<{ start: string; low: number; high: number; value: number }> = [];
+    try {
+      band = f ? (await f.service.priceForecast(now)).slots.map((s) => ({ start: formatUtcIso(s.start), low: s.low, high: s.high, value: s.value })) : [];
+    } catch {
+      band = [];
+    }
+    const temps = (id: string, a: number, b: number) => gw.store.read(id, a, b).then((xs) => hourly(xs).map((s) => ({ start: formatUtcIso(s.start), value: s.value })));
+    const rec = f ? await f.service.recommendations(now, 1).catch((e: Error) => ({ error: e.message })) : { error: 'models disabled' };
+    const sensors = (gw.pluginHealth()['modbus-sensors']?.details?.points ?? {}) as Record<string, { value: number | null; at: string | null; state: string; unit: string }>;
+    const current = primary?.current ?? null;
+    return {
+      version: VERSION,
+      site: gw.config.site,
+      now: formatUtcIso(now),
+      now_local: formatLocalIso(now, tz),
+      language: ui.language,
+      thresholds: { green_below: ui.priceGreenBelowEurKwh, red_above: ui.priceRedAboveEurKwh },
+      price: primary
+        ? {
+            series: primary.id,
+            energy_eur_kwh: current ? eurPerMwhToEurPerKwh(current.value) : null,
+            adder_eur_kwh: adder,
+            total_eur_kwh: current ? Math.round((eurPerMwhToEurPerKwh(current.value) + adder) * 100_000) / 100_000 : null,
+            period,
+            tariff: calendar.name,
+            source: primary.source,
+            age_s: primary.ageMs === null ? null : Math.round(primary.ageMs / 1000),
+            stale: primary.stale,
+            stale_reason: primary.staleReason,
+          }
+        : null,
+      outdoor: { temp: value('obs.combined.temp'), rh: value('obs.combined.rh') },
+      floor: Object.fromEntries(Object.entries(sensors).map(([k, v]) => [k, { ...v, stale: v.state !== 'ok' }])),
+      recommendation: 'error' in rec ? { error: rec.error } : rec.hours[0] ? { ...rec.hours[0], start: formatUtcIso(rec.hours[0].start), end: formatUtcIso(rec.hours[0].end), version: rec.version } : { error: 'no hour to recommend' },
+      charts: {
+        prices: published.map((s) => ({ start: formatUtcIso(s.start), value: s.value })),
+        forecast: forecast.filter((s) => !published.some((p) => p.start === s.start)).map((s) => ({ start: formatUtcIso(s.start), value: s.value })),
+        band,
+        temp_observed: await temps('obs.combined.temp', now - DAY_MS, now + HOUR_MS),
+        temp_forecast: await temps('fc.combined.temp', now, now + 2 * DAY_MS),
+        rh_observed: await temps('obs.combined.rh', now - DAY_MS, now + HOUR_MS),
+        rh_forecast: await temps('fc.combined.rh', now, now + 2 * DAY_MS),
+        accuracy: f ? await f.accuracy(now) : [],
+      },
+      plan: planner()?.current() ?? null,
+      lines: planner()?.lines() ?? [],
+      alerts: gw.alerts.slice(0, 50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),
+      health: {
+        plugins: gw.pluginHealth(),
+        series: series.map((s) => ({ id: s.id, source: s.source, stale: s.stale, stale_reason: s.staleReason, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000) })),
+        jobs: gw.scheduler.status(),
+        models: f?.registry.loaded().map((m) => ({ name: m.name, version: m.version, inferences: m.inferences, backend: f.registry.backend?.name })) ?? [],
+        broker: { connected: gw.mqtt.connected, clients: gw.broker?.connectedClients ?? null },
+      },
+    };
+  });
+
+  /** Server-sent events: one `update` per change on the bus, so the page re-reads /api/status. */
+  app.get('/api/events', { schema: { summary: 'Server-sent events: series, plan, alert and job changes', tags: ['ui'] } }, (req, reply) => {
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    reply.raw.write(`retry: 2000\n\n`);
+    const owner = `sse-${Math.random().toString(36).slice(2)}`;
+    const send = (kind: string, data: unknown) => reply.raw.write(`event: update\ndata: ${JSON.stringify({ kind, ...((data as object) ?? {}) })}\n\n`);
+    gw.bus.on('series.updated', owner, (e) => send('series', { series: e.series }));
+    gw.bus.on('plan.updated', owner, (e) => send('plan', { version: e.version }));
+    gw.bus.on('alert', owner, (e) => send('alert', { code: e.code }));
+    gw.bus.on('job.finished', owner, (e) => send('job', { job: e.job }));
+    const ping = setInterval(() => reply.raw.write(`: ping\n\n`), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(ping);
+      gw.bus.removeOwner(owner);
+    });
+  });
+
+  app.post('/api/alerts/:id/ack', { preHandler: guard, schema: { summary: 'Acknowledge an alert (bearer token)', tags: ['plan'], params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), security: [{ bearer: [] }] } }, async (req, reply) => {
+    const { id } = req.params as { id: number };
+    const alert = gw.alerts.find((a) => a.id === id);
+    if (!alert) return reply.code(404).send({ error: 'not found', message: `no alert ${id}` });
+    alert.ackedAt = gw.clock.now();
+    alert.ackedBy = 'token';
+    return { ...alert, at: formatUtcIso(alert.at), ackedAt: formatUtcIso(alert.ackedAt) };
+  });
+
+  app.get(
+    '/api/export',
+    {
+      schema: {
+        summary: 'CSV export of any stored series for a range',
+        tags: ['store'],
+        querystring: Type.Object({ series: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }), from: Type.String(), to: Type.String() }),
+      },
+    },
+    async (req, reply) => {
+      const q = req.query as { series: string; from: string; to: string };
+      const from = Date.parse(q.from);
+      const to = Date.parse(q.to);
+      if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return reply.code(400).send({ error: 'bad request', message: '"from" and "to" must be ISO timestamps with from < to' });
+      if (to - from > 400 * DAY_MS) return reply.code(400).send({ error: 'bad request', message: 'range longer than 400 days' });
+      const meta = await gw.store.meta(q.series);
+      if (!meta) return reply.code(404).send({ error: 'not found', message: `unknown series ${JSON.stringify(q.series)}` });
+      const rows = (await gw.store.read(q.series, from, to)).map((s) => [formatUtcIso(s.start), formatUtcIso(s.end), formatLocalIso(s.start, tz), s.value, meta.unit, s.source, new Date(s.fetchedAt).toISOString()].map(csvCell).join(','));
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${q.series}_${q.from.slice(0, 10)}_${q.to.slice(0, 10)}.csv"`)
+        .send(['start_utc,end_utc,start_local,value,unit,source,fetched_at', ...rows].join('\n') + '\n');
+    },
+  );
+}
