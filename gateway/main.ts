@@ -5,6 +5,7 @@ import { AcceleratedClock } from './clock.js';
 import { ConfigError, loadConfig, redactConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
+import { SdNotify } from './sd-notify.js';
 import { errorMessage } from './errors.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
@@ -49,6 +50,7 @@ function parseArgs(argv: string[]): { command: string; configFile?: string; opti
 }
 
 async function run(gateway: Gateway): Promise<void> {
+  const systemd = new SdNotify();
   let shuttingDown = false;
   const shutdown = (signal: string): void => {
     if (shuttingDown) return;
@@ -58,6 +60,8 @@ async function run(gateway: Gateway): Promise<void> {
       process.exit(1);
     }, 20_000);
     force.unref();
+    systemd.stopWatchdog();
+    void systemd.notify('STOPPING=1', `STATUS=stopping on ${signal}`);
     void gateway.stop(signal).then(
       () => process.exit(0),
       (error: unknown) => {
@@ -69,6 +73,8 @@ async function run(gateway: Gateway): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   await gateway.start();
+  await systemd.notify('READY=1', `STATUS=running: http ${gateway.http?.url ?? 'off'}, mqtt ${gateway.mqttUrl}`);
+  systemd.startWatchdog(() => !shuttingDown);
 }
 
 function demoConfig(configFile: string | undefined, sensorPort?: number, plcPort?: number): Config {
