@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { AcceleratedClock } from './clock.js';
 import { ConfigError, loadConfig, redactConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { SdNotify } from './sd-notify.js';
+import { BackupError, restoreBackup, writeBackup } from './store/backup.js';
+import { SeriesStore } from './store/series-store.js';
 import { errorMessage } from './errors.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
@@ -22,6 +24,8 @@ commands:
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz]
                  [--weather CSV] [--decision-hour 10]; last line: total: plan_eur=… baseline_eur=… hindsight_eur=…
+  backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
+  restore        restore --from FILE into an empty data directory (--force to merge into a used one)
   eval           evaluate a shipped model on a data file: --model NAME --prices CSV[.gz]
                  [--weather CSV] [--drivers CSV] [--from DATE] [--to DATE]
   help           this text
@@ -32,6 +36,8 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
   simulate: ['prices', 'weather', 'from', 'to', 'decision-hour'],
+  backup: ['out'],
+  restore: ['from', 'force'],
 };
 
 function parseArgs(argv: string[]): { command: string; configFile?: string; options: Record<string, string> } {
@@ -75,6 +81,19 @@ async function run(gateway: Gateway): Promise<void> {
   await gateway.start();
   await systemd.notify('READY=1', `STATUS=running: http ${gateway.http?.url ?? 'off'}, mqtt ${gateway.mqttUrl}`);
   systemd.startWatchdog(() => !shuttingDown);
+}
+
+async function openStoreForCli(dataDir: string): Promise<SeriesStore> {
+  const dir = join(resolve(dataDir), 'store');
+  mkdirSync(dir, { recursive: true });
+  try {
+    return await SeriesStore.open(dir);
+  } catch (error) {
+    if (/lock/i.test(errorMessage(error)) || /LOCK/.test(String((error as { cause?: unknown }).cause ?? ''))) {
+      throw new EvalUsageError(`the store in ${dir} is in use by a running gateway: stop it first, or download a live backup with GET /api/store/backup (bearer token)`);
+    }
+    throw error;
+  }
 }
 
 function demoConfig(configFile: string | undefined, sensorPort?: number, plcPort?: number): Config {
@@ -140,6 +159,30 @@ async function main(): Promise<number> {
       process.stdout.write(`${formatSimulation(result, options.from, options.to)}\n`);
       return 0;
     }
+    case 'backup': {
+      const config = loadConfig({ file: configFile });
+      const out = options.out ?? `choco-edge-backup-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}.jsonl.gz`;
+      const store = await openStoreForCli(config.dataDir);
+      try {
+        await writeBackup(store, out, { version: VERSION, configFile: configFile ?? process.env.CHOCO_EDGE_CONFIG, now: Date.now() });
+      } finally {
+        await store.close();
+      }
+      process.stdout.write(`backup written to ${out}\n`);
+      return 0;
+    }
+    case 'restore': {
+      if (!options.from) throw new EvalUsageError('usage: choco-edge restore --from <backup.jsonl.gz> [--force true]');
+      const config = loadConfig({ file: configFile });
+      const store = await openStoreForCli(config.dataDir);
+      try {
+        const r = await restoreBackup(store, options.from, { force: options.force === 'true' || options.force === '' });
+        process.stdout.write(`restored ${r.entries} entries from a backup of ${r.createdAt}${r.config ? '; the backup also holds a config file (not written: copy it yourself if wanted)' : ''}\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
     case 'help':
     case '--help':
     case '-h':
@@ -156,7 +199,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof EvalUsageError) {
+    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError) {
       process.stderr.write(`choco-edge: ${error.message}\n`);
       process.exit(2);
     }

@@ -11,6 +11,9 @@ import { eurPerMwhToEurPerKwh, hourly } from '../series.js';
 import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso, localDate, localDayRange, addDays } from '../tz.js';
 import { PROJECT_ROOT } from '../version.js';
 import { VERSION } from '../version.js';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { backupLines } from '../store/backup.js';
 import type { AuthGuard } from './server.js';
 
 const require = createRequire(import.meta.url);
@@ -133,6 +136,11 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
       clearInterval(ping);
       gw.bus.removeOwner(owner);
     });
+  });
+
+  app.get('/api/store/backup', { preHandler: guard, schema: { summary: 'A live backup of the store as gzipped JSON lines (bearer token)', tags: ['store'], security: [{ bearer: [] }] } }, async (_req, reply) => {
+    const stream = Readable.from(backupLines(gw.store, { version: VERSION, configText: null, now: gw.clock.now() })).pipe(createGzip());
+    return reply.header('content-type', 'application/gzip').header('content-disposition', 'attachment; filename="choco-edge-backup.jsonl.gz"').send(stream);
   });
 
   app.post('/api/alerts/:id/ack', { preHandler: guard, schema: { summary: 'Acknowledge an alert (bearer token)', tags: ['plan'], params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), security: [{ bearer: [] }] } }, async (req, reply) => {

@@ -184,6 +184,37 @@ export class SeriesStore {
     return { bytesBefore, bytesAfter: await db.approximateSize('\u0000', '~') };
   }
 
+  /** Every key and value, in key order (backups). */
+  async *entries(): AsyncGenerator<[string, unknown]> {
+    for await (const entry of this.db.iterator()) yield entry;
+  }
+
+  /** Writes raw entries in batches (restores); returns how many. */
+  async importEntries(entries: AsyncIterable<[string, unknown]>): Promise<number> {
+    let batch: Array<{ type: 'put'; key: string; value: unknown }> = [];
+    let n = 0;
+    for await (const [key, value] of entries) {
+      batch.push({ type: 'put', key, value });
+      if (batch.length >= 1000) {
+        const ops = batch;
+        await this.track(() => this.db.batch(ops, { sync: this.sync }));
+        n += ops.length;
+        batch = [];
+      }
+    }
+    if (batch.length) {
+      const ops = batch;
+      await this.track(() => this.db.batch(ops, { sync: this.sync }));
+      n += ops.length;
+    }
+    return n;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    for await (const _ of this.db.keys({ limit: 1 })) return false;
+    return true;
+  }
+
   /** Waits for in-flight writes, then closes LevelDB. */
   async close(): Promise<void> {
     if (this.closed) return;
