@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,7 @@ import { Fetcher } from './fetcher.js';
 import { worst, type ComponentHealth, type HealthState } from './health.js';
 import { createLogger, moduleLogger, type Logger } from './log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
+import type { MqttUser } from './mqtt/auth.js';
 import { Bridge } from './mqtt/bridge.js';
 import { MqttConnection } from './mqtt/connection.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from './mqtt/topics.js';
@@ -63,8 +65,10 @@ export class Gateway {
   private readonly lastAlertAt = new Map<string, number>();
   private startedAt = 0;
   private stopping?: Promise<void>;
-  brokerPorts?: { port: number; wsPort: number };
+  brokerPorts?: { port: number; wsPort: number; tlsPort?: number };
   mqttUrl = '';
+  /** Credentials of the gateway's own clients on the embedded broker, fresh at every start. */
+  readonly internalMqtt = { username: 'choco-edge-internal', password: randomBytes(18).toString('base64url') };
   readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly options: GatewayOptions) {
@@ -88,7 +92,10 @@ export class Gateway {
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {
-      this.broker = new EmbeddedBroker(cfg.mqtt.embedded, this.logger('broker'));
+      this.broker = new EmbeddedBroker(
+        { ...cfg.mqtt.embedded, base: cfg.mqtt.base, internal: this.internalMqtt, users: cfg.mqtt.embedded.users as MqttUser[] },
+        this.logger('broker'),
+      );
       this.brokerPorts = await this.broker.start();
     }
     const localHost = cfg.mqtt.embedded.host === '0.0.0.0' || cfg.mqtt.embedded.host === '::' ? '127.0.0.1' : cfg.mqtt.embedded.host;
@@ -98,8 +105,8 @@ export class Gateway {
         url: this.mqttUrl,
         base: cfg.mqtt.base,
         clientId: cfg.mqtt.clientId,
-        username: cfg.mqtt.external.username,
-        password: readSecret(cfg.mqtt.external.password, 'mqtt.external.password'),
+        username: external ? cfg.mqtt.external.username : this.internalMqtt.username,
+        password: external ? readSecret(cfg.mqtt.external.password, 'mqtt.external.password') : this.internalMqtt.password,
         ca: cfg.mqtt.external.ca,
         cert: cfg.mqtt.external.cert,
         key: cfg.mqtt.external.key,
@@ -156,6 +163,7 @@ export class Gateway {
       fetcher: new Fetcher(this.clock, this.config.fetch),
       mqtt: this.mqtt,
       mqttUrl: this.mqttUrl,
+      mqttCredentials: this.config.mqtt.external.url ? { username: this.config.mqtt.external.username, password: readSecret(this.config.mqtt.external.password, 'mqtt.external.password') } : this.internalMqtt,
       catalog: () => this.catalog(name),
     });
     for (const factory of factories) {

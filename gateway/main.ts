@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, redactConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { SdNotify } from './sd-notify.js';
+import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './store/backup.js';
 import { SeriesStore } from './store/series-store.js';
 import { errorMessage } from './errors.js';
@@ -24,6 +25,7 @@ commands:
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz]
                  [--weather CSV] [--decision-hour 10]; last line: total: plan_eur=… baseline_eur=… hindsight_eur=…
+  hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
   eval           evaluate a shipped model on a data file: --model NAME --prices CSV[.gz]
@@ -42,6 +44,7 @@ const OPTIONS: Record<string, string[]> = {
 
 function parseArgs(argv: string[]): { command: string; configFile?: string; options: Record<string, string> } {
   const [command = 'help', ...rest] = argv;
+  if (command === 'hash-password') return { command, options: {} };
   let configFile: string | undefined;
   const options: Record<string, string> = {};
   for (let i = 0; i < rest.length; i++) {
@@ -96,12 +99,20 @@ async function openStoreForCli(dataDir: string): Promise<SeriesStore> {
   }
 }
 
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}
+
 function demoConfig(configFile: string | undefined, sensorPort?: number, plcPort?: number): Config {
   const base = loadConfig({ file: configFile });
   const config = loadConfig({
     file: configFile,
     overrides: {
       dataDir: join(base.dataDir, 'demo'),
+      mqtt: { embedded: { allowAnonymous: true } },
       sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
       ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 900_000, timeoutMs: 1000, points: SIMULATED_POINTS }] } } : {}),
       ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
@@ -181,6 +192,12 @@ async function main(): Promise<number> {
       } finally {
         await store.close();
       }
+      return 0;
+    }
+    case 'hash-password': {
+      const password = process.argv[3] ?? (await readStdin()).trim();
+      if (!password) throw new EvalUsageError('usage: choco-edge hash-password <password>   (or the password on standard input)');
+      process.stdout.write(`${hashPassword(password)}\n`);
       return 0;
     }
     case 'help':

@@ -29,6 +29,8 @@ export interface PluginContext {
   mqtt: MqttConnection;
   /** The broker URL the gateway itself uses (the embedded one, with its actual port, or the external one). */
   mqttUrl: string;
+  /** Credentials for a plugin's own MQTT session on that broker (the embedded broker refuses anonymous clients). */
+  mqttCredentials: { username?: string; password?: string };
   /** Every series the running plugins write (for outputs that publish them). */
   catalog: () => SeriesDescriptor[];
 }

@@ -113,6 +113,7 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         token: Type.Optional(Secret),
+        tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false, description: 'serve HTTPS with these PEM files' })),
         bodyLimitBytes: Type.Integer({ minimum: 1024, default: 65_536 }),
       },
       { additionalProperties: false, default: {} },
@@ -126,6 +127,20 @@ export const ConfigSchema = Type.Object(
             host: Type.String({ default: '0.0.0.0' }),
             port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
             wsPort: Type.Integer({ minimum: 0, maximum: 65535, default: 9001, description: 'MQTT over WebSocket; 0 picks a free port' }),
+            allowAnonymous: Type.Boolean({ default: false, description: 'let clients in without a username (full access); off by default' }),
+            users: Type.Array(
+              Type.Object(
+                {
+                  username: Type.String({ minLength: 1 }),
+                  passwordHash: Type.String({ pattern: '^scrypt:', description: 'from `choco-edge hash-password`' }),
+                  role: Type.Union([Type.Literal('admin'), Type.Literal('viewer'), Type.Literal('line')]),
+                  lines: Type.Optional(Type.Array(Type.String())),
+                },
+                { additionalProperties: false },
+              ),
+              { default: [] },
+            ),
+            tls: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 8883 }), cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
           },
           { additionalProperties: false, default: {} },
         ),

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Gateway } from '../controller.js';
@@ -40,6 +41,7 @@ export function tokenGuard(token: string | undefined): AuthGuard {
 export async function startHttpServer(gateway: Gateway, log: Logger): Promise<HttpServer> {
   const cfg = gateway.config.http;
   const app = Fastify({
+    ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: cfg.bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
@@ -73,5 +75,5 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  return { app, url: `${cfg.tls ? 'https' : 'http'}://${host}:${port}`, close: () => app.close() };
 }

@@ -1,6 +1,9 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
+import { allowed, verifyPassword, type MqttRole, type MqttUser } from './auth.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../log.js';
 
@@ -8,7 +11,15 @@ export interface BrokerOptions {
   host: string;
   port: number;
   wsPort: number;
+  base: string;
+  allowAnonymous: boolean;
+  users: MqttUser[];
+  /** The gateway's own client: full access, password made fresh at every start. */
+  internal: { username: string; password: string };
+  tls?: { port: number; cert: string; key: string };
 }
+
+type Principal = { role: MqttRole; lines?: string[]; username: string };
 
 /** The embedded aedes broker on TCP and WebSocket. */
 export class EmbeddedBroker {
@@ -17,14 +28,50 @@ export class EmbeddedBroker {
   private http?: HttpServer;
   private wss?: WebSocketServer;
   published = 0;
+  refused = 0;
+  private tlsServer?: NetServer;
 
   constructor(
     private readonly options: BrokerOptions,
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<{ port: number; wsPort: number }> {
-    const aedes = await Aedes.createBroker();
+  async start(): Promise<{ port: number; wsPort: number; tlsPort?: number }> {
+    const o = this.options;
+    const principals = new WeakMap<object, Principal>();
+    const aedes = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        const pw = password ? Buffer.from(password).toString('utf8') : '';
+        if (username === o.internal.username && pw === o.internal.password) {
+          principals.set(client, { role: 'admin', username });
+          return done(null, true);
+        }
+        const user = o.users.find((u) => u.username === username);
+        if (user && verifyPassword(pw, user.passwordHash)) {
+          principals.set(client, { role: user.role, lines: user.lines, username: user.username });
+          return done(null, true);
+        }
+        if (!username && o.allowAnonymous) {
+          principals.set(client, { role: 'admin', username: '(anonymous)' });
+          return done(null, true);
+        }
+        this.refused++;
+        const error = Object.assign(new Error('not authorized'), { returnCode: username ? 4 : 5 });
+        done(error as never, false);
+      },
+      authorizePublish: (client, packet, done) => {
+        const p = client ? principals.get(client) : undefined;
+        if (!client || (p && allowed(p, o.base, 'publish', packet.topic))) return done(null);
+        this.refused++;
+        done(new Error(`${p?.username ?? '?'} may not publish to ${packet.topic}`));
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const p = principals.get(client);
+        if (p && allowed(p, o.base, 'subscribe', sub.topic)) return done(null, sub);
+        this.refused++;
+        done(null, null as never);
+      },
+    });
     this.aedes = aedes;
     aedes.on('publish', (_packet, client) => {
       if (client) this.published++;
@@ -39,7 +86,14 @@ export class EmbeddedBroker {
       aedes.handle(createWebSocketStream(ws) as never, req);
     });
     await listen(this.http, this.options.wsPort, this.options.host);
-    const ports = { port: (this.tcp.address() as AddressInfo).port, wsPort: (this.http.address() as AddressInfo).port };
+    if (o.tls) {
+      this.tlsServer = createTlsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, (socket) => {
+        socket.setNoDelay(true);
+        aedes.handle(socket);
+      });
+      await listen(this.tlsServer, o.tls.port, this.options.host);
+    }
+    const ports = { port: (this.tcp.address() as AddressInfo).port, wsPort: (this.http.address() as AddressInfo).port, ...(this.tlsServer ? { tlsPort: (this.tlsServer.address() as AddressInfo).port } : {}) };
     this.log.info(ports, 'embedded MQTT broker listening');
     return ports;
   }
@@ -54,6 +108,7 @@ export class EmbeddedBroker {
     await new Promise<void>((resolve) => (this.aedes ? this.aedes.close(() => resolve()) : resolve()));
     await closeServer(this.tcp);
     await closeServer(this.http);
+    await closeServer(this.tlsServer);
   }
 }
 

@@ -78,7 +78,7 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       bdSeq = ((await ctx.store.getValue<number>('sparkplug.bdSeq')) ?? -1) + 1;
       const url = cfg.url ?? ctx.mqttUrl;
       const will = () => ({ topic: t('NDEATH'), payload: Buffer.from(codec.encodePayload({ timestamp: ctx.clock.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: bdSeq }] })), qos: 1 as const, retain: false });
-      client = mqtt.connect(url, { clientId: `${group}-${node}-sparkplug`, clean: true, reconnectPeriod: ctx.config.mqtt.reconnectMs, will: will() });
+      client = mqtt.connect(url, { ...ctx.mqttCredentials, clientId: `${group}-${node}-sparkplug`, clean: true, reconnectPeriod: ctx.config.mqtt.reconnectMs, will: will() });
       client.on('connect', () => {
         void (async () => {
           await ctx.store.setValue('sparkplug.bdSeq', bdSeq);

@@ -132,7 +132,7 @@ async function modbusPollAndReconnect(): Promise<void> {
   const config = testConfig('http://127.0.0.1:9', { modbus: { devices: [{ name: 'bench', host: '127.0.0.1', port: plc.port, pollMs: 100, timeoutMs: 500, maxBackoffMs: 1000, points }] } });
   const store = await SeriesStore.open(join(config.dataDir, 'store'));
   const clock = new SystemClock();
-  const plugin = createModbusSensors({ config, clock, log: silent, bus: new EventBus(), store, fetcher: new Fetcher(clock, config.fetch), mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'b', clientId: 'b', reconnectMs: 1000 }, clock, silent), mqttUrl: 'mqtt://127.0.0.1:1', catalog: () => [] });
+  const plugin = createModbusSensors({ config, clock, log: silent, bus: new EventBus(), store, fetcher: new Fetcher(clock, config.fetch), mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'b', clientId: 'b', reconnectMs: 1000 }, clock, silent), mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [] });
   await plugin.start();
   const polls = () => (plugin.health().details!.devices as Record<string, { polls: number }>).bench!.polls;
   await waitUntil(() => polls() > 0);

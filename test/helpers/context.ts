@@ -27,7 +27,7 @@ export function testConfig(base: string, overrides: Record<string, unknown> = {}
         dataDir: mkdtempSync(join(tmpdir(), 'choco-gw-')),
         log: { level: 'silent' },
         http: { host: '127.0.0.1', port: 0, token: 'http-test-token' },
-        mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0 }, reconnectMs: 200 },
+        mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0, allowAnonymous: true }, reconnectMs: 200 },
         fetch: { timeoutMs: 500, retries: 2, backoffMs: 0, maxBackoffMs: 0 },
         sources: {
           ree: { baseUrl: base, backfillIntervalMs: 0, backfillDays: 3 },
@@ -61,7 +61,7 @@ export async function pluginContext(config: Config, now: string): Promise<TestCo
     store,
     fetcher: new Fetcher(clock, config.fetch),
     mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'test', clientId: 'x', reconnectMs: 1000 }, clock, silent),
-    mqttUrl: 'mqtt://127.0.0.1:1', catalog: () => [],
+    mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [],
     events,
     close: () => store.close(),
   };

@@ -62,7 +62,7 @@ describe('Modbus writes to a real Modbus TCP server standing in for the PLC', ()
     const clock = new SystemClock();
     bus = new EventBus();
     bus.on('alert', 'test', (a) => alerts.push(a));
-    plugin = createModbusLines({ config, clock, log: silent, bus, store, fetcher: new Fetcher(clock, config.fetch), mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 't', clientId: 't', reconnectMs: 1000 }, clock, silent), mqttUrl: 'mqtt://127.0.0.1:1', catalog: () => [] });
+    plugin = createModbusLines({ config, clock, log: silent, bus, store, fetcher: new Fetcher(clock, config.fetch), mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 't', clientId: 't', reconnectMs: 1000 }, clock, silent), mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [] });
     await plugin.start();
   });
   afterAll(async () => {

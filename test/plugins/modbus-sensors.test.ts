@@ -85,7 +85,7 @@ describe('modbus sensors against a real Modbus TCP server', () => {
       store,
       fetcher: new Fetcher(clock, config.fetch),
       mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'test', clientId: 'x', reconnectMs: 1000 }, clock, silent),
-      mqttUrl: 'mqtt://127.0.0.1:1', catalog: () => [],
+      mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [],
     };
     plugin = createModbusSensors(ctx);
     await plugin.start();

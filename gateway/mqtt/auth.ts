@@ -1,0 +1,33 @@
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+
+export type MqttRole = 'admin' | 'viewer' | 'line';
+
+export interface MqttUser {
+  username: string;
+  passwordHash: string;
+  role: MqttRole;
+  lines?: string[];
+}
+
+/** `scrypt:<salt>:<hash>` (base64), N = 16384: what `choco-edge hash-password` prints and the config stores. */
+export function hashPassword(password: string, salt = randomBytes(16)): string {
+  return `scrypt:${salt.toString('base64')}:${scryptSync(password, salt, 32).toString('base64')}`;
+}
+
+export function verifyPassword(password: string, stored: string): boolean {
+  const [scheme, salt, hash] = stored.split(':');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const got = scryptSync(password, Buffer.from(salt, 'base64'), expected.length);
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/** Topic ACLs: line controllers read their commands and the plan and write their acknowledgements; viewers read. */
+export function allowed(user: { role: MqttRole; lines?: string[] }, base: string, action: 'publish' | 'subscribe', topic: string): boolean {
+  if (user.role === 'admin') return true;
+  if (user.role === 'viewer') return action === 'subscribe';
+  const lines = user.lines ?? [];
+  if (action === 'publish') return lines.some((l) => topic === `${base}/lines/${l}/set`);
+  // Exact topics only: a wildcard subscription could reach other lines' commands.
+  return [`${base}/plan`, `${base}/bridge/state`, `${base}/alerts`, ...lines.map((l) => `${base}/lines/${l}/command`)].includes(topic);
+}
