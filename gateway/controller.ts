@@ -244,6 +244,20 @@ export class Gateway {
       if (typeof id !== 'string') throw new Error('"id" (string) is required: the job to run');
       return this.scheduler.trigger(id);
     });
+    this.bridge.handle('plan/apply', async (p) => {
+      const planner = this.plugins.get('planner')?.plugin as { apply?: (c: unknown) => Promise<unknown> } | undefined;
+      if (!planner?.apply) throw new Error('the planner is not running');
+      const quota = p.quota;
+      if (!quota || typeof quota !== 'object') throw new Error('"quota" (process → batches per day) is required');
+      const doc = (await planner.apply({ quota })) as { plan_id: string; totals: unknown };
+      return { plan_id: doc.plan_id, totals: doc.totals };
+    });
+    this.bridge.handle('models/reload', async () => {
+      const predictions = this.plugins.get('predictions')?.plugin as { registry?: { names(): string[]; unpin(n: string): Promise<void>; loaded(): Array<{ name: string; version: string }> } } | undefined;
+      if (!predictions?.registry) throw new Error('models are not running');
+      for (const name of predictions.registry.names()) await predictions.registry.unpin(name);
+      return predictions.registry.loaded().map((m) => ({ name: m.name, version: m.version }));
+    });
     this.bridge.handle('prices', async (p) => {
       if (typeof p.series !== 'string') throw new Error('"series" (string) is required');
       const now = this.clock.now();

@@ -7,6 +7,7 @@ import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
 import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
+import { uplinkPlugin } from '../plugins/uplink/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
@@ -36,6 +37,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   sparkplugPlugin,
   homeAssistantPlugin,
   notifyPlugin,
+  uplinkPlugin,
   mqttOutputPlugin,
 ];
 

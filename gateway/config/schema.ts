@@ -332,6 +332,22 @@ export const ConfigSchema = Type.Object(
       ),
       { default: [] },
     ),
+    uplink: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://', description: 'the central broker (Mosquitto, EMQX, HiveMQ)' })),
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Secret),
+        ca: Type.Optional(Type.String()),
+        prefix: Type.Optional(Type.String({ description: 'site prefix upstream; default plants/<site.id>' })),
+        topics: Type.Array(Type.String(), { default: ['prices/#', 'plan', 'lines/+/command', 'alerts', 'bridge/state', 'bridge/health', 'weather/current', 'recommendation/current', 'models/status'] }),
+        maxMessages: Type.Integer({ minimum: 100, default: 100_000, description: 'outbox bound; the oldest are dropped first' }),
+        maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 72 }),
+        reconnectMs: Type.Integer({ minimum: 100, default: 5_000 }),
+        commandSecret: Type.Optional(Secret),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     ui: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),

@@ -28,6 +28,8 @@ export class MqttConnection {
   private readonly retained = new Map<string, string>();
   private readonly handlers: Array<{ filter: string; handler: Handler }> = [];
   private stopping = false;
+  private readonly pending = new Map<string, (body: unknown) => void>();
+  private responsesSubscribed = false;
   published = 0;
   received = 0;
   ackTimeoutMs = 5_000;
@@ -143,6 +145,29 @@ export class MqttConnection {
     if (!client?.connected) return Promise.resolve();
     this.published++;
     return new Promise((resolve) => client.publish(topic, text, { qos: 1, retain: options.retain ?? false }, () => resolve()));
+  }
+
+  /** Sends `<base>/bridge/request/<name>` and waits for the matching response (internal requests, e.g. from the uplink). */
+  request(name: string, payload: Record<string, unknown>, timeoutMs = 10_000): Promise<unknown> {
+    const transaction = `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${name} within ${timeoutMs} ms`)), timeoutMs);
+      this.pending.set(transaction, (body) => {
+        clearTimeout(timer);
+        resolve(body);
+      });
+      if (!this.responsesSubscribed) {
+        this.responsesSubscribed = true;
+        this.subscribe('bridge/response/#', (_t, body) => {
+          const tx = (body as { transaction?: string } | undefined)?.transaction;
+          if (tx && this.pending.has(tx)) {
+            this.pending.get(tx)!(body);
+            this.pending.delete(tx);
+          }
+        });
+      }
+      this.client?.publish(this.full(`bridge/request/${name}`), JSON.stringify({ ...payload, transaction }), { qos: 1 });
+    });
   }
 
   /** Subscribes to `<base>/<filter>`; the handler gets the parsed JSON (undefined when not JSON) and the raw bytes. */

@@ -40,6 +40,15 @@ const SERIES_ID_RE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const slotKey = (series: string, start: number): string => `s!${series}!${String(start).padStart(15, '0')}`;
 const metaKey = (series: string): string => `m!${series}`;
 const kvKey = (name: string): string => `k!${name}`;
+const outboxKey = (seq: number): string => `o!${String(seq).padStart(15, '0')}`;
+
+export interface OutboxEntry {
+  seq: number;
+  topic: string;
+  payload: string;
+  retain: boolean;
+  at: number;
+}
 
 /** Time-series history on LevelDB. Keys sort by series then start, so range reads are one ordered scan. */
 export class SeriesStore {
@@ -182,6 +191,41 @@ export class SeriesStore {
     const bytesBefore = await db.approximateSize('\u0000', '~');
     await this.track(() => db.compactRange('\u0000', '~'));
     return { bytesBefore, bytesAfter: await db.approximateSize('\u0000', '~') };
+  }
+
+  /** Appends to the persistent outbox; acknowledged (fsynced) before it resolves. */
+  async outboxAppend(entry: Omit<OutboxEntry, 'seq'>): Promise<OutboxEntry> {
+    const last = await this.outboxLast();
+    const seq = (last?.seq ?? (await this.getValue<number>('outbox.lastSeq')) ?? 0) + 1;
+    const full = { ...entry, seq };
+    const ops: Array<{ type: 'put'; key: string; value: unknown }> = [
+      { type: 'put', key: outboxKey(seq), value: full },
+      { type: 'put', key: kvKey('outbox.lastSeq'), value: seq },
+    ];
+    await this.track(() => this.db.batch(ops, { sync: this.sync }));
+    return full;
+  }
+
+  async outboxPeek(limit: number): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for await (const value of this.db.values({ gte: 'o!', lt: 'o!~', limit })) out.push(value as OutboxEntry);
+    return out;
+  }
+
+  private async outboxLast(): Promise<OutboxEntry | undefined> {
+    for await (const value of this.db.values({ gte: 'o!', lt: 'o!~', reverse: true, limit: 1 })) return value as OutboxEntry;
+    return undefined;
+  }
+
+  async outboxDelete(seqs: number[]): Promise<void> {
+    if (!seqs.length) return;
+    await this.track(() => this.db.batch(seqs.map((seq) => ({ type: 'del' as const, key: outboxKey(seq) })), { sync: this.sync }));
+  }
+
+  async outboxCount(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.db.keys({ gte: 'o!', lt: 'o!~' })) n++;
+    return n;
   }
 
   /** Every key and value, in key order (backups). */

@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../../gateway/controller.js';
 import { testConfig } from '../helpers/context.js';
@@ -117,4 +118,66 @@ describe.skipIf(!MOSQUITTO)('the plan over a real Mosquitto', () => {
       await broker.stop();
     }
   });
+});
+
+describe.skipIf(!MOSQUITTO)('fleet uplink to a central Mosquitto', () => {
+  it('forwards under the site prefix with the pipeline version, keeps a backlog while upstream is down, drains it complete and in order, and answers signed commands', async () => {
+    const { signCommand } = await import('../../plugins/uplink/index.js');
+    const upstream = new Mosquitto(await freePort());
+    await upstream.start();
+    const url = `mqtt://127.0.0.1:${upstream.port}`;
+    const server = await new FixtureServer().start();
+    server.routes = recordedRoutes();
+    const config = testConfig(server.base, { sources: { esios: { enabled: false } }, uplink: { enabled: true, url, reconnectMs: 1500, commandSecret: 'fleet-secret' } });
+    const { gw, clock } = await startGateway(config, '2025-10-26T12:30:00Z');
+    const received: Array<{ topic: string; seq: number; pipeline: string }> = [];
+    const central = async () => {
+      const c = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+      c.on('message', (topic, _payload, packet) => {
+        const props = (packet.properties?.userProperties ?? {}) as Record<string, string>;
+        received.push({ topic, seq: Number(props.seq), pipeline: props.pipeline ?? '' });
+      });
+      await c.subscribeAsync('plants/linares/#', { qos: 1 });
+      return c;
+    };
+    try {
+      let sub = await central();
+      await vi.waitFor(() => expect(received.some((m) => m.topic === 'plants/linares/prices/omie_es')).toBe(true), { timeout: 10_000 });
+      expect(received[0]!.pipeline).toMatch(/^\d+\.\d+\.\d+$/);
+      await sub.endAsync();
+      await upstream.stop();
+      await vi.waitFor(() => expect((gw.pluginHealth().uplink!.details as { queued: number }).queued).toBeGreaterThan(0), { timeout: 5000 });
+      const before = received.length;
+      for (let i = 0; i < 5; i++) {
+        await clock.advance(15 * 60_000);
+        await gw.scheduler.trigger('health');
+      }
+      await vi.waitFor(async () => expect(await gw.store.outboxCount()).toBeGreaterThanOrEqual(5), { timeout: 5000 });
+      const backlog = await gw.store.outboxCount();
+      await upstream.start();
+      sub = await central();
+      await vi.waitFor(async () => expect(await gw.store.outboxCount()).toBe(0), { timeout: 15_000 });
+      await vi.waitFor(() => expect(received.length - before).toBeGreaterThanOrEqual(backlog), { timeout: 5000 });
+      const seqs = received.slice(before).map((m) => m.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(seqs.at(-1)! - seqs[0]! + 1).toBe(seqs.length);
+      const responses: Record<string, { status: string; error?: string }> = {};
+      const cmd = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+      cmd.on('message', (topic, payload) => (responses[topic.split('/').at(-1)!] = JSON.parse(payload.toString())));
+      await cmd.subscribeAsync('plants/linares/response/#', { qos: 1 });
+      const timestamp = new Date(clock.now()).toISOString();
+      const good = { transaction: 't-ok', command: 'replan', timestamp };
+      await cmd.publishAsync('plants/linares/command/replan', JSON.stringify({ ...good, signature: signCommand('fleet-secret', good) }), { qos: 1 });
+      await cmd.publishAsync('plants/linares/command/replan', JSON.stringify({ ...good, transaction: 't-bad', signature: 'f'.repeat(64) }), { qos: 1 });
+      await vi.waitFor(() => expect(Object.keys(responses).sort()).toEqual(['t-bad', 't-ok']), { timeout: 20_000 });
+      expect(responses['t-ok']!.status).toBe('ok');
+      expect(responses['t-bad']).toMatchObject({ status: 'error', error: 'bad signature' });
+      await cmd.endAsync();
+      await sub.endAsync();
+    } finally {
+      await gw.stop();
+      await upstream.stop();
+      await server.stop();
+    }
+  }, 60_000);
 });

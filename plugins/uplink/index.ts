@@ -1,0 +1,146 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { readSecret } from '../../gateway/config/load.js';
+import { errorMessage } from '../../gateway/errors.js';
+import { HealthTracker } from '../../gateway/health.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
+import { VERSION } from '../../gateway/version.js';
+
+/** HMAC-SHA256 over `${timestamp}.${transaction}.${command}.${JSON.stringify(args)}`, hex: how upstream signs a command. */
+export function signCommand(secret: string, c: { timestamp: string; transaction: string; command: string; args?: unknown }): string {
+  return createHmac('sha256', secret).update(`${c.timestamp}.${c.transaction}.${c.command}.${JSON.stringify(c.args ?? {})}`).digest('hex');
+}
+
+/**
+ * The fleet uplink: forwards the gateway's topics to a central broker under a site prefix, QoS 1, through a
+ * persistent outbox in LevelDB (an entry leaves only after the upstream PUBACK; the backlog drains in order after a
+ * reconnect; bounded by count and age, oldest dropped first). Signed upstream commands are answered on a response topic.
+ */
+export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<string, number> } {
+  const cfg = ctx.config.uplink;
+  const prefix = cfg.prefix ?? `plants/${ctx.config.site.id}`;
+  const tracker = new HealthTracker(() => ctx.clock.now());
+  const secret = readSecret(cfg.commandSecret, 'uplink.commandSecret');
+  let client: MqttClient | undefined;
+  let appending: Promise<unknown> = Promise.resolve();
+  let draining = false;
+  let stopped = false;
+  const counters = { forwarded: 0, queued: 0, droppedOverflow: 0, droppedAge: 0, commands: 0, refusedCommands: 0 };
+
+  const drain = async (): Promise<void> => {
+    if (draining || stopped || !client?.connected) return;
+    draining = true;
+    try {
+      for (;;) {
+        const batch = await ctx.store.outboxPeek(100);
+        if (!batch.length || !client?.connected) break;
+        const tooOld = batch.filter((e) => ctx.clock.now() - e.at > cfg.maxAgeHours * 3_600_000);
+        if (tooOld.length) {
+          await ctx.store.outboxDelete(tooOld.map((e) => e.seq));
+          counters.droppedAge += tooOld.length;
+          continue;
+        }
+        for (const e of batch) {
+          await client.publishAsync(`${prefix}/${e.topic}`, e.payload, {
+            qos: 1,
+            retain: e.retain,
+            properties: { userProperties: { pipeline: VERSION, site: ctx.config.site.id, seq: String(e.seq), queued_at: new Date(e.at).toISOString() } },
+          });
+          await ctx.store.outboxDelete([e.seq]);
+          counters.forwarded++;
+        }
+      }
+      tracker.set('ok', `connected; ${counters.forwarded} forwarded`);
+    } catch (error) {
+      tracker.set('degraded', `upstream publish failed: ${errorMessage(error)}; backlog kept`);
+    } finally {
+      draining = false;
+    }
+  };
+
+  const enqueue = (topic: string, payload: Buffer, retain: boolean): void => {
+    appending = appending
+      .then(async () => {
+        await ctx.store.outboxAppend({ topic, payload: payload.toString('utf8'), retain, at: ctx.clock.now() });
+        counters.queued++;
+        const over = (await ctx.store.outboxCount()) - cfg.maxMessages;
+        if (over > 0) {
+          const oldest = await ctx.store.outboxPeek(over);
+          await ctx.store.outboxDelete(oldest.map((e) => e.seq));
+          counters.droppedOverflow += oldest.length;
+        }
+      })
+      .catch((error: unknown) => ctx.log.error({ err: errorMessage(error) }, 'outbox append failed'))
+      .then(() => drain());
+  };
+
+  const onCommand = async (raw: Buffer): Promise<void> => {
+    let body: { transaction?: string; command?: string; args?: Record<string, unknown>; timestamp?: string; signature?: string };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      body = {};
+    }
+    const transaction = typeof body.transaction === 'string' ? body.transaction : 'unknown';
+    const respond = (payload: object) => client?.publishAsync(`${prefix}/response/${transaction}`, JSON.stringify({ v: 1, transaction, site: ctx.config.site.id, pipeline: VERSION, ...payload }), { qos: 1 });
+    const fresh = body.timestamp && Math.abs(ctx.clock.now() - Date.parse(body.timestamp)) < 5 * 60_000;
+    const expected = secret && body.command && body.timestamp ? signCommand(secret, { timestamp: body.timestamp, transaction, command: body.command, args: body.args }) : '';
+    const given = typeof body.signature === 'string' ? body.signature : '';
+    if (!secret || !fresh || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+      counters.refusedCommands++;
+      await respond({ status: 'error', error: !secret ? 'no uplink.commandSecret configured: commands are refused' : !fresh ? 'timestamp missing or more than 5 minutes off' : 'bad signature' });
+      return;
+    }
+    counters.commands++;
+    const name = { replan: 'job/trigger', quota: 'plan/apply', 'reload-models': 'models/reload' }[body.command as string];
+    if (!name) {
+      await respond({ status: 'error', error: `unknown command ${JSON.stringify(body.command)}: replan, quota, reload-models` });
+      return;
+    }
+    const request = body.command === 'replan' ? { id: 'planning' } : body.command === 'quota' ? { quota: body.args?.quota } : {};
+    const answer = await ctx.mqtt.request(name, request, 30_000).catch((e: unknown) => ({ status: 'error', error: errorMessage(e) }));
+    await respond(answer as object);
+  };
+
+  return {
+    name: 'uplink',
+    async start() {
+      if (!cfg.url) throw new Error('uplink.url is not set');
+      client = mqtt.connect(cfg.url, {
+        protocolVersion: 5,
+        clientId: `choco-edge-${ctx.config.site.id}-uplink`,
+        clean: true,
+        reconnectPeriod: cfg.reconnectMs,
+        username: cfg.username,
+        password: readSecret(cfg.password, 'uplink.password'),
+        ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
+        will: { topic: `${prefix}/bridge/state`, payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline', pipeline: VERSION })), qos: 1, retain: true },
+      });
+      client.on('connect', () => {
+        tracker.set('ok', 'connected upstream; draining the outbox');
+        void client!.subscribeAsync(`${prefix}/command/#`, { qos: 1 }).catch(() => undefined);
+        void drain();
+      });
+      client.on('close', () => tracker.set('degraded', 'upstream unreachable; queueing in the outbox'));
+      client.on('error', (e) => tracker.set('degraded', `upstream: ${errorMessage(e)}`));
+      client.on('message', (_topic, payload) => void onCommand(payload));
+      for (const filter of cfg.topics) ctx.mqtt.subscribe(filter, (topic, _parsed, raw) => enqueue(topic.slice(ctx.mqtt.base.length + 1), raw, true));
+      tracker.set('starting', 'connecting upstream');
+    },
+    async stop() {
+      stopped = true;
+      await appending;
+      await client?.endAsync();
+    },
+    health: () => ({ ...tracker.get(), details: { ...counters } }),
+    stats: () => ({ ...counters }),
+  };
+}
+
+export const uplinkPlugin: PluginFactory = {
+  name: 'uplink',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => config.uplink.enabled,
+  create: createUplink,
+};
