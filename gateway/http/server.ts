@@ -58,6 +58,15 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
     if (status >= 500) log.error({ err: error.message }, 'request failed');
     void reply.code(status).send({ error: status >= 500 ? 'internal error' : 'bad request', message: error.message });
   });
+  // ajv coerces "1e309" to a number that is not finite and lets it through: refuse it for every route.
+  app.addHook('preValidation', async (request, reply) => {
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string' && /^[\d.+\-eE]+$/.test(value) && /\d/.test(value) && !Number.isFinite(Number(value))) {
+        await reply.code(400).send({ error: 'bad request', message: `querystring/${name} must be a finite number, got ${JSON.stringify(value.slice(0, 40))}` });
+        return reply;
+      }
+    }
+  });
   // Routine requests are not logged; failures are, by the error handler above.
   app.addHook('onRoute', (route) => {
     route.logLevel ??= 'warn';
