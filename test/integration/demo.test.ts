@@ -76,7 +76,8 @@ describe('npm run demo', () => {
         async () => {
           const h = await (await fetch(`${http}/healthz`)).json();
           const lines = h.plugins['modbus-lines'];
-          if (!lines?.details?.conching?.writes) throw new Error('the simulated PLC has not been written yet');
+          const writers = Object.values(lines?.details ?? {}) as Array<{ writes: number }>;
+          if (writers.length < 4 || writers.some((w) => !w.writes) || lines.state !== 'ok') throw new Error('the simulated PLC has not been written for every line yet');
           return lines;
         },
         { timeout: 15_000, interval: 200 },
