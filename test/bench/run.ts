@@ -29,6 +29,10 @@ import { pluginContext, silent, testConfig } from '../helpers/context.js';
 import { AEMET_KEY, FIXTURES, FixtureServer, OWM_KEY, aemetRoutes, owmRoutes, recordedRoutes } from '../helpers/fixture-server.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
+import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
+import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -225,6 +229,64 @@ async function planning(): Promise<void> {
   console.log(`greedy fallback: p50 ${fmt(pct(greedyMs, 50))}; cost gap to the MILP optimum p50 ${pct(gaps, 50).toFixed(1)} %, max ${Math.max(...gaps).toFixed(1)} % (in €: p50 ${pct(gapsEur, 50).toFixed(2)}, max ${Math.max(...gapsEur).toFixed(2)})`);
 }
 
+async function coldStartAndIdle(): Promise<void> {
+  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'ignore' });
+  const port = await freePort();
+  const env = { ...process.env, CHOCO_EDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'choco-cold-')), CHOCO_EDGE_HTTP_PORT: String(await freePort()), CHOCO_EDGE_HTTP_HOST: '127.0.0.1', CHOCO_EDGE_MQTT_EMBEDDED_PORT: String(port), CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0', CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1', CHOCO_EDGE_MQTT_EMBEDDED_ALLOW_ANONYMOUS: 'true', CHOCO_EDGE_SOURCES_REE_BASE_URL: 'http://127.0.0.1:9', CHOCO_EDGE_SOURCES_OMIE_BASE_URL: 'http://127.0.0.1:9', CHOCO_EDGE_FETCH_RETRIES: '0', CHOCO_EDGE_LOG_LEVEL: 'error' };
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
+  let firstPublishMs = NaN;
+  for (;;) {
+    try {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 500 });
+      await new Promise<void>((resolve) => {
+        c.on('message', () => resolve());
+        void c.subscribeAsync('choco-edge/#');
+      });
+      firstPublishMs = performance.now() - t0;
+      await c.endAsync();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (performance.now() - t0 > 60_000) break;
+  }
+  await new Promise((r) => setTimeout(r, 8_000));
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  console.log(`cold start (node dist/gateway/main.js start, models loaded) to the first MQTT message: ${fmt(firstPublishMs)}; idle RSS after 8 s: ${rss.toFixed(1)} MB`);
+}
+
+async function brokerThroughput(): Promise<void> {
+  const measure = async (url: string, qos: 0 | 1, n: number): Promise<number> => {
+    const sub = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    let got = 0;
+    const done = new Promise<void>((resolve) => sub.on('message', () => ++got === n && resolve()));
+    await sub.subscribeAsync('bench/t', { qos });
+    const payload = Buffer.alloc(200, 'x');
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => pub.publishAsync('bench/t', payload, { qos })));
+    await done;
+    const rate = n / ((performance.now() - t0) / 1000);
+    await sub.endAsync();
+    await pub.endAsync();
+    return rate;
+  };
+  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: 0, base: 'choco-edge', allowAnonymous: true, users: [], internal: { username: 'i', password: 'i' } }, silent);
+  const { port } = await broker.start();
+  const rows = [`embedded aedes: QoS 0 ${Math.round(await measure(`mqtt://127.0.0.1:${port}`, 0, 20_000)).toLocaleString('en')} msg/s, QoS 1 ${Math.round(await measure(`mqtt://127.0.0.1:${port}`, 1, 10_000)).toLocaleString('en')} msg/s`];
+  await broker.stop();
+  if (MOSQUITTO) {
+    const m = new Mosquitto(await freePort());
+    await m.start();
+    rows.push(`Mosquitto ${'2.0'}: QoS 0 ${Math.round(await measure(`mqtt://127.0.0.1:${m.port}`, 0, 20_000)).toLocaleString('en')} msg/s, QoS 1 ${Math.round(await measure(`mqtt://127.0.0.1:${m.port}`, 1, 10_000)).toLocaleString('en')} msg/s`);
+    await m.stop();
+  } else rows.push('Mosquitto not installed: no comparison (apt-get install mosquitto)');
+  console.log(`broker throughput, one publisher → one subscriber, 200-byte messages, 100 in flight:\n  ${rows.join('\n  ')}`);
+}
+
 console.log(`choco-edge bench on node ${process.version}, ${new Date().toISOString()}`);
 await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
 await storeThroughput();
@@ -232,3 +294,5 @@ await weatherPollCost(50);
 await modbusPollAndReconnect();
 await inference();
 await planning();
+await coldStartAndIdle();
+await brokerThroughput();
