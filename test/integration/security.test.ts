@@ -1,9 +1,9 @@
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../../gateway/controller.js';
 import { allowed, hashPassword, verifyPassword } from '../../gateway/mqtt/auth.js';
 import { testConfig } from '../helpers/context.js';
-import { startGateway } from '../helpers/gateway.js';
+import { startGateway, subscriber } from '../helpers/gateway.js';
 
 describe('MQTT passwords and topic ACLs on the embedded broker', () => {
   let gw: Gateway;
@@ -53,5 +53,34 @@ describe('MQTT passwords and topic ACLs on the embedded broker', () => {
     await viewer.endAsync();
     await plc.endAsync();
     await other.endAsync(true);
+  });
+});
+
+describe('the embedded broker under client churn', () => {
+  it('serves 300 clients connecting and disconnecting while the gateway stays connected and publishing', async () => {
+    const { gw } = await startGateway(testConfig('http://127.0.0.1:9', { sources: { esios: { enabled: false } } }), '2025-10-26T12:30:00Z');
+    try {
+      const url = `mqtt://127.0.0.1:${gw.brokerPorts!.port}`;
+      let ok = 0;
+      for (let round = 0; round < 6; round++) {
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `churn-${round}-${i}` });
+            await c.subscribeAsync('choco-edge/bridge/state');
+            if (i % 3 === 0) c.stream.destroy();
+            else await c.endAsync();
+            ok++;
+          }),
+        );
+      }
+      expect(ok).toBe(300);
+      expect(gw.mqtt.connected).toBe(true);
+      const sub = await subscriber(url, 'choco-edge/bridge/state');
+      expect((await sub.waitFor('choco-edge/bridge/state')).state).toBe('online');
+      await sub.client.endAsync();
+      await vi.waitFor(() => expect(gw.broker!.connectedClients).toBeLessThanOrEqual(2), { timeout: 10_000 });
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SeriesStore } from '../../gateway/store/series-store.js';
+import { localDate, localDayRange } from '../../gateway/tz.js';
+import { FixtureServer, fixture } from '../helpers/fixture-server.js';
+
+const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
+
+/**
+ * The real gateway process killed with SIGKILL while it ingests prices (the server answers slowly so that the kill
+ * lands mid-ingestion, mid-plan or between the two), then restarted: the store opens, each stored day is all-or-nothing
+ * with no duplicate slot, and the restarted gateway completes what was missing.
+ * The OMIE file is the recorded 2025-10-01 file re-dated to the days the gateway asks for (the durability is under test, not the prices).
+ */
+describe('kill -9 of the real gateway process', () => {
+  it('loses nothing acknowledged, duplicates nothing, and recovers after three kills at random moments', async () => {
+    const server = await new FixtureServer().start();
+    const template = fixture('omie/marginalpdbc_20251001.1');
+    server.routes = [
+      (_req, url) => {
+        const m = /marginalpdbc_(\d{4})(\d{2})(\d{2})\.1/.exec(url.searchParams.get('filename') ?? '');
+        if (!m) return undefined;
+        const [, y, mo, d] = m;
+        const hours = (localDayRange(`${y}-${mo}-${d}`).end - localDayRange(`${y}-${mo}-${d}`).start) / 3_600_000;
+        if (hours !== 24) return { status: 404, body: '' };
+        return { delayMs: 30 + Math.floor(Math.random() * 60), headers: { 'content-type': 'application/octet-stream' }, body: template.replace(/^2025;10;01;/gm, `${y};${mo};${d};`) };
+      },
+    ];
+    const dataDir = mkdtempSync(join(tmpdir(), 'choco-kill9-gw-'));
+    const env = {
+      ...process.env,
+      CHOCO_EDGE_DATA_DIR: dataDir,
+      CHOCO_EDGE_HTTP_PORT: '0',
+      CHOCO_EDGE_HTTP_HOST: '127.0.0.1',
+      CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0',
+      CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0',
+      CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1',
+      CHOCO_EDGE_SOURCES_REE_ENABLED: 'false',
+      CHOCO_EDGE_SOURCES_OMIE_BASE_URL: server.base,
+      CHOCO_EDGE_SOURCES_OMIE_BACKFILL_DAYS: '20',
+      CHOCO_EDGE_SOURCES_OMIE_BACKFILL_INTERVAL_MS: '0',
+      CHOCO_EDGE_LOG_LEVEL: 'error',
+    };
+    const runAndKill = async (afterMs: number) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', main, 'start'], { env, stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, afterMs));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    };
+    for (const ms of [2500, 3200, 4100]) await runAndKill(ms + Math.floor(Math.random() * 400));
+    const check = async () => {
+      const store = await SeriesStore.open(join(dataDir, 'store'));
+      try {
+        const slots = await store.read('omie_es', 0, Date.now() + 3 * 86_400_000);
+        const starts = slots.map((s) => s.start);
+        expect(new Set(starts).size).toBe(starts.length);
+        const byDay = new Map<string, number>();
+        for (const s of slots) byDay.set(localDate(s.start), (byDay.get(localDate(s.start)) ?? 0) + 1);
+        return { total: slots.length, partial: [...byDay.entries()].filter(([, n]) => n !== 96) };
+      } finally {
+        await store.close();
+      }
+    };
+    const afterKills = await check();
+    expect(afterKills.partial).toEqual([]);
+    // A clean run completes the backfill.
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'start'], { env, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 9000));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const final = await check();
+    expect(final.partial).toEqual([]);
+    expect(final.total).toBeGreaterThanOrEqual(afterKills.total);
+    expect(final.total).toBeGreaterThanOrEqual(96 * 15);
+    await server.stop();
+  }, 90_000);
+});
