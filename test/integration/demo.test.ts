@@ -1,25 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { subscriber } from '../helpers/gateway.js';
+import { MAIN, gatewayEnv } from '../helpers/process.js';
 
 describe('npm run demo', () => {
   it('shows recorded prices, weather and a simulated floor sensor on HTTP and MQTT within seconds, offline', async () => {
-    const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
-    const env = {
-      ...process.env,
-      CHOCO_EDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'choco-demo-')),
-      CHOCO_EDGE_HTTP_PORT: '0',
-      CHOCO_EDGE_HTTP_HOST: '127.0.0.1',
-      CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0',
-      CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0',
-      CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1',
-      CHOCO_EDGE_LOG_PRETTY: 'false',
-    };
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = gatewayEnv();
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));

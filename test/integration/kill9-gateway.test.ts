@@ -1,14 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SeriesStore } from '../../gateway/store/series-store.js';
 import { localDate, localDayRange } from '../../gateway/tz.js';
 import { FixtureServer, fixture } from '../helpers/fixture-server.js';
+import { MAIN, gatewayEnv } from '../helpers/process.js';
 
-const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
 
 /**
  * The real gateway process killed with SIGKILL while it ingests prices (the server answers slowly so that the kill
@@ -30,23 +27,16 @@ describe('kill -9 of the real gateway process', () => {
         return { delayMs: 30 + Math.floor(Math.random() * 60), headers: { 'content-type': 'application/octet-stream' }, body: template.replace(/^2025;10;01;/gm, `${y};${mo};${d};`) };
       },
     ];
-    const dataDir = mkdtempSync(join(tmpdir(), 'choco-kill9-gw-'));
-    const env = {
-      ...process.env,
-      CHOCO_EDGE_DATA_DIR: dataDir,
-      CHOCO_EDGE_HTTP_PORT: '0',
-      CHOCO_EDGE_HTTP_HOST: '127.0.0.1',
-      CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0',
-      CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0',
-      CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1',
+    const env = gatewayEnv({
       CHOCO_EDGE_SOURCES_REE_ENABLED: 'false',
       CHOCO_EDGE_SOURCES_OMIE_BASE_URL: server.base,
       CHOCO_EDGE_SOURCES_OMIE_BACKFILL_DAYS: '20',
       CHOCO_EDGE_SOURCES_OMIE_BACKFILL_INTERVAL_MS: '0',
       CHOCO_EDGE_LOG_LEVEL: 'error',
-    };
+    });
+    const dataDir = env.CHOCO_EDGE_DATA_DIR!;
     const runAndKill = async (afterMs: number) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', main, 'start'], { env, stdio: 'ignore' });
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env, stdio: 'ignore' });
       await new Promise((r) => setTimeout(r, afterMs));
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
@@ -69,7 +59,7 @@ describe('kill -9 of the real gateway process', () => {
     const afterKills = await check();
     expect(afterKills.partial).toEqual([]);
     // A clean run completes the backfill.
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'start'], { env, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env, stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 9000));
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../gateway/clock.js';
 import { Gateway } from '../../gateway/controller.js';
@@ -11,6 +10,7 @@ import { BUILTIN_PLUGINS } from '../../gateway/plugins.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { FixtureServer } from '../helpers/fixture-server.js';
 import { startGateway, subscriber } from '../helpers/gateway.js';
+import { MAIN, gatewayEnv } from '../helpers/process.js';
 
 describe('without internet', () => {
   const closed = new FixtureServer();
@@ -100,25 +100,8 @@ describe('plugins', () => {
 
 describe('the real process', () => {
   it('starts from the CLI, answers HTTP, and exits 0 on SIGTERM after a graceful stop', async () => {
-    const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
-    const dataDir = mkdtempSync(join(tmpdir(), 'choco-proc-'));
-    const closed = await new FixtureServer().start();
-    const base = closed.base;
-    await closed.stop();
-    const env = {
-      ...process.env,
-      CHOCO_EDGE_DATA_DIR: dataDir,
-      CHOCO_EDGE_HTTP_PORT: '0',
-      CHOCO_EDGE_HTTP_HOST: '127.0.0.1',
-      CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0',
-      CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0',
-      CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1',
-      CHOCO_EDGE_SOURCES_REE_BASE_URL: base,
-      CHOCO_EDGE_SOURCES_OMIE_BASE_URL: base,
-      CHOCO_EDGE_FETCH_RETRIES: '0',
-      CHOCO_EDGE_LOG_PRETTY: 'false',
-    };
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = gatewayEnv();
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -141,8 +124,7 @@ describe('the real process', () => {
   });
 
   it('check-config reports a bad setting with its path and exits 2', async () => {
-    const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'check-config'], { env: { ...process.env, CHOCO_EDGE_HTTP_PORT: '99999' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'check-config'], { env: { ...process.env, CHOCO_EDGE_HTTP_PORT: '99999' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SdNotify } from '../../gateway/sd-notify.js';
+import { MAIN, gatewayEnv } from '../helpers/process.js';
 
 const HAS_NOTIFY = existsSync('/usr/bin/systemd-notify') || existsSync('/bin/systemd-notify');
 
@@ -39,24 +40,8 @@ describe.skipIf(!HAS_NOTIFY)('systemd notify protocol', () => {
   it('sends READY=1, WATCHDOG=1 at half of WatchdogSec, and STOPPING=1 from the real process', async () => {
     const socket = await notifySocket();
     children.push(socket.child);
-    const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
-    const closed = 'http://127.0.0.1:9';
-    const gateway = spawn(process.execPath, ['--import', 'tsx', main, 'start'], {
-      env: {
-        ...process.env,
-        NOTIFY_SOCKET: socket.path,
-        WATCHDOG_USEC: '400000',
-        CHOCO_EDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'choco-sd-')),
-        CHOCO_EDGE_HTTP_PORT: '0',
-        CHOCO_EDGE_HTTP_HOST: '127.0.0.1',
-        CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0',
-        CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0',
-        CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1',
-        CHOCO_EDGE_SOURCES_REE_BASE_URL: closed,
-        CHOCO_EDGE_SOURCES_OMIE_BASE_URL: closed,
-        CHOCO_EDGE_FETCH_RETRIES: '0',
-        CHOCO_EDGE_LOG_LEVEL: 'warn',
-      },
+    const gateway = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
+      env: gatewayEnv({ NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '400000', CHOCO_EDGE_LOG_LEVEL: 'warn' }),
       stdio: 'ignore',
     });
     children.push(gateway);
