@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { HealthTracker } from '../../gateway/health.js';
 import { seededRandom } from '../../gateway/inference/random.js';
 import { fileSaveHandler } from '../../gateway/inference/io.js';
-import { evaluatePriceModel } from '../../gateway/inference/price-eval.js';
+import { HORIZON_BANDS, evaluatePriceModel } from '../../gateway/inference/price-eval.js';
 import { priceFeatureNames } from '../../gateway/inference/price-features.js';
 import { buildPriceNetwork } from '../../gateway/inference/price-model.js';
 import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js';
@@ -14,7 +14,6 @@ import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext,
 import { hourly } from '../../gateway/series.js';
 import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate } from '../../gateway/tz.js';
 import { projectPath } from '../../gateway/version.js';
-import { HORIZON_BANDS } from '../../gateway/inference/price-eval.js';
 
 export const forecastSeriesId = (priceSeries: string, band: string) => `forecast.${priceSeries}.h${band.replace('h', '')}`;
 
