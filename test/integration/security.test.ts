@@ -84,3 +84,37 @@ describe('the embedded broker under client churn', () => {
     }
   });
 });
+
+describe('TLS on the embedded broker and HTTPS', () => {
+  it('serves MQTT over TLS and the API over HTTPS with the configured certificate', async () => {
+    const { Mosquitto, freePort } = await import('../helpers/mosquitto.js');
+    const { get } = await import('node:https');
+    const { readFileSync } = await import('node:fs');
+    const tls = new Mosquitto(await freePort()).makeTlsFiles();
+    const { gw } = await startGateway(
+      testConfig('http://127.0.0.1:9', { http: { tls: { cert: tls.cert, key: tls.key } }, mqtt: { embedded: { tls: { port: 0, cert: tls.cert, key: tls.key } } }, sources: { esios: { enabled: false } } }),
+      '2025-10-26T12:30:00Z',
+    );
+    try {
+      expect(gw.http!.url).toMatch(/^https:\/\//);
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`${gw.http!.url}/health`, { ca: readFileSync(tls.ca) }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect(JSON.parse(body).status).toBe('ok');
+      const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${gw.brokerPorts!.tlsPort}`, { ca: readFileSync(tls.ca), reconnectPeriod: 0 });
+      const state = await new Promise<string>((resolve) => {
+        client.on('message', (_t, p) => resolve(JSON.parse(p.toString()).state));
+        void client.subscribeAsync('choco-edge/bridge/state');
+      });
+      expect(state).toBe('online');
+      await client.endAsync();
+      await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${gw.brokerPorts!.tlsPort}`, { reconnectPeriod: 0, connectTimeout: 2000 })).rejects.toThrow(/self.signed|certificate/i);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
