@@ -20,7 +20,7 @@ export interface PlanDocumentPayload {
   infeasible: string[];
   kept_previous: boolean;
   runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number }>;
-  hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; running: string[]; cost_eur: number; recommendation: string; urgency: string }>;
+  hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; running: string[]; cost_eur: number; recommendation: string; urgency: string; model_recommendation: string | null }>;
   totals: { kwh: number; cost_eur: number; baseline_eur: number | null; saved_eur: number | null };
 }
 

@@ -13,7 +13,11 @@ export function hourRecommendation(powerKw: number, contractedKw: number, blocke
   return 'Reduced';
 }
 
-export function planDocument(input: PlannerInput, outcome: PlanOutcome, meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string }): PlanDocumentPayload {
+export function planDocument(
+  input: PlannerInput,
+  outcome: PlanOutcome,
+  meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string; modelRecommendation?: (hourStart: number) => RecommendationClass | null },
+): PlanDocumentPayload {
   const T = input.starts.length;
   const power = new Array<number>(T).fill(0);
   const cost = new Array<number>(T).fill(0);
@@ -51,6 +55,7 @@ export function planDocument(input: PlannerInput, outcome: PlanOutcome, meta: { 
       cost_eur: Math.round(idx.reduce((s, i) => s + cost[i]!, 0) * 100) / 100,
       recommendation: cls,
       urgency: URGENCY[cls],
+      model_recommendation: meta.modelRecommendation?.(input.starts[t]!) ?? null,
     });
   }
   const totalEur = Math.round(cost.reduce((s, x) => s + x, 0) * 100) / 100;

@@ -1,5 +1,6 @@
 import type { Config } from '../../gateway/config/schema.js';
 import { HealthTracker } from '../../gateway/health.js';
+import { CLASSES } from '../../gateway/legacy.js';
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost, violations } from '../../gateway/planner/cost.js';
@@ -149,6 +150,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if (doc.hours.some((h) => h.price_source === 'forecast')) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${doc.hours.find((h) => h.price_source === 'forecast')!.start_local}`);
   };
 
+  /** The production recommender's class per hour, as the predictions job stored it (absent when models are off). */
+  const modelView = async (input: PlannerInput) => {
+    const slots = await ctx.store.read('recommendation.model', input.starts[0]!, input.starts[0]! + input.starts.length * input.resolutionMs);
+    return (hourStart: number) => {
+      const s = slots.find((x) => x.start <= hourStart && x.end > hourStart);
+      return s ? (CLASSES[s.value] ?? null) : null;
+    };
+  };
+
   const plan = async (): Promise<JobRunResult> => {
     const now = ctx.clock.now();
     const solved = await solve(planCfg, now);
@@ -175,7 +185,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       }
     }
     version++;
-    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, keptPrevious, timezone: tz, lineOf });
+    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
     current = { doc, input, runs: outcome.runs, startMs: input.starts[0]! };
     await publish(doc, input, outcome.runs);
     await alertsFor(doc, input);

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HealthTracker } from '../../gateway/health.js';
+import { CLASSES } from '../../gateway/legacy.js';
 import { seededRandom } from '../../gateway/inference/random.js';
 import { fileSaveHandler } from '../../gateway/inference/io.js';
 import { HORIZON_BANDS, evaluatePriceModel } from '../../gateway/inference/price-eval.js';
@@ -14,6 +15,8 @@ import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext,
 import { hourly } from '../../gateway/series.js';
 import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate } from '../../gateway/tz.js';
 import { projectPath } from '../../gateway/version.js';
+
+export const RECOMMENDATION_SERIES = 'recommendation.model';
 
 export const forecastSeriesId = (priceSeries: string, band: string) => `forecast.${priceSeries}.h${band.replace('h', '')}`;
 
@@ -91,6 +94,15 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     }
     try {
       const r = await service.recommendations(now, 24);
+      // Kept as a series (class index 0 Optimal … 3 Halt) so that the planner can put the model's view beside its own.
+      if (r.hours.length) {
+        await ctx.store.write(
+          RECOMMENDATION_SERIES,
+          'class',
+          r.hours.map((h) => ({ start: h.start, end: h.end, value: CLASSES.indexOf(h.recommendation) })),
+          { source: `production-recommender@${r.version}`, fetchedAt: now, replaceRange: true },
+        );
+      }
       const current = r.hours[0];
       if (current) {
         await ctx.mqtt.publish(

@@ -37,6 +37,8 @@ describe('planner through the whole gateway', () => {
     expect(plan.totals.cost_eur).toBeLessThanOrEqual(plan.totals.baseline_eur);
     expect(plan.totals.saved_eur).toBeCloseTo(plan.totals.baseline_eur - plan.totals.cost_eur, 2);
     for (const h of plan.hours) expect(['Optimal', 'Moderate', 'Reduced', 'Halt']).toContain(h.recommendation);
+    // The model's view sits beside the plan's for the hours the predictions job covered.
+    expect(['Optimal', 'Moderate', 'Reduced', 'Halt']).toContain(plan.hours[0].model_recommendation);
   });
 
   it('publishes the plan and one command per line, retained for subscribers that come later', async () => {
