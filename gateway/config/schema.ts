@@ -302,6 +302,7 @@ export const ConfigSchema = Type.Object(
         haltAtOutdoorC: Type.Number({ default: 35 }),
         plantTemp: Type.Object({ baseC: Type.Number({ default: 21 }), factor: Type.Number({ default: 0.25 }) }, { additionalProperties: false, default: {} }),
         replanThresholdEur: Type.Number({ minimum: 0, default: 2, description: 'keep the current plan unless the new one saves more than this' }),
+        priceSpikeEurMwh: Type.Number({ default: 200, description: 'a price at or above this in the horizon raises PRICE_SPIKE' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -40,13 +40,12 @@ export interface PlanChanges {
   contractedKw?: number;
 }
 
-const PRICE_SPIKE_EUR_MWH = 200;
-
 export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const tz = ctx.config.site.timezone;
   const tracker = new HealthTracker(() => ctx.clock.now());
   let planCfg: PlannerConfig = ctx.config.planner;
-  let current: { doc: PlanDocumentPayload; input: PlannerInput; runs: PlannedRun[]; startMs: number } | null = null;
+  /** The plan in force; kept in the store so that a restart still knows which runs have started. */
+  let current: { doc: PlanDocumentPayload; runs: PlannedRun[]; startMs: number; resolutionMs: number } | null = null;
   let version = 0;
   const overrides = new Map<string, Override>();
   const acks = new Map<string, unknown>();
@@ -89,12 +88,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
     const first = starts[0]!;
     const fixedRuns: PlannedRun[] = (current?.runs ?? [])
-      .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.input.resolutionMs - first) / resolutionMs), slots: Math.round((r.slots * current!.input.resolutionMs) / resolutionMs) }))
+      .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - first) / resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / resolutionMs) }))
       .filter((r) => r.startSlot < 0 && r.startSlot + r.slots > 0);
     const today = localDate(now, tz);
     const days = new Set(starts.map((t) => localDate(t, tz)));
     const startedToday = (process: string) =>
-      (current?.runs ?? []).filter((r) => r.process === process && current!.startMs + r.startSlot * current!.input.resolutionMs <= now && localDate(current!.startMs + r.startSlot * current!.input.resolutionMs, tz) === today).length;
+      (current?.runs ?? []).filter((r) => r.process === process && current!.startMs + r.startSlot * current!.resolutionMs <= now && localDate(current!.startMs + r.startSlot * current!.resolutionMs, tz) === today).length;
     const fullDays = [...days].filter((d) => d !== today && starts.filter((t) => localDate(t, tz) === d).length * resolutionMs >= 23 * HOUR_MS);
     const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, Math.max(0, p.batchesPerDay - startedToday(p.name)) + fullDays.length * p.batchesPerDay - fixedRuns.filter((r) => r.process === p.name).length]));
     const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, fixedRuns }, tz);
@@ -140,7 +139,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput): Promise<void> => {
-    const spike = doc.hours.find((h) => h.price_eur_mwh >= PRICE_SPIKE_EUR_MWH);
+    const spike = doc.hours.find((h) => h.price_eur_mwh >= planCfg.priceSpikeEurMwh);
     if (spike) await alert('PRICE_SPIKE', 'warning', `price ${spike.price_eur_mwh} €/MWh at ${spike.start_local} (${spike.price_source})`);
     const hot = input.outdoorC.findIndex((o) => o !== null && o >= input.haltAtOutdoorC);
     if (hot >= 0) await alert('AMBIENT_LIMIT', 'critical', `outdoor ${input.outdoorC[hot]} °C at ${formatUtcIso(input.starts[hot]!)}: production halted for those hours`);
@@ -173,7 +172,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if (current && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
       const previous = current.runs
-        .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.input.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.input.resolutionMs) / input.resolutionMs) }))
+        .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / input.resolutionMs) }))
         .filter((r) => r.startSlot >= 0);
       const sameWork = input.processes.every((p) => previous.filter((r) => r.process === p.name).length === (input.runsToPlace[p.name] ?? 0));
       if (sameWork && !violations(input, previous).length) {
@@ -186,10 +185,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     }
     version++;
     const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
-    current = { doc, input, runs: outcome.runs, startMs: input.starts[0]! };
+    current = { doc, runs: outcome.runs, startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
     await publish(doc, input, outcome.runs);
     await alertsFor(doc, input);
-    await ctx.store.setValue('planner.current', { doc, runs: outcome.runs, startMs: input.starts[0]!, resolutionMs: input.resolutionMs });
+    await ctx.store.setValue('planner.current', current);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
     return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}` };
   };
@@ -222,6 +221,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       });
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);
+      current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;
+      version = current?.doc.version ?? 0;
       tracker.set('starting', 'waiting for the first planning run');
     },
     async stop() {},

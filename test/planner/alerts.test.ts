@@ -23,6 +23,13 @@ describe('planner alerts', () => {
     const doc = planner.current()!;
     expect(doc.hours.slice(10, 14).every((h) => h.recommendation === 'Halt' && h.running.length === 0)).toBe(true);
     expect(doc.runs.every((r) => Date.parse(r.end) <= start + 10 * H || Date.parse(r.start) >= start + 14 * H)).toBe(true);
+    // A restarted planner knows the plan in force (and so which runs have started) and carries its version on.
+    const restarted = createPlanner(ctx);
+    await restarted.start();
+    expect(restarted.current()?.plan_id).toBe(doc.plan_id);
+    await ctx.clock.advance(H);
+    await restarted.jobs!.planning!();
+    expect(restarted.current()!.version).toBe(doc.version + 1);
     await ctx.close();
   });
 });
