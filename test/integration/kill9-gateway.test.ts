@@ -60,7 +60,7 @@ describe('kill -9 of the real gateway process', () => {
     expect(afterKills.partial).toEqual([]);
     // A clean run completes the backfill.
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 9000));
+    await new Promise((r) => setTimeout(r, 12_000));
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
