@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { aemetPlugin } from '../plugins/aemet/index.js';
+import { esiosDriversPlugin } from '../plugins/esios/drivers.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
 import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
@@ -24,6 +25,7 @@ import { PLUGIN_API_VERSION, type PluginFactory } from './plugin.js';
 export const BUILTIN_PLUGINS: PluginFactory[] = [
   reePlugin,
   esiosPlugin,
+  esiosDriversPlugin,
   omiePlugin,
   aemetPlugin,
   openWeatherMapPlugin,

@@ -13,7 +13,7 @@ export interface StoredSlot extends Slot {
   fetchedAt: number;
 }
 
-export type Unit = 'EUR/MWh' | 'EUR/kWh' | 'degC' | 'percent' | 'm/s' | 'km/h' | 'hPa' | 'mm' | 'kW' | 'kWh' | 'EUR' | 'class';
+export type Unit = 'EUR/MWh' | 'EUR/kWh' | 'degC' | 'percent' | 'm/s' | 'km/h' | 'hPa' | 'mm' | 'kW' | 'kWh' | 'EUR' | 'class' | 'MW';
 
 export interface SeriesInfo {
   id: string;

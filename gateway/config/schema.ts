@@ -218,6 +218,8 @@ export const ConfigSchema = Type.Object(
             baseUrl: Type.String({ default: 'https://api.esios.ree.es' }),
             token: Type.Optional(Secret),
             indicators: Type.Array(Type.Integer(), { default: [1001, 600, 1739] }),
+            drivers: Type.Boolean({ default: true, description: 'also fetch the D+1 demand/wind/PV forecasts (1775/1777/1779) for the price model' }),
+            driversPublishAfter: { ...HHMM, default: '11:30' },
             backfillDays: Type.Integer({ minimum: 0, maximum: 366, default: 7 }),
           },
           { additionalProperties: false, default: {} },

@@ -1,0 +1,81 @@
+import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
+import { MalformedPayloadError } from '../../gateway/errors.js';
+import { readSecret } from '../../gateway/config/load.js';
+import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { hourly } from '../../gateway/series.js';
+import { parseInstant } from '../../gateway/tz.js';
+import { parseJson, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
+
+/** REE's D+1 forecasts that are not rewritten after the auction: demand 1775, wind 1777, PV 1779 (MW, Península). */
+export const DRIVER_INDICATORS: Record<number, string> = { 1775: 'drivers.demand_d1', 1777: 'drivers.wind_d1', 1779: 'drivers.solar_d1' };
+
+const LIMITS_MW = { min: 0, max: 60_000 };
+
+/** One driver indicator, Península (geo 8741) only, averaged to hours (15-minute values since 2025). */
+export function parseDriverIndicator(body: unknown, indicator: number): DaySeries {
+  const ind = (body as { indicator?: { id?: unknown; values?: unknown } } | null)?.indicator;
+  if (!ind || Number(ind.id) !== indicator) throw new MalformedPayloadError('esios', `asked for indicator ${indicator}, got ${JSON.stringify(ind?.id)}`);
+  if (!Array.isArray(ind.values)) throw new MalformedPayloadError('esios', `indicator ${indicator}: no "values" array`);
+  const points = (ind.values as Array<Record<string, unknown>>)
+    .filter((v) => v.geo_id === undefined || Number(v.geo_id) === 8741)
+    .map((v, i) => {
+      let start: number;
+      try {
+        start = parseInstant(v.datetime ?? v.tz_time);
+      } catch (error) {
+        throw new MalformedPayloadError('esios', `indicator ${indicator} value ${i}: ${(error as Error).message}`);
+      }
+      const value = requireFiniteNumber('esios', `indicator ${indicator} value ${i}`, v.value);
+      if (value < LIMITS_MW.min || value > LIMITS_MW.max) throw new MalformedPayloadError('esios', `indicator ${indicator}: ${value} MW is outside ${LIMITS_MW.min}..${LIMITS_MW.max}; wrong unit or a sum over quarter-hours?`);
+      return { start, value };
+    });
+  const slots = points.length ? hourly(slotsFromInstants('esios', DRIVER_INDICATORS[indicator]!, points)) : [];
+  return { id: DRIVER_INDICATORS[indicator]!, unit: 'MW', slots };
+}
+
+/**
+ * The D+1 drivers for the price model, fetched from the morning of D (they are published before the auction);
+ * the price forecaster reads `drivers.*` from the store when they are there and does without them otherwise.
+ */
+export const esiosDriversPlugin: PluginFactory = {
+  name: 'esios-drivers',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => {
+    if (!config.sources.esios.enabled || !config.sources.esios.drivers) return false;
+    if (!config.sources.esios.token) return { enabled: false, reason: 'no ESIOS token' };
+    return true;
+  },
+  create(ctx) {
+    const cfg = ctx.config.sources.esios;
+    const headers = { Accept: 'application/json; application/vnd.esios-api-v1+json', 'Content-Type': 'application/json', 'x-api-key': readSecret(cfg.token, 'sources.esios.token') ?? '' };
+    const fetchDay = async (date: string): Promise<DayResult> => {
+      const series: DaySeries[] = [];
+      for (const indicator of Object.keys(DRIVER_INDICATORS).map(Number)) {
+        const url = new URL(`${cfg.baseUrl.replace(/\/$/, '')}/indicators/${indicator}`);
+        url.searchParams.set('start_date', `${date}T00:00`);
+        url.searchParams.set('end_date', `${date}T23:59`);
+        url.searchParams.set('time_trunc', 'hour');
+        // Without time_agg=average, hourly truncation sums the quarter-hours (×4).
+        url.searchParams.set('time_agg', 'average');
+        url.searchParams.append('geo_ids[]', '8741');
+        series.push(parseDriverIndicator(parseJson('esios', (await ctx.fetcher.get({ url: url.toString(), headers })).body), indicator));
+      }
+      if (series.some((s) => !s.slots.length)) return { kind: 'not-published', detail: 'a driver has no values yet' };
+      return { kind: 'data', series };
+    };
+    return new DaySource(
+      {
+        name: 'esios-drivers',
+        timezone: ctx.config.site.timezone,
+        primarySeries: ['drivers.demand_d1'],
+        describe: Object.values(DRIVER_INDICATORS).map((id) => ({ id, unit: 'MW', description: `REE D-1 forecast (${id})`, critical: false })),
+        publishAfter: cfg.driversPublishAfter,
+        staleAfterMs: cfg.staleAfterMinutes * 60_000,
+        backfillDays: 2,
+        backfillIntervalMs: cfg.backfillIntervalMs,
+        fetchDay,
+      },
+      ctx,
+    );
+  },
+};
