@@ -1,12 +1,11 @@
-import modbusSerial from 'modbus-serial';
 import type { TimerHandle } from '../../gateway/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
+import { closeModbus, connectModbus, type ModbusClient } from '../modbus-client.js';
 
-const ModbusRTU = modbusSerial.default;
 type LineConfig = Config['lines'][number];
 
 export const COMMAND_CODES = { idle: 0, run: 1, halt: 2 } as const;
@@ -32,7 +31,7 @@ export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: 
 
 /** One line's PLC: writes the plan's command, re-writes it as a watchdog with a heartbeat, verifies by reading back. */
 class LineWriter {
-  private client: InstanceType<typeof ModbusRTU> = new ModbusRTU();
+  private client?: ModbusClient;
   private timer?: TimerHandle;
   private backoffMs = 0;
   private stopped = false;
@@ -58,7 +57,7 @@ class LineWriter {
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
-    if (this.client.isOpen) await new Promise<void>((r) => this.client.close(() => r()));
+    await closeModbus(this.client);
   }
 
   /** Writes now (a new plan), then carries on with the watchdog period. */
@@ -71,24 +70,17 @@ class LineWriter {
     if (!this.stopped) this.timer = this.ctx.clock.setTimeout(() => void this.cycle(), ms);
   }
 
-  private async connect(): Promise<void> {
-    this.client = new ModbusRTU();
-    if (this.cfg.transport === 'tcp') await this.client.connectTCP(this.cfg.host ?? '127.0.0.1', { port: this.cfg.port });
-    else await this.client.connectRTUBuffered(this.cfg.path ?? '', { baudRate: this.cfg.baudRate });
-    this.client.setID(this.cfg.unitId);
-    this.client.setTimeout(this.cfg.timeoutMs);
-  }
-
   private async cycle(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (!this.client.isOpen) await this.connect();
-      await this.write(this.state());
+      // A line without a host talks to a PLC on this box, as before.
+      if (!this.client?.isOpen) this.client = await connectModbus({ ...this.cfg, host: this.cfg.host ?? '127.0.0.1' }, `line ${this.cfg.line}`);
+      await this.write(this.client, this.state());
       this.backoffMs = 0;
       this.schedule(this.cfg.watchdogMs);
     } catch (error) {
       this.failures++;
-      if (this.client.isOpen) await new Promise<void>((r) => this.client.close(() => r())).catch(() => undefined);
+      await closeModbus(this.client).catch(() => undefined);
       this.backoffMs = Math.min(this.cfg.maxBackoffMs, Math.max(500, this.backoffMs * 2));
       const message = `line ${this.cfg.line}: write failed (${errorMessage(error)}); retrying in ${this.backoffMs} ms`;
       this.tracker.set('failed', message, 'plc_write_failed');
@@ -97,7 +89,7 @@ class LineWriter {
     }
   }
 
-  private async write(state: LineState): Promise<void> {
+  private async write(client: ModbusClient, state: LineState): Promise<void> {
     const r = this.cfg.registers;
     this.heartbeat = (this.heartbeat + 1) & 0xffff;
     const seconds = Math.floor(state.validUntil / 1000);
@@ -108,9 +100,9 @@ class LineWriter {
       [r.validUntil + 1, seconds & 0xffff],
       [r.heartbeat, this.heartbeat],
     ];
-    for (const [address, value] of values) await this.client.writeRegisters(address, [value]);
+    for (const [address, value] of values) await client.writeRegisters(address, [value]);
     for (const [address, value] of values) {
-      const got = (await this.client.readHoldingRegisters(address, 1)).data[0];
+      const got = (await client.readHoldingRegisters(address, 1)).data[0];
       if (got !== value) throw new Error(`read-back of register ${address} gave ${got}, wrote ${value}`);
     }
     this.writes++;

@@ -1,4 +1,3 @@
-import modbusSerial from 'modbus-serial';
 import type { TimerHandle } from '../../gateway/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/errors.js';
@@ -6,10 +5,8 @@ import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
 import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
 import { formatUtcIso } from '../../gateway/tz.js';
+import { closeModbus, connectModbus, type ModbusClient } from '../modbus-client.js';
 import { decodeRegisters, exceptionName, registerCount } from './decode.js';
-
-// modbus-serial is CommonJS: its module object is the client class, and `.default` points back to it.
-const ModbusRTU = modbusSerial.default;
 
 type DeviceConfig = Config['modbus']['devices'][number];
 type PointConfig = DeviceConfig['points'][number];
@@ -25,7 +22,7 @@ export interface PointReading {
 
 /** One device: connect, poll its points on its own interval, reconnect with backoff after it goes away. */
 class DevicePoller {
-  private client: InstanceType<typeof ModbusRTU> = new ModbusRTU();
+  private client?: ModbusClient;
   private timer?: TimerHandle;
   private backoffMs = 0;
   private stopped = false;
@@ -57,30 +54,15 @@ class DevicePoller {
     this.timer = this.ctx.clock.setTimeout(() => void this.cycle(), ms);
   }
 
-  private async close(): Promise<void> {
-    if (!this.client.isOpen) return;
-    await new Promise<void>((resolve) => this.client.close(() => resolve()));
-  }
-
-  private async connect(): Promise<void> {
-    const d = this.device;
-    this.client = new ModbusRTU();
-    if (d.transport === 'tcp') {
-      if (!d.host) throw new Error(`device ${d.name}: tcp needs a host`);
-      await this.client.connectTCP(d.host, { port: d.port });
-    } else {
-      if (!d.path) throw new Error(`device ${d.name}: rtu needs a serial path`);
-      await this.client.connectRTUBuffered(d.path, { baudRate: d.baudRate });
-    }
-    this.client.setID(d.unitId);
-    this.client.setTimeout(d.timeoutMs);
+  private close(): Promise<void> {
+    return closeModbus(this.client);
   }
 
   private async cycle(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (!this.client.isOpen) {
-        await this.connect();
+      if (!this.client?.isOpen) {
+        this.client = await connectModbus(this.device, `device ${this.device.name}`);
         if (this.polls > 0 || this.backoffMs > 0) this.reconnects++;
       }
       await this.readAll();
@@ -124,7 +106,8 @@ class DevicePoller {
 
   private async readPoint(p: PointConfig): Promise<number> {
     const count = registerCount(p.type);
-    const result = p.register === 'input' ? await this.client.readInputRegisters(p.address, count) : await this.client.readHoldingRegisters(p.address, count);
+    const client = this.client!;
+    const result = p.register === 'input' ? await client.readInputRegisters(p.address, count) : await client.readHoldingRegisters(p.address, count);
     const raw = decodeRegisters(result.data, p.type, p.byteOrder, p.wordOrder);
     return Math.round((raw * p.scale + p.offset) * 1e6) / 1e6;
   }
