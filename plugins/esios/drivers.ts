@@ -1,10 +1,10 @@
 import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { MalformedPayloadError } from '../../gateway/errors.js';
-import { readSecret } from '../../gateway/config/load.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
 import { hourly } from '../../gateway/series.js';
 import { parseInstant } from '../../gateway/tz.js';
 import { parseJson, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
+import { esiosRequests } from './client.js';
 
 /** REE's D+1 forecasts that are not rewritten after the auction: demand 1775, wind 1777, PV 1779 (MW, Península). */
 export const DRIVER_INDICATORS: Record<number, string> = { 1775: 'drivers.demand_d1', 1777: 'drivers.wind_d1', 1779: 'drivers.solar_d1' };
@@ -47,18 +47,17 @@ export const esiosDriversPlugin: PluginFactory = {
   },
   create(ctx) {
     const cfg = ctx.config.sources.esios;
-    const headers = { Accept: 'application/json; application/vnd.esios-api-v1+json', 'Content-Type': 'application/json', 'x-api-key': readSecret(cfg.token, 'sources.esios.token') ?? '' };
+    const { headers, indicatorUrl } = esiosRequests(cfg);
     const fetchDay = async (date: string): Promise<DayResult> => {
       const series: DaySeries[] = [];
       for (const indicator of Object.keys(DRIVER_INDICATORS).map(Number)) {
-        const url = new URL(`${cfg.baseUrl.replace(/\/$/, '')}/indicators/${indicator}`);
-        url.searchParams.set('start_date', `${date}T00:00`);
-        url.searchParams.set('end_date', `${date}T23:59`);
-        url.searchParams.set('time_trunc', 'hour');
         // Without time_agg=average, hourly truncation sums the quarter-hours (×4).
-        url.searchParams.set('time_agg', 'average');
-        url.searchParams.append('geo_ids[]', '8741');
-        series.push(parseDriverIndicator(parseJson('esios', (await ctx.fetcher.get({ url: url.toString(), headers })).body), indicator));
+        const url = indicatorUrl(indicator, date, [
+          ['time_trunc', 'hour'],
+          ['time_agg', 'average'],
+          ['geo_ids[]', '8741'],
+        ]);
+        series.push(parseDriverIndicator(parseJson('esios', (await ctx.fetcher.get({ url, headers })).body), indicator));
       }
       if (series.some((s) => !s.slots.length)) return { kind: 'not-published', detail: 'a driver has no values yet' };
       return { kind: 'data', series };

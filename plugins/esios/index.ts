@@ -1,9 +1,9 @@
 import { DaySource, timingFrom, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { GatewayError } from '../../gateway/errors.js';
-import { readSecret } from '../../gateway/config/load.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
 import { localDate } from '../../gateway/tz.js';
 import { parseJson } from '../price-checks.js';
+import { esiosRequests } from './client.js';
 import { parseEsiosIndicator } from './parse.js';
 
 /** REE e·sios with a personal token (`x-api-key`): PVPC per region (1001), spot (600), injection price (1739). */
@@ -17,18 +17,7 @@ export const esiosPlugin: PluginFactory = {
   },
   create(ctx) {
     const cfg = ctx.config.sources.esios;
-    const token = readSecret(cfg.token, 'sources.esios.token') ?? '';
-    const headers = {
-      Accept: 'application/json; application/vnd.esios-api-v1+json',
-      'Content-Type': 'application/json',
-      'x-api-key': token,
-    };
-    const indicatorUrl = (indicator: number, date: string): string => {
-      const url = new URL(`${cfg.baseUrl.replace(/\/$/, '')}/indicators/${indicator}`);
-      url.searchParams.set('start_date', `${date}T00:00`);
-      url.searchParams.set('end_date', `${date}T23:59`);
-      return url.toString();
-    };
+    const { headers, indicatorUrl } = esiosRequests(cfg);
     const fetchDay = async (date: string): Promise<DayResult> => {
       const series: DaySeries[] = [];
       for (const indicator of cfg.indicators) {
