@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import type { EventBus } from './bus.js';
 import { GatewayError, errorCode, errorMessage } from './errors.js';
-import { HealthTracker, type ComponentHealth } from './health.js';
+import { FetchStats, HealthTracker, type ComponentHealth } from './health.js';
 import type { Logger } from './log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from './plugin.js';
 import type { Slot, Unit } from './series.js';
@@ -59,11 +59,7 @@ export interface DaySourceDeps {
 export class DaySource implements Plugin {
   readonly name: string;
   private readonly tracker: HealthTracker;
-  private lastSuccessAt?: number;
-  private lastAttemptAt?: number;
-  private consecutiveFailures = 0;
-  private fetches = 0;
-  private errors = 0;
+  private readonly stats = new FetchStats();
   private stopping = false;
   private readonly lastDayStatus = new Map<string, string>();
   readonly jobs: Plugin['jobs'];
@@ -96,11 +92,7 @@ export class DaySource implements Plugin {
       ...h,
       details: {
         ...h.details,
-        lastSuccessAt: this.lastSuccessAt ? new Date(this.lastSuccessAt).toISOString() : null,
-        lastAttemptAt: this.lastAttemptAt ? new Date(this.lastAttemptAt).toISOString() : null,
-        consecutiveFailures: this.consecutiveFailures,
-        fetches: this.fetches,
-        errors: this.errors,
+        ...this.stats.details(),
         days: Object.fromEntries(this.lastDayStatus),
       },
     };
@@ -178,14 +170,13 @@ export class DaySource implements Plugin {
   /** Fetches and stores one local day; returns a summary. The store changes only when the whole payload is valid. */
   async ingestDay(date: string): Promise<string> {
     const now = this.deps.clock.now();
-    this.lastAttemptAt = now;
-    this.fetches++;
+    this.stats.attempt(now);
     let result: DayResult;
     try {
       result = await this.options.fetchDay(date);
     } catch (error) {
-      this.consecutiveFailures++;
-      this.errors++;
+      this.stats.consecutiveFailures++;
+      this.stats.errors++;
       const code = errorCode(error);
       const transient = error instanceof GatewayError ? error.transient : false;
       const state = this.isStale() ? 'failed' : 'degraded';
@@ -196,8 +187,8 @@ export class DaySource implements Plugin {
       this.deps.log.warn({ date, code, transient, err: errorMessage(error) }, 'price fetch failed');
       throw error;
     }
-    this.consecutiveFailures = 0;
-    this.lastSuccessAt = now;
+    this.stats.consecutiveFailures = 0;
+    this.stats.lastSuccessAt = now;
     if (result.kind === 'not-published') {
       this.lastDayStatus.set(date, 'not published yet');
       this.tracker.set('ok', `reachable; ${date} not published yet`);
@@ -220,7 +211,7 @@ export class DaySource implements Plugin {
   }
 
   private isStale(): boolean {
-    return this.lastSuccessAt === undefined || this.deps.clock.now() - this.lastSuccessAt > this.options.staleAfterMs;
+    return this.stats.isStale(this.deps.clock.now(), this.options.staleAfterMs);
   }
 }
 

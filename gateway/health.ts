@@ -35,3 +35,27 @@ export function worst(states: HealthState[]): HealthState {
   for (const s of order) if (states.includes(s)) return s;
   return 'ok';
 }
+
+/** Fetch bookkeeping shared by the source engines; its `details()` feed health and the metrics. */
+export class FetchStats {
+  lastSuccessAt?: number;
+  lastAttemptAt?: number;
+  consecutiveFailures = 0;
+  fetches = 0;
+  errors = 0;
+
+  attempt(now: number): void {
+    this.lastAttemptAt = now;
+    this.fetches++;
+  }
+
+  /** No success yet, or the last one is older than `afterMs`. */
+  isStale(now: number, afterMs: number): boolean {
+    return this.lastSuccessAt === undefined || now - this.lastSuccessAt > afterMs;
+  }
+
+  details(): Record<string, unknown> {
+    const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+    return { lastSuccessAt: iso(this.lastSuccessAt), lastAttemptAt: iso(this.lastAttemptAt), consecutiveFailures: this.consecutiveFailures, fetches: this.fetches, errors: this.errors };
+  }
+}

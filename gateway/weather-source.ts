@@ -1,7 +1,7 @@
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import { GatewayError, errorCode, errorMessage } from './errors.js';
-import { HealthTracker, type ComponentHealth } from './health.js';
+import { FetchStats, HealthTracker, type ComponentHealth } from './health.js';
 import type { Logger } from './log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from './plugin.js';
 import type { SeriesStore } from './store/series-store.js';
@@ -45,10 +45,7 @@ export function assertPlausibleWeather(source: string, points: WeatherPoint[]): 
 export class WeatherSource implements Plugin {
   readonly name: string;
   private readonly tracker: HealthTracker;
-  private lastSuccessAt?: number;
-  private consecutiveFailures = 0;
-  private fetches = 0;
-  private errors = 0;
+  private readonly stats = new FetchStats();
   private lastOrigin: string | null = null;
   readonly jobs: Plugin['jobs'];
 
@@ -78,10 +75,7 @@ export class WeatherSource implements Plugin {
       ...h,
       details: {
         ...h.details,
-        lastSuccessAt: this.lastSuccessAt ? new Date(this.lastSuccessAt).toISOString() : null,
-        consecutiveFailures: this.consecutiveFailures,
-        fetches: this.fetches,
-        errors: this.errors,
+        ...this.stats.details(),
         origin: this.lastOrigin,
       },
     };
@@ -110,33 +104,33 @@ export class WeatherSource implements Plugin {
       ['fc', this.options.forecast],
     ] as const) {
       if (!fetch) continue;
-      this.fetches++;
+      this.stats.attempt(this.deps.clock.now());
       try {
         const got = await fetch();
         assertPlausibleWeather(got.source, got.points);
         parts.push(`${kind}: ${await this.write(kind, got)}`);
       } catch (error) {
         failures.push(error);
-        this.errors++;
+        this.stats.errors++;
         parts.push(`${kind}: ${errorMessage(error)}`);
       }
     }
     const now = this.deps.clock.now();
     if (failures.length) {
-      this.consecutiveFailures++;
+      this.stats.consecutiveFailures++;
       const first = failures[0];
       const transient = first instanceof GatewayError ? first.transient : false;
-      const stale = this.lastSuccessAt === undefined || now - this.lastSuccessAt > this.options.staleAfterMs;
+      const stale = this.stats.isStale(now, this.options.staleAfterMs);
       const state = failures.length === parts.length && stale ? 'failed' : 'degraded';
       this.tracker.set(state, `${transient ? 'unreachable, retrying: ' : ''}${errorMessage(first)}`, errorCode(first));
       this.deps.bus.emit('source.status', { source: this.name, state, message: errorMessage(first) });
       this.deps.log.warn({ err: errorMessage(first), code: errorCode(first) }, 'weather fetch failed');
       if (failures.length === parts.length) throw new Error(`${this.name}: ${parts.join('; ')}`);
     } else {
-      this.consecutiveFailures = 0;
+      this.stats.consecutiveFailures = 0;
       this.tracker.set('ok', parts.join('; '));
     }
-    this.lastSuccessAt = now;
+    this.stats.lastSuccessAt = now;
     return { summary: `${this.name}: ${parts.join('; ')}` };
   }
 
