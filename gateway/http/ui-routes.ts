@@ -64,14 +64,10 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
     const published = primary ? await gw.store.read(primary.id, from, to) : [];
     const forecast = primary ? await gw.store.read(`forecast.${primary.id}`, from, to) : [];
     const f = predictions();
-    let band: Array<{ start: string; low: number; high: number; value: number }> = [];
-    try {
-      band = f ? (await f.service.priceForecast(now)).slots.map((s) => ({ start: formatUtcIso(s.start), low: s.low, high: s.high, value: s.value })) : [];
-    } catch {
-      band = [];
-    }
+    const priceForecast = f ? await f.service.priceForecast(now).catch(() => undefined) : undefined;
+    const band = (priceForecast?.slots ?? []).map((s) => ({ start: formatUtcIso(s.start), low: s.low, high: s.high, value: s.value }));
     const temps = (id: string, a: number, b: number) => gw.store.read(id, a, b).then((xs) => hourly(xs).map((s) => ({ start: formatUtcIso(s.start), value: s.value })));
-    const rec = f ? await f.service.recommendations(now, 1).catch((e: Error) => ({ error: e.message })) : { error: 'models disabled' };
+    const rec = f ? await f.service.recommendations(now, 1, priceForecast).catch((e: Error) => ({ error: e.message })) : { error: 'models disabled' };
     const sensors = (gw.pluginHealth()['modbus-sensors']?.details?.points ?? {}) as Record<string, { value: number | null; at: string | null; state: string; unit: string }>;
     const current = primary?.current ?? null;
     return {

@@ -95,15 +95,16 @@ export class PredictionService {
     }
   }
 
-  /** Recommendations for every hour from the current one to the end of the last day with published prices (or `hours`). */
-  async recommendations(now: number, hours = 24): Promise<{ version: string; hours: HourRecommendation[] }> {
+  /** Recommendations for every hour from the current one to the end of the last day with published prices (or `hours`);
+   * a forecast the caller already made for `now` is used instead of running the price model again. */
+  async recommendations(now: number, hours = 24, known?: PriceForecast): Promise<{ version: string; hours: HourRecommendation[] }> {
     if (!this.registry.has(RECOMMENDER_MODEL)) throw new InferenceRefused(RECOMMENDER_MODEL, 'no model loaded');
     const m = this.registry.get(RECOMMENDER_MODEL);
     const tz = this.options.timezone;
     const today = localDate(now, tz);
     const until = Math.floor(now / HOUR_MS) * HOUR_MS + hours * HOUR_MS;
     const prices = await this.hourlyPrices(localDayRange(today, tz).start, localDayRange(addDays(today, 2), tz).end);
-    let forecast: PriceForecast | undefined;
+    let forecast: PriceForecast | undefined = known;
     const out: HourRecommendation[] = [];
     for (const date of [today, addDays(today, 1), addDays(today, 2)]) {
       const { start, end } = localDayRange(date, tz);

@@ -82,8 +82,10 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const now = ctx.clock.now();
     const parts: string[] = [];
     const refusals: string[] = [];
+    let forecast: PriceForecast | undefined;
     try {
       const f = await service.priceForecast(now);
+      forecast = f;
       await writeForecast(f);
       last.forecast = `forecast ${f.slots.length} h from ${formatUtcIso(f.lastKnownEnd)} with ${PRICE_MODEL}@${f.version}`;
       parts.push(last.forecast);
@@ -93,7 +95,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       refusals.push(error.message);
     }
     try {
-      const r = await service.recommendations(now, 24);
+      const r = await service.recommendations(now, 24, forecast);
       // Kept as a series (class index 0 Optimal … 3 Halt) so that the planner can put the model's view beside its own.
       if (r.hours.length) {
         await ctx.store.write(
