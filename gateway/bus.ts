@@ -2,6 +2,14 @@ import type { HealthState } from './health.js';
 import type { PlanDocumentPayload } from './mqtt/topics.js';
 
 /** Every event that crosses the gateway, with its payload type. */
+/** An event for people and line controllers, with a stable code. */
+export interface Alert {
+  code: string;
+  level: 'info' | 'warning' | 'critical';
+  message: string;
+  at: number;
+}
+
 export interface BusEvents {
   'series.updated': { series: string; source: string; from: number; to: number; count: number; fetchedAt: number };
   'source.status': { source: string; state: HealthState; message: string };
@@ -9,7 +17,7 @@ export interface BusEvents {
   'plugin.failed': { plugin: string; error: string };
   'gateway.stopping': { reason: string };
   'plan.updated': { version: number; planId: string; doc: PlanDocumentPayload };
-  'alert': { code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number };
+  alert: Alert;
 }
 
 export type BusEventName = keyof BusEvents;

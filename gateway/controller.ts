@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
-import { EventBus } from './bus.js';
+import { EventBus, type Alert } from './bus.js';
 import { SystemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { readSecret } from './config/load.js';
@@ -60,7 +60,7 @@ export class Gateway {
   http?: HttpServer;
   readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
   /** Recent alerts from every part, newest first. */
-  readonly alerts: Array<{ id: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number; ackedAt: number | null; ackedBy: string | null }> = [];
+  readonly alerts: Array<Alert & { id: number; ackedAt: number | null; ackedBy: string | null }> = [];
   private nextAlertId = 1;
   private readonly lastAlertAt = new Map<string, number>();
   private startedAt = 0;
@@ -270,7 +270,7 @@ export class Gateway {
 
   /** Every series the running plugins write; `except` leaves one plugin out (a plugin asking about the others). */
   /** Publishes an alert (not retained) and keeps it; the same code and message at most once an hour. */
-  private async raiseAlert(a: { code: string; level: 'info' | 'warning' | 'critical'; message: string; at: number }): Promise<void> {
+  private async raiseAlert(a: Alert): Promise<void> {
     const key = `${a.code}:${a.message}`;
     if (a.at - (this.lastAlertAt.get(key) ?? -Infinity) < 3_600_000) return;
     this.lastAlertAt.set(key, a.at);

@@ -1,4 +1,5 @@
 import type { Config } from '../../gateway/config/schema.js';
+import type { Alert } from '../../gateway/bus.js';
 import { HealthTracker } from '../../gateway/health.js';
 import { CLASSES } from '../../gateway/legacy.js';
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
@@ -18,13 +19,6 @@ export interface Override {
   line: string;
   command: 'stop' | 'resume';
   until: number;
-  at: number;
-}
-
-export interface Alert {
-  code: string;
-  level: 'info' | 'warning' | 'critical';
-  message: string;
   at: number;
 }
 
