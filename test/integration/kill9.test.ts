@@ -10,24 +10,32 @@ const writer = fileURLToPath(new URL('../helpers/store-writer.ts', import.meta.u
 const DAY = 86_400_000;
 const t0 = Date.parse('2024-01-01T00:00:00Z');
 
-/** Starts a real writer process, kills it with SIGKILL after `acks` acknowledged batches, returns the last ack seen. */
-function writeThenKill(dir: string, acks: number): Promise<number> {
+/** Runs a writer script on `dir`, hands it every line it prints, and kills it with SIGKILL as soon as `onLine` says so. */
+function runUntilKilled(script: string, dir: string, onLine: (line: string) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let last = -1;
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
-      for (const line of lines) {
-        const m = /^ack (\d+)$/.exec(line);
-        if (m) last = Number(m[1]);
-      }
-      if (last >= acks - 1 && !child.killed) child.kill('SIGKILL');
+      let kill = false;
+      for (const line of lines) kill = onLine(line) || kill;
+      if (kill && !child.killed) child.kill('SIGKILL');
     });
-    child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`writer exited without being killed (${signal})`))));
+    child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited without being killed (${signal})`))));
   });
+}
+
+/** Kills the day writer after `acks` acknowledged batches; returns the last ack seen. */
+async function writeThenKill(dir: string, acks: number): Promise<number> {
+  let last = -1;
+  await runUntilKilled(writer, dir, (line) => {
+    const m = /^ack (\d+)$/.exec(line);
+    if (m) last = Number(m[1]);
+    return last >= acks - 1;
+  });
+  return last;
 }
 
 describe('kill -9 mid-write', () => {
@@ -54,23 +62,13 @@ describe('kill -9 during plan writes and outbox appends and drains', () => {
   it('keeps the last acknowledged plan whole, every acknowledged outbox entry in order, and nothing drained comes back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'choco-kill9-mixed-'));
     const mixed = fileURLToPath(new URL('../helpers/mixed-writer.ts', import.meta.url));
-    const acks = await new Promise<{ plan: number; outbox: number[]; drained: number[] }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', mixed, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const state = { plan: 0, outbox: [] as number[], drained: [] as number[] };
-      let buffer = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const lines = buffer.split('\n');
-        buffer = lines.pop()!;
-        for (const line of lines) {
-          const [, kind, n] = line.split(' ');
-          if (kind === 'plan') state.plan = Number(n);
-          if (kind === 'outbox') state.outbox.push(Number(n));
-          if (kind === 'drained') state.drained.push(Number(n));
-        }
-        if (state.plan >= 60 && !child.killed) child.kill('SIGKILL');
-      });
-      child.on('exit', (_c, signal) => (signal === 'SIGKILL' ? resolve(state) : reject(new Error(`writer exited (${signal})`))));
+    const acks = { plan: 0, outbox: [] as number[], drained: [] as number[] };
+    await runUntilKilled(mixed, dir, (line) => {
+      const [, kind, n] = line.split(' ');
+      if (kind === 'plan') acks.plan = Number(n);
+      if (kind === 'outbox') acks.outbox.push(Number(n));
+      if (kind === 'drained') acks.drained.push(Number(n));
+      return acks.plan >= 60;
     });
     const store = await SeriesStore.open(dir);
     try {
