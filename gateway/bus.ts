@@ -61,8 +61,4 @@ export class EventBus {
       );
     }
   }
-
-  listenerCount(event: BusEventName): number {
-    return this.listeners.get(event)?.length ?? 0;
-  }
 }

@@ -128,15 +128,6 @@ export class Scheduler {
     return [...this.jobs.values()].map((j) => this.statusOf(j));
   }
 
-  has(id: string): boolean {
-    return this.jobs.has(id);
-  }
-
-  /** The first fire time strictly after `after`, searching minute by minute. */
-  nextFireTime(id: string, after: number): number | undefined {
-    return this.nextAfter(this.require(id), after);
-  }
-
   private nextAfter(job: JobState, after: number): number | undefined {
     let t = Math.floor(after / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
     for (let i = 0; i < SEARCH_LIMIT_MINUTES; i++, t += MINUTE_MS) if (job.matcher.match(new Date(t))) return t;
