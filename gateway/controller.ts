@@ -69,6 +69,8 @@ export class Gateway {
   mqttUrl = '';
   /** Credentials of the gateway's own clients on the embedded broker, fresh at every start. */
   readonly internalMqtt = { username: 'choco-edge-internal', password: randomBytes(18).toString('base64url') };
+  /** What the gateway's own MQTT clients log in with: the external broker's user, or the internal credentials. */
+  private mqttCredentials: { username?: string; password?: string } = this.internalMqtt;
   readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly options: GatewayOptions) {
@@ -100,13 +102,13 @@ export class Gateway {
     }
     const localHost = cfg.mqtt.embedded.host === '0.0.0.0' || cfg.mqtt.embedded.host === '::' ? '127.0.0.1' : cfg.mqtt.embedded.host;
     this.mqttUrl = external ?? `mqtt://${localHost}:${this.brokerPorts?.port ?? cfg.mqtt.embedded.port}`;
+    this.mqttCredentials = external ? { username: cfg.mqtt.external.username, password: readSecret(cfg.mqtt.external.password, 'mqtt.external.password') } : this.internalMqtt;
     this.mqtt = new MqttConnection(
       {
         url: this.mqttUrl,
         base: cfg.mqtt.base,
         clientId: cfg.mqtt.clientId,
-        username: external ? cfg.mqtt.external.username : this.internalMqtt.username,
-        password: external ? readSecret(cfg.mqtt.external.password, 'mqtt.external.password') : this.internalMqtt.password,
+        ...this.mqttCredentials,
         ca: cfg.mqtt.external.ca,
         cert: cfg.mqtt.external.cert,
         key: cfg.mqtt.external.key,
@@ -163,7 +165,7 @@ export class Gateway {
       fetcher: new Fetcher(this.clock, this.config.fetch),
       mqtt: this.mqtt,
       mqttUrl: this.mqttUrl,
-      mqttCredentials: this.config.mqtt.external.url ? { username: this.config.mqtt.external.username, password: readSecret(this.config.mqtt.external.password, 'mqtt.external.password') } : this.internalMqtt,
+      mqttCredentials: this.mqttCredentials,
       catalog: () => this.catalog(name),
     });
     for (const factory of factories) {

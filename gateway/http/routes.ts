@@ -10,7 +10,8 @@ import type { AuthGuard } from './server.js';
 
 const Iso = Type.String({ description: 'ISO 8601 timestamp with offset or Z', examples: ['2025-10-01T00:00:00+02:00'] });
 const SeriesId = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', examples: ['pvpc'] });
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+/** Every 4xx/5xx answer: what kind of error and a message that says what was wrong. */
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const JobParams = Type.Object({ id: Type.String({ examples: ['priceIngestion'] }) });
 
 function parseTime(name: string, text: string): number {

@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { backupLines } from '../store/backup.js';
+import { ErrorBody } from './routes.js';
 import type { AuthGuard } from './server.js';
 
 const require = createRequire(import.meta.url);
@@ -134,13 +135,12 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
     });
   });
 
-  const Refused = Type.Object({ error: Type.String(), message: Type.String() });
-  app.get('/api/store/backup', { preHandler: guard, schema: { summary: 'A live backup of the store as gzipped JSON lines (bearer token)', tags: ['store'], security: [{ bearer: [] }], response: { 401: Refused, 403: Refused } } }, async (_req, reply) => {
+  app.get('/api/store/backup', { preHandler: guard, schema: { summary: 'A live backup of the store as gzipped JSON lines (bearer token)', tags: ['store'], security: [{ bearer: [] }], response: { 401: ErrorBody, 403: ErrorBody } } }, async (_req, reply) => {
     const stream = Readable.from(backupLines(gw.store, { version: VERSION, configText: null, now: gw.clock.now() })).pipe(createGzip());
     return reply.header('content-type', 'application/gzip').header('content-disposition', 'attachment; filename="choco-edge-backup.jsonl.gz"').send(stream);
   });
 
-  app.post('/api/alerts/:id/ack', { preHandler: guard, schema: { summary: 'Acknowledge an alert (bearer token)', tags: ['plan'], params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), security: [{ bearer: [] }], response: { 401: Refused, 403: Refused, 404: Refused } } }, async (req, reply) => {
+  app.post('/api/alerts/:id/ack', { preHandler: guard, schema: { summary: 'Acknowledge an alert (bearer token)', tags: ['plan'], params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), security: [{ bearer: [] }], response: { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } } }, async (req, reply) => {
     const { id } = req.params as { id: number };
     const alert = gw.alerts.find((a) => a.id === id);
     if (!alert) return reply.code(404).send({ error: 'not found', message: `no alert ${id}` });
