@@ -65,3 +65,9 @@ export interface PluginFactory {
   enabled(config: Config): boolean | { enabled: false; reason: string };
   create(context: PluginContext): Plugin;
 }
+
+/** For sources that need a key: off when switched off, off with the reason when switched on without its secret. */
+export function enabledWithSecret(enabled: boolean, secret: unknown, missing: string): boolean | { enabled: false; reason: string } {
+  if (!enabled) return false;
+  return secret ? true : { enabled: false, reason: missing };
+}

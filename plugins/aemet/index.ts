@@ -1,6 +1,6 @@
 import { readSecret } from '../../gateway/config/load.js';
 import { GatewayError, errorMessage } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { WeatherSource, type WeatherFetch } from '../../gateway/weather-source.js';
 import { decodeAemetBody, parseAemetEnvelope, parseAemetHourlyForecast, parseAemetJson, parseAemetObservations } from './parse.js';
 
@@ -31,11 +31,7 @@ export function aemetClient(ctx: PluginContext, apiKey: string) {
 export const aemetPlugin: PluginFactory = {
   name: 'aemet',
   apiVersion: PLUGIN_API_VERSION,
-  enabled: (config) => {
-    if (!config.sources.aemet.enabled) return false;
-    if (!config.sources.aemet.apiKey) return { enabled: false, reason: 'no API key: set CHOCO_EDGE_SOURCES_AEMET_API_KEY (or _FILE)' };
-    return true;
-  },
+  enabled: (config) => enabledWithSecret(config.sources.aemet.enabled, config.sources.aemet.apiKey, 'no API key: set CHOCO_EDGE_SOURCES_AEMET_API_KEY (or _FILE)'),
   create(ctx) {
     const cfg = ctx.config.sources.aemet;
     const client = aemetClient(ctx, readSecret(cfg.apiKey, 'sources.aemet.apiKey') ?? '');

@@ -1,6 +1,6 @@
 import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { MalformedPayloadError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
 import { hourly } from '../../gateway/series.js';
 import { parseInstant } from '../../gateway/tz.js';
 import { parseJson, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
@@ -40,11 +40,7 @@ export function parseDriverIndicator(body: unknown, indicator: number): DaySerie
 export const esiosDriversPlugin: PluginFactory = {
   name: 'esios-drivers',
   apiVersion: PLUGIN_API_VERSION,
-  enabled: (config) => {
-    if (!config.sources.esios.enabled || !config.sources.esios.drivers) return false;
-    if (!config.sources.esios.token) return { enabled: false, reason: 'no ESIOS token' };
-    return true;
-  },
+  enabled: (config) => enabledWithSecret(config.sources.esios.enabled && config.sources.esios.drivers, config.sources.esios.token, 'no token: set CHOCO_EDGE_SOURCES_ESIOS_TOKEN or sources.esios.token'),
   create(ctx) {
     const cfg = ctx.config.sources.esios;
     const { headers, indicatorUrl } = esiosRequests(cfg);

@@ -1,6 +1,6 @@
 import { DaySource, timingFrom, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { GatewayError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
 import { localDate } from '../../gateway/tz.js';
 import { parseJson } from '../price-checks.js';
 import { esiosRequests } from './client.js';
@@ -10,11 +10,7 @@ import { parseEsiosIndicator } from './parse.js';
 export const esiosPlugin: PluginFactory = {
   name: 'esios',
   apiVersion: PLUGIN_API_VERSION,
-  enabled: (config) => {
-    if (!config.sources.esios.enabled) return false;
-    if (!config.sources.esios.token) return { enabled: false, reason: 'no token: set CHOCO_EDGE_SOURCES_ESIOS_TOKEN or sources.esios.token' };
-    return true;
-  },
+  enabled: (config) => enabledWithSecret(config.sources.esios.enabled, config.sources.esios.token, 'no token: set CHOCO_EDGE_SOURCES_ESIOS_TOKEN or sources.esios.token'),
   create(ctx) {
     const cfg = ctx.config.sources.esios;
     const { headers, indicatorUrl } = esiosRequests(cfg);

@@ -1,6 +1,6 @@
 import { readSecret } from '../../gateway/config/load.js';
 import { GatewayError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
 import { WeatherSource } from '../../gateway/weather-source.js';
 import { parseJson } from '../price-checks.js';
 import { checkOwmCod, parseOwmCurrent, parseOwmForecast } from './parse.js';
@@ -8,11 +8,7 @@ import { checkOwmCod, parseOwmCurrent, parseOwmForecast } from './parse.js';
 export const openWeatherMapPlugin: PluginFactory = {
   name: 'openweathermap',
   apiVersion: PLUGIN_API_VERSION,
-  enabled: (config) => {
-    if (!config.sources.openweathermap.enabled) return false;
-    if (!config.sources.openweathermap.apiKey) return { enabled: false, reason: 'no API key: set CHOCO_EDGE_SOURCES_OPENWEATHERMAP_API_KEY (or _FILE)' };
-    return true;
-  },
+  enabled: (config) => enabledWithSecret(config.sources.openweathermap.enabled, config.sources.openweathermap.apiKey, 'no API key: set CHOCO_EDGE_SOURCES_OPENWEATHERMAP_API_KEY (or _FILE)'),
   create(ctx) {
     const cfg = ctx.config.sources.openweathermap;
     const key = readSecret(cfg.apiKey, 'sources.openweathermap.apiKey') ?? '';
