@@ -1,10 +1,11 @@
 import type { Clock } from './clock.js';
 import type { EventBus } from './bus.js';
-import { GatewayError, errorCode, errorMessage } from './errors.js';
+import { GatewayError, StoreError, errorCode, errorMessage } from './errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from './health.js';
 import type { Logger } from './log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from './plugin.js';
 import type { Slot, Unit } from './series.js';
+import { assertInsideDay } from './payload-checks.js';
 import type { SeriesStore } from './store/series-store.js';
 import { addDays, localDate, localDayRange, localParts } from './tz.js';
 
@@ -14,8 +15,22 @@ export interface DaySeries {
   slots: Slot[];
 }
 
-/** What a source returns for one local day: its series, or `notPublished` when the day does not exist there yet. */
-export type DayResult = { kind: 'data'; series: DaySeries[] } | { kind: 'not-published'; detail: string };
+/**
+ * What a source returns for one local day: its series, or `notPublished` when the day does not exist there yet.
+ * `failures` lists the parts of a day fetched piece by piece (ESIOS indicators) that failed while others came.
+ */
+export type DayResult = { kind: 'data'; series: DaySeries[]; failures?: Array<{ what: string; error: unknown }> } | { kind: 'not-published'; detail: string };
+
+/** The last outcome of one local day; a failed day stays failed in the source's health until it is fetched again successfully. */
+export interface DayOutcome {
+  state: 'complete' | 'partial' | 'not published yet' | 'failed';
+  at: number;
+  message: string;
+  code?: string;
+  transient?: boolean;
+  /** Failed attempts at this day since its last success. */
+  failures: number;
+}
 
 export interface DaySourceOptions {
   name: string;
@@ -61,7 +76,7 @@ export class DaySource implements Plugin {
   private readonly tracker: HealthTracker;
   private readonly stats = new FetchStats();
   private stopping = false;
-  private readonly lastDayStatus = new Map<string, string>();
+  private readonly days = new Map<string, DayOutcome>();
   readonly jobs: Plugin['jobs'];
 
   constructor(
@@ -86,16 +101,31 @@ export class DaySource implements Plugin {
     this.deps.bus.removeOwner(this.name);
   }
 
+  /** Derived from the per-day outcomes: any day whose last attempt failed keeps the source degraded (or failed when stale). */
   health(): ComponentHealth {
-    const h = this.tracker.get();
-    return {
-      ...h,
-      details: {
-        ...h.details,
-        ...this.stats.details(),
-        days: Object.fromEntries(this.lastDayStatus),
-      },
-    };
+    this.forgetOldDays();
+    const failed = [...this.days.entries()].filter(([, o]) => o.state === 'failed').sort(([a], [b]) => a.localeCompare(b));
+    this.stats.consecutiveFailures = Math.max(0, ...failed.map(([, o]) => o.failures));
+    const details = { ...this.stats.details(), days: Object.fromEntries([...this.days].map(([d, o]) => [d, o.state === 'failed' ? `failed: ${o.code ?? 'unknown'}: ${o.message}` : o.state])) };
+    if (!failed.length) {
+      const h = this.tracker.get();
+      return { ...h, details: { ...h.details, ...details } };
+    }
+    const [, first] = failed[0]!;
+    const state = this.isStale() ? 'failed' : 'degraded';
+    const message = `${first.transient ? 'unreachable, retrying: ' : ''}${failed.map(([d, o]) => `${d}: ${o.message}`).join('; ')}`;
+    return { state, message, code: first.code, since: Math.min(...failed.map(([, o]) => o.at)), details };
+  }
+
+  /** Days outside today, tomorrow and the backfill window are no longer wanted: their outcomes are dropped. */
+  private forgetOldDays(): void {
+    const oldest = addDays(localDate(this.deps.clock.now(), this.options.timezone), -this.options.backfillDays);
+    for (const d of this.days.keys()) if (d < oldest) this.days.delete(d);
+  }
+
+  /** A day is done when its primary series are complete and its last attempt did not fail. */
+  private async isDone(date: string): Promise<boolean> {
+    return this.days.get(date)?.state !== 'failed' && (await this.isComplete(date));
   }
 
   series(): SeriesDescriptor[] {
@@ -123,7 +153,7 @@ export class DaySource implements Plugin {
     const parts: string[] = [];
     let failure: unknown;
     for (const date of this.wantedDays()) {
-      if (await this.isComplete(date)) {
+      if (await this.isDone(date)) {
         parts.push(`${date}: complete`);
         continue;
       }
@@ -147,12 +177,12 @@ export class DaySource implements Plugin {
     let first = true;
     for (let i = days; i >= 1 && !this.stopping; i--) {
       const date = addDays(today, -i);
-      if (await this.isComplete(date)) continue;
+      if (await this.isDone(date)) continue;
       if (!first && this.options.backfillIntervalMs > 0) await this.deps.clock.sleep(this.options.backfillIntervalMs);
       first = false;
       try {
         const outcome = await this.ingestDay(date);
-        (this.lastDayStatus.get(date) === 'not published yet' ? unavailable : filled).push(`${date} (${outcome})`);
+        (this.days.get(date)?.state === 'not published yet' ? unavailable : filled).push(`${date} (${outcome})`);
       } catch (error) {
         failed.push(`${date}: ${errorMessage(error)}`);
       }
@@ -167,47 +197,77 @@ export class DaySource implements Plugin {
     return { summary };
   }
 
-  /** Fetches and stores one local day; returns a summary. The store changes only when the whole payload is valid. */
+  /**
+   * Fetches and stores one local day; returns a summary. A payload is stored only when it is whole, valid and for
+   * this day (`assertInsideDay`); parts that failed (`failures`) make the day failed, and the call throws.
+   */
   async ingestDay(date: string): Promise<string> {
     const now = this.deps.clock.now();
     this.stats.attempt(now);
     let result: DayResult;
     try {
       result = await this.options.fetchDay(date);
+      if (result.kind === 'data') for (const s of result.series) assertInsideDay(this.name, s.id, date, this.options.timezone, s.slots);
     } catch (error) {
-      this.stats.consecutiveFailures++;
       this.stats.errors++;
-      const code = errorCode(error);
-      const transient = error instanceof GatewayError ? error.transient : false;
-      const state = this.isStale() ? 'failed' : 'degraded';
-      const message = transient ? `unreachable, retrying: ${errorMessage(error)}` : errorMessage(error);
-      this.tracker.set(state, message, code);
-      this.lastDayStatus.set(date, `error: ${code}`);
-      this.deps.bus.emit('source.status', { source: this.name, state, message });
-      this.deps.log.warn({ date, code, transient, err: errorMessage(error) }, 'price fetch failed');
+      this.recordFailure(date, error);
       throw error;
     }
-    this.stats.consecutiveFailures = 0;
     this.stats.lastSuccessAt = now;
     if (result.kind === 'not-published') {
-      this.lastDayStatus.set(date, 'not published yet');
+      this.setDay(date, 'not published yet', `not published yet (${result.detail})`);
       this.tracker.set('ok', `reachable; ${date} not published yet`);
       return `not published yet (${result.detail})`;
     }
     const counts: string[] = [];
-    for (const s of result.series) {
-      if (!s.slots.length) continue;
-      await this.deps.store.write(s.id, s.unit, s.slots, { source: this.name, fetchedAt: now, replaceRange: true });
-      const from = s.slots[0]!.start;
-      const to = s.slots[s.slots.length - 1]!.end;
-      this.deps.bus.emit('series.updated', { series: s.id, source: this.name, from, to, count: s.slots.length, fetchedAt: now });
-      counts.push(`${s.id} ${s.slots.length}`);
+    try {
+      for (const s of result.series) {
+        if (!s.slots.length) continue;
+        await this.deps.store.write(s.id, s.unit, s.slots, { source: this.name, fetchedAt: now, replaceRange: true });
+        const from = s.slots[0]!.start;
+        const to = s.slots[s.slots.length - 1]!.end;
+        this.deps.bus.emit('series.updated', { series: s.id, source: this.name, from, to, count: s.slots.length, fetchedAt: now });
+        counts.push(`${s.id} ${s.slots.length}`);
+      }
+    } catch (error) {
+      const failure = error instanceof GatewayError ? error : new StoreError(`store: ${errorMessage(error)}`, error);
+      this.recordFailure(date, failure);
+      throw failure;
+    }
+    const stored = counts.join(', ') || 'no values';
+    if (result.failures?.length) {
+      const first = result.failures[0]!.error;
+      const message = `${result.failures.map((f) => `${f.what}: ${errorMessage(f.error)}`).join('; ')} (stored ${stored})`;
+      const error = new GatewayError(first instanceof GatewayError ? first.code : 'plugin_failed', message, first instanceof GatewayError ? first.transient : false);
+      this.recordFailure(date, error);
+      throw error;
     }
     const complete = await this.isComplete(date);
-    this.lastDayStatus.set(date, complete ? 'complete' : 'partial');
-    this.tracker.set('ok', `last fetch ${date}: ${counts.join(', ') || 'no values'}`);
+    this.setDay(date, complete ? 'complete' : 'partial', stored);
+    this.tracker.set('ok', `last fetch ${date}: ${stored}`);
     this.deps.bus.emit('source.status', { source: this.name, state: 'ok', message: `fetched ${date}` });
-    return `${counts.join(', ') || 'no values'}${complete ? '' : ' (incomplete, will poll again)'}`;
+    return `${stored}${complete ? '' : ' (incomplete, will poll again)'}`;
+  }
+
+  private setDay(date: string, state: Exclude<DayOutcome['state'], 'failed'>, message: string): void {
+    this.days.set(date, { state, at: this.deps.clock.now(), message, failures: 0 });
+  }
+
+  private recordFailure(date: string, error: unknown): void {
+    const code = errorCode(error);
+    const transient = error instanceof GatewayError ? error.transient : false;
+    const previous = this.days.get(date);
+    this.days.set(date, {
+      state: 'failed',
+      at: previous?.state === 'failed' ? previous.at : this.deps.clock.now(),
+      message: errorMessage(error),
+      code,
+      transient,
+      failures: (previous?.state === 'failed' ? previous.failures : 0) + 1,
+    });
+    const h = this.health();
+    this.deps.bus.emit('source.status', { source: this.name, state: h.state, message: h.message });
+    this.deps.log.warn({ date, code, transient, err: errorMessage(error) }, 'price fetch failed');
   }
 
   private isStale(): boolean {

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'auth_failed'
   | 'malformed_payload'
   | 'wrong_unit'
+  | 'payload_mismatch'
+  | 'store_failed'
   | 'config_invalid'
   | 'plugin_failed';
 
@@ -27,6 +29,23 @@ export class MalformedPayloadError extends GatewayError {
   constructor(source: string, detail: string) {
     super('malformed_payload', `${source}: malformed payload: ${detail}`, false);
     this.name = 'MalformedPayloadError';
+  }
+}
+
+/** A payload that parses but is not the one that was asked for (another day, indicator, region, resolution or unit). */
+export class PayloadMismatchError extends GatewayError {
+  constructor(source: string, detail: string) {
+    super('payload_mismatch', `${source}: not what was asked for: ${detail}`, false);
+    this.name = 'PayloadMismatchError';
+  }
+}
+
+/** The local store refused a read or write (disk full, damage, closed): not the fault of the device or source being read. */
+export class StoreError extends GatewayError {
+  constructor(message: string, cause?: unknown) {
+    super('store_failed', message, true);
+    this.name = 'StoreError';
+    if (cause !== undefined) this.cause = cause;
   }
 }
 

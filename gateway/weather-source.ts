@@ -5,7 +5,8 @@ import { FetchStats, HealthTracker, type ComponentHealth } from './health.js';
 import type { Logger } from './log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from './plugin.js';
 import type { SeriesStore } from './store/series-store.js';
-import { HOUR_MS } from './tz.js';
+import { assertInsideWindow } from './payload-checks.js';
+import { DAY_MS, HOUR_MS, PLANT_TZ } from './tz.js';
 import { WEATHER_LIMITS, WEATHER_VARS, weatherSeriesId, type WeatherKind, type WeatherPoint, type WeatherVar } from './weather.js';
 
 export interface WeatherFetch {
@@ -107,6 +108,7 @@ export class WeatherSource implements Plugin {
       this.stats.attempt(this.deps.clock.now());
       try {
         const got = await fetch();
+        this.assertRequestedWindow(kind, got);
         assertPlausibleWeather(got.source, got.points);
         parts.push(`${kind}: ${await this.write(kind, got)}`);
       } catch (error) {
@@ -132,6 +134,13 @@ export class WeatherSource implements Plugin {
     }
     this.stats.lastSuccessAt = now;
     return { summary: `${this.name}: ${parts.join('; ')}` };
+  }
+
+  /** Observations are from the past week up to the next hour; forecasts from the last day up to 16 days ahead. */
+  private assertRequestedWindow(kind: WeatherKind, got: WeatherFetch): void {
+    const now = this.deps.clock.now();
+    const [from, to] = kind === 'obs' ? [now - 7 * DAY_MS, now + HOUR_MS] : [now - DAY_MS, now + 16 * DAY_MS];
+    assertInsideWindow(got.source, kind === 'obs' ? 'observations' : 'forecast', from, to, PLANT_TZ, got.points);
   }
 
   private async write(kind: WeatherKind, got: WeatherFetch): Promise<string> {

@@ -1,5 +1,6 @@
 import { readSecret } from '../../gateway/config/load.js';
 import { GatewayError, errorMessage } from '../../gateway/errors.js';
+import { assertSameId } from '../../gateway/payload-checks.js';
 import { PLUGIN_API_VERSION, enabledWithSecret, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { WeatherSource, type WeatherFetch } from '../../gateway/weather-source.js';
 import { decodeAemetBody, parseAemetEnvelope, parseAemetHourlyForecast, parseAemetJson, parseAemetObservations } from './parse.js';
@@ -39,7 +40,8 @@ export const aemetPlugin: PluginFactory = {
       const errors: string[] = [];
       for (const station of cfg.stations) {
         try {
-          const { points } = parseAemetObservations(await client.get(`observacion/convencional/datos/estacion/${station}`));
+          const { station: got, points } = parseAemetObservations(await client.get(`observacion/convencional/datos/estacion/${station}`));
+          assertSameId('aemet', 'station', station, got);
           const latest = points.at(-1);
           if (!latest || latest.values.temp === undefined) throw new Error(`station ${station}: no temperature in its latest observation`);
           if (ctx.clock.now() - latest.start > ctx.config.weather.maxObservationAgeMinutes * 60_000) {
@@ -48,13 +50,16 @@ export const aemetPlugin: PluginFactory = {
           return { source: `aemet/${station}`, points };
         } catch (error) {
           if (error instanceof GatewayError && error.code === 'auth_failed') throw error;
+          if (error instanceof GatewayError && error.code === 'payload_mismatch' && cfg.stations.length === 1) throw error;
           errors.push(errorMessage(error));
         }
       }
       throw new GatewayError('server_error', `aemet: no station answered usefully: ${errors.join('; ')}`, true);
     };
     const forecast = async (): Promise<WeatherFetch> => {
-      const { points } = parseAemetHourlyForecast(await client.get(`prediccion/especifica/municipio/horaria/${cfg.municipality}`), ctx.config.site.timezone);
+      const body = await client.get(`prediccion/especifica/municipio/horaria/${cfg.municipality}`);
+      assertSameId('aemet', 'municipality', cfg.municipality, Array.isArray(body) ? (body[0] as { id?: unknown } | undefined)?.id : undefined);
+      const { points } = parseAemetHourlyForecast(body, ctx.config.site.timezone);
       return { source: `aemet/${cfg.municipality}`, points: points.filter((p) => p.end > ctx.clock.now()) };
     };
     const keyCheck = async (): Promise<string> => {

@@ -1,8 +1,8 @@
 import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { MalformedPayloadError } from '../../gateway/errors.js';
 import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
-import { hourly } from '../../gateway/series.js';
-import { parseInstant } from '../../gateway/tz.js';
+import { assertGeos, assertResolution, assertSameId, assertUnit } from '../../gateway/payload-checks.js';
+import { HOUR_MS, parseInstant } from '../../gateway/tz.js';
 import { parseJson, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
 import { esiosRequests } from './client.js';
 
@@ -10,26 +10,31 @@ import { esiosRequests } from './client.js';
 export const DRIVER_INDICATORS: Record<number, string> = { 1775: 'drivers.demand_d1', 1777: 'drivers.wind_d1', 1779: 'drivers.solar_d1' };
 
 const LIMITS_MW = { min: 0, max: 60_000 };
+/** Península: the only region asked for. */
+const DRIVER_GEO = 8741;
 
-/** One driver indicator, Península (geo 8741) only, averaged to hours (15-minute values since 2025). */
+/** One driver indicator as asked for: Península (geo 8741), hourly averages (asked with time_trunc=hour, time_agg=average), MW. */
 export function parseDriverIndicator(body: unknown, indicator: number): DaySeries {
-  const ind = (body as { indicator?: { id?: unknown; values?: unknown } } | null)?.indicator;
-  if (!ind || Number(ind.id) !== indicator) throw new MalformedPayloadError('esios', `asked for indicator ${indicator}, got ${JSON.stringify(ind?.id)}`);
+  const ind = (body as { indicator?: { id?: unknown; values?: unknown; magnitud?: unknown } } | null)?.indicator;
+  if (!ind) throw new MalformedPayloadError('esios', `indicator ${indicator}: no "indicator" object`);
+  assertSameId('esios', 'indicator', indicator, ind.id);
   if (!Array.isArray(ind.values)) throw new MalformedPayloadError('esios', `indicator ${indicator}: no "values" array`);
-  const points = (ind.values as Array<Record<string, unknown>>)
-    .filter((v) => v.geo_id === undefined || Number(v.geo_id) === 8741)
-    .map((v, i) => {
-      let start: number;
-      try {
-        start = parseInstant(v.datetime ?? v.tz_time);
-      } catch (error) {
-        throw new MalformedPayloadError('esios', `indicator ${indicator} value ${i}: ${(error as Error).message}`);
-      }
-      const value = requireFiniteNumber('esios', `indicator ${indicator} value ${i}`, v.value);
-      if (value < LIMITS_MW.min || value > LIMITS_MW.max) throw new MalformedPayloadError('esios', `indicator ${indicator}: ${value} MW is outside ${LIMITS_MW.min}..${LIMITS_MW.max}; wrong unit or a sum over quarter-hours?`);
-      return { start, value };
-    });
-  const slots = points.length ? hourly(slotsFromInstants('esios', DRIVER_INDICATORS[indicator]!, points)) : [];
+  if (ind.magnitud !== undefined) assertUnit('esios', `indicator ${indicator}`, 'a power (magnitud Potencia, MW)', /Potencia/i, JSON.stringify(ind.magnitud));
+  const values = ind.values as Array<Record<string, unknown>>;
+  assertGeos('esios', `indicator ${indicator}`, [DRIVER_GEO], values);
+  const points = values.map((v, i) => {
+    let start: number;
+    try {
+      start = parseInstant(v.datetime ?? v.tz_time);
+    } catch (error) {
+      throw new MalformedPayloadError('esios', `indicator ${indicator} value ${i}: ${(error as Error).message}`);
+    }
+    const value = requireFiniteNumber('esios', `indicator ${indicator} value ${i}`, v.value);
+    if (value < LIMITS_MW.min || value > LIMITS_MW.max) throw new MalformedPayloadError('esios', `indicator ${indicator}: ${value} MW is outside ${LIMITS_MW.min}..${LIMITS_MW.max}; wrong unit or a sum over quarter-hours?`);
+    return { start, value };
+  });
+  const slots = points.length ? slotsFromInstants('esios', DRIVER_INDICATORS[indicator]!, points) : [];
+  assertResolution('esios', `indicator ${indicator}`, HOUR_MS, slots);
   return { id: DRIVER_INDICATORS[indicator]!, unit: 'MW', slots };
 }
 
@@ -44,19 +49,27 @@ export const esiosDriversPlugin: PluginFactory = {
   create(ctx) {
     const cfg = ctx.config.sources.esios;
     const { headers, indicatorUrl } = esiosRequests(cfg);
+    /** Each driver is fetched and judged on its own, like the price indicators. */
     const fetchDay = async (date: string): Promise<DayResult> => {
       const series: DaySeries[] = [];
-      for (const indicator of Object.keys(DRIVER_INDICATORS).map(Number)) {
+      const failures: Array<{ what: string; error: unknown }> = [];
+      const indicators = Object.keys(DRIVER_INDICATORS).map(Number);
+      for (const indicator of indicators) {
         // Without time_agg=average, hourly truncation sums the quarter-hours (×4).
         const url = indicatorUrl(indicator, date, [
           ['time_trunc', 'hour'],
           ['time_agg', 'average'],
-          ['geo_ids[]', '8741'],
+          ['geo_ids[]', String(DRIVER_GEO)],
         ]);
-        series.push(parseDriverIndicator(parseJson('esios', (await ctx.fetcher.get({ url, headers })).body), indicator));
+        try {
+          series.push(parseDriverIndicator(parseJson('esios', (await ctx.fetcher.get({ url, headers })).body), indicator));
+        } catch (error) {
+          failures.push({ what: `indicator ${indicator}`, error });
+        }
       }
-      if (series.some((s) => !s.slots.length)) return { kind: 'not-published', detail: 'a driver has no values yet' };
-      return { kind: 'data', series };
+      if (failures.length === indicators.length) throw failures[0]!.error;
+      if (!failures.length && series.some((s) => !s.slots.length)) return { kind: 'not-published', detail: 'a driver has no values yet' };
+      return { kind: 'data', series, failures };
     };
     return new DaySource(
       {

@@ -1,6 +1,7 @@
 import { DaySource, timingFrom, type DayResult, type DaySeries } from '../../gateway/day-source.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
+import { assertInsideDay } from '../../gateway/payload-checks.js';
 import { localDate } from '../../gateway/tz.js';
 import { parseJson } from '../price-checks.js';
 import { esiosRequests } from './client.js';
@@ -14,14 +15,24 @@ export const esiosPlugin: PluginFactory = {
   create(ctx) {
     const cfg = ctx.config.sources.esios;
     const { headers, indicatorUrl } = esiosRequests(cfg);
+    /** Each indicator is fetched and judged on its own: one that fails does not keep the others from being stored. */
     const fetchDay = async (date: string): Promise<DayResult> => {
       const series: DaySeries[] = [];
+      const failures: Array<{ what: string; error: unknown }> = [];
       for (const indicator of cfg.indicators) {
-        const { body } = await ctx.fetcher.get({ url: indicatorUrl(indicator, date), headers });
-        series.push(...parseEsiosIndicator(parseJson('esios', body), indicator));
+        try {
+          const { body } = await ctx.fetcher.get({ url: indicatorUrl(indicator, date), headers });
+          const got = parseEsiosIndicator(parseJson('esios', body), indicator);
+          for (const s of got) assertInsideDay('esios', `indicator ${indicator} ${s.id}`, date, ctx.config.site.timezone, s.slots);
+          series.push(...got);
+        } catch (error) {
+          if (error instanceof GatewayError && error.code === 'auth_failed') throw error;
+          failures.push({ what: `indicator ${indicator}`, error });
+        }
       }
-      if (series.every((s) => s.slots.length === 0)) return { kind: 'not-published', detail: 'empty values' };
-      return { kind: 'data', series };
+      if (failures.length === cfg.indicators.length) throw failures[0]!.error;
+      if (!failures.length && series.every((s) => s.slots.length === 0)) return { kind: 'not-published', detail: 'empty values' };
+      return { kind: 'data', series, failures };
     };
     const tokenCheck = async (): Promise<string> => {
       const today = localDate(ctx.clock.now(), ctx.config.site.timezone);

@@ -1,4 +1,5 @@
 import { MalformedPayloadError } from '../../gateway/errors.js';
+import { assertSameId, assertUnit } from '../../gateway/payload-checks.js';
 import type { DaySeries } from '../../gateway/day-source.js';
 import { parseInstant } from '../../gateway/tz.js';
 import { assertPlausibleEurMwh, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
@@ -20,13 +21,10 @@ export function parseEsiosIndicator(body: unknown, expectedIndicator?: number): 
   const indicator = (body as { indicator?: Record<string, unknown> } | null)?.indicator;
   if (!indicator || typeof indicator !== 'object') throw new MalformedPayloadError(SOURCE, 'no "indicator" object');
   const id = Number(indicator.id);
-  if (expectedIndicator !== undefined && id !== expectedIndicator) {
-    throw new MalformedPayloadError(SOURCE, `asked for indicator ${expectedIndicator}, got ${String(indicator.id)}`);
-  }
+  if (expectedIndicator !== undefined) assertSameId(SOURCE, 'indicator', expectedIndicator, indicator.id);
   const values = indicator.values;
   if (!Array.isArray(values)) throw new MalformedPayloadError(SOURCE, `indicator ${id}: no "values" array`);
-  const magnitude = JSON.stringify(indicator.magnitud ?? '');
-  if (magnitude !== '""' && !/Precio/i.test(magnitude)) throw new MalformedPayloadError(SOURCE, `indicator ${id} is not a price (magnitud ${magnitude})`);
+  if (indicator.magnitud !== undefined) assertUnit(SOURCE, `indicator ${id}`, 'a price (magnitud Precio, €/MWh)', /Precio/i, JSON.stringify(indicator.magnitud));
   const groups = new Map<string, Array<{ start: number; value: number }>>();
   values.forEach((v: Record<string, unknown>, i: number) => {
     const series = esiosSeriesId(id, Number(v?.geo_id), String(v?.geo_name ?? ''));

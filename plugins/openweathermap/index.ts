@@ -1,5 +1,6 @@
 import { readSecret } from '../../gateway/config/load.js';
 import { GatewayError } from '../../gateway/errors.js';
+import { assertNear } from '../../gateway/payload-checks.js';
 import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
 import { WeatherSource } from '../../gateway/weather-source.js';
 import { parseJson } from '../price-checks.js';
@@ -31,8 +32,18 @@ export const openWeatherMapPlugin: PluginFactory = {
       {
         name: 'openweathermap',
         staleAfterMs: cfg.staleAfterMinutes * 60_000,
-        observations: async () => ({ source, points: parseOwmCurrent(await get('/data/2.5/weather')) }),
-        forecast: async () => ({ source, points: parseOwmForecast(await get('/data/2.5/forecast')) }),
+        observations: async () => {
+          const body = await get('/data/2.5/weather');
+          const points = parseOwmCurrent(body);
+          assertNear('openweathermap', cfg, (body as { coord?: { lat?: unknown; lon?: unknown } }).coord);
+          return { source, points };
+        },
+        forecast: async () => {
+          const body = await get('/data/2.5/forecast');
+          const points = parseOwmForecast(body);
+          assertNear('openweathermap', cfg, (body as { city?: { coord?: { lat?: unknown; lon?: unknown } } }).city?.coord);
+          return { source, points };
+        },
         keyCheck: async () => {
           checkOwmCod(await get('/data/2.5/weather'));
           return 'openweathermap: API key accepted';

@@ -1,6 +1,7 @@
 import { MalformedPayloadError } from '../../gateway/errors.js';
 import type { DaySeries } from '../../gateway/day-source.js';
-import { parseInstant } from '../../gateway/tz.js';
+import { assertResolution, assertUnit } from '../../gateway/payload-checks.js';
+import { HOUR_MS, parseInstant } from '../../gateway/tz.js';
 import { assertPlausibleEurMwh, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
 
 const SOURCE = 'ree';
@@ -22,6 +23,9 @@ export function parseReeApidatos(body: unknown): DaySeries[] {
     const values = attributes?.values;
     if (!Array.isArray(values)) throw new MalformedPayloadError(SOURCE, `series ${id}: no "values" array`);
     const label = `${String(attributes?.title ?? '')} ${String((item as { type?: unknown }).type ?? '')}`;
+    assertUnit(SOURCE, `series ${id}`, 'a price in €/MWh or €/kWh', /€\s*\/\s*[kM]Wh/i, label);
+    const magnitude = (attributes as { magnitude?: unknown } | undefined)?.magnitude;
+    if (magnitude !== undefined && magnitude !== null) assertUnit(SOURCE, `series ${id}`, 'magnitude "price"', /^price$/i, magnitude);
     const factor = /€\s*\/\s*kWh/i.test(label) ? 1000 : 1;
     const points = values.map((v: { value?: unknown; datetime?: unknown }, i: number) => {
       let start: number;
@@ -33,6 +37,7 @@ export function parseReeApidatos(body: unknown): DaySeries[] {
       return { start, value: requireFiniteNumber(SOURCE, `series ${id} value ${i}`, v?.value) * factor };
     });
     const slots = slotsFromInstants(SOURCE, series, points);
+    assertResolution(SOURCE, `series ${id} (asked with time_trunc=hour)`, HOUR_MS, slots);
     assertPlausibleEurMwh(SOURCE, series, slots);
     out.push({ id: series, unit: 'EUR/MWh', slots });
   }

@@ -72,7 +72,8 @@ export function daySourceContract(c: ContractCase): void {
       const before = server.countFor(c.pathPrefix);
       server.script(c.pathPrefix, ...Array(attempts).fill({ status: 502, body: 'bad gateway' }));
       await expect(source.ingestDay(c.day)).rejects.toThrow(/HTTP 502/);
-      expect(server.countFor(c.pathPrefix) - before).toBe(attempts);
+      // A source that asks for several payloads a day (ESIOS indicators) goes on with the others.
+      expect(server.countFor(c.pathPrefix) - before).toBeGreaterThanOrEqual(attempts);
       const h = source.health();
       expect(h.message).toMatch(/^unreachable, retrying/);
       expect(h.code).toBe('server_error');

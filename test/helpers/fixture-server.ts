@@ -157,6 +157,9 @@ export function toMetric(body: unknown): unknown {
   );
 }
 
+/** 2022-08-30T15:00:00Z: the 3-hour boundary after the recorded current weather (dt 1661870592 = 14:43:12Z). */
+export const OWM_FORECAST_START_S = 1661871600;
+
 export function owmRoutes(): Route[] {
   return [
     (_req, url) => {
@@ -166,6 +169,15 @@ export function owmRoutes(): Route[] {
         return { status: 401, body: JSON.stringify({ cod: 401, message: 'Invalid API key. Please see https://openweathermap.org/faq#error401 for more info.' }) };
       }
       const body = JSON.parse(fixture(file));
+      // Like the real API, the answer is for the coordinates asked for (the recordings are from elsewhere).
+      const coord = { lat: Number(url.searchParams.get('lat')), lon: Number(url.searchParams.get('lon')) };
+      if (body.coord) body.coord = coord;
+      if (body.city?.coord) body.city.coord = coord;
+      // The forecast recording (2024) is rebased to start at the first 3-hour boundary after the current-weather recording (2022).
+      if (Array.isArray(body.list) && body.list.length) {
+        const shift = OWM_FORECAST_START_S - body.list[0].dt;
+        for (const item of body.list) item.dt += shift;
+      }
       return { body: JSON.stringify(url.searchParams.get('units') === 'metric' ? toMetric(body) : body) };
     },
   ];

@@ -64,7 +64,8 @@ describe('openweathermap source contract (real local server that honours units=m
 
   it('refuses Kelvin where °C was asked for, as a wrong unit, and stores nothing', async () => {
     const { ctx, source } = await make();
-    server.script('/data/2.5/weather', { body: fixture('openweathermap/pyopenweathermap_free_current.json') });
+    const kelvin = JSON.parse(fixture('openweathermap/pyopenweathermap_free_current.json'));
+    server.script('/data/2.5/weather', { body: JSON.stringify({ ...kelvin, coord: { lat: ctx.config.sources.openweathermap.lat, lon: ctx.config.sources.openweathermap.lon } }) });
     const r = await source.ingest();
     expect(r.summary).toMatch(/obs: openweathermap\/.*: temp = 298.48 degC .* wrong unit\?/);
     expect(source.health().code).toBe('wrong_unit');
