@@ -20,6 +20,9 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+type NumberProps = { properties?: Record<string, { type?: string }> };
+const FINITE_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 export type AuthGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /** Mutating routes need `Authorization: Bearer <http.token>`; with no token configured they are refused outright. */
@@ -53,17 +56,30 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  app.setErrorHandler((error: { statusCode?: number; validation?: unknown; message: string }, _request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+  app.setErrorHandler((error: { statusCode?: number; validation?: unknown; message: string; code?: unknown }, _request, reply) => {
+    // The store refusing a read or write is a state the request cannot be served in, not a bug: 503.
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : error.code === 'store_failed' ? 503 : 500;
     if (status >= 500) log.error({ err: error.message }, 'request failed');
-    void reply.code(status).send({ error: status >= 500 ? 'internal error' : 'bad request', message: error.message });
+    void reply.code(status).send({ error: status === 503 ? 'unavailable' : status >= 500 ? 'internal error' : status === 409 ? 'conflict' : status === 422 ? 'unprocessable' : 'bad request', message: error.message });
   });
-  // ajv coerces "1e309" to a number that is not finite and lets it through: refuse it for every route.
+  // ajv coerces "1e309" and "Infinity" to numbers that are not finite and lets them through: every query or path
+  // parameter the route's schema types as a number must be a finite decimal number.
   app.addHook('preValidation', async (request, reply) => {
-    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
-      if (typeof value === 'string' && /^[\d.+\-eE]+$/.test(value) && /\d/.test(value) && !Number.isFinite(Number(value))) {
-        await reply.code(400).send({ error: 'bad request', message: `querystring/${name} must be a finite number, got ${JSON.stringify(value.slice(0, 40))}` });
-        return reply;
+    const schema = request.routeOptions.schema as { querystring?: NumberProps; params?: NumberProps } | undefined;
+    for (const [part, values] of [
+      ['querystring', request.query],
+      ['params', request.params],
+    ] as const) {
+      for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+        const type = schema?.[part]?.properties?.[name]?.type;
+        const numeric = type === 'number' || type === 'integer';
+        const text = typeof value === 'string' ? value.trim() : undefined;
+        if (text === undefined || (!numeric && !/^[\d.+\-eE]+$/.test(text))) continue;
+        if (!FINITE_DECIMAL.test(text) || !Number.isFinite(Number(text))) {
+          if (!numeric && !/\d/.test(text)) continue;
+          await reply.code(400).send({ error: 'bad request', message: `${part}/${name} must be a finite number, got ${JSON.stringify(text.slice(0, 40))}` });
+          return reply;
+        }
       }
     }
   });

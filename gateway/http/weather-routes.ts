@@ -5,6 +5,8 @@ import { formatLocalIso, formatUtcIso } from '../tz.js';
 import { WEATHER_VARS, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames, type WeatherVar } from '../weather.js';
 import { currentPayload, forecastPayload } from '../weather-payloads.js';
 
+/** A weather source's name as it appears in series ids. */
+const SOURCE_NAME = '^[a-z0-9][a-z0-9_-]{0,40}$';
 const Hours = Type.Object({ hours: Type.Integer({ minimum: 1, maximum: 120, default: 48 }) });
 
 export function registerWeatherRoutes(app: FastifyInstance, gw: Gateway): void {
@@ -34,8 +36,8 @@ export function registerWeatherRoutes(app: FastifyInstance, gw: Gateway): void {
         tags: ['weather'],
         querystring: Type.Object({
           days: Type.Integer({ minimum: 1, maximum: 90, default: 7 }),
-          a: Type.String({ default: 'aemet' }),
-          b: Type.String({ default: 'openweathermap' }),
+          a: Type.String({ default: 'aemet', pattern: SOURCE_NAME }),
+          b: Type.String({ default: 'openweathermap', pattern: SOURCE_NAME }),
           variable: Type.Union(Object.keys(WEATHER_VARS).map((k) => Type.Literal(k)), { default: 'temp' }),
         }),
       },

@@ -158,7 +158,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if ('refused' in solved) {
       tracker.set('degraded', `no plan: ${solved.refused}`, 'inputs_missing');
       await alert('STALE_INPUT', 'warning', `planner: ${solved.refused}`);
-      throw new Error(`planner: ${solved.refused}`);
+      throw Object.assign(new Error(`planner: ${solved.refused}`), { statusCode: 409 });
     }
     let { outcome } = solved;
     const { input, baselineEur } = solved;
@@ -229,11 +229,18 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if ('refused' in solved) throw Object.assign(new Error(solved.refused), { statusCode: 422 });
       return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, keptPrevious: false, timezone: tz, lineOf });
     },
+    /** Re-plans with the changes; when the inputs cannot give a plan (no prices yet) it is a 409 and nothing changes. */
     async apply(changes) {
       checkChanges(changes);
+      const before = { planCfg, current };
       planCfg = withChanges(changes);
       current = null;
-      await plan();
+      try {
+        await plan();
+      } catch (error) {
+        ({ planCfg, current } = before);
+        throw error;
+      }
       return current!.doc;
     },
     lines: () =>

@@ -9,7 +9,7 @@ import { startGateway, subscriber } from '../helpers/gateway.js';
 /** Bounded fuzzing with a seeded generator: malformed JSON, huge bodies, wrong types, path tricks. */
 const random = seededRandom(20251125);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-const junkValues = ['', 'null', '-1', '1e309', 'NaN', '../../etc/passwd', '%00', '%2e%2e%2f', "' OR 1=1 --", '<script>alert(1)</script>', '2025-13-45T99:99:99Z', 'x'.repeat(5000), '{"a":', '[]', 'true', '😀', '9'.repeat(40)];
+const junkValues = ['Infinity', '-Infinity', 'x/y', '',  'null', '-1', '1e309', 'NaN', '../../etc/passwd', '%00', '%2e%2e%2f', "' OR 1=1 --", '<script>alert(1)</script>', '2025-13-45T99:99:99Z', 'x'.repeat(5000), '{"a":', '[]', 'true', '😀', '9'.repeat(40)];
 const junkBodies = ['{', '{"quota":{"conching":"many"}}', '{"quota":{"__proto__":{"x":1}}}', '[1,2,3]', 'null', '"string"', '{"price_eur_kwh":"cheap","temperature":[],"humidity":{}}', '{"contractedKw":-5}', JSON.stringify({ quota: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`p${i}`, i])) }), 'x'.repeat(200_000)];
 
 describe('fuzzing the HTTP API and the MQTT request topics (bounded)', () => {
@@ -62,6 +62,42 @@ describe('fuzzing the HTTP API and the MQTT request topics (bounded)', () => {
     expect((await infinite.json()).message).toMatch(/days must be a finite number/);
   });
 
+  it('every route and every parameter of /openapi.json, each junk value in turn (with the bearer token): 0 × 5xx', async () => {
+    const doc = await (await fetch(`${http}/openapi.json`)).json();
+    const failures: string[] = [];
+    let requests = 0;
+    const send = async (method: string, path: string, query: URLSearchParams, body?: string) => {
+      const res = await fetch(`${http}${path}${query.size ? `?${query}` : ''}`, {
+        method,
+        headers: { authorization: 'Bearer http-test-token', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body,
+      });
+      requests++;
+      await res.arrayBuffer();
+      if (res.status >= 500 && !(path === '/healthz' && res.status === 503)) failures.push(`${method} ${path}?${query} ${body?.slice(0, 60) ?? ''} → ${res.status}`);
+    };
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>)) {
+      if (path === '/api/events' || path === '/api/store/backup') continue;
+      for (const [m, op] of Object.entries(methods)) {
+        const method = m.toUpperCase();
+        const params = op.parameters ?? [];
+        const fill = (p: string) => p.replace(/\{[^}]+\}/g, 'x');
+        for (const param of params) {
+          for (const junk of junkValues.slice(0, 12)) {
+            const query = new URLSearchParams();
+            let target = fill(path);
+            if (param.in === 'query') query.set(param.name, junk);
+            else if (param.in === 'path') target = path.replace(`{${param.name}}`, encodeURIComponent(junk)).replace(/\{[^}]+\}/g, 'x');
+            await send(method, target, query, method === 'POST' ? '{}' : undefined);
+          }
+        }
+        if (method === 'POST') for (const body of [...junkBodies.slice(0, 8), '{"quota":{}}', '{"quota":{"conching":0}}']) await send(method, fill(path), new URLSearchParams(), body);
+      }
+    }
+    expect(requests).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+  });
+
   it('answers garbage on the MQTT request topics with errors and stays up', async () => {
     const url = `mqtt://127.0.0.1:${gw.brokerPorts!.port}`;
     const sub = await subscriber(url, 'choco-edge/bridge/response/#');
@@ -79,5 +115,38 @@ describe('fuzzing the HTTP API and the MQTT request topics (bounded)', () => {
     expect(gw.mqtt.connected).toBe(true);
     await client.endAsync();
     await sub.client.endAsync();
+  });
+});
+
+describe('the cases found by hand: 4xx for bad input, 409 for a valid request the state cannot serve', () => {
+  const server = new FixtureServer();
+  let gw: Gateway;
+  let http: string;
+  beforeAll(async () => {
+    await server.start(); // no routes: every source answers 404, so there are no prices at all
+    ({ gw } = await startGateway(testConfig(server.base, { sources: { esios: { enabled: false } } }), '2026-12-01T09:00:00Z'));
+    http = gw.http!.url;
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await server.stop();
+  });
+
+  it.each([
+    ['/weather/forecast?hours=Infinity', 400, /querystring\/hours must be a finite number, got "Infinity"/],
+    ['/api/store/verify?days=Infinity', 400, /querystring\/days must be a finite number/],
+    ['/api/store/verify?days=-Infinity', 400, /querystring\/days must be a finite number/],
+    ['/weather/comparison?a=x%2Fy', 400, /querystring\/a must match pattern/],
+  ])('GET %s → %i', async (path, status, message) => {
+    const res = await fetch(`${http}${path}`);
+    expect(res.status).toBe(status);
+    expect((await res.json()).message).toMatch(message);
+  });
+
+  it('POST /api/plan/apply {"quota":{}} with no prices → 409 with the reason, and the plan state is unchanged', async () => {
+    const res = await fetch(`${http}/api/plan/apply`, { method: 'POST', headers: { authorization: 'Bearer http-test-token', 'content-type': 'application/json' }, body: '{"quota":{}}' });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: 'conflict', message: expect.stringMatching(/planner: .*price/i) });
+    expect((await fetch(`${http}/api/plan`)).status).toBe(404);
   });
 });
