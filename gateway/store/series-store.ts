@@ -1,6 +1,8 @@
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from '../series.js';
 import { DAY_MS, HOUR_MS } from '../tz.js';
+import { StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { WriteGate } from './write-gate.js';
 
 export interface RetentionPolicy {
   /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
@@ -54,16 +56,49 @@ export interface OutboxEntry {
 export class SeriesStore {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  private readonly gate = new WriteGate(async () => {
+    await this.db.close();
+    await this.db.open({ createIfMissing: false });
+  });
+  private checked!: StoreIntegrity;
 
   private constructor(
     private readonly db: Level<string, unknown>,
     private readonly sync: boolean,
+    readonly dir: string,
   ) {}
 
+  /**
+   * Opens (or creates) the store in `dir` and checks it: never creates an empty store over a damaged one, reports
+   * every loss (see `integrity()`). Throws a `StoreOpenError` with LevelDB's cause, the path and the remedy.
+   */
   static async open(dir: string, options: { sync?: boolean } = {}): Promise<SeriesStore> {
-    const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
-    await db.open();
-    return new SeriesStore(db, options.sync ?? true);
+    const { createIfMissing } = checkBeforeOpen(dir);
+    const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
+    try {
+      await db.open();
+    } catch (error) {
+      const why = levelDbCause(error);
+      if (/lock/i.test(why)) throw new StoreOpenError(dir, `it is locked by another process (${why})`, 'stop the other gateway or command using it first');
+      throw new StoreOpenError(dir, why);
+    }
+    const store = new SeriesStore(db, options.sync ?? true, dir);
+    const marker = readMarker(dir);
+    store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
+    writeMarker(dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records: store.checked.records ?? 0, countedAt: new Date().toISOString(), cleanShutdown: false, ...(marker?.lastRepair ? { lastRepair: marker.lastRepair } : {}) });
+    return store;
+  }
+
+  /** What the open found (losses reported by LevelDB, records missing since the last clean shutdown) and the last failed write. */
+  integrity(): StoreIntegrity {
+    const failure = this.gate.failure;
+    if (!failure || this.checked.state === 'failed') return { ...this.checked, writeFailure: failure };
+    return { ...this.checked, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})` };
+  }
+
+  /** Reopens the store if a write failed, so that it serves again once the cause (disk full) is gone. */
+  heal(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.gate.heal().catch(() => undefined);
   }
 
   /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
@@ -259,17 +294,24 @@ export class SeriesStore {
     return true;
   }
 
-  /** Waits for in-flight writes, then closes LevelDB. */
+  /** Waits for in-flight writes, counts the records for the next open's check, then closes LevelDB. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
-    await this.db.close();
+    await this.gate.settled();
+    if (this.db.status === 'open' && !this.gate.failure) {
+      const { records } = await countAllRecords(() => this.db.keys());
+      const marker = readMarker(this.dir);
+      if (records !== null) writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt: new Date().toISOString(), cleanShutdown: true, ...(marker?.lastRepair ? { lastRepair: marker.lastRepair } : {}) });
+    }
+    if (this.db.status === 'open') await this.db.close();
   }
 
+  /** Every write goes through the gate: one at a time, and none after a failure until the store has been reopened. */
   private track<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    const p = work();
+    const p = this.gate.run(work);
     this.inFlight.add(p);
     const done = (): void => {
       this.inFlight.delete(p);
