@@ -21,6 +21,7 @@ import { PLUGIN_API_VERSION } from './plugin.js';
 import { Scheduler } from './scheduler.js';
 import { mergeDescriptors, seriesStatus, type SeriesStatus } from './series-status.js';
 import { SeriesStore } from './store/series-store.js';
+import type { StoreIntegrity } from './store/integrity.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { VERSION } from './version.js';
 
@@ -37,6 +38,7 @@ export interface HealthReport {
   reasons: string[];
   plugins: Record<string, ComponentHealth>;
   series: SeriesStatus[];
+  store: StoreIntegrity;
 }
 
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
@@ -298,6 +300,8 @@ export class Gateway {
   }
 
   async health(): Promise<HealthReport> {
+    await this.store.heal();
+    const store = this.store.integrity();
     const plugins = this.pluginHealth();
     const series = await this.seriesStatuses();
     const reasons: string[] = [];
@@ -320,7 +324,11 @@ export class Gateway {
       reasons.push('no price source is enabled');
       states.push('failed');
     }
-    return { state: states.length ? worst(states) : 'ok', reasons, plugins, series };
+    if (store.state !== 'ok') {
+      reasons.unshift(store.message);
+      states.push(store.state);
+    }
+    return { state: states.length ? worst(states) : 'ok', reasons, plugins, series, store };
   }
 
   healthPayload(report: HealthReport): Omit<Payloads['bridge/health'], 'v'> {
@@ -330,6 +338,7 @@ export class Gateway {
       reasons: report.reasons,
       plugins: report.plugins,
       series: Object.fromEntries(report.series.map((s) => [s.id, { stale: s.stale, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000), source: s.source }])),
+      store: report.store,
     };
   }
 

@@ -43,7 +43,7 @@ export class PayloadMismatchError extends GatewayError {
 /** The local store refused a read or write (disk full, damage, closed): not the fault of the device or source being read. */
 export class StoreError extends GatewayError {
   constructor(message: string, cause?: unknown) {
-    super('store_failed', message, true);
+    super('store_failed', message, false);
     this.name = 'StoreError';
     if (cause !== undefined) this.cause = cause;
   }

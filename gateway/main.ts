@@ -9,6 +9,8 @@ import { SdNotify } from './sd-notify.js';
 import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './store/backup.js';
 import { SeriesStore } from './store/series-store.js';
+import { StoreOpenError } from './store/integrity.js';
+import { repairStore } from './store/repair.js';
 import { errorMessage } from './errors.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
@@ -28,6 +30,7 @@ commands:
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
+  store repair   rebuild a damaged store (copied aside first); the gateway must be stopped
   eval           evaluate a shipped model on a data file: --model NAME --prices CSV[.gz]
                  [--weather CSV] [--drivers CSV] [--from DATE] [--to DATE]
   help           this text
@@ -43,7 +46,9 @@ const OPTIONS: Record<string, string[]> = {
 };
 
 function parseArgs(argv: string[]): { command: string; configFile?: string; options: Record<string, string> } {
-  const [command = 'help', ...rest] = argv;
+  const [first = 'help', ...args] = argv;
+  // Two-word commands: `store repair`.
+  const [command, rest] = first === 'store' ? [`store ${args[0] ?? ''}`.trim(), args.slice(1)] : [first, args];
   if (command === 'hash-password') return { command, options: {} };
   let configFile: string | undefined;
   const options: Record<string, string> = {};
@@ -194,6 +199,13 @@ async function main(): Promise<number> {
       }
       return 0;
     }
+    case 'store repair': {
+      const config = loadConfig({ file: configFile });
+      const r = await repairStore(join(resolve(config.dataDir), 'store'));
+      const lost = r.recordsBefore === null ? 'records before the damage unknown (no clean shutdown recorded)' : r.recordsAfter < r.recordsBefore ? `${r.recordsBefore - r.recordsAfter} of ${r.recordsBefore} records could not be recovered` : 'nothing lost';
+      process.stdout.write(`store repaired: ${r.recordsAfter} records (${lost}); the damaged store was copied to ${r.backup}\n`);
+      return 0;
+    }
     case 'hash-password': {
       const password = process.argv[3] ?? (await readStdin()).trim();
       if (!password) throw new EvalUsageError('usage: choco-edge hash-password <password>   (or the password on standard input)');
@@ -216,7 +228,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError) {
+    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError || error instanceof StoreOpenError) {
       process.stderr.write(`choco-edge: ${error.message}\n`);
       process.exit(2);
     }

@@ -69,6 +69,7 @@ export function registerRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGua
           horizon_end: s.horizonEnd === null ? null : formatUtcIso(s.horizonEnd),
         })),
         mqtt: { connected: gw.mqtt.connected },
+        store: report.store,
       };
       return reply.code(report.state === 'failed' ? 503 : 200).send(body);
     },

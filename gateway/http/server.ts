@@ -58,7 +58,7 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   });
   app.setErrorHandler((error: { statusCode?: number; validation?: unknown; message: string; code?: unknown }, _request, reply) => {
     // The store refusing a read or write is a state the request cannot be served in, not a bug: 503.
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : error.code === 'store_failed' ? 503 : 500;
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : error.code === 'store_failed' || (typeof error.code === 'string' && error.code.startsWith('LEVEL_')) ? 503 : 500;
     if (status >= 500) log.error({ err: error.message }, 'request failed');
     void reply.code(status).send({ error: status === 503 ? 'unavailable' : status >= 500 ? 'internal error' : status === 409 ? 'conflict' : status === 422 ? 'unprocessable' : 'bad request', message: error.message });
   });

@@ -1,3 +1,4 @@
+import type { StoreIntegrity } from '../store/integrity.js';
 /**
  * The MQTT contract: every topic the gateway publishes or listens to, with its payload type.
  * Topics are relative to the configured base (default `choco-edge`). Payloads are JSON and carry `v`.
@@ -41,6 +42,8 @@ export interface Payloads {
     reasons: string[];
     plugins: Record<string, ComponentHealth>;
     series: Record<string, { stale: boolean; age_s: number | null; source: string | null }>;
+    /** The store's integrity: losses found at open, the last failed write (see gateway/store/integrity.ts). */
+    store?: StoreIntegrity;
   };
   'prices/+': {
     v: number;

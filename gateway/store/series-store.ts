@@ -3,6 +3,7 @@ import { findGaps, resample, type Slot, type StoredSlot, type Unit } from '../se
 import { DAY_MS, HOUR_MS } from '../tz.js';
 import { StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
+import { StoreError } from '../errors.js';
 
 export interface RetentionPolicy {
   /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
@@ -310,7 +311,7 @@ export class SeriesStore {
 
   /** Every write goes through the gate: one at a time, and none after a failure until the store has been reopened. */
   private track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.closed) return Promise.reject(new StoreError(`store: closed (${this.dir}); nothing is written`));
     const p = this.gate.run(work);
     this.inFlight.add(p);
     const done = (): void => {

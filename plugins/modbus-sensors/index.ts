@@ -82,11 +82,15 @@ class DevicePoller {
   private async readAll(): Promise<void> {
     const now = this.ctx.clock.now();
     let failed = 0;
+    let storeError: unknown;
     for (const p of this.device.points) {
       try {
         const value = await this.readPoint(p);
         Object.assign(this.readings.get(p.name)!, { value, at: new Date(now).toISOString(), state: 'ok', error: null });
-        await this.ctx.store.write(`sensor.${p.name}`, p.unit, [{ start: now, end: now + this.device.pollMs, value }], { source: `modbus/${this.device.name}`, fetchedAt: now });
+        // A store failure is the store's, not the device's: the connection stays up and health says so.
+        await this.ctx.store.write(`sensor.${p.name}`, p.unit, [{ start: now, end: now + this.device.pollMs, value }], { source: `modbus/${this.device.name}`, fetchedAt: now }).catch((error: unknown) => {
+          storeError ??= error;
+        });
         await this.ctx.mqtt.publish(
           topics.sensor(p.name),
           { v: PAYLOAD_VERSION, point: p.name, device: this.device.name, value, unit: p.unit, at: formatUtcIso(now), state: 'ok' },
@@ -100,7 +104,10 @@ class DevicePoller {
       }
     }
     this.polls++;
-    if (failed) this.tracker.set('degraded', `${failed} of ${this.device.points.length} points answered with an exception`, 'client_error');
+    if (storeError) {
+      this.tracker.set('degraded', `device answers, but its readings are not stored: ${errorMessage(storeError)}`, 'store_failed');
+      this.ctx.log.error({ device: this.device.name, err: errorMessage(storeError) }, 'sensor readings not stored: store failure');
+    } else if (failed) this.tracker.set('degraded', `${failed} of ${this.device.points.length} points answered with an exception`, 'client_error');
     else this.tracker.set('ok', `polled ${this.device.points.length} points`);
   }
 

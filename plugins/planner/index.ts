@@ -1,3 +1,4 @@
+import { errorMessage } from '../../gateway/errors.js';
 import type { Config } from '../../gateway/config/schema.js';
 import type { Alert } from '../../gateway/bus.js';
 import { HealthTracker } from '../../gateway/health.js';
@@ -209,7 +210,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
           const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
           if (!Number.isFinite(until)) return;
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
-          void ctx.store.setValue('planner.overrides', [...overrides.values()]);
+          ctx.store.setValue('planner.overrides', [...overrides.values()]).catch((e: unknown) => tracker.set('degraded', `override not saved: ${errorMessage(e)}`, 'store_failed'));
           void plan().catch(() => undefined);
         }
       });

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readSecret } from '../../gateway/config/load.js';
-import { errorMessage } from '../../gateway/errors.js';
+import { errorCode, errorMessage } from '../../gateway/errors.js';
 import { HealthTracker } from '../../gateway/health.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { VERSION } from '../../gateway/version.js';
@@ -53,7 +53,8 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
       }
       tracker.set('ok', `connected; ${counters.forwarded} forwarded`);
     } catch (error) {
-      tracker.set('degraded', `upstream publish failed: ${errorMessage(error)}; backlog kept`);
+      if (errorCode(error) === 'store_failed') tracker.set('degraded', `outbox store failure: ${errorMessage(error)}; backlog kept`, 'store_failed');
+      else tracker.set('degraded', `upstream publish failed: ${errorMessage(error)}; backlog kept`);
     } finally {
       draining = false;
     }
@@ -71,7 +72,10 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
           counters.droppedOverflow += oldest.length;
         }
       })
-      .catch((error: unknown) => ctx.log.error({ err: errorMessage(error) }, 'outbox append failed'))
+      .catch((error: unknown) => {
+        tracker.set('degraded', `message not queued: ${errorMessage(error)}`, errorCode(error) === 'store_failed' ? 'store_failed' : undefined);
+        ctx.log.error({ err: errorMessage(error) }, 'outbox append failed');
+      })
       .then(() => drain());
   };
 
