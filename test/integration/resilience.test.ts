@@ -27,7 +27,7 @@ describe('without internet', () => {
     const res = await fetch(`${gw.http!.url}/healthz`);
     expect(res.status).toBe(503);
     const body = await res.json();
-    expect(body.plugins.omie.message).toMatch(/^unreachable, retrying: GET .* unreachable \(ECONNREFUSED\)/);
+    expect(body.plugins.omie.message).toMatch(/^unreachable, retrying: \d{4}-\d\d-\d\d: GET .* unreachable \(ECONNREFUSED\)/);
     expect(body.reasons.some((r: string) => /series omie_es stale: no data stored yet/.test(r))).toBe(true);
     const jobs = await (await fetch(`${gw.http!.url}/scheduler/status`)).json();
     expect(jobs.jobs.find((j: { id: string }) => j.id === 'priceIngestion').lastRun.outcome).toBe('failed');
