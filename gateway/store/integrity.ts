@@ -23,6 +23,8 @@ export interface StoreMarker {
   /** False while a gateway has the store open; true after a clean close. */
   cleanShutdown: boolean;
   lastRepair?: { at: string; backup: string; recordsBefore: number; recordsAfter: number };
+  /** Losses found at an earlier open, kept (and reported) until `choco-edge store repair` is run. */
+  losses?: string[];
 }
 
 /** What the store knows about its own integrity; shown in /healthz and bridge/health under `store`. */
@@ -120,13 +122,15 @@ export function levelDbCause(error: unknown): string {
   return inner && inner !== e.message ? `${e.message}: ${inner}` : String(e?.message ?? error);
 }
 
-export function integrityFrom(dir: string, counted: { records: number | null; readError?: string }, marker: StoreMarker | undefined, logLosses: string[]): StoreIntegrity {
-  const losses = [...logLosses];
-  if (counted.readError) losses.push(`reading every record at open failed: ${counted.readError}`);
+/** Losses found now (stamped with `now`) after those found at earlier opens and not yet dealt with by a repair. */
+export function integrityFrom(dir: string, counted: { records: number | null; readError?: string }, marker: StoreMarker | undefined, logLosses: string[], now = new Date()): StoreIntegrity {
+  const found = [...logLosses];
+  if (counted.readError) found.push(`reading every record at open failed: ${counted.readError}`);
   const expected = marker?.cleanShutdown ? marker.records : null;
   if (expected !== null && counted.records !== null && counted.records < expected) {
-    losses.push(`${expected - counted.records} of ${expected} records missing since the last clean shutdown (${marker!.countedAt}); ${counted.records} left`);
+    found.push(`${expected - counted.records} of ${expected} records missing since the last clean shutdown (${marker!.countedAt}); ${counted.records} left`);
   }
+  const losses = [...(marker?.losses ?? []), ...found.map((l) => `${now.toISOString()}: ${l}`)];
   const base = { dir, records: counted.records, expectedRecords: expected, losses, writeFailure: null, lastRepair: marker?.lastRepair ?? null };
   if (!losses.length) return { ...base, state: 'ok', message: `${counted.records ?? 'unknown'} records${marker ? '' : ' (new store)'}` };
   return { ...base, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };

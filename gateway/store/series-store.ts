@@ -86,7 +86,7 @@ export class SeriesStore {
     const store = new SeriesStore(db, options.sync ?? true, dir);
     const marker = readMarker(dir);
     store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
-    writeMarker(dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records: store.checked.records ?? 0, countedAt: new Date().toISOString(), cleanShutdown: false, ...(marker?.lastRepair ? { lastRepair: marker.lastRepair } : {}) });
+    store.saveMarker(store.checked.records ?? 0, false);
     return store;
   }
 
@@ -303,10 +303,16 @@ export class SeriesStore {
     await this.gate.settled();
     if (this.db.status === 'open' && !this.gate.failure) {
       const { records } = await countAllRecords(() => this.db.keys());
-      const marker = readMarker(this.dir);
-      if (records !== null) writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt: new Date().toISOString(), cleanShutdown: true, ...(marker?.lastRepair ? { lastRepair: marker.lastRepair } : {}) });
+      if (records !== null) this.saveMarker(records, true);
     }
     if (this.db.status === 'open') await this.db.close();
+  }
+
+  /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
+  private saveMarker(records: number, cleanShutdown: boolean): void {
+    const marker = readMarker(this.dir);
+    const { losses, lastRepair } = this.checked;
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt: new Date().toISOString(), cleanShutdown, ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
   }
 
   /** Every write goes through the gate: one at a time, and none after a failure until the store has been reopened. */

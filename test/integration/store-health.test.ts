@@ -43,7 +43,7 @@ describe('a damaged store is reported in /healthz and bridge/health, with its ca
     const res = await fetch(`${gw.http!.url}/healthz`);
     expect(res.status).toBe(503);
     const body = await res.json();
-    expect(body.reasons[0]).toMatch(/^store damaged, data lost: \d+ of 241 records missing since the last clean shutdown .*choco-edge store repair/);
+    expect(body.reasons[0]).toMatch(/^store damaged, data lost: \d{4}-\S+Z: \d+ of 241 records missing since the last clean shutdown .*choco-edge store repair/);
     expect(body.store).toMatchObject({ state: 'failed', code: 'store_failed', expectedRecords: 241 });
     expect(body.store.losses).toHaveLength(1);
   });

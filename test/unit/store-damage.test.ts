@@ -68,10 +68,15 @@ describe('store damage never reads as "empty and healthy"', () => {
     expect(h.losses.join('\n')).toMatch(new RegExp(`${240 - h.records!} of 240 records missing since the last clean shutdown`));
     expect(h.message).toMatch(/^store damaged, data lost: .*To fix: stop the gateway and run `choco-edge store repair`/);
     await store.close();
-    // The loss is reported until an operator acts: the next open (after a clean close) counts from what is left.
+    // The loss is reported until an operator acts: still there at the next open, gone after a repair.
     const again = await SeriesStore.open(dir);
-    expect(again.integrity().state).toBe('ok');
+    expect(again.integrity()).toMatchObject({ state: 'failed', losses: h.losses });
     await again.close();
+    const r = await repairStore(dir);
+    expect(r).toMatchObject({ recordsBefore: h.records, recordsAfter: h.records });
+    const repaired = await SeriesStore.open(dir);
+    expect(repaired.integrity()).toMatchObject({ state: 'ok', losses: [] });
+    await repaired.close();
   });
 
   it('a garbled .log: what LevelDB drops while recovering (its LOG: "dropping … bytes") is reported', async () => {
