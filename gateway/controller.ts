@@ -227,6 +227,7 @@ export class Gateway {
         await this.bridge.publishHealth(this.healthPayload(report));
         for (const s of report.series.filter((x) => x.stale && x.critical)) this.bus.emit('alert', { code: 'STALE_INPUT', level: 'warning', message: `${s.id}: ${s.staleReason}`, at: this.clock.now() });
         for (const [name, h] of Object.entries(report.plugins)) if (h.state === 'failed') this.bus.emit('alert', { code: 'PLUGIN_DOWN', level: 'critical', message: `${name}: ${h.message}`, at: this.clock.now() });
+        if (report.store.state !== 'ok') this.bus.emit('alert', { code: 'STORE_DAMAGED', level: report.store.state === 'failed' ? 'critical' : 'warning', message: report.store.message, at: this.clock.now() });
         return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
       };
     }

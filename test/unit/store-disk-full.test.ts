@@ -53,7 +53,8 @@ describe.skipIf(!canMount)(`disk full on a real 2 MB tmpfs${canMount ? '' : ' (s
           for (const s of slots) acked.set(s.start, s.value);
           return true;
         } catch (error) {
-          expect(String((error as Error).message)).toMatch(/No space left|ENOSPC|IO error|store/i);
+          expect(error).toMatchObject({ code: 'store_failed' });
+          expect(String((error as Error).message)).toMatch(/No space left|ENOSPC|IO error|reopen/i);
           return false;
         }
       };
