@@ -72,11 +72,11 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
     ] as const) {
       for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
         const type = schema?.[part]?.properties?.[name]?.type;
+        if (typeof value !== 'string') continue;
+        const text = value.trim();
         const numeric = type === 'number' || type === 'integer';
-        const text = typeof value === 'string' ? value.trim() : undefined;
-        if (text === undefined || (!numeric && !/^[\d.+\-eE]+$/.test(text))) continue;
-        if (!FINITE_DECIMAL.test(text) || !Number.isFinite(Number(text))) {
-          if (!numeric && !/\d/.test(text)) continue;
+        const bad = numeric ? !FINITE_DECIMAL.test(text) || !Number.isFinite(Number(text)) : FINITE_DECIMAL.test(text) && !Number.isFinite(Number(text));
+        if (bad) {
           await reply.code(400).send({ error: 'bad request', message: `${part}/${name} must be a finite number, got ${JSON.stringify(text.slice(0, 40))}` });
           return reply;
         }

@@ -132,7 +132,8 @@ export function integrityFrom(dir: string, counted: { records: number | null; re
   }
   const losses = [...(marker?.losses ?? []), ...found.map((l) => `${now.toISOString()}: ${l}`)];
   const base = { dir, records: counted.records, expectedRecords: expected, losses, writeFailure: null, lastRepair: marker?.lastRepair ?? null };
-  if (!losses.length) return { ...base, state: 'ok', message: `${counted.records ?? 'unknown'} records${marker ? '' : ' (new store)'}` };
+  const note = marker ? '' : counted.records ? ' (no earlier count to compare with)' : ' (new store)';
+  if (!losses.length) return { ...base, state: 'ok', message: `${counted.records ?? 'unknown'} records${note}` };
   return { ...base, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
 }
 
