@@ -384,7 +384,7 @@ export const ConfigSchema = Type.Object(
       {
         minLevel: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { default: 'warning' }),
         perMinute: Type.Integer({ minimum: 1, default: 6, description: 'at most this many notifications a minute per channel' }),
-        webhookUrl: Type.Optional(Type.String()),
+        webhookUrl: Type.Optional({ ...Secret, description: 'a secret: such URLs carry their credentials in the path or query; only the origin is ever shown' }),
         telegram: Type.Optional(
           Type.Object(
             { baseUrl: Type.String({ default: 'https://api.telegram.org' }), token: Secret, chatId: Type.String() },

@@ -22,7 +22,10 @@ export interface HttpServer {
 
 export type AuthGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-/** Mutating routes need `Authorization: Bearer <http.token>`; with no token configured they are refused outright. */
+/**
+ * Mutating routes need `Authorization: Bearer <http.token>` (the scheme in any case, RFC 7235 §2.1); with no
+ * token configured they are refused outright.
+ */
 export function tokenGuard(token: string | undefined): AuthGuard {
   const expected = token ? Buffer.from(token) : undefined;
   return async (request, reply) => {
@@ -31,7 +34,7 @@ export function tokenGuard(token: string | undefined): AuthGuard {
       return;
     }
     const header = request.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const given = Buffer.from(/^bearer +(\S+) *$/i.exec(header)?.[1] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       await reply.code(401).send({ error: 'unauthorized', message: 'missing or wrong bearer token' });
     }
@@ -66,6 +69,10 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
         return reply;
       }
     }
+  });
+  // No response is to be sniffed into another type or shown inside someone else's frame.
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
   });
   // Routine requests are not logged; failures are, by the error handler above.
   app.addHook('onRoute', (route) => {

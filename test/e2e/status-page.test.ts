@@ -18,6 +18,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
   let page: Page;
   let http: string;
   const transferred: number[] = [];
+  const cspViolations: string[] = [];
   let firstRenderMs = 0;
 
   beforeAll(async () => {
@@ -36,6 +37,9 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     page.on('response', async (r) => {
       const size = Number(r.headers()['content-length'] ?? (await r.body().catch(() => Buffer.alloc(0))).length);
       transferred.push(size);
+    });
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
     const started = Date.now();
     await page.goto(http);
@@ -107,6 +111,18 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     expect(await page.textContent('#card-price .meta')).toContain('STALE');
     expect(await page.textContent('#card-outdoor .meta')).toContain('STALE');
     await page.screenshot({ path: 'test-output/status-page-stale.png', fullPage: true });
+  }, 90_000); // advancing six simulated days runs every job on the way: ~22 s on a loaded 2-core machine
+
+  it('runs under its Content-Security-Policy (no framing, no inline code): the chart, the timeline and live updates work, nothing was blocked', async () => {
+    const res = await fetch(http);
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await page.locator('#chart-prices canvas').count()).toBeGreaterThan(0);
+    const left = await page.locator('.tl-run').first().evaluate((el) => (el as HTMLElement).style.left);
+    expect(left).toMatch(/%$/);
+    expect(cspViolations).toEqual([]);
   });
 
   it('leaves screenshots under test-output (docs/status-page.png in the README is one of them)', () => {
