@@ -12,6 +12,7 @@ import { worst, type ComponentHealth, type HealthState } from './health.js';
 import { createLogger, moduleLogger, type Logger } from './log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import type { MqttUser } from './mqtt/auth.js';
+import { gatewayClientIds } from './mqtt/client-ids.js';
 import { Bridge } from './mqtt/bridge.js';
 import { MqttConnection } from './mqtt/connection.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from './mqtt/topics.js';
@@ -97,7 +98,7 @@ export class Gateway {
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {
       this.broker = new EmbeddedBroker(
-        { ...cfg.mqtt.embedded, base: cfg.mqtt.base, internal: this.internalMqtt, users: cfg.mqtt.embedded.users as MqttUser[] },
+        { ...cfg.mqtt.embedded, base: cfg.mqtt.base, internal: this.internalMqtt, reservedClientIds: gatewayClientIds(cfg, this.internalMqtt.username), users: cfg.mqtt.embedded.users as MqttUser[] },
         this.logger('broker'),
       );
       this.brokerPorts = await this.broker.start();

@@ -3,7 +3,7 @@ import type { Config } from './config/schema.js';
 
 export type { Logger };
 
-const REDACT = ['token', 'password', 'apiKey', 'api_key', 'appid', 'headers["x-api-key"]', '*.token', '*.password', '*.apiKey'];
+const REDACT = ['token', 'password', 'webhookUrl', '*.webhookUrl', 'apiKey', 'api_key', 'appid', 'headers["x-api-key"]', '*.token', '*.password', '*.apiKey'];
 
 /** JSON lines to stdout (journald-friendly); pretty when stdout is a terminal; per-module levels from config. */
 export function createLogger(config: Config['log'], destination?: NodeJS.WritableStream): Logger {

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config, type SecretValue } from './schema.js';
+import { topicNameProblems } from './topic-names.js';
 
 export const ENV_PREFIX = 'CHOCO_EDGE_';
 
@@ -52,6 +53,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
     problems.push(`${e.path || '/'}: ${e.message.toLowerCase()}, got ${describe(e.value)}`);
   }
+  if (!problems.length) problems.push(...topicNameProblems(withDefaults as Config));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
 }

@@ -135,6 +135,7 @@ export const ConfigSchema = Type.Object(
                   passwordHash: Type.String({ pattern: '^scrypt:', description: 'from `choco-edge hash-password`' }),
                   role: Type.Union([Type.Literal('admin'), Type.Literal('viewer'), Type.Literal('line')]),
                   lines: Type.Optional(Type.Array(Type.String())),
+                  clientIdPattern: Type.Optional(Type.String({ minLength: 1, description: 'regular expression the whole client id must match, e.g. conching-plc-[0-9]+' })),
                 },
                 { additionalProperties: false },
               ),
@@ -348,6 +349,7 @@ export const ConfigSchema = Type.Object(
         maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 72 }),
         reconnectMs: Type.Integer({ minimum: 100, default: 5_000 }),
         commandSecret: Type.Optional(Secret),
+        commandWindowS: Type.Integer({ minimum: 1, maximum: 3600, default: 300, description: "a signed command's timestamp may be this far from the gateway's clock, either way; its transaction id is remembered that long" }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -366,6 +368,8 @@ export const ConfigSchema = Type.Object(
         groupId: Type.String({ default: 'choco-edge', pattern: '^[^/#+]+$' }),
         edgeNodeId: Type.Optional(Type.String({ pattern: '^[^/#+]+$', description: 'defaults to site.id' })),
         url: Type.Optional(Type.String({ description: 'broker for Sparkplug; defaults to the gateway broker' })),
+        username: Type.Optional(Type.String({ description: 'login on sparkplug.url (only there: the gateway broker gets the gateway login)' })),
+        password: Type.Optional(Secret),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -380,7 +384,7 @@ export const ConfigSchema = Type.Object(
       {
         minLevel: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { default: 'warning' }),
         perMinute: Type.Integer({ minimum: 1, default: 6, description: 'at most this many notifications a minute per channel' }),
-        webhookUrl: Type.Optional(Type.String()),
+        webhookUrl: Type.Optional({ ...Secret, description: 'a secret: such URLs carry their credentials in the path or query; only the origin is ever shown' }),
         telegram: Type.Optional(
           Type.Object(
             { baseUrl: Type.String({ default: 'https://api.telegram.org' }), token: Secret, chatId: Type.String() },

@@ -25,7 +25,10 @@ const FINITE_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export type AuthGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-/** Mutating routes need `Authorization: Bearer <http.token>`; with no token configured they are refused outright. */
+/**
+ * Mutating routes need `Authorization: Bearer <http.token>` (the scheme in any case, RFC 7235 §2.1); with no
+ * token configured they are refused outright.
+ */
 export function tokenGuard(token: string | undefined): AuthGuard {
   const expected = token ? Buffer.from(token) : undefined;
   return async (request, reply) => {
@@ -34,7 +37,7 @@ export function tokenGuard(token: string | undefined): AuthGuard {
       return;
     }
     const header = request.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const given = Buffer.from(/^bearer +(\S+) *$/i.exec(header)?.[1] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       await reply.code(401).send({ error: 'unauthorized', message: 'missing or wrong bearer token' });
     }
@@ -82,6 +85,10 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
         }
       }
     }
+  });
+  // No response is to be sniffed into another type or shown inside someone else's frame.
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
   });
   // Routine requests are not logged; failures are, by the error handler above.
   app.addHook('onRoute', (route) => {

@@ -29,6 +29,12 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/ui/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
+/**
+ * The status page's Content-Security-Policy: its own scripts, styles and API only (uPlot is served from here), no
+ * inline script or style attribute, no framing (the page has a token field), no plugins, forms only to itself.
+ */
+export const STATUS_PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 const csvCell = (x: unknown) => {
   const s = String(x ?? '');
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -42,7 +48,9 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
 
   if (ui.enabled) {
     for (const [path, { file, type }] of Object.entries(STATIC)) {
-      app.get(path, { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', type).header('cache-control', path.includes('vendor') ? 'public, max-age=86400' : 'no-cache').send(readFileSync(file)));
+      app.get(path, { schema: { hide: true } }, async (_req, reply) =>
+        reply.header('content-type', type).header('content-security-policy', STATUS_PAGE_CSP).header('referrer-policy', 'no-referrer').header('cache-control', path.includes('vendor') ? 'public, max-age=86400' : 'no-cache').send(readFileSync(file)),
+      );
     }
   }
 

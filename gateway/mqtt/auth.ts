@@ -7,6 +7,18 @@ export interface MqttUser {
   passwordHash: string;
   role: MqttRole;
   lines?: string[];
+  /** A regular expression the whole client id must match (config `clientIdPattern`); any id when absent. */
+  clientIdPattern?: string;
+}
+
+/**
+ * Why a client authenticated as someone other than the gateway may not use `clientId`, or null when it may:
+ * the gateway's own ids (`reserved`) are refused to everybody else, and a user's ids may be limited by a pattern.
+ */
+export function clientIdProblem(clientId: string, reserved: readonly string[], user?: Pick<MqttUser, 'clientIdPattern'>): string | null {
+  if (reserved.includes(clientId)) return `client id ${JSON.stringify(clientId)} belongs to the gateway`;
+  if (user?.clientIdPattern && !new RegExp(`^(?:${user.clientIdPattern})$`, 'u').test(clientId)) return `client id ${JSON.stringify(clientId)} does not match ${user.clientIdPattern}`;
+  return null;
 }
 
 /** `scrypt:<salt>:<hash>` (base64), N = 16384: what `choco-edge hash-password` prints and the config stores. */

@@ -36,8 +36,14 @@ export class Bridge {
 
   private async onRequest(name: string, payload: unknown, raw: Buffer): Promise<void> {
     this.requests++;
-    const respond = (body: Omit<Payloads['bridge/response/+'], 'v'>): Promise<void> =>
-      this.mqtt.publish(topics.response(name.replace(/[#+]/g, '_') || 'unknown'), { v: PAYLOAD_VERSION, ...body });
+    let responseTopic: ReturnType<typeof topics.response>;
+    try {
+      responseTopic = topics.response(name);
+    } catch (error) {
+      this.log.warn({ request: name.slice(0, 200), err: errorMessage(error) }, 'MQTT request refused: no valid response topic');
+      return;
+    }
+    const respond = (body: Omit<Payloads['bridge/response/+'], 'v'>): Promise<void> => this.mqtt.publish(responseTopic, { v: PAYLOAD_VERSION, ...body });
     const transaction =
       payload && typeof payload === 'object' && typeof (payload as { transaction?: unknown }).transaction === 'string'
         ? (payload as { transaction: string }).transaction

@@ -3,7 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
-import { allowed, verifyPassword, type MqttRole, type MqttUser } from './auth.js';
+import { allowed, clientIdProblem, verifyPassword, type MqttRole, type MqttUser } from './auth.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../log.js';
 
@@ -16,6 +16,8 @@ export interface BrokerOptions {
   users: MqttUser[];
   /** The gateway's own client: full access, password made fresh at every start. */
   internal: { username: string; password: string };
+  /** Client ids only the internal user may connect with (gateway/mqtt/client-ids.ts). */
+  reservedClientIds: string[];
   tls?: { port: number; cert: string; key: string };
 }
 
@@ -42,22 +44,24 @@ export class EmbeddedBroker {
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) => {
         const pw = password ? Buffer.from(password).toString('utf8') : '';
+        const refuse = (returnCode: number, reason: string): void => {
+          this.refused++;
+          this.log.warn({ client: client.id, username: username ?? null, reason }, 'MQTT connection refused');
+          done(Object.assign(new Error(reason), { returnCode }) as never, false);
+        };
         if (username === o.internal.username && pw === o.internal.password) {
           principals.set(client, { role: 'admin', username });
           return done(null, true);
         }
         const user = o.users.find((u) => u.username === username);
-        if (user && verifyPassword(pw, user.passwordHash)) {
-          principals.set(client, { role: user.role, lines: user.lines, username: user.username });
-          return done(null, true);
-        }
-        if (!username && o.allowAnonymous) {
-          principals.set(client, { role: 'admin', username: '(anonymous)' });
-          return done(null, true);
-        }
-        this.refused++;
-        const error = Object.assign(new Error('not authorized'), { returnCode: username ? 4 : 5 });
-        done(error as never, false);
+        const principal: Principal | undefined =
+          user && verifyPassword(pw, user.passwordHash) ? { role: user.role, lines: user.lines, username: user.username } : !username && o.allowAnonymous ? { role: 'admin', username: '(anonymous)' } : undefined;
+        if (!principal) return refuse(username ? 4 : 5, 'not authorized');
+        // Checked before aedes registers the client, so a refused id never disconnects the session holding it.
+        const problem = clientIdProblem(client.id, o.reservedClientIds, user);
+        if (problem) return refuse(2, problem);
+        principals.set(client, principal);
+        done(null, true);
       },
       authorizePublish: (client, packet, done) => {
         const p = client ? principals.get(client) : undefined;

@@ -5,7 +5,8 @@ import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { PAYLOAD_VERSION, topics, type PayloadFor } from './topics.js';
+import { dropRejectedPublishes } from './rejected-publish.js';
+import { PAYLOAD_VERSION, topicFilterProblem, topicNameProblem, topics, type PayloadFor } from './topics.js';
 
 export interface ConnectionOptions {
   url: string;
@@ -34,6 +35,9 @@ export class MqttConnection {
   received = 0;
   ackTimeoutMs = 5_000;
   connects = 0;
+  /** Publishes refused before sending because their topic breaks MQTT's rules (logged with the reason). */
+  refusedTopics = 0;
+  private rejected = { dropped: 0 };
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -60,7 +64,8 @@ export class MqttConnection {
       reconnectPeriod: o.reconnectMs,
       connectTimeout: 10_000,
       clean: true,
-      will: { topic: this.full(topics.state), payload: Buffer.from(JSON.stringify(this.statePayload('offline'))), qos: 1, retain: true },
+      // The broker sends the will at a time the gateway cannot know: it carries `at: null`, not the time of connecting.
+      will: { topic: this.full(topics.state), payload: Buffer.from(JSON.stringify({ v: PAYLOAD_VERSION, state: 'offline', at: null })), qos: 1, retain: true },
     };
     const tlsOptions = {
       ca: o.ca ? readFileSync(o.ca) : undefined,
@@ -82,6 +87,7 @@ export class MqttConnection {
       this.client = mqtt.connect(o.url, { ...clientOptions, ...tlsOptions });
     }
     const client = this.client;
+    this.rejected = dropRejectedPublishes(client, this.log);
     client.on('connect', () => {
       this.connects++;
       this.log.info({ url: o.url, connects: this.connects }, 'MQTT connected');
@@ -118,6 +124,7 @@ export class MqttConnection {
    */
   publish<T extends string>(topic: T, payload: PayloadFor<T>, options: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
     const full = this.full(topic);
+    if (this.refuseTopic(full)) return Promise.resolve();
     const text = JSON.stringify(payload);
     if (options.retain) this.retained.set(full, text);
     const client = this.client;
@@ -139,6 +146,7 @@ export class MqttConnection {
 
   /** For topics outside the base (Home Assistant discovery): retained ones are republished after reconnects too. */
   publishAbsolute(topic: string, payload: unknown, options: { retain?: boolean } = {}): Promise<void> {
+    if (this.refuseTopic(topic)) return Promise.resolve();
     const text = JSON.stringify(payload);
     if (options.retain) this.retained.set(topic, text);
     const client = this.client;
@@ -166,13 +174,15 @@ export class MqttConnection {
           }
         });
       }
-      this.client?.publish(this.full(`bridge/request/${name}`), JSON.stringify({ ...payload, transaction }), { qos: 1 });
+      this.client?.publish(this.full(topics.request(name)), JSON.stringify({ ...payload, transaction }), { qos: 1 });
     });
   }
 
   /** Subscribes to `<base>/<filter>`; the handler gets the parsed JSON (undefined when not JSON) and the raw bytes. */
   subscribe(filter: string, handler: Handler): void {
     const full = this.full(filter);
+    const problem = topicFilterProblem(full);
+    if (problem) throw new Error(`cannot subscribe to ${JSON.stringify(full)}: ${problem}`);
     this.handlers.push({ filter: full, handler });
     this.client?.subscribe(full, { qos: 1 });
   }
@@ -192,6 +202,19 @@ export class MqttConnection {
       );
     }
     await new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve()));
+  }
+
+  /** Publishes dropped because the broker closed the connection each time they were sent (see rejected-publish.ts). */
+  get droppedRejected(): number {
+    return this.rejected.dropped;
+  }
+
+  private refuseTopic(topic: string): boolean {
+    const problem = topicNameProblem(topic);
+    if (!problem) return false;
+    this.refusedTopics++;
+    this.log.warn({ topic: topic.slice(0, 200), reason: problem }, 'publish refused: the topic breaks MQTT topic rules');
+    return true;
   }
 
   private statePayload(state: 'online' | 'offline'): PayloadFor<'bridge/state'> {

@@ -33,7 +33,8 @@ export interface PriceSlotPayload {
 }
 
 export interface Payloads {
-  'bridge/state': { v: number; state: 'online' | 'offline'; at: string };
+  /** `at`: when the gateway connected (online) or stopped (offline); null in the will, which the broker sends at a time the gateway cannot know. */
+  'bridge/state': { v: number; state: 'online' | 'offline'; at: string | null };
   'bridge/info': { v: number; version: string; plugin_api: number; site: string; timezone: string; started_at: string; plugins: string[]; series: string[] };
   'bridge/health': {
     v: number;
@@ -119,24 +120,93 @@ export interface Payloads {
 
 export type TopicPattern = keyof Payloads;
 
+/** MQTT's bound on a topic (name or filter): 65 535 bytes of UTF-8. */
+export const MAX_TOPIC_BYTES = 65_535;
+
+/** A topic level, name or filter refused by `topicLevel`/`topicLevels`: `reason` says which rule it breaks. */
+export class TopicError extends Error {
+  constructor(
+    readonly what: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`${what} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} cannot be used in an MQTT topic: ${reason}`);
+    this.name = 'TopicError';
+  }
+}
+
+/**
+ * Why `level` cannot be one level of a topic built from input (a line, point, series, device, site, group or
+ * transaction id), or null: it must be non-empty, well-formed UTF-8 (no lone surrogates), without `/`, `+`, `#`,
+ * NUL or other control characters, and at most 65 535 bytes.
+ */
+export function topicLevelProblem(level: string): string | null {
+  if (level === '') return 'empty level';
+  if (level.includes('/')) return 'contains "/" (one level expected)';
+  if (level.includes('+') || level.includes('#')) return 'contains a wildcard (+ or #)';
+  return textProblem(level);
+}
+
+/** Why `topic` cannot be published to, or null: levels may be empty (MQTT allows it) but carry no wildcard. */
+export function topicNameProblem(topic: string): string | null {
+  if (topic === '') return 'empty topic';
+  if (topic.includes('+') || topic.includes('#')) return 'a topic name cannot contain a wildcard (+ or #)';
+  return textProblem(topic);
+}
+
+/** Why `filter` cannot be subscribed to, or null: `+` alone in a level, `#` alone and last. */
+export function topicFilterProblem(filter: string): string | null {
+  if (filter === '') return 'empty filter';
+  const levels = filter.split('/');
+  for (const [i, l] of levels.entries()) {
+    if (l.includes('#') && (l !== '#' || i !== levels.length - 1)) return '"#" must be a whole level and the last one';
+    if (l.includes('+') && l !== '+') return '"+" must be a whole level';
+  }
+  return textProblem(filter);
+}
+
+function textProblem(text: string): string | null {
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) return 'not valid UTF-8 (lone surrogate)';
+  if (/\u0000/.test(text)) return 'contains NUL';
+  if (/[\u0001-\u001f\u007f-\u009f]/.test(text)) return 'contains a control character';
+  if (Buffer.byteLength(text, 'utf8') > MAX_TOPIC_BYTES) return `longer than ${MAX_TOPIC_BYTES} bytes`;
+  return null;
+}
+
+/** `level` if it is a valid single topic level, else throws TopicError. */
+export function topicLevel(level: string, what: string): string {
+  const problem = topicLevelProblem(level);
+  if (problem) throw new TopicError(what, level, problem);
+  return level;
+}
+
+/** `path` (levels joined by `/`, e.g. a request name `job/trigger`) if every level is valid, else throws TopicError. */
+export function topicLevels(path: string, what: string): string {
+  for (const level of path.split('/')) {
+    const problem = topicLevelProblem(level);
+    if (problem) throw new TopicError(what, path, problem);
+  }
+  return path;
+}
+
 export const topics = {
   state: 'bridge/state',
   info: 'bridge/info',
   health: 'bridge/health',
-  prices: (series: string): `prices/${string}` => `prices/${series}`,
-  sensor: (point: string): `sensors/${string}` => `sensors/${point}`,
+  prices: (series: string): `prices/${string}` => `prices/${topicLevel(series, 'series')}`,
+  sensor: (point: string): `sensors/${string}` => `sensors/${topicLevel(point, 'point')}`,
   weatherCurrent: 'weather/current',
   weatherForecast: 'weather/forecast',
   forecastPrices: 'forecast/prices',
   recommendationCurrent: 'recommendation/current',
   modelsStatus: 'models/status',
   plan: 'plan',
-  lineCommand: (line: string): `lines/${string}/command` => `lines/${line}/command`,
-  lineSet: (line: string) => `lines/${line}/set`,
+  lineCommand: (line: string): `lines/${string}/command` => `lines/${topicLevel(line, 'line')}/command`,
+  lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
   lineSetWildcard: 'lines/+/set',
   alerts: 'alerts',
-  request: (name: string): `bridge/request/${string}` => `bridge/request/${name}`,
-  response: (name: string): `bridge/response/${string}` => `bridge/response/${name}`,
+  request: (name: string): `bridge/request/${string}` => `bridge/request/${topicLevels(name, 'request name')}`,
+  response: (name: string): `bridge/response/${string}` => `bridge/response/${topicLevels(name, 'request name')}`,
   requestWildcard: 'bridge/request/#',
 } as const;
 

@@ -10,6 +10,8 @@ export function createNotify(ctx: PluginContext): Plugin & { sent(): number; dro
   const cfg = ctx.config.notify;
   const tracker = new HealthTracker(() => ctx.clock.now());
   const token = cfg.telegram ? readSecret(cfg.telegram.token, 'notify.telegram.token') : undefined;
+  const webhookUrl = readSecret(cfg.webhookUrl, 'notify.webhookUrl');
+  const webhookShown = webhookUrl ? shownOrigin(webhookUrl) : '';
   const windows = new Map<string, number[]>();
   let sent = 0;
   let dropped = 0;
@@ -44,7 +46,7 @@ export function createNotify(ctx: PluginContext): Plugin & { sent(): number; dro
       ctx.bus.on('alert', 'notify', (a) => {
         if (LEVELS[a.level] < LEVELS[cfg.minLevel]) return;
         const at = new Date(a.at).toISOString();
-        if (cfg.webhookUrl) void post('webhook', cfg.webhookUrl, { site: ctx.config.site.id, code: a.code, level: a.level, message: a.message, at }, cfg.webhookUrl);
+        if (webhookUrl) void post('webhook', webhookUrl, { site: ctx.config.site.id, code: a.code, level: a.level, message: a.message, at }, webhookShown);
         if (cfg.telegram && token) {
           const url = `${cfg.telegram.baseUrl.replace(/\/$/, '')}/bot${token}/sendMessage`;
           void post('telegram', url, { chat_id: cfg.telegram.chatId, text: `[${a.level.toUpperCase()}] ${a.code} (${ctx.config.site.name}): ${a.message}` }, `${cfg.telegram.baseUrl}/bot***/sendMessage`);
@@ -59,6 +61,15 @@ export function createNotify(ctx: PluginContext): Plugin & { sent(): number; dro
     sent: () => sent,
     dropped: () => dropped,
   };
+}
+
+/** A webhook URL as it may be shown: its origin only (the path and query often are the credential). */
+function shownOrigin(url: string): string {
+  try {
+    return `${new URL(url).origin}/***`;
+  } catch {
+    return '<invalid url>';
+  }
 }
 
 export const notifyPlugin: PluginFactory = {

@@ -204,15 +204,19 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
         const line = topic.split('/').at(-2)!;
         const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown } | undefined;
-        if (!planCfg.processes.some((p) => p.line === line) || !body || typeof body !== 'object') return;
-        if (body.command === 'ack') acks.set(line, { plan_id: body.plan_id ?? null, at: formatUtcIso(ctx.clock.now()) });
-        else if (body.command === 'stop' || body.command === 'resume') {
+        const refuse = (reason: string) => ctx.log.warn({ line, reason }, 'line message refused');
+        if (!planCfg.processes.some((p) => p.line === line)) return refuse('no planner process runs on this line');
+        if (!body || typeof body !== 'object' || Array.isArray(body)) return refuse('the message must be a JSON object');
+        if (body.command === 'ack') {
+          if (typeof body.plan_id !== 'string' || !body.plan_id) return refuse('an acknowledgement needs "plan_id": the plan it acknowledges (non-empty string)');
+          acks.set(line, { plan_id: body.plan_id, at: formatUtcIso(ctx.clock.now()) });
+        } else if (body.command === 'stop' || body.command === 'resume') {
           const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
-          if (!Number.isFinite(until)) return;
+          if (!Number.isFinite(until)) return refuse(`"until" is not a date: ${JSON.stringify(body.until)}`);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
           ctx.store.setValue('planner.overrides', [...overrides.values()]).catch((e: unknown) => tracker.set('degraded', `override not saved: ${errorMessage(e)}`, 'store_failed'));
           void plan().catch(() => undefined);
-        }
+        } else refuse(`"command" must be ack, stop or resume (got ${JSON.stringify(body.command ?? null)})`);
       });
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);

@@ -3,6 +3,8 @@ import sparkplug from 'sparkplug-payload';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker } from '../../gateway/health.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import { readSecret } from '../../gateway/config/load.js';
+import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { lineStateAt } from '../modbus-lines/index.js';
 
@@ -78,7 +80,7 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       bdSeq = ((await ctx.store.getValue<number>('sparkplug.bdSeq')) ?? -1) + 1;
       const url = cfg.url ?? ctx.mqttUrl;
       const will = () => ({ topic: t('NDEATH'), payload: Buffer.from(codec.encodePayload({ timestamp: ctx.clock.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: bdSeq }] })), qos: 1 as const, retain: false });
-      client = mqtt.connect(url, { ...ctx.mqttCredentials, clientId: `${group}-${node}-sparkplug`, clean: true, reconnectPeriod: ctx.config.mqtt.reconnectMs, will: will() });
+      client = mqtt.connect(url, { ...sparkplugCredentials(ctx), clientId: sparkplugClientId(ctx.config), clean: true, reconnectPeriod: ctx.config.mqtt.reconnectMs, will: will() });
       client.on('connect', () => {
         void (async () => {
           await ctx.store.setValue('sparkplug.bdSeq', bdSeq);
@@ -120,6 +122,15 @@ export function createSparkplug(ctx: PluginContext): Plugin {
     },
     health: () => ({ ...tracker.get(), details: { bdSeq, births } }),
   };
+}
+
+/**
+ * What the Sparkplug session logs in with: on its own broker (`sparkplug.url`) only `sparkplug.username`/`password`;
+ * on the gateway's broker the gateway's login. The embedded broker's internal credentials never leave the process.
+ */
+export function sparkplugCredentials(ctx: Pick<PluginContext, 'config' | 'mqttCredentials'>): { username?: string; password?: string } {
+  const cfg = ctx.config.sparkplug;
+  return cfg.url ? { username: cfg.username, password: readSecret(cfg.password, 'sparkplug.password') } : ctx.mqttCredentials;
 }
 
 export const sparkplugPlugin: PluginFactory = {

@@ -4,8 +4,12 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { readSecret } from '../../gateway/config/load.js';
 import { errorCode, errorMessage } from '../../gateway/errors.js';
 import { HealthTracker } from '../../gateway/health.js';
+import { uplinkClientId } from '../../gateway/mqtt/client-ids.js';
+import { dropRejectedPublishes, isRemovedPublish } from '../../gateway/mqtt/rejected-publish.js';
+import { topicLevelProblem, topicNameProblem } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { VERSION } from '../../gateway/version.js';
+import { SeenTransactions } from './seen-transactions.js';
 
 /** HMAC-SHA256 over `${timestamp}.${transaction}.${command}.${JSON.stringify(args)}`, hex: how upstream signs a command. */
 export function signCommand(secret: string, c: { timestamp: string; transaction: string; command: string; args?: unknown }): string {
@@ -15,7 +19,9 @@ export function signCommand(secret: string, c: { timestamp: string; transaction:
 /**
  * The fleet uplink: forwards the gateway's topics to a central broker under a site prefix, QoS 1, through a
  * persistent outbox in LevelDB (an entry leaves only after the upstream PUBACK; the backlog drains in order after a
- * reconnect; bounded by count and age, oldest dropped first). Signed upstream commands are answered on a response topic.
+ * reconnect; bounded by count and age, oldest dropped first). Signed upstream commands are answered on
+ * `<prefix>/response/<transaction>`, each run at most once (its transaction id is remembered in the store for the
+ * whole timestamp window); a transaction id that cannot be a topic level is refused and logged, not answered.
  */
 export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<string, number> } {
   const cfg = ctx.config.uplink;
@@ -26,7 +32,22 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
   let appending: Promise<unknown> = Promise.resolve();
   let draining = false;
   let stopped = false;
-  const counters = { forwarded: 0, queued: 0, droppedOverflow: 0, droppedAge: 0, commands: 0, refusedCommands: 0 };
+  let seen: SeenTransactions | undefined;
+  let rejected = { dropped: 0 };
+  const windowMs = cfg.commandWindowS * 1000;
+  const counters = { forwarded: 0, queued: 0, droppedOverflow: 0, droppedAge: 0, droppedRejected: 0, commands: 0, refusedCommands: 0, duplicateCommands: 0, refusedTopics: 0 };
+
+  /** Publishes upstream unless the topic breaks MQTT's rules (then logs why and resolves false). */
+  const publishUpstream = async (topic: string, payload: string, options: Parameters<MqttClient['publishAsync']>[2]): Promise<boolean> => {
+    const problem = topicNameProblem(topic);
+    if (problem) {
+      counters.refusedTopics++;
+      ctx.log.warn({ topic: topic.slice(0, 200), reason: problem }, 'upstream publish refused: the topic breaks MQTT topic rules');
+      return false;
+    }
+    await client!.publishAsync(topic, payload, options);
+    return true;
+  };
 
   const drain = async (): Promise<void> => {
     if (draining || stopped || !client?.connected) return;
@@ -42,13 +63,17 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
           continue;
         }
         for (const e of batch) {
-          await client.publishAsync(`${prefix}/${e.topic}`, e.payload, {
+          const sent = await publishUpstream(`${prefix}/${e.topic}`, e.payload, {
             qos: 1,
             retain: e.retain,
             properties: { userProperties: { pipeline: VERSION, site: ctx.config.site.id, seq: String(e.seq), queued_at: new Date(e.at).toISOString() } },
+          }).catch((error: unknown) => {
+            if (isRemovedPublish(error)) return false;
+            throw error;
           });
           await ctx.store.outboxDelete([e.seq]);
-          counters.forwarded++;
+          if (sent) counters.forwarded++;
+          else counters.droppedRejected++;
         }
       }
       tracker.set('ok', `connected; ${counters.forwarded} forwarded`);
@@ -80,20 +105,37 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
   };
 
   const onCommand = async (raw: Buffer): Promise<void> => {
-    let body: { transaction?: string; command?: string; args?: Record<string, unknown>; timestamp?: string; signature?: string };
+    let body: { transaction?: unknown; command?: string; args?: Record<string, unknown>; timestamp?: string; signature?: string };
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(raw.toString('utf8')) ?? {};
     } catch {
       body = {};
     }
+    if (typeof body !== 'object') body = {};
     const transaction = typeof body.transaction === 'string' ? body.transaction : 'unknown';
-    const respond = (payload: object) => client?.publishAsync(`${prefix}/response/${transaction}`, JSON.stringify({ v: 1, transaction, site: ctx.config.site.id, pipeline: VERSION, ...payload }), { qos: 1 });
-    const fresh = body.timestamp && Math.abs(ctx.clock.now() - Date.parse(body.timestamp)) < 5 * 60_000;
-    const expected = secret && body.command && body.timestamp ? signCommand(secret, { timestamp: body.timestamp, transaction, command: body.command, args: body.args }) : '';
-    const given = typeof body.signature === 'string' ? body.signature : '';
-    if (!secret || !fresh || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+    const problem = topicLevelProblem(transaction);
+    if (problem) {
       counters.refusedCommands++;
-      await respond({ status: 'error', error: !secret ? 'no uplink.commandSecret configured: commands are refused' : !fresh ? 'timestamp missing or more than 5 minutes off' : 'bad signature' });
+      ctx.log.warn({ transaction: transaction.slice(0, 200), reason: problem }, 'upstream command refused: its transaction id cannot be a topic level, so it gets no answer');
+      return;
+    }
+    // The command's own transaction id wins over any `transaction` in the answer (the internal request's id).
+    const respond = (payload: object) =>
+      publishUpstream(`${prefix}/response/${transaction}`, JSON.stringify({ v: 1, ...payload, transaction, site: ctx.config.site.id, pipeline: VERSION }), { qos: 1 });
+    const now = ctx.clock.now();
+    const at = typeof body.timestamp === 'string' ? Date.parse(body.timestamp) : NaN;
+    const timing = !Number.isFinite(at) ? 'timestamp missing or not a date' : at - now > windowMs ? `timestamp more than ${cfg.commandWindowS} s in the future` : now - at > windowMs ? `timestamp more than ${cfg.commandWindowS} s old` : null;
+    const expected = secret && body.command && !timing ? signCommand(secret, { timestamp: body.timestamp!, transaction, command: body.command, args: body.args }) : '';
+    const given = typeof body.signature === 'string' ? body.signature : '';
+    if (!secret || timing || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+      counters.refusedCommands++;
+      await respond({ status: 'error', error: !secret ? 'no uplink.commandSecret configured: commands are refused' : (timing ?? 'bad signature') });
+      return;
+    }
+    if (!(await seen!.claim(transaction, at + windowMs, now))) {
+      counters.duplicateCommands++;
+      ctx.log.warn({ transaction, command: body.command }, 'upstream command refused: this transaction already ran (replay or redelivery)');
+      await respond({ status: 'error', duplicate: true, error: `transaction ${transaction} was already received: a signed command runs at most once` });
       return;
     }
     counters.commands++;
@@ -111,9 +153,10 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
     name: 'uplink',
     async start() {
       if (!cfg.url) throw new Error('uplink.url is not set');
+      seen = await SeenTransactions.load(ctx.store);
       client = mqtt.connect(cfg.url, {
         protocolVersion: 5,
-        clientId: `choco-edge-${ctx.config.site.id}-uplink`,
+        clientId: uplinkClientId(ctx.config),
         clean: true,
         reconnectPeriod: cfg.reconnectMs,
         username: cfg.username,
@@ -121,6 +164,7 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
         ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
         will: { topic: `${prefix}/bridge/state`, payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline', pipeline: VERSION })), qos: 1, retain: true },
       });
+      rejected = dropRejectedPublishes(client, ctx.log);
       client.on('connect', () => {
         tracker.set('ok', 'connected upstream; draining the outbox');
         void client!.subscribeAsync(`${prefix}/command/#`, { qos: 1 }).catch(() => undefined);
@@ -128,7 +172,7 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
       });
       client.on('close', () => tracker.set('degraded', 'upstream unreachable; queueing in the outbox'));
       client.on('error', (e) => tracker.set('degraded', `upstream: ${errorMessage(e)}`));
-      client.on('message', (_topic, payload) => void onCommand(payload));
+      client.on('message', (_topic, payload) => void onCommand(payload).catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'upstream command not answered')));
       for (const filter of cfg.topics) ctx.mqtt.subscribe(filter, (topic, _parsed, raw) => enqueue(topic.slice(ctx.mqtt.base.length + 1), raw, true));
       tracker.set('starting', 'connecting upstream');
     },
@@ -137,8 +181,8 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
       await appending;
       await client?.endAsync();
     },
-    health: () => ({ ...tracker.get(), details: { ...counters } }),
-    stats: () => ({ ...counters }),
+    health: () => ({ ...tracker.get(), details: { ...counters, droppedRejectedSends: rejected.dropped } }),
+    stats: () => ({ ...counters, droppedRejectedSends: rejected.dropped }),
   };
 }
 

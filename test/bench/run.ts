@@ -281,7 +281,7 @@ async function brokerThroughput(): Promise<void> {
     await pub.endAsync();
     return rate;
   };
-  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: 0, base: 'choco-edge', allowAnonymous: true, users: [], internal: { username: 'i', password: 'i' } }, silent);
+  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: 0, base: 'choco-edge', allowAnonymous: true, users: [], internal: { username: 'i', password: 'i' }, reservedClientIds: [] }, silent);
   const { port } = await broker.start();
   const rows = [`embedded aedes: QoS 0 ${Math.round(await measure(`mqtt://127.0.0.1:${port}`, 0, 20_000)).toLocaleString('en')} msg/s, QoS 1 ${Math.round(await measure(`mqtt://127.0.0.1:${port}`, 1, 10_000)).toLocaleString('en')} msg/s`];
   await broker.stop();

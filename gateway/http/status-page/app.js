@@ -125,9 +125,14 @@
     const pct = (x) => `${Math.max(0, Math.min(100, ((x - start) / span) * 100))}%`;
     const processes = [...new Set(plan.runs.map((r) => r.process))];
     const nowX = pct(Date.parse(s.now));
-    const rows = processes.map((p) => `<div class="tl-row"><span>${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" style="left:${pct(a)};width:calc(${pct(b)} - ${pct(a)})" title="${esc(p)} #${r.batch} ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €">#${r.batch}</div>`; }).join('')}<div class="tl-now" style="left:${nowX}"></div></div></div>`).join('');
+    const rows = processes.map((p) => `<div class="tl-row"><span>${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" data-left="${pct(a)}" data-width="calc(${pct(b)} - ${pct(a)})" title="${esc(p)} #${r.batch} ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €">#${r.batch}</div>`; }).join('')}<div class="tl-now" data-left="${nowX}"></div></div></div>`).join('');
     const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>`;
     setHtml('plan', `<div class="timeline">${rows}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${esc(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${plan.infeasible.length ? ` · <span class="badge stale">${esc(plan.infeasible.join('; '))}</span>` : ''}</p>`);
+    // Positions go through the CSSOM: the Content-Security-Policy refuses inline style attributes.
+    for (const el of $('plan').querySelectorAll('[data-left]')) {
+      el.style.left = el.dataset.left;
+      if (el.dataset.width) el.style.width = el.dataset.width;
+    }
     const fields = $('quota-fields');
     if (!fields.dataset.ready) {
       fields.innerHTML = processes.map((p) => `<label>${esc(p)} <input type="number" min="0" max="24" size="2" name="${esc(p)}" value="${plan.runs.filter((r) => r.process === p).length}"></label>`).join(' ');
