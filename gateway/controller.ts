@@ -90,7 +90,8 @@ export class Gateway {
     const cfg = this.config;
     const dataDir = resolve(cfg.dataDir);
     mkdirSync(dataDir, { recursive: true });
-    this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync });
+    const r = cfg.store.readings;
+    this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync, readings: { commitMs: r.commitMs, rawHours: r.rawHours, aggregateMs: r.aggregateMinutes * 60_000 }, now: () => this.clock.now() });
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {

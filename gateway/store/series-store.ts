@@ -1,20 +1,16 @@
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from '../series.js';
 import { DAY_MS, HOUR_MS } from '../tz.js';
+import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
+import { SeriesMetaCache, type SeriesMeta } from './series-meta.js';
+
+export type { SeriesMeta } from './series-meta.js';
 
 export interface RetentionPolicy {
   /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
   rawDays: number;
   /** Everything older than this is deleted; 0 keeps history for ever. */
   keepDays: number;
-}
-
-export interface SeriesMeta {
-  id: string;
-  unit: Unit;
-  lastSource: string;
-  lastFetchedAt: number;
-  updatedAt: number;
 }
 
 export interface WriteOptions {
@@ -54,16 +50,40 @@ export interface OutboxEntry {
 export class SeriesStore {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  private readonly metas = new SeriesMetaCache();
+  /** Raw Modbus readings, written by group commit (see ReadingsLog). */
+  readonly readings: ReadingsLog;
 
   private constructor(
     private readonly db: Level<string, unknown>,
     private readonly sync: boolean,
-  ) {}
+    readings: ReadingsOptions,
+    now: () => number,
+  ) {
+    this.readings = new ReadingsLog(
+      {
+        batch: (ops) => this.track(() => this.db.batch(ops, { sync: this.sync })),
+        iterate: (range) => this.db.iterator(range),
+        slotOps: (series, unit, slots, source, fetchedAt) => {
+          const meta = this.metas.next(series, unit, slots, source, fetchedAt, Date.now());
+          const ops = slots.map((s) => ({ type: 'put' as const, key: slotKey(series, s.start), value: { e: s.end, v: s.value, s: source, f: fetchedAt } satisfies StoredValue }));
+          return { ops: [...ops, { type: 'put', key: metaKey(series), value: meta }], stored: () => this.metas.set(meta) };
+        },
+      },
+      readings,
+      now,
+    );
+  }
 
-  static async open(dir: string, options: { sync?: boolean } = {}): Promise<SeriesStore> {
+  /** `now` is the gateway's clock (readings are aggregated once older than `readings.rawHours` by it). */
+  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number } = {}): Promise<SeriesStore> {
     const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
     await db.open();
-    return new SeriesStore(db, options.sync ?? true);
+    const store = new SeriesStore(db, options.sync ?? true, { ...DEFAULT_READINGS, ...options.readings }, options.now ?? Date.now);
+    const metas: SeriesMeta[] = [];
+    for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
+    store.metas.load(metas);
+    return store;
   }
 
   /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
@@ -92,9 +112,11 @@ export class SeriesStore {
         const value: StoredValue = { e: s.end, v: s.value, s: options.source, f: options.fetchedAt };
         ops.push({ type: 'put', key: slotKey(series, s.start), value });
       }
-      const meta: SeriesMeta = { id: series, unit, lastSource: options.source, lastFetchedAt: options.fetchedAt, updatedAt: Date.now() };
+      const meta = this.metas.next(series, unit, slots, options.source, options.fetchedAt, Date.now());
+      if (removed > 0 && meta.last && !slots.some((s) => s.start === meta.last!.start)) delete meta.last;
       ops.push({ type: 'put', key: metaKey(series), value: meta });
       await this.db.batch(ops, { sync: this.sync });
+      this.metas.set(meta);
       return { written: slots.length, removed };
     });
   }
@@ -102,18 +124,45 @@ export class SeriesStore {
   async read(series: string, from: number, to: number): Promise<StoredSlot[]> {
     assertSeriesId(series);
     const out: StoredSlot[] = [];
-    // A slot that started before `from` may still cover it: look back one day for it.
-    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - DAY_MS)), lt: slotKey(series, to) })) {
+    // A slot that started before `from` may still cover it: look back as far as the longest slot this series ever had.
+    const lookback = this.metas.get(series)?.maxSlotMs ?? DAY_MS;
+    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) })) {
       const v = raw as StoredValue;
       const start = Number(key.slice(key.lastIndexOf('!') + 1));
       if (v.e <= from) continue;
       out.push({ start, end: v.e, value: v.v, source: v.s, fetchedAt: v.f });
     }
+    if (this.readings.has(series)) return [...out, ...(await this.readings.read(series, from, to))].sort((a, b) => a.start - b.start);
     return out;
+  }
+
+  /**
+   * Where a series stands at `now`, in constant time: the slot covering now and the latest slot come from the
+   * metadata kept up to date on write (or the readings in memory), with at most one seek for a slot inside the horizon.
+   */
+  async status(series: string, now: number): Promise<{ source: string; fetchedAt: number; at?: StoredSlot; latest?: StoredSlot } | undefined> {
+    if (this.readings.has(series)) {
+      const latest = this.readings.latest(series);
+      if (!latest) return undefined;
+      return { source: latest.source, fetchedAt: latest.fetchedAt, latest, ...(latest.start <= now && latest.end > now ? { at: latest } : {}) };
+    }
+    const meta = this.metas.get(series);
+    if (!meta) return undefined;
+    const latest = meta.last ?? (await this.latest(series));
+    let at: StoredSlot | undefined;
+    if (latest && latest.start <= now && latest.end > now) at = latest;
+    else if (latest && latest.end > now) {
+      for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 })) {
+        const v = raw as StoredValue;
+        if (v.e > now) at = { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
+      }
+    }
+    return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, ...(latest ? { latest } : {}), ...(at ? { at } : {}) };
   }
 
   async latest(series: string): Promise<StoredSlot | undefined> {
     assertSeriesId(series);
+    if (this.readings.has(series)) return this.readings.latest(series);
     for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 })) {
       const v = raw as StoredValue;
       return { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
@@ -132,7 +181,7 @@ export class SeriesStore {
   }
 
   async meta(series: string): Promise<SeriesMeta | undefined> {
-    return (await this.db.get(metaKey(series))) as SeriesMeta | undefined;
+    return this.metas.get(series) ?? ((await this.db.get(metaKey(series))) as SeriesMeta | undefined);
   }
 
   async listSeries(): Promise<SeriesMeta[]> {
@@ -239,6 +288,7 @@ export class SeriesStore {
     let n = 0;
     for await (const [key, value] of entries) {
       batch.push({ type: 'put', key, value });
+      if (key.startsWith('m!')) this.metas.set(value as SeriesMeta);
       if (batch.length >= 1000) {
         const ops = batch;
         await this.track(() => this.db.batch(ops, { sync: this.sync }));
@@ -262,6 +312,7 @@ export class SeriesStore {
   /** Waits for in-flight writes, then closes LevelDB. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.readings.close().catch(() => undefined);
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
     await this.db.close();
