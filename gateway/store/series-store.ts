@@ -6,6 +6,14 @@ import { SeriesMetaCache, type SeriesMeta } from './series-meta.js';
 
 export type { SeriesMeta } from './series-meta.js';
 
+/** Where a series stands at a time: its last write, the slot covering that time, its latest slot. */
+export interface SeriesPosition {
+  source: string;
+  fetchedAt: number;
+  at?: StoredSlot;
+  latest?: StoredSlot;
+}
+
 export interface RetentionPolicy {
   /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
   rawDays: number;
@@ -140,14 +148,10 @@ export class SeriesStore {
    * Where a series stands at `now`, in constant time: the slot covering now and the latest slot come from the
    * metadata kept up to date on write (or the readings in memory), with at most one seek for a slot inside the horizon.
    */
-  async status(series: string, now: number): Promise<{ source: string; fetchedAt: number; at?: StoredSlot; latest?: StoredSlot } | undefined> {
-    if (this.readings.has(series)) {
-      const latest = this.readings.latest(series);
-      if (!latest) return undefined;
-      return { source: latest.source, fetchedAt: latest.fetchedAt, latest, ...(latest.start <= now && latest.end > now ? { at: latest } : {}) };
-    }
-    const meta = this.metas.get(series);
-    if (!meta) return undefined;
+  async status(series: string, now: number): Promise<SeriesPosition | undefined> {
+    const known = this.statusNow(series, now);
+    if (known !== 'seek') return known;
+    const meta = this.metas.get(series)!;
     const latest = meta.last ?? (await this.latest(series));
     let at: StoredSlot | undefined;
     if (latest && latest.start <= now && latest.end > now) at = latest;
@@ -158,6 +162,20 @@ export class SeriesStore {
       }
     }
     return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, ...(latest ? { latest } : {}), ...(at ? { at } : {}) };
+  }
+
+  /** `status` when memory alone answers it (readings, or a latest slot that covers now or ended); 'seek' otherwise. */
+  statusNow(series: string, now: number): SeriesPosition | undefined | 'seek' {
+    if (this.readings.has(series)) {
+      const latest = this.readings.latest(series);
+      if (!latest) return undefined;
+      return { source: latest.source, fetchedAt: latest.fetchedAt, latest, at: latest.start <= now && latest.end > now ? latest : undefined };
+    }
+    const meta = this.metas.get(series);
+    if (!meta) return undefined;
+    const latest = meta.last;
+    if (!latest || latest.end > now) return latest && latest.start <= now ? { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, latest, at: latest } : 'seek';
+    return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, latest };
   }
 
   async latest(series: string): Promise<StoredSlot | undefined> {

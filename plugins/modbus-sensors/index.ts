@@ -265,6 +265,11 @@ function decodePoint(p: PointConfig, bp: BlockPoint, registers: readonly number[
 
 export function createModbusSensors(ctx: PluginContext, realClock: Clock = new SystemClock()): Plugin & { readings(): Record<string, PointReading> } {
   const pollers = ctx.config.modbus.devices.map((d) => new DevicePoller(d, ctx, realClock));
+  // Built once: the same array every call, so catalog consumers can tell nothing changed (thousands of points).
+  const descriptors: SeriesDescriptor[] = ctx.config.modbus.devices.flatMap((d, i) => {
+    const slot = pollers[i]!.slotMs;
+    return d.points.map((p) => ({ id: `sensor.${p.name}`, unit: p.unit, description: `${p.name} from Modbus device ${d.name}`, source: 'modbus-sensors', staleAfterMs: 10 * slot, critical: false, currentWithinMs: 3 * slot }));
+  });
   return {
     name: 'modbus-sensors',
     async start() {
@@ -287,10 +292,7 @@ export function createModbusSensors(ctx: PluginContext, realClock: Clock = new S
       return Object.fromEntries(pollers.flatMap((p) => [...p.readings.entries()]));
     },
     series(): SeriesDescriptor[] {
-      return ctx.config.modbus.devices.flatMap((d, i) => {
-        const slot = pollers[i]!.slotMs;
-        return d.points.map((p) => ({ id: `sensor.${p.name}`, unit: p.unit, description: `${p.name} from Modbus device ${d.name}`, source: 'modbus-sensors', staleAfterMs: 10 * slot, critical: false, currentWithinMs: 3 * slot }));
-      });
+      return descriptors;
     },
   };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seriesStatus } from '../../gateway/series-status.js';
+import { seriesStatus, seriesStatuses } from '../../gateway/series-status.js';
 import { SeriesStore } from '../../gateway/store/series-store.js';
 
 const t0 = Date.parse('2025-10-01T00:00:00Z');
@@ -107,7 +107,7 @@ describe('series status in constant time', () => {
     await s.readings.commit();
     const counter = countEntries(s);
     const now = t0 + 3590 * 1000 + 500;
-    const statuses = await Promise.all(devices.flatMap((l) => l.series.map((id) => seriesStatus(s, { id, unit: 'degC', description: '', source: 'modbus-sensors', sources: ['modbus-sensors'], staleAfterMs: 10_000, critical: false, currentWithinMs: 3000 }, now))));
+    const statuses = await seriesStatuses(s, devices.flatMap((l) => l.series.map((id) => ({ id, unit: 'degC', description: '', source: 'modbus-sensors', sources: ['modbus-sensors'], staleAfterMs: 10_000, critical: false, currentWithinMs: 3000 }))), now);
     expect(statuses).toHaveLength(5000);
     expect(statuses.filter((x) => x.stale)).toEqual([]);
     expect(statuses[5 * 100 + 7]).toMatchObject({ id: 'sensor.d5p7', current: { start: t0 + 3_590_000, value: 3597 }, ageMs: 500 });
