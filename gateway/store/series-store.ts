@@ -102,7 +102,7 @@ export class SeriesStore {
         throw new Error(`refusing to write ${series}: invalid slot ${JSON.stringify(s)}`);
       }
     }
-    return this.track(async () => {
+    return this.track(() => this.serialized(series, async () => {
       const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
       let removed = 0;
       if (options.replaceRange && slots.length > 0) {
@@ -121,13 +121,27 @@ export class SeriesStore {
         ops.push({ type: 'put', key: slotKey(series, s.start), value });
       }
       const meta = this.metas.next(series, unit, slots, options.source, options.fetchedAt, Date.now());
-      if (removed > 0 && meta.last && !slots.some((s) => s.start === meta.last!.start)) delete meta.last;
+      // The latest slot was in the replaced range and is gone: status looks it up until the next write sets it again.
+      const last = meta.last;
+      if (removed > 0 && last && last.start >= Math.min(...slots.map((s) => s.start)) && last.start < Math.max(...slots.map((s) => s.end)) && !slots.some((s) => s.start === last.start)) delete meta.last;
       ops.push({ type: 'put', key: metaKey(series), value: meta });
       await this.db.batch(ops, { sync: this.sync });
       this.metas.set(meta);
       return { written: slots.length, removed };
-    });
+    }));
   }
+
+  /** Runs writes of one series one after the other, so its metadata (read, updated, written back) never loses an update. */
+  private serialized<T>(series: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.seriesQueue.get(series) ?? Promise.resolve()).then(work, work);
+    const tail = run.then(() => undefined, () => undefined);
+    this.seriesQueue.set(series, tail);
+    void tail.then(() => {
+      if (this.seriesQueue.get(series) === tail) this.seriesQueue.delete(series);
+    });
+    return run;
+  }
+  private readonly seriesQueue = new Map<string, Promise<void>>();
 
   async read(series: string, from: number, to: number): Promise<StoredSlot[]> {
     assertSeriesId(series);

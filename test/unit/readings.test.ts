@@ -99,6 +99,14 @@ describe('series status in constant time', () => {
     expect((await again.meta('sensor.line'))).toMatchObject({ last: { start: t0 + 86_399_000, value: 86_399 }, written: 86_400, maxSlotMs: 1000 });
   });
 
+  it('keeps the latest slot right when writes of one series overlap in time (backfill while today arrives)', async () => {
+    const s = await open();
+    const day = (d: number) => Array.from({ length: 24 }, (_, i) => ({ start: t0 + d * 86_400_000 + i * 3_600_000, end: t0 + d * 86_400_000 + (i + 1) * 3_600_000, value: d }));
+    for (let d = 10; d > 0; d--) await Promise.all([s.write('omie_es', 'EUR/MWh', day(d), { source: 'omie', fetchedAt: d }), s.write('omie_es', 'EUR/MWh', day(-d), { source: 'omie', fetchedAt: d, replaceRange: true })]);
+    expect((await s.meta('omie_es'))!.last).toMatchObject({ start: t0 + 10 * 86_400_000 + 23 * 3_600_000, value: 10 });
+    expect((await s.status('omie_es', t0 + 5 * 86_400_000 + 1))!.at).toMatchObject({ value: 5 });
+  });
+
   it('5,000 Modbus series with an hour of readings: every status comes from memory, none reads the store', async () => {
     const s = await open();
     const devices = Array.from({ length: 50 }, (_, d) => layout(`dev${d}`, Array.from({ length: 100 }, (_, p) => `sensor.d${d}p${p}`)));
