@@ -83,6 +83,7 @@ export function registerWeatherRoutes(app: FastifyInstance, gw: Gateway): void {
     return {
       health: health ? { state: health.state, message: health.message } : null,
       devices: health?.details?.devices ?? {},
+      store: health?.details?.store ?? null,
       points: Object.entries(points).map(([name, r]) => ({ name, ...r, age_s: r.at ? Math.round((gw.clock.now() - Date.parse(r.at)) / 1000) : null })),
     };
   });
