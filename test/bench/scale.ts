@@ -161,6 +161,33 @@ async function runOne(tags: number, windowS: number, historyHours: number): Prom
   };
 }
 
+/**
+ * Bytes LevelDB really writes per reading over `hours` of 1 s cycles of `tags` points (10 devices), written as
+ * fast as it goes with a commit per 5 s of cycles: log, memtable flushes and compactions included, which a
+ * short real-time window would miss (the memtable fills every few minutes). From this process's write_bytes.
+ */
+async function storeWriteVolume(tags: number, hours: number): Promise<{ bytesPerReading: number; gbPerDay: number; diskMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'choco-volume-'));
+  const store = await SeriesStore.open(dir, { readings: { commitMs: 60_000 } });
+  const perDevice = tags / DEVICES;
+  const t0 = Date.parse('2025-10-01T00:00:00Z');
+  for (let d = 0; d < DEVICES; d++) {
+    const series = Array.from({ length: perDevice }, (_, i) => `sensor.d${d}_p${i}`);
+    await store.readings.register({ device: `dev${d}`, source: `modbus/dev${d}`, pollMs: 1000, series, units: series.map(() => 'degC'), blockOf: series.map((_, i) => Math.floor(i / 125)) });
+  }
+  const before = procIo(process.pid);
+  for (let c = 0; c < hours * 3600; c++) {
+    const at = t0 + c * 1000;
+    for (let d = 0; d < DEVICES; d++) store.readings.append(`dev${d}`, { at, offsets: Array.from({ length: Math.ceil(perDevice / 125) }, (_, i) => i * 2), values: Array.from({ length: perDevice }, (_, i) => Math.round(200 + 20 * Math.sin(at / 60_000 + i)) / 10) });
+    if (c % 5 === 4) await store.readings.commit();
+  }
+  await store.close();
+  const written = procIo(process.pid) - before;
+  const readings = hours * 3600 * tags;
+  const diskMb = Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+  return { bytesPerReading: written / readings, gbPerDay: ((written / readings) * tags * 86_400) / 1e9, diskMb };
+}
+
 /** RSS of a bare node process after importing the gateway's heavy libraries one by one (the floor under the idle figure). */
 function libraryFloor(): string {
   const script = `
@@ -190,4 +217,9 @@ export async function scaleBench(sizes = [0, 100, 1000, 5000], windowS = Number(
     );
   }
   console.log(`  memory floor, bare node importing the same libraries: ${libraryFloor()}`);
+  const hours = Number(process.env.BENCH_VOLUME_HOURS ?? 2);
+  for (const n of sizes.filter((x) => x === 1000 || x === 5000)) {
+    const v = await storeWriteVolume(n, hours);
+    console.log(`  store write volume, ${n} tags, ${hours} h of 1 s cycles written back to back (log + flushes + compactions): ${v.bytesPerReading.toFixed(1)} bytes per reading → ${v.gbPerDay.toFixed(2)} GB/day at 1 s; ${v.diskMb.toFixed(0)} MB on disk`);
+  }
 }
