@@ -260,7 +260,12 @@ export class SeriesStore {
           ops.push({ type: 'put', key: slotKey(meta.id, h.start), value: { e: h.end, v: h.value, s: source, f: fetchedAt } satisfies StoredValue });
         }
       }
+      // Hourly slots now: reads must look back an hour for the one covering their start.
+      const cached = this.metas.get(meta.id);
+      const widened = cached && (cached.maxSlotMs ?? 0) < HOUR_MS ? { ...cached, maxSlotMs: HOUR_MS } : undefined;
+      if (widened) ops.push({ type: 'put', key: metaKey(meta.id), value: widened });
       await this.track(() => this.db.batch(ops, { sync: this.sync }));
+      if (widened) this.metas.set(widened);
       downsampled += candidates.length;
     }
     return { downsampled, deleted };
