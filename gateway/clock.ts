@@ -4,6 +4,8 @@ export interface TimerHandle {
 }
 
 export interface Clock {
+  /** Gateway milliseconds per real millisecond (1 unless accelerated): what work on real (device) time converts by. */
+  readonly rate?: number;
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   sleep(ms: number): Promise<void>;
@@ -25,11 +27,13 @@ export class SystemClock implements Clock {
 /** Runs `factor` times faster than real time from `startAt` (the demo's replay clock). */
 export class AcceleratedClock implements Clock {
   private readonly realStart = Date.now();
+  readonly rate: number;
   constructor(
     private readonly startAt: number,
     private readonly factor: number,
   ) {
     if (!(factor > 0)) throw new Error(`clock factor must be > 0, got ${factor}`);
+    this.rate = factor;
   }
   now(): number {
     return this.startAt + (Date.now() - this.realStart) * this.factor;

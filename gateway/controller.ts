@@ -20,7 +20,7 @@ import { BUILTIN_PLUGINS, loadExternalPlugins } from './plugins.js';
 import type { JobId, Plugin, PluginContext, PluginFactory, SeriesDescriptor } from './plugin.js';
 import { PLUGIN_API_VERSION } from './plugin.js';
 import { Scheduler } from './scheduler.js';
-import { mergeDescriptors, seriesStatus, type SeriesStatus } from './series-status.js';
+import { mergeDescriptors, seriesStatuses, type SeriesStatus } from './series-status.js';
 import { SeriesStore } from './store/series-store.js';
 import type { StoreIntegrity } from './store/integrity.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
@@ -93,7 +93,8 @@ export class Gateway {
     const cfg = this.config;
     const dataDir = resolve(cfg.dataDir);
     mkdirSync(dataDir, { recursive: true });
-    this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync });
+    const r = cfg.store.readings;
+    this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync, readings: { commitMs: r.commitMs, rawHours: r.rawHours, aggregateMs: r.aggregateMinutes * 60_000 }, now: () => this.clock.now() });
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {
@@ -287,7 +288,7 @@ export class Gateway {
   }
 
   catalog(except?: string): SeriesDescriptor[] {
-    return [...this.plugins.entries()].filter(([name]) => name !== except).flatMap(([, p]) => p.plugin?.series?.() ?? []);
+    return this.cachedParts(`catalog:${except ?? ''}`, except, (parts) => parts.flat());
   }
 
   pluginHealth(): Record<string, ComponentHealth> {
@@ -298,8 +299,29 @@ export class Gateway {
 
   async seriesStatuses(): Promise<SeriesStatus[]> {
     const now = this.clock.now();
-    return Promise.all(mergeDescriptors(this.catalog()).map((d) => seriesStatus(this.store, d, now)));
+    return seriesStatuses(this.store, this.mergedCatalog(), now);
   }
+
+  /** The merged catalogue, rebuilt only when a plugin hands out a different descriptor list than last time. */
+  private mergedCatalog(): Array<SeriesDescriptor & { sources: string[] }> {
+    return this.cachedParts('merged', undefined, (parts) => mergeDescriptors(parts.flat()));
+  }
+
+  /**
+   * Something built from every plugin's descriptors (but `except`'s), rebuilt only when a plugin's list changed:
+   * with thousands of Modbus points, status requests would otherwise rebuild the catalogue each time.
+   */
+  private cachedParts<T>(key: string, except: string | undefined, build: (parts: SeriesDescriptor[][]) => T): T {
+    const parts = [...this.plugins.entries()].filter(([name]) => name !== except).map(([, p]) => p.plugin?.series?.() ?? []);
+    const cached = this.catalogCache.get(key) as { parts: SeriesDescriptor[][]; value: T } | undefined;
+    const fields = ['id', 'source', 'unit', 'description', 'staleAfterMs', 'critical', 'currentWithinMs'] as const;
+    const same = (a: SeriesDescriptor[], b: SeriesDescriptor[]): boolean => a === b || (a.length === b.length && a.every((d, i) => fields.every((f) => d[f] === b[i]![f])));
+    if (cached && cached.parts.length === parts.length && cached.parts.every((x, i) => same(x, parts[i]!))) return cached.value;
+    const value = build(parts);
+    this.catalogCache.set(key, { parts, value });
+    return value;
+  }
+  private readonly catalogCache = new Map<string, unknown>();
 
   async health(): Promise<HealthReport> {
     await this.store.heal();

@@ -1,7 +1,6 @@
 import type { SeriesDescriptor } from './plugin.js';
-import { slotAt, type StoredSlot } from './series.js';
-import type { SeriesStore } from './store/series-store.js';
-import { DAY_MS } from './tz.js';
+import type { StoredSlot } from './series.js';
+import type { SeriesPosition, SeriesStore } from './store/series-store.js';
 
 export interface SeriesStatus {
   id: string;
@@ -35,14 +34,29 @@ export function mergeDescriptors(descriptors: SeriesDescriptor[]): Array<SeriesD
   return [...byId.values()];
 }
 
-/** Where a series stands now: its current slot, how far ahead it is known, and whether it is stale (and why). */
+/** Where a series stands now: its current slot, how far ahead it is known, and whether it is stale (and why). Constant time per series (see SeriesStore.status). */
 export async function seriesStatus(store: SeriesStore, d: SeriesDescriptor & { sources: string[] }, now: number): Promise<SeriesStatus> {
-  const meta = await store.meta(d.id);
-  const window = await store.read(d.id, now, now + 3 * DAY_MS);
-  const latest = await store.latest(d.id);
+  return statusFrom(d, await store.status(d.id, now), now);
+}
+
+/** `seriesStatus` of many series; those memory answers are done without a promise each (thousands of Modbus points). */
+export async function seriesStatuses(store: SeriesStore, ds: ReadonlyArray<SeriesDescriptor & { sources: string[] }>, now: number): Promise<SeriesStatus[]> {
+  const out = new Array<SeriesStatus>(ds.length);
+  const waits: Array<Promise<void>> = [];
+  ds.forEach((d, i) => {
+    const known = store.statusNow(d.id, now);
+    if (known === 'seek') waits.push(store.status(d.id, now).then((p) => void (out[i] = statusFrom(d, p, now))));
+    else out[i] = statusFrom(d, known, now);
+  });
+  await Promise.all(waits);
+  return out;
+}
+
+function statusFrom(d: SeriesDescriptor & { sources: string[] }, meta: SeriesPosition | undefined, now: number): SeriesStatus {
+  const latest = meta?.latest;
   const lateEnough = latest && latest.end <= now && latest.end + (d.currentWithinMs ?? 0) > now ? latest : undefined;
-  const current = slotAt(window, now) ?? lateEnough ?? null;
-  const ageMs = meta ? now - meta.lastFetchedAt : null;
+  const current = meta?.at ?? lateEnough ?? null;
+  const ageMs = meta ? now - meta.fetchedAt : null;
   let staleReason: string | null = null;
   if (!meta) staleReason = 'no data stored yet';
   else if (!current) staleReason = `no value covers now (latest ends ${latest ? new Date(latest.end).toISOString() : 'never'})`;
@@ -53,8 +67,8 @@ export async function seriesStatus(store: SeriesStore, d: SeriesDescriptor & { s
     description: d.description,
     sources: d.sources,
     critical: d.critical,
-    source: meta?.lastSource ?? null,
-    fetchedAt: meta?.lastFetchedAt ?? null,
+    source: meta?.source ?? null,
+    fetchedAt: meta?.fetchedAt ?? null,
     ageMs,
     current,
     horizonEnd: latest && latest.end > now ? latest.end : null,

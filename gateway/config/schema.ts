@@ -44,6 +44,9 @@ const ModbusPoint = Type.Object(
     scale: Type.Number({ default: 1 }),
     offset: Type.Number({ default: 0 }),
     unit: Type.Union([Type.Literal('degC'), Type.Literal('percent'), Type.Literal('kW'), Type.Literal('kWh'), Type.Literal('hPa')], { default: 'degC' }),
+    deadband: Type.Number({ minimum: 0, default: 0, description: 'report by exception: publish when the value moved more than this (absolute, in the point unit) since the last report; 0 with deadbandPercent 0 = any change' }),
+    deadbandPercent: Type.Number({ minimum: 0, default: 0, description: 'report by exception: publish when the value moved more than this percent of the last reported value' }),
+    maxSilenceMs: Type.Integer({ minimum: 0, default: 60_000, description: 'publish at least this often even without a change (0 = only on change)' }),
   },
   { additionalProperties: false },
 );
@@ -81,8 +84,10 @@ const ModbusDevice = Type.Object(
     baudRate: Type.Integer({ default: 9600 }),
     unitId: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
     timeoutMs: Type.Integer({ minimum: 50, default: 1000 }),
-    pollMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    pollMs: Type.Integer({ minimum: 100, default: 10_000, description: 'fixed-rate poll period, in real (device) time' }),
     maxBackoffMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    maxGapRegisters: Type.Integer({ minimum: 0, maximum: 123, default: 16, description: 'registers of a gap read along to join two points into one request (at most 125 registers per request)' }),
+    publish: Type.Union([Type.Literal('device'), Type.Literal('point')], { default: 'point', description: 'MQTT: one retained message per device per cycle with a changed point (devices/<device>/sensors), or one per changed point (sensors/<point>)' }),
     points: Type.Array(ModbusPoint, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -165,6 +170,14 @@ export const ConfigSchema = Type.Object(
     store: Type.Object(
       {
         sync: Type.Boolean({ default: true, description: 'fsync every batch (survives power cuts)' }),
+        readings: Type.Object(
+          {
+            commitMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000, description: 'group commit: raw Modbus readings wait in memory and are written (fsynced) in one batch this often; a crash loses at most this window' }),
+            rawHours: Type.Integer({ minimum: 1, default: 48, description: 'raw readings kept this long, then folded into aggregates' }),
+            aggregateMinutes: Type.Union([Type.Literal(1), Type.Literal(15)], { default: 15, description: 'aggregate slot length: min/mean/max per minute or per quarter-hour' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         retention: Type.Object(
           {
             rawDays: Type.Integer({ minimum: 1, default: 35 }),

@@ -52,14 +52,17 @@ export function registerRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGua
 
   app.get(
     '/healthz',
-    { schema: { summary: 'Readiness: 200 when prices are fresh and plugins run, 503 with reasons otherwise', tags: ['health'], response: { 200: Type.Any(), 503: Type.Any() } } },
+    { schema: { summary: 'Readiness: 200 when prices are fresh and plugins run, 503 with reasons otherwise; fresh Modbus sensor series are only counted (sensors), stale ones listed', tags: ['health'], response: { 200: Type.Any(), 503: Type.Any() } } },
     async (_req, reply) => {
       const report = await gw.health();
+      // Fresh plant-floor points are counted, not listed: thousands of them would make every probe heavy.
+      const sensorOnly = (s: (typeof report.series)[number]) => s.sources.length === 1 && s.sources[0] === 'modbus-sensors';
       const body = {
         state: report.state,
         reasons: report.reasons,
         plugins: report.plugins,
-        series: report.series.map((s) => ({
+        sensors: { series: report.series.filter(sensorOnly).length, stale: report.series.filter((s) => sensorOnly(s) && s.stale).length },
+        series: report.series.filter((s) => s.stale || !sensorOnly(s)).map((s) => ({
           id: s.id,
           stale: s.stale,
           stale_reason: s.staleReason,

@@ -78,12 +78,14 @@ export function registerWeatherRoutes(app: FastifyInstance, gw: Gateway): void {
   app.get('/weather/openweather', { schema: { summary: 'Latest OpenWeatherMap observation (prototype contract)', tags: ['weather'] } }, () => latestFrom('openweathermap'));
   app.get('/aemet/weather', { schema: { summary: 'Latest AEMET station observation (prototype contract)', tags: ['weather'] } }, () => latestFrom('aemet'));
 
-  app.get('/api/sensors', { schema: { summary: 'Latest reading per Modbus point with its health', tags: ['sensors'] } }, async () => {
+  app.get('/api/sensors', { schema: { summary: 'Latest reading per Modbus point with its health; per device the requests a poll cycle takes and the achieved poll rate', tags: ['sensors'] } }, async () => {
     const health = gw.pluginHealth()['modbus-sensors'];
-    const points = (health?.details?.points ?? {}) as Record<string, { value: number | null; at: string | null; state: string }>;
+    const plugin = gw.plugins.get('modbus-sensors')?.plugin as { readings?: () => Record<string, { value: number | null; at: string | null; state: string }> } | undefined;
+    const points = plugin?.readings?.() ?? {};
     return {
       health: health ? { state: health.state, message: health.message } : null,
       devices: health?.details?.devices ?? {},
+      store: health?.details?.store ?? null,
       points: Object.entries(points).map(([name, r]) => ({ name, ...r, age_s: r.at ? Math.round((gw.clock.now() - Date.parse(r.at)) / 1000) : null })),
     };
   });

@@ -59,6 +59,8 @@ export interface Payloads {
     horizon_end: string | null;
   };
   'sensors/+': { v: number; point: string; device: string; value: number; unit: string; at: string; state: 'ok' };
+  /** Every point of a device as last reported (report by exception), retained; sent when at least one point is due. */
+  'devices/+/sensors': { v: number; device: string; at: string; points: Record<string, { value: number | null; unit: string; at: string | null; state: 'ok' | 'failed' }> };
   'weather/current': {
     v: number;
     at: string;
@@ -195,6 +197,7 @@ export const topics = {
   health: 'bridge/health',
   prices: (series: string): `prices/${string}` => `prices/${topicLevel(series, 'series')}`,
   sensor: (point: string): `sensors/${string}` => `sensors/${topicLevel(point, 'point')}`,
+  deviceSensors: (device: string): `devices/${string}/sensors` => `devices/${topicLevel(device, 'device')}/sensors`,
   weatherCurrent: 'weather/current',
   weatherForecast: 'weather/forecast',
   forecastPrices: 'forecast/prices',
@@ -217,6 +220,8 @@ export type PayloadFor<T extends string> = T extends `prices/${string}`
     ? Payloads['lines/+/command']
   : T extends `sensors/${string}`
     ? Payloads['sensors/+']
+  : T extends `devices/${string}/sensors`
+    ? Payloads['devices/+/sensors']
     : T extends `bridge/response/${string}`
     ? Payloads['bridge/response/+']
     : T extends keyof Payloads

@@ -4,20 +4,24 @@ import { DAY_MS, HOUR_MS } from '../tz.js';
 import { StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
 import { StoreError } from '../errors.js';
+import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
+import { SeriesMetaCache, type SeriesMeta } from './series-meta.js';
+
+export type { SeriesMeta } from './series-meta.js';
+
+/** Where a series stands at a time: its last write, the slot covering that time, its latest slot. */
+export interface SeriesPosition {
+  source: string;
+  fetchedAt: number;
+  at?: StoredSlot;
+  latest?: StoredSlot;
+}
 
 export interface RetentionPolicy {
   /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
   rawDays: number;
   /** Everything older than this is deleted; 0 keeps history for ever. */
   keepDays: number;
-}
-
-export interface SeriesMeta {
-  id: string;
-  unit: Unit;
-  lastSource: string;
-  lastFetchedAt: number;
-  updatedAt: number;
 }
 
 export interface WriteOptions {
@@ -62,18 +66,38 @@ export class SeriesStore {
     await this.db.open({ createIfMissing: false });
   });
   private checked!: StoreIntegrity;
+  private readonly metas = new SeriesMetaCache();
+  /** Raw Modbus readings, written by group commit (see ReadingsLog). */
+  readonly readings: ReadingsLog;
 
   private constructor(
     private readonly db: Level<string, unknown>,
     private readonly sync: boolean,
     readonly dir: string,
-  ) {}
+    readings: ReadingsOptions,
+    now: () => number,
+  ) {
+    this.readings = new ReadingsLog(
+      {
+        batch: (ops) => this.track(() => this.db.batch(ops, { sync: this.sync })),
+        iterate: (range) => this.db.iterator(range),
+        slotOps: (series, unit, slots, source, fetchedAt) => {
+          const meta = this.metas.next(series, unit, slots, source, fetchedAt, Date.now());
+          const ops = slots.map((s) => ({ type: 'put' as const, key: slotKey(series, s.start), value: { e: s.end, v: s.value, s: source, f: fetchedAt } satisfies StoredValue }));
+          return { ops: [...ops, { type: 'put', key: metaKey(series), value: meta }], stored: () => this.metas.set(meta) };
+        },
+      },
+      readings,
+      now,
+    );
+  }
 
   /**
    * Opens (or creates) the store in `dir` and checks it: never creates an empty store over a damaged one, reports
    * every loss (see `integrity()`). Throws a `StoreOpenError` with LevelDB's cause, the path and the remedy.
+   * `now` is the gateway's clock (readings are aggregated once older than `readings.rawHours` by it).
    */
-  static async open(dir: string, options: { sync?: boolean } = {}): Promise<SeriesStore> {
+  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number } = {}): Promise<SeriesStore> {
     const { createIfMissing } = checkBeforeOpen(dir);
     const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
     try {
@@ -83,10 +107,18 @@ export class SeriesStore {
       if (/lock/i.test(why)) throw new StoreOpenError(dir, `it is locked by another process (${why})`, 'stop the other gateway or command using it first');
       throw new StoreOpenError(dir, why);
     }
-    const store = new SeriesStore(db, options.sync ?? true, dir);
+    const store = new SeriesStore(db, options.sync ?? true, dir, { ...DEFAULT_READINGS, ...options.readings }, options.now ?? Date.now);
     const marker = readMarker(dir);
     store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
     store.saveMarker(store.checked.records ?? 0, false);
+    const metas: SeriesMeta[] = [];
+    try {
+      for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
+    } catch (error) {
+      // Already reported by the full read above (a damaged table); serve what is readable.
+      if (store.checked.state !== 'failed') throw new StoreOpenError(dir, levelDbCause(error));
+    }
+    store.metas.load(metas);
     return store;
   }
 
@@ -110,7 +142,7 @@ export class SeriesStore {
         throw new Error(`refusing to write ${series}: invalid slot ${JSON.stringify(s)}`);
       }
     }
-    return this.track(async () => {
+    return this.track(() => this.serialized(series, async () => {
       const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
       let removed = 0;
       if (options.replaceRange && slots.length > 0) {
@@ -128,28 +160,81 @@ export class SeriesStore {
         const value: StoredValue = { e: s.end, v: s.value, s: options.source, f: options.fetchedAt };
         ops.push({ type: 'put', key: slotKey(series, s.start), value });
       }
-      const meta: SeriesMeta = { id: series, unit, lastSource: options.source, lastFetchedAt: options.fetchedAt, updatedAt: Date.now() };
+      const meta = this.metas.next(series, unit, slots, options.source, options.fetchedAt, Date.now());
+      // The latest slot was in the replaced range and is gone: status looks it up until the next write sets it again.
+      const last = meta.last;
+      if (removed > 0 && last && last.start >= Math.min(...slots.map((s) => s.start)) && last.start < Math.max(...slots.map((s) => s.end)) && !slots.some((s) => s.start === last.start)) delete meta.last;
       ops.push({ type: 'put', key: metaKey(series), value: meta });
       await this.db.batch(ops, { sync: this.sync });
+      this.metas.set(meta);
       return { written: slots.length, removed };
-    });
+    }));
   }
+
+  /** Runs writes of one series one after the other, so its metadata (read, updated, written back) never loses an update. */
+  private serialized<T>(series: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.seriesQueue.get(series) ?? Promise.resolve()).then(work, work);
+    const tail = run.then(() => undefined, () => undefined);
+    this.seriesQueue.set(series, tail);
+    void tail.then(() => {
+      if (this.seriesQueue.get(series) === tail) this.seriesQueue.delete(series);
+    });
+    return run;
+  }
+  private readonly seriesQueue = new Map<string, Promise<void>>();
 
   async read(series: string, from: number, to: number): Promise<StoredSlot[]> {
     assertSeriesId(series);
     const out: StoredSlot[] = [];
-    // A slot that started before `from` may still cover it: look back one day for it.
-    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - DAY_MS)), lt: slotKey(series, to) })) {
+    // A slot that started before `from` may still cover it: look back as far as the longest slot this series ever had.
+    const lookback = this.metas.get(series)?.maxSlotMs ?? DAY_MS;
+    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) })) {
       const v = raw as StoredValue;
       const start = Number(key.slice(key.lastIndexOf('!') + 1));
       if (v.e <= from) continue;
       out.push({ start, end: v.e, value: v.v, source: v.s, fetchedAt: v.f });
     }
+    if (this.readings.has(series)) return [...out, ...(await this.readings.read(series, from, to))].sort((a, b) => a.start - b.start);
     return out;
+  }
+
+  /**
+   * Where a series stands at `now`, in constant time: the slot covering now and the latest slot come from the
+   * metadata kept up to date on write (or the readings in memory), with at most one seek for a slot inside the horizon.
+   */
+  async status(series: string, now: number): Promise<SeriesPosition | undefined> {
+    const known = this.statusNow(series, now);
+    if (known !== 'seek') return known;
+    const meta = this.metas.get(series)!;
+    const latest = meta.last ?? (await this.latest(series));
+    let at: StoredSlot | undefined;
+    if (latest && latest.start <= now && latest.end > now) at = latest;
+    else if (latest && latest.end > now) {
+      for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 })) {
+        const v = raw as StoredValue;
+        if (v.e > now) at = { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
+      }
+    }
+    return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, ...(latest ? { latest } : {}), ...(at ? { at } : {}) };
+  }
+
+  /** `status` when memory alone answers it (readings, or a latest slot that covers now or ended); 'seek' otherwise. */
+  statusNow(series: string, now: number): SeriesPosition | undefined | 'seek' {
+    if (this.readings.has(series)) {
+      const latest = this.readings.latest(series);
+      if (!latest) return undefined;
+      return { source: latest.source, fetchedAt: latest.fetchedAt, latest, at: latest.start <= now && latest.end > now ? latest : undefined };
+    }
+    const meta = this.metas.get(series);
+    if (!meta) return undefined;
+    const latest = meta.last;
+    if (!latest || latest.end > now) return latest && latest.start <= now ? { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, latest, at: latest } : 'seek';
+    return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, latest };
   }
 
   async latest(series: string): Promise<StoredSlot | undefined> {
     assertSeriesId(series);
+    if (this.readings.has(series)) return this.readings.latest(series);
     for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 })) {
       const v = raw as StoredValue;
       return { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
@@ -168,7 +253,7 @@ export class SeriesStore {
   }
 
   async meta(series: string): Promise<SeriesMeta | undefined> {
-    return (await this.db.get(metaKey(series))) as SeriesMeta | undefined;
+    return this.metas.get(series) ?? ((await this.db.get(metaKey(series))) as SeriesMeta | undefined);
   }
 
   async listSeries(): Promise<SeriesMeta[]> {
@@ -215,7 +300,12 @@ export class SeriesStore {
           ops.push({ type: 'put', key: slotKey(meta.id, h.start), value: { e: h.end, v: h.value, s: source, f: fetchedAt } satisfies StoredValue });
         }
       }
+      // Hourly slots now: reads must look back an hour for the one covering their start.
+      const cached = this.metas.get(meta.id);
+      const widened = cached && (cached.maxSlotMs ?? 0) < HOUR_MS ? { ...cached, maxSlotMs: HOUR_MS } : undefined;
+      if (widened) ops.push({ type: 'put', key: metaKey(meta.id), value: widened });
       await this.track(() => this.db.batch(ops, { sync: this.sync }));
+      if (widened) this.metas.set(widened);
       downsampled += candidates.length;
     }
     return { downsampled, deleted };
@@ -275,6 +365,7 @@ export class SeriesStore {
     let n = 0;
     for await (const [key, value] of entries) {
       batch.push({ type: 'put', key, value });
+      if (key.startsWith('m!')) this.metas.set(value as SeriesMeta);
       if (batch.length >= 1000) {
         const ops = batch;
         await this.track(() => this.db.batch(ops, { sync: this.sync }));
@@ -298,6 +389,7 @@ export class SeriesStore {
   /** Waits for in-flight writes, counts the records for the next open's check, then closes LevelDB. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.readings.close().catch(() => undefined);
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
     await this.gate.settled();

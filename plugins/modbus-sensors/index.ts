@@ -1,12 +1,15 @@
-import type { TimerHandle } from '../../gateway/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from '../../gateway/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
-import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
+import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
+import type { Unit } from '../../gateway/series.js';
 import { formatUtcIso } from '../../gateway/tz.js';
 import { closeModbus, connectModbus, type ModbusClient } from '../modbus-client.js';
-import { decodeRegisters, exceptionName, registerCount } from './decode.js';
+import { planBlocks, type BlockPoint, type ReadBlock } from './blocks.js';
+import { decodeRegisters, exceptionName } from './decode.js';
+import { isDue, type Reported } from './exception.js';
 
 type DeviceConfig = Config['modbus']['devices'][number];
 type PointConfig = DeviceConfig['points'][number];
@@ -20,26 +23,65 @@ export interface PointReading {
   error: string | null;
 }
 
-/** One device: connect, poll its points on its own interval, reconnect with backoff after it goes away. */
+/** Achieved poll rate over the last minute of real time. */
+const RATE_WINDOW_MS = 60_000;
+
+/**
+ * One device: connect, read its points in as few requests as the register map allows, on a fixed schedule in real
+ * (device) time, and reconnect with backoff after it goes away. A cycle that overruns its period skips the starts
+ * it missed (counted) instead of stretching the period.
+ */
 class DevicePoller {
   private client?: ModbusClient;
   private timer?: TimerHandle;
   private backoffMs = 0;
   private stopped = false;
+  private epoch = 0;
+  private tick = 0;
+  private resync = true;
+  private lastOverrunAt = -Infinity;
+  private readonly starts: number[] = [];
+  /** Blocks that answered with an exception: read point by point from then on. */
+  private readonly split = new Set<number>();
+  private readonly reported = new Map<number, Reported>();
+  readonly blocks: ReadBlock[];
+  /** Index of the block each point is read in. */
+  private readonly blockOf: number[];
   readonly tracker: HealthTracker;
   readonly readings = new Map<string, PointReading>();
   reconnects = 0;
   polls = 0;
+  overruns = 0;
+  requestsPerCycle = 0;
+  published = 0;
 
   constructor(
     private readonly device: DeviceConfig,
     private readonly ctx: PluginContext,
+    private readonly real: Clock,
   ) {
     this.tracker = new HealthTracker(() => ctx.clock.now());
+    this.blocks = planBlocks(device.points, device.maxGapRegisters);
+    this.requestsPerCycle = this.blocks.length;
+    this.blockOf = new Array<number>(device.points.length).fill(0);
+    this.blocks.forEach((b, bi) => b.points.forEach((p) => (this.blockOf[p.index] = bi)));
     for (const p of device.points) this.readings.set(p.name, { device: device.name, unit: p.unit, value: null, at: null, state: 'failed', error: 'not read yet' });
   }
 
-  start(): void {
+  /** Length of a reading's slot on the gateway's clock (the poll period, scaled when the clock is accelerated). */
+  get slotMs(): number {
+    return this.device.pollMs * (this.ctx.clock.rate ?? 1);
+  }
+
+  async start(): Promise<void> {
+    await this.ctx.store.readings.register({
+      device: this.device.name,
+      source: `modbus/${this.device.name}`,
+      pollMs: this.slotMs,
+      series: this.device.points.map((p) => `sensor.${p.name}`),
+      units: this.device.points.map((p) => p.unit as Unit),
+      blockOf: this.blockOf,
+    });
     this.schedule(0);
   }
 
@@ -49,9 +91,44 @@ class DevicePoller {
     await this.close();
   }
 
+  /** Polls per second over the last minute (null before two cycles). */
+  achievedRate(): number | null {
+    if (this.starts.length < 2) return null;
+    return (this.starts.length - 1) / ((this.starts.at(-1)! - this.starts[0]!) / 1000);
+  }
+
+  details(): Record<string, unknown> {
+    const rate = this.achievedRate();
+    return {
+      ...this.tracker.get(),
+      reconnects: this.reconnects,
+      polls: this.polls,
+      overruns: this.overruns,
+      achieved_polls_per_s: rate === null ? null : Math.round(rate * 1000) / 1000,
+      wanted_polls_per_s: 1000 / this.device.pollMs,
+      requests_per_cycle: this.requestsPerCycle,
+      registers_per_cycle: this.blocks.reduce((n, b) => n + b.count, 0),
+      points: this.device.points.length,
+      mqtt_messages: this.published,
+    };
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = this.ctx.clock.setTimeout(() => void this.cycle(), ms);
+    this.timer = this.real.setTimeout(() => void this.cycle(), ms);
+  }
+
+  /** The next start on the fixed grid; starts already missed are counted as overruns. */
+  private scheduleNext(): void {
+    const now = this.real.now();
+    const due = this.tick + 1;
+    const next = Math.max(due, Math.floor((now - this.epoch) / this.device.pollMs) + 1);
+    if (next > due) {
+      this.overruns += next - due;
+      this.lastOverrunAt = now;
+    }
+    this.tick = next;
+    this.schedule(this.epoch + next * this.device.pollMs - now);
   }
 
   private close(): Promise<void> {
@@ -60,6 +137,14 @@ class DevicePoller {
 
   private async cycle(): Promise<void> {
     if (this.stopped) return;
+    const startedAt = this.real.now();
+    if (this.resync) {
+      this.epoch = startedAt;
+      this.tick = 0;
+      this.resync = false;
+    }
+    this.starts.push(startedAt);
+    while (this.starts.length > 2 && this.starts[0]! < startedAt - RATE_WINDOW_MS) this.starts.shift();
     try {
       if (!this.client?.isOpen) {
         this.client = await connectModbus(this.device, `device ${this.device.name}`);
@@ -67,7 +152,7 @@ class DevicePoller {
       }
       await this.readAll();
       this.backoffMs = 0;
-      this.schedule(this.device.pollMs);
+      this.scheduleNext();
     } catch (error) {
       await this.close().catch(() => undefined);
       this.backoffMs = Math.min(this.device.maxBackoffMs, Math.max(this.device.pollMs / 4, this.backoffMs * 2 || 500));
@@ -75,78 +160,142 @@ class DevicePoller {
       this.tracker.set('failed', message, /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
       for (const r of this.readings.values()) if (r.state === 'ok') Object.assign(r, { state: 'failed', error: 'device unreachable' });
       this.ctx.log.warn({ device: this.device.name, err: message }, 'modbus device unavailable');
+      this.resync = true;
+      this.starts.length = 0;
       this.schedule(this.backoffMs);
     }
   }
 
   private async readAll(): Promise<void> {
-    const now = this.ctx.clock.now();
+    const points = this.device.points;
+    const values = new Array<number | null>(points.length).fill(null);
+    const offsets: number[] = [];
+    let at0: number | undefined;
     let failed = 0;
-    let storeError: unknown;
-    for (const p of this.device.points) {
-      try {
-        const value = await this.readPoint(p);
-        Object.assign(this.readings.get(p.name)!, { value, at: new Date(now).toISOString(), state: 'ok', error: null });
-        // A store failure is the store's, not the device's: the connection stays up and health says so.
-        await this.ctx.store.write(`sensor.${p.name}`, p.unit, [{ start: now, end: now + this.device.pollMs, value }], { source: `modbus/${this.device.name}`, fetchedAt: now }).catch((error: unknown) => {
-          storeError ??= error;
-        });
-        await this.ctx.mqtt.publish(
-          topics.sensor(p.name),
-          { v: PAYLOAD_VERSION, point: p.name, device: this.device.name, value, unit: p.unit, at: formatUtcIso(now), state: 'ok' },
-          { retain: true },
-        );
-      } catch (error) {
-        const code = (error as { modbusCode?: number }).modbusCode;
-        if (code === undefined) throw error; // transport trouble: the device is away
-        failed++;
-        Object.assign(this.readings.get(p.name)!, { state: 'failed', error: `Modbus exception ${code} (${exceptionName(code)})` });
+    let requests = 0;
+    for (const [bi, block] of this.blocks.entries()) {
+      const parts = this.split.has(bi) ? block.points.map((p) => ({ address: block.address + p.offset, count: p.count, points: [{ ...p, offset: 0 }] })) : [{ address: block.address, count: block.count, points: block.points }];
+      for (const part of parts) {
+        requests++;
+        const result = await this.read(block.register, part.address, part.count);
+        const at = this.ctx.clock.now();
+        at0 ??= at;
+        offsets[bi] ??= at - at0;
+        if ('exception' in result) {
+          if (!this.split.has(bi) && block.points.length > 1) {
+            // One bad address in a block fails the whole request: from now on read this block point by point.
+            this.split.add(bi);
+            this.ctx.log.info({ device: this.device.name, address: block.address, count: block.count }, `block read answered with ${result.exception}; reading its points one by one`);
+            return this.readAll();
+          }
+          failed += part.points.length;
+          for (const bp of part.points) Object.assign(this.readings.get(points[bp.index]!.name)!, { state: 'failed', error: result.exception });
+          continue;
+        }
+        for (const bp of part.points) {
+          const value = decodePoint(points[bp.index]!, bp, result.data);
+          values[bp.index] = value;
+          Object.assign(this.readings.get(points[bp.index]!.name)!, { value, at: formatUtcIso(at), state: 'ok', error: null });
+        }
       }
     }
+    this.requestsPerCycle = requests;
+    if (at0 !== undefined) {
+      this.ctx.store.readings.append(this.device.name, { at: at0, offsets: this.blocks.map((_, bi) => offsets[bi] ?? 0), values });
+      this.publish(values, at0, offsets);
+    }
     this.polls++;
-    if (storeError) {
-      this.tracker.set('degraded', `device answers, but its readings are not stored: ${errorMessage(storeError)}`, 'store_failed');
-      this.ctx.log.error({ device: this.device.name, err: errorMessage(storeError) }, 'sensor readings not stored: store failure');
-    } else if (failed) this.tracker.set('degraded', `${failed} of ${this.device.points.length} points answered with an exception`, 'client_error');
-    else this.tracker.set('ok', `polled ${this.device.points.length} points`);
+    const overrunning = this.real.now() - this.lastOverrunAt < RATE_WINDOW_MS;
+    const rate = this.achievedRate();
+    // A store failure is the store's, not the device's: the connection stays up and health says so.
+    const storeError = this.ctx.store.readings.stats.lastCommitError;
+    if (storeError) this.tracker.set('degraded', `device answers, but its readings are not stored: ${storeError}`, 'store_failed');
+    else if (failed) this.tracker.set('degraded', `${failed} of ${points.length} points answered with an exception`, 'client_error');
+    else if (overrunning)
+      this.tracker.set('degraded', `overrunning: ${rate === null ? '?' : rate.toFixed(2)} polls/s of ${(1000 / this.device.pollMs).toFixed(2)} wanted (${this.overruns} missed starts); ${requests} requests per cycle`, 'overrun');
+    else this.tracker.set('ok', `polled ${points.length} points in ${requests} requests`);
   }
 
-  private async readPoint(p: PointConfig): Promise<number> {
-    const count = registerCount(p.type);
+  /** Reads registers; a Modbus exception is an answer (returned), anything else means the device is away (thrown). */
+  private async read(register: 'holding' | 'input', address: number, count: number): Promise<{ data: number[] } | { exception: string }> {
     const client = this.client!;
-    const result = p.register === 'input' ? await client.readInputRegisters(p.address, count) : await client.readHoldingRegisters(p.address, count);
-    const raw = decodeRegisters(result.data, p.type, p.byteOrder, p.wordOrder);
-    return Math.round((raw * p.scale + p.offset) * 1e6) / 1e6;
+    try {
+      return register === 'input' ? await client.readInputRegisters(address, count) : await client.readHoldingRegisters(address, count);
+    } catch (error) {
+      const code = (error as { modbusCode?: number }).modbusCode;
+      if (code === undefined) throw error;
+      return { exception: `Modbus exception ${code} (${exceptionName(code)})` };
+    }
+  }
+
+  /** Report by exception: the points due (deadband, state change or max silence) go out, per point or as one device message. */
+  private publish(values: Array<number | null>, at0: number, offsets: number[]): void {
+    const points = this.device.points;
+    const due: number[] = [];
+    values.forEach((value, i) => {
+      const at = at0 + (offsets[this.blockOf[i]!] ?? 0);
+      if (isDue(points[i]!, this.reported.get(i), value, at)) due.push(i);
+    });
+    if (!due.length) return;
+    for (const i of due) this.reported.set(i, { value: values[i] ?? null, at: at0 + (offsets[this.blockOf[i]!] ?? 0) });
+    // Not awaited: a QoS 1 round trip per message must not hold the poll cycle (the connection keeps retained state).
+    const sent = (p: Promise<void>): void => {
+      this.published++;
+      p.catch(() => undefined);
+    };
+    if (this.device.publish === 'device') {
+      const out: Payloads['devices/+/sensors']['points'] = {};
+      points.forEach((p, i) => {
+        const r = this.reported.get(i);
+        out[p.name] = { value: r?.value ?? null, unit: p.unit, at: r ? formatUtcIso(r.at) : null, state: r && r.value !== null ? 'ok' : 'failed' };
+      });
+      sent(this.ctx.mqtt.publish(topics.deviceSensors(this.device.name), { v: PAYLOAD_VERSION, device: this.device.name, at: formatUtcIso(at0), points: out }, { retain: true }));
+      return;
+    }
+    for (const i of due) {
+      const r = this.reported.get(i)!;
+      if (r.value === null) continue;
+      const p = points[i]!;
+      sent(this.ctx.mqtt.publish(topics.sensor(p.name), { v: PAYLOAD_VERSION, point: p.name, device: this.device.name, value: r.value, unit: p.unit, at: formatUtcIso(r.at), state: 'ok' }, { retain: true }));
+    }
   }
 }
 
-export function createModbusSensors(ctx: PluginContext): Plugin & { readings(): Record<string, PointReading> } {
-  const pollers = ctx.config.modbus.devices.map((d) => new DevicePoller(d, ctx));
+function decodePoint(p: PointConfig, bp: BlockPoint, registers: readonly number[]): number {
+  const raw = decodeRegisters(registers.slice(bp.offset, bp.offset + bp.count), p.type, p.byteOrder, p.wordOrder);
+  return Math.round((raw * p.scale + p.offset) * 1e6) / 1e6;
+}
+
+export function createModbusSensors(ctx: PluginContext, realClock: Clock = new SystemClock()): Plugin & { readings(): Record<string, PointReading> } {
+  const pollers = ctx.config.modbus.devices.map((d) => new DevicePoller(d, ctx, realClock));
+  // Built once: the same array every call, so catalog consumers can tell nothing changed (thousands of points).
+  const descriptors: SeriesDescriptor[] = ctx.config.modbus.devices.flatMap((d, i) => {
+    const slot = pollers[i]!.slotMs;
+    return d.points.map((p) => ({ id: `sensor.${p.name}`, unit: p.unit, description: `${p.name} from Modbus device ${d.name}`, source: 'modbus-sensors', staleAfterMs: 10 * slot, critical: false, currentWithinMs: 3 * slot }));
+  });
   return {
     name: 'modbus-sensors',
     async start() {
-      for (const p of pollers) p.start();
+      for (const p of pollers) await p.start();
     },
     async stop() {
       await Promise.all(pollers.map((p) => p.stop()));
     },
     health(): ComponentHealth {
-      const devices = Object.fromEntries(ctx.config.modbus.devices.map((d, i) => [d.name, { ...pollers[i]!.tracker.get(), reconnects: pollers[i]!.reconnects, polls: pollers[i]!.polls }]));
+      const devices = Object.fromEntries(ctx.config.modbus.devices.map((d, i) => [d.name, pollers[i]!.details()]));
       const states = pollers.map((p) => p.tracker.get().state);
       const down = ctx.config.modbus.devices.filter((_, i) => states[i] !== 'ok').map((d) => d.name);
       return {
         state: states.length ? (worst(states) === 'failed' ? 'degraded' : worst(states)) : 'ok',
         message: down.length ? `not ok: ${down.join(', ')}` : `${pollers.length} devices ok`,
-        details: { devices, points: this.readings() },
+        details: { devices, store: ctx.store.readings.stats },
       };
     },
     readings() {
       return Object.fromEntries(pollers.flatMap((p) => [...p.readings.entries()]));
     },
     series(): SeriesDescriptor[] {
-      return ctx.config.modbus.devices.flatMap((d) =>
-        d.points.map((p) => ({ id: `sensor.${p.name}`, unit: p.unit, description: `${p.name} from Modbus device ${d.name}`, source: 'modbus-sensors', staleAfterMs: 10 * d.pollMs, critical: false, currentWithinMs: 3 * d.pollMs })),
-      );
+      return descriptors;
     },
   };
 }

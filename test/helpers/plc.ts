@@ -11,22 +11,34 @@ export class FakePlc {
   /** Addresses whose writes are acknowledged but not kept (to provoke read-back failures). */
   readonly dropWrites = new Set<number>();
   private server?: InstanceType<typeof ServerTCP>;
+  /** Read requests answered or attempted (one per request, however many registers it asks for). */
   requests = 0;
+  /** Registers asked for by those requests. */
+  registersRead = 0;
+  /** Delay before each read is answered (a slow device). */
+  delayMs = 0;
 
   constructor(readonly port: number) {}
 
   async start(): Promise<void> {
-    const read = (map: Map<number, number>) => (addr: number, _unit: number, cb: (err: unknown, value: number) => void) => {
+    type Cb = (err: unknown, values: number[]) => void;
+    const read = (map: Map<number, number>) => (addr: number, length: number, _unit: number, cb: Cb) => {
       this.requests++;
-      if (this.silent.has(addr)) return; // no answer at all
-      const value = map.get(addr);
-      if (value === undefined) cb({ modbusErrorCode: 2, msg: 'illegal data address' }, 0);
-      else cb(null, value);
+      this.registersRead += length;
+      const addresses = Array.from({ length }, (_, i) => addr + i);
+      if (addresses.some((a) => this.silent.has(a))) return; // no answer at all
+      const values = addresses.map((a) => map.get(a));
+      const answer = () => (values.some((v) => v === undefined) ? cb({ modbusErrorCode: 2, msg: 'illegal data address' }, []) : cb(null, values as number[]));
+      if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+      else answer();
     };
+    const single = (multi: ReturnType<typeof read>) => (addr: number, unit: number, cb: (err: unknown, value: number) => void) => multi(addr, 1, unit, (err, values) => cb(err, values[0] ?? 0));
     const server = new ServerTCP(
       {
-        getHoldingRegister: read(this.holding),
-        getInputRegister: read(this.input),
+        getHoldingRegister: single(read(this.holding)),
+        getInputRegister: single(read(this.input)),
+        getMultipleHoldingRegisters: read(this.holding),
+        getMultipleInputRegisters: read(this.input),
         setRegister: (addr: number, value: number, _unit: number, cb: (err: unknown) => void) => {
           if (!this.dropWrites.has(addr)) this.holding.set(addr, value);
           cb(null);

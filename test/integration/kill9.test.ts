@@ -1,31 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SeriesStore } from '../../gateway/store/series-store.js';
+import { runUntilKilled } from '../helpers/kill9.js';
 
 const writer = fileURLToPath(new URL('../helpers/store-writer.ts', import.meta.url));
 const DAY = 86_400_000;
 const t0 = Date.parse('2024-01-01T00:00:00Z');
-
-/** Runs a writer script on `dir`, hands it every line it prints, and kills it with SIGKILL as soon as `onLine` says so. */
-function runUntilKilled(script: string, dir: string, onLine: (line: string) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      let kill = false;
-      for (const line of lines) kill = onLine(line) || kill;
-      if (kill && !child.killed) child.kill('SIGKILL');
-    });
-    child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited without being killed (${signal})`))));
-  });
-}
 
 /** Kills the day writer after `acks` acknowledged batches; returns the last ack seen. */
 async function writeThenKill(dir: string, acks: number): Promise<number> {

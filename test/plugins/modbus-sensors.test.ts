@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import mqttClient from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../gateway/bus.js';
 import { SystemClock } from '../../gateway/clock.js';
 import { Fetcher } from '../../gateway/fetcher.js';
+import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
 import type { Plugin, PluginContext } from '../../gateway/plugin.js';
 import { SeriesStore } from '../../gateway/store/series-store.js';
@@ -98,8 +100,7 @@ describe('modbus sensors against a real Modbus TCP server', () => {
   });
 
   it('reads every data type and byte order, scaled, from holding and input registers, into the store', async () => {
-    // One whole poll of the device, not just its first point (no dependence on how fast the machine is).
-    await vi.waitFor(() => expect((plugin.health().details!.devices as Record<string, { polls: number }>).floor!.polls).toBeGreaterThan(0), { timeout: 5000 });
+    await vi.waitFor(() => expect((plugin.health().details!.devices as Record<string, { polls: number }>).floor!.polls).toBeGreaterThanOrEqual(1), { timeout: 5000 });
     const r = plugin.readings();
     expect(r.floor_temp!.value).toBe(23.5);
     expect(r.floor_rh!.value).toBe(51.2);
@@ -130,5 +131,99 @@ describe('modbus sensors against a real Modbus TCP server', () => {
     await vi.waitFor(() => expect(plugin.readings().floor_temp).toMatchObject({ state: 'ok', value: 24.1 }), { timeout: 5000 });
     expect(Date.now() - back).toBeLessThan(3000);
     expect((plugin.health().details!.devices as Record<string, { reconnects: number }>).floor!.reconnects).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('modbus sensors at scale: blocks, fixed rate, report by exception', () => {
+  const opened: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const close of opened.reverse()) await close();
+  });
+
+  async function setup(deviceConfig: Record<string, unknown>, plcSetup: (plc: FakePlc) => void = () => undefined) {
+    const plc = new FakePlc(await freePort());
+    plcSetup(plc);
+    await plc.start();
+    const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: 0, base: 'test', allowAnonymous: true, users: [], internal: { username: 'i', password: 'i' }, reservedClientIds: [] }, silent);
+    const { port } = await broker.start();
+    const config = testConfig('http://127.0.0.1:9', { modbus: { devices: [{ name: 'line', host: '127.0.0.1', port: plc.port, timeoutMs: 2000, maxBackoffMs: 400, ...deviceConfig }] } });
+    const store = await SeriesStore.open(join(config.dataDir, 'store'), { readings: { commitMs: 200 } });
+    const clock = new SystemClock();
+    const mqtt = new MqttConnection({ url: `mqtt://127.0.0.1:${port}`, base: 'test', clientId: 'gw', reconnectMs: 200 }, clock, silent);
+    await mqtt.start();
+    const sub = await mqttClient.connectAsync(`mqtt://127.0.0.1:${port}`);
+    const messages: Array<{ topic: string; payload: Record<string, unknown>; retain: boolean }> = [];
+    sub.on('message', (topic, payload, packet) => messages.push({ topic, payload: JSON.parse(payload.toString()), retain: packet.retain }));
+    await sub.subscribeAsync('test/#', { qos: 1 });
+    const ctx: PluginContext = { config, clock, log: silent, bus: new EventBus(), store, fetcher: new Fetcher(clock, config.fetch), mqtt, mqttUrl: '', mqttCredentials: {}, catalog: () => [] };
+    const plugin = createModbusSensors(ctx);
+    await plugin.start();
+    opened.push(() => plc.stop(), () => broker.stop(), () => mqtt.stop(), () => sub.endAsync(), () => store.close(), () => plugin.stop());
+    // Closed in reverse: the plugin first, the PLC last.
+    const device = () => (plugin.health().details!.devices as Record<string, Record<string, unknown>>).line!;
+    return { plc, plugin, store, messages, device, port };
+  }
+
+  it('reads 100 contiguous registers in one request per cycle, and says so in health', async () => {
+    const points = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, address: 1000 + i, type: 'int16' }));
+    const { plc, plugin, device } = await setup({ pollMs: 200, points }, (p) => points.forEach((_, i) => p.holding.set(1000 + i, i)));
+    await vi.waitFor(() => expect(device().polls).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    const polls = device().polls as number;
+    // Today's main asks one request per point: 100 requests a cycle.
+    expect(plc.requests).toBeLessThanOrEqual(polls + 1);
+    expect(plc.registersRead / plc.requests).toBe(100);
+    expect(device()).toMatchObject({ requests_per_cycle: 1, registers_per_cycle: 100, points: 100 });
+    expect(plugin.readings().t42).toMatchObject({ value: 42, state: 'ok' });
+  });
+
+  it('bridges a gap up to maxGapRegisters, and falls back to point by point when the gap answers with an exception', async () => {
+    const points = [{ name: 'a', address: 0, type: 'int16' }, { name: 'b', address: 5, type: 'float32' }, { name: 'c', address: 40, type: 'int16' }];
+    const { plc, plugin, device } = await setup({ pollMs: 200, maxGapRegisters: 4, points }, (p) => [0, 1, 2, 3, 4, 5, 6, 40].forEach((a) => p.holding.set(a, a)));
+    await vi.waitFor(() => expect(device().polls).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+    expect(device().requests_per_cycle).toBe(2);
+    expect(plugin.readings().a).toMatchObject({ value: 0, state: 'ok' });
+    expect(plugin.readings().c).toMatchObject({ value: 40, state: 'ok' });
+    plc.holding.delete(2); // a hole inside the bridged gap: the device refuses the whole block
+    await vi.waitFor(() => expect(device().requests_per_cycle).toBe(3), { timeout: 10_000 });
+    plc.holding.set(0, 7);
+    await vi.waitFor(() => expect(plugin.readings().a).toMatchObject({ value: 7, state: 'ok' }), { timeout: 10_000 });
+    expect(device().state).toBe('ok');
+  });
+
+  it('keeps a fixed schedule: a device slower than the period counts overruns and turns degraded with the achieved rate', async () => {
+    const { plc, device } = await setup({ pollMs: 100, points: [{ name: 'slow', address: 0, type: 'int16' }] }, (p) => p.holding.set(0, 1));
+    plc.delayMs = 250;
+    await vi.waitFor(() => expect(device()).toMatchObject({ state: 'degraded', code: 'overrun' }), { timeout: 10_000 });
+    const d = device();
+    expect(d.overruns as number).toBeGreaterThanOrEqual(2);
+    expect(d.message).toMatch(/^overrunning: [\d.?]+ polls\/s of 10\.00 wanted \(\d+ missed starts\)/);
+    expect(d.achieved_polls_per_s === null || (d.achieved_polls_per_s as number) < 10).toBe(true);
+  });
+
+  it('publishes one retained message per device per cycle with a change beyond the deadband, with every point as last reported', async () => {
+    const points = [
+      { name: 'temp', address: 0, type: 'int16', scale: 0.1, deadband: 0.5, maxSilenceMs: 0 },
+      { name: 'load', address: 1, type: 'int16', deadbandPercent: 10, maxSilenceMs: 0 },
+    ];
+    const { plc, messages, plugin, port } = await setup({ pollMs: 100, publish: 'device', points }, (p) => (p.holding.set(0, 200), p.holding.set(1, 100)));
+    const sent = () => messages.filter((m) => m.topic === 'test/devices/line/sensors');
+    await vi.waitFor(() => expect(sent()).toHaveLength(1), { timeout: 10_000 });
+    expect(sent()[0]!.payload).toMatchObject({ device: 'line', points: { temp: { value: 20, state: 'ok' }, load: { value: 100, state: 'ok' } } });
+    const polls = () => (plugin.health().details!.devices as Record<string, { polls: number }>).line!.polls;
+    plc.holding.set(0, 204); // +0.4 °C: inside the deadband
+    plc.holding.set(1, 109); // +9 %: inside the deadband
+    const p0 = polls();
+    await vi.waitFor(() => expect(polls()).toBeGreaterThan(p0 + 3), { timeout: 10_000 });
+    expect(sent()).toHaveLength(1);
+    expect(messages.filter((m) => m.topic.startsWith('test/sensors/'))).toEqual([]);
+    plc.holding.set(1, 111); // +11 %: beyond
+    await vi.waitFor(() => expect(sent()).toHaveLength(2), { timeout: 10_000 });
+    // The retained device message holds the last reported value of every point, including the one that did not move enough.
+    expect(sent()[1]!.payload).toMatchObject({ points: { temp: { value: 20 }, load: { value: 111 } } });
+    const late = await mqttClient.connectAsync(`mqtt://127.0.0.1:${port}`);
+    const retained = new Promise<Record<string, unknown>>((resolve) => late.on('message', (_t, payload) => resolve(JSON.parse(payload.toString()))));
+    await late.subscribeAsync('test/devices/line/sensors');
+    expect(await retained).toMatchObject({ points: { temp: { value: 20 }, load: { value: 111 } } });
+    await late.endAsync();
   });
 });
