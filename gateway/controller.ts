@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { EventBus, type Alert } from './bus.js';
-import { SystemClock, type Clock } from './clock.js';
+import { realClock, SystemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { readSecret } from './config/load.js';
 import { errorMessage } from './errors.js';
@@ -27,6 +27,8 @@ import { VERSION } from './version.js';
 export interface GatewayOptions {
   config: Config;
   clock?: Clock;
+  /** Time for device timers (PLC watchdog, Modbus backoff); real time unless a test injects one. */
+  deviceClock?: Clock;
   log?: Logger;
   /** Replaces the built-in plugin list (tests). */
   plugins?: PluginFactory[];
@@ -159,6 +161,7 @@ export class Gateway {
     const context = (name: string): PluginContext => ({
       config: this.config,
       clock: this.clock,
+      deviceClock: this.options.deviceClock ?? realClock,
       log: this.logger(name),
       bus: this.bus,
       store: this.store,

@@ -109,6 +109,20 @@ export interface Payloads {
     next: { command: 'run' | 'idle'; start: string; end: string; batch: number | null } | null;
     valid_until: string;
   };
+  /**
+   * What the gateway last verified on a line's PLC (retained): `ok` after a write read back as written, `degraded`
+   * while it retries, `failed` once the PLC stopped taking writes, `stopped` when the gateway stopped writing.
+   */
+  'lines/+/state': {
+    v: number;
+    line: string;
+    state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+    /** What the PLC holds, read back: null before the first verified write. */
+    written: { command: 'idle' | 'run' | 'halt'; power_kw: number; valid_until: string; at: string } | null;
+    error: string | null;
+    since: string;
+    at: string;
+  };
   alerts: { v: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: string };
   'bridge/request/+': { transaction?: string; [key: string]: unknown };
   'bridge/response/+': { v: number; transaction: string | null; status: 'ok' | 'error'; data?: unknown; error?: string };
@@ -129,6 +143,7 @@ export const topics = {
   modelsStatus: 'models/status',
   plan: 'plan',
   lineCommand: (line: string): `lines/${string}/command` => `lines/${line}/command`,
+  lineState: (line: string): `lines/${string}/state` => `lines/${line}/state`,
   lineSet: (line: string) => `lines/${line}/set`,
   lineSetWildcard: 'lines/+/set',
   alerts: 'alerts',
@@ -142,6 +157,8 @@ export type PayloadFor<T extends string> = T extends `prices/${string}`
   ? Payloads['prices/+']
   : T extends `lines/${string}/command`
     ? Payloads['lines/+/command']
+  : T extends `lines/${string}/state`
+    ? Payloads['lines/+/state']
   : T extends `sensors/${string}`
     ? Payloads['sensors/+']
     : T extends `bridge/response/${string}`

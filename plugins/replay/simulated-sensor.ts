@@ -71,7 +71,7 @@ export function simulatedLines(lines: string[], port: number) {
     line,
     host: '127.0.0.1',
     port,
-    watchdogMs: 900_000,
+    watchdogMs: 10_000, // device time: real seconds whatever the replay speed
     registers: { command: 100 * (i + 1), powerSetpoint: 100 * (i + 1) + 1, validUntil: 100 * (i + 1) + 2, heartbeat: 100 * (i + 1) + 4 },
   }));
 }
