@@ -8,6 +8,7 @@ import type { Config } from './config/schema.js';
 import { readSecret } from './config/load.js';
 import { errorMessage } from './errors.js';
 import { Fetcher } from './fetcher.js';
+import { HealthWatch } from './health-watch.js';
 import { worst, type ComponentHealth, type HealthState } from './health.js';
 import { createLogger, moduleLogger, type Logger } from './log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
@@ -41,6 +42,9 @@ export interface HealthReport {
   series: SeriesStatus[];
 }
 
+/** How often (device time) plugin states are compared to republish the retained bridge/health on a change. */
+const HEALTH_WATCH_MS = 2_000;
+
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
   weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
   predictions: 'placeholder: models are disabled (models.enabled) or none is installed',
@@ -52,6 +56,8 @@ const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
 export class Gateway {
   readonly config: Config;
   readonly clock: Clock;
+  /** Real time for timers that talk to devices and watch health (see PluginContext.deviceClock). */
+  readonly deviceClock: Clock;
   readonly log: Logger;
   readonly bus: EventBus;
   store!: SeriesStore;
@@ -59,6 +65,7 @@ export class Gateway {
   broker?: EmbeddedBroker;
   bridge!: Bridge;
   scheduler!: Scheduler;
+  healthWatch?: HealthWatch;
   http?: HttpServer;
   readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
   /** Recent alerts from every part, newest first. */
@@ -78,6 +85,7 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
     this.clock = options.clock ?? new SystemClock();
+    this.deviceClock = options.deviceClock ?? realClock;
     this.log = options.log ?? createLogger(this.config.log);
     this.bus = new EventBus((event, owner, error) => this.log.error({ event, owner, err: errorMessage(error) }, 'event listener failed'));
   }
@@ -143,6 +151,16 @@ export class Gateway {
       series: this.catalog().map((d) => d.id),
     });
 
+    this.healthWatch = new HealthWatch({
+      pluginStates: () => Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])),
+      publish: async () => this.bridge.publishHealth(this.healthPayload(await this.health())),
+      clock: this.deviceClock,
+      intervalMs: HEALTH_WATCH_MS,
+      bus: this.bus,
+      log: this.logger('health'),
+    });
+    this.healthWatch.start();
+
     if (cfg.http.enabled) this.http = await startHttpServer(this, this.logger('http'));
     await this.scheduler.start();
     this.log.info({ plugins: [...this.plugins.keys()], http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
@@ -161,7 +179,7 @@ export class Gateway {
     const context = (name: string): PluginContext => ({
       config: this.config,
       clock: this.clock,
-      deviceClock: this.options.deviceClock ?? realClock,
+      deviceClock: this.deviceClock,
       log: this.logger(name),
       bus: this.bus,
       store: this.store,
@@ -351,6 +369,7 @@ export class Gateway {
     this.bus.emit('gateway.stopping', { reason });
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();
+    await this.healthWatch?.stop();
     for (const [name, p] of [...this.plugins.entries()].reverse()) {
       await p.plugin?.stop().catch((e: unknown) => this.log.warn({ plugin: name, err: errorMessage(e) }, 'plugin stop failed'));
     }

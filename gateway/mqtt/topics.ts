@@ -54,7 +54,8 @@ export interface Payloads {
     horizon: PriceSlotPayload[];
     horizon_end: string | null;
   };
-  'sensors/+': { v: number; point: string; device: string; value: number; unit: string; at: string; state: 'ok' };
+  /** A point's last reading (retained); `failed` when its device stopped answering, `value`/`at` then the last good one. */
+  'sensors/+': { v: number; point: string; device: string; value: number | null; unit: string; at: string | null; state: 'ok' | 'failed'; error?: string };
   'weather/current': {
     v: number;
     at: string;

@@ -1,4 +1,4 @@
-import type { TimerHandle } from '../../gateway/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../gateway/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health.js';
@@ -49,9 +49,10 @@ class DevicePoller {
     await this.close();
   }
 
-  private schedule(ms: number): void {
+  /** Polls follow the gateway's clock; a reconnect backoff waits on device time (`deviceClock`), like any device timer. */
+  private schedule(ms: number, clock: Clock = this.ctx.clock): void {
     if (this.stopped) return;
-    this.timer = this.ctx.clock.setTimeout(() => void this.cycle(), ms);
+    this.timer = clock.setTimeout(() => void this.cycle(), ms);
   }
 
   private close(): Promise<void> {
@@ -73,9 +74,21 @@ class DevicePoller {
       this.backoffMs = Math.min(this.device.maxBackoffMs, Math.max(this.device.pollMs / 4, this.backoffMs * 2 || 500));
       const message = `${errorMessage(error)}; reconnecting in ${Math.round(this.backoffMs)} ms`;
       this.tracker.set('failed', message, /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
-      for (const r of this.readings.values()) if (r.state === 'ok') Object.assign(r, { state: 'failed', error: 'device unreachable' });
+      const wasOk = [...this.readings.entries()].filter(([, r]) => r.state === 'ok');
+      for (const [, r] of wasOk) Object.assign(r, { state: 'failed', error: 'device unreachable' });
+      await this.publishFailed(wasOk.map(([point]) => point), message);
       this.ctx.log.warn({ device: this.device.name, err: message }, 'modbus device unavailable');
-      this.schedule(this.backoffMs);
+      this.schedule(this.backoffMs, this.ctx.deviceClock ?? realClock);
+    }
+  }
+
+  /** The retained topic of a point whose device went away must not go on saying ok: republish it as failed. */
+  private async publishFailed(points: string[], error: string): Promise<void> {
+    for (const point of points) {
+      const r = this.readings.get(point)!;
+      await this.ctx.mqtt
+        .publish(topics.sensor(point), { v: PAYLOAD_VERSION, point, device: this.device.name, value: r.value, unit: r.unit, at: r.at, state: 'failed', error }, { retain: true })
+        .catch(() => undefined);
     }
   }
 
@@ -96,7 +109,10 @@ class DevicePoller {
         const code = (error as { modbusCode?: number }).modbusCode;
         if (code === undefined) throw error; // transport trouble: the device is away
         failed++;
-        Object.assign(this.readings.get(p.name)!, { state: 'failed', error: `Modbus exception ${code} (${exceptionName(code)})` });
+        const reading = this.readings.get(p.name)!;
+        const wasOk = reading.state === 'ok';
+        Object.assign(reading, { state: 'failed', error: `Modbus exception ${code} (${exceptionName(code)})` });
+        if (wasOk) await this.publishFailed([p.name], reading.error!);
       }
     }
     this.polls++;
