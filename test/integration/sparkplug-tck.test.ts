@@ -240,7 +240,10 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
     { id: 'operational-behavior-data-publish-nbirth-values', check: () => { for (const c of fromNode(['NBIRTH'])) for (const m of c.metrics) expect(m.value === undefined || m.value === null).toBe(false); } },
     { id: 'operational-behavior-data-publish-dbirth', check: () => checkDataWithinBirth('DDATA') },
     { id: 'operational-behavior-data-publish-dbirth-values', check: () => { for (const c of fromNode(['DBIRTH'])) for (const m of c.metrics) expect(m.value === undefined || m.value === null).toBe(false); } },
-    { id: 'operational-behavior-data-publish-dbirth-change', check: () => checkOnlyChanges() },
+    { id: 'operational-behavior-data-publish-dbirth-change', check: () => checkOnlyChanges('DDATA') },
+    { id: 'operational-behavior-data-publish-nbirth-change', check: () => checkOnlyChanges('NDATA') },
+    { id: 'operational-behavior-data-publish-nbirth-order', check: () => checkChronological(['NBIRTH', 'NDATA']) },
+    { id: 'operational-behavior-data-publish-dbirth-order', check: () => checkChronological(['DBIRTH', 'DDATA']) },
     { id: 'operational-behavior-data-commands-rebirth-name', check: () => checkRebirthMetric() },
     { id: 'operational-behavior-data-commands-rebirth-datatype', check: () => checkRebirthMetric() },
     { id: 'operational-behavior-data-commands-rebirth-value', check: () => checkRebirthMetric() },
@@ -359,19 +362,33 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
     }
   }
 
-  /** DDATA only when a device metric changed: never a metric with the value the device last reported. */
-  function checkOnlyChanges(): void {
+  /** NDATA/DDATA only when a metric changed: never a metric with the value last reported in that session. */
+  function checkOnlyChanges(type: 'NDATA' | 'DDATA'): void {
+    const birth = type === 'NDATA' ? 'NBIRTH' : 'DBIRTH';
+    let seen = 0;
     for (const s of sessions) {
       const last = new Map<string, unknown>();
       for (const c of s.messages) {
-        if (c.type !== 'DBIRTH' && c.type !== 'DDATA') continue;
+        if (c.type !== birth && c.type !== type) continue;
         for (const m of c.metrics) {
           const key = `${c.device}/${m.name}`;
-          const value = toNumber(m.value) || m.value;
-          if (c.type === 'DDATA') expect(value, `message ${c.i}: ${key}`).not.toEqual(last.get(key));
+          const value = typeof m.value === 'string' || typeof m.value === 'boolean' ? m.value : toNumber(m.value);
+          if (c.type === type) {
+            expect(value, `message ${c.i}: ${key}`).not.toEqual(last.get(key));
+            seen++;
+          }
           last.set(key, value);
         }
       }
+    }
+    expect(seen).toBeGreaterThan(0);
+  }
+
+  /** Within each payload, metric timestamps never go back in time (none of ours is historical). */
+  function checkChronological(types: string[]): void {
+    for (const c of fromNode(types)) {
+      const ts = c.metrics.map((m) => m.timestamp!);
+      expect(ts, `message ${c.i}`).toEqual([...ts].sort((a, b) => a - b));
     }
   }
 
