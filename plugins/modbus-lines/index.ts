@@ -197,7 +197,9 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
     const error = state === 'ok' ? null : h.message;
     const key = JSON.stringify([state, written?.command, written?.power_kw, written?.valid_until, error === null]);
     if (published.get(w.line) === key) return Promise.resolve();
+    const previous = published.get(w.line);
     published.set(w.line, key);
+    if (!previous || JSON.parse(previous)[0] !== state) ctx.bus.emit('line.state', { line: w.line, state, message: h.message });
     const now = ctx.clock.now();
     return ctx.mqtt
       .publish(topics.lineState(w.line), { v: PAYLOAD_VERSION, line: w.line, state, written, error, since: formatUtcIso(h.since ?? now), at: formatUtcIso(now) }, { retain: true })

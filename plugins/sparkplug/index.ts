@@ -42,6 +42,7 @@ const REPORT_CHECK_MS = 10_000;
  * published before the births, nothing is queued while offline, and a message of an older session is never sent
  * in a newer one. NDATA/DDATA carry only the metrics that changed, every metric with its timestamp. A rebirth
  * request (NCMD `Node Control/Rebirth` = true) stops data and sends the births again with the same bdSeq.
+ * A line whose PLC link fails (`line.state` from modbus-lines) gets a DDEATH; when it is back, the births again.
  */
 export function createSparkplug(ctx: PluginContext): Plugin {
   const cfg = ctx.config.sparkplug;
@@ -59,6 +60,9 @@ export function createSparkplug(ctx: PluginContext): Plugin {
   let sessions = 0;
   let checkTimer: TimerHandle | undefined;
   let stopping = false;
+  /** Lines whose PLC link failed (from modbus-lines): DDEATH sent, no DBIRTH/DDATA until they are back. */
+  const deadLines = new Set<string>();
+  const liveLines = () => lines.filter((l) => !deadLines.has(l));
 
   /** One MQTT connection's Sparkplug session: its seq, whether its births are out, and its own publish queue. */
   interface Session {
@@ -111,7 +115,7 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       const nodeNow = nodeMetrics();
       await publish(s, t('NBIRTH'), stamp([{ name: 'bdSeq', type: 'Int64', value: bdSeq }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }, ...nodeNow], now));
       s.reported.set('', new Map(nodeNow.map((m) => [m.name, m.value])));
-      for (const line of lines) {
+      for (const line of liveLines()) {
         const metrics = lineMetrics(line);
         await publish(s, t('DBIRTH', line), stamp(metrics, now));
         s.reported.set(line, new Map(metrics.map((m) => [m.name, m.value])));
@@ -136,7 +140,7 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       };
       const nodeChanged = changed('', nodeMetrics());
       if (nodeChanged.length) await publish(s, t('NDATA'), nodeChanged);
-      for (const line of lines) {
+      for (const line of liveLines()) {
         const lineChanged = changed(line, lineMetrics(line));
         if (lineChanged.length) await publish(s, t('DDATA', line), lineChanged);
       }
@@ -196,6 +200,23 @@ export function createSparkplug(ctx: PluginContext): Plugin {
           }
         } catch (error) {
           ctx.log.warn({ err: errorMessage(error) }, 'undecodable NCMD');
+        }
+      });
+      // A line whose PLC stops taking writes is a device the node lost: DDEATH. When it is back, the whole
+      // birth sequence again (all DBIRTHs follow the NBIRTH, never a DBIRTH after data in a session).
+      ctx.bus.on('line.state', 'sparkplug', (e) => {
+        if (!lines.includes(e.line)) return;
+        if (e.state === 'failed' && !deadLines.has(e.line)) {
+          deadLines.add(e.line);
+          const s = session;
+          if (s)
+            void inSession(s, async () => {
+              if (!s.reported.delete(e.line)) return; // not born in this session: nothing to declare dead
+              await publish(s, t('DDEATH', e.line), []);
+            });
+        } else if (e.state === 'ok' && deadLines.delete(e.line) && session) {
+          session.born = false;
+          void birth(session);
         }
       });
       ctx.bus.on('plan.updated', 'sparkplug', (e) => {

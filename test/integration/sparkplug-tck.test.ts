@@ -8,7 +8,8 @@
  *
  * Scenario: one edge node with four line devices, bdSeq stored at 240 from an earlier run, a plan update every
  * 15 ms, 40 reconnects forced by a session takeover at random moments (mid-birth included), two rebirth requests,
- * then an intentional stop. A spy subscribes to spBv1.0/# at QoS 1 with MQTT 5 retain-as-published, so the QoS
+ * one line whose PLC link fails for five reconnects (DDEATH, then the births again when it is back), then an
+ * intentional stop. A spy subscribes to spBv1.0/# at QoS 1 with MQTT 5 retain-as-published, so the QoS
  * and retain flag it sees are those the node (or its will) used.
  */
 import { join } from 'node:path';
@@ -73,6 +74,7 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
   let sessions: SessionView[] = [];
   let startedAt = 0;
   let finishedAt = 0;
+  const bus = new EventBus();
 
   const count = (type: string) => captured.filter((c) => c.type === type).length;
 
@@ -104,7 +106,6 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
     store = await SeriesStore.open(join(config.dataDir, 'store'));
     await store.setValue('sparkplug.bdSeq', 240); // an earlier run: 40 reconnects will wrap 255 → 0
     const clock = new SystemClock();
-    const bus = new EventBus();
     plugin = createSparkplug({
       config, clock, log: silent, bus, store, fetcher: new Fetcher(clock, config.fetch),
       mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 't', clientId: 't', reconnectMs: 1000 }, clock, silent),
@@ -124,6 +125,16 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
         await intruder.endAsync();
         await vi.waitFor(() => expect(count('NDEATH')).toBe(k), { timeout: 10_000 });
         await vi.waitFor(() => expect(count('NBIRTH')).toBeGreaterThan(before), { timeout: 10_000 });
+        if (k === 15) {
+          // The conching PLC stops taking writes (modbus-lines says so on the bus): the node declares that device dead.
+          bus.emit('line.state', { line: 'conching', state: 'failed', message: 'write failed' });
+          await vi.waitFor(() => expect(count('DDEATH')).toBe(1), { timeout: 10_000 });
+        }
+        if (k === 20) {
+          const nbirths = count('NBIRTH');
+          bus.emit('line.state', { line: 'conching', state: 'ok', message: 'written' });
+          await vi.waitFor(() => expect(count('NBIRTH')).toBeGreaterThan(nbirths), { timeout: 10_000 });
+        }
         if (k === 10 || k === 30) {
           const nbirths = count('NBIRTH');
           await spy.publishAsync(`spBv1.0/${GROUP}/NCMD/${NODE}`, Buffer.from(codec.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] })));
@@ -248,7 +259,15 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
     { id: 'operational-behavior-data-commands-rebirth-datatype', check: () => checkRebirthMetric() },
     { id: 'operational-behavior-data-commands-rebirth-value', check: () => checkRebirthMetric() },
     { id: 'operational-behavior-data-commands-rebirth-action-1', check: () => checkBirthOrder() },
-    { id: 'operational-behavior-data-commands-rebirth-action-2', check: () => { expect(sessions.filter((s) => s.births.length > 1).length).toBeGreaterThanOrEqual(2); for (const s of sessions) for (const b of s.births.slice(0, -1)) expect(b.length).toBe(1 + lines.length); } },
+    { id: 'operational-behavior-data-commands-rebirth-action-2', check: () => { expect(sessions.filter((s) => s.births.length > 1).length).toBeGreaterThanOrEqual(2); checkCompleteBirths(); } },
+    { id: 'operational-behavior-device-ddeath', check: () => checkDeviceDeath() },
+    { id: 'topics-ddeath-topic', check: () => { for (const c of fromNode(['DDEATH'])) expect(c.topic).toBe(`spBv1.0/${GROUP}/DDEATH/${NODE}/conching`); } },
+    { id: 'topics-ddeath-mqtt', check: () => { expect(fromNode(['DDEATH']).length).toBe(1); for (const c of fromNode(['DDEATH'])) expect([c.qos, c.retain]).toEqual([0, false]); } },
+    { id: 'topics-ddeath-seq-num', check: () => { for (const c of fromNode(['DDEATH'])) expect(c.seq).not.toBeNull(); checkSeqIncrements(); } },
+    { id: 'payloads-ddeath-timestamp', check: () => { for (const c of fromNode(['DDEATH'])) expect(plausibleUtcMs(c.timestamp)).toBe(true); } },
+    { id: 'payloads-ddeath-seq', check: () => { for (const c of fromNode(['DDEATH'])) expect(c.seq).not.toBeNull(); } },
+    { id: 'payloads-ddeath-seq-inc', check: () => checkSeqIncrements() },
+    { id: 'payloads-ddeath-seq-number', check: () => { for (const c of fromNode(['DDEATH'])) expect(c.seq).not.toBeNull(); checkSeqIncrements(); } },
     { id: 'operational-behavior-data-commands-rebirth-action-3', check: () => { for (const s of sessions) for (const b of s.births) expect(toNumber(b[0]!.metrics.find((m) => m.name === 'bdSeq')!.value)).toBe(s.bdSeq); } },
     { id: 'payloads-timestamp-in-UTC', check: () => { for (const c of captured) expect(plausibleUtcMs(c.timestamp)).toBe(true); } },
     { id: 'payloads-sequence-num-always-included', check: () => { for (const c of fromNode(['NBIRTH', 'DBIRTH', 'NDATA', 'DDATA'])) expect(c.seq).not.toBeNull(); } },
@@ -299,25 +318,59 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
     expect(stray).toEqual([]);
   }
 
-  /** In each birth sequence: NBIRTH then one DBIRTH per line before any data; no data inside a birth sequence. */
+  /**
+   * In each birth sequence: NBIRTH, then DBIRTHs only, then data; never a DBIRTH once data has begun; DDATA only for
+   * a device born in the current birth sequence and not declared dead since.
+   */
   function checkBirthOrder(): void {
     checkNothingOutsideSessions();
     for (const s of sessions) {
       let state: 'birthing' | 'born' = 'birthing';
-      let pending = new Set<string>();
+      const alive = new Set<string>();
       for (const c of s.messages) {
         if (c.type === 'NBIRTH') {
           state = 'birthing';
-          pending = new Set(lines);
+          alive.clear();
         } else if (c.type === 'DBIRTH') {
-          expect(state, `message ${c.i}`).toBe('birthing');
-          pending.delete(c.device!);
-          if (!pending.size) state = 'born';
-        } else if (c.type === 'NDATA' || c.type === 'DDATA') {
-          expect(state, `message ${c.i} (${c.type}) before the births were complete`).toBe('born');
+          expect(state, `message ${c.i}: DBIRTH after data`).toBe('birthing');
+          alive.add(c.device!);
+        } else {
+          state = 'born';
+          if (c.type === 'DDATA') expect(alive.has(c.device!), `message ${c.i}: DDATA for ${c.device} not born or dead`).toBe(true);
+          if (c.type === 'DDEATH') alive.delete(c.device!);
         }
       }
     }
+  }
+
+  /** Births: every line has its DBIRTH, except the conching line while its PLC link is down. */
+  function checkCompleteBirths(): void {
+    let withoutConching = 0;
+    let full = 0;
+    for (const s of sessions) {
+      for (const [k, b] of s.births.entries()) {
+        const devices = b.slice(1).map((c) => c.device).sort();
+        if (devices.length === lines.length) full++;
+        else if (k < s.births.length - 1 || s.messages.some((c) => c.i > b.at(-1)!.i && c.type !== 'NDEATH')) {
+          // A birth sequence that data followed (not one cut short by the takeover) lacks only the dead line.
+          expect(devices).toEqual(lines.filter((l) => l !== 'conching').sort());
+          withoutConching++;
+        }
+      }
+    }
+    expect(withoutConching).toBeGreaterThan(0);
+    expect(full).toBeGreaterThan(RECONNECTS / 2);
+  }
+
+  /** After the conching PLC failed: one DDEATH for it, then nothing about it until a birth sequence includes it again. */
+  function checkDeviceDeath(): void {
+    const deaths = fromNode(['DDEATH']);
+    expect(deaths.map((c) => c.device)).toEqual(['conching']);
+    const after = nodeMessages().filter((c) => c.i > deaths[0]!.i);
+    const reborn = after.findIndex((c) => c.type === 'DBIRTH' && c.device === 'conching');
+    expect(reborn).toBeGreaterThan(0);
+    expect(after.slice(0, reborn).filter((c) => c.device === 'conching')).toEqual([]);
+    expect(deaths[0]!.metrics).toEqual([]);
   }
 
   /** seq: 0 at NBIRTH, then one more per message of the session, 255 → 0; never continued from an older session. */
@@ -399,10 +452,11 @@ describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto
     for (const l of subs) expect(l).toMatch(new RegExp(`${CLIENT_ID} 1 spBv1\\.0/${GROUP}/NCMD/${NODE}$`));
   }
 
-  it('saw the scenario: 41 sessions, 40 wills, 2 rebirths, data in between', () => {
+  it('saw the scenario: 41 sessions, 40 wills, 3 rebirths, 1 device death, data in between', () => {
     expect(sessions.filter((s) => s.births.length).length).toBe(RECONNECTS + 1);
     expect(count('NDEATH')).toBe(RECONNECTS + 1);
-    expect(sessions.reduce((n, s) => n + s.births.length - 1, 0)).toBe(2);
+    expect(sessions.reduce((n, s) => n + s.births.length - 1, 0)).toBe(3); // two rebirth requests, one line back
+    expect(count('DDEATH')).toBe(1);
     expect(count('NDATA')).toBeGreaterThan(RECONNECTS);
   });
 

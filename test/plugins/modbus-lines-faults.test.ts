@@ -126,11 +126,16 @@ describe('line writes against a slow, late or busy PLC (real modbus-serial Serve
   it('a PLC that keeps every write away still raises PLC_WRITE_FAILED (a real fault is not hidden)', async () => {
     const s = await setup({ watchdogMs: 200 });
     stop = s.stop;
+    const lineStates: string[] = [];
+    s.bus.on('line.state', 'test', (e) => e.line === 'conching' && lineStates.push(e.state));
     s.plc.holding.set(conching.heartbeat, 0);
     s.plc.dropWrites.add(conching.heartbeat);
     await s.plugin.start();
     await vi.waitFor(() => expect(s.alerts.some((a) => a.code === 'PLC_WRITE_FAILED' && /read-back of register 104/.test(a.message))).toBe(true), { timeout: 20_000 });
     expect(s.plugin.health().state).toBe('failed');
+    expect(lineStates).toEqual(['degraded', 'failed']); // what Sparkplug turns into a DDEATH
+    s.plc.dropWrites.clear();
+    await vi.waitFor(() => expect(lineStates.at(-1)).toBe('ok'), { timeout: 20_000 });
   });
 
   it('watchdog and heartbeat run on device time under the demo clock (3600x): heartbeats at the watchdog period, 0 failures', async () => {
