@@ -119,7 +119,7 @@ class LineWriter {
       this.consecutiveFailures = 0;
       next = this.cfg.watchdogMs;
     } catch (error) {
-      if (error instanceof Superseded) {
+      if (error instanceof Superseded || this.stopped) {
         this.supersededCycles++;
         next = 0;
       } else {
