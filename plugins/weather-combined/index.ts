@@ -1,4 +1,4 @@
-import type { TimerHandle } from '../../gateway/clock.js';
+import { realClock, type TimerHandle } from '../../gateway/clock.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker } from '../../gateway/health.js';
 import { topics } from '../../gateway/mqtt/topics.js';
@@ -6,7 +6,7 @@ import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory
 import { currentPayload, forecastPayload } from '../../gateway/weather-payloads.js';
 import { COMBINED, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames } from '../../gateway/weather.js';
 
-const STALENESS_CHECK_MS = 5 * 60_000;
+const STALENESS_CHECK_MS = 60_000;
 
 /** Keeps `obs.combined.*` and `fc.combined.*` up to date from every weather source and publishes them. */
 export function createWeatherCombined(ctx: PluginContext): Plugin {
@@ -29,9 +29,12 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
     }
   };
   let staleTimer: TimerHandle | undefined;
-  /** Every few minutes of the gateway's clock: republish when the current weather became stale (or fresh) by age alone. */
+  /**
+   * Every minute of real time: republish when the current weather became stale (or fresh) by age alone. Real
+   * time, so that a replay at 3600x does not run this check every few milliseconds.
+   */
   const checkStaleness = (): void => {
-    staleTimer = ctx.clock.setTimeout(() => {
+    staleTimer = (ctx.deviceClock ?? realClock).setTimeout(() => {
       void view
         .current(ctx.clock.now())
         .then((c) => {
