@@ -68,7 +68,7 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
       });
       // A source that stops delivering sends no event: the retained weather/current must still turn stale.
       ctx.bus.on('source.status', 'weather-combined', (e) => {
-        if (sources().includes(e.source)) schedule();
+        if (e.state !== 'ok' && sources().includes(e.source)) schedule();
       });
       if (sources().length) {
         schedule();
