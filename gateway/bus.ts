@@ -17,6 +17,8 @@ export interface BusEvents {
   'plugin.failed': { plugin: string; error: string };
   'gateway.stopping': { reason: string };
   'plan.updated': { version: number; planId: string; doc: PlanDocumentPayload };
+  /** A line's PLC link changed state (modbus-lines): `failed` once writes stopped being verified, `ok` when they are again. */
+  'line.state': { line: string; state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped'; message: string };
   alert: Alert;
 }
 

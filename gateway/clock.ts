@@ -24,6 +24,9 @@ export class SystemClock implements Clock {
   }
 }
 
+/** Real time for timers that talk to devices (see PluginContext.deviceClock). */
+export const realClock: Clock = new SystemClock();
+
 /** Runs `factor` times faster than real time from `startAt` (the demo's replay clock). */
 export class AcceleratedClock implements Clock {
   private readonly realStart = Date.now();

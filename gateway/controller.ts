@@ -3,11 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { EventBus, type Alert } from './bus.js';
-import { SystemClock, type Clock } from './clock.js';
+import { realClock, SystemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { readSecret } from './config/load.js';
 import { errorMessage } from './errors.js';
 import { Fetcher } from './fetcher.js';
+import { HealthWatch } from './health-watch.js';
 import { worst, type ComponentHealth, type HealthState } from './health.js';
 import { createLogger, moduleLogger, type Logger } from './log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
@@ -29,6 +30,8 @@ import { VERSION } from './version.js';
 export interface GatewayOptions {
   config: Config;
   clock?: Clock;
+  /** Time for device timers (PLC watchdog, Modbus backoff); real time unless a test injects one. */
+  deviceClock?: Clock;
   log?: Logger;
   /** Replaces the built-in plugin list (tests). */
   plugins?: PluginFactory[];
@@ -42,6 +45,9 @@ export interface HealthReport {
   store: StoreIntegrity;
 }
 
+/** How often (device time) plugin states are compared to republish the retained bridge/health on a change. */
+const HEALTH_WATCH_MS = 2_000;
+
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
   weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
   predictions: 'placeholder: models are disabled (models.enabled) or none is installed',
@@ -53,6 +59,8 @@ const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
 export class Gateway {
   readonly config: Config;
   readonly clock: Clock;
+  /** Real time for timers that talk to devices and watch health (see PluginContext.deviceClock). */
+  readonly deviceClock: Clock;
   readonly log: Logger;
   readonly bus: EventBus;
   store!: SeriesStore;
@@ -60,6 +68,7 @@ export class Gateway {
   broker?: EmbeddedBroker;
   bridge!: Bridge;
   scheduler!: Scheduler;
+  healthWatch?: HealthWatch;
   http?: HttpServer;
   readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
   /** Recent alerts from every part, newest first. */
@@ -79,6 +88,7 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
     this.clock = options.clock ?? new SystemClock();
+    this.deviceClock = options.deviceClock ?? realClock;
     this.log = options.log ?? createLogger(this.config.log);
     this.bus = new EventBus((event, owner, error) => this.log.error({ event, owner, err: errorMessage(error) }, 'event listener failed'));
   }
@@ -145,6 +155,16 @@ export class Gateway {
       series: this.catalog().map((d) => d.id),
     });
 
+    this.healthWatch = new HealthWatch({
+      pluginStates: () => Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])),
+      publish: async () => this.bridge.publishHealth(this.healthPayload(await this.health())),
+      clock: this.deviceClock,
+      intervalMs: HEALTH_WATCH_MS,
+      bus: this.bus,
+      log: this.logger('health'),
+    });
+    this.healthWatch.start();
+
     if (cfg.http.enabled) this.http = await startHttpServer(this, this.logger('http'));
     await this.scheduler.start();
     this.log.info({ plugins: [...this.plugins.keys()], http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
@@ -163,6 +183,7 @@ export class Gateway {
     const context = (name: string): PluginContext => ({
       config: this.config,
       clock: this.clock,
+      deviceClock: this.deviceClock,
       log: this.logger(name),
       bus: this.bus,
       store: this.store,
@@ -381,6 +402,7 @@ export class Gateway {
     this.bus.emit('gateway.stopping', { reason });
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();
+    await this.healthWatch?.stop();
     for (const [name, p] of [...this.plugins.entries()].reverse()) {
       await p.plugin?.stop().catch((e: unknown) => this.log.warn({ plugin: name, err: errorMessage(e) }, 'plugin stop failed'));
     }

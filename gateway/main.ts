@@ -119,7 +119,7 @@ function demoConfig(configFile: string | undefined, sensorPort?: number, plcPort
       dataDir: join(base.dataDir, 'demo'),
       mqtt: { embedded: { allowAnonymous: true } },
       sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
-      ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 1000, timeoutMs: 1000, points: SIMULATED_POINTS }] } } : {}),
+      ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 1000, timeoutMs: 5000, points: SIMULATED_POINTS }] } } : {}),
       ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
     },
   });

@@ -22,6 +22,11 @@ export interface JobRunResult {
 export interface PluginContext {
   config: Config;
   clock: Clock;
+  /**
+   * Device time for timers that talk to real devices (PLC watchdog and heartbeat, Modbus backoff): real
+   * milliseconds, whatever `clock` does (the demo's replay clock runs 3600x). Absent means real time.
+   */
+  deviceClock?: Clock;
   log: Logger;
   bus: EventBus;
   store: SeriesStore;

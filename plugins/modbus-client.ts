@@ -14,7 +14,84 @@ export interface ModbusEndpoint {
   timeoutMs: number;
 }
 
-/** A client connected over TCP or RTU with its unit id and timeout set; `label` names the device in errors. */
+/** Modbus exception 6, "server device busy": the device asks to be asked again later. */
+export const MODBUS_BUSY = 6;
+/** How often a request answered "busy" is asked again, and the first wait (doubled each time), in device time. */
+export const BUSY_RETRIES = 4;
+export const BUSY_FIRST_WAIT_MS = 50;
+
+/** The request methods of modbus-serial's promise API: each one is a request on the wire. */
+const REQUEST_METHODS = [
+  'readCoils',
+  'readDiscreteInputs',
+  'readHoldingRegisters',
+  'readRegistersEnron',
+  'readInputRegisters',
+  'writeCoil',
+  'writeRegister',
+  'writeRegisterEnron',
+  'writeCoils',
+  'writeRegisters',
+  'reportServerID',
+  'readFileRecords',
+  'maskWriteRegister',
+  'readWriteRegisters',
+  'readDeviceIdentification',
+  'customFunction',
+] as const;
+
+/** Serialises the requests to one device: each starts after the previous one has been answered, failed or timed out. */
+class DeviceQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(request: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(request, request);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+const queues = new Map<string, DeviceQueue>();
+
+/** A device is what sits at one TCP endpoint or on one serial line (a serial bus carries one request at a time). */
+function deviceKey(e: ModbusEndpoint): string {
+  return e.transport === 'tcp' ? `tcp:${e.host}:${e.port}` : `rtu:${e.path}`;
+}
+
+function isBusy(error: unknown): boolean {
+  return (error as { modbusCode?: number } | null)?.modbusCode === MODBUS_BUSY;
+}
+
+/** Device time: the wire's real milliseconds, whatever simulated clock the gateway runs on. */
+const deviceSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A request modbus-serial never settles (its port destroyed under it) must not hold the device's queue forever. */
+function withDeadline<T>(request: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: no answer nor timeout after ${ms} ms`)), ms);
+  });
+  return Promise.race([request, deadline]).finally(() => clearTimeout(timer));
+}
+
+async function askUntilNotBusy<T>(request: () => Promise<T>, deadlineMs: number, label: string): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await withDeadline(request(), deadlineMs, label);
+    } catch (error) {
+      if (!isBusy(error) || attempt >= BUSY_RETRIES) throw error;
+      await deviceSleep(BUSY_FIRST_WAIT_MS * 2 ** attempt);
+    }
+  }
+}
+
+/**
+ * A client connected over TCP or RTU with its unit id and timeout set; `label` names the device in errors.
+ * Every request of every client to the same device (TCP host:port, or serial path) goes through one queue: one
+ * request on the wire at a time, however many clients share the device. A request answered with exception 6
+ * (busy) is asked again up to BUSY_RETRIES times, waiting 50, 100, 200… ms of real time, before it fails.
+ * Errors: connection refused/timed out (from modbus-serial), `TransactionTimedOutError` per request, and Modbus
+ * exceptions with `modbusCode`.
+ */
 export async function connectModbus(e: ModbusEndpoint, label: string): Promise<ModbusClient> {
   const client = new ModbusRTU();
   if (e.transport === 'tcp') {
@@ -26,6 +103,14 @@ export async function connectModbus(e: ModbusEndpoint, label: string): Promise<M
   }
   client.setID(e.unitId);
   client.setTimeout(e.timeoutMs);
+  const key = deviceKey(e);
+  const queue = queues.get(key) ?? new DeviceQueue();
+  queues.set(key, queue);
+  const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of REQUEST_METHODS) {
+    const request = methods[name]!.bind(client);
+    methods[name] = (...args: unknown[]) => queue.run(() => askUntilNotBusy(() => request(...args), e.timeoutMs * 2 + 1000, label));
+  }
   return client;
 }
 

@@ -41,5 +41,5 @@ export function allowed(user: { role: MqttRole; lines?: string[] }, base: string
   const lines = user.lines ?? [];
   if (action === 'publish') return lines.some((l) => topic === `${base}/lines/${l}/set`);
   // Exact topics only: a wildcard subscription could reach other lines' commands.
-  return [`${base}/plan`, `${base}/bridge/state`, `${base}/alerts`, ...lines.map((l) => `${base}/lines/${l}/command`)].includes(topic);
+  return [`${base}/plan`, `${base}/bridge/state`, `${base}/alerts`, ...lines.flatMap((l) => [`${base}/lines/${l}/command`, `${base}/lines/${l}/state`])].includes(topic);
 }

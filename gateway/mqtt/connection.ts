@@ -187,6 +187,12 @@ export class MqttConnection {
     this.client?.subscribe(full, { qos: 1 });
   }
 
+  /** Subscribes to an absolute filter outside the base (Home Assistant's `homeassistant/status`). */
+  subscribeAbsolute(filter: string, handler: Handler): void {
+    this.handlers.push({ filter, handler });
+    this.client?.subscribe(filter, { qos: 1 });
+  }
+
   full(topic: string): string {
     return `${this.options.base}/${topic}`;
   }

@@ -58,7 +58,8 @@ export interface Payloads {
     horizon: PriceSlotPayload[];
     horizon_end: string | null;
   };
-  'sensors/+': { v: number; point: string; device: string; value: number; unit: string; at: string; state: 'ok' };
+  /** A point's last reading (retained); `failed` when its device stopped answering, `value`/`at` then the last good one. */
+  'sensors/+': { v: number; point: string; device: string; value: number | null; unit: string; at: string | null; state: 'ok' | 'failed'; error?: string };
   /** Every point of a device as last reported (report by exception), retained; sent when at least one point is due. */
   'devices/+/sensors': { v: number; device: string; at: string; points: Record<string, { value: number | null; unit: string; at: string | null; state: 'ok' | 'failed' }> };
   'weather/current': {
@@ -114,6 +115,20 @@ export interface Payloads {
     now: { command: 'run' | 'idle'; power_kw: number; batch: number | null; until: string };
     next: { command: 'run' | 'idle'; start: string; end: string; batch: number | null } | null;
     valid_until: string;
+  };
+  /**
+   * What the gateway last verified on a line's PLC (retained): `ok` after a write read back as written, `degraded`
+   * while it retries, `failed` once the PLC stopped taking writes, `stopped` when the gateway stopped writing.
+   */
+  'lines/+/state': {
+    v: number;
+    line: string;
+    state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+    /** What the PLC holds, read back: null before the first verified write. */
+    written: { command: 'idle' | 'run' | 'halt'; power_kw: number; valid_until: string; at: string } | null;
+    error: string | null;
+    since: string;
+    at: string;
   };
   alerts: { v: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: string };
   'bridge/request/+': { transaction?: string; [key: string]: unknown };
@@ -205,6 +220,7 @@ export const topics = {
   modelsStatus: 'models/status',
   plan: 'plan',
   lineCommand: (line: string): `lines/${string}/command` => `lines/${topicLevel(line, 'line')}/command`,
+  lineState: (line: string): `lines/${string}/state` => `lines/${topicLevel(line, 'line')}/state`,
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
   lineSetWildcard: 'lines/+/set',
   alerts: 'alerts',
@@ -218,6 +234,8 @@ export type PayloadFor<T extends string> = T extends `prices/${string}`
   ? Payloads['prices/+']
   : T extends `lines/${string}/command`
     ? Payloads['lines/+/command']
+  : T extends `lines/${string}/state`
+    ? Payloads['lines/+/state']
   : T extends `sensors/${string}`
     ? Payloads['sensors/+']
   : T extends `devices/${string}/sensors`

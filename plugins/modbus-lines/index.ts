@@ -1,8 +1,9 @@
-import type { TimerHandle } from '../../gateway/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../gateway/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health.js';
-import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import { formatUtcIso } from '../../gateway/tz.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { closeModbus, connectModbus, type ModbusClient } from '../modbus-client.js';
 
@@ -29,16 +30,39 @@ export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: 
   return { command: 'idle', powerKw: 0, validUntil: next?.s ?? Date.parse(doc.horizon.end) };
 }
 
-/** One line's PLC: writes the plan's command, re-writes it as a watchdog with a heartbeat, verifies by reading back. */
+/** Consecutive failed cycles before a line is reported failed and PLC_WRITE_FAILED is raised (one slow answer is not a fault). */
+export const FAILED_CYCLES_BEFORE_ALERT = 3;
+
+/** What a line's retained `lines/<line>/state` says, and what its health says. */
+export type LineWriterState = 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+
+/** A cycle stopped between requests because a newer plan arrived (or the plugin stops): not a failure. */
+class Superseded extends Error {}
+
+/**
+ * One line's PLC: writes the plan's command, re-writes it as a watchdog with a heartbeat, verifies by reading back.
+ * One write cycle at a time: a newer plan while a cycle runs stops that cycle between two requests and the next
+ * cycle writes the newer state at once; the read-back is compared with what this cycle wrote. The watchdog
+ * period and the retry backoff run on device time (`deviceClock`), the plan's times on the gateway's clock.
+ */
 class LineWriter {
   private client?: ModbusClient;
   private timer?: TimerHandle;
   private backoffMs = 0;
   private stopped = false;
   private heartbeat = 0;
+  private running = false;
+  private superseded = false;
+  private readonly deviceClock: Clock;
   readonly tracker: HealthTracker;
   writes = 0;
   failures = 0;
+  consecutiveFailures = 0;
+  /** Cycles stopped early for a newer plan. */
+  supersededCycles = 0;
+  /** Most cycles ever running at once on this line (1 when cycles never overlap). */
+  maxConcurrentCycles = 0;
+  private concurrentCycles = 0;
   lastWritten: { state: LineState; heartbeat: number; at: number } | null = null;
 
   constructor(
@@ -46,8 +70,14 @@ class LineWriter {
     private readonly ctx: PluginContext,
     private readonly state: () => LineState,
     private readonly onFailure: (message: string) => void,
+    private readonly onChange: (writer: LineWriter) => void,
   ) {
     this.tracker = new HealthTracker(() => ctx.clock.now());
+    this.deviceClock = ctx.deviceClock ?? realClock;
+  }
+
+  get line(): string {
+    return this.cfg.line;
   }
 
   start(): void {
@@ -60,61 +90,122 @@ class LineWriter {
     await closeModbus(this.client);
   }
 
-  /** Writes now (a new plan), then carries on with the watchdog period. */
+  /** A new plan: write it now if idle; a running cycle stops between requests and the new state follows at once. */
   writeNow(): void {
+    if (this.running) {
+      this.superseded = true;
+      return;
+    }
     this.timer?.cancel();
     this.schedule(0);
   }
 
   private schedule(ms: number): void {
-    if (!this.stopped) this.timer = this.ctx.clock.setTimeout(() => void this.cycle(), ms);
+    if (!this.stopped) this.timer = this.deviceClock.setTimeout(() => void this.cycle(), ms);
   }
 
   private async cycle(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.running) return;
+    this.running = true;
+    this.superseded = false;
+    this.concurrentCycles++;
+    this.maxConcurrentCycles = Math.max(this.maxConcurrentCycles, this.concurrentCycles);
+    let next: number;
     try {
       // A line without a host talks to a PLC on this box, as before.
       if (!this.client?.isOpen) this.client = await connectModbus({ ...this.cfg, host: this.cfg.host ?? '127.0.0.1' }, `line ${this.cfg.line}`);
       await this.write(this.client, this.state());
       this.backoffMs = 0;
-      this.schedule(this.cfg.watchdogMs);
+      this.consecutiveFailures = 0;
+      next = this.cfg.watchdogMs;
     } catch (error) {
-      this.failures++;
-      await closeModbus(this.client).catch(() => undefined);
-      this.backoffMs = Math.min(this.cfg.maxBackoffMs, Math.max(500, this.backoffMs * 2));
-      const message = `line ${this.cfg.line}: write failed (${errorMessage(error)}); retrying in ${this.backoffMs} ms`;
-      this.tracker.set('failed', message, 'plc_write_failed');
-      this.onFailure(message);
-      this.schedule(Math.min(this.backoffMs, this.cfg.watchdogMs));
+      if (error instanceof Superseded || this.stopped) {
+        this.supersededCycles++;
+        next = 0;
+      } else {
+        next = await this.failed(error);
+      }
+    } finally {
+      this.concurrentCycles--;
+      this.running = false;
     }
+    this.schedule(this.superseded ? 0 : next);
+  }
+
+  /** Counts a failed cycle; returns the wait before the next one. */
+  private async failed(error: unknown): Promise<number> {
+    this.failures++;
+    this.consecutiveFailures++;
+    // A request that timed out may still be answered: a fresh connection never mistakes that answer for another's.
+    await closeModbus(this.client).catch(() => undefined);
+    this.backoffMs = Math.min(this.cfg.maxBackoffMs, Math.max(500, this.backoffMs * 2));
+    const message = `line ${this.cfg.line}: write failed (${errorMessage(error)}); retrying in ${this.backoffMs} ms`;
+    if (this.consecutiveFailures >= FAILED_CYCLES_BEFORE_ALERT) {
+      this.tracker.set('failed', `${message}; ${this.consecutiveFailures} cycles failed in a row`, 'plc_write_failed');
+      this.onFailure(message);
+    } else {
+      this.tracker.set('degraded', message, 'plc_write_retrying');
+    }
+    this.onChange(this);
+    return Math.min(this.backoffMs, this.cfg.watchdogMs);
   }
 
   private async write(client: ModbusClient, state: LineState): Promise<void> {
     const r = this.cfg.registers;
-    this.heartbeat = (this.heartbeat + 1) & 0xffff;
+    const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
     const seconds = Math.floor(state.validUntil / 1000);
     const values: Array<[number, number]> = [
       [r.command, COMMAND_CODES[state.command]],
       [r.powerSetpoint, Math.round(state.powerKw * 10) & 0xffff],
       [r.validUntil, (seconds >>> 16) & 0xffff],
       [r.validUntil + 1, seconds & 0xffff],
-      [r.heartbeat, this.heartbeat],
+      [r.heartbeat, heartbeat],
     ];
-    for (const [address, value] of values) await client.writeRegisters(address, [value]);
+    const betweenRequests = () => {
+      if (this.superseded || this.stopped) throw new Superseded('a newer plan arrived');
+    };
     for (const [address, value] of values) {
+      betweenRequests();
+      await client.writeRegisters(address, [value]);
+    }
+    for (const [address, value] of values) {
+      betweenRequests();
       const got = (await client.readHoldingRegisters(address, 1)).data[0];
       if (got !== value) throw new Error(`read-back of register ${address} gave ${got}, wrote ${value}`);
     }
     this.writes++;
-    this.lastWritten = { state, heartbeat: this.heartbeat, at: this.ctx.clock.now() };
-    this.tracker.set('ok', `${state.command} ${state.powerKw} kW until ${new Date(state.validUntil).toISOString()}, heartbeat ${this.heartbeat}`);
+    this.lastWritten = { state, heartbeat, at: this.ctx.clock.now() };
+    this.tracker.set('ok', `${state.command} ${state.powerKw} kW until ${new Date(state.validUntil).toISOString()}, heartbeat ${heartbeat}`);
+    this.onChange(this);
   }
 }
 
-export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Record<string, { writes: number; failures: number; lastWritten: unknown }> } {
+export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Record<string, { writes: number; failures: number; supersededCycles: number; maxConcurrentCycles: number; lastWritten: unknown }> } {
   let doc: PlanDocumentPayload | null = null;
   const kwOf = (process: string) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? 0;
-  let lastAlert = 0;
+  const deviceClock = ctx.deviceClock ?? realClock;
+  let lastAlert = -Infinity;
+  const published = new Map<string, string>();
+  let stopping = false;
+
+  /** Republishes the retained line state when what it says changed (not at every heartbeat). */
+  const publishState = (w: LineWriter, override?: 'stopped') => {
+    const h = w.tracker.get();
+    const state = override ?? (h.state === 'disabled' ? 'stopped' : h.state);
+    const last = w.lastWritten;
+    const written = last ? { command: last.state.command, power_kw: last.state.powerKw, valid_until: formatUtcIso(last.state.validUntil), at: formatUtcIso(last.at) } : null;
+    const error = state === 'ok' ? null : h.message;
+    const key = JSON.stringify([state, written?.command, written?.power_kw, written?.valid_until, error === null]);
+    if (published.get(w.line) === key) return Promise.resolve();
+    const previous = published.get(w.line);
+    published.set(w.line, key);
+    if (!previous || JSON.parse(previous)[0] !== state) ctx.bus.emit('line.state', { line: w.line, state, message: h.message });
+    const now = ctx.clock.now();
+    return ctx.mqtt
+      .publish(topics.lineState(w.line), { v: PAYLOAD_VERSION, line: w.line, state, written, error, since: formatUtcIso(h.since ?? now), at: formatUtcIso(now) }, { retain: true })
+      .catch((e: unknown) => ctx.log.warn({ line: w.line, err: errorMessage(e) }, 'line state not published'));
+  };
+
   const writers = ctx.config.lines.map(
     (cfg) =>
       new LineWriter(
@@ -122,10 +213,14 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
         ctx,
         () => lineStateAt(doc, cfg.line, ctx.clock.now(), kwOf),
         (message) => {
-          const now = ctx.clock.now();
+          // At most one alert a minute of device time, however fast the gateway's clock runs.
+          const now = deviceClock.now();
           if (now - lastAlert < 60_000) return;
           lastAlert = now;
-          ctx.bus.emit('alert', { code: 'PLC_WRITE_FAILED', level: 'critical', message, at: now });
+          ctx.bus.emit('alert', { code: 'PLC_WRITE_FAILED', level: 'critical', message, at: ctx.clock.now() });
+        },
+        (w) => {
+          if (!stopping) void publishState(w);
         },
       ),
   );
@@ -139,8 +234,10 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
       for (const w of writers) w.start();
     },
     async stop() {
+      stopping = true;
       ctx.bus.removeOwner('modbus-lines');
       await Promise.all(writers.map((w) => w.stop()));
+      await Promise.all(writers.map((w) => publishState(w, 'stopped')));
     },
     health(): ComponentHealth {
       const states = writers.map((w) => w.tracker.get());
@@ -151,7 +248,9 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
       };
     },
     writers() {
-      return Object.fromEntries(writers.map((w, i) => [ctx.config.lines[i]!.line, { writes: w.writes, failures: w.failures, lastWritten: w.lastWritten }]));
+      return Object.fromEntries(
+        writers.map((w) => [w.line, { writes: w.writes, failures: w.failures, supersededCycles: w.supersededCycles, maxConcurrentCycles: w.maxConcurrentCycles, lastWritten: w.lastWritten }]),
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import { SystemClock, type Clock, type TimerHandle } from '../../gateway/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../gateway/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health.js';
@@ -158,11 +158,23 @@ class DevicePoller {
       this.backoffMs = Math.min(this.device.maxBackoffMs, Math.max(this.device.pollMs / 4, this.backoffMs * 2 || 500));
       const message = `${errorMessage(error)}; reconnecting in ${Math.round(this.backoffMs)} ms`;
       this.tracker.set('failed', message, /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
-      for (const r of this.readings.values()) if (r.state === 'ok') Object.assign(r, { state: 'failed', error: 'device unreachable' });
+      const wasOk = [...this.readings.entries()].filter(([, r]) => r.state === 'ok');
+      for (const [, r] of wasOk) Object.assign(r, { state: 'failed', error: 'device unreachable' });
+      await this.publishFailed(wasOk.map(([point]) => point), message);
       this.ctx.log.warn({ device: this.device.name, err: message }, 'modbus device unavailable');
       this.resync = true;
       this.starts.length = 0;
       this.schedule(this.backoffMs);
+    }
+  }
+
+  /** The retained topic of a point whose device went away must not go on saying ok: republish it as failed. */
+  private async publishFailed(points: string[], error: string): Promise<void> {
+    for (const point of points) {
+      const r = this.readings.get(point)!;
+      await this.ctx.mqtt
+        .publish(topics.sensor(point), { v: PAYLOAD_VERSION, point, device: this.device.name, value: r.value, unit: r.unit, at: r.at, state: 'failed', error }, { retain: true })
+        .catch(() => undefined);
     }
   }
 
@@ -189,7 +201,13 @@ class DevicePoller {
             return this.readAll();
           }
           failed += part.points.length;
-          for (const bp of part.points) Object.assign(this.readings.get(points[bp.index]!.name)!, { state: 'failed', error: result.exception });
+          for (const bp of part.points) {
+            const name = points[bp.index]!.name;
+            const reading = this.readings.get(name)!;
+            const wasOk = reading.state === 'ok';
+            Object.assign(reading, { state: 'failed', error: result.exception });
+            if (wasOk) void this.publishFailed([name], result.exception);
+          }
           continue;
         }
         for (const bp of part.points) {
@@ -266,8 +284,8 @@ function decodePoint(p: PointConfig, bp: BlockPoint, registers: readonly number[
   return Math.round((raw * p.scale + p.offset) * 1e6) / 1e6;
 }
 
-export function createModbusSensors(ctx: PluginContext, realClock: Clock = new SystemClock()): Plugin & { readings(): Record<string, PointReading> } {
-  const pollers = ctx.config.modbus.devices.map((d) => new DevicePoller(d, ctx, realClock));
+export function createModbusSensors(ctx: PluginContext, deviceClock: Clock = ctx.deviceClock ?? realClock): Plugin & { readings(): Record<string, PointReading> } {
+  const pollers = ctx.config.modbus.devices.map((d) => new DevicePoller(d, ctx, deviceClock));
   // Built once: the same array every call, so catalog consumers can tell nothing changed (thousands of points).
   const descriptors: SeriesDescriptor[] = ctx.config.modbus.devices.flatMap((d, i) => {
     const slot = pollers[i]!.slotMs;

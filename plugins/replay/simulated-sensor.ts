@@ -71,7 +71,8 @@ export function simulatedLines(lines: string[], port: number) {
     line,
     host: '127.0.0.1',
     port,
-    watchdogMs: 900_000,
+    watchdogMs: 10_000, // device time: real seconds whatever the replay speed
+    timeoutMs: 5_000, // the simulated PLC answers from the demo's own event loop, which model runs can hold for a second
     registers: { command: 100 * (i + 1), powerSetpoint: 100 * (i + 1) + 1, validUntil: 100 * (i + 1) + 2, heartbeat: 100 * (i + 1) + 4 },
   }));
 }

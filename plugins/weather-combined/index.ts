@@ -1,9 +1,12 @@
+import { realClock, type TimerHandle } from '../../gateway/clock.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { HealthTracker } from '../../gateway/health.js';
 import { topics } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
 import { currentPayload, forecastPayload } from '../../gateway/weather-payloads.js';
 import { COMBINED, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames } from '../../gateway/weather.js';
+
+const STALENESS_CHECK_MS = 60_000;
 
 /** Keeps `obs.combined.*` and `fc.combined.*` up to date from every weather source and publishes them. */
 export function createWeatherCombined(ctx: PluginContext): Plugin {
@@ -24,6 +27,22 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
     } catch (error) {
       tracker.set('degraded', `combining failed: ${errorMessage(error)}`);
     }
+  };
+  let staleTimer: TimerHandle | undefined;
+  /**
+   * Every minute of real time: republish when the current weather became stale (or fresh) by age alone. Real
+   * time, so that a replay at 3600x does not run this check every few milliseconds.
+   */
+  const checkStaleness = (): void => {
+    staleTimer = (ctx.deviceClock ?? realClock).setTimeout(() => {
+      void view
+        .current(ctx.clock.now())
+        .then((c) => {
+          if (c.stale !== (tracker.get().state === 'degraded')) schedule();
+        })
+        .catch(() => undefined)
+        .finally(checkStaleness);
+    }, STALENESS_CHECK_MS);
   };
   // Many series arrive in one ingestion: coalesce them into one refresh.
   const schedule = (): void => {
@@ -47,10 +66,18 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
       ctx.bus.on('series.updated', 'weather-combined', (e) => {
         if (/^(obs|fc)\./.test(e.series) && e.source !== COMBINED) schedule();
       });
-      if (sources().length) schedule();
+      // A source that stops delivering sends no event: the retained weather/current must still turn stale.
+      ctx.bus.on('source.status', 'weather-combined', (e) => {
+        if (e.state !== 'ok' && sources().includes(e.source)) schedule();
+      });
+      if (sources().length) {
+        schedule();
+        checkStaleness();
+      }
     },
     async stop() {
       ctx.bus.removeOwner('weather-combined');
+      staleTimer?.cancel();
       await pending;
     },
     health: () => (sources().length ? tracker.get() : { state: 'disabled', message: 'no weather source is enabled' }),

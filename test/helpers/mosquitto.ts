@@ -18,6 +18,8 @@ export async function freePort(): Promise<number> {
 export class Mosquitto {
   private child?: ChildProcess;
   private readonly conf: string;
+  /** Everything the broker logged on stderr (add `log_type subscribe` to `extra` to see subscriptions with their QoS). */
+  log = '';
 
   readonly dir = mkdtempSync(join(tmpdir(), 'choco-mosquitto-'));
 
@@ -56,13 +58,13 @@ export class Mosquitto {
   async start(): Promise<void> {
     if (!MOSQUITTO) throw new Error('mosquitto is not installed (apt-get install mosquitto)');
     this.child = spawn(MOSQUITTO, ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    this.child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+    this.log = '';
+    this.child.stderr!.on('data', (c: Buffer) => (this.log += c.toString()));
     for (let i = 0; i < 100 && this.child.exitCode === null; i++) {
       if (await canConnect(this.port)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`mosquitto did not start:\n${log}`);
+    throw new Error(`mosquitto did not start:\n${this.log}`);
   }
 
   async stop(): Promise<void> {

@@ -15,22 +15,61 @@ export class FakePlc {
   requests = 0;
   /** Registers asked for by those requests. */
   registersRead = 0;
-  /** Delay before each read is answered (a slow device). */
+  /** Every answer comes this many ms after the request (a slow PLC); the write is kept on arrival. */
   delayMs = 0;
+  /** Answer exception 6 (server device busy) to this many requests in a row, then once normally, and again. */
+  busyRun = 0;
+  /** The n-th request from now (1 = the next) is answered this late (after the client's timeout): `{ at, ms }`. */
+  lateOnce: { at: number; ms: number } | null = null;
+  /** Requests being answered right now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  busyAnswers = 0;
+  lateAnswers = 0;
+  private sinceBusy = 0;
 
   constructor(readonly port: number) {}
+
+  /** Answers `reply` after the configured delay, late or busy; counts requests in flight. */
+  private answer(reply: () => void, busy: (err: unknown) => void): void {
+    this.requests++;
+    if (this.busyRun > 0 && this.sinceBusy < this.busyRun) {
+      this.sinceBusy++;
+      this.busyAnswers++;
+      busy({ modbusErrorCode: 6, msg: 'server device busy' });
+      return;
+    }
+    this.sinceBusy = 0;
+    let ms = this.delayMs;
+    if (this.lateOnce && --this.lateOnce.at === 0) {
+      ms = this.lateOnce.ms;
+      this.lateOnce = null;
+      this.lateAnswers++;
+    }
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const done = () => {
+      this.inFlight--;
+      reply();
+    };
+    if (ms > 0) setTimeout(done, ms);
+    else done();
+  }
 
   async start(): Promise<void> {
     type Cb = (err: unknown, values: number[]) => void;
     const read = (map: Map<number, number>) => (addr: number, length: number, _unit: number, cb: Cb) => {
-      this.requests++;
-      this.registersRead += length;
       const addresses = Array.from({ length }, (_, i) => addr + i);
-      if (addresses.some((a) => this.silent.has(a))) return; // no answer at all
-      const values = addresses.map((a) => map.get(a));
-      const answer = () => (values.some((v) => v === undefined) ? cb({ modbusErrorCode: 2, msg: 'illegal data address' }, []) : cb(null, values as number[]));
-      if (this.delayMs > 0) setTimeout(answer, this.delayMs);
-      else answer();
+      if (addresses.some((a) => this.silent.has(a))) {
+        this.requests++;
+        return; // no answer at all
+      }
+      this.registersRead += length;
+      this.answer(() => {
+        const values = addresses.map((a) => map.get(a));
+        if (values.some((v) => v === undefined)) cb({ modbusErrorCode: 2, msg: 'illegal data address' }, []);
+        else cb(null, values as number[]);
+      }, (err) => cb(err, []));
     };
     const single = (multi: ReturnType<typeof read>) => (addr: number, unit: number, cb: (err: unknown, value: number) => void) => multi(addr, 1, unit, (err, values) => cb(err, values[0] ?? 0));
     const server = new ServerTCP(
@@ -40,8 +79,8 @@ export class FakePlc {
         getMultipleHoldingRegisters: read(this.holding),
         getMultipleInputRegisters: read(this.input),
         setRegister: (addr: number, value: number, _unit: number, cb: (err: unknown) => void) => {
-          if (!this.dropWrites.has(addr)) this.holding.set(addr, value);
-          cb(null);
+          this.answer(() => cb(null), cb);
+          if (!this.dropWrites.has(addr) && this.sinceBusy === 0) this.holding.set(addr, value);
         },
       } as never,
       { host: '127.0.0.1', port: this.port, unitID: 1 },

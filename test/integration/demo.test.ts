@@ -70,6 +70,8 @@ describe('npm run demo', () => {
         { timeout: 15_000, interval: 200 },
       );
       expect(health.state).toBe('ok');
+      // The line watchdog runs on device time: under the 3600x clock the simulated PLC is written like a healthy one.
+      expect((Object.values(health.details) as Array<{ failures: number }>).map((w) => w.failures)).toEqual([0, 0, 0, 0]);
       const floor = sensors.points.find((p: { name: string }) => p.name === 'floor_temp');
       expect(floor.value).toBeGreaterThan(10);
       expect(floor.value).toBeLessThan(30);

@@ -55,7 +55,10 @@ describe('Sparkplug B, Home Assistant discovery and notifications', () => {
     await gw.scheduler.trigger('planning');
     await vi.waitFor(() => expect(decoded.some((d) => d.topic === 'spBv1.0/plants/DDATA/linares/conching')).toBe(true), { timeout: 5000 });
     const ddata = decoded.find((d) => d.topic === 'spBv1.0/plants/DDATA/linares/conching')!;
-    expect(['run', 'idle', 'halt']).toContain(ddata.metrics.command);
+    // DDATA carries what changed since the DBIRTH (report by exception): the two together give the line's state.
+    const state = { ...births.find((d) => d.topic.endsWith('/conching'))!.metrics, ...ddata.metrics };
+    expect(['run', 'idle', 'halt']).toContain(state.command);
+    expect(Object.keys(ddata.metrics).length).toBeGreaterThan(0);
     expect(ddata.seq).toBeGreaterThan(4);
   });
 

@@ -85,8 +85,8 @@ describe('Modbus writes to a real Modbus TCP server standing in for the PLC', ()
 
   it('reports a write that does not stick, never assuming it', async () => {
     plc.dropWrites.add(registers.heartbeat);
-    await vi.waitFor(() => expect(plugin.health().message).toMatch(/read-back of register 104 gave \d+, wrote \d+/), { timeout: 3000 });
-    expect(plugin.health().state).toBe('failed');
+    await vi.waitFor(() => expect(plugin.health().state).toBe('failed'), { timeout: 5000 });
+    expect(plugin.health().message).toMatch(/read-back of register 104 gave \d+, wrote \d+/);
     expect(alerts.some((a) => a.code === 'PLC_WRITE_FAILED')).toBe(true);
     plc.dropWrites.clear();
     await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 3000 });

@@ -113,7 +113,7 @@ describe('modbus sensors against a real Modbus TCP server', () => {
   });
 
   it('marks a point that answers with an exception, and a device that times out, while the others keep polling', async () => {
-    expect(plugin.readings().missing).toMatchObject({ state: 'failed', error: 'Modbus exception 2 (illegal data address)' });
+    await vi.waitFor(() => expect(plugin.readings().missing).toMatchObject({ state: 'failed', error: 'Modbus exception 2 (illegal data address)' }), { timeout: 10_000 });
     const devices = plugin.health().details!.devices as Record<string, { state: string; code?: string; message: string; polls: number }>;
     expect(devices.floor!.state).toBe('degraded');
     await vi.waitFor(() => expect((plugin.health().details!.devices as typeof devices).mute).toMatchObject({ state: 'failed', code: 'timeout', message: expect.stringMatching(/^Timed out; reconnecting in \d+ ms$/) }), { timeout: 5000 });
