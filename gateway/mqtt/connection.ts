@@ -180,15 +180,13 @@ export class MqttConnection {
 
   /** Subscribes to `<base>/<filter>`; the handler gets the parsed JSON (undefined when not JSON) and the raw bytes. */
   subscribe(filter: string, handler: Handler): void {
-    const full = this.full(filter);
-    const problem = topicFilterProblem(full);
-    if (problem) throw new Error(`cannot subscribe to ${JSON.stringify(full)}: ${problem}`);
-    this.handlers.push({ filter: full, handler });
-    this.client?.subscribe(full, { qos: 1 });
+    this.subscribeAbsolute(this.full(filter), handler);
   }
 
-  /** Subscribes to an absolute filter outside the base (Home Assistant's `homeassistant/status`). */
+  /** Subscribes to an absolute filter outside the base (Home Assistant's `homeassistant/status`); checked like `subscribe`. */
   subscribeAbsolute(filter: string, handler: Handler): void {
+    const problem = topicFilterProblem(filter);
+    if (problem) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${problem}`);
     this.handlers.push({ filter, handler });
     this.client?.subscribe(filter, { qos: 1 });
   }
