@@ -42,6 +42,7 @@ export interface HealthReport {
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
   weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
   predictions: 'placeholder: models are disabled (models.enabled) or none is installed',
+  recalibration: 'placeholder: models are disabled',
   retraining: 'placeholder: models are disabled',
   planning: 'placeholder: the planner is disabled (planner.enabled)',
 };

@@ -11,7 +11,7 @@ import { tf } from '../../gateway/inference/backend.js';
 import { loadHourlyPrices } from '../../gateway/inference/datasets.js';
 import { buildPriceFeatures } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
-import { ModelRegistry } from '../../gateway/inference/registry.js';
+import { ModelRegistry, asNetwork } from '../../gateway/inference/registry.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost } from '../../gateway/planner/cost.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
@@ -182,7 +182,7 @@ async function inference(): Promise<void> {
   console.log(`model load (${r.backend!.name} backend, init ${r.backend!.initMs.toFixed(0)} ms once): ${Object.entries(loads).map(([n, xs]) => `${n} p50 ${fmt(pct(xs, 50))}`).join(', ')}`);
   const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
   const lastKnownEnd = Date.parse('2025-11-29T23:00:00Z');
-  const model = r.get('price-forecaster').model;
+  const model = asNetwork(r.get('price-forecaster').model, 'price-forecaster');
   const row = buildPriceFeatures(prices, lastKnownEnd).rows[0]!;
   const single: number[] = [];
   for (let i = 0; i < 500; i++) {

@@ -1,0 +1,83 @@
+/**
+ * Ridge regression on standardised features with an unpenalised intercept: minimises
+ * Σ (y − b − x·w)² + λ·n·|w|² where x is standardised over the rows. Small dense problems (tens of features);
+ * solved by Cholesky on the normal equations. Returns coefficients in the original feature units.
+ */
+export interface RidgeFit {
+  intercept: number;
+  weights: number[];
+}
+
+export function fitRidge(xs: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<number>, lambda: number): RidgeFit {
+  const n = xs.length;
+  const p = n ? xs[0]!.length : 0;
+  if (n === 0) throw new Error('ridge: no rows');
+  const mean = new Float64Array(p);
+  const sd = new Float64Array(p);
+  let yMean = 0;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    for (let j = 0; j < p; j++) mean[j]! += x[j]!;
+    yMean += ys[i]!;
+  }
+  for (let j = 0; j < p; j++) mean[j]! /= n;
+  yMean /= n;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    for (let j = 0; j < p; j++) sd[j]! += (x[j]! - mean[j]!) ** 2;
+  }
+  for (let j = 0; j < p; j++) sd[j] = Math.sqrt(sd[j]! / n) || 1;
+  const a = new Float64Array(p * p);
+  const b = new Float64Array(p);
+  const z = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    for (let j = 0; j < p; j++) z[j] = (x[j]! - mean[j]!) / sd[j]!;
+    const y = ys[i]! - yMean;
+    for (let j = 0; j < p; j++) {
+      const zj = z[j]!;
+      if (zj === 0) continue;
+      b[j]! += zj * y;
+      for (let k = 0; k <= j; k++) a[j * p + k]! += zj * z[k]!;
+    }
+  }
+  for (let j = 0; j < p; j++) a[j * p + j]! += lambda * n + 1e-9;
+  const w = choleskySolve(a, b, p);
+  const weights = Array.from(w, (x, j) => x / sd[j]!);
+  const intercept = yMean - weights.reduce((s, x, j) => s + x * mean[j]!, 0);
+  return { intercept, weights };
+}
+
+/** Solves A w = b for symmetric positive-definite A (lower triangle filled, row-major p×p). */
+function choleskySolve(a: Float64Array, b: Float64Array, p: number): Float64Array {
+  const l = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * p + j]!;
+      for (let k = 0; k < j; k++) s -= l[i * p + k]! * l[j * p + k]!;
+      if (i === j) {
+        if (!(s > 0)) throw new Error('ridge: normal equations not positive definite');
+        l[i * p + i] = Math.sqrt(s);
+      } else l[i * p + j] = s / l[j * p + j]!;
+    }
+  }
+  const y = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= l[i * p + k]! * y[k]!;
+    y[i] = s / l[i * p + i]!;
+  }
+  const x = new Float64Array(p);
+  for (let i = p - 1; i >= 0; i--) {
+    let s = y[i]!;
+    for (let k = i + 1; k < p; k++) s -= l[k * p + i]! * x[k]!;
+    x[i] = s / l[i * p + i]!;
+  }
+  return x;
+}
+
+export function predictRidge(fit: RidgeFit, x: ArrayLike<number>): number {
+  let s = fit.intercept;
+  for (let j = 0; j < fit.weights.length; j++) s += fit.weights[j]! * x[j]!;
+  return s;
+}
