@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { Slot } from '../series.js';
+import { QUARTER_HOUR_MS, type Slot } from '../series.js';
 import { HOUR_MS, localDate } from '../tz.js';
 import type { DriverRow } from './price-features.js';
 
@@ -105,8 +105,6 @@ export function loadPriceSlots(paths: readonly string[], column?: string): Slot[
     const rows = readCsv(path);
     const known = column ? { column, toEurMwh: column.endsWith('_eur_kwh') ? 1000 : 1 } : PRICE_COLUMNS.find((c) => rows[0] && c.column in rows[0]);
     if (!known) throw new Error(`${path}: no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
-    const starts = rows.map((r) => Date.parse(r.datetime_utc!)).filter(Number.isFinite);
-    const step = Math.min(...starts.slice(1, 200).map((t, i) => t - starts[i]!).filter((d) => d > 0), HOUR_MS);
     const fileDays = new Map<string, Slot[]>();
     for (const r of rows) {
       const t = Date.parse(r.datetime_utc!);
@@ -114,12 +112,14 @@ export function loadPriceSlots(paths: readonly string[], column?: string): Slot[
       if (!Number.isFinite(t) || !Number.isFinite(v) || r[known.column] === '') continue;
       const day = r.datetime_local?.slice(0, 10) || localDate(t);
       const list = fileDays.get(day) ?? [];
-      list.push({ start: t, end: t + step, value: v });
+      list.push({ start: t, end: t, value: v });
       fileDays.set(day, list);
     }
+    // A day of more than 25 rows is quarter-hourly (92/96/100), else hourly (23/24/25).
+    for (const slots of fileDays.values()) for (const s of slots) s.end = s.start + (slots.length > 25 ? QUARTER_HOUR_MS : HOUR_MS);
     for (const [day, slots] of fileDays) {
       const had = byDay.get(day);
-      if (!had || had[0]!.end - had[0]!.start > step) byDay.set(day, slots);
+      if (!had || had[0]!.end - had[0]!.start > slots[0]!.end - slots[0]!.start) byDay.set(day, slots);
     }
   }
   const out = [...byDay.values()].flat().sort((a, b) => a.start - b.start);
