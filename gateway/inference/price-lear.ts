@@ -160,7 +160,7 @@ function dayInputs(h: LearHistory, target: string, k: number, periods: number, t
 }
 
 function row(x: DayInputs, p: number): number[] {
-  return [x.lags[0]![p]!, x.lags[1]![p]!, x.lags[2]![p]!, ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
+  return [...x.lags.map((l) => l[p]!), ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
 }
 
 function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number): LearMember | undefined {

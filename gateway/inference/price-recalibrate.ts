@@ -19,11 +19,17 @@ export interface RollingOrigin {
  * already published at that origin (the last `conformalDays` days of them): out of sample, as on the box.
  * `onOrigin` sees each origin as it is made (for caching and progress).
  */
-export function rollingOrigins(h: LearHistory, from: string, to: string, settings: LearSettings, options: { tz?: string; onOrigin?: (o: RollingOrigin) => void; keep?: boolean } = {}): RollingOrigin[] {
+export function rollingOrigins(h: LearHistory, from: string, to: string, settings: LearSettings, options: { tz?: string; onOrigin?: (o: RollingOrigin) => void; keep?: boolean; cached?: (lastDay: string) => LearDayForecast[] | undefined } = {}): RollingOrigin[] {
   const tz = options.tz ?? PLANT_TZ;
   const out: RollingOrigin[] = [];
   const past: LearDayForecast[] = [];
   for (let last = from; last <= to; last = addDays(last, 1)) {
+    const hit = options.cached?.(last);
+    if (hit) {
+      past.push(...hit);
+      while (past.length && past[0]!.date < addDays(last, -settings.conformalDays - 3)) past.shift();
+      continue;
+    }
     let calibration: LearCalibration;
     try {
       calibration = calibrateLear(h, last, settings);
