@@ -40,6 +40,13 @@ const pct = (xs: number[], p: number): number => {
 };
 const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
 
+/** The daily price recalibration (issue 11 target: < 60 s of one core, < 100 MB extra), in a child process of its own. */
+function dailyRecalibration(): void {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./recalibration.ts', import.meta.url).pathname], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { data: string; lastDay: string; cost: { cpuMs: number; wallMs: number; maxRssGrowthMb: number; calibrations: number }; rssGrowthMb: number; members: number; calibrationJsonKb: number };
+  console.log(`daily price recalibration (${r.data}, prices up to ${r.lastDay}, quarter-hours, windows 28/56/84/364 d, ${r.cost.calibrations} calibrations incl. the ${r.cost.calibrations - 1}-day backtest): CPU ${(r.cost.cpuMs / 1000).toFixed(1)} s, wall ${(r.cost.wallMs / 1000).toFixed(1)} s, peak RSS +${r.cost.maxRssGrowthMb} MB (RSS after +${r.rssGrowthMb} MB), ${r.members} members, calibration.json ${r.calibrationJsonKb} kB`);
+}
+
 async function ingestToPublish(iterations: number): Promise<void> {
   const server = await new FixtureServer().start();
   server.routes = recordedRoutes();
@@ -293,6 +300,7 @@ await storeThroughput();
 await weatherPollCost(50);
 await modbusPollAndReconnect();
 await inference();
+dailyRecalibration();
 await planning();
 await coldStartAndIdle();
 await brokerThroughput();
