@@ -2,7 +2,7 @@ import { isNationalHoliday } from '../calendar.js';
 import type { Slot } from '../series.js';
 import { PLANT_TZ, addDays } from '../tz.js';
 import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
-import { fitRidge, predictRidge, type RidgeFit } from './ridge.js';
+import { RidgeAccumulator, predictRidge, type RidgeFit } from './ridge.js';
 
 /**
  * LEAR-style price forecaster (Lago et al. 2021): one ridge regression per clock period of the day and per horizon
@@ -167,9 +167,10 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
   const tr = windowTransform(h, last, window, periods);
   if (!tr) return undefined;
   const k = kind === 'd2' ? 2 : 1;
-  const xs: number[][][] = Array.from({ length: periods }, () => []);
-  const ys: number[][] = Array.from({ length: periods }, () => []);
+  let accs: RidgeAccumulator[] = [];
   let rows = 0;
+  let zMin = Infinity;
+  let zMax = -Infinity;
   for (let i = 0; i < window; i++) {
     const target = addDays(last, -i);
     const actual = h.prices.profile(target, periods);
@@ -177,16 +178,16 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
     const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
     if (!x) continue;
     rows++;
+    if (!accs.length) accs = Array.from({ length: periods }, () => new RidgeAccumulator(row(x, 0).length));
     for (let p = 0; p < periods; p++) {
-      xs[p]!.push(row(x, p));
-      ys[p]!.push(tr.to(actual[p]!));
+      const z = tr.to(actual[p]!);
+      zMin = Math.min(zMin, z);
+      zMax = Math.max(zMax, z);
+      accs[p]!.add(row(x, p), z);
     }
   }
   if (rows < Math.min(14, window)) return undefined;
-  let zMin = Infinity;
-  let zMax = -Infinity;
-  for (const y of ys) for (const z of y) (zMin = Math.min(zMin, z)), (zMax = Math.max(zMax, z));
-  return { kind, window, periods, rows, median: tr.median, mad: tr.mad, zMin, zMax, fits: xs.map((x, p) => fitRidge(x, ys[p]!, lambda)) };
+  return { kind, window, periods, rows, median: tr.median, mad: tr.mad, zMin, zMax, fits: accs.map((a) => a.solve(lambda)) };
 }
 
 /**

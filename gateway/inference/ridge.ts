@@ -81,3 +81,57 @@ export function predictRidge(fit: RidgeFit, x: ArrayLike<number>): number {
   for (let j = 0; j < fit.weights.length; j++) s += fit.weights[j]! * x[j]!;
   return s;
 }
+
+/**
+ * The same ridge fit accumulated row by row in O(p²) memory (sums of x, y, xxᵀ and xy), for fits over many rows
+ * that should not be held in memory. Standardisation is derived from the sums.
+ */
+export class RidgeAccumulator {
+  private n = 0;
+  private readonly sx: Float64Array;
+  private readonly sxx: Float64Array;
+  private readonly sxy: Float64Array;
+  private sy = 0;
+
+  constructor(readonly p: number) {
+    this.sx = new Float64Array(p);
+    this.sxx = new Float64Array(p * p);
+    this.sxy = new Float64Array(p);
+  }
+
+  get rows(): number {
+    return this.n;
+  }
+
+  add(x: ArrayLike<number>, y: number): void {
+    const p = this.p;
+    this.n++;
+    this.sy += y;
+    for (let j = 0; j < p; j++) {
+      const xj = x[j]!;
+      if (xj === 0) continue;
+      this.sx[j]! += xj;
+      this.sxy[j]! += xj * y;
+      for (let k = 0; k <= j; k++) this.sxx[j * p + k]! += xj * x[k]!;
+    }
+  }
+
+  solve(lambda: number): RidgeFit {
+    const { n, p } = this;
+    if (n === 0) throw new Error('ridge: no rows');
+    const mean = Array.from(this.sx, (s) => s / n);
+    const yMean = this.sy / n;
+    const sd = Array.from({ length: p }, (_, j) => Math.sqrt(Math.max(0, this.sxx[j * p + j]! / n - mean[j]! ** 2)) || 1);
+    const a = new Float64Array(p * p);
+    const b = new Float64Array(p);
+    for (let j = 0; j < p; j++) {
+      b[j] = (this.sxy[j]! - n * mean[j]! * yMean) / sd[j]!;
+      for (let k = 0; k <= j; k++) a[j * p + k] = (this.sxx[j * p + k]! - n * mean[j]! * mean[k]!) / (sd[j]! * sd[k]!);
+      a[j * p + j]! += lambda * n + 1e-9;
+    }
+    const w = choleskySolve(a, b, p);
+    const weights = Array.from(w, (x, j) => x / sd[j]!);
+    const intercept = yMean - weights.reduce((s, x, j) => s + x * mean[j]!, 0);
+    return { intercept, weights };
+  }
+}
