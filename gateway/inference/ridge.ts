@@ -9,43 +9,10 @@ export interface RidgeFit {
 }
 
 export function fitRidge(xs: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<number>, lambda: number): RidgeFit {
-  const n = xs.length;
-  const p = n ? xs[0]!.length : 0;
-  if (n === 0) throw new Error('ridge: no rows');
-  const mean = new Float64Array(p);
-  const sd = new Float64Array(p);
-  let yMean = 0;
-  for (let i = 0; i < n; i++) {
-    const x = xs[i]!;
-    for (let j = 0; j < p; j++) mean[j]! += x[j]!;
-    yMean += ys[i]!;
-  }
-  for (let j = 0; j < p; j++) mean[j]! /= n;
-  yMean /= n;
-  for (let i = 0; i < n; i++) {
-    const x = xs[i]!;
-    for (let j = 0; j < p; j++) sd[j]! += (x[j]! - mean[j]!) ** 2;
-  }
-  for (let j = 0; j < p; j++) sd[j] = Math.sqrt(sd[j]! / n) || 1;
-  const a = new Float64Array(p * p);
-  const b = new Float64Array(p);
-  const z = new Float64Array(p);
-  for (let i = 0; i < n; i++) {
-    const x = xs[i]!;
-    for (let j = 0; j < p; j++) z[j] = (x[j]! - mean[j]!) / sd[j]!;
-    const y = ys[i]! - yMean;
-    for (let j = 0; j < p; j++) {
-      const zj = z[j]!;
-      if (zj === 0) continue;
-      b[j]! += zj * y;
-      for (let k = 0; k <= j; k++) a[j * p + k]! += zj * z[k]!;
-    }
-  }
-  for (let j = 0; j < p; j++) a[j * p + j]! += lambda * n + 1e-9;
-  const w = choleskySolve(a, b, p);
-  const weights = Array.from(w, (x, j) => x / sd[j]!);
-  const intercept = yMean - weights.reduce((s, x, j) => s + x * mean[j]!, 0);
-  return { intercept, weights };
+  if (!xs.length) throw new Error('ridge: no rows');
+  const acc = new RidgeAccumulator(xs[0]!.length);
+  xs.forEach((x, i) => acc.add(x, ys[i]!));
+  return acc.solve(lambda);
 }
 
 /** Solves A w = b for symmetric positive-definite A (lower triangle filled, row-major p×p). */
@@ -83,8 +50,8 @@ export function predictRidge(fit: RidgeFit, x: ArrayLike<number>): number {
 }
 
 /**
- * The same ridge fit accumulated row by row in O(p²) memory (sums of x, y, xxᵀ and xy), for fits over many rows
- * that should not be held in memory. Standardisation is derived from the sums.
+ * The ridge fit accumulated row by row in O(p²) memory (sums of x, y, xxᵀ and xy), so that fits over many rows
+ * never hold them. Standardisation is derived from the sums.
  */
 export class RidgeAccumulator {
   private n = 0;
