@@ -195,6 +195,11 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
  * Members lacking data (short history, no drivers) are left out; with none at all, throws.
  */
 export function calibrateLear(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR): LearCalibration {
+  return runSteps(calibrationSteps(h, lastDay, settings));
+}
+
+/** `calibrateLear` one member at a time: yields between members so that a caller can let the event loop run. */
+export function* calibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR): Generator<void, LearCalibration> {
   const members: LearMember[] = [];
   const resolutions = [...new Set([marketPeriods(addDays(lastDay, 1)), marketPeriods(addDays(lastDay, 2))])];
   for (const periods of resolutions) {
@@ -202,12 +207,34 @@ export function calibrateLear(h: LearHistory, lastDay: string, settings: LearSet
       for (const kind of ['d1', 'd2', ...(h.drivers ? ['d1-drivers' as const] : [])] as MemberKind[]) {
         const m = fitMember(h, lastDay, kind, window, periods, settings.lambda);
         if (m) members.push(m);
+        yield;
       }
     }
   }
   if (!members.some((m) => m.kind === 'd1')) throw new Error(`not enough price history up to ${lastDay} to calibrate (need 7+ days with the 7 days before them)`);
   const drivers = members.some((m) => m.kind === 'd1-drivers');
   return { kind: 'lear-ensemble', lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : [])] };
+}
+
+/** Runs a step generator to its end, synchronously. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs a step generator to its end, giving the event loop a turn whenever ~`sliceMs` of work has passed. */
+export async function runStepsYielding<T>(steps: Generator<void, T>, sliceMs = 20): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
 }
 
 export function isLearCalibration(x: unknown): x is LearCalibration {

@@ -4,7 +4,7 @@ import { MissingInputsError } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series.js';
 import { daySlots, marketPeriods } from './price-profiles.js';
-import { calibrateLear, forecastLearDay, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+import { calibrationSteps, forecastLearDay, runSteps, runStepsYielding, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
 export interface RollingOrigin {
@@ -19,7 +19,19 @@ export interface RollingOrigin {
  * already published at that origin (the last `conformalDays` days of them): out of sample, as on the box.
  * `onOrigin` sees each origin as it is made (for caching and progress).
  */
-export function rollingOrigins(h: LearHistory, from: string, to: string, settings: LearSettings, options: { tz?: string; onOrigin?: (o: RollingOrigin) => void; keep?: boolean; cached?: (lastDay: string) => LearDayForecast[] | undefined } = {}): RollingOrigin[] {
+export function rollingOrigins(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): RollingOrigin[] {
+  return runSteps(rollingSteps(h, from, to, settings, options));
+}
+
+export interface RollingOptions {
+  tz?: string;
+  onOrigin?: (o: RollingOrigin) => void;
+  keep?: boolean;
+  cached?: (lastDay: string) => LearDayForecast[] | undefined;
+}
+
+/** `rollingOrigins` as steps (see `calibrationSteps`). */
+export function* rollingSteps(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): Generator<void, RollingOrigin[]> {
   const tz = options.tz ?? PLANT_TZ;
   const out: RollingOrigin[] = [];
   const past: LearDayForecast[] = [];
@@ -32,7 +44,7 @@ export function rollingOrigins(h: LearHistory, from: string, to: string, setting
     }
     let calibration: LearCalibration;
     try {
-      calibration = calibrateLear(h, last, settings);
+      calibration = yield* calibrationSteps(h, last, settings);
     } catch {
       continue;
     }
@@ -123,7 +135,23 @@ export interface RecalibrationResult {
  * their own fixed weights on the same days; a network (trained elsewhere, out of sample here) is compared with the
  * candidate's out-of-sample backtest so that the comparison never favours the candidate.
  */
-export function recalibrate(h: LearHistory, lastDay: string, settings: LearSettings, active: { kind: 'calibration'; calibration: LearCalibration } | { kind: 'network'; forecaster: DayForecaster } | null, options: { guardDays: number; tolerance: number; tz?: string }): RecalibrationResult {
+export function recalibrate(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): RecalibrationResult {
+  return runSteps(recalibrationSteps(h, lastDay, settings, active, options));
+}
+
+/** `recalibrate` for the live gateway: the same work, giving the event loop a turn every ~20 ms. */
+export function recalibrateYielding(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): Promise<RecalibrationResult> {
+  return runStepsYielding(recalibrationSteps(h, lastDay, settings, active, options));
+}
+
+export type ActiveModel = { kind: 'calibration'; calibration: LearCalibration } | { kind: 'network'; forecaster: DayForecaster } | null;
+export interface RecalibrationOptions {
+  guardDays: number;
+  tolerance: number;
+  tz?: string;
+}
+
+function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): Generator<void, RecalibrationResult> {
   const tz = options.tz ?? PLANT_TZ;
   const wall = performance.now();
   const cpu = process.cpuUsage();
@@ -133,7 +161,7 @@ export function recalibrate(h: LearHistory, lastDay: string, settings: LearSetti
   const oos = new Map<string, LearDayForecast>();
   let candidate: LearCalibration | undefined;
   let calibrations = 0;
-  rollingOrigins(h, first, lastDay, settings, {
+  yield* rollingSteps(h, first, lastDay, settings, {
     tz,
     keep: false,
     onOrigin: (o) => {

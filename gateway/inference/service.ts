@@ -146,9 +146,10 @@ export class PredictionService {
           continue;
         }
         forecast ??= await this.priceForecast(now);
-        const f = forecast.slots.find((s) => s.start === t);
-        if (!f) throw new InferenceRefused(RECOMMENDER_MODEL, `no published or forecast price for ${new Date(t).toISOString()}`);
-        dayPrices.push(f.value);
+        // Quarter-hour forecasts are averaged into the recommender's hour.
+        const inHour = forecast.slots.filter((s) => s.start >= t && s.start < t + HOUR_MS);
+        if (!inHour.length) throw new InferenceRefused(RECOMMENDER_MODEL, `no published or forecast price for ${new Date(t).toISOString()}`);
+        dayPrices.push(inHour.reduce((sum, s) => sum + s.value, 0) / inHour.length);
         priceSource.push('forecast');
       }
       const temps = await this.temperatures(starts, now);

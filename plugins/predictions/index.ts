@@ -16,7 +16,7 @@ import { hourly } from '../../gateway/series.js';
 import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/tz.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { isLearCalibration } from '../../gateway/inference/price-lear.js';
-import { networkDayForecaster, recalibrate, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
+import { networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/version.js';
 
 export const RECOMMENDATION_SERIES = 'recommendation.model';
@@ -206,7 +206,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
         : null;
     let r: RecalibrationResult;
     try {
-      r = recalibrate(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz });
+      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz });
     } catch (error) {
       const summary = `recalibration failed: ${errorMessage(error)}`;
       lastRecalibration = { at: now, status: 'failed', summary };
