@@ -149,6 +149,11 @@ export interface RecalibrationOptions {
   guardDays: number;
   tolerance: number;
   tz?: string;
+  /**
+   * Forecasts of earlier origins by last day, kept between daily runs (same history, same settings): a daily run
+   * then calibrates once for the new day instead of replaying the whole backtest. Filled by the run.
+   */
+  memo?: Map<string, LearDayForecast[]>;
 }
 
 function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): Generator<void, RecalibrationResult> {
@@ -159,18 +164,29 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
   const first = addDays(lastDay, -Math.max(options.guardDays, settings.conformalDays + 2));
   const backtestDays = new Set(Array.from({ length: options.guardDays }, (_, i) => addDays(lastDay, -1 - i)));
   const oos = new Map<string, LearDayForecast>();
+  const memo = options.memo;
   let candidate: LearCalibration | undefined;
   let calibrations = 0;
+  const keepForBacktest = (last: string, forecasts: readonly LearDayForecast[]) => {
+    const d1 = forecasts.find((f) => f.k === 1);
+    if (d1 && backtestDays.has(last)) oos.set(last, d1);
+  };
   yield* rollingSteps(h, first, lastDay, settings, {
     tz,
     keep: false,
+    cached: (last) => {
+      const hit = last === lastDay ? undefined : memo?.get(last);
+      if (hit) keepForBacktest(last, hit);
+      return hit;
+    },
     onOrigin: (o) => {
       calibrations++;
       if (o.lastDay === lastDay) candidate = o.calibration;
-      const d1 = o.forecasts.find((f) => f.k === 1);
-      if (d1 && backtestDays.has(o.lastDay)) oos.set(o.lastDay, d1);
+      keepForBacktest(o.lastDay, o.forecasts);
+      memo?.set(o.lastDay, o.forecasts);
     },
   });
+  if (memo) for (const day of [...memo.keys()]) if (day < first) memo.delete(day);
   if (!candidate) throw new Error(`cannot calibrate on prices up to ${lastDay}: too little history`);
   const days = [...backtestDays].sort();
   const backtest = scoreD1(h, days, (last) => oos.get(last)?.slots, tz);

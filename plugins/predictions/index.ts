@@ -15,7 +15,7 @@ import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext,
 import { hourly } from '../../gateway/series.js';
 import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/tz.js';
 import { errorMessage } from '../../gateway/errors.js';
-import { isLearCalibration } from '../../gateway/inference/price-lear.js';
+import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
 import { networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/version.js';
 
@@ -67,6 +67,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
   const tracker = new HealthTracker(() => ctx.clock.now());
   let last = { at: null as number | null, forecast: 'not run yet', recommendation: 'not run yet' };
   let lastRecalibration: RecalibrationStatus = { at: null, status: 'not run yet', summary: 'not run yet' };
+  // Out-of-sample forecasts of past origins: the daily run replays its backtest from here and calibrates once.
+  const backtestMemo = new Map<string, LearDayForecast[]>();
 
   const writeForecast = async (f: PriceForecast): Promise<void> => {
     for (const band of HORIZON_BANDS) {
@@ -206,7 +208,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
         : null;
     let r: RecalibrationResult;
     try {
-      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz });
+      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo });
     } catch (error) {
       const summary = `recalibration failed: ${errorMessage(error)}`;
       lastRecalibration = { at: now, status: 'failed', summary };

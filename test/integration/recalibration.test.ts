@@ -91,7 +91,9 @@ describe('daily recalibration on the live gateway (real LevelDB, fake clock, 30 
     const active = plugin.registry.get('price-forecaster');
     expect(active.version).toMatch(/^2\.0\.0-c/);
     expect(summaries.filter((s) => s.startsWith('promoted')).length).toBeGreaterThan(15);
-    const card = active.card as { inputs: string[]; evaluation: { backtest: { d1Mae: number; naiveDayMae: number }; cost: { cpuMs: number } } };
+    const card = active.card as { inputs: string[]; evaluation: { backtest: { d1Mae: number; naiveDayMae: number }; cost: { cpuMs: number; calibrations: number } } };
+    // The first run replays its whole backtest; the daily ones reuse it and calibrate once, for the new day.
+    expect(card.evaluation.cost.calibrations).toBe(1);
     expect(card.inputs).toContain('residual_load_change');
     expect(card.evaluation.backtest.d1Mae).toBeGreaterThan(0);
     expect(card.evaluation.cost.cpuMs).toBeGreaterThan(0);
