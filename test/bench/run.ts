@@ -43,8 +43,10 @@ const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
 /** The daily price recalibration (issue 11 target: < 60 s of one core, < 100 MB extra), in a child process of its own. */
 function dailyRecalibration(): void {
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./recalibration.ts', import.meta.url).pathname], { encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { data: string; lastDay: string; cost: { cpuMs: number; wallMs: number; maxRssGrowthMb: number; calibrations: number }; rssGrowthMb: number; members: number; calibrationJsonKb: number };
-  console.log(`daily price recalibration (${r.data}, prices up to ${r.lastDay}, quarter-hours, windows 28/56/84/364 d, ${r.cost.calibrations} calibrations incl. the ${r.cost.calibrations - 1}-day backtest): CPU ${(r.cost.cpuMs / 1000).toFixed(1)} s, wall ${(r.cost.wallMs / 1000).toFixed(1)} s, peak RSS +${r.cost.maxRssGrowthMb} MB (RSS after +${r.rssGrowthMb} MB), ${r.members} members, calibration.json ${r.calibrationJsonKb} kB`);
+  type Cost = { cpuMs: number; wallMs: number; maxRssGrowthMb: number; calibrations: number };
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { data: string; lastDay: string; first: Cost; cost: Cost; rssGrowthMb: number; members: number; calibrationJsonKb: number };
+  const text = (c: Cost) => `${c.calibrations} calibrations, CPU ${(c.cpuMs / 1000).toFixed(1)} s, wall ${(c.wallMs / 1000).toFixed(1)} s, peak RSS +${c.maxRssGrowthMb} MB`;
+  console.log(`price recalibration (${r.data}, prices up to ${r.lastDay}, quarter-hours, windows 28/56/84/364 d, 14-day backtest): first run ${text(r.first)}; daily run ${text(r.cost)}; RSS after both +${r.rssGrowthMb} MB; ${r.members} members, calibration.json ${r.calibrationJsonKb} kB`);
 }
 
 async function ingestToPublish(iterations: number): Promise<void> {
