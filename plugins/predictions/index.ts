@@ -238,7 +238,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       `${JSON.stringify({ name: PRICE_MODEL, version, kind: 'lear-ensemble', task: 'OMIE day-ahead price (Spain, €/MWh) for D+1 and D+2 after the last published day, at the market resolution, with a 10-90 % band', created: new Date(now).toISOString(), featuresVersion: 2, inputs: r.candidate.inputs, maxInputAgeHours: 36, recalibratedFrom: active?.version ?? null, training: { source: `gateway store ${cfg.priceSeries}`, lastDay, settings }, evaluation: metrics }, null, 2)}\n`,
     );
     await registry.refresh();
-    const summary = `promoted ${version} (prices up to ${lastDay}, inputs ${r.candidate.inputs.includes('residual_load_change') ? 'prices+calendar+REE D-1 drivers' : 'prices+calendar'}): ${r.reason}; backtest D+1 MAE ${r.backtest.mae} vs same-period-yesterday ${r.backtest.naiveDayMae} €/MWh, 10-90 % coverage ${r.backtest.coverage ?? 'n/a'} (${costText})`;
+    const pinned = registry.get(PRICE_MODEL).version !== version ? `; a rollback pin keeps ${registry.get(PRICE_MODEL).version} active (POST /models/reload to unpin)` : '';
+    const summary = `promoted ${version} (prices up to ${lastDay}, inputs ${r.candidate.inputs.includes('residual_load_change') ? 'prices+calendar+REE D-1 drivers' : 'prices+calendar'}): ${r.reason}; backtest D+1 MAE ${r.backtest.mae} vs same-period-yesterday ${r.backtest.naiveDayMae} €/MWh, 10-90 % coverage ${r.backtest.coverage ?? 'n/a'} (${costText})${pinned}`;
     lastRecalibration = { at: now, status: 'promoted', summary, metrics };
     return { summary };
   };
