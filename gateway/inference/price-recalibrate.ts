@@ -74,6 +74,9 @@ export function conformalBands(h: LearHistory, past: readonly LearDayForecast[],
   return { d1: residualBand(res.d1), d2: residualBand(res.d2), d1Drivers: residualBand(res.d1Drivers) };
 }
 
+/** The store does not hold enough price history yet: nothing is wrong, there is nothing to learn from. */
+export class NotEnoughHistory extends Error {}
+
 /** Forecast slots of one target day made by some model from the prices up to the day before it. */
 export type DayForecaster = (lastDay: string) => readonly Slot[] | undefined;
 
@@ -187,7 +190,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
     },
   });
   if (memo) for (const day of [...memo.keys()]) if (day < first) memo.delete(day);
-  if (!candidate) throw new Error(`cannot calibrate on prices up to ${lastDay}: too little history`);
+  if (!candidate) throw new NotEnoughHistory(`cannot calibrate on prices up to ${lastDay}: too little history (needs 7+ days, each with the week before it)`);
   const days = [...backtestDays].sort();
   const backtest = scoreD1(h, days, (last) => oos.get(last)?.slots, tz);
   let inside = 0;

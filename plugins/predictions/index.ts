@@ -16,7 +16,7 @@ import { hourly } from '../../gateway/series.js';
 import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/tz.js';
 import { errorMessage } from '../../gateway/errors.js';
 import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
-import { networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
+import { NotEnoughHistory, networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/version.js';
 
 export const RECOMMENDATION_SERIES = 'recommendation.model';
@@ -210,6 +210,10 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     try {
       r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo });
     } catch (error) {
+      if (error instanceof NotEnoughHistory) {
+        lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: ${error.message}` };
+        return { summary: lastRecalibration.summary };
+      }
       const summary = `recalibration failed: ${errorMessage(error)}`;
       lastRecalibration = { at: now, status: 'failed', summary };
       tracker.set('degraded', summary, 'recalibration_failed');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDriverSlots, loadPriceSlots } from '../../gateway/inference/datasets.js';
 import { learHistory } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
-import { recalibrate } from '../../gateway/inference/price-recalibrate.js';
+import { NotEnoughHistory, recalibrate } from '../../gateway/inference/price-recalibrate.js';
 import type { Slot } from '../../gateway/series.js';
 import { addDays, localDayRange, localTimeToUtc } from '../../gateway/tz.js';
 import { createPredictions } from '../../plugins/predictions/index.js';
@@ -132,5 +132,10 @@ describe('the recalibration guard', () => {
     // Against a network the candidate is judged out of sample: its backtest, not its fit.
     expect(vsBad.guard.candidate).toEqual({ days: vsBad.backtest.days, slots: vsBad.backtest.slots, mae: vsBad.backtest.mae, naiveDayMae: vsBad.backtest.naiveDayMae });
     expect(vsBad.candidate.lastDay).toBe(lastDay);
+  });
+
+  it('skips, without failing, while the store holds less than a week of history', () => {
+    const young = learHistory(prices.filter((s) => s.start >= Date.parse('2025-11-06T00:00:00Z')));
+    expect(() => recalibrate(young, lastDay, settings, null, { guardDays: 5, tolerance: 0.02 })).toThrow(NotEnoughHistory);
   });
 });
