@@ -51,6 +51,7 @@ const HEALTH_WATCH_MS = 2_000;
 const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
   weatherIngestion: 'placeholder: no weather source is enabled (sources.aemet / sources.openweathermap need API keys)',
   predictions: 'placeholder: models are disabled (models.enabled) or none is installed',
+  recalibration: 'placeholder: models are disabled',
   retraining: 'placeholder: models are disabled',
   planning: 'placeholder: the planner is disabled (planner.enabled)',
 };

@@ -25,14 +25,17 @@ commands:
   start          run the gateway (embedded broker and store under ./data unless configured)
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
-  simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz]
-                 [--weather CSV] [--decision-hour 10]; last line: total: plan_eur=… baseline_eur=… hindsight_eur=…
+  simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz][,CSV…]
+                 [--weather CSV] [--decision-hour 10] [--drivers CSV] [--forecaster recalibrated|network];
+                 before 13:00 the plan uses the forecast of the calibration made the afternoon before (as the
+                 daily recalibration job makes it); last line: total: plan_eur=… baseline_eur=… hindsight_eur=…
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
   store repair   rebuild a damaged store (copied aside first); the gateway must be stopped
-  eval           evaluate a shipped model on a data file: --model NAME --prices CSV[.gz]
-                 [--weather CSV] [--drivers CSV] [--from DATE] [--to DATE]
+  eval           evaluate a model on data files: --model NAME --prices CSV[.gz][,CSV…]
+                 [--weather CSV] [--drivers CSV] [--from DATE] [--to DATE] [--version V]; the price forecaster
+                 without --version is replayed as the gateway runs it: recalibrated every day, rolling origin
   help           this text
 
 configuration: --config FILE or CHOCO_EDGE_CONFIG; every setting can be overridden by an
@@ -40,7 +43,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'from', 'to', 'decision-hour'],
+  simulate: ['prices', 'weather', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
   backup: ['out'],
   restore: ['from', 'force'],
 };
@@ -171,7 +174,8 @@ async function main(): Promise<number> {
       if (!options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge simulate --from YYYY-MM-DD --to YYYY-MM-DD --prices <csv.gz> [--weather <csv.gz>] [--decision-hour 10]');
       const config = loadConfig({ file: configFile });
       const decisionHour = Number(options['decision-hour'] ?? 10);
-      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0') });
+      if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
+      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined });
       process.stdout.write(`${formatSimulation(result, options.from, options.to)}\n`);
       return 0;
     }

@@ -11,7 +11,7 @@ import type { MqttConnection } from './mqtt/connection.js';
 export const PLUGIN_API_VERSION = 1;
 
 /** Jobs the scheduler knows; a plugin contributes handlers to the jobs it serves. */
-export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'retraining';
+export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'recalibration' | 'retraining';
 
 export interface JobRunResult {
   /** Short human summary for job status, e.g. "omie_es: 96 slots for 2025-10-01". */

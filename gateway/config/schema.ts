@@ -201,6 +201,7 @@ export const ConfigSchema = Type.Object(
             backfill: Job('0 1 * * *', 'fill gaps in price history, day by day'),
             tokenCheck: Job('0 3 * * *', 'validate API tokens'),
             cleanup: Job('0 2 * * 0', 'retention and downsampling'),
+            recalibration: Job('30 14 * * *', 'recalibrate the price forecaster on the store’s own history after D+1 prices are published; the new calibration replaces the active one only if not worse on the last weeks'),
             retraining: Type.Object(
               { enabled: Type.Boolean({ default: false }), cron: Cron('0 4 * * 1', 'retrain the price forecaster on the gateway’s own history; promote only if better') },
               { additionalProperties: false, default: {} },
@@ -415,6 +416,16 @@ export const ConfigSchema = Type.Object(
         priceSeries: Type.String({ default: 'omie_es', description: 'the day-ahead price series the forecaster continues' }),
         retrainEvalWeeks: Type.Integer({ minimum: 1, maximum: 26, default: 4 }),
         retrainMinDays: Type.Integer({ minimum: 7, default: 120, description: 'history needed before retraining is tried' }),
+        recalibration: Type.Object(
+          {
+            windows: Type.Array(Type.Integer({ minimum: 7, maximum: 728 }), { minItems: 1, maxItems: 8, default: [28, 56, 84, 364], description: 'calibration windows (days) of the per-period ridge members, averaged' }),
+            lambda: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'ridge penalty on standardised inputs, per row' }),
+            conformalDays: Type.Integer({ minimum: 7, maximum: 120, default: 28, description: 'days of out-of-sample residuals behind the 10-90 % band' }),
+            guardDays: Type.Integer({ minimum: 3, maximum: 60, default: 14, description: 'recent days on which a new calibration must not be worse than the active model' }),
+            tolerance: Type.Number({ minimum: 0, maximum: 0.5, default: 0.02, description: 'relative MAE margin allowed by the guard' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

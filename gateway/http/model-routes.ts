@@ -56,6 +56,7 @@ export function registerModelRoutes(app: FastifyInstance, gw: Gateway, guard: Au
       problems: p.registry.problemList(),
       accuracy: { series: gw.config.models.priceSeries, unit: 'EUR/MWh', bands: await p.accuracy(now) },
       last_run: { ...p.lastRun(), at: p.lastRun().at === null ? null : new Date(p.lastRun().at!).toISOString() },
+      recalibration: { ...p.recalibration(), at: p.recalibration().at === null ? null : new Date(p.recalibration().at!).toISOString() },
     };
   });
 

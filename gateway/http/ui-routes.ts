@@ -112,6 +112,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
         rh_observed: await temps('obs.combined.rh', now - DAY_MS, now + HOUR_MS),
         rh_forecast: await temps('fc.combined.rh', now, now + 2 * DAY_MS),
         accuracy: f ? await f.accuracy(now) : [],
+        recalibration: f ? { status: f.recalibration().status, summary: f.recalibration().summary, at: f.recalibration().at === null ? null : formatUtcIso(f.recalibration().at!) } : null,
       },
       plan: planner()?.current() ?? null,
       lines: planner()?.lines() ?? [],

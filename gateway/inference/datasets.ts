@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { QUARTER_HOUR_MS, type Slot } from '../series.js';
+import { HOUR_MS, localDate } from '../tz.js';
 import type { DriverRow } from './price-features.js';
 
 export { seededRandom } from './random.js';
@@ -91,4 +93,47 @@ export function loadMeteostat(path: string): { temp: Map<number, number>; humidi
     if (r.rhum !== '') humidity.set(t, Number(r.rhum));
   }
   return { temp, humidity };
+}
+
+/**
+ * Price slots (€/MWh) at their native resolution from one or more shared/data price files (OMIE hourly, OMIE 15-min,
+ * …): where files overlap, the finer slots win for that local day.
+ */
+export function loadPriceSlots(paths: readonly string[], column?: string): Slot[] {
+  const byDay = new Map<string, Slot[]>();
+  for (const path of paths) {
+    const rows = readCsv(path);
+    const known = column ? { column, toEurMwh: column.endsWith('_eur_kwh') ? 1000 : 1 } : PRICE_COLUMNS.find((c) => rows[0] && c.column in rows[0]);
+    if (!known) throw new Error(`${path}: no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
+    const fileDays = new Map<string, Slot[]>();
+    for (const r of rows) {
+      const t = Date.parse(r.datetime_utc!);
+      const v = Number(r[known.column]) * known.toEurMwh;
+      if (!Number.isFinite(t) || !Number.isFinite(v) || r[known.column] === '') continue;
+      const day = r.datetime_local?.slice(0, 10) || localDate(t);
+      const list = fileDays.get(day) ?? [];
+      list.push({ start: t, end: t, value: v });
+      fileDays.set(day, list);
+    }
+    // A day of more than 25 rows is quarter-hourly (92/96/100), else hourly (23/24/25).
+    for (const slots of fileDays.values()) for (const s of slots) s.end = s.start + (slots.length > 25 ? QUARTER_HOUR_MS : HOUR_MS);
+    for (const [day, slots] of fileDays) {
+      const had = byDay.get(day);
+      if (!had || had[0]!.end - had[0]!.start > slots[0]!.end - slots[0]!.start) byDay.set(day, slots);
+    }
+  }
+  const out = [...byDay.values()].flat().sort((a, b) => a.start - b.start);
+  if (!out.length) throw new Error(`${paths.join(', ')}: no price rows`);
+  return out;
+}
+
+/** REE's D-1 drivers as three series of hourly slots (MW). */
+export function loadDriverSlots(path: string): { demand: Slot[]; wind: Slot[]; solar: Slot[] } {
+  const out = { demand: [] as Slot[], wind: [] as Slot[], solar: [] as Slot[] };
+  for (const [t, d] of loadDrivers(path)) {
+    out.demand.push({ start: t, end: t + HOUR_MS, value: d.demand });
+    out.wind.push({ start: t, end: t + HOUR_MS, value: d.wind });
+    out.solar.push({ start: t, end: t + HOUR_MS, value: d.solar });
+  }
+  return out;
 }

@@ -21,6 +21,9 @@ export interface EvalArgs {
   to?: string;
   modelsDir?: string;
   version?: string;
+  /** Forecaster settings other than the shipped defaults (tests). */
+  lear?: Partial<import('./price-lear.js').LearSettings>;
+  cacheDir?: string;
 }
 
 export class EvalUsageError extends Error {}
@@ -38,10 +41,11 @@ async function loadShipped(name: string, dir: string, version?: string): Promise
 export async function runEval(a: EvalArgs): Promise<string> {
   const backend = await initBackend();
   const dir = a.modelsDir ? projectPath(a.modelsDir) : projectPath('models');
-  const prices = loadHourlyPrices(a.prices);
+  const prices = loadHourlyPrices(a.prices.split(',')[0]!);
   const starts = [...prices.keys()].sort((x, y) => x - y);
   const first = localDate(starts[0]!);
   const last = localDate(starts.at(-1)!);
+  if (a.model === PRICE_MODEL && !a.version) return runRecalibratedEval(a);
   if (a.model === PRICE_MODEL) {
     const { model, version } = await loadShipped(PRICE_MODEL, dir, a.version);
     const drivers = a.drivers ? loadDrivers(a.drivers) : undefined;
@@ -59,4 +63,25 @@ export async function runEval(a: EvalArgs): Promise<string> {
     return `${RECOMMENDER_MODEL}@${version} on ${backend.name}\n${formatRecommenderEvaluation(evaluateRecommender(model, days, from, to))}`;
   }
   throw new EvalUsageError(`unknown model ${JSON.stringify(a.model)}; models: ${PRICE_MODEL}, ${RECOMMENDER_MODEL}`);
+}
+
+/**
+ * `choco-edge eval --model price-forecaster` without `--version`: the gateway's daily recalibration replayed over
+ * the period (rolling origin, recalibrated every day), with drivers when `--drivers` is given and again without them.
+ * `--prices` takes comma-separated files (OMIE hourly and 15-min: the finer wins per day).
+ */
+async function runRecalibratedEval(a: EvalArgs): Promise<string> {
+  const { rollingRun, scoredPoints, formatRollingReport } = await import('./price-rolling-eval.js');
+  const DEFAULT_LEAR = { ...(await import('./price-lear.js')).DEFAULT_LEAR, ...a.lear };
+  const paths = a.prices.split(',').filter(Boolean);
+  if (!a.from || !a.to) throw new EvalUsageError('the recalibrated price forecaster needs --from and --to (targets in [from, to))');
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  const started = performance.now();
+  const withDrivers = rollingRun(paths, a.drivers, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir });
+  const withoutDrivers = a.drivers ? rollingRun(paths, undefined, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir }) : undefined;
+  const points = scoredPoints(withDrivers, a.from, a.to);
+  if (!points.length) throw new EvalUsageError(`no target between ${a.from} and ${a.to} has prices and the week before it`);
+  const cost = `${withDrivers.computed + (withoutDrivers?.computed ?? 0)} calibrations computed, ${withDrivers.cached + (withoutDrivers?.cached ?? 0)} reused from cache, ${Math.round((performance.now() - started) / 1000)} s`;
+  const title = `${PRICE_MODEL} recalibrated daily (LEAR ensemble, windows ${DEFAULT_LEAR.windows.join('/')} d, λ=${DEFAULT_LEAR.lambda}, band from ${DEFAULT_LEAR.conformalDays} d of residuals), rolling origin, targets ${a.from} → ${a.to}${a.drivers ? ', REE D-1 drivers where stored' : ', prices and calendar only'} (${cost})`;
+  return formatRollingReport(title, points, withoutDrivers ? scoredPoints(withoutDrivers, a.from, a.to) : undefined);
 }

@@ -6,7 +6,7 @@ import { MissingInputsError, buildPriceFeatures, type DriverRow } from './price-
 export const HORIZON_BANDS = [
   { name: '1-12h', from: 1, to: 12 },
   { name: '13-24h', from: 13, to: 24 },
-  { name: '25-48h', from: 25, to: 48 },
+  { name: '25-48h', from: 25, to: 50 },
 ] as const;
 
 export interface ErrorStats {

@@ -6,6 +6,16 @@ import type { Logger } from '../log.js';
 import type { SeriesStore } from '../store/series-store.js';
 import { initBackend, tf, type BackendInfo } from './backend.js';
 import { fileLoadHandler } from './io.js';
+import { isLearCalibration, type LearCalibration } from './price-lear.js';
+
+/** What a version holds: a TF.js network (model.json + weights) or a linear calibration made on the box (calibration.json). */
+export type ModelArtifact = LayersModel | LearCalibration;
+
+/** The network of a loaded model; throws for a calibration (for callers that only run networks). */
+export function asNetwork(model: ModelArtifact, name: string): LayersModel {
+  if (isLearCalibration(model)) throw new Error(`${name} is a linear calibration, not a network`);
+  return model;
+}
 
 export interface ModelCard {
   name: string;
@@ -23,7 +33,7 @@ export interface LoadedModel {
   version: string;
   dir: string;
   card: ModelCard;
-  model: LayersModel;
+  model: ModelArtifact;
   loadMs: number;
   loadedAt: number;
   inferences: number;
@@ -80,7 +90,7 @@ export class ModelRegistry {
       if (!existsSync(base)) continue;
       for (const version of readdirSync(base)) {
         const dir = join(base, version);
-        if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'card.json')) || !existsSync(join(dir, 'model.json'))) continue;
+        if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'card.json')) || !(existsSync(join(dir, 'model.json')) || existsSync(join(dir, 'calibration.json')))) continue;
         try {
           const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')) as ModelCard;
           if (card.name !== name || card.version !== version) throw new Error(`card says ${card.name}@${card.version}`);
@@ -124,12 +134,20 @@ export class ModelRegistry {
 
   private async load(c: Candidate): Promise<void> {
     const started = performance.now();
-    const model = await tf.loadLayersModel(fileLoadHandler(c.dir));
-    const inputs = (model.inputs[0]?.shape ?? [])[1];
-    if (inputs !== c.card.inputs.length) throw new Error(`model takes ${String(inputs)} inputs, its card lists ${c.card.inputs.length}`);
+    let model: ModelArtifact;
+    if (existsSync(join(c.dir, 'calibration.json'))) {
+      const calibration = JSON.parse(readFileSync(join(c.dir, 'calibration.json'), 'utf8')) as unknown;
+      if (!isLearCalibration(calibration)) throw new Error('calibration.json is not a lear-ensemble calibration');
+      model = calibration;
+    } else {
+      const network = await tf.loadLayersModel(fileLoadHandler(c.dir));
+      const inputs = (network.inputs[0]?.shape ?? [])[1];
+      if (inputs !== c.card.inputs.length) throw new Error(`model takes ${String(inputs)} inputs, its card lists ${c.card.inputs.length}`);
+      model = network;
+    }
     const previous = this.active.get(c.card.name);
     this.active.set(c.card.name, { name: c.card.name, version: c.version, dir: c.dir, card: c.card, model, loadMs: Math.round((performance.now() - started) * 10) / 10, loadedAt: this.now(), inferences: 0, lastInferenceAt: null, lastInferenceMs: null });
-    previous?.model.dispose();
+    disposeArtifact(previous?.model);
     this.problems.delete(`${c.card.name}@${c.version}`);
     this.log.info({ model: c.card.name, version: c.version, backend: this.backend?.name }, 'model loaded');
   }
@@ -172,7 +190,7 @@ export class ModelRegistry {
   }
 
   /** Times one inference and counts it. */
-  run<T>(name: string, work: (model: LayersModel) => T): T {
+  run<T>(name: string, work: (model: ModelArtifact) => T): T {
     const m = this.get(name);
     const started = performance.now();
     const out = work(m.model);
@@ -189,4 +207,8 @@ export class ModelRegistry {
   problemList(): Array<{ model: string; problem: string }> {
     return [...this.problems.entries()].map(([model, problem]) => ({ model, problem }));
   }
+}
+
+export function disposeArtifact(model: ModelArtifact | undefined): void {
+  if (model && !isLearCalibration(model)) model.dispose();
 }

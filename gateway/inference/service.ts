@@ -7,7 +7,8 @@ import { tf } from './backend.js';
 import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices, type PriceForecastSlot } from './price-model.js';
 import { buildRecommenderFeatures } from './recommender-features.js';
-import type { ModelRegistry } from './registry.js';
+import { forecastLearDay, isLearCalibration, learHistory, type LearCalibration, type LearHistory } from './price-lear.js';
+import { asNetwork, type ModelRegistry } from './registry.js';
 
 export const PRICE_MODEL = 'price-forecaster';
 export const RECOMMENDER_MODEL = 'production-recommender';
@@ -85,14 +86,38 @@ export class PredictionService {
     if (now - lastKnownEnd > maxAge) {
       throw new InferenceRefused(PRICE_MODEL, `latest ${this.options.priceSeries} price ended ${new Date(lastKnownEnd).toISOString()}, more than ${maxAge / HOUR_MS} h ago: prices are stale`);
     }
+    if (isLearCalibration(m.model)) return this.calibratedForecast(now, lastKnownEnd, m.version);
     const drivers = await this.drivers(lastKnownEnd, lastKnownEnd + DAY_MS);
     try {
-      const { slots, driversUsed } = this.registry.run(PRICE_MODEL, (model) => forecastPrices(model, prices, lastKnownEnd, drivers, this.options.timezone));
+      const { slots, driversUsed } = this.registry.run(PRICE_MODEL, (model) => forecastPrices(asNetwork(model, PRICE_MODEL), prices, lastKnownEnd, drivers, this.options.timezone));
       return { series: this.options.priceSeries, version: m.version, issuedAt: now, lastKnownEnd, driversUsed, slots };
     } catch (error) {
       if (error instanceof MissingInputsError) throw new InferenceRefused(PRICE_MODEL, error.message);
       throw error;
     }
+  }
+
+  /** The store's history as the calibrated forecaster reads it: prices at native resolution, drivers when stored. */
+  async learHistory(from: number, to: number): Promise<LearHistory> {
+    const prices = await this.store.read(this.options.priceSeries, from, to);
+    const ids = this.options.driverSeries;
+    const [demand, wind, solar] = await Promise.all([ids.demand, ids.wind, ids.solar].map((id) => this.store.read(id, from, to + 3 * DAY_MS)));
+    const drivers = demand!.length && wind!.length && solar!.length ? { demand: demand!, wind: wind!, solar: solar! } : undefined;
+    return learHistory(prices, drivers, this.options.timezone);
+  }
+
+  /** D+1 and D+2 after the last complete published day, at the market's resolution, from the active calibration. */
+  private async calibratedForecast(now: number, lastKnownEnd: number, version: string): Promise<PriceForecast> {
+    const tz = this.options.timezone;
+    let lastDay = localDate(lastKnownEnd - 1, tz);
+    if (localDayRange(lastDay, tz).end !== lastKnownEnd) lastDay = addDays(lastDay, -1);
+    const h = await this.learHistory(localDayRange(addDays(lastDay, -8), tz).start, localDayRange(lastDay, tz).end);
+    const days = this.registry.run(PRICE_MODEL, (model) => ([1, 2] as const).map((k) => forecastLearDay(model as LearCalibration, h, lastDay, k, tz)));
+    if (days.some((d) => !d)) throw new InferenceRefused(PRICE_MODEL, `prices of ${lastDay}, the day before it or a week before are missing in ${this.options.priceSeries}`);
+    const dayEnd = localDayRange(lastDay, tz).end;
+    const slots = days.flatMap((d) => d!.slots).map((s) => ({ start: s.start, end: s.end, value: s.value, low: s.low, high: s.high, horizon: Math.ceil((s.end - dayEnd) / HOUR_MS) }));
+    const driversUsed = days[0]!.driversUsed ? days[0]!.slots.length : 0;
+    return { series: this.options.priceSeries, version, issuedAt: now, lastKnownEnd: dayEnd, driversUsed, slots };
   }
 
   /** Recommendations for every hour from the current one to the end of the last day with published prices (or `hours`);
@@ -121,14 +146,15 @@ export class PredictionService {
           continue;
         }
         forecast ??= await this.priceForecast(now);
-        const f = forecast.slots.find((s) => s.start === t);
-        if (!f) throw new InferenceRefused(RECOMMENDER_MODEL, `no published or forecast price for ${new Date(t).toISOString()}`);
-        dayPrices.push(f.value);
+        // Quarter-hour forecasts are averaged into the recommender's hour.
+        const inHour = forecast.slots.filter((s) => s.start >= t && s.start < t + HOUR_MS);
+        if (!inHour.length) throw new InferenceRefused(RECOMMENDER_MODEL, `no published or forecast price for ${new Date(t).toISOString()}`);
+        dayPrices.push(inHour.reduce((sum, s) => sum + s.value, 0) / inHour.length);
         priceSource.push('forecast');
       }
       const temps = await this.temperatures(starts, now);
       const x = buildRecommenderFeatures(starts, dayPrices, temps.map((t) => t.value), date, tz);
-      const probs = this.registry.run(RECOMMENDER_MODEL, (model) => tf.tidy(() => (model.predict(tf.tensor2d(x)) as Tensor).arraySync() as number[][]));
+      const probs = this.registry.run(RECOMMENDER_MODEL, (model) => tf.tidy(() => (asNetwork(model, RECOMMENDER_MODEL).predict(tf.tensor2d(x)) as Tensor).arraySync() as number[][]));
       starts.forEach((t, i) => {
         if (t + HOUR_MS <= now || t >= until) return;
         const p = probs[i]!;

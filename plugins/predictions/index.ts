@@ -8,12 +8,15 @@ import { HORIZON_BANDS, evaluatePriceModel } from '../../gateway/inference/price
 import { priceFeatureNames } from '../../gateway/inference/price-features.js';
 import { buildPriceNetwork } from '../../gateway/inference/price-model.js';
 import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js';
-import { ModelRegistry } from '../../gateway/inference/registry.js';
+import { ModelRegistry, asNetwork, disposeArtifact } from '../../gateway/inference/registry.js';
 import { InferenceRefused, PRICE_MODEL, PredictionService, type PriceForecast } from '../../gateway/inference/service.js';
 import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
 import { hourly } from '../../gateway/series.js';
-import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate } from '../../gateway/tz.js';
+import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/tz.js';
+import { errorMessage } from '../../gateway/errors.js';
+import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
+import { NotEnoughHistory, networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/version.js';
 
 export const RECOMMENDATION_SERIES = 'recommendation.model';
@@ -31,6 +34,15 @@ export interface PredictionsPlugin extends Plugin {
   service: PredictionService;
   accuracy(now: number): Promise<AccuracyRow[]>;
   lastRun(): { at: number | null; forecast: string; recommendation: string };
+  recalibration(): RecalibrationStatus;
+}
+
+/** The last daily recalibration, for /models/status, the status page and bridge/health. */
+export interface RecalibrationStatus {
+  at: number | null;
+  status: 'not run yet' | 'promoted' | 'kept active' | 'up to date' | 'skipped' | 'failed';
+  summary: string;
+  metrics?: Record<string, unknown>;
 }
 
 export function createPredictions(ctx: PluginContext): PredictionsPlugin {
@@ -54,6 +66,9 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
   });
   const tracker = new HealthTracker(() => ctx.clock.now());
   let last = { at: null as number | null, forecast: 'not run yet', recommendation: 'not run yet' };
+  let lastRecalibration: RecalibrationStatus = { at: null, status: 'not run yet', summary: 'not run yet' };
+  // Out-of-sample forecasts of past origins: the daily run replays its backtest from here and calibrates once.
+  const backtestMemo = new Map<string, LearDayForecast[]>();
 
   const writeForecast = async (f: PriceForecast): Promise<void> => {
     for (const band of HORIZON_BANDS) {
@@ -142,11 +157,15 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
 
   /** MAE of the forecasts that were made, against the prices that arrived, per horizon band. */
   const accuracy = async (now: number): Promise<AccuracyRow[]> => {
-    const actual = new Map(hourly(await ctx.store.read(cfg.priceSeries, now - 31 * DAY_MS, now)).map((s) => [s.start, s.value]));
+    const stored = await ctx.store.read(cfg.priceSeries, now - 31 * DAY_MS, now);
+    const hourlyActual = new Map(hourly(stored).map((s) => [s.start, s.value]));
+    const nativeActual = new Map(stored.map((s) => [`${s.start}/${s.end}`, s.value]));
+    // A forecast slot is scored against the price of the same slot: hourly forecasts against hourly means of quarter-hours.
+    const actualOf = (f: { start: number; end: number }) => nativeActual.get(`${f.start}/${f.end}`) ?? (f.end - f.start === HOUR_MS ? hourlyActual.get(f.start) : undefined);
     const out: AccuracyRow[] = [];
     for (const band of HORIZON_BANDS) {
       const forecasts = await ctx.store.read(forecastSeriesId(cfg.priceSeries, band.name), now - 30 * DAY_MS, now);
-      const errors = (days: number) => forecasts.filter((f) => f.start >= now - days * DAY_MS && actual.has(f.start)).map((f) => Math.abs(f.value - actual.get(f.start)!));
+      const errors = (days: number) => forecasts.filter((f) => f.start >= now - days * DAY_MS && actualOf(f) !== undefined).map((f) => Math.abs(f.value - actualOf(f)!));
       const mae = (e: number[]) => (e.length ? Math.round((e.reduce((s, x) => s + x, 0) / e.length) * 100) / 100 : null);
       const e7 = errors(7);
       const e30 = errors(30);
@@ -155,10 +174,85 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     return out;
   };
 
+  /**
+   * Daily: recalibrates the LEAR ensemble on the store's own history up to the last complete published day and
+   * promotes it if its guard passes (see `recalibrate`). Writes `<dataDir>/models/price-forecaster/<version>/`
+   * with calibration.json and a card holding the backtest and guard metrics, so versions, rollback and pruning
+   * are the registry's as for any model.
+   */
+  const recalibration = async (): Promise<JobRunResult> => {
+    await registry.refresh();
+    const now = ctx.clock.now();
+    const rc = cfg.recalibration;
+    const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays };
+    const latest = (await ctx.store.read(cfg.priceSeries, now - 3 * DAY_MS, now + 3 * DAY_MS)).at(-1);
+    if (!latest) {
+      lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: no ${cfg.priceSeries} prices in the last 3 days` };
+      return { summary: lastRecalibration.summary };
+    }
+    let lastDay = localDate(latest.end - 1, tz);
+    if (localDayRange(lastDay, tz).end !== latest.end) lastDay = addDays(lastDay, -1);
+    const active = registry.has(PRICE_MODEL) ? registry.get(PRICE_MODEL) : undefined;
+    if (active && isLearCalibration(active.model) && active.model.lastDay >= lastDay) {
+      const summary = `recalibration not needed: ${PRICE_MODEL}@${active.version} already saw prices up to ${active.model.lastDay}`;
+      lastRecalibration = { ...lastRecalibration, at: now, status: 'up to date', summary };
+      return { summary };
+    }
+    const maxWindow = Math.max(...rc.windows);
+    const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, rc.conformalDays) + 12)), tz).start, localDayRange(lastDay, tz).end);
+    const network = active && !isLearCalibration(active.model) ? asNetwork(active.model, PRICE_MODEL) : undefined;
+    const incumbent = active && isLearCalibration(active.model)
+      ? { kind: 'calibration' as const, calibration: active.model }
+      : network
+        ? { kind: 'network' as const, forecaster: networkDayForecaster(network, history, tz) }
+        : null;
+    let r: RecalibrationResult;
+    try {
+      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo });
+    } catch (error) {
+      if (error instanceof NotEnoughHistory) {
+        lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: ${error.message}` };
+        return { summary: lastRecalibration.summary };
+      }
+      const summary = `recalibration failed: ${errorMessage(error)}`;
+      lastRecalibration = { at: now, status: 'failed', summary };
+      tracker.set('degraded', summary, 'recalibration_failed');
+      throw new Error(summary);
+    }
+    const metrics = {
+      lastDay,
+      backtest: { days: r.backtest.days, d1Mae: r.backtest.mae, naiveDayMae: r.backtest.naiveDayMae, ratioToNaiveDay: Math.round((r.backtest.mae / r.backtest.naiveDayMae) * 1000) / 1000, coverage10to90: r.backtest.coverage },
+      guard: r.guard,
+      inputs: r.candidate.inputs,
+      members: r.candidate.members.length,
+      cost: r.cost,
+    };
+    const costText = `${r.cost.cpuMs} ms CPU, ${r.cost.wallMs} ms wall, max RSS +${r.cost.maxRssGrowthMb} MB, ${r.cost.calibrations} calibrations`;
+    if (!r.promote) {
+      const summary = `calibration up to ${lastDay} not promoted: ${r.reason}; active stays ${active?.version ?? 'none'} (${costText})`;
+      lastRecalibration = { at: now, status: 'kept active', summary, metrics };
+      return { summary };
+    }
+    const version = `2.0.0-c${new Date(now).toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
+    const dir = join(resolve(ctx.config.dataDir), 'models', PRICE_MODEL, version);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'calibration.json'), JSON.stringify(r.candidate));
+    writeFileSync(
+      join(dir, 'card.json'),
+      `${JSON.stringify({ name: PRICE_MODEL, version, kind: 'lear-ensemble', task: 'OMIE day-ahead price (Spain, €/MWh) for D+1 and D+2 after the last published day, at the market resolution, with a 10-90 % band', created: new Date(now).toISOString(), featuresVersion: 2, inputs: r.candidate.inputs, maxInputAgeHours: 36, recalibratedFrom: active?.version ?? null, training: { source: `gateway store ${cfg.priceSeries}`, lastDay, settings }, evaluation: metrics }, null, 2)}\n`,
+    );
+    await registry.refresh();
+    const pinned = registry.get(PRICE_MODEL).version !== version ? `; a rollback pin keeps ${registry.get(PRICE_MODEL).version} active (POST /models/reload to unpin)` : '';
+    const summary = `promoted ${version} (prices up to ${lastDay}, inputs ${r.candidate.inputs.includes('residual_load_change') ? 'prices+calendar+REE D-1 drivers' : 'prices+calendar'}): ${r.reason}; backtest D+1 MAE ${r.backtest.mae} vs same-period-yesterday ${r.backtest.naiveDayMae} €/MWh, 10-90 % coverage ${r.backtest.coverage ?? 'n/a'} (${costText})${pinned}`;
+    lastRecalibration = { at: now, status: 'promoted', summary, metrics };
+    return { summary };
+  };
+
   /** Trains a new price forecaster on the store's own history and promotes it only if it beats the active one on the last weeks. */
   const retrain = async (): Promise<JobRunResult> => {
     const now = ctx.clock.now();
     const active = registry.get(PRICE_MODEL);
+    if (isLearCalibration(active.model)) return { summary: `retraining skipped: the active ${PRICE_MODEL}@${active.version} is a daily calibration (the recalibration job keeps it current)` };
     const prices = new Map(hourly(await ctx.store.read(cfg.priceSeries, 0, now)).map((s) => [s.start, s.value]));
     const first = Math.min(...prices.keys());
     if (!prices.size || now - first < cfg.retrainMinDays * DAY_MS) return { summary: `retraining skipped: ${Math.round((now - first) / DAY_MS) || 0} days of ${cfg.priceSeries} history, ${cfg.retrainMinDays} needed` };
@@ -168,7 +262,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const model = buildPriceNetwork(priceFeatureNames().length, 42);
     await trainEpochs(model, data, 2, seededRandom(43));
     const candidate = evaluatePriceModel(model, prices, undefined, holdout, today, tz).overall.model.mae;
-    const incumbent = evaluatePriceModel(active.model, prices, undefined, holdout, today, tz).overall.model.mae;
+    const incumbent = evaluatePriceModel(asNetwork(active.model, PRICE_MODEL), prices, undefined, holdout, today, tz).overall.model.mae;
     if (!(candidate < incumbent)) {
       model.dispose();
       return { summary: `retrained candidate MAE ${candidate} €/MWh did not beat active ${active.version} (${incumbent}) on ${holdout} → ${today}; not promoted` };
@@ -192,15 +286,20 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     service,
     accuracy,
     lastRun: () => last,
+    recalibration: () => lastRecalibration,
     async start() {
       await registry.refresh();
       tracker.set(registry.loaded().length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} on ${registry.backend?.name}`);
     },
     async stop() {
-      for (const m of registry.loaded()) m.model.dispose();
+      for (const m of registry.loaded()) disposeArtifact(m.model);
     },
-    health: () => tracker.get(),
-    jobs: { predictions: predict, retraining: retrain },
+    health: () => {
+      const h = tracker.get();
+      const r = lastRecalibration;
+      return { ...h, details: { ...h.details, recalibration: { status: r.status, at: r.at === null ? null : formatUtcIso(r.at), summary: r.summary } } };
+    },
+    jobs: { predictions: predict, recalibration, retraining: retrain },
     series(): SeriesDescriptor[] {
       return [{ id: `forecast.${cfg.priceSeries}`, unit: 'EUR/MWh', description: `forecast of ${cfg.priceSeries} beyond the published prices`, source: 'predictions', staleAfterMs: 2 * DAY_MS, critical: false }];
     },

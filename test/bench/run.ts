@@ -11,7 +11,7 @@ import { tf } from '../../gateway/inference/backend.js';
 import { loadHourlyPrices } from '../../gateway/inference/datasets.js';
 import { buildPriceFeatures } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
-import { ModelRegistry } from '../../gateway/inference/registry.js';
+import { ModelRegistry, asNetwork } from '../../gateway/inference/registry.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost } from '../../gateway/planner/cost.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
@@ -40,6 +40,15 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
+
+/** The daily price recalibration (issue 11 target: < 60 s of one core, < 100 MB extra), in a child process of its own. */
+function dailyRecalibration(): void {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./recalibration.ts', import.meta.url).pathname], { encoding: 'utf8' });
+  type Cost = { cpuMs: number; wallMs: number; maxRssGrowthMb: number; calibrations: number };
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { data: string; lastDay: string; first: Cost; cost: Cost; rssGrowthMb: number; members: number; calibrationJsonKb: number };
+  const text = (c: Cost) => `${c.calibrations} calibrations, CPU ${(c.cpuMs / 1000).toFixed(1)} s, wall ${(c.wallMs / 1000).toFixed(1)} s, peak RSS +${c.maxRssGrowthMb} MB`;
+  console.log(`price recalibration (${r.data}, prices up to ${r.lastDay}, quarter-hours, windows 28/56/84/364 d, 14-day backtest): first run ${text(r.first)}; daily run ${text(r.cost)}; RSS after both +${r.rssGrowthMb} MB; ${r.members} members, calibration.json ${r.calibrationJsonKb} kB`);
+}
 
 async function ingestToPublish(iterations: number): Promise<void> {
   const server = await new FixtureServer().start();
@@ -189,7 +198,7 @@ async function inference(): Promise<void> {
   console.log(`model load (${r.backend!.name} backend, init ${r.backend!.initMs.toFixed(0)} ms once): ${Object.entries(loads).map(([n, xs]) => `${n} p50 ${fmt(pct(xs, 50))}`).join(', ')}`);
   const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
   const lastKnownEnd = Date.parse('2025-11-29T23:00:00Z');
-  const model = r.get('price-forecaster').model;
+  const model = asNetwork(r.get('price-forecaster').model, 'price-forecaster');
   const row = buildPriceFeatures(prices, lastKnownEnd).rows[0]!;
   const single: number[] = [];
   for (let i = 0; i < 500; i++) {
@@ -305,6 +314,7 @@ await storeThroughput();
 await weatherPollCost(50);
 await modbusPollAndReconnect();
 await inference();
+dailyRecalibration();
 await planning();
 await coldStartAndIdle();
 await brokerThroughput();

@@ -91,5 +91,12 @@ describe('models through the whole gateway (replayed real prices and weather)', 
     expect(first.days7.n).toBeGreaterThan(0);
     expect(first.days7.mae).toBeGreaterThan(0);
     expect((await sub.waitFor('choco-edge/models/status', (p) => p.accuracy[0].days7.n > 0)).backend).toBe('wasm');
+    // The daily recalibration's result shows on /models/status, the status page and bridge/health.
+    await gw.scheduler.trigger('recalibration');
+    const after = await (await fetch(`${http}/models/status`)).json();
+    expect(after.recalibration.summary).toMatch(/^(promoted 2\.0\.0-c|calibration up to 2018-04-0\d not promoted|recalibration (skipped|failed))/);
+    expect(gw.pluginHealth().predictions!.details!.recalibration).toMatchObject({ summary: after.recalibration.summary });
+    const ui = await (await fetch(`${http}/api/status`)).json();
+    expect(ui.charts.recalibration.summary).toBe(after.recalibration.summary);
   });
 });

@@ -133,9 +133,35 @@ describe('model registry and inference (real tfjs on the WASM backend)', () => {
 
 describe('choco-edge eval on small real slices', () => {
   it('prints the price metrics table ending with the overall line', async () => {
-    const out = await runEval({ model: 'price-forecaster', prices: join(FIXTURES, 'models/omie_es_2025-11.csv.gz') });
+    const out = await runEval({ model: 'price-forecaster', version: '1.0.0', prices: join(FIXTURES, 'models/omie_es_2025-11.csv.gz') });
     expect(out).toMatch(/^1-12h\s+\d+/m);
     expect(out.trim().split('\n').at(-1)).toMatch(/^overall: model_mae=\d+\.\d\d naive_day_mae=\d+\.\d\d naive_week_mae=\d+\.\d\d unit=EUR\/MWh$/);
+  });
+
+  it('replays the daily recalibration (rolling origin) at the market resolution, with and without drivers, from a cache the second time', async () => {
+    const args = {
+      model: 'price-forecaster',
+      prices: join(FIXTURES, 'models/omie_es_2025-08-20_2025-11-15_mtu.csv.gz'),
+      drivers: join(FIXTURES, 'models/esios_d1_drivers_2025-08-20_2025-11-16.csv.gz'),
+      from: '2025-10-20',
+      to: '2025-11-10',
+      lear: { windows: [14, 28], conformalDays: 7 },
+      cacheDir: mkdtempSync(join(tmpdir(), 'choco-eval-cache-')),
+    };
+    const out = await runEval(args);
+    expect(out).toMatch(/^1-48h\s+\d+/m);
+    expect(out).toMatch(/^2025-10\s+\d+/m);
+    expect(out).toMatch(/^with drivers\s+\d+/m);
+    expect(out).toMatch(/^prices only\s+\d+/m);
+    expect(out).toMatch(/Diebold-Mariano, 1-48 h vs same-period-(yesterday|last-week) \(the better naive\): DM=-?\d/);
+    expect(out).toMatch(/months where D\+1 loses to the better naive: /);
+    // 21 target days of quarter-hours (one with 100) for D+1 and for D+2.
+    const d1 = Number(/^D\+1\s+(\d+)/m.exec(out)![1]);
+    expect(d1).toBe(20 * 96 + 100);
+    expect(out.trim().split('\n').at(-1)).toMatch(/^overall: model_mae=\d+\.\d\d naive_day_mae=\d+\.\d\d naive_week_mae=\d+\.\d\d unit=EUR\/MWh$/);
+    const again = await runEval(args);
+    expect(again).toMatch(/0 calibrations computed, \d+ reused from cache/);
+    expect(again.split('\n').slice(1)).toEqual(out.split('\n').slice(1));
   });
 
   it('evaluates the recommender against the legacy formula with a confusion matrix', async () => {

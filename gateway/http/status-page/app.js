@@ -111,9 +111,9 @@
     ], '€/MWh');
     drawChart('chart-temp', mergeOnX([c.temp_observed, c.temp_forecast]), [{ label: t('observed'), stroke: '#d24a3c', width: 2 }, { label: t('forecast'), stroke: '#f08d7e', dash: [6, 4] }], '°C');
     drawChart('chart-rh', mergeOnX([c.rh_observed, c.rh_forecast]), [{ label: t('observed'), stroke: '#4f9bd0', width: 2 }, { label: t('forecast'), stroke: '#9cc7e6', dash: [6, 4] }], '%');
-    setHtml('accuracy', c.accuracy.length
+    setHtml('accuracy', (c.accuracy.length
       ? `<table><tr><th></th><th>7 d</th><th>30 d</th></tr>${c.accuracy.map((a) => `<tr><td>${esc(a.band)}</td><td>${fmt(a.days7.mae)} (${a.days7.n})</td><td>${fmt(a.days30.mae)} (${a.days30.n})</td></tr>`).join('')}</table>`
-      : t('none'));
+      : t('none')) + (c.recalibration ? `<p class="recalibration" title="${esc(c.recalibration.summary)}">${esc(c.recalibration.status)}${c.recalibration.at ? ` · ${esc(c.recalibration.at.slice(0, 16).replace('T', ' '))} UTC` : ''}: ${esc(c.recalibration.summary)}</p>` : ''));
   }
 
   function renderPlan(s) {

@@ -1,0 +1,296 @@
+import { isNationalHoliday } from '../calendar.js';
+import type { Slot } from '../series.js';
+import { PLANT_TZ, addDays } from '../tz.js';
+import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
+import { RidgeAccumulator, predictRidge, type RidgeFit } from './ridge.js';
+
+/**
+ * LEAR-style price forecaster (Lago et al. 2021): one ridge regression per clock period of the day and per horizon
+ * day, on asinh-transformed prices, refitted on several calibration windows and averaged. Inputs, all known at the
+ * end of the last published day L: the price of the same period on L, L−1 and the same weekday a week before the
+ * target; L's mean, min, max and last period; weekday and holiday of the target; and, when REE's D-1 forecasts of
+ * demand, wind and PV are stored for the target day and for L, the target's residual load and the day-over-day
+ * change of residual load, wind and PV (the target-day member only: D-1 forecasts never reach D+2).
+ */
+export interface LearSettings {
+  /** Calibration windows, days of targets ending at L. */
+  windows: number[];
+  /** Ridge penalty on standardised features, per row. */
+  lambda: number;
+  /** Days of out-of-sample residuals behind the 10/90 % band. */
+  conformalDays: number;
+}
+
+export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28 };
+
+export type MemberKind = 'd1' | 'd1-drivers' | 'd2';
+
+export interface LearMember {
+  kind: MemberKind;
+  window: number;
+  periods: number;
+  rows: number;
+  /** asinh((price − median) / mad) over the window's prices. */
+  median: number;
+  mad: number;
+  /** Range of the transformed targets it was fitted on: predictions are kept within it (sinh explodes outside). */
+  zMin: number;
+  zMax: number;
+  fits: RidgeFit[];
+}
+
+/** A calibration: everything needed to forecast from L, as JSON. */
+export interface LearCalibration {
+  kind: 'lear-ensemble';
+  /** The last local day whose prices it saw (targets ≤ L). */
+  lastDay: string;
+  settings: LearSettings;
+  members: LearMember[];
+  /** Residual (actual − forecast) quantiles 10/90 % per horizon day, €/MWh, from out-of-sample forecasts; null when too few. */
+  bands: { d1: [number, number] | null; d2: [number, number] | null; d1Drivers: [number, number] | null };
+  inputs: string[];
+}
+
+/** Stored history the forecaster reads: prices and, optionally, REE's D-1 drivers (MW). */
+export interface LearHistory {
+  prices: DayProfiles;
+  drivers?: { demand: DayProfiles; wind: DayProfiles; solar: DayProfiles } | undefined;
+}
+
+export function learHistory(prices: Iterable<Slot>, drivers?: { demand: Iterable<Slot>; wind: Iterable<Slot>; solar: Iterable<Slot> }, tz = PLANT_TZ): LearHistory {
+  return {
+    prices: new DayProfiles(prices, tz),
+    drivers: drivers ? { demand: new DayProfiles(drivers.demand, tz), wind: new DayProfiles(drivers.wind, tz), solar: new DayProfiles(drivers.solar, tz) } : undefined,
+  };
+}
+
+export const PRICE_INPUTS = ['price_L', 'price_L-1', 'price_week_before_target', 'L_mean', 'L_min', 'L_max', 'L_last', 'weekday', 'holiday'];
+export const DRIVER_INPUTS = ['residual_load_target', 'residual_load_change', 'wind_change', 'solar_change', 'residual_load_target_day_mean'];
+
+interface DriverDay {
+  rl: Float64Array;
+  wind: Float64Array;
+  solar: Float64Array;
+  rlMean: number;
+}
+
+function driverDay(h: LearHistory, date: string, periods: number): DriverDay | undefined {
+  const d = h.drivers;
+  if (!d) return undefined;
+  const demand = d.demand.profile(date, periods);
+  const wind = d.wind.profile(date, periods);
+  const solar = d.solar.profile(date, periods);
+  if (!demand || !wind || !solar) return undefined;
+  const rl = new Float64Array(periods);
+  let s = 0;
+  for (let i = 0; i < periods; i++) {
+    rl[i] = (demand[i]! - wind[i]! - solar[i]!) / 1000;
+    s += rl[i]!;
+  }
+  return { rl, wind: wind.map((x) => x / 1000), solar: solar.map((x) => x / 1000), rlMean: s / periods };
+}
+
+const weekdayOf = (date: string) => new Date(`${date}T12:00:00Z`).getUTCDay();
+
+/** Lag days for a target k days after L: L, L−1, and the target's weekday one week before it. */
+const lagDays = (last: string, k: number) => [last, addDays(last, -1), addDays(last, k - 7)];
+
+class Transform {
+  constructor(
+    readonly median: number,
+    readonly mad: number,
+  ) {}
+  to(p: number): number {
+    return Math.asinh((p - this.median) / this.mad);
+  }
+  from(z: number): number {
+    return this.median + this.mad * Math.sinh(z);
+  }
+}
+
+function windowTransform(h: LearHistory, last: string, window: number, periods: number): Transform | undefined {
+  const values: number[] = [];
+  for (let i = 0; i < window; i++) {
+    const p = h.prices.profile(addDays(last, -i), periods);
+    if (p) for (const x of p) values.push(x);
+  }
+  if (values.length < 7 * periods) return undefined;
+  values.sort((a, b) => a - b);
+  const median = values[values.length >> 1]!;
+  const dev = values.map((x) => Math.abs(x - median)).sort((a, b) => a - b);
+  const mad = Math.max(1, dev[dev.length >> 1]! / 0.6745);
+  return new Transform(median, mad);
+}
+
+interface DayInputs {
+  lags: Float64Array[];
+  stats: number[];
+  calendar: number[];
+  drivers: number[][] | null;
+}
+
+/** The inputs for target day `target` from last known day L = target − k, or undefined when a lag day is missing. */
+function dayInputs(h: LearHistory, target: string, k: number, periods: number, tr: Transform, withDrivers: boolean): DayInputs | undefined {
+  const last = addDays(target, -k);
+  const lags: Float64Array[] = [];
+  for (const d of lagDays(last, k)) {
+    const p = h.prices.profile(d, periods);
+    if (!p) return undefined;
+    lags.push(p.map((x) => tr.to(x)));
+  }
+  const l = lags[0]!;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const x of l) {
+    sum += x;
+    min = Math.min(min, x);
+    max = Math.max(max, x);
+  }
+  const wd = weekdayOf(target);
+  const calendar = [...Array.from({ length: 7 }, (_, i) => (i === wd ? 1 : 0)), isNationalHoliday(target) ? 1 : 0];
+  let drivers: number[][] | null = null;
+  if (withDrivers) {
+    const t = driverDay(h, target, periods);
+    const o = driverDay(h, last, periods);
+    if (!t || !o) return undefined;
+    drivers = Array.from({ length: periods }, (_, p) => [t.rl[p]!, t.rl[p]! - o.rl[p]!, t.wind[p]! - o.wind[p]!, t.solar[p]! - o.solar[p]!, t.rlMean]);
+  }
+  return { lags, stats: [sum / l.length, min, max, l[l.length - 1]!], calendar, drivers };
+}
+
+function row(x: DayInputs, p: number): number[] {
+  return [...x.lags.map((l) => l[p]!), ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
+}
+
+function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number): LearMember | undefined {
+  const tr = windowTransform(h, last, window, periods);
+  if (!tr) return undefined;
+  const k = kind === 'd2' ? 2 : 1;
+  let accs: RidgeAccumulator[] = [];
+  let rows = 0;
+  let zMin = Infinity;
+  let zMax = -Infinity;
+  for (let i = 0; i < window; i++) {
+    const target = addDays(last, -i);
+    const actual = h.prices.profile(target, periods);
+    if (!actual) continue;
+    const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
+    if (!x) continue;
+    rows++;
+    if (!accs.length) accs = Array.from({ length: periods }, () => new RidgeAccumulator(row(x, 0).length));
+    for (let p = 0; p < periods; p++) {
+      const z = tr.to(actual[p]!);
+      zMin = Math.min(zMin, z);
+      zMax = Math.max(zMax, z);
+      accs[p]!.add(row(x, p), z);
+    }
+  }
+  if (rows < Math.min(14, window)) return undefined;
+  return { kind, window, periods, rows, median: tr.median, mad: tr.mad, zMin, zMax, fits: accs.map((a) => a.solve(lambda)) };
+}
+
+/**
+ * Calibrates every member on targets up to and including `lastDay`, at the resolution of the two days after it.
+ * Members lacking data (short history, no drivers) are left out; with none at all, throws.
+ */
+export function calibrateLear(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR): LearCalibration {
+  return runSteps(calibrationSteps(h, lastDay, settings));
+}
+
+/** `calibrateLear` one member at a time: yields between members so that a caller can let the event loop run. */
+export function* calibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR): Generator<void, LearCalibration> {
+  const members: LearMember[] = [];
+  const resolutions = [...new Set([marketPeriods(addDays(lastDay, 1)), marketPeriods(addDays(lastDay, 2))])];
+  for (const periods of resolutions) {
+    for (const window of settings.windows) {
+      for (const kind of ['d1', 'd2', ...(h.drivers ? ['d1-drivers' as const] : [])] as MemberKind[]) {
+        const m = fitMember(h, lastDay, kind, window, periods, settings.lambda);
+        if (m) members.push(m);
+        yield;
+      }
+    }
+  }
+  if (!members.some((m) => m.kind === 'd1')) throw new Error(`not enough price history up to ${lastDay} to calibrate (need 7+ days with the 7 days before them)`);
+  const drivers = members.some((m) => m.kind === 'd1-drivers');
+  return { kind: 'lear-ensemble', lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : [])] };
+}
+
+/** Runs a step generator to its end, synchronously. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs a step generator to its end, giving the event loop a turn whenever ~`sliceMs` of work has passed. */
+export async function runStepsYielding<T>(steps: Generator<void, T>, sliceMs = 20): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+}
+
+export function isLearCalibration(x: unknown): x is LearCalibration {
+  const c = x as LearCalibration | null;
+  return typeof c === 'object' && c !== null && c.kind === 'lear-ensemble' && Array.isArray(c.members) && typeof c.lastDay === 'string';
+}
+
+export interface LearDayForecast {
+  date: string;
+  k: number;
+  driversUsed: boolean;
+  slots: Array<Slot & { period: number; low: number; high: number }>;
+}
+
+/** Forecast of the local day `lastDay + k` (k = 1, 2) from the prices up to `lastDay`; undefined when inputs are missing. */
+export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: string, k: 1 | 2, tz = PLANT_TZ): LearDayForecast | undefined {
+  const target = addDays(lastDay, k);
+  const periods = marketPeriods(target);
+  const pick = (kind: MemberKind) => cal.members.filter((m) => m.kind === kind && m.periods === periods);
+  let driversUsed = false;
+  let values: Float64Array | undefined;
+  for (const kind of (k === 1 ? ['d1-drivers', 'd1'] : ['d2']) as MemberKind[]) {
+    const members = pick(kind);
+    if (!members.length) continue;
+    const sum = new Float64Array(periods);
+    let n = 0;
+    for (const m of members) {
+      const tr = new Transform(m.median, m.mad);
+      const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
+      if (!x) continue;
+      for (let p = 0; p < periods; p++) sum[p]! += tr.from(Math.min(m.zMax, Math.max(m.zMin, predictRidge(m.fits[p]!, row(x, p)))));
+      n++;
+    }
+    if (!n) continue;
+    values = sum.map((s) => s / n);
+    driversUsed = kind === 'd1-drivers';
+    break;
+  }
+  if (!values) return undefined;
+  const band = (k === 1 ? (driversUsed ? cal.bands.d1Drivers ?? cal.bands.d1 : cal.bands.d1) : cal.bands.d2) ?? [0, 0];
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    date: target,
+    k,
+    driversUsed,
+    slots: daySlots(target, periods, tz).map((s) => {
+      const v = values[s.period]!;
+      return { start: s.start, end: s.end, period: s.period, value: round(v), low: round(v + band[0]), high: round(v + band[1]) };
+    }),
+  };
+}
+
+/** 10 % and 90 % quantiles of residuals, or null with fewer than 48. */
+export function residualBand(residuals: readonly number[]): [number, number] | null {
+  if (residuals.length < 48) return null;
+  const s = [...residuals].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))]!;
+  return [q(0.1), q(0.9)];
+}

@@ -1,0 +1,249 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import { PLANT_TZ, addDays, localDayRange } from '../tz.js';
+import { MissingInputsError } from './price-features.js';
+import { forecastPrices } from './price-model.js';
+import type { Slot } from '../series.js';
+import { daySlots, marketPeriods } from './price-profiles.js';
+import { calibrationSteps, forecastLearDay, runSteps, runStepsYielding, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+
+/** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
+export interface RollingOrigin {
+  lastDay: string;
+  calibration: LearCalibration;
+  forecasts: LearDayForecast[];
+}
+
+/**
+ * Recalibrates at the end of every day in [from, to] exactly as the daily job does, and forecasts D+1 and D+2 from
+ * each. The 10/90 % band of each origin comes from the residuals of earlier origins' forecasts whose targets were
+ * already published at that origin (the last `conformalDays` days of them): out of sample, as on the box.
+ * `onOrigin` sees each origin as it is made (for caching and progress).
+ */
+export function rollingOrigins(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): RollingOrigin[] {
+  return runSteps(rollingSteps(h, from, to, settings, options));
+}
+
+export interface RollingOptions {
+  tz?: string;
+  onOrigin?: (o: RollingOrigin) => void;
+  keep?: boolean;
+  cached?: (lastDay: string) => LearDayForecast[] | undefined;
+}
+
+/** `rollingOrigins` as steps (see `calibrationSteps`). */
+export function* rollingSteps(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): Generator<void, RollingOrigin[]> {
+  const tz = options.tz ?? PLANT_TZ;
+  const out: RollingOrigin[] = [];
+  const past: LearDayForecast[] = [];
+  for (let last = from; last <= to; last = addDays(last, 1)) {
+    const hit = options.cached?.(last);
+    if (hit) {
+      past.push(...hit);
+      while (past.length && past[0]!.date < addDays(last, -settings.conformalDays - 3)) past.shift();
+      continue;
+    }
+    let calibration: LearCalibration;
+    try {
+      calibration = yield* calibrationSteps(h, last, settings);
+    } catch {
+      continue;
+    }
+    calibration.bands = conformalBands(h, past, last, settings.conformalDays);
+    const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz)).filter((f): f is LearDayForecast => f !== undefined);
+    const o = { lastDay: last, calibration, forecasts };
+    options.onOrigin?.(o);
+    if (options.keep !== false) out.push(o);
+    past.push(...forecasts);
+    while (past.length && past[0]!.date < addDays(last, -settings.conformalDays - 3)) past.shift();
+  }
+  return out;
+}
+
+/** Residual quantiles of the forecasts whose target day is ≤ lastDay and within the last `days` days. */
+export function conformalBands(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number): LearCalibration['bands'] {
+  const res = { d1: [] as number[], d2: [] as number[], d1Drivers: [] as number[] };
+  const from = addDays(lastDay, -days + 1);
+  for (const f of past) {
+    if (f.date > lastDay || f.date < from) continue;
+    const actual = h.prices.profile(f.date, marketPeriods(f.date));
+    if (!actual) continue;
+    const list = f.k === 2 ? res.d2 : f.driversUsed ? res.d1Drivers : res.d1;
+    for (const s of f.slots) list.push(actual[s.period]! - s.value);
+    if (f.k === 1 && f.driversUsed) for (const s of f.slots) res.d1.push(actual[s.period]! - s.value);
+  }
+  return { d1: residualBand(res.d1), d2: residualBand(res.d2), d1Drivers: residualBand(res.d1Drivers) };
+}
+
+/** The store does not hold enough price history yet: nothing is wrong, there is nothing to learn from. */
+export class NotEnoughHistory extends Error {}
+
+/** Forecast slots of one target day made by some model from the prices up to the day before it. */
+export type DayForecaster = (lastDay: string) => readonly Slot[] | undefined;
+
+export interface GuardScore {
+  days: number;
+  slots: number;
+  mae: number;
+  naiveDayMae: number;
+}
+
+/**
+ * MAE of D+1 forecasts over the days after each of `lastDays`, at the market's resolution (a coarser forecast slot
+ * covers the periods inside it), beside same-period-yesterday on the same periods.
+ */
+export function scoreD1(h: LearHistory, lastDays: readonly string[], forecaster: DayForecaster, tz = PLANT_TZ): GuardScore {
+  let abs = 0;
+  let naive = 0;
+  let n = 0;
+  let days = 0;
+  for (const last of lastDays) {
+    const target = addDays(last, 1);
+    const periods = marketPeriods(target);
+    const actual = h.prices.profile(target, periods);
+    const yesterday = h.prices.profile(last, periods);
+    const f = actual && yesterday ? forecaster(last) : undefined;
+    if (!f || !actual || !yesterday) continue;
+    const byStart = new Map(f.map((s) => [s.start, s]));
+    let used = false;
+    for (const s of daySlots(target, periods, tz)) {
+      const hit = byStart.get(s.start) ?? f.find((x) => x.start <= s.start && s.start < x.end);
+      if (!hit) continue;
+      abs += Math.abs(hit.value - actual[s.period]!);
+      naive += Math.abs(yesterday[s.period]! - actual[s.period]!);
+      n++;
+      used = true;
+    }
+    if (used) days++;
+  }
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { days, slots: n, mae: n ? r(abs / n) : NaN, naiveDayMae: n ? r(naive / n) : NaN };
+}
+
+export interface RecalibrationResult {
+  candidate: LearCalibration;
+  /** Out-of-sample: each of the last `guardDays` days forecast by the calibration made the evening before it. */
+  backtest: GuardScore & { coverage: number | null };
+  /** The candidate's and the active model's D+1 error on the same recent days, each with its own fixed weights. */
+  guard: { candidate: GuardScore; active: GuardScore | null; tolerance: number; activeKind: 'calibration' | 'network' | 'none' };
+  promote: boolean;
+  reason: string;
+  cost: { wallMs: number; cpuMs: number; maxRssGrowthMb: number; calibrations: number };
+}
+
+/**
+ * The daily recalibration: calibrates on everything up to `lastDay`, backtests the same procedure over the last
+ * `guardDays` days (recalibrating each evening, which also gives the 10/90 % band its out-of-sample residuals), and
+ * decides whether the candidate may replace the active model: its D+1 MAE on the last `guardDays` days must not be
+ * worse than the active's by more than `tolerance`. A calibration is compared with a calibration, both scored with
+ * their own fixed weights on the same days; a network (trained elsewhere, out of sample here) is compared with the
+ * candidate's out-of-sample backtest so that the comparison never favours the candidate.
+ */
+export function recalibrate(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): RecalibrationResult {
+  return runSteps(recalibrationSteps(h, lastDay, settings, active, options));
+}
+
+/** `recalibrate` for the live gateway: the same work, giving the event loop a turn every ~20 ms. */
+export function recalibrateYielding(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): Promise<RecalibrationResult> {
+  return runStepsYielding(recalibrationSteps(h, lastDay, settings, active, options));
+}
+
+export type ActiveModel = { kind: 'calibration'; calibration: LearCalibration } | { kind: 'network'; forecaster: DayForecaster } | null;
+export interface RecalibrationOptions {
+  guardDays: number;
+  tolerance: number;
+  tz?: string;
+  /**
+   * Forecasts of earlier origins by last day, kept between daily runs (same history, same settings): a daily run
+   * then calibrates once for the new day instead of replaying the whole backtest. Filled by the run.
+   */
+  memo?: Map<string, LearDayForecast[]>;
+}
+
+function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): Generator<void, RecalibrationResult> {
+  const tz = options.tz ?? PLANT_TZ;
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const rss = process.resourceUsage().maxRSS;
+  const first = addDays(lastDay, -Math.max(options.guardDays, settings.conformalDays + 2));
+  const backtestDays = new Set(Array.from({ length: options.guardDays }, (_, i) => addDays(lastDay, -1 - i)));
+  const oos = new Map<string, LearDayForecast>();
+  const memo = options.memo;
+  let candidate: LearCalibration | undefined;
+  let calibrations = 0;
+  const keepForBacktest = (last: string, forecasts: readonly LearDayForecast[]) => {
+    const d1 = forecasts.find((f) => f.k === 1);
+    if (d1 && backtestDays.has(last)) oos.set(last, d1);
+  };
+  yield* rollingSteps(h, first, lastDay, settings, {
+    tz,
+    keep: false,
+    cached: (last) => {
+      const hit = last === lastDay ? undefined : memo?.get(last);
+      if (hit) keepForBacktest(last, hit);
+      return hit;
+    },
+    onOrigin: (o) => {
+      calibrations++;
+      if (o.lastDay === lastDay) candidate = o.calibration;
+      keepForBacktest(o.lastDay, o.forecasts);
+      memo?.set(o.lastDay, o.forecasts);
+    },
+  });
+  if (memo) for (const day of [...memo.keys()]) if (day < first) memo.delete(day);
+  if (!candidate) throw new NotEnoughHistory(`cannot calibrate on prices up to ${lastDay}: too little history (needs 7+ days, each with the week before it)`);
+  const days = [...backtestDays].sort();
+  const backtest = scoreD1(h, days, (last) => oos.get(last)?.slots, tz);
+  let inside = 0;
+  let counted = 0;
+  for (const [last, f] of oos) {
+    const actual = h.prices.profile(addDays(last, 1), marketPeriods(addDays(last, 1)));
+    if (!actual || f.slots[0]!.low === f.slots[0]!.high) continue;
+    for (const s of f.slots) {
+      counted++;
+      if (actual[s.period]! >= s.low && actual[s.period]! <= s.high) inside++;
+    }
+  }
+  const fixed = (cal: LearCalibration): DayForecaster => (last) => forecastLearDay(cal, h, last, 1, tz)?.slots;
+  const mine = active?.kind === 'calibration' ? scoreD1(h, days, fixed(candidate), tz) : backtest;
+  const theirs = active ? scoreD1(h, days, active.kind === 'calibration' ? fixed(active.calibration) : active.forecaster, tz) : null;
+  let promote: boolean;
+  let reason: string;
+  if (!Number.isFinite(mine.mae)) {
+    promote = false;
+    reason = `no day of the last ${options.guardDays} could be scored`;
+  } else if (!theirs || !Number.isFinite(theirs.mae)) {
+    promote = true;
+    reason = `no active model to compare with on the last ${options.guardDays} days; candidate D+1 MAE ${mine.mae} €/MWh`;
+  } else {
+    promote = mine.mae <= theirs.mae * (1 + options.tolerance);
+    reason = `candidate D+1 MAE ${mine.mae} ${promote ? '≤' : '>'} active ${theirs.mae} €/MWh${options.tolerance ? ` (+${options.tolerance * 100} %)` : ''} on the last ${mine.days} days`;
+  }
+  const used = process.cpuUsage(cpu);
+  return {
+    candidate,
+    backtest: { ...backtest, coverage: counted ? Math.round((inside / counted) * 1000) / 1000 : null },
+    guard: { candidate: mine, active: theirs, tolerance: options.tolerance, activeKind: active?.kind ?? 'none' },
+    promote,
+    reason,
+    cost: { wallMs: Math.round(performance.now() - wall), cpuMs: Math.round((used.user + used.system) / 1000), maxRssGrowthMb: Math.round(((process.resourceUsage().maxRSS - rss) / 1024) * 10) / 10, calibrations },
+  };
+}
+
+/** The shipped TF.js network as a D+1 forecaster on the same history (hourly, no drivers), for the guard. */
+export function networkDayForecaster(network: LayersModel, h: LearHistory, tz = PLANT_TZ): DayForecaster {
+  return (lastDay) => {
+    const hourlyPrices = new Map<number, number>();
+    for (let i = 0; i < 16; i++) {
+      const date = addDays(lastDay, -i);
+      const p = h.prices.profile(date, 24);
+      if (p) for (const s of daySlots(date, 24, tz)) hourlyPrices.set(s.start, p[s.period]!);
+    }
+    try {
+      const { start, end } = localDayRange(addDays(lastDay, 1), tz);
+      return forecastPrices(network, hourlyPrices, start, undefined, tz).slots.filter((s) => s.start >= start && s.start < end);
+    } catch (error) {
+      if (error instanceof MissingInputsError) return undefined;
+      throw error;
+    }
+  };
+}
