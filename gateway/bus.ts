@@ -18,6 +18,8 @@ export interface BusEvents {
   'gateway.stopping': { reason: string };
   'plan.updated': { version: number; planId: string; doc: PlanDocumentPayload };
   alert: Alert;
+  /** The replayed recording has no data past `dataEnd` (the demo ends there). */
+  'replay.ended': { at: number; dataEnd: number };
 }
 
 export type BusEventName = keyof BusEvents;

@@ -27,7 +27,7 @@ export class AcceleratedClock implements Clock {
   private readonly realStart = Date.now();
   constructor(
     private readonly startAt: number,
-    private readonly factor: number,
+    readonly factor: number,
   ) {
     if (!(factor > 0)) throw new Error(`clock factor must be > 0, got ${factor}`);
   }

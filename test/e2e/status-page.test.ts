@@ -21,7 +21,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
   let firstRenderMs = 0;
 
   beforeAll(async () => {
-    const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } }, ui: { language: 'en' } });
+    const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true, file: 'plugins/replay/sample/omie_es_2018-03.csv' } }, ui: { language: 'en' } });
     ({ gw, clock } = await startGateway(config, NOW));
     http = gw.http!.url;
     await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 10_000 });
