@@ -205,6 +205,8 @@ export class Gateway {
         cron: jobs[id].cron,
         enabled: jobs[id].enabled,
         runOnStart: id === 'priceIngestion' || id === 'backfill' || id === 'health',
+        // The plan uses the latest forecast, the forecast the latest prices: at the same minute, in that order.
+        after: id === 'planning' ? ['predictions'] : id === 'predictions' ? ['priceIngestion'] : undefined,
         placeholder: JOB_PLACEHOLDERS[id] ?? 'no plugin serves this job',
         run: runners.length
           ? async () => {

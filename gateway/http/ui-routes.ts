@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
 import type { PlannerPlugin } from '../../plugins/planner/index.js';
+import type { ReplaySource } from '../../plugins/replay/index.js';
 import type { Gateway } from '../controller.js';
 import { TARIFFS, tariffPeriod } from '../planner/tariff.js';
 import { eurPerMwhToEurPerKwh, hourly } from '../series.js';
@@ -77,6 +78,8 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
       now: formatUtcIso(now),
       now_local: formatLocalIso(now, tz),
       language: ui.language,
+      /** Set while recorded data is replayed (the demo): the simulated time and speed, shown as a banner. */
+      replay: (gw.plugins.get('replay')?.plugin as ReplaySource | undefined)?.status() ?? null,
       thresholds: { green_below: ui.priceGreenBelowEurKwh, red_above: ui.priceRedAboveEurKwh },
       price: primary
         ? {

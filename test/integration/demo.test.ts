@@ -1,11 +1,17 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_MARKER } from '../../gateway/demo.js';
 import { describe, expect, it, vi } from 'vitest';
 import { subscriber } from '../helpers/gateway.js';
 import { MAIN, gatewayEnv } from '../helpers/process.js';
 
 describe('npm run demo', () => {
   it('shows recorded prices, weather and a simulated floor sensor on HTTP and MQTT within seconds, offline', async () => {
+    // The demo's own speed (a simulated hour every 6 s); the data directory already holds something the demo must leave alone.
     const env = gatewayEnv();
+    const data = env.CHOCO_EDGE_DATA_DIR!;
+    writeFileSync(join(data, 'keep-me.txt'), 'not the demo\'s');
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -21,10 +27,21 @@ describe('npm run demo', () => {
       );
       const sub = await subscriber(`mqtt://127.0.0.1:${port}`, 'choco-edge/#');
       const first = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null);
-      // The accelerated clock moves an hour per second: the current slot changes while we watch.
-      const later = await sub.waitFor('choco-edge/prices/omie_es', (p) => p.current !== null && p.current.start !== first.current.start);
+      // The accelerated clock moves an hour every 6 s: the current slot changes while we watch.
+      const later = await vi.waitFor(
+        () => {
+          const m = sub.messages.find((x) => x.topic === 'choco-edge/prices/omie_es' && x.payload.current !== null && x.payload.current.start !== first.current.start);
+          if (!m) throw new Error('the simulated hour has not changed yet');
+          return m.payload;
+        },
+        { timeout: 60_000, interval: 100 },
+      );
       expect(Date.parse(later.current.start)).toBeGreaterThan(Date.parse(first.current.start));
-      expect(later.current.start >= '2018-03-27').toBe(true);
+      expect(later.current.start >= '2018-01-08').toBe(true);
+      const replay = await sub.waitFor('choco-edge/replay');
+      expect(replay).toMatchObject({ replay: true, state: 'playing', speed: 600, data_from: '2017-12-31T23:00:00Z', data_to: '2018-12-31T23:00:00Z' });
+      expect(replay.simulated_date >= '2018-01-08').toBe(true);
+      expect(sub.messages.find((m) => m.topic === 'choco-edge/replay')!.retain).toBe(true);
       const prices = await (await fetch(`${http}/ree/prices?hours=6`)).json();
       expect(prices.series).toBe('omie_es');
       expect(prices.count).toBeGreaterThan(0);
@@ -73,9 +90,15 @@ describe('npm run demo', () => {
       const floor = sensors.points.find((p: { name: string }) => p.name === 'floor_temp');
       expect(floor.value).toBeGreaterThan(10);
       expect(floor.value).toBeLessThan(30);
+      const status = await (await fetch(`${http}/api/status`)).json();
+      expect(status.replay).toMatchObject({ replay: true, speed: 600 });
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
+    const infeasible = out.split('\n').filter((l) => /no plan meets every constraint|PLAN_INFEASIBLE/.test(l));
+    expect(infeasible, infeasible.join('\n')).toEqual([]);
+    expect(readFileSync(join(data, 'keep-me.txt'), 'utf8')).toBe("not the demo's");
+    expect(existsSync(join(data, 'demo', DEMO_MARKER))).toBe(true);
   });
 });
