@@ -157,13 +157,19 @@ export class Scheduler {
     }, next - this.clock.now());
   }
 
-  /** A scheduled run due at `at`: first the runs of its `after` jobs due at the same minute (their timers fire next), then this one. */
+  /** A scheduled run due at `at`: first the runs of its `after` jobs due at the same minute, then this one. */
   private executeAfter(job: JobState, at: number): Promise<JobOutcome> {
     const run = (async () => {
       for (const id of job.def.after ?? []) {
         const dep = this.jobs.get(id);
         if (!dep?.def.enabled || dep.paused) continue;
-        for (let i = 0; i < 200 && !dep.scheduled && !dep.running && dep.nextAt === at && this.started; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!dep.scheduled && !dep.running && dep.nextAt === at && this.started) {
+          // Its timer for the same minute has not fired yet (timers of one instant fire in any order): run it now instead.
+          dep.timer?.cancel();
+          dep.timer = undefined;
+          void this.executeAfter(dep, at);
+          this.arm(dep, at);
+        }
         await (dep.scheduled ?? dep.running);
       }
       return this.execute(job, 'scheduled');

@@ -49,7 +49,7 @@ export async function subscriber(url: string, filter: string): Promise<Collected
           if (!m) throw new Error(`no message on ${topic} yet`);
           return m.payload;
         },
-        { timeout: 10_000, interval: 20 },
+        { timeout: 60_000, interval: 20 },
       ),
   };
 }
