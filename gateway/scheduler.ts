@@ -19,7 +19,7 @@ export interface JobDefinition {
   placeholder?: string;
   /** Run once when the scheduler starts, whatever the persisted last run says. */
   runOnStart?: boolean;
-  /** Jobs whose run, when due at the same minute (or still going), this job's scheduled run waits for. */
+  /** Jobs whose run this job's scheduled run waits for: a run still going, or one due at the same minute. */
   after?: string[];
 }
 

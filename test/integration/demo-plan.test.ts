@@ -19,7 +19,7 @@ describe('the demo plans feasibly all day', () => {
     const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } } });
     ({ gw, clock } = await startGateway(config, '2018-01-08T09:00:00Z'));
     gw.bus.on('alert', 'test', (a) => alerts.push(a));
-    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 30_000 });
+    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 60_000 });
   });
   afterAll(() => gw?.stop());
 

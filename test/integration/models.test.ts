@@ -20,7 +20,7 @@ describe('models through the whole gateway (replayed real prices and weather)', 
     const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } } });
     ({ gw, clock } = await startGateway(config, NOW));
     http = gw.http!.url;
-    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 60_000 });
     sub = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/#');
     await gw.scheduler.trigger('weatherIngestion');
     const run = await gw.scheduler.trigger('predictions');

@@ -46,7 +46,9 @@ describe('MQTT passwords and topic ACLs on the embedded broker', () => {
     await plc.publishAsync('choco-edge/lines/conching/set', JSON.stringify({ command: 'ack', plan_id: 'p' }), { qos: 1 }).catch(() => undefined);
     const other = await connect({ username: 'conching-plc', password: 'plc-pass', clientId: 'plc-2' });
     await other.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'stop' }), { qos: 0 });
-    await new Promise((r) => setTimeout(r, 300));
+    // The broker handles one client's packets in order: once this allowed message is through, the refused one was decided.
+    await other.publishAsync('choco-edge/lines/conching/set', JSON.stringify({ command: 'ack', plan_id: 'sentinel' }), { qos: 1 });
+    await vi.waitFor(() => expect(seen.filter((t) => t === 'choco-edge/lines/conching/set').length).toBe(2), { timeout: 60_000 });
     expect(seen).toContain('choco-edge/lines/conching/set');
     expect(seen).not.toContain('choco-edge/lines/mixing/set');
     expect(gw.broker!.refused).toBeGreaterThan(0);
@@ -78,7 +80,7 @@ describe('the embedded broker under client churn', () => {
       const sub = await subscriber(url, 'choco-edge/bridge/state');
       expect((await sub.waitFor('choco-edge/bridge/state')).state).toBe('online');
       await sub.client.endAsync();
-      await vi.waitFor(() => expect(gw.broker!.connectedClients).toBeLessThanOrEqual(2), { timeout: 10_000 });
+      await vi.waitFor(() => expect(gw.broker!.connectedClients).toBeLessThanOrEqual(2), { timeout: 60_000 });
     } finally {
       await gw.stop();
     }
