@@ -35,7 +35,12 @@ async function visibleText(page: Page): Promise<string> {
     const clone = document.body.cloneNode(true) as HTMLElement;
     for (const el of clone.querySelectorAll('[translate="no"], script, [hidden], details:not([open]) > :not(summary), .auth-only')) el.remove();
     const axes = Object.values((window as unknown as { chocoCharts: Record<string, { axes: Array<{ _values?: string[] }> }> }).chocoCharts).flatMap((u) => u.axes.flatMap((a) => a._values ?? []));
-    return `${clone.innerText}\n${axes.join('\n')}`;
+    // Text node by text node: a detached clone has no layout, and its textContent would glue "Reducido" to "urgencia".
+    const walker = document.createTreeWalker(clone, NodeFilter.SHOW_TEXT);
+    const parts: string[] = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) parts.push(n.textContent ?? '');
+    for (const el of clone.querySelectorAll('[placeholder], [aria-label]')) parts.push(el.getAttribute('placeholder') ?? '', el.getAttribute('aria-label') ?? '');
+    return `${parts.join('\n')}\n${axes.join('\n')}`;
   });
 }
 
