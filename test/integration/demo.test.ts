@@ -76,7 +76,7 @@ describe('npm run demo', { timeout: 300_000 }, () => {
         },
         { timeout: 60_000, interval: 200 },
       );
-      expect(plan.runs.length).toBeGreaterThan(0);
+      expect(plan.runs.length, `plan ${plan.plan_id} ${plan.status}: ${plan.infeasible.join('; ')}`).toBeGreaterThan(0);
       const health = await vi.waitFor(
         async () => {
           const h = await (await fetch(`${http}/healthz`)).json();

@@ -72,10 +72,11 @@
 
   function renderReplay(s) {
     const r = s.replay;
+    const day = (x) => dateFormat({ day: 'numeric', month: 'numeric', year: 'numeric' }).format(typeof x === 'number' ? x : Date.parse(x));
     $('replay').hidden = !r;
     if (!r) return;
     const speed = r.speed ? ` · ${t('speed')} ×${fmt(r.speed, 0)}` : '';
-    setHtml('replay', `▶ ${t('replay')} (${localTime(r.data_from, true).split(',')[0]} → ${localTime(r.data_to, true).split(',')[0]}) · ${t('simulated')}: <b>${localTime(r.simulated_time, true)}</b>${speed}${r.state === 'ended' ? ` · ${t('replayEnded')}` : ''}`);
+    setHtml('replay', `▶ ${t('replay')} (${day(r.data_from)} → ${day(Date.parse(r.data_to) - 1)}) · ${t('simulated')}: <b>${localTime(r.simulated_time, true)}</b>${speed}${r.state === 'ended' ? ` · ${t('replayEnded')}` : ''}`);
   }
 
   function renderNow(s) {
