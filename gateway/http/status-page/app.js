@@ -44,15 +44,17 @@
   };
   /** A number with `d` decimals in the page's language (decimal comma in Spanish). */
   const fmt = (x, d = 2) => (x === null || x === undefined || x === '' || Number.isNaN(Number(x)) ? '—' : new Intl.NumberFormat(locale(), { minimumFractionDigits: d, maximumFractionDigits: d }).format(Number(x)));
-  /** A gateway message in the page's language, or the meaning of its code when the message is not known. */
+  /** A gateway message in the page's language; null when the message is not one the page knows. */
   const message = (code, text) => {
     const f = { date: (iso) => localTime(iso, true), num: fmt, v, t };
     for (const m of MESSAGES) {
       const hit = m.re.exec(text);
       if (hit) return esc(m[lang](hit, f));
     }
-    return esc(CODES[code] ? CODES[code][lang] : code);
+    return null;
   };
+  /** What an alert kind means in the page's language. */
+  const codeText = (code) => esc(CODES[code] ? CODES[code][lang] : code);
 
   function applyI18n() {
     document.documentElement.lang = lang;
@@ -165,7 +167,7 @@
     const nowX = pct(Date.parse(s.now));
     const rows = processes.map((p) => `<div class="tl-row"><span translate="no">${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" style="left:${pct(a)};width:calc(${pct(b)} - ${pct(a)})" title="${esc(p)} #${r.batch} ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €">#${r.batch}</div>`; }).join('')}<div class="tl-now" style="left:${nowX}"></div></div></div>`).join('');
     const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>`;
-    const infeasible = plan.infeasible.length ? ` · <span class="badge stale">${plan.infeasible.map((x) => message('PLAN_INFEASIBLE', x)).join('; ')}</span>` : '';
+    const infeasible = plan.infeasible.length ? ` · <span class="badge stale">${plan.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}</span>` : '';
     setHtml('plan', `<div class="timeline">${rows}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${infeasible}</p>`);
     const fields = $('quota-fields');
     if (!fields.dataset.ready && processes.length) {
@@ -185,7 +187,7 @@
     const groups = s.alert_groups || [];
     const shown = groups.slice(0, alertsShown);
     const when = (g) => (g.count > 1 ? `${t('firstSeen')} ${localTime(g.first, true)} · ${t('lastSeen')} ${localTime(g.last, true)}` : localTime(g.last, true));
-    const rows = shown.map((g) => `<tr class="alert-group" data-code="${esc(g.code)}"><td><span class="badge level-${esc(g.level)}">${esc(v('level', g.level))}</span></td><td><b>${esc(CODES[g.code] ? CODES[g.code][lang] : g.code)}</b>${g.count > 1 ? ` <span class="badge count">×${g.count}</span>` : ''}<br><span class="msg" title="${esc(g.message)}">${message(g.code, g.message)}</span><br><small>${when(g)}</small></td><td>${g.acked ? t('acked') : `<button class="auth-only" data-ack="${g.latest_id}">${t('ack')}</button>`}</td></tr>`).join('');
+    const rows = shown.map((g) => `<tr class="alert-group" data-code="${esc(g.code)}"><td><span class="badge level-${esc(g.level)}">${esc(v('level', g.level))}</span></td><td><b>${codeText(g.code)}</b>${g.count > 1 ? ` <span class="badge count">×${g.count}</span>` : ''}<br><span class="msg" title="${esc(g.message)}">${message(g.code, g.message) ?? (/^[\w.-]+$/.test(g.subject) ? id(g.subject) : '')}</span><br><small>${when(g)}</small></td><td>${g.acked ? t('acked') : `<button class="auth-only" data-ack="${g.latest_id}">${t('ack')}</button>`}</td></tr>`).join('');
     const more = groups.length > alertsShown ? `<button id="alerts-more">${t('showMore')} (${groups.length - alertsShown})</button>` : alertsShown > 5 ? `<button id="alerts-less">${t('showLess')}</button>` : '';
     setHtml('alerts', groups.length ? `<table>${rows}</table>${more}` : t('none'));
   }
@@ -256,7 +258,7 @@
       else if (el.dataset.ack) { await act('POST', `/api/alerts/${el.dataset.ack}/ack`); await load(); }
       else if (el.id === 'alerts-more') { alertsShown += 10; render(); }
       else if (el.id === 'alerts-less') { alertsShown = 5; render(); }
-      else if (el.id === 'preview') { const p = await act('POST', '/api/plan/preview', { quota: quota() }); $('preview-result').innerHTML = `${t('cost')} ${fmt(p.totals.cost_eur)} € · ${t('saved')} ${fmt(p.totals.saved_eur)} €${p.infeasible.length ? ` · ${p.infeasible.map((x) => message('PLAN_INFEASIBLE', x)).join('; ')}` : ''}`; }
+      else if (el.id === 'preview') { const p = await act('POST', '/api/plan/preview', { quota: quota() }); $('preview-result').innerHTML = `${t('cost')} ${fmt(p.totals.cost_eur)} € · ${t('saved')} ${fmt(p.totals.saved_eur)} €${p.infeasible.length ? ` · ${p.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}` : ''}`; }
       else if (el.id === 'apply') { await act('POST', '/api/plan/apply', { quota: quota() }); $('preview-result').textContent = '✓'; await load(); }
     } catch (error) {
       $('preview-result').textContent = `${t('refused')}: ${error.message}`;
