@@ -102,4 +102,16 @@ describe('npm run demo', { timeout: 300_000 }, () => {
     expect(readFileSync(join(data, 'keep-me.txt'), 'utf8')).toBe("not the demo's");
     expect(existsSync(join(data, 'demo', DEMO_MARKER))).toBe(true);
   });
+
+  it('ends cleanly (exit 0) when the recording ends, and says why', async () => {
+    const env = gatewayEnv({ CHOCO_EDGE_DEMO_START_AT: '2018-12-31T21:00:00Z', CHOCO_EDGE_DEMO_SPEED: '3600' });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(out).toContain('the replay reached the end of its recorded data');
+    expect(out).toContain('"dataEnd":"2018-12-31T23:00:00.000Z"');
+    expect(code, out.slice(-2000)).toBe(0);
+  });
 });
