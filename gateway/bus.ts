@@ -20,6 +20,8 @@ export interface BusEvents {
   /** A line's PLC link changed state (modbus-lines): `failed` once writes stopped being verified, `ok` when they are again. */
   'line.state': { line: string; state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped'; message: string };
   alert: Alert;
+  /** The replayed recording has no data past `dataEnd` (the demo ends there). */
+  'replay.ended': { at: number; dataEnd: number };
 }
 
 export type BusEventName = keyof BusEvents;

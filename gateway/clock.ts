@@ -33,7 +33,7 @@ export class AcceleratedClock implements Clock {
   readonly rate: number;
   constructor(
     private readonly startAt: number,
-    private readonly factor: number,
+    readonly factor: number,
   ) {
     if (!(factor > 0)) throw new Error(`clock factor must be > 0, got ${factor}`);
     this.rate = factor;

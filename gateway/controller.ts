@@ -231,6 +231,8 @@ export class Gateway {
         cron: jobs[id].cron,
         enabled: jobs[id].enabled,
         runOnStart: id === 'priceIngestion' || id === 'backfill' || id === 'health',
+        // The plan uses the latest forecast, the forecast the latest prices and the history a running backfill is still filling.
+        after: id === 'planning' ? ['predictions'] : id === 'predictions' ? ['priceIngestion', 'backfill'] : undefined,
         placeholder: JOB_PLACEHOLDERS[id] ?? 'no plugin serves this job',
         run: runners.length
           ? async () => {

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AcceleratedClock } from './clock.js';
 import { ConfigError, loadConfig, redactConfig } from './config/load.js';
-import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { SdNotify } from './sd-notify.js';
 import { hashPassword } from './mqtt/auth.js';
@@ -15,7 +14,8 @@ import { errorMessage } from './errors.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
 import { EvalUsageError, runEval } from './inference/eval-cli.js';
-import { SIMULATED_POINTS, simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { demoConfig, prepareDemoDir } from './demo.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -114,22 +114,6 @@ async function readStdin(): Promise<string> {
   return text;
 }
 
-function demoConfig(configFile: string | undefined, sensorPort?: number, plcPort?: number): Config {
-  const base = loadConfig({ file: configFile });
-  const config = loadConfig({
-    file: configFile,
-    overrides: {
-      dataDir: join(base.dataDir, 'demo'),
-      mqtt: { embedded: { allowAnonymous: true } },
-      sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
-      ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 1000, timeoutMs: 5000, points: SIMULATED_POINTS }] } } : {}),
-      ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
-    },
-  });
-  rmSync(config.dataDir, { recursive: true, force: true });
-  return config;
-}
-
 async function main(): Promise<number> {
   const { command, configFile, options } = parseArgs(process.argv.slice(2));
   switch (command) {
@@ -138,14 +122,20 @@ async function main(): Promise<number> {
       return -1;
     }
     case 'demo': {
-      const settings = loadConfig({ file: configFile }).demo;
+      const base = loadConfig({ file: configFile });
+      const settings = base.demo;
+      const demoDir = prepareDemoDir(base.dataDir);
       const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
       let gateway: Gateway | undefined;
       const sensor = settings.simulatedSensor ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
       const plc = settings.simulatedSensor ? await startSimulatedPlc() : undefined;
-      const config = demoConfig(configFile, sensor?.port, plc?.port);
+      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port);
       gateway = new Gateway({ config, clock });
       gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop()]));
+      gateway.bus.on('replay.ended', 'demo', (e) => {
+        gateway?.log.info({ dataEnd: new Date(e.dataEnd).toISOString() }, 'demo: the replay reached the end of its recorded data; the demo stops (run it again, or set demo.startAt)');
+        process.kill(process.pid, 'SIGTERM');
+      });
       await run(gateway);
       gateway.log.info(
         {

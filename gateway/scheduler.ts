@@ -19,6 +19,8 @@ export interface JobDefinition {
   placeholder?: string;
   /** Run once when the scheduler starts, whatever the persisted last run says. */
   runOnStart?: boolean;
+  /** Jobs whose run this job's scheduled run waits for: a run still going, or one due at the same minute. */
+  after?: string[];
 }
 
 export interface JobStatus {
@@ -44,6 +46,8 @@ interface JobState {
   timer?: TimerHandle;
   nextAt?: number;
   running?: Promise<JobOutcome>;
+  /** A scheduled run from its timer until it ends, waiting for its `after` jobs included. */
+  scheduled?: Promise<JobOutcome>;
   paused: boolean;
   runs: number;
   failures: number;
@@ -148,9 +152,33 @@ export class Scheduler {
     job.timer = this.clock.setTimeout(() => {
       job.timer = undefined;
       if (!this.started) return;
-      if (!job.paused) void this.execute(job, 'scheduled');
+      if (!job.paused) void this.executeAfter(job, next);
       this.arm(job, next);
     }, next - this.clock.now());
+  }
+
+  /** A scheduled run due at `at`: first the runs of its `after` jobs due at the same minute, then this one. */
+  private executeAfter(job: JobState, at: number): Promise<JobOutcome> {
+    const run = (async () => {
+      for (const id of job.def.after ?? []) {
+        const dep = this.jobs.get(id);
+        if (!dep?.def.enabled || dep.paused) continue;
+        if (!dep.scheduled && !dep.running && dep.nextAt === at && this.started) {
+          // Its timer for the same minute has not fired yet (timers of one instant fire in any order): run it now instead.
+          dep.timer?.cancel();
+          dep.timer = undefined;
+          void this.executeAfter(dep, at);
+          this.arm(dep, at);
+        }
+        await (dep.scheduled ?? dep.running);
+      }
+      return this.execute(job, 'scheduled');
+    })();
+    job.scheduled = run;
+    void run.finally(() => {
+      if (job.scheduled === run) job.scheduled = undefined;
+    });
+    return run;
   }
 
   private async execute(job: JobState, reason: RunReason): Promise<JobOutcome> {

@@ -274,9 +274,9 @@ export const ConfigSchema = Type.Object(
         replay: Type.Object(
           {
             enabled: Type.Boolean({ default: false }),
-            file: Type.String({ default: 'plugins/replay/sample/omie_es_2018-03.csv' }),
+            file: Type.String({ default: 'plugins/replay/sample/omie_es_2018.csv.gz', description: 'datetime_utc,<price> rows, plain or .csv.gz' }),
             series: Type.String({ default: 'omie_es' }),
-            weatherFile: Type.String({ default: 'plugins/replay/sample/weather_seville_2018-03.csv', description: 'Kaggle weather_features format; empty to replay no weather' }),
+            weatherFile: Type.String({ default: 'plugins/replay/sample/weather_seville_2018.csv.gz', description: 'Kaggle weather_features format, plain or .csv.gz; empty to replay no weather' }),
             publishAfter: { ...HHMM, default: '13:00' },
           },
           { additionalProperties: false, default: {} },
@@ -444,9 +444,9 @@ export const ConfigSchema = Type.Object(
     ),
     demo: Type.Object(
       {
-        startAt: Type.String({ default: '2018-03-27T10:00:00Z' }),
+        startAt: Type.String({ default: '2018-01-08T09:00:00Z', description: 'simulated start (UTC); the recording must hold the week before it' }),
         simulatedSensor: Type.Boolean({ default: true, description: 'start a simulated Modbus TCP plant-floor sensor and a simulated line PLC in the demo' }),
-        speed: Type.Number({ exclusiveMinimum: 0, default: 3600, description: 'simulated seconds per real second' }),
+        speed: Type.Number({ exclusiveMinimum: 0, default: 600, description: 'simulated seconds per real second (600: a simulated hour every 6 s, the shipped year in about 14 h)' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
 import type { PlannerPlugin } from '../../plugins/planner/index.js';
+import type { ReplaySource } from '../../plugins/replay/index.js';
 import type { Gateway } from '../controller.js';
 import { TARIFFS, tariffPeriod } from '../planner/tariff.js';
 import { eurPerMwhToEurPerKwh, hourly } from '../series.js';
@@ -14,6 +15,7 @@ import { VERSION } from '../version.js';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { backupLines } from '../store/backup.js';
+import { groupAlerts } from './alert-groups.js';
 import { ErrorBody } from './routes.js';
 import type { AuthGuard } from './server.js';
 
@@ -25,6 +27,9 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   '/ui/app.js': { file: join(PAGE_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/ui/style.css': { file: join(PAGE_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
+  '/ui/i18n.js': { file: join(PAGE_DIR, 'i18n.js'), type: 'text/javascript; charset=utf-8' },
+  '/favicon.svg': { file: join(PAGE_DIR, 'favicon.svg'), type: 'image/svg+xml' },
+  '/favicon.ico': { file: join(PAGE_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   '/ui/vendor/uPlot.iife.min.js': { file: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/ui/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
@@ -85,6 +90,8 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
       now: formatUtcIso(now),
       now_local: formatLocalIso(now, tz),
       language: ui.language,
+      /** Set while recorded data is replayed (the demo): the simulated time and speed, shown as a banner. */
+      replay: (gw.plugins.get('replay')?.plugin as ReplaySource | undefined)?.status() ?? null,
       thresholds: { green_below: ui.priceGreenBelowEurKwh, red_above: ui.priceRedAboveEurKwh },
       price: primary
         ? {
@@ -116,6 +123,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
       },
       plan: planner()?.current() ?? null,
       lines: planner()?.lines() ?? [],
+      alert_groups: groupAlerts(gw.alerts),
       alerts: gw.alerts.slice(0, 50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),
       health: {
         plugins: gw.pluginHealth(),

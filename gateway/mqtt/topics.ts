@@ -131,6 +131,21 @@ export interface Payloads {
     at: string;
   };
   alerts: { v: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: string };
+  /** Only while recorded data is replayed (the demo): that it is a replay, the simulated time, the speed. */
+  replay: {
+    v: number;
+    replay: true;
+    state: 'playing' | 'ended';
+    file: string;
+    simulated_time: string;
+    /** Plant time with offset, e.g. 2018-01-08T11:00:00+01:00. */
+    simulated_local: string;
+    simulated_date: string;
+    /** Simulated seconds per real second; null when the clock is not an accelerated one. */
+    speed: number | null;
+    data_from: string;
+    data_to: string;
+  };
   'bridge/request/+': { transaction?: string; [key: string]: unknown };
   'bridge/response/+': { v: number; transaction: string | null; status: 'ok' | 'error'; data?: unknown; error?: string };
 }
@@ -224,6 +239,7 @@ export const topics = {
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
   lineSetWildcard: 'lines/+/set',
   alerts: 'alerts',
+  replay: 'replay',
   request: (name: string): `bridge/request/${string}` => `bridge/request/${topicLevels(name, 'request name')}`,
   response: (name: string): `bridge/response/${string}` => `bridge/response/${topicLevels(name, 'request name')}`,
   requestWildcard: 'bridge/request/#',

@@ -68,12 +68,14 @@ export function violations(input: PlannerInput, runs: readonly PlannedRun[]): st
     const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
     for (let i = 1; i < mine.length; i++) if (mine[i]!.startSlot < mine[i - 1]!.startSlot + mine[i - 1]!.slots + gap) out.push(`${p.name} runs overlap or pause less than ${p.minGapMinutes} min`);
   }
+  // Batch order over all runs, the fixed (already started) ones first, as the solvers count it; fixed runs are facts, not checked.
+  const all = [...input.fixedRuns, ...runs];
   for (let i = 0; i + 1 < input.order.length; i++) {
-    const a = runs.filter((r) => r.process === input.order[i]).sort((x, y) => x.startSlot - y.startSlot);
-    const b = runs.filter((r) => r.process === input.order[i + 1]).sort((x, y) => x.startSlot - y.startSlot);
+    const a = all.filter((r) => r.process === input.order[i]).sort((x, y) => x.startSlot - y.startSlot);
+    const b = all.filter((r) => r.process === input.order[i + 1]).sort((x, y) => x.startSlot - y.startSlot);
     const credit = input.orderCredit[input.order[i + 1]!] ?? 0;
     b.forEach((run, k) => {
-      if (k < credit) return;
+      if (k < credit || input.fixedRuns.includes(run)) return;
       const before = a[k - credit];
       if (!before) out.push(`${run.process} #${k} has no ${input.order[i]} run before it`);
       else if (run.startSlot < before.startSlot + before.slots) out.push(`${run.process} #${k} starts before ${input.order[i]} #${k - credit} ends`);

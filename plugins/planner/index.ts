@@ -12,7 +12,7 @@ import { planSchedule, type PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series.js';
-import { HOUR_MS, formatUtcIso, localDate } from '../../gateway/tz.js';
+import { DAY_MS, HOUR_MS, formatUtcIso, localDate } from '../../gateway/tz.js';
 
 type PlannerConfig = Config['planner'];
 
@@ -30,6 +30,13 @@ export interface PlannerPlugin extends Plugin {
   lines(): Array<{ line: string; process: string; command: unknown; ack: unknown; override: Override | null }>;
 }
 
+interface StartedRun {
+  process: string;
+  batch: number;
+  start: number;
+  end: number;
+}
+
 export interface PlanChanges {
   quota?: Record<string, number>;
   contractedKw?: number;
@@ -44,6 +51,18 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   let version = 0;
   const overrides = new Map<string, Override>();
   const acks = new Map<string, unknown>();
+  /** Runs that have started (from every plan so far), for today's quota, the batch order and the machines in use; two days kept. */
+  let started: StartedRun[] = [];
+  /** Moves the runs of the plan in force that have started by `now` into `started`, and returns it. */
+  const startedRuns = (now: number): StartedRun[] => {
+    for (const r of current?.runs ?? []) {
+      const start = current!.startMs + r.startSlot * current!.resolutionMs;
+      if (start > now || started.some((x) => x.process === r.process && x.start === start)) continue;
+      started.push({ process: r.process, batch: r.batch, start, end: start + r.slots * current!.resolutionMs });
+    }
+    started = started.filter((r) => r.end > now - 2 * DAY_MS).sort((a, b) => a.start - b.start);
+    return started;
+  };
   const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
@@ -77,21 +96,32 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return starts.map((t) => fc.find((s) => s.start <= t && s.end > t)?.value ?? obs.find((s) => s.start <= t && s.end > t)?.value ?? null);
   };
 
-  /** Builds the solver input for now: quota minus runs already started today, started runs fixed, overrides as blocked slots. */
+  /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */
   const buildInput = async (cfg: PlannerConfig, now: number): Promise<PlannerInput | { refused: string }> => {
     const { starts, price, source, resolutionMs } = await loadPrices(now, cfg.horizonHours);
     if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
     const first = starts[0]!;
-    const fixedRuns: PlannedRun[] = (current?.runs ?? [])
-      .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - first) / resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / resolutionMs) }))
-      .filter((r) => r.startSlot < 0 && r.startSlot + r.slots > 0);
+    const history = startedRuns(now);
+    const fixedRuns: PlannedRun[] = history
+      .filter((r) => r.end > first)
+      .map((r) => ({ process: r.process, batch: r.batch, startSlot: Math.round((r.start - first) / resolutionMs), slots: Math.round((r.end - r.start) / resolutionMs) }));
     const today = localDate(now, tz);
     const days = new Set(starts.map((t) => localDate(t, tz)));
-    const startedToday = (process: string) =>
-      (current?.runs ?? []).filter((r) => r.process === process && current!.startMs + r.startSlot * current!.resolutionMs <= now && localDate(current!.startMs + r.startSlot * current!.resolutionMs, tz) === today).length;
+    const startedToday = (process: string) => history.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
+    const fixed = (process: string) => fixedRuns.filter((r) => r.process === process).length;
     const fullDays = [...days].filter((d) => d !== today && starts.filter((t) => localDate(t, tz) === d).length * resolutionMs >= 23 * HOUR_MS);
-    const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, Math.max(0, p.batchesPerDay - startedToday(p.name)) + fullDays.length * p.batchesPerDay - fixedRuns.filter((r) => r.process === p.name).length]));
-    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, fixedRuns }, tz);
+    const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, Math.max(0, p.batchesPerDay - startedToday(p.name)) + fullDays.length * p.batchesPerDay]));
+    // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
+    // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
+    // running b runs already consumed, and at least what keeps today's quota counts consistent.
+    const done = (process: string) => history.filter((r) => r.process === process && r.end <= first).length;
+    const orderCredit = Object.fromEntries(
+      cfg.order.slice(1).map((b, i) => {
+        const a = cfg.order[i]!;
+        return [b, Math.max(done(a) - done(b), fixed(b), startedToday(a) - startedToday(b) + fixed(b) - fixed(a))];
+      }),
+    );
+    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, fixedRuns, orderCredit }, tz);
     for (const o of overrides.values()) {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
@@ -184,6 +214,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     await publish(doc, input, outcome.runs);
     await alertsFor(doc, input);
     await ctx.store.setValue('planner.current', current);
+    await ctx.store.setValue('planner.started', started);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
     return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}` };
   };
@@ -221,6 +252,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);
       current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;
+      started = (await ctx.store.getValue<StartedRun[]>('planner.started')) ?? [];
       version = current?.doc.version ?? 0;
       tracker.set('starting', 'waiting for the first planning run');
     },

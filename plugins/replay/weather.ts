@@ -1,15 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { MalformedPayloadError } from '../../gateway/errors.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
 import { DAY_MS, HOUR_MS, parseInstant } from '../../gateway/tz.js';
 import type { WeatherPoint } from '../../gateway/weather.js';
 import { WeatherSource } from '../../gateway/weather-source.js';
+import { readReplayText } from './index.js';
 
 const KELVIN = 273.15;
 
-/** Reads the Kaggle `weather_features` columns (dt_iso, temp in Kelvin, humidity, pressure, wind_speed, rain_1h) into °C-based points. */
+/** Reads (plain or `.csv.gz`) the Kaggle `weather_features` columns (dt_iso, temp in Kelvin, humidity, pressure, wind_speed, rain_1h) into °C-based points. */
 export function readReplayWeather(path: string): WeatherPoint[] {
-  const [header, ...lines] = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const [header, ...lines] = readReplayText(path).split(/\r?\n/).filter((l) => l.trim() !== '');
   const cols = header!.split(',');
   const col = (name: string) => {
     const i = cols.indexOf(name);

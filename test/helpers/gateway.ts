@@ -12,7 +12,7 @@ export async function startGateway(config: Config, now: string): Promise<{ gw: G
   await vi.waitFor(() => {
     const price = gw.scheduler.status().find((j) => j.id === 'priceIngestion');
     if (!price?.lastRun) throw new Error('startup price ingestion not finished');
-  }, { timeout: 10_000, interval: 20 });
+  }, { timeout: 60_000, interval: 20 });
   return { gw, clock };
 }
 
@@ -49,7 +49,7 @@ export async function subscriber(url: string, filter: string): Promise<Collected
           if (!m) throw new Error(`no message on ${topic} yet`);
           return m.payload;
         },
-        { timeout: 10_000, interval: 20 },
+        { timeout: 60_000, interval: 20 },
       ),
   };
 }

@@ -13,7 +13,7 @@ describe('documented API', () => {
     const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } } });
     ({ gw } = await startGateway(config, '2018-04-02T10:00:00Z'));
     http = gw.http!.url;
-    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 60_000 });
     await gw.scheduler.trigger('weatherIngestion');
     await gw.scheduler.trigger('predictions');
     await gw.scheduler.trigger('planning');

@@ -36,7 +36,7 @@ describe('an hour of API faults on the fake clock', () => {
     let n = 0;
     server.routes = [(_req, url) => (url.searchParams.get('filename')?.includes('20251027') ? faults[n++ % faults.length] : undefined), ...recordedRoutes()];
     const messages = new Set<string>();
-    const idle = () => vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'priceIngestion')!.running).toBe(false), { timeout: 5000 });
+    const idle = () => vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'priceIngestion')!.running).toBe(false), { timeout: 60_000 });
     for (let step = 0; step < 8; step++) {
       await clock.advance(7.5 * 60_000);
       await idle();
@@ -63,7 +63,7 @@ describe('an hour of API faults on the fake clock', () => {
     await clock.advance(15 * 60_000);
     await idle();
     await gw.scheduler.trigger('priceIngestion');
-    await vi.waitFor(() => expect(gw.pluginHealth().omie!.state).toBe('ok'), { timeout: 5000 });
+    await vi.waitFor(() => expect(gw.pluginHealth().omie!.state).toBe('ok'), { timeout: 60_000 });
     expect(await gw.store.count('omie_es', Date.parse('2025-10-26T23:00:00Z'), Date.parse('2025-10-27T23:00:00Z'))).toBe(96);
   });
 });

@@ -159,7 +159,7 @@ describe('gateway end to end: fixtures → store → MQTT and HTTP', () => {
     await vi.waitFor(() => {
       const online = sub.messages.findIndex((m, i) => i > offlineAt && m.topic === 'choco-edge/bridge/state' && m.payload.state === 'online');
       if (online < 0) throw new Error('not back online yet');
-    }, { timeout: 10_000, interval: 20 });
+    }, { timeout: 60_000, interval: 20 });
     await sub.waitFor('choco-edge/prices/omie_es', () => sub.messages.filter((m) => m.topic === 'choco-edge/prices/omie_es').length > before);
     expect(gw.mqtt.connects).toBeGreaterThanOrEqual(2);
   });

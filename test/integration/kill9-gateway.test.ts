@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SeriesStore } from '../../gateway/store/series-store.js';
 import { localDate, localDayRange } from '../../gateway/tz.js';
 import { FixtureServer, fixture } from '../helpers/fixture-server.js';
@@ -58,9 +58,18 @@ describe('kill -9 of the real gateway process', () => {
     };
     const afterKills = await check();
     expect(afterKills.partial).toEqual([]);
-    // A clean run completes the backfill.
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 12_000));
+    // A clean run completes the backfill: wait for its backfill job to finish (seen over HTTP), not for a fixed time.
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env: { ...env, CHOCO_EDGE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const http = await vi.waitFor(() => /"http":"(http:\/\/[^"]+)".*"msg":"choco-edge started"/.exec(out)![1]!, { timeout: 120_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const jobs = (await (await fetch(`${http}/api/status`)).json()).health.jobs as Array<{ id: string; lastRun: { outcome: string } | null }>;
+        expect(jobs.find((j) => j.id === 'backfill')?.lastRun?.outcome).toBe('ok');
+      },
+      { timeout: 120_000, interval: 250 },
+    );
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -69,5 +78,5 @@ describe('kill -9 of the real gateway process', () => {
     expect(final.total).toBeGreaterThanOrEqual(afterKills.total);
     expect(final.total).toBeGreaterThanOrEqual(96 * 15);
     await server.stop();
-  }, 90_000);
+  }, 300_000);
 });

@@ -17,7 +17,7 @@ describe('planner through the whole gateway', () => {
     ({ gw } = await startGateway(config, NOW));
     http = gw.http!.url;
     mqttUrl = `mqtt://127.0.0.1:${gw.brokerPorts!.port}`;
-    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 60_000 });
     await gw.scheduler.trigger('weatherIngestion');
     await gw.scheduler.trigger('predictions');
     const run = await gw.scheduler.trigger('planning');
@@ -74,13 +74,13 @@ describe('planner through the whole gateway', () => {
       const plan = await (await fetch(`${http}/api/plan`)).json();
       const conching = plan.runs.filter((r: { process: string; start: string }) => r.process === 'conching' && Date.parse(r.start) >= Date.parse(NOW));
       if (!conching.length || conching.some((r: { start: string }) => Date.parse(r.start) < Date.parse(until))) throw new Error('plan does not respect the stop yet');
-    }, { timeout: 10_000, interval: 100 });
+    }, { timeout: 60_000, interval: 100 });
     await sub.client.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'ack', plan_id: 'x#1' }));
     await vi.waitFor(async () => {
       const lines = await (await fetch(`${http}/api/lines`)).json();
       expect(lines.find((l: { line: string }) => l.line === 'mixing').ack.plan_id).toBe('x#1');
       expect(lines.find((l: { line: string }) => l.line === 'conching').override).toMatchObject({ command: 'stop', until: '2018-04-03T06:00:00Z' });
-    }, { timeout: 5000 });
+    }, { timeout: 60_000 });
     const alerts = await (await fetch(`${http}/api/alerts`)).json();
     expect(alerts.some((a: { code: string }) => a.code === 'FORECAST_PRICES')).toBe(true);
     await sub.client.endAsync();

@@ -106,7 +106,7 @@ describe('the real process', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no start line:\n${out}`)), 20_000);
+      const t = setTimeout(() => reject(new Error(`no start line:\n${out}`)), 120_000);
       child.stdout.on('data', () => {
         const m = /"http":"(http:\/\/[^"]+)".*"msg":"choco-edge started"/.exec(out);
         if (m) {

@@ -21,7 +21,7 @@ async function notifySocket(): Promise<{ path: string; messages: string[]; child
     buffer = lines.pop()!;
     messages.push(...lines);
   });
-  await vi.waitFor(() => expect(messages).toContain('ready'), { timeout: 5000 });
+  await vi.waitFor(() => expect(messages).toContain('ready'), { timeout: 60_000 });
   return { path, messages, child };
 }
 
@@ -45,9 +45,9 @@ describe.skipIf(!HAS_NOTIFY)('systemd notify protocol', () => {
       stdio: 'ignore',
     });
     children.push(gateway);
-    await vi.waitFor(() => expect(socket.messages.some((m) => m.includes('READY=1'))).toBe(true), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(() => expect(socket.messages.some((m) => m.includes('READY=1'))).toBe(true), { timeout: 60_000, interval: 100 });
     expect(socket.messages.find((m) => m.includes('READY=1'))).toMatch(/STATUS=running: http http:\/\/127\.0\.0\.1:\d+/);
-    await vi.waitFor(() => expect(socket.messages.filter((m) => m.includes('WATCHDOG=1')).length).toBeGreaterThanOrEqual(3), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(socket.messages.filter((m) => m.includes('WATCHDOG=1')).length).toBeGreaterThanOrEqual(3), { timeout: 60_000, interval: 50 });
     const exit = new Promise<number | null>((resolve) => gateway.on('exit', resolve));
     gateway.kill('SIGTERM');
     expect(await exit).toBe(0);

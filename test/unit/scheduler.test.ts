@@ -34,6 +34,27 @@ describe('scheduler on a fake clock', () => {
     await s.stop();
   });
 
+  it('runs a job after the jobs it depends on when they are due the same minute, or still running, whatever the timer order', async () => {
+    const clock = new FakeClock('2025-01-01T00:00:00Z');
+    const s = new Scheduler(clock, log, 'Europe/Madrid');
+    const events: string[] = [];
+    let releaseBackfill: () => void = () => undefined;
+    // Added first, so that its timer fires first; its runs must still come after predictions'.
+    s.add({ id: 'planning', cron: '*/30 * * * *', enabled: true, after: ['predictions'], run: async () => (events.push('planning'), 'p') });
+    s.add({ id: 'predictions', cron: '*/30 * * * *', enabled: true, after: ['backfill'], run: async () => (events.push('predictions'), 'f') });
+    s.add({ id: 'backfill', cron: '0 5 * * *', enabled: true, runOnStart: true, run: () => new Promise((resolve) => (releaseBackfill = () => (events.push('backfill'), resolve('b')))) });
+    await s.start();
+    await clock.advance(30 * 60_000);
+    expect(events).toEqual([]); // both wait for the backfill that started with the scheduler
+    releaseBackfill();
+    await clock.advance(0);
+    expect(events).toEqual(['backfill', 'predictions', 'planning']);
+    await clock.advance(30 * 60_000);
+    expect(events).toEqual(['backfill', 'predictions', 'planning', 'predictions', 'planning']);
+    expect(s.status().reduce((n, j) => n + j.skippedOverlaps, 0)).toBe(0);
+    await s.stop();
+  });
+
   it('never overlaps runs of the same job and counts the skipped ones', async () => {
     const clock = new FakeClock('2025-01-01T00:00:00Z');
     const s = new Scheduler(clock, log, 'Europe/Madrid');

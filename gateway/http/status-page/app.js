@@ -1,70 +1,97 @@
 /* choco-edge status page: plain JavaScript, no build step, no CDN. Data from /api/status, live through /api/events. */
 (() => {
   'use strict';
-  const TEXT = {
-    es: {
-      price: 'Precio ahora', period: 'Periodo', outdoor: 'Exterior', floor: 'Planta', recommendation: 'Recomendación', prices: 'Precios: ayer, hoy y mañana',
-      temperature: 'Temperatura (24 h y próximas 48 h)', humidity: 'Humedad', plan: 'Plan de producción', lines: 'Líneas', alerts: 'Alertas', accuracy: 'Precisión de la previsión (MAE €/MWh)',
-      health: 'Fuentes, plugins, tareas, modelos y broker', zoom: 'Arrastre para ampliar; doble clic para restablecer.', token: 'token', stale: 'DESACTUALIZADO', source: 'fuente', ago: 'hace',
-      published: 'publicado', forecast: 'previsión', band: 'banda 10-90 %', observed: 'observado', quota: 'Lotes por día:', preview: 'Previsualizar', apply: 'Aplicar', saved: 'ahorro frente a turno fijo',
-      cost: 'coste', none: 'sin datos', ack: 'Reconocer', acked: 'reconocida', trigger: 'Ejecutar', pause: 'Pausar', resume: 'Reanudar', next: 'próxima', ok: 'ok', live: 'en vivo', offline: 'sin conexión',
-      authed: 'acciones habilitadas', readonly: 'solo lectura', refused: 'rechazado', urgency: 'urgencia', line: 'Línea', process: 'Proceso', run: 'Tanda', override: 'Anulación', job: 'Tarea', last: 'Última', state: 'Estado',
-    },
-    en: {
-      price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
-      temperature: 'Temperature (24 h and next 48 h)', humidity: 'Humidity', plan: 'Production plan', lines: 'Lines', alerts: 'Alerts', accuracy: 'Forecast accuracy (MAE €/MWh)',
-      health: 'Sources, plugins, jobs, models and broker', zoom: 'Drag to zoom; double-click to reset.', token: 'token', stale: 'STALE', source: 'source', ago: 'ago',
-      published: 'published', forecast: 'forecast', band: '10-90 % band', observed: 'observed', quota: 'Batches per day:', preview: 'Preview', apply: 'Apply', saved: 'saved against the fixed shift',
-      cost: 'cost', none: 'no data', ack: 'Acknowledge', acked: 'acknowledged', trigger: 'Run', pause: 'Pause', resume: 'Resume', next: 'next', ok: 'ok', live: 'live', offline: 'offline',
-      authed: 'actions enabled', readonly: 'read-only', refused: 'refused', urgency: 'urgency', line: 'Line', process: 'Process', run: 'Run', override: 'Override', job: 'Job', last: 'Last', state: 'State',
-    },
-  };
-  let lang = localStorage.getItem('choco-lang') || null;
+  const { LOCALE, TEXT, VALUES, CODES, MESSAGES } = window.CHOCO_I18N;
+  const urlLang = new URLSearchParams(location.search).get('lang');
+  let lang = TEXT[urlLang] ? urlLang : TEXT[localStorage.getItem('choco-lang')] ? localStorage.getItem('choco-lang') : null;
   let status = null;
+  let loadedAt = 0;
+  let alertsShown = 5;
   const charts = {};
+  window.chocoCharts = charts;
   const $ = (id) => document.getElementById(id);
-  const t = (k) => (TEXT[lang] || TEXT.es)[k] || k;
+  const t = (k) => (TEXT[lang] || TEXT.es)[k] ?? k;
+  /** A code the gateway sends (recommendation, urgency, state…) in the page's language; unknown codes as they are. */
+  const v = (kind, value) => (VALUES[kind] && VALUES[kind][value] ? VALUES[kind][value][lang] : value);
   const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+  /** An identifier (series, plugin, job, source): never translated, and marked so. */
+  const id = (s) => `<span translate="no">${esc(s)}</span>`;
   const token = () => sessionStorage.getItem('choco-token') || '';
   const tz = 'Europe/Madrid';
-  const localTime = (iso, withDate) => (iso ? new Date(iso).toLocaleString(lang === 'en' ? 'en-GB' : 'es-ES', { timeZone: tz, hour: '2-digit', minute: '2-digit', ...(withDate ? { day: '2-digit', month: '2-digit' } : {}) }) : '—');
-  const age = (s) => (s === null || s === undefined ? '—' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`);
+  const locale = () => LOCALE[lang] || LOCALE.es;
+  const dateFormat = (opts) => new Intl.DateTimeFormat(locale(), { timeZone: tz, hourCycle: 'h23', ...opts });
+  /** Plant time in the page's language: es-ES 8/1/2018, 10:05; en-GB 08/01/2018, 10:05 (24-hour clock in both). */
+  const localTime = (iso, withDate) => {
+    if (iso === null || iso === undefined) return '—';
+    const ms = typeof iso === 'number' ? iso : Date.parse(iso);
+    if (!Number.isFinite(ms)) return esc(iso);
+    return dateFormat({ hour: '2-digit', minute: '2-digit', ...(withDate ? { day: 'numeric', month: 'numeric', year: 'numeric' } : {}) }).format(ms);
+  };
+  /** "hace 21 h" / "21 hr ago"; an age below zero (a clock ahead of the data) reads as now. */
+  const age = (s) => {
+    if (s === null || s === undefined || Number.isNaN(s)) return '—';
+    const rtf = new Intl.RelativeTimeFormat(locale(), { style: 'short', numeric: 'auto' });
+    const x = Math.max(0, s);
+    return x < 90 ? rtf.format(-Math.round(x), 'second') : x < 5400 ? rtf.format(-Math.round(x / 60), 'minute') : x < 172800 ? rtf.format(-Math.round(x / 3600), 'hour') : rtf.format(-Math.round(x / 86400), 'day');
+  };
   /** Replaces a section only when its content changed, so that a re-render never swallows a click in progress. */
-  const setHtml = (id, html) => {
-    const el = $(id);
+  const setHtml = (elId, html) => {
+    const el = $(elId);
     if (el.dataset.html !== html) {
       el.innerHTML = html;
       el.dataset.html = html;
     }
   };
-  const fmt = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? '—' : Number(x).toFixed(d));
+  /** A number with `d` decimals in the page's language (decimal comma in Spanish). */
+  const fmt = (x, d = 2) => (x === null || x === undefined || x === '' || Number.isNaN(Number(x)) ? '—' : new Intl.NumberFormat(locale(), { minimumFractionDigits: d, maximumFractionDigits: d }).format(Number(x)));
+  /** A gateway message in the page's language; null when the message is not one the page knows. */
+  const message = (code, text) => {
+    const f = { date: (iso) => localTime(iso, true), num: fmt, v, t };
+    for (const m of MESSAGES) {
+      const hit = m.re.exec(text);
+      if (hit) return esc(m[lang](hit, f));
+    }
+    return null;
+  };
+  /** What an alert kind means in the page's language. */
+  const codeText = (code) => esc(CODES[code] ? CODES[code][lang] : code);
 
   function applyI18n() {
     document.documentElement.lang = lang;
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
     for (const el of document.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+    for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
     $('lang').value = lang;
   }
 
-  function card(id, label, value, meta, cls) {
-    return `<div class="card ${cls || ''}" id="${id}"><div class="label">${esc(label)}</div><div class="value">${value}</div><div class="meta">${meta}</div></div>`;
+  function card(cardId, label, value, meta, cls) {
+    return `<div class="card ${cls || ''}" id="${cardId}"><div class="label">${esc(label)}</div><div class="value">${value}</div><div class="meta">${meta}</div></div>`;
   }
 
   function metaOf(source, ageS, stale, reason) {
-    return `${t('source')}: ${esc(source || '—')} · ${t('ago')} ${age(ageS)}${stale ? ` <span class="badge stale" title="${esc(reason || '')}">${t('stale')}</span>` : ''}`;
+    return `${t('source')}: ${id(source || '—')} · ${age(ageS)}${stale ? ` <span class="badge stale" title="${esc(reason || '')}">${t('stale')}</span>` : ''}`;
+  }
+
+  function renderReplay(s) {
+    const r = s.replay;
+    const day = (x) => dateFormat({ day: 'numeric', month: 'numeric', year: 'numeric' }).format(typeof x === 'number' ? x : Date.parse(x));
+    $('replay').hidden = !r;
+    if (!r) return;
+    const speed = r.speed ? ` · ${t('speed')} ×${fmt(r.speed, 0)}` : '';
+    setHtml('replay', `▶ ${t('replay')} (${day(r.data_from)} → ${day(Date.parse(r.data_to) - 1)}) · ${t('simulated')}: <b>${localTime(r.simulated_time, true)}</b>${speed}${r.state === 'ended' ? ` · ${t('replayEnded')}` : ''}`);
   }
 
   function renderNow(s) {
     const p = s.price;
     const priceCls = !p || p.total_eur_kwh === null ? 'stale' : p.stale ? 'stale' : p.total_eur_kwh < s.thresholds.green_below ? 'green' : p.total_eur_kwh < s.thresholds.red_above ? 'yellow' : 'red';
     const cards = [
-      card('card-price', t('price'), p && p.total_eur_kwh !== null ? `${fmt(p.total_eur_kwh, 4)} <small>€/kWh</small>` : '—', p ? `${fmt(p.energy_eur_kwh, 4)} + ${fmt(p.adder_eur_kwh, 4)} (${esc(p.series)}) · ${metaOf(p.source, p.age_s, p.stale, p.stale_reason)}` : t('none'), priceCls),
-      card('card-period', t('period'), p ? esc(p.period) : '—', p ? esc(p.tariff) : '', ''),
+      card('card-price', t('price'), p && p.total_eur_kwh !== null ? `${fmt(p.total_eur_kwh, 4)} <small>€/kWh</small>` : '—', p ? `${fmt(p.energy_eur_kwh, 4)} + ${fmt(p.adder_eur_kwh, 4)} (${id(p.series)}) · ${metaOf(p.source, p.age_s, p.stale, p.stale_reason)}` : t('none'), priceCls),
+      card('card-period', t('period'), p ? id(p.period) : '—', p ? id(p.tariff) : '', ''),
     ];
     const o = s.outdoor || {};
     cards.push(card('card-outdoor', t('outdoor'), `${o.temp && o.temp.value !== null ? fmt(o.temp.value, 1) : '—'} °C · ${o.rh && o.rh.value !== null ? fmt(o.rh.value, 0) : '—'} %`, o.temp ? metaOf(o.temp.source, o.temp.age_s, o.temp.stale, o.temp.stale_reason) : t('none'), o.temp && o.temp.stale ? 'stale' : ''));
-    const floorT = Object.entries(s.floor || {}).find(([, v]) => v.unit === 'degC');
-    const floorH = Object.entries(s.floor || {}).find(([, v]) => v.unit === 'percent');
+    const floorT = Object.entries(s.floor || {}).find(([, x]) => x.unit === 'degC');
+    const floorH = Object.entries(s.floor || {}).find(([, x]) => x.unit === 'percent');
     if (floorT || floorH) {
       const stale = (floorT && floorT[1].stale) || (floorH && floorH[1].stale);
       const ageS = floorT && floorT[1].at ? (Date.parse(s.now) - Date.parse(floorT[1].at)) / 1000 : null;
@@ -72,8 +99,8 @@
     }
     const r = s.recommendation || {};
     cards.push(r.recommendation
-      ? card('card-rec', t('recommendation'), `<span class="rec-${esc(r.recommendation)}">${esc(r.recommendation)}</span>`, `${t('urgency')}: ${esc(r.urgency)} · ${esc(r.priceSource)}/${esc(r.temperatureSource)} · v${esc(r.version)}`, '')
-      : card('card-rec', t('recommendation'), '—', `<span class="badge stale">${t('refused')}</span> ${esc(r.error || '')}`, 'stale'));
+      ? card('card-rec', t('recommendation'), `<span class="rec-${esc(r.recommendation)}">${esc(v('recommendation', r.recommendation))}</span>`, `${t('urgency')}: ${esc(v('urgency', r.urgency))} · ${esc(v('price_source', r.priceSource))}/${esc(v('price_source', r.temperatureSource))} · ${id(`v${r.version}`)}`, '')
+      : card('card-rec', t('recommendation'), '—', `<span class="badge stale">${t('refused')}</span> <span title="${esc(r.error || '')}">${t('none')}</span>`, 'stale'));
     setHtml('now', cards.join(''));
   }
 
@@ -82,22 +109,35 @@
   }
 
   function mergeOnX(sets) {
-    const xs = [...new Set(sets.flatMap((s) => s.map((p) => Date.parse(p.start) / 1000)))].sort((a, b) => a - b);
-    return [xs, ...sets.map((s) => { const m = new Map(s.map((p) => [Date.parse(p.start) / 1000, p.value])); return xs.map((x) => (m.has(x) ? m.get(x) : null)); })];
+    const xs = [...new Set(sets.flatMap((x) => x.map((p) => Date.parse(p.start) / 1000)))].sort((a, b) => a - b);
+    return [xs, ...sets.map((x) => { const m = new Map(x.map((p) => [Date.parse(p.start) / 1000, p.value])); return xs.map((k) => (m.has(k) ? m.get(k) : null)); })];
   }
 
-  function drawChart(id, data, series, unit) {
-    const el = $(id);
+  /** Time axis ticks in plant time and the page's language: 24-hour "HH:mm", the date (d/m) at midnight and for day steps. */
+  function timeTicks(u, splits, axisIdx, space, incr) {
+    const day = dateFormat({ day: 'numeric', month: 'numeric' });
+    const hm = dateFormat({ hour: '2-digit', minute: '2-digit' });
+    return splits.map((x) => {
+      const ms = x * 1000;
+      return incr >= 86400 || hm.format(ms) === '00:00' ? day.format(ms) : hm.format(ms);
+    });
+  }
+
+  function drawChart(chartId, data, series, unit) {
+    const el = $(chartId);
     const width = Math.max(280, el.clientWidth || 600);
+    const nf = new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 });
+    const axisStyle = { stroke: '#b5a79c', grid: { stroke: '#3a2f28' }, ticks: { stroke: '#3a2f28' } };
     const opts = {
       width, height: 240, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), tz),
       scales: { x: { time: true } }, cursor: { drag: { x: true, y: false } },
-      axes: [{ stroke: '#b5a79c', grid: { stroke: '#3a2f28' } }, { stroke: '#b5a79c', grid: { stroke: '#3a2f28' }, label: unit }],
-      series: [{}, ...series], legend: { show: true },
+      axes: [{ ...axisStyle, values: timeTicks }, { ...axisStyle, label: unit, values: (u, splits) => splits.map((x) => nf.format(x)) }],
+      series: [{ label: t('time'), value: (u, x) => (x === null || x === undefined ? '—' : localTime(x * 1000, true)) }, ...series.map((x) => ({ ...x, value: (u, y) => (y === null || y === undefined ? '—' : fmt(y, 1)) }))],
+      legend: { show: true },
     };
-    if (charts[id]) charts[id].destroy();
+    if (charts[chartId]) charts[chartId].destroy();
     el.innerHTML = '';
-    charts[id] = new uPlot(opts, data, el);
+    charts[chartId] = new uPlot(opts, data, el);
   }
 
   function renderCharts(s) {
@@ -112,62 +152,82 @@
     drawChart('chart-temp', mergeOnX([c.temp_observed, c.temp_forecast]), [{ label: t('observed'), stroke: '#d24a3c', width: 2 }, { label: t('forecast'), stroke: '#f08d7e', dash: [6, 4] }], '°C');
     drawChart('chart-rh', mergeOnX([c.rh_observed, c.rh_forecast]), [{ label: t('observed'), stroke: '#4f9bd0', width: 2 }, { label: t('forecast'), stroke: '#9cc7e6', dash: [6, 4] }], '%');
     setHtml('accuracy', (c.accuracy.length
-      ? `<table><tr><th></th><th>7 d</th><th>30 d</th></tr>${c.accuracy.map((a) => `<tr><td>${esc(a.band)}</td><td>${fmt(a.days7.mae)} (${a.days7.n})</td><td>${fmt(a.days30.mae)} (${a.days30.n})</td></tr>`).join('')}</table>`
-      : t('none')) + (c.recalibration ? `<p class="recalibration" title="${esc(c.recalibration.summary)}">${esc(c.recalibration.status)}${c.recalibration.at ? ` · ${esc(c.recalibration.at.slice(0, 16).replace('T', ' '))} UTC` : ''}: ${esc(c.recalibration.summary)}</p>` : ''));
+      ? `<table><tr><th></th><th>7 d</th><th>30 d</th></tr>${c.accuracy.map((a) => `<tr><td>${id(a.band)}</td><td>${fmt(a.days7.mae)} (${a.days7.n})</td><td>${fmt(a.days30.mae)} (${a.days30.n})</td></tr>`).join('')}</table>`
+      : t('none')) + (c.recalibration ? `<p class="recalibration" translate="no" title="${esc(c.recalibration.summary)}">${esc(c.recalibration.status)}${c.recalibration.at ? ` · ${localTime(c.recalibration.at, true)}` : ''}: ${esc(c.recalibration.summary)}</p>` : ''));
   }
 
   function renderPlan(s) {
     const plan = s.plan;
-    if (!plan) { $('plan').textContent = t('none'); return; }
+    if (!plan) { setHtml('plan', t('none')); return; }
     const start = Date.parse(plan.horizon.start);
     const end = Date.parse(plan.horizon.end);
     const span = end - start;
     const pct = (x) => `${Math.max(0, Math.min(100, ((x - start) / span) * 100))}%`;
-    const processes = [...new Set(plan.runs.map((r) => r.process))];
+    const processes = [...new Set([...plan.runs.map((r) => r.process), ...s.lines.map((l) => l.process)])];
     const nowX = pct(Date.parse(s.now));
-    const rows = processes.map((p) => `<div class="tl-row"><span>${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" data-left="${pct(a)}" data-width="calc(${pct(b)} - ${pct(a)})" title="${esc(p)} #${r.batch} ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €">#${r.batch}</div>`; }).join('')}<div class="tl-now" data-left="${nowX}"></div></div></div>`).join('');
+    const rows = processes.map((p) => `<div class="tl-row"><span translate="no">${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" data-left="${pct(a)}" data-width="calc(${pct(b)} - ${pct(a)})" title="${esc(p)} #${r.batch} ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €">#${r.batch}</div>`; }).join('')}<div class="tl-now" data-left="${nowX}"></div></div></div>`).join('');
     const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>`;
-    setHtml('plan', `<div class="timeline">${rows}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${esc(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${plan.infeasible.length ? ` · <span class="badge stale">${esc(plan.infeasible.join('; '))}</span>` : ''}</p>`);
+    const infeasible = plan.infeasible.length ? ` · <span class="badge stale">${plan.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}</span>` : '';
+    setHtml('plan', `<div class="timeline">${rows}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${infeasible}</p>`);
     // Positions go through the CSSOM: the Content-Security-Policy refuses inline style attributes.
     for (const el of $('plan').querySelectorAll('[data-left]')) {
       el.style.left = el.dataset.left;
       if (el.dataset.width) el.style.width = el.dataset.width;
     }
     const fields = $('quota-fields');
-    if (!fields.dataset.ready) {
-      fields.innerHTML = processes.map((p) => `<label>${esc(p)} <input type="number" min="0" max="24" size="2" name="${esc(p)}" value="${plan.runs.filter((r) => r.process === p).length}"></label>`).join(' ');
+    if (!fields.dataset.ready && processes.length) {
+      fields.innerHTML = processes.map((p) => `<label translate="no">${esc(p)} <input type="number" min="0" max="24" size="2" name="${esc(p)}" value="${plan.runs.filter((r) => r.process === p).length}"></label>`).join(' ');
       fields.dataset.ready = '1';
     }
   }
 
   function renderLines(s) {
     setHtml('lines', s.lines.length
-      ? `<table><tr><th>${t('line')}</th><th>${t('process')}</th><th>${t('run')}</th><th>ack</th><th>${t('override')}</th></tr>${s.lines.map((l) => `<tr><td>${esc(l.line)}</td><td>${esc(l.process)}</td><td>${l.command ? `#${l.command.batch} ${localTime(l.command.start, true)}–${localTime(l.command.end)}` : '—'}</td><td>${l.ack ? `${esc(l.ack.plan_id)} ${localTime(l.ack.at)}` : '—'}</td><td>${l.override ? `${esc(l.override.command)} → ${localTime(l.override.until, true)}` : '—'}</td></tr>`).join('')}</table>`
+      ? `<table><tr><th>${t('line')}</th><th>${t('process')}</th><th>${t('run')}</th><th>${t('ackCol')}</th><th>${t('override')}</th></tr>${s.lines.map((l) => `<tr><td>${id(l.line)}</td><td>${id(l.process)}</td><td>${l.command ? `#${l.command.batch} ${localTime(l.command.start, true)}–${localTime(l.command.end)}` : '—'}</td><td>${l.ack ? `${id(l.ack.plan_id)} ${localTime(l.ack.at)}` : '—'}</td><td>${l.override ? `${t(l.override.command === 'stop' ? 'stop' : 'resumeCmd')} → ${localTime(l.override.until, true)}` : '—'}</td></tr>`).join('')}</table>`
       : t('none'));
   }
 
+  /** Alerts grouped by kind and subject, newest first, `alertsShown` of them. */
   function renderAlerts(s) {
-    setHtml('alerts', s.alerts.length
-      ? `<table>${s.alerts.map((a) => `<tr><td><span class="badge level-${esc(a.level)}">${esc(a.level)}</span></td><td>${localTime(a.at, true)}</td><td><b>${esc(a.code)}</b> ${esc(a.message)}</td><td>${a.ackedAt ? t('acked') : `<button class="auth-only" data-ack="${a.id}">${t('ack')}</button>`}</td></tr>`).join('')}</table>`
-      : t('none'));
+    const groups = s.alert_groups || [];
+    const shown = groups.slice(0, alertsShown);
+    const when = (g) => (g.count > 1 ? `${t('firstSeen')} ${localTime(g.first, true)} · ${t('lastSeen')} ${localTime(g.last, true)}` : localTime(g.last, true));
+    const rows = shown.map((g) => `<tr class="alert-group" data-code="${esc(g.code)}"><td><span class="badge level-${esc(g.level)}">${esc(v('level', g.level))}</span></td><td><b>${codeText(g.code)}</b>${g.count > 1 ? ` <span class="badge count">×${g.count}</span>` : ''}<br><span class="msg" title="${esc(g.message)}">${message(g.code, g.message) ?? (/^[\w.-]+$/.test(g.subject) ? id(g.subject) : '')}</span><br><small>${when(g)}</small></td><td>${g.acked ? t('acked') : `<button class="auth-only" data-ack="${g.latest_id}">${t('ack')}</button>`}</td></tr>`).join('');
+    const more = groups.length > alertsShown ? `<button id="alerts-more">${t('showMore')} (${groups.length - alertsShown})</button>` : alertsShown > 5 ? `<button id="alerts-less">${t('showLess')}</button>` : '';
+    setHtml('alerts', groups.length ? `<table>${rows}</table>${more}` : t('none'));
   }
 
   function renderHealth(s) {
     const h = s.health;
-    const plugins = Object.entries(h.plugins).map(([n, p]) => `<tr><td>${esc(n)}</td><td class="state-${esc(p.state)}">${esc(p.state)}</td><td>${esc(p.message)}</td></tr>`).join('');
-    const jobs = h.jobs.map((j) => `<tr><td>${esc(j.id)}</td><td>${j.lastRun ? `${esc(j.lastRun.outcome)} ${localTime(j.lastRun.at, true)} (${j.lastRun.durationMs} ms)` : '—'}</td><td>${j.paused ? 'paused' : localTime(j.nextRun, true)}</td><td><button class="auth-only" data-job="${esc(j.id)}" data-action="trigger">${t('trigger')}</button> <button class="auth-only" data-job="${esc(j.id)}" data-action="${j.paused ? 'resume' : 'pause'}">${t(j.paused ? 'resume' : 'pause')}</button></td></tr>`).join('');
-    const stale = h.series.filter((x) => x.stale).map((x) => `<span class="badge stale">${esc(x.id)}</span>`).join(' ');
-    setHtml('health', `<p>broker: ${h.broker.connected ? '<span class="badge ok">ok</span>' : '<span class="badge stale">down</span>'} · clients ${h.broker.clients ?? '—'} · models: ${h.models.map((m) => `${esc(m.name)}@${esc(m.version)} (${esc(m.backend)}, ${m.inferences})`).join(', ') || '—'} ${stale}</p>
-      <table><tr><th>plugin</th><th>${t('state')}</th><th></th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>`);
+    const plugins = Object.entries(h.plugins).map(([n, p]) => `<tr><td>${id(n)}</td><td class="state-${esc(p.state)}">${esc(v('state', p.state))}</td></tr>`).join('');
+    const messages = Object.entries(h.plugins).filter(([, p]) => p.message).map(([n, p]) => `<li translate="no" lang="en"><b>${esc(n)}</b>: ${esc(p.message)}</li>`).join('');
+    const jobs = h.jobs.map((j) => `<tr><td>${id(j.id)}</td><td>${j.lastRun ? `${esc(v('outcome', j.lastRun.outcome))} ${localTime(j.lastRun.at, true)} (${fmt(j.lastRun.durationMs, 0)} ${t('ms')})` : '—'}</td><td>${j.paused ? t('paused') : localTime(j.nextRun, true)}</td><td><button class="auth-only" data-job="${esc(j.id)}" data-action="trigger">${t('trigger')}</button> <button class="auth-only" data-job="${esc(j.id)}" data-action="${j.paused ? 'resume' : 'pause'}">${t(j.paused ? 'resume' : 'pause')}</button></td></tr>`).join('');
+    const stale = h.series.filter((x) => x.stale).map((x) => `<span class="badge stale" translate="no">${esc(x.id)}</span>`).join(' ');
+    setHtml('health', `<p>broker: ${h.broker.connected ? `<span class="badge ok">${esc(v('state', 'ok'))}</span>` : `<span class="badge stale">${t('down')}</span>`} · ${t('clients')} ${h.broker.clients ?? '—'} · ${t('models')}: ${h.models.map((m) => `${id(`${m.name}@${m.version}`)} (${id(m.backend)}, ${fmt(m.inferences, 0)})`).join(', ') || '—'} ${stale}</p>
+      <table><tr><th>${t('plugin')}</th><th>${t('state')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
+      <details><summary>${t('details')}</summary><ul class="log">${messages}</ul></details>`);
+  }
+
+  /** Live only while the event stream is open, the page has loaded recently and the current data is not stale. */
+  function renderLive() {
+    const el = $('live');
+    const open = events.readyState === 1;
+    const dataStale = Boolean(status && ((status.price && status.price.stale) || (status.outdoor && status.outdoor.temp && status.outdoor.temp.stale)));
+    const old = loadedAt && Date.now() - loadedAt > 150_000;
+    const [cls, key] = events.readyState === 2 || (!open && loadedAt) ? ['stale', 'offline'] : !open ? ['', 'connecting'] : dataStale || old ? ['stale', 'dataStale'] : ['ok', 'live'];
+    el.className = `badge ${cls}`;
+    el.dataset.state = key;
+    el.textContent = t(key);
   }
 
   function render() {
     if (!status) return;
-    lang ||= status.language;
+    lang ||= TEXT[status.language] ? status.language : 'es';
     applyI18n();
     $('site').textContent = status.site.name;
     $('clock').textContent = localTime(status.now, true);
     $('version').textContent = `v${status.version}`;
+    renderReplay(status);
     renderNow(status);
     renderCharts(status);
     renderPlan(status);
@@ -176,14 +236,15 @@
     renderHealth(status);
     document.body.classList.toggle('authed', Boolean(token()));
     $('auth').textContent = token() ? t('authed') : t('readonly');
-    $('live').textContent = $('live').classList.contains('ok') ? t('live') : $('live').classList.contains('stale') ? t('offline') : '…';
+    renderLive();
   }
 
   async function load() {
     const res = await fetch('/api/status');
     status = await res.json();
+    loadedAt = Date.now();
     render();
-    document.body.dataset.loaded = String(Date.now());
+    document.body.dataset.loaded = String(loadedAt);
   }
 
   async function act(method, path, body) {
@@ -200,23 +261,33 @@
     try {
       if (el.dataset.job) { await act('POST', `/scheduler/jobs/${encodeURIComponent(el.dataset.job)}/${el.dataset.action}`); await load(); }
       else if (el.dataset.ack) { await act('POST', `/api/alerts/${el.dataset.ack}/ack`); await load(); }
-      else if (el.id === 'preview') { const p = await act('POST', '/api/plan/preview', { quota: quota() }); $('preview-result').textContent = `${t('cost')} ${fmt(p.totals.cost_eur)} € · ${t('saved')} ${fmt(p.totals.saved_eur)} €${p.infeasible.length ? ` · ${p.infeasible.join('; ')}` : ''}`; }
+      else if (el.id === 'alerts-more') { alertsShown += 10; render(); }
+      else if (el.id === 'alerts-less') { alertsShown = 5; render(); }
+      else if (el.id === 'preview') { const p = await act('POST', '/api/plan/preview', { quota: quota() }); $('preview-result').innerHTML = `${t('cost')} ${fmt(p.totals.cost_eur)} € · ${t('saved')} ${fmt(p.totals.saved_eur)} €${p.infeasible.length ? ` · ${p.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}` : ''}`; }
       else if (el.id === 'apply') { await act('POST', '/api/plan/apply', { quota: quota() }); $('preview-result').textContent = '✓'; await load(); }
     } catch (error) {
       $('preview-result').textContent = `${t('refused')}: ${error.message}`;
       document.body.dataset.lastError = error.message;
     }
   });
-  $('lang').addEventListener('change', () => { lang = $('lang').value; localStorage.setItem('choco-lang', lang); render(); });
+  $('lang').addEventListener('change', () => {
+    lang = $('lang').value;
+    localStorage.setItem('choco-lang', lang);
+    const url = new URL(location.href);
+    url.searchParams.set('lang', lang);
+    history.replaceState(null, '', url);
+    render();
+  });
   $('token').addEventListener('change', () => { sessionStorage.setItem('choco-token', $('token').value); render(); });
   $('token').value = token();
 
   let pending;
   const events = new EventSource('/api/events');
   events.addEventListener('update', () => { clearTimeout(pending); pending = setTimeout(load, 250); });
-  events.onopen = () => { $('live').textContent = t('live'); $('live').className = 'badge ok'; };
-  events.onerror = () => { $('live').textContent = t('offline'); $('live').className = 'badge stale'; };
+  events.onopen = () => renderLive();
+  events.onerror = () => renderLive();
   setInterval(load, 60_000);
+  setInterval(renderLive, 10_000);
   window.addEventListener('resize', () => { clearTimeout(pending); pending = setTimeout(render, 200); });
   load();
 })();

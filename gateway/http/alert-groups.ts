@@ -1,0 +1,46 @@
+import type { Alert } from '../bus.js';
+import { formatUtcIso } from '../tz.js';
+
+export interface StoredAlert extends Alert {
+  id: number;
+  ackedAt: number | null;
+}
+
+/** Repeated alerts of one kind about one subject, newest first: `{code, subject, level, count, first, last, message, latest_id, acked}`. */
+export interface AlertGroup {
+  code: string;
+  /** What the alert is about: the message's leading "<subject>:" or, without one, the message with its numbers blanked. */
+  subject: string;
+  level: Alert['level'];
+  count: number;
+  first: string;
+  last: string;
+  /** The newest message of the group, unchanged. */
+  message: string;
+  latest_id: number;
+  acked: boolean;
+}
+
+/** "line tempering: write failed (…)" → "line tempering"; "plan uses forecast prices after 2018-01-10T00:00:00+01:00" → "plan uses forecast prices after #". */
+export function alertSubject(message: string): string {
+  const lead = /^([\w .-]+?):\s/.exec(message);
+  return lead ? lead[1]! : message.replace(/[-+]?\d[\d\-T:.,+Z]*/g, '#');
+}
+
+/** Groups alerts (newest first, as the gateway keeps them) by code and subject; groups ordered by their newest alert. */
+export function groupAlerts(alerts: readonly StoredAlert[]): AlertGroup[] {
+  const groups = new Map<string, AlertGroup & { firstAt: number; lastAt: number }>();
+  for (const a of alerts) {
+    const subject = alertSubject(a.message);
+    const key = `${a.code}\u0000${subject}`;
+    const g = groups.get(key);
+    if (!g) {
+      groups.set(key, { code: a.code, subject, level: a.level, count: 1, first: formatUtcIso(a.at), last: formatUtcIso(a.at), message: a.message, latest_id: a.id, acked: a.ackedAt !== null, firstAt: a.at, lastAt: a.at });
+      continue;
+    }
+    g.count++;
+    if (a.at < g.firstAt) (g.firstAt = a.at), (g.first = formatUtcIso(a.at));
+    if (a.at > g.lastAt) Object.assign(g, { lastAt: a.at, last: formatUtcIso(a.at), message: a.message, latest_id: a.id, acked: a.ackedAt !== null, level: a.level });
+  }
+  return [...groups.values()].sort((x, y) => y.lastAt - x.lastAt).map(({ firstAt: _f, lastAt: _l, ...g }) => g);
+}

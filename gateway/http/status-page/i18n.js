@@ -1,0 +1,70 @@
+/* choco-edge status page: every visible word in Spanish and English. Plain JavaScript, no build step. */
+window.CHOCO_I18N = (() => {
+  'use strict';
+  const LOCALE = { es: 'es-ES', en: 'en-GB' };
+  const TEXT = {
+    es: {
+      price: 'Precio ahora', period: 'Periodo', outdoor: 'Exterior', floor: 'Planta', recommendation: 'Recomendación', prices: 'Precios: ayer, hoy y mañana',
+      temperature: 'Temperatura (24 h y próximas 48 h)', humidity: 'Humedad', plan: 'Plan de producción', lines: 'Líneas', alerts: 'Alertas', accuracy: 'Precisión de la previsión (error medio, €/MWh)',
+      health: 'Fuentes, plugins, tareas, modelos y broker', zoom: 'Arrastre para ampliar; doble clic para restablecer.', token: 'token', stale: 'DESACTUALIZADO', source: 'fuente',
+      published: 'publicado', forecast: 'previsión', band: 'banda 10-90 %', observed: 'observado', quota: 'Lotes por día:', preview: 'Previsualizar', apply: 'Aplicar', saved: 'ahorro frente a turno fijo',
+      cost: 'coste', none: 'sin datos', ack: 'Reconocer', acked: 'reconocida', trigger: 'Ejecutar', pause: 'Pausar', resume: 'Reanudar', next: 'próxima', live: 'en vivo', offline: 'sin conexión', connecting: 'conectando',
+      dataStale: 'datos desactualizados', authed: 'acciones habilitadas', readonly: 'solo lectura', refused: 'rechazado', urgency: 'urgencia', line: 'Línea', process: 'Proceso', run: 'Tanda', override: 'Anulación', job: 'Tarea', last: 'Última', state: 'Estado',
+      ackCol: 'confirmación', time: 'Hora', language: 'idioma', clients: 'clientes', models: 'modelos', paused: 'en pausa', down: 'caído', method: 'método', plugin: 'plugin', details: 'Detalle técnico (registro del gateway, en inglés)',
+      showMore: 'Mostrar más', showLess: 'Mostrar menos', times: 'veces', firstSeen: 'primera', lastSeen: 'última', replay: 'Reproducción de datos grabados', simulated: 'fecha simulada', speed: 'velocidad', replayEnded: 'la grabación ha terminado',
+      runs: 'tandas', noPlanReason: 'ningún plan cumple todas las restricciones', api: 'API', metrics: 'métricas', ms: 'ms', stop: 'parar', resumeCmd: 'reanudar',
+    },
+    en: {
+      price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
+      temperature: 'Temperature (24 h and next 48 h)', humidity: 'Humidity', plan: 'Production plan', lines: 'Lines', alerts: 'Alerts', accuracy: 'Forecast accuracy (mean error, €/MWh)',
+      health: 'Sources, plugins, jobs, models and broker', zoom: 'Drag to zoom; double-click to reset.', token: 'token', stale: 'STALE', source: 'source',
+      published: 'published', forecast: 'forecast', band: '10-90 % band', observed: 'observed', quota: 'Batches per day:', preview: 'Preview', apply: 'Apply', saved: 'saved against the fixed shift',
+      cost: 'cost', none: 'no data', ack: 'Acknowledge', acked: 'acknowledged', trigger: 'Run now', pause: 'Pause', resume: 'Resume', next: 'next', live: 'live', offline: 'offline', connecting: 'connecting',
+      dataStale: 'data stale', authed: 'actions enabled', readonly: 'read-only', refused: 'refused', urgency: 'urgency', line: 'Line', process: 'Process', run: 'Batch', override: 'Override', job: 'Job', last: 'Last', state: 'State',
+      ackCol: 'acknowledgement', time: 'Time', language: 'language', clients: 'clients', models: 'models', paused: 'paused', down: 'down', method: 'method', plugin: 'plugin', details: 'Technical detail (gateway log, in English)',
+      showMore: 'Show more', showLess: 'Show less', times: 'times', firstSeen: 'first', lastSeen: 'last', replay: 'Replay of recorded data', simulated: 'simulated time', speed: 'speed', replayEnded: 'the recording has ended',
+      runs: 'batches', noPlanReason: 'no plan meets every constraint', api: 'API', metrics: 'metrics', ms: 'ms', stop: 'stop', resumeCmd: 'resume',
+    },
+  };
+  /** Values the gateway sends as codes, shown in the chosen language. */
+  const VALUES = {
+    recommendation: { Optimal: { es: 'Óptimo', en: 'Optimal' }, Moderate: { es: 'Moderado', en: 'Moderate' }, Reduced: { es: 'Reducido', en: 'Reduced' }, Halt: { es: 'Parada', en: 'Halt' } },
+    urgency: { Low: { es: 'baja', en: 'low' }, Medium: { es: 'media', en: 'medium' }, High: { es: 'alta', en: 'high' }, Critical: { es: 'crítica', en: 'critical' } },
+    level: { info: { es: 'info', en: 'info' }, warning: { es: 'aviso', en: 'warning' }, critical: { es: 'crítica', en: 'critical' } },
+    state: { ok: { es: 'ok', en: 'ok' }, degraded: { es: 'degradado', en: 'degraded' }, failed: { es: 'fallido', en: 'failed' }, disabled: { es: 'desactivado', en: 'disabled' }, starting: { es: 'arrancando', en: 'starting' } },
+    outcome: { ok: { es: 'ok', en: 'ok' }, failed: { es: 'fallida', en: 'failed' }, placeholder: { es: 'sin uso', en: 'unused' }, 'skipped-overlap': { es: 'omitida', en: 'skipped' } },
+    price_source: { published: { es: 'publicado', en: 'published' }, forecast: { es: 'previsión', en: 'forecast' }, observed: { es: 'observado', en: 'observed' }, persistence: { es: 'persistencia', en: 'persistence' } },
+  };
+  /** What each alert code means. */
+  const CODES = {
+    PLC_WRITE_FAILED: { es: 'Fallo al escribir en el PLC', en: 'PLC write failed' },
+    PLAN_INFEASIBLE: { es: 'Plan imposible', en: 'No feasible plan' },
+    STALE_INPUT: { es: 'Datos de entrada desactualizados', en: 'Stale input' },
+    PLUGIN_DOWN: { es: 'Plugin caído', en: 'Plugin down' },
+    PRICE_SPIKE: { es: 'Pico de precio', en: 'Price spike' },
+    AMBIENT_LIMIT: { es: 'Límite de temperatura exterior', en: 'Ambient limit' },
+    HALT: { es: 'Parada', en: 'Halt' },
+    FORECAST_PRICES: { es: 'Plan con precios previstos', en: 'Plan on forecast prices' },
+  };
+  /**
+   * Gateway messages (English in logs and MQTT) rendered in the page's language. `m` is the regex match, `f` has
+   * `date(iso)`, `num(x, d)`, `v(kind, value)` and `t(key)`. Unknown messages show the code's meaning only.
+   */
+  const MESSAGES = [
+    { re: /^plan uses forecast prices after (\S+)$/, es: (m, f) => `el plan usa precios previstos desde ${f.date(m[1])}`, en: (m, f) => `the plan uses forecast prices from ${f.date(m[1])}` },
+    { re: /^no plan meets every constraint; the binding one is the contracted power of ([\d.]+) kW$/, es: (m, f) => `ningún plan cumple todas las restricciones; limita la potencia contratada de ${f.num(m[1], 0)} kW`, en: (m, f) => `no plan meets every constraint; the binding one is the contracted power of ${f.num(m[1], 0)} kW` },
+    { re: /^no plan meets every constraint; the binding one is the batch order together with the forbidden hours and ambient limits$/, es: () => 'ningún plan cumple todas las restricciones; limitan el orden de los lotes junto con las horas prohibidas y los límites de temperatura', en: () => 'no plan meets every constraint; the binding ones are the batch order with the forbidden hours and ambient limits' },
+    { re: /^(\S+): quota of (\d+) runs of (\d+) min does not fit; at most (\d+) fit in the allowed ([\d.]+) h$/, es: (m, f) => `${m[1]}: no caben ${m[2]} tandas de ${m[3]} min; caben como mucho ${m[4]} en las ${f.num(m[5], 1)} h permitidas`, en: (m, f) => `${m[1]}: ${m[2]} batches of ${m[3]} min do not fit; at most ${m[4]} fit in the allowed ${f.num(m[5], 1)} h` },
+    { re: /^(\S+): no window of (\d+) min free of forbidden hours and ambient limits in the horizon \(quota (\d+)\)$/, es: (m) => `${m[1]}: ninguna ventana de ${m[2]} min libre de horas prohibidas y límites de temperatura (cuota ${m[3]})`, en: (m) => `${m[1]}: no ${m[2]}-min window free of forbidden hours and ambient limits (quota ${m[3]})` },
+    { re: /^(\S+): needs ([\d.]+) kW, more than the contracted ([\d.]+) kW$/, es: (m, f) => `${m[1]}: necesita ${f.num(m[2], 0)} kW, más que los ${f.num(m[3], 0)} kW contratados`, en: (m, f) => `${m[1]}: needs ${f.num(m[2], 0)} kW, more than the contracted ${f.num(m[3], 0)} kW` },
+    { re: /^planner: fewer than 4 slots of published or forecast (\S+) prices from now$/, es: (m) => `planificador: menos de 4 franjas de precios ${m[1]} publicados o previstos desde ahora`, en: (m) => `planner: fewer than 4 slots of published or forecast ${m[1]} prices from now` },
+    { re: /^(\S+): no data stored yet$/, es: (m) => `${m[1]}: todavía sin datos`, en: (m) => `${m[1]}: no data yet` },
+    { re: /^(\S+): no value covers now \(latest ends (\S+)\)$/, es: (m, f) => `${m[1]}: ningún valor para ahora (el último acaba ${m[2] === 'never' ? '—' : f.date(m[2])})`, en: (m, f) => `${m[1]}: no value for now (the latest ends ${m[2] === 'never' ? '—' : f.date(m[2])})` },
+    { re: /^(\S+): last fetched (\d+) min ago \(limit (\d+) min\)$/, es: (m) => `${m[1]}: última descarga hace ${m[2]} min (límite ${m[3]} min)`, en: (m) => `${m[1]}: last fetched ${m[2]} min ago (limit ${m[3]} min)` },
+    { re: /^price ([-\d.]+) €\/MWh at (\S+) \((\w+)\)$/, es: (m, f) => `precio de ${f.num(m[1], 2)} €/MWh a las ${f.date(m[2])} (${f.v('price_source', m[3])})`, en: (m, f) => `price ${f.num(m[1], 2)} €/MWh at ${f.date(m[2])} (${f.v('price_source', m[3])})` },
+    { re: /^outdoor ([-\d.]+) °C at (\S+): production halted for those hours$/, es: (m, f) => `exterior ${f.num(m[1], 1)} °C a las ${f.date(m[2])}: producción parada esas horas`, en: (m, f) => `outdoor ${f.num(m[1], 1)} °C at ${f.date(m[2])}: production halted for those hours` },
+    { re: /^Halt from (\S+)$/, es: (m, f) => `parada desde ${f.date(m[1])}`, en: (m, f) => `halt from ${f.date(m[1])}` },
+    { re: /^line (\S+): write failed \((.*)\); retrying in (\d+) ms$/, es: (m) => `línea ${m[1]}: la escritura falló; reintento en ${m[3]} ms`, en: (m) => `line ${m[1]}: write failed; retrying in ${m[3]} ms` },
+  ];
+  return { LOCALE, TEXT, VALUES, CODES, MESSAGES };
+})();
