@@ -65,6 +65,7 @@ export class Gateway {
   private readonly lastAlertAt = new Map<string, number>();
   private startedAt = 0;
   private stopping?: Promise<void>;
+  private starting?: Promise<void>;
   brokerPorts?: { port: number; wsPort: number; tlsPort?: number };
   mqttUrl = '';
   /** Credentials of the gateway's own clients on the embedded broker, fresh at every start. */
@@ -84,7 +85,13 @@ export class Gateway {
     return moduleLogger(this.log, this.config.log, module);
   }
 
-  async start(): Promise<void> {
+  /** Opens the store, starts broker, plugins, HTTP and the scheduler. A stop() meanwhile waits for it to finish. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     this.startedAt = this.clock.now();
     this.eventLoop.enable();
     const cfg = this.config;
@@ -345,6 +352,8 @@ export class Gateway {
 
   private async doStop(reason: string): Promise<void> {
     this.log.info({ reason }, 'choco-edge stopping');
+    // Tearing down while start() is still opening things would leave its last steps writing to a closed store.
+    await this.starting?.catch(() => undefined);
     this.bus.emit('gateway.stopping', { reason });
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();

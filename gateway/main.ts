@@ -81,7 +81,14 @@ async function run(gateway: Gateway): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (error) {
+    // A stop requested while starting (systemctl stop during TimeoutStartSec) ends the start; the stop decides the exit.
+    if (shuttingDown) return;
+    throw error;
+  }
+  if (shuttingDown) return;
   await systemd.notify('READY=1', `STATUS=running: http ${gateway.http?.url ?? 'off'}, mqtt ${gateway.mqttUrl}`);
   systemd.startWatchdog(() => !shuttingDown);
 }
