@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AcceleratedClock } from './clock.js';
-import { ConfigError, loadConfig, redactConfig } from './config/load.js';
+import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './controller.js';
 import { SdNotify } from './sd-notify.js';
@@ -10,6 +10,7 @@ import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './store/backup.js';
 import { SeriesStore } from './store/series-store.js';
 import { errorMessage } from './errors.js';
+import { InputError, checkDateRange, checkGzipFile, checkInputFile } from './cli-input.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
 import { EvalUsageError, runEval } from './inference/eval-cli.js';
@@ -93,6 +94,12 @@ async function run(gateway: Gateway): Promise<void> {
   systemd.startWatchdog(() => !shuttingDown);
 }
 
+/** The data files and date range of eval and simulate, checked before any work starts. */
+function checkDataOptions(options: Record<string, string>): void {
+  for (const flag of ['prices', 'weather', 'drivers']) if (options[flag] !== undefined) checkInputFile(options[flag], `--${flag}`);
+  checkDateRange(options.from, options.to);
+}
+
 async function openStoreForCli(dataDir: string): Promise<SeriesStore> {
   const dir = join(resolve(dataDir), 'store');
   mkdirSync(dir, { recursive: true });
@@ -160,19 +167,23 @@ async function main(): Promise<number> {
     }
     case 'check-config': {
       const config = loadConfig({ file: configFile });
-      process.stdout.write(`configuration is valid${configFile ? ` (${configFile})` : ' (defaults and environment)'}\n`);
+      const loaded = configFileFor({ file: configFile });
+      process.stdout.write(`configuration is valid (${loaded ? `${loaded}, ` : 'no config file: '}defaults and CHOCO_EDGE_* environment)\n`);
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     }
     case 'eval': {
       if (!options.model || !options.prices) throw new EvalUsageError('usage: choco-edge eval --model <price-forecaster|production-recommender> --prices <csv.gz> [--weather <csv.gz>] [--drivers <csv.gz>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]');
+      checkDataOptions(options);
       process.stdout.write(`${await runEval({ ...options, model: options.model, prices: options.prices, modelsDir: options['models-dir'] })}\n`);
       return 0;
     }
     case 'simulate': {
       if (!options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge simulate --from YYYY-MM-DD --to YYYY-MM-DD --prices <csv.gz> [--weather <csv.gz>] [--decision-hour 10]');
+      checkDataOptions(options);
       const config = loadConfig({ file: configFile });
       const decisionHour = Number(options['decision-hour'] ?? 10);
+      if (!Number.isInteger(decisionHour) || decisionHour < 0 || decisionHour > 23) throw new InputError(`--decision-hour ${JSON.stringify(options['decision-hour'])} must be a whole hour from 0 to 23`);
       const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0') });
       process.stdout.write(`${formatSimulation(result, options.from, options.to)}\n`);
       return 0;
@@ -191,6 +202,7 @@ async function main(): Promise<number> {
     }
     case 'restore': {
       if (!options.from) throw new EvalUsageError('usage: choco-edge restore --from <backup.jsonl.gz> [--force true]');
+      checkGzipFile(options.from, '--from', 'a .jsonl.gz file written by choco-edge backup');
       const config = loadConfig({ file: configFile });
       const store = await openStoreForCli(config.dataDir);
       try {
@@ -223,7 +235,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError) {
+    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError || error instanceof InputError) {
       process.stderr.write(`choco-edge: ${error.message}\n`);
       process.exit(2);
     }

@@ -6,7 +6,7 @@ export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ f
 });
 
 const Cron = (defaultValue: string, description: string) =>
-  Type.String({ default: defaultValue, description, pattern: '^\\S+(\\s+\\S+){4,5}$' });
+  Type.String({ default: defaultValue, description, pattern: '^\\S+(\\s+\\S+){4,5}$', cron: true });
 
 const Job = (cron: string, description: string) =>
   Type.Object({ enabled: Type.Boolean({ default: true }), cron: Cron(cron, description) }, { additionalProperties: false, default: {} });
