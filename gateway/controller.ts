@@ -150,7 +150,7 @@ export class Gateway {
 
     if (cfg.http.enabled) this.http = await startHttpServer(this, this.logger('http'));
     await this.scheduler.start();
-    this.log.info({ plugins: [...this.plugins.keys()], http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
+    this.log.info({ plugins: [...this.plugins].filter(([, p]) => p.plugin).map(([name]) => name), http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
   }
 
   private async startPlugins(): Promise<void> {
@@ -285,7 +285,9 @@ export class Gateway {
     this.lastAlertAt.set(key, a.at);
     this.alerts.unshift({ ...a, id: this.nextAlertId++, ackedAt: null, ackedBy: null });
     this.alerts.length = Math.min(this.alerts.length, 500);
-    this.log.warn({ code: a.code, level: a.level }, a.message);
+    // The alert's own level under another key: pino's `level` is the log level (a "level" field would replace it).
+    const log = a.level === 'critical' ? this.log.error.bind(this.log) : a.level === 'warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
+    log({ code: a.code, severity: a.level }, a.message);
     await this.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code: a.code, level: a.level, message: a.message, at: new Date(a.at).toISOString() });
   }
 

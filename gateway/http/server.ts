@@ -44,6 +44,7 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   const app = Fastify({
     ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
     loggerInstance: log as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
     bodyLimit: cfg.bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
@@ -68,9 +69,11 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
       }
     }
   });
-  // Routine requests are not logged; failures are, by the error handler above.
-  app.addHook('onRoute', (route) => {
-    route.logLevel ??= 'warn';
+  // One line per request, at debug (info for a refused one); 5xx are logged by the error handler above.
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 400 && reply.statusCode < 500) log.info(line, 'request refused');
+    else log.debug(line, 'request');
   });
   const guard = tokenGuard(readSecret(cfg.token, 'http.token'));
   registerRoutes(app, gateway, guard);
