@@ -159,7 +159,7 @@ async function main(): Promise<number> {
           speed: config.demo.speed,
           http: gateway.http?.url,
           mqtt: gateway.brokerPorts,
-          try: [`curl ${gateway.http?.url}/ree/prices?hours=24`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
+          try: [`curl '${gateway.http?.url}/ree/prices?hours=24'`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
         },
         `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated Modbus floor sensor and a simulated PLC for the lines`,
       );
