@@ -1,5 +1,6 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createTask } from 'node-cron';
+import { checkInputFile } from '../cli-input.js';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
@@ -66,6 +67,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if ((schema as { cron?: boolean }).cron && typeof value === 'string') {
       const problem = cronProblem(value);
       if (problem) problems.push(`${path}: cron expression ${JSON.stringify(value)} is invalid: ${problem}`);
+    }
+    if ((schema as { readableFile?: boolean }).readableFile && typeof value === 'string') {
+      try {
+        checkInputFile(value, 'file');
+      } catch (error) {
+        problems.push(`${path}: ${(error as Error).message}`);
+      }
     }
     if (isSecret(schema) && value !== undefined) {
       try {

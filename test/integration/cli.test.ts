@@ -42,6 +42,7 @@ describe('check-config refuses what start refuses, before start opens anything',
     { name: 'a cron field of 99', env: { CHOCO_EDGE_CONFIG: file('cron.yaml', 'scheduler:\n  jobs:\n    priceIngestion: { cron: "99 * * * *" }\n') }, message: /scheduler\/jobs\/priceIngestion\/cron: cron expression "99 \* \* \* \*" is invalid: 99 is a invalid expression for minute/ },
     { name: 'a missing secret file', env: { CHOCO_EDGE_SOURCES_ESIOS_TOKEN_FILE: join(dir, 'no-such-token') }, message: /sources\/esios\/token: secret file .*no-such-token does not exist/ },
     { name: 'an empty secret file', env: { CHOCO_EDGE_HTTP_TOKEN_FILE: emptySecret }, message: /http\/token: secret file .*empty-token is empty/ },
+    { name: 'an HTTPS certificate that is not there', env: { CHOCO_EDGE_HTTP_TLS_CERT: join(dir, 'no-cert.pem'), CHOCO_EDGE_HTTP_TLS_KEY: emptySecret }, message: /\/http\/tls\/cert: file .*no-cert\.pem: no such file/ },
     { name: 'a directory as secret file', env: { CHOCO_EDGE_MQTT_EXTERNAL_PASSWORD_FILE: secretDir }, message: /mqtt\/external\/password: secret file .*token-dir is a directory/ },
   ];
   it.each(cases)('$name: check-config and start both exit 2 with the same message; start opens no port', async ({ env, message }) => {
