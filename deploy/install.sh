@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Installs choco-edge as a systemd service: user, directories, build, unit, credentials, journald limits.
-#   sudo deploy/install.sh            install from this checkout into /opt/choco-edge and start it
-#   deploy/install.sh --root DIR --no-systemctl [--copy-modules]   lay the files out under DIR only (tests, image builds)
+# Installs choco-edge as a systemd service: user, directories, build, unit, credentials; a safe config (no devices,
+# no lines, no outputs). It does not start the service unless asked.
+#   sudo deploy/install.sh [--start] [--journald] [--copy-modules]
+#   deploy/install.sh --root DIR --no-systemctl [--copy-modules]     lay the files out under DIR only (tests, images)
+#     --start          enable and start choco-edge.service after installing (otherwise: printed as a next step)
+#     --journald       also install the journald limits (deploy/journald-choco-edge.conf); journald is not restarted
+#     --copy-modules   copy this checkout's node_modules instead of running npm ci (offline install)
 set -euo pipefail
 ROOT=""
 SYSTEMCTL=1
 COPY_MODULES=0
+START=0
+JOURNALD=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) ROOT="$2"; shift 2 ;;
     --no-systemctl) SYSTEMCTL=0; shift ;;
     --copy-modules) COPY_MODULES=1; shift ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
+    --start) START=1; shift ;;
+    --journald) JOURNALD=1; shift ;;
+    *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,23 +27,47 @@ APP="$ROOT/opt/choco-edge"
 ETC="$ROOT/etc/choco-edge"
 UNIT_DIR="$ROOT/etc/systemd/system"
 
+need_node() {
+  echo "choco-edge needs Node.js 20.19 or newer and npm; $1." >&2
+  echo "On Debian 12 the packaged nodejs is 18.19, too old: install Node.js 22 (it includes npm) from the NodeSource" >&2
+  echo "apt repository (https://github.com/nodesource/distributions), or unpack the official Linux binary tarball" >&2
+  echo "from https://nodejs.org/en/download into /usr/local and put /usr/local/bin first on PATH." >&2
+  exit 1
+}
+command -v node >/dev/null 2>&1 || need_node "node was not found on PATH"
+NODE_VERSION="$(node -p 'process.versions.node')"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || need_node "this node is $NODE_VERSION"
+command -v npm >/dev/null 2>&1 || need_node "npm was not found on PATH (Debian: apt-get install npm, or use the NodeSource nodejs, which includes it)"
+
 if [ -z "$ROOT" ]; then
   [ "$(id -u)" = 0 ] || { echo "run as root (or with --root DIR)" >&2; exit 1; }
   id -u choco-edge >/dev/null 2>&1 || useradd --system --home-dir /var/lib/choco-edge --shell /usr/sbin/nologin --user-group choco-edge
   getent group dialout >/dev/null && usermod -a -G dialout choco-edge
 fi
 
-echo "building in $SRC"
-(cd "$SRC" && [ -d node_modules ] || npm ci --no-audit --no-fund)
+echo "building in $SRC (node $NODE_VERSION)"
+(cd "$SRC" && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
 (cd "$SRC" && npm run build --silent)
 
-mkdir -p "$APP" "$ETC/credentials" "$UNIT_DIR/choco-edge.service.d" "$ROOT/etc/systemd/journald.conf.d" "$ROOT/var/lib/choco-edge"
-cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/dist" "$SRC/models" "$SRC/plugins" "$SRC/gateway" "$SRC/config" "$SRC/README.md" "$APP/"
-if [ "$COPY_MODULES" = 1 ]; then cp -a "$SRC/node_modules" "$APP/"; else (cd "$APP" && npm ci --omit=dev --no-audit --no-fund); fi
-[ -f "$ETC/config.yaml" ] || cp "$SRC/config/linares.example.yaml" "$ETC/config.yaml"
+# A fresh copy beside the old one, swapped in at the end: a re-install leaves no file of the previous version.
+STAGE="$APP.new"
+rm -rf "$STAGE"
+mkdir -p "$STAGE" "$ETC/credentials" "$UNIT_DIR/choco-edge.service.d" "$ROOT/var/lib/choco-edge"
+cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/dist" "$SRC/models" "$SRC/plugins" "$SRC/gateway" "$SRC/config" "$SRC/README.md" "$STAGE/"
+if [ "$COPY_MODULES" = 1 ]; then cp -a "$SRC/node_modules" "$STAGE/"; else (cd "$STAGE" && npm ci --omit=dev --no-audit --no-fund); fi
+rm -rf "$APP.old"
+[ -d "$APP" ] && mv "$APP" "$APP.old"
+mv "$STAGE" "$APP"
+rm -rf "$APP.old"
+
+NEW_CONFIG=0
+if [ ! -f "$ETC/config.yaml" ]; then cp "$SRC/deploy/config.yaml" "$ETC/config.yaml"; NEW_CONFIG=1; fi
 chmod 0700 "$ETC/credentials"
 install -m 0644 "$SRC/deploy/choco-edge.service" "$UNIT_DIR/choco-edge.service"
-install -m 0644 "$SRC/deploy/journald-choco-edge.conf" "$ROOT/etc/systemd/journald.conf.d/choco-edge.conf"
+if [ "$JOURNALD" = 1 ]; then
+  mkdir -p "$ROOT/etc/systemd/journald.conf.d"
+  install -m 0644 "$SRC/deploy/journald-choco-edge.conf" "$ROOT/etc/systemd/journald.conf.d/choco-edge.conf"
+fi
 
 # One LoadCredential line per secret file present; the gateway reads them as *_FILE settings.
 {
@@ -54,9 +86,26 @@ if [ -z "$ROOT" ]; then
   chown -R choco-edge:choco-edge /var/lib/choco-edge
 fi
 if [ "$SYSTEMCTL" = 1 ] && [ -z "$ROOT" ]; then
-  systemctl restart systemd-journald || true
   systemctl daemon-reload
-  systemctl enable --now choco-edge.service
-  systemctl --no-pager status choco-edge.service || true
+  if [ "$START" = 1 ]; then
+    systemctl enable --now choco-edge.service
+    systemctl --no-pager status choco-edge.service || true
+  fi
 fi
-echo "installed under ${ROOT:-/}: app $APP, config $ETC/config.yaml, data /var/lib/choco-edge"
+
+echo "installed under ${ROOT:-/}: app $APP, config $ETC/config.yaml$([ "$NEW_CONFIG" = 1 ] && echo ' (new: no devices, no lines, no outputs)' || echo ' (kept)'), data $ROOT/var/lib/choco-edge"
+echo "next steps:"
+echo "  1. edit $ETC/config.yaml (devices and lines: see $APP/config/linares.example.yaml) and check it:"
+echo "       node $APP/dist/gateway/main.js check-config --config $ETC/config.yaml"
+echo "  2. API keys and tokens go in $ETC/credentials/ (esios_token, aemet_api_key, openweathermap_api_key, http_token,"
+echo "     mqtt_password), mode 0600; run this script again to register them"
+if [ "$START" = 1 ] && [ "$SYSTEMCTL" = 1 ] && [ -z "$ROOT" ]; then
+  echo "  3. the service is running: journalctl -u choco-edge -f; status page on http://<this host>:8080/"
+else
+  echo "  3. start it: sudo systemctl enable --now choco-edge   (or run this script with --start)"
+fi
+if [ "$JOURNALD" = 1 ]; then
+  echo "  journald limits installed in $ROOT/etc/systemd/journald.conf.d/choco-edge.conf; they apply after: sudo systemctl restart systemd-journald"
+else
+  echo "  optional: bounded journald logs (200 MB, two weeks) with --journald"
+fi

@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Stops and removes the choco-edge service. The data (/var/lib/choco-edge) and config stay unless --purge.
+#   sudo deploy/uninstall.sh [--purge]
+#   deploy/uninstall.sh --root DIR --no-systemctl [--purge]      remove what install.sh laid out under DIR
 set -euo pipefail
 PURGE=0
-[ "${1:-}" = "--purge" ] && PURGE=1
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-systemctl disable --now choco-edge.service 2>/dev/null || true
-rm -rf /etc/systemd/system/choco-edge.service /etc/systemd/system/choco-edge.service.d /etc/systemd/journald.conf.d/choco-edge.conf /opt/choco-edge
-systemctl daemon-reload
+ROOT=""
+SYSTEMCTL=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --purge) PURGE=1; shift ;;
+    --root) ROOT="$2"; shift 2 ;;
+    --no-systemctl) SYSTEMCTL=0; shift ;;
+    *) echo "unknown argument $1 (usage: uninstall.sh [--purge])" >&2; exit 2 ;;
+  esac
+done
+[ -n "$ROOT" ] || [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+if [ "$SYSTEMCTL" = 1 ] && [ -z "$ROOT" ]; then systemctl disable --now choco-edge.service 2>/dev/null || true; fi
+rm -rf "$ROOT/etc/systemd/system/choco-edge.service" "$ROOT/etc/systemd/system/choco-edge.service.d" "$ROOT/etc/systemd/journald.conf.d/choco-edge.conf" "$ROOT/opt/choco-edge"
+if [ "$SYSTEMCTL" = 1 ] && [ -z "$ROOT" ]; then systemctl daemon-reload; fi
 if [ "$PURGE" = 1 ]; then
-  rm -rf /var/lib/choco-edge /etc/choco-edge
-  userdel choco-edge 2>/dev/null || true
+  rm -rf "$ROOT/var/lib/choco-edge" "$ROOT/etc/choco-edge"
+  [ -z "$ROOT" ] && { userdel choco-edge 2>/dev/null || true; }
+  echo "choco-edge removed and purged: data $ROOT/var/lib/choco-edge and config $ROOT/etc/choco-edge deleted"
+else
+  echo "choco-edge removed; kept the data in $ROOT/var/lib/choco-edge and the config in $ROOT/etc/choco-edge (--purge deletes them)"
 fi
-echo "choco-edge removed${PURGE:+ (purged)}"

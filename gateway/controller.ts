@@ -78,6 +78,7 @@ export class Gateway {
   private readonly lastAlertAt = new Map<string, number>();
   private startedAt = 0;
   private stopping?: Promise<void>;
+  private starting?: Promise<void>;
   brokerPorts?: { port: number; wsPort: number; tlsPort?: number };
   mqttUrl = '';
   /** Credentials of the gateway's own clients on the embedded broker, fresh at every start. */
@@ -98,7 +99,13 @@ export class Gateway {
     return moduleLogger(this.log, this.config.log, module);
   }
 
-  async start(): Promise<void> {
+  /** Opens the store, starts broker, plugins, HTTP and the scheduler. A stop() meanwhile waits for it to finish. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     this.startedAt = this.clock.now();
     this.eventLoop.enable();
     const cfg = this.config;
@@ -168,7 +175,7 @@ export class Gateway {
 
     if (cfg.http.enabled) this.http = await startHttpServer(this, this.logger('http'));
     await this.scheduler.start();
-    this.log.info({ plugins: [...this.plugins.keys()], http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
+    this.log.info({ plugins: [...this.plugins].filter(([, p]) => p.plugin).map(([name]) => name), http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
   }
 
   private async startPlugins(): Promise<void> {
@@ -307,7 +314,9 @@ export class Gateway {
     this.lastAlertAt.set(key, a.at);
     this.alerts.unshift({ ...a, id: this.nextAlertId++, ackedAt: null, ackedBy: null });
     this.alerts.length = Math.min(this.alerts.length, 500);
-    this.log.warn({ code: a.code, level: a.level }, a.message);
+    // The alert's own level under another key: pino's `level` is the log level (a "level" field would replace it).
+    const log = a.level === 'critical' ? this.log.error.bind(this.log) : a.level === 'warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
+    log({ code: a.code, severity: a.level }, a.message);
     await this.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code: a.code, level: a.level, message: a.message, at: new Date(a.at).toISOString() });
   }
 
@@ -402,6 +411,8 @@ export class Gateway {
 
   private async doStop(reason: string): Promise<void> {
     this.log.info({ reason }, 'choco-edge stopping');
+    // Tearing down while start() is still opening things would leave its last steps writing to a closed store.
+    await this.starting?.catch(() => undefined);
     this.bus.emit('gateway.stopping', { reason });
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();

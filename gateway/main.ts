@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AcceleratedClock } from './clock.js';
-import { ConfigError, loadConfig, redactConfig } from './config/load.js';
+import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
 import { Gateway } from './controller.js';
 import { SdNotify } from './sd-notify.js';
 import { hashPassword } from './mqtt/auth.js';
@@ -11,6 +11,7 @@ import { SeriesStore } from './store/series-store.js';
 import { StoreOpenError } from './store/integrity.js';
 import { repairStore } from './store/repair.js';
 import { errorMessage } from './errors.js';
+import { InputError, checkDateRange, checkGzipFile, checkInputFile } from './cli-input.js';
 import { VERSION, projectPath } from './version.js';
 import { formatSimulation, simulate } from './planner/simulate.js';
 import { EvalUsageError, runEval } from './inference/eval-cli.js';
@@ -89,9 +90,22 @@ async function run(gateway: Gateway): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (error) {
+    // A stop requested while starting (systemctl stop during TimeoutStartSec) ends the start; the stop decides the exit.
+    if (shuttingDown) return;
+    throw error;
+  }
+  if (shuttingDown) return;
   await systemd.notify('READY=1', `STATUS=running: http ${gateway.http?.url ?? 'off'}, mqtt ${gateway.mqttUrl}`);
   systemd.startWatchdog(() => !shuttingDown);
+}
+
+/** The data files and date range of eval and simulate, checked before any work starts. */
+function checkDataOptions(options: Record<string, string>): void {
+  for (const flag of ['prices', 'weather', 'drivers']) if (options[flag] !== undefined) checkInputFile(options[flag], `--${flag}`);
+  checkDateRange(options.from, options.to);
 }
 
 async function openStoreForCli(dataDir: string): Promise<SeriesStore> {
@@ -143,7 +157,7 @@ async function main(): Promise<number> {
           speed: config.demo.speed,
           http: gateway.http?.url,
           mqtt: gateway.brokerPorts,
-          try: [`curl ${gateway.http?.url}/ree/prices?hours=24`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
+          try: [`curl '${gateway.http?.url}/ree/prices?hours=24'`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
         },
         `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated Modbus floor sensor and a simulated PLC for the lines`,
       );
@@ -151,19 +165,23 @@ async function main(): Promise<number> {
     }
     case 'check-config': {
       const config = loadConfig({ file: configFile });
-      process.stdout.write(`configuration is valid${configFile ? ` (${configFile})` : ' (defaults and environment)'}\n`);
+      const loaded = configFileFor({ file: configFile });
+      process.stdout.write(`configuration is valid (${loaded ? `${loaded}, ` : 'no config file: '}defaults and CHOCO_EDGE_* environment)\n`);
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     }
     case 'eval': {
       if (!options.model || !options.prices) throw new EvalUsageError('usage: choco-edge eval --model <price-forecaster|production-recommender> --prices <csv.gz> [--weather <csv.gz>] [--drivers <csv.gz>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]');
+      checkDataOptions(options);
       process.stdout.write(`${await runEval({ ...options, model: options.model, prices: options.prices, modelsDir: options['models-dir'] })}\n`);
       return 0;
     }
     case 'simulate': {
       if (!options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge simulate --from YYYY-MM-DD --to YYYY-MM-DD --prices <csv.gz> [--weather <csv.gz>] [--decision-hour 10]');
+      checkDataOptions(options);
       const config = loadConfig({ file: configFile });
       const decisionHour = Number(options['decision-hour'] ?? 10);
+      if (!Number.isInteger(decisionHour) || decisionHour < 0 || decisionHour > 23) throw new InputError(`--decision-hour ${JSON.stringify(options['decision-hour'])} must be a whole hour from 0 to 23`);
       if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
       const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined });
       process.stdout.write(`${formatSimulation(result, options.from, options.to)}\n`);
@@ -183,6 +201,7 @@ async function main(): Promise<number> {
     }
     case 'restore': {
       if (!options.from) throw new EvalUsageError('usage: choco-edge restore --from <backup.jsonl.gz> [--force true]');
+      checkGzipFile(options.from, '--from', 'a .jsonl.gz file written by choco-edge backup');
       const config = loadConfig({ file: configFile });
       const store = await openStoreForCli(config.dataDir);
       try {
@@ -222,7 +241,7 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError || error instanceof StoreOpenError) {
+    if (error instanceof ConfigError || error instanceof EvalUsageError || error instanceof BackupError || error instanceof StoreOpenError || error instanceof InputError) {
       process.stderr.write(`choco-edge: ${error.message}\n`);
       process.exit(2);
     }

@@ -52,6 +52,8 @@ interface JobState {
   runs: number;
   failures: number;
   skippedOverlaps: number;
+  /** Runs skipped while the current run goes on: logged once when the first is skipped and once when it ends. */
+  skippedDuringRun: number;
   lastRun: JobStatus['lastRun'];
   lastError: JobStatus['lastError'];
 }
@@ -79,7 +81,7 @@ export class Scheduler {
     if (!validate(def.cron)) throw new Error(`job ${def.id}: invalid cron expression ${JSON.stringify(def.cron)}`);
     if (this.jobs.has(def.id)) throw new Error(`job ${def.id} defined twice`);
     const matcher = createTask(def.cron, () => undefined, { timezone: this.timezone, name: def.id });
-    this.jobs.set(def.id, { def, matcher, paused: false, runs: 0, failures: 0, skippedOverlaps: 0, lastRun: null, lastError: null });
+    this.jobs.set(def.id, { def, matcher, paused: false, runs: 0, failures: 0, skippedOverlaps: 0, skippedDuringRun: 0, lastRun: null, lastError: null });
   }
 
   async start(): Promise<void> {
@@ -184,15 +186,18 @@ export class Scheduler {
   private async execute(job: JobState, reason: RunReason): Promise<JobOutcome> {
     if (job.running) {
       job.skippedOverlaps++;
-      this.log.warn({ job: job.def.id, reason }, 'job still running; this run is skipped');
+      if (job.skippedDuringRun++ === 0) this.log.warn({ job: job.def.id, reason }, 'job still running; this run is skipped (further skips are counted until it ends)');
       return 'skipped-overlap';
     }
     const run = this.runOnce(job, reason);
     job.running = run;
+    const startedAt = this.clock.now();
     try {
       return await run;
     } finally {
       job.running = undefined;
+      if (job.skippedDuringRun > 1) this.log.warn({ job: job.def.id, skipped: job.skippedDuringRun, runMs: this.clock.now() - startedAt }, `job finished; ${job.skippedDuringRun} runs were skipped while it ran`);
+      job.skippedDuringRun = 0;
     }
   }
 

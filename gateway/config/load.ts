@@ -1,4 +1,6 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { createTask } from 'node-cron';
+import { checkInputFile } from '../cli-input.js';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
@@ -24,11 +26,20 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>;
 }
 
-/** Reads YAML (optional), applies CHOCO_EDGE_* overrides, fills defaults and validates against the schema. */
+/** The config file loadConfig reads for these options (--config, else CHOCO_EDGE_CONFIG), or undefined for none. */
+export function configFile(options: LoadOptions = {}): string | undefined {
+  return options.file ?? (options.env ?? process.env)[`${ENV_PREFIX}CONFIG`];
+}
+
+/**
+ * Reads YAML (optional), applies CHOCO_EDGE_* overrides, fills defaults and validates: the schema, every cron
+ * expression as the scheduler will parse it, and every secret, whose `{file}` is read here and replaced by its text
+ * (so a missing, empty or unreadable secret file stops `check-config` and `start` alike, before anything opens).
+ */
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   let raw: unknown = {};
-  const file = options.file ?? env[`${ENV_PREFIX}CONFIG`];
+  const file = configFile(options);
   if (file) {
     if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`, []);
     let text: string;
@@ -40,7 +51,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     try {
       raw = parseYaml(text) ?? {};
     } catch (error) {
-      throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, []);
+      throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message.trimEnd()}`, []);
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new ConfigError(`config file ${file} must hold a mapping at the top level, got ${describe(raw)}`, []);
@@ -51,8 +62,28 @@ export function loadConfig(options: LoadOptions = {}): Config {
   applyEnvOverrides(merged, env, problems);
   const withDefaults = Value.Default(ConfigSchema, merged) as Record<string, unknown>;
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
-    problems.push(`${e.path || '/'}: ${e.message.toLowerCase()}, got ${describe(e.value)}`);
+    problems.push(`${e.path || '/'}: ${e.message.toLowerCase()}, got ${describe(e.value)}${booleanHint(e.schema, e.value)}`);
   }
+  if (!problems.length) walkSchema(ConfigSchema, withDefaults, '', (schema, value, path, replace) => {
+    if ((schema as { cron?: boolean }).cron && typeof value === 'string') {
+      const problem = cronProblem(value);
+      if (problem) problems.push(`${path}: cron expression ${JSON.stringify(value)} is invalid: ${problem}`);
+    }
+    if ((schema as { readableFile?: boolean }).readableFile && typeof value === 'string') {
+      try {
+        checkInputFile(value, 'file');
+      } catch (error) {
+        problems.push(`${path}: ${(error as Error).message}`);
+      }
+    }
+    if (isSecret(schema) && value !== undefined) {
+      try {
+        replace(resolveSecret(value as SecretValue));
+      } catch (error) {
+        problems.push(`${path}: ${(error as Error).message}`);
+      }
+    }
+  });
   if (!problems.length) problems.push(...topicNameProblems(withDefaults as Config));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
@@ -179,11 +210,61 @@ function dedupe(list: string[]): string[] {
 /** Resolves a secret to its text; `{file}` is read now (systemd credentials), so a missing file fails loudly. */
 export function readSecret(secret: SecretValue | undefined, what: string): string | undefined {
   if (secret === undefined) return undefined;
-  if (typeof secret === 'string') return secret;
   try {
-    return readFileSync(secret.file, 'utf8').trim();
+    return resolveSecret(secret);
   } catch (error) {
-    throw new ConfigError(`${what}: secret file ${secret.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, []);
+    throw new ConfigError(`${what}: ${(error as Error).message}`, []);
+  }
+}
+
+function resolveSecret(secret: SecretValue): string {
+  if (typeof secret === 'string') return secret;
+  let text: string;
+  try {
+    if (statSync(secret.file).isDirectory()) throw new Error(`secret file ${secret.file} is a directory`);
+    text = readFileSync(secret.file, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code) throw error;
+    throw new Error(`secret file ${secret.file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`);
+  }
+  if (!text) throw new Error(`secret file ${secret.file} is empty`);
+  return text;
+}
+
+/** node-cron's own complaint about an expression (the scheduler parses it the same way), or undefined if valid. */
+function cronProblem(expression: string): string | undefined {
+  try {
+    const task = createTask(expression, () => undefined, { name: 'check-config' });
+    void task.destroy();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** YAML 1.2 reads yes/no/on/off as text: say so when a boolean setting got one of them. */
+function booleanHint(schema: TSchema, value: unknown): string {
+  if ((schema as { type?: string }).type !== 'boolean' || typeof value !== 'string') return '';
+  return /^(yes|no|on|off|y|n)$/i.test(value) ? ` (write true or false: YAML reads ${value} as text)` : ' (write true or false)';
+}
+
+type Visit = (schema: TSchema, value: unknown, path: string, replace: (v: unknown) => void) => void;
+
+/** Visits every value with the schema that describes it (objects, records and lists), depth first. */
+function walkSchema(schema: TSchema, value: unknown, path: string, visit: Visit, replace: (v: unknown) => void = () => undefined): void {
+  visit(schema, value, path || '/', replace);
+  if (value === null || typeof value !== 'object' || isSecret(schema)) return;
+  const s = schema as { properties?: Record<string, TSchema>; patternProperties?: Record<string, TSchema>; items?: TSchema };
+  if (Array.isArray(value)) {
+    const item = s.items;
+    if (item) value.forEach((v, i) => walkSchema(item, v, `${path}/${i}`, visit, (n) => (value[i] = n)));
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const [key, v] of Object.entries(record)) {
+    const child = s.properties?.[key] ?? (s.patternProperties ? Object.values(s.patternProperties)[0] : undefined);
+    if (child) walkSchema(child, v, `${path}/${key}`, visit, (n) => (record[key] = n));
   }
 }
 

@@ -5,8 +5,11 @@ export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ f
   secret: true,
 });
 
+/** A file the gateway reads at start (PEM certificate, key, CA bundle): check-config checks it is there and readable. */
+const FilePath = (description?: string) => Type.String({ minLength: 1, readableFile: true, ...(description ? { description } : {}) });
+
 const Cron = (defaultValue: string, description: string) =>
-  Type.String({ default: defaultValue, description, pattern: '^\\S+(\\s+\\S+){4,5}$' });
+  Type.String({ default: defaultValue, description, pattern: '^\\S+(\\s+\\S+){4,5}$', cron: true });
 
 const Job = (cron: string, description: string) =>
   Type.Object({ enabled: Type.Boolean({ default: true }), cron: Cron(cron, description) }, { additionalProperties: false, default: {} });
@@ -118,7 +121,7 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         token: Type.Optional(Secret),
-        tls: Type.Optional(Type.Object({ cert: Type.String(), key: Type.String() }, { additionalProperties: false, description: 'serve HTTPS with these PEM files' })),
+        tls: Type.Optional(Type.Object({ cert: FilePath(), key: FilePath() }, { additionalProperties: false, description: 'serve HTTPS with these PEM files' })),
         bodyLimitBytes: Type.Integer({ minimum: 1024, default: 65_536 }),
       },
       { additionalProperties: false, default: {} },
@@ -146,7 +149,7 @@ export const ConfigSchema = Type.Object(
               ),
               { default: [] },
             ),
-            tls: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 8883 }), cert: Type.String(), key: Type.String() }, { additionalProperties: false })),
+            tls: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 8883 }), cert: FilePath(), key: FilePath() }, { additionalProperties: false })),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -155,9 +158,9 @@ export const ConfigSchema = Type.Object(
             url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|ws|wss|tcp|tls)://' })),
             username: Type.Optional(Type.String()),
             password: Type.Optional(Secret),
-            ca: Type.Optional(Type.String({ description: 'path to a CA bundle' })),
-            cert: Type.Optional(Type.String()),
-            key: Type.Optional(Type.String()),
+            ca: Type.Optional(FilePath('path to a CA bundle')),
+            cert: Type.Optional(FilePath()),
+            key: Type.Optional(FilePath()),
             rejectUnauthorized: Type.Boolean({ default: true }),
           },
           { additionalProperties: false, default: {} },
@@ -356,7 +359,7 @@ export const ConfigSchema = Type.Object(
         url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://', description: 'the central broker (Mosquitto, EMQX, HiveMQ)' })),
         username: Type.Optional(Type.String()),
         password: Type.Optional(Secret),
-        ca: Type.Optional(Type.String()),
+        ca: Type.Optional(FilePath()),
         prefix: Type.Optional(Type.String({ description: 'site prefix upstream; default plants/<site.id>' })),
         topics: Type.Array(Type.String(), { default: ['prices/#', 'plan', 'lines/+/command', 'alerts', 'bridge/state', 'bridge/health', 'weather/current', 'recommendation/current', 'models/status'] }),
         maxMessages: Type.Integer({ minimum: 100, default: 100_000, description: 'outbox bound; the oldest are dropped first' }),

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Gateway } from '../controller.js';
 import { readSecret } from '../config/load.js';
@@ -49,6 +50,7 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   const app = Fastify({
     ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
     loggerInstance: log as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
@@ -90,9 +92,11 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   app.addHook('onSend', async (_request, reply) => {
     void reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
   });
-  // Routine requests are not logged; failures are, by the error handler above.
-  app.addHook('onRoute', (route) => {
-    route.logLevel ??= 'warn';
+  // One line per request, at debug (info for a refused one); 5xx are logged by the error handler above.
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 400 && reply.statusCode < 500) log.info(line, 'request refused');
+    else log.debug(line, 'request');
   });
   const guard = tokenGuard(readSecret(cfg.token, 'http.token'));
   registerRoutes(app, gateway, guard);
@@ -103,9 +107,26 @@ export async function startHttpServer(gateway: Gateway, log: Logger): Promise<Ht
   registerMetrics(app, gateway);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.listen({ host: cfg.host, port: cfg.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  const bound = await listen(app, cfg.host, cfg.port);
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
-  return { app, url: `${cfg.tls ? 'https' : 'http'}://${host}:${port}`, close: () => app.close() };
+  const url = `${cfg.tls ? 'https' : 'http'}://${host}:${bound.port}`;
+  log.info({ address: `${bound.address}:${bound.port}`, url }, 'HTTP server listening');
+  return { app, url, close: () => app.close() };
+}
+
+/**
+ * Listens on the Node server itself once fastify is ready. `app.listen()` would list the machine's interfaces for
+ * a wildcard host (os.networkInterfaces(), which needs an AF_NETLINK socket) and so fail with errno 97 under the
+ * unit's RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6.
+ */
+async function listen(app: FastifyInstance, host: string, port: number): Promise<AddressInfo> {
+  await app.ready();
+  await new Promise<void>((resolve, reject) => {
+    app.server.once('error', reject);
+    app.server.listen({ host, port }, () => {
+      app.server.off('error', reject);
+      resolve();
+    });
+  });
+  return app.server.address() as AddressInfo;
 }

@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { QUARTER_HOUR_MS, type Slot } from '../series.js';
 import { HOUR_MS, localDate } from '../tz.js';
+import { readInputText } from '../cli-input.js';
 import type { DriverRow } from './price-features.js';
 
 export { seededRandom } from './random.js';
 
 /** Reads a (gzipped) CSV with a header row into records. */
 export function readCsv(path: string): Array<Record<string, string>> {
-  const raw = readFileSync(path);
-  const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  const text = readInputText(path, 'data file');
   const [header, ...lines] = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const cols = header!.split(',');
   return lines.map((line) => {

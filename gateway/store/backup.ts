@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { checkGzipFile } from '../cli-input.js';
 import type { SeriesStore } from './series-store.js';
 
 export const BACKUP_FORMAT = 'choco-edge-backup';
@@ -25,16 +26,33 @@ export class BackupError extends Error {}
 
 /** Restores into an empty store (or any store with `force`); the whole file is checked before anything is written. */
 export async function restoreBackup(store: SeriesStore, file: string, options: { force?: boolean } = {}): Promise<{ entries: number; config: string | null; createdAt: string }> {
+  checkGzipFile(file, 'backup', 'a .jsonl.gz file written by choco-edge backup');
   if (!options.force && !(await store.isEmpty())) throw new BackupError('the data directory already holds a store; restore into an empty one or pass --force');
   const lines = async function* (): AsyncGenerator<string> {
-    const rl = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+    const gunzip = createGunzip();
+    const input = createReadStream(file).on('error', (e) => gunzip.destroy(e));
+    gunzip.on('error', () => undefined);
+    const rl = createInterface({ input: input.pipe(gunzip), crlfDelay: Infinity });
     for await (const line of rl) if (line.trim()) yield line;
   };
   type Header = { format?: string; config?: string | null; createdAt?: string };
   let header: Header | undefined;
   let count = 0;
-  for await (const line of lines()) {
-    const parsed = JSON.parse(line) as unknown;
+  const checked = async function* (): AsyncGenerator<unknown> {
+    try {
+      for await (const line of lines()) {
+        try {
+          yield JSON.parse(line) as unknown;
+        } catch {
+          throw new BackupError(`${file}: line ${count + (header ? 2 : 1)} is not JSON; the backup is damaged`);
+        }
+      }
+    } catch (error) {
+      if (error instanceof BackupError) throw error;
+      throw new BackupError(`${file}: cannot be read to the end (${(error as Error).message}); the backup is damaged`);
+    }
+  };
+  for await (const parsed of checked()) {
     if (!header) {
       const h = parsed as Header;
       if (h?.format !== BACKUP_FORMAT) throw new BackupError(`${file} is not a choco-edge backup`);

@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SdNotify } from '../../gateway/sd-notify.js';
+import { SdNotify, loadUnixDgram } from '../../gateway/sd-notify.js';
 import { MAIN, gatewayEnv } from '../helpers/process.js';
 
 const HAS_NOTIFY = existsSync('/usr/bin/systemd-notify') || existsSync('/bin/systemd-notify');
+const HAS_DGRAM = Boolean(loadUnixDgram());
+if (!HAS_DGRAM) console.warn('unix-dgram did not load (optional dependency not built): the main-PID notify tests are skipped');
 
-/** A real Unix datagram socket (python3, as Node has none) standing in for systemd's NOTIFY_SOCKET. */
-async function notifySocket(): Promise<{ path: string; messages: string[]; child: ChildProcess }> {
-  const path = join(mkdtempSync(join(tmpdir(), 'choco-notify-')), 'notify.sock');
+/**
+ * A real Unix datagram socket (python3, as Node has none) standing in for systemd's NOTIFY_SOCKET, with SO_PASSCRED:
+ * each line is "pid=<sender PID the kernel vouches for> <message>". `abstract` binds an `@name` socket.
+ */
+async function notifySocket(abstract = false): Promise<{ path: string; messages: string[]; child: ChildProcess }> {
+  const path = abstract ? `@choco-notify-${process.pid}-${Math.random().toString(16).slice(2)}` : join(mkdtempSync(join(tmpdir(), 'choco-notify-')), 'notify.sock');
   const child = spawn('python3', [fileURLToPath(new URL('../helpers/notify-socket.py', import.meta.url)), path], { stdio: ['ignore', 'pipe', 'inherit'] });
   const messages: string[] = [];
   let buffer = '';
@@ -25,7 +30,9 @@ async function notifySocket(): Promise<{ path: string; messages: string[]; child
   return { path, messages, child };
 }
 
-describe.skipIf(!HAS_NOTIFY)('systemd notify protocol', () => {
+const sender = (line: string) => Number(/^pid=(\d+) /.exec(line)?.[1]);
+
+describe('systemd notify protocol', () => {
   const children: ChildProcess[] = [];
   afterEach(() => {
     for (const c of children.splice(0)) c.kill('SIGKILL');
@@ -37,7 +44,34 @@ describe.skipIf(!HAS_NOTIFY)('systemd notify protocol', () => {
     expect(await sd.notify('READY=1')).toBe(false);
   });
 
-  it('sends READY=1, WATCHDOG=1 at half of WatchdogSec, and STOPPING=1 from the real process', async () => {
+  it.skipIf(!HAS_DGRAM)('sends from this process itself over a datagram socket: the kernel credentials carry our PID', async () => {
+    const socket = await notifySocket();
+    children.push(socket.child);
+    const sd = new SdNotify({ NOTIFY_SOCKET: socket.path });
+    expect(sd.transport).toBe('unix-dgram');
+    expect(await sd.notify('READY=1', 'STATUS=up')).toBe(true);
+    await vi.waitFor(() => expect(socket.messages).toContain(`pid=${process.pid} READY=1|STATUS=up`), { timeout: 5000 });
+  });
+
+  it.skipIf(!HAS_NOTIFY)('falls back to systemd-notify when unix-dgram cannot load', async () => {
+    const socket = await notifySocket();
+    children.push(socket.child);
+    const sd = new SdNotify({ NOTIFY_SOCKET: socket.path }, null);
+    expect(sd.transport).toBe('systemd-notify');
+    expect(await sd.notify('READY=1')).toBe(true);
+    await vi.waitFor(() => expect(socket.messages.some((m) => m.endsWith('READY=1'))).toBe(true), { timeout: 5000 });
+  });
+
+  it.skipIf(!HAS_NOTIFY)('reaches an abstract @name socket (through systemd-notify: unix-dgram cannot address one)', async () => {
+    const socket = await notifySocket(true);
+    children.push(socket.child);
+    const sd = new SdNotify({ NOTIFY_SOCKET: socket.path });
+    expect(sd.transport).toBe('systemd-notify');
+    expect(await sd.notify('READY=1')).toBe(true);
+    await vi.waitFor(() => expect(socket.messages.some((m) => m.endsWith('READY=1'))).toBe(true), { timeout: 5000 });
+  });
+
+  it.skipIf(!HAS_DGRAM)('the gateway sends READY=1, WATCHDOG=1 at half of WatchdogSec, and STOPPING=1 from its own PID', async () => {
     const socket = await notifySocket();
     children.push(socket.child);
     const gateway = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
@@ -51,6 +85,8 @@ describe.skipIf(!HAS_NOTIFY)('systemd notify protocol', () => {
     const exit = new Promise<number | null>((resolve) => gateway.on('exit', resolve));
     gateway.kill('SIGTERM');
     expect(await exit).toBe(0);
-    expect(socket.messages.some((m) => m.includes('STOPPING=1'))).toBe(true);
+    const sent = socket.messages.filter((m) => m.startsWith('pid='));
+    expect(sent.some((m) => m.includes('STOPPING=1'))).toBe(true);
+    expect(new Set(sent.map(sender))).toEqual(new Set([gateway.pid]));
   }, 60_000);
 });

@@ -64,7 +64,7 @@ describe('configuration', () => {
     expect(printed).not.toContain('s3cr3t');
     expect(printed).not.toContain('http-secret');
     expect(printed).toContain('***');
-    expect(() => readSecret({ file: join(dir, 'nope') }, 'sources.esios.token')).toThrow(/secret file .* cannot be read \(ENOENT\)/);
+    expect(() => readSecret({ file: join(dir, 'nope') }, 'sources.esios.token')).toThrow(/secret file .* does not exist/);
   });
 
   it('validates the shipped example configuration for the Linares plant', () => {

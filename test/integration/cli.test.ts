@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MAIN, gatewayEnv } from '../helpers/process.js';
+
+/** The real CLI in a child process: exit code and both streams. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: gatewayEnv({ CHOCO_EDGE_LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'choco-cli-'));
+const file = (name: string, text: string | Buffer) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+/** One sentence: a single line on stderr, no stack trace, no raw errno dump. */
+const oneSentence = (stderr: string) => {
+  const lines = stderr.trim().split('\n');
+  expect(lines, stderr).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at |node:internal|Unhandled|errno:/);
+};
+
+describe('check-config refuses what start refuses, before start opens anything', () => {
+  const emptySecret = file('empty-token', '\n');
+  const secretDir = join(dir, 'token-dir');
+  mkdirSync(secretDir);
+  const cases: Array<{ name: string; env: Record<string, string>; message: RegExp }> = [
+    { name: 'a cron field of 99', env: { CHOCO_EDGE_CONFIG: file('cron.yaml', 'scheduler:\n  jobs:\n    priceIngestion: { cron: "99 * * * *" }\n') }, message: /scheduler\/jobs\/priceIngestion\/cron: cron expression "99 \* \* \* \*" is invalid: 99 is a invalid expression for minute/ },
+    { name: 'a missing secret file', env: { CHOCO_EDGE_SOURCES_ESIOS_TOKEN_FILE: join(dir, 'no-such-token') }, message: /sources\/esios\/token: secret file .*no-such-token does not exist/ },
+    { name: 'an empty secret file', env: { CHOCO_EDGE_HTTP_TOKEN_FILE: emptySecret }, message: /http\/token: secret file .*empty-token is empty/ },
+    { name: 'an HTTPS certificate that is not there', env: { CHOCO_EDGE_HTTP_TLS_CERT: join(dir, 'no-cert.pem'), CHOCO_EDGE_HTTP_TLS_KEY: emptySecret }, message: /\/http\/tls\/cert: file .*no-cert\.pem: no such file/ },
+    { name: 'a directory as secret file', env: { CHOCO_EDGE_MQTT_EXTERNAL_PASSWORD_FILE: secretDir }, message: /mqtt\/external\/password: secret file .*token-dir is a directory/ },
+  ];
+  it.each(cases)('$name: check-config and start both exit 2 with the same message; start opens no port', async ({ env, message }) => {
+    const [check, start] = await Promise.all([cli(['check-config'], env), cli(['start'], env)]);
+    expect(check.status, check.stderr).toBe(2);
+    expect(check.stderr).toMatch(message);
+    expect(start.status, start.stderr + start.stdout).toBe(2);
+    expect(start.stderr).toMatch(message);
+    expect(start.stdout).not.toMatch(/listening|MQTT connected|model loaded/);
+  }, 90_000);
+
+  it('keeps the whole YAML error with line and column', async () => {
+    const r = await cli(['check-config', '--config', file('bad.yaml', 'http:\n  port: 8080\n   host: x\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/at line 2, column 9:\n\n {2}port: 8080\n {8}\^/);
+  });
+
+  it('hints that enabled: yes is text in YAML', async () => {
+    const r = await cli(['check-config', '--config', file('yes.yaml', 'sparkplug:\n  enabled: yes\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/\/sparkplug\/enabled: .*got "yes" \(write true or false: YAML reads yes as text\)/);
+  });
+
+  it('names the config file it actually loaded, also when it came from CHOCO_EDGE_CONFIG', async () => {
+    const path = file('ok.yaml', 'site: { id: test-site }\n');
+    const r = await cli(['check-config'], { CHOCO_EDGE_CONFIG: path });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toContain(path);
+    const none = await cli(['check-config']);
+    expect(none.stdout.split('\n')[0]).toMatch(/no config file/);
+  });
+});
+
+describe('CLI errors are one clear sentence and exit 2', () => {
+  it('restore --from a missing file', async () => {
+    const r = await cli(['restore', '--from', join(dir, 'missing.jsonl.gz')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--from .*missing\.jsonl\.gz: no such file/);
+    oneSentence(r.stderr);
+  });
+
+  it('restore --from a file that is not gzip', async () => {
+    const r = await cli(['restore', '--from', file('plain.txt', 'not a backup\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/plain\.txt: is not gzip-compressed; expected a \.jsonl\.gz file written by choco-edge backup/);
+    expect(r.stderr).not.toMatch(/incorrect header check/);
+    oneSentence(r.stderr);
+  });
+
+  it('eval with a missing data file', async () => {
+    const r = await cli(['eval', '--model', 'price-forecaster', '--prices', join(dir, 'missing.csv.gz')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--prices .*missing\.csv\.gz: no such file/);
+    expect(r.stderr).not.toMatch(/ENOENT/);
+    oneSentence(r.stderr);
+  });
+
+  it('simulate with --from after --to', async () => {
+    const prices = file('prices.csv', 'datetime,price\n');
+    const r = await cli(['simulate', '--from', '2025-01-15', '--to', '2025-01-01', '--prices', prices]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--from 2025-01-15 must come before --to 2025-01-01/);
+    expect(r.stdout).not.toMatch(/NaN/);
+    oneSentence(r.stderr);
+  });
+});
