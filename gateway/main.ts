@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AcceleratedClock } from './clock.js';
+import { AcceleratedClock } from './time/clock.js';
 import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
 import { Gateway } from './controller.js';
-import { SdNotify } from './sd-notify.js';
+import { SdNotify } from './core/sd-notify.js';
 import { hashPassword } from './mqtt/auth.js';
-import { BackupError, restoreBackup, writeBackup } from './store/backup.js';
-import { SeriesStore } from './store/series-store.js';
-import { StoreOpenError } from './store/integrity.js';
-import { repairStore } from './store/repair.js';
-import { errorMessage } from './errors.js';
-import { InputError, checkDateRange, checkGzipFile, checkInputFile } from './cli-input.js';
-import { VERSION, projectPath } from './version.js';
-import { formatSimulation, simulate } from './planner/simulate.js';
-import { EvalUsageError, runEval } from './inference/eval-cli.js';
+import { BackupError, restoreBackup, writeBackup } from './series/backup.js';
+import { SeriesStore } from './series/store.js';
+import { StoreOpenError } from './series/integrity.js';
+import { repairStore } from './series/repair.js';
+import { errorMessage } from './util/errors.js';
+import { InputError, checkDateRange, checkGzipFile, checkInputFile } from './config/cli-input.js';
+import { VERSION, projectPath } from './util/version.js';
+import { formatSimulation, simulate } from '../models/eval/simulate.js';
+import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
-import { demoConfig, prepareDemoDir } from './demo.js';
+import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createTask } from 'node-cron';
-import { checkInputFile } from '../cli-input.js';
+import { checkInputFile } from './cli-input.js';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';

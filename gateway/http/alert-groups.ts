@@ -1,5 +1,5 @@
-import type { Alert } from '../bus.js';
-import { formatUtcIso } from '../tz.js';
+import type { Alert } from '../core/event-bus.js';
+import { formatUtcIso } from '../time/tz.js';
 
 export interface StoredAlert extends Alert {
   id: number;

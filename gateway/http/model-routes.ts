@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
 import type { Gateway } from '../controller.js';
 import { InferenceRefused, PRICE_MODEL, RECOMMENDER_MODEL } from '../inference/service.js';
-import { legacyScores } from '../legacy.js';
-import { QUARTER_HOUR_MS } from '../series.js';
-import { formatLocalIso, formatUtcIso } from '../tz.js';
+import { legacyScores } from '../inference/prototype-scores.js';
+import { QUARTER_HOUR_MS } from '../series/slots.js';
+import { formatLocalIso, formatUtcIso } from '../time/tz.js';
 import type { AuthGuard } from './server.js';
 
 const LegacyBody = Type.Object(

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PlannerPlugin } from '../../plugins/planner/index.js';
 import type { Gateway } from '../controller.js';
-import { formatUtcIso } from '../tz.js';
+import { formatUtcIso } from '../time/tz.js';
 import type { AuthGuard } from './server.js';
 
 const Changes = Type.Object(

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../controller.js';
-import { UnknownJobError } from '../scheduler.js';
-import { eurPerMwhToEurPerKwh, hourly, type StoredSlot } from '../series.js';
-import { mergeDescriptors } from '../series-status.js';
-import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso } from '../tz.js';
-import { VERSION } from '../version.js';
+import { UnknownJobError } from '../core/scheduler.js';
+import { eurPerMwhToEurPerKwh, hourly, type StoredSlot } from '../series/slots.js';
+import { mergeDescriptors } from '../series/status.js';
+import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
+import { VERSION } from '../util/version.js';
 import type { AuthGuard } from './server.js';
 
 const Iso = Type.String({ description: 'ISO 8601 timestamp with offset or Z', examples: ['2025-10-01T00:00:00+02:00'] });

@@ -5,8 +5,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import swagger from '@fastify/swagger';
 import type { Gateway } from '../controller.js';
 import { readSecret } from '../config/load.js';
-import type { Logger } from '../log.js';
-import { VERSION } from '../version.js';
+import type { Logger } from '../util/log.js';
+import { VERSION } from '../util/version.js';
 import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
 import { registerModelRoutes } from './model-routes.js';

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../controller.js';
-import { formatLocalIso, formatUtcIso } from '../tz.js';
-import { WEATHER_VARS, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames, type WeatherVar } from '../weather.js';
-import { currentPayload, forecastPayload } from '../weather-payloads.js';
+import { formatLocalIso, formatUtcIso } from '../time/tz.js';
+import { WEATHER_VARS, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames, type WeatherVar } from '../weather/view.js';
+import { currentPayload, forecastPayload } from '../weather/payloads.js';
 
 /** A weather source's name as it appears in series ids. */
 const SOURCE_NAME = '^[a-z0-9][a-z0-9_-]{0,40}$';

@@ -1,5 +1,5 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { HOUR_MS, addDays, localMidnightUtc } from '../tz.js';
+import { HOUR_MS, addDays, localMidnightUtc } from '../time/tz.js';
 import { tf } from './backend.js';
 import { MissingInputsError, buildPriceFeatures, type DriverRow } from './price-features.js';
 

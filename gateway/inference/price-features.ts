@@ -1,5 +1,5 @@
-import { isNationalHoliday } from '../calendar.js';
-import { HOUR_MS, localDate, localParts } from '../tz.js';
+import { isNationalHoliday } from '../time/calendar.js';
+import { HOUR_MS, localDate, localParts } from '../time/tz.js';
 
 /** Bump when the feature layout changes; a model card records the version it was trained with. */
 export const PRICE_FEATURES_VERSION = 1;

@@ -1,6 +1,6 @@
-import { isNationalHoliday } from '../calendar.js';
-import type { Slot } from '../series.js';
-import { PLANT_TZ, addDays } from '../tz.js';
+import { isNationalHoliday } from '../time/calendar.js';
+import type { Slot } from '../series/slots.js';
+import { PLANT_TZ, addDays } from '../time/tz.js';
 import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
 import { RidgeAccumulator, predictRidge, type RidgeFit } from './ridge.js';
 

@@ -1,6 +1,6 @@
 import { tf } from './backend.js';
 import { PRICE_QUANTILES, buildPriceFeatures, type DriverRow } from './price-features.js';
-import { HOUR_MS } from '../tz.js';
+import { HOUR_MS } from '../time/tz.js';
 import type { LayersModel } from '@tensorflow/tfjs';
 
 export interface PriceForecastSlot {

@@ -1,5 +1,5 @@
-import type { Slot } from '../series.js';
-import { HOUR_MS, PLANT_TZ, localDayRange, localParts } from '../tz.js';
+import type { Slot } from '../series/slots.js';
+import { HOUR_MS, PLANT_TZ, localDayRange, localParts } from '../time/tz.js';
 
 /** OMIE's day-ahead market clears quarter-hours from this local date on (MTU 15 min), hours before. */
 export const QUARTER_HOUR_MARKET_FROM = '2025-10-01';

@@ -1,8 +1,8 @@
 import type { LayersModel } from '@tensorflow/tfjs';
-import { PLANT_TZ, addDays, localDayRange } from '../tz.js';
+import { PLANT_TZ, addDays, localDayRange } from '../time/tz.js';
 import { MissingInputsError } from './price-features.js';
 import { forecastPrices } from './price-model.js';
-import type { Slot } from '../series.js';
+import type { Slot } from '../series/slots.js';
 import { daySlots, marketPeriods } from './price-profiles.js';
 import { calibrationSteps, forecastLearDay, runSteps, runStepsYielding, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 

@@ -1,5 +1,5 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { addDays, localMidnightUtc } from '../tz.js';
+import { addDays, localMidnightUtc } from '../time/tz.js';
 import { tf } from './backend.js';
 import { MissingInputsError, PRICE_QUANTILES, buildPriceFeatures, type DriverRow } from './price-features.js';
 import { pinballLoss } from './price-model.js';

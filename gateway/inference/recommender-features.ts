@@ -1,5 +1,5 @@
-import { isNationalHoliday } from '../calendar.js';
-import { localParts } from '../tz.js';
+import { isNationalHoliday } from '../time/calendar.js';
+import { localParts } from '../time/tz.js';
 
 export const RECOMMENDER_FEATURES_VERSION = 1;
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { SeriesStore } from '../store/series-store.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import type { SeriesStore } from '../series/store.js';
 import { initBackend, tf, type BackendInfo } from './backend.js';
 import { fileLoadHandler } from './io.js';
 import { isLearCalibration, type LearCalibration } from './price-lear.js';

@@ -1,8 +1,8 @@
 import type { Tensor } from '@tensorflow/tfjs';
-import { CLASSES, URGENCY, type RecommendationClass, type Urgency } from '../legacy.js';
-import { hourly } from '../series.js';
-import type { SeriesStore } from '../store/series-store.js';
-import { DAY_MS, HOUR_MS, addDays, localDate, localDayRange } from '../tz.js';
+import { CLASSES, URGENCY, type RecommendationClass, type Urgency } from './prototype-scores.js';
+import { hourly } from '../series/slots.js';
+import type { SeriesStore } from '../series/store.js';
+import { DAY_MS, HOUR_MS, addDays, localDate, localDayRange } from '../time/tz.js';
 import { tf } from './backend.js';
 import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices, type PriceForecastSlot } from './price-model.js';

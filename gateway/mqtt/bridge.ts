@@ -1,5 +1,5 @@
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import type { MqttConnection } from './connection.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from './topics.js';
 

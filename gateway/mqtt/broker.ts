@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import { allowed, clientIdProblem, verifyPassword, type MqttRole, type MqttUser } from './auth.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 
 export interface BrokerOptions {
   host: string;

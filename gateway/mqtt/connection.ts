@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
-import type { Clock } from '../clock.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock } from '../time/clock.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import { dropRejectedPublishes } from './rejected-publish.js';
 import { PAYLOAD_VERSION, topicFilterProblem, topicNameProblem, topics, type PayloadFor } from './topics.js';
 

@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 
 /** How many sessions in a row may end while the same QoS 1/2 publish is unacknowledged before it is dropped. */
 export const REJECTED_PUBLISH_STRIKES = 3;

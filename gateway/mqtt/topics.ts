@@ -1,9 +1,9 @@
-import type { StoreIntegrity } from '../store/integrity.js';
+import type { StoreIntegrity } from '../series/integrity.js';
 /**
  * The MQTT contract: every topic the gateway publishes or listens to, with its payload type.
  * Topics are relative to the configured base (default `choco-edge`). Payloads are JSON and carry `v`.
  */
-import type { ComponentHealth, HealthState } from '../health.js';
+import type { ComponentHealth, HealthState } from '../util/health.js';
 
 export const PAYLOAD_VERSION = 1;
 
@@ -43,7 +43,7 @@ export interface Payloads {
     reasons: string[];
     plugins: Record<string, ComponentHealth>;
     series: Record<string, { stale: boolean; age_s: number | null; source: string | null }>;
-    /** The store's integrity: losses found at open, the last failed write (see gateway/store/integrity.ts). */
+    /** The store's integrity: losses found at open, the last failed write (see gateway/series/integrity.ts). */
     store?: StoreIntegrity;
   };
   'prices/+': {

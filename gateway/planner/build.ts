@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { localParts } from '../tz.js';
+import { localParts } from '../time/tz.js';
 import { TARIFFS, tariffPeriod } from './tariff.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 

@@ -1,4 +1,4 @@
-import { HOUR_MS } from '../tz.js';
+import { HOUR_MS } from '../time/tz.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 
 /** €/kWh paid in slot t: the energy price plus the tariff adder. */

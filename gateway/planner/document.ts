@@ -1,6 +1,6 @@
-import { URGENCY, type RecommendationClass } from '../legacy.js';
+import { URGENCY, type RecommendationClass } from '../inference/prototype-scores.js';
 import { PAYLOAD_VERSION, type PlanDocumentPayload } from '../mqtt/topics.js';
-import { HOUR_MS, formatLocalIso, formatUtcIso } from '../tz.js';
+import { HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import type { PlanOutcome } from './plan.js';
 import type { PlannerInput, PlannedRun } from './types.js';

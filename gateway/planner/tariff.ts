@@ -1,5 +1,5 @@
-import { isNationalHoliday } from '../calendar.js';
-import { localDate, localParts } from '../tz.js';
+import { isNationalHoliday } from '../time/calendar.js';
+import { localDate, localParts } from '../time/tz.js';
 
 /** A tariff as data: period rules tried in order (first match wins) and a €/kWh adder per period. */
 export interface TariffCalendar {

@@ -1,2 +1,2 @@
 // The loaders live with the runtime so that `choco-edge eval` can read the same files.
-export * from '../../gateway/inference/datasets.js';
+export * from '../eval/datasets.js';

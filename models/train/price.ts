@@ -7,7 +7,7 @@ import { evaluatePriceModel, formatPriceEvaluation } from '../../gateway/inferen
 import { PRICE_FEATURES_VERSION, PRICE_HORIZON_HOURS, PRICE_QUANTILES, priceFeatureNames } from '../../gateway/inference/price-features.js';
 import { buildPriceNetwork } from '../../gateway/inference/price-model.js';
 import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js';
-import { addDays } from '../../gateway/tz.js';
+import { addDays } from '../../gateway/time/tz.js';
 import { loadDrivers, loadHourlyPrices, seededRandom } from './data.js';
 
 export interface PriceTrainOptions {

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { fileSaveHandler } from '../../gateway/inference/io.js';
-import { evaluateRecommender, formatRecommenderEvaluation, labelledDays, type DayInputs } from '../../gateway/inference/recommender-eval.js';
+import { evaluateRecommender, formatRecommenderEvaluation, labelledDays, type DayInputs } from '../eval/recommender.js';
 import { RECOMMENDER_FEATURES_VERSION, buildRecommenderFeatures, recommenderFeatureNames } from '../../gateway/inference/recommender-features.js';
-import { CLASSES } from '../../gateway/legacy.js';
-import { DEFAULT_PLANT } from '../../gateway/planner/hindsight.js';
+import { CLASSES } from '../../gateway/inference/prototype-scores.js';
+import { DEFAULT_PLANT } from '../eval/hindsight.js';
 import { loadHourlyPrices, loadKaggleWeather, loadMeteostat, seededRandom } from './data.js';
 import { gitDescribe } from './price.js';
 
@@ -105,7 +105,7 @@ export async function trainRecommender(o: { shared: string; outDir: string; vers
     requiredInputs: { prices: 'the 23-25 published day-ahead prices of the day', temperature: 'an hourly temperature forecast for the day (the combined forecast, or yesterday’s observations as persistence)' },
     maxInputAgeHours: 36,
     target: {
-      definition: 'hindsight plan of each historical day on the realised prices and temperatures (gateway/planner/hindsight.ts): the day’s process energy in the cheapest effective hours up to the contracted power, none at ≥ haltAtC; Optimal = hour filled ≥ 90 % and among the cheapest 40 %, Moderate = other hours with energy, Reduced = no energy, Halt = too hot or no energy and among the dearest 15 %',
+      definition: 'hindsight plan of each historical day on the realised prices and temperatures (models/eval/hindsight.ts): the day’s process energy in the cheapest effective hours up to the contracted power, none at ≥ haltAtC; Optimal = hour filled ≥ 90 % and among the cheapest 40 %, Moderate = other hours with energy, Reduced = no energy, Halt = too hot or no energy and among the dearest 15 %',
       plant: DEFAULT_PLANT,
       temperatureForecastInTraining: 'persistence (same hour the day before): no archive of weather forecasts exists for these years',
     },

@@ -1,8 +1,8 @@
 import { readSecret } from '../../gateway/config/load.js';
-import { GatewayError, errorMessage } from '../../gateway/errors.js';
-import { assertSameId } from '../../gateway/payload-checks.js';
-import { PLUGIN_API_VERSION, enabledWithSecret, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
-import { WeatherSource, type WeatherFetch } from '../../gateway/weather-source.js';
+import { GatewayError, errorMessage } from '../../gateway/util/errors.js';
+import { assertSameId } from '../../gateway/sources/payload-checks.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { WeatherSource, type WeatherFetch } from '../../gateway/sources/weather-source.js';
 import { decodeAemetBody, parseAemetEnvelope, parseAemetHourlyForecast, parseAemetJson, parseAemetObservations } from './parse.js';
 
 /** AEMET answers 429 without Retry-After and asks to wait for the next minute. */

@@ -1,6 +1,6 @@
-import { GatewayError, MalformedPayloadError } from '../../gateway/errors.js';
-import { HOUR_MS, localTimeToUtc } from '../../gateway/tz.js';
-import type { WeatherPoint, WeatherVar } from '../../gateway/weather.js';
+import { GatewayError, MalformedPayloadError } from '../../gateway/util/errors.js';
+import { HOUR_MS, localTimeToUtc } from '../../gateway/time/tz.js';
+import type { WeatherPoint, WeatherVar } from '../../gateway/weather/view.js';
 
 const SOURCE = 'aemet';
 

@@ -1,9 +1,9 @@
-import { DaySource, type DayResult, type DaySeries } from '../../gateway/day-source.js';
-import { MalformedPayloadError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
-import { assertGeos, assertResolution, assertSameId, assertUnit } from '../../gateway/payload-checks.js';
-import { HOUR_MS, parseInstant } from '../../gateway/tz.js';
-import { parseJson, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
+import { DaySource, type DayResult, type DaySeries } from '../../gateway/sources/day-source.js';
+import { MalformedPayloadError } from '../../gateway/util/errors.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { assertGeos, assertResolution, assertSameId, assertUnit } from '../../gateway/sources/payload-checks.js';
+import { HOUR_MS, parseInstant } from '../../gateway/time/tz.js';
+import { parseJson, requireFiniteNumber, slotsFromInstants } from '../../gateway/sources/price-checks.js';
 import { esiosRequests } from './client.js';
 
 /** REE's D+1 forecasts that are not rewritten after the auction: demand 1775, wind 1777, PV 1779 (MW, Península). */

@@ -1,9 +1,9 @@
-import { DaySource, timingFrom, type DayResult, type DaySeries } from '../../gateway/day-source.js';
-import { GatewayError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
-import { assertInsideDay } from '../../gateway/payload-checks.js';
-import { localDate } from '../../gateway/tz.js';
-import { parseJson } from '../price-checks.js';
+import { DaySource, timingFrom, type DayResult, type DaySeries } from '../../gateway/sources/day-source.js';
+import { GatewayError } from '../../gateway/util/errors.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { assertInsideDay } from '../../gateway/sources/payload-checks.js';
+import { localDate } from '../../gateway/time/tz.js';
+import { parseJson } from '../../gateway/sources/price-checks.js';
 import { esiosRequests } from './client.js';
 import { parseEsiosIndicator } from './parse.js';
 

@@ -1,6 +1,6 @@
-import { HealthTracker } from '../../gateway/health.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
-import { VERSION } from '../../gateway/version.js';
+import { HealthTracker } from '../../gateway/util/health.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { VERSION } from '../../gateway/util/version.js';
 
 interface Entity {
   id: string;

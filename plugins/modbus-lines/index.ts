@@ -1,11 +1,11 @@
-import { realClock, type Clock, type TimerHandle } from '../../gateway/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../gateway/time/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
-import { errorMessage } from '../../gateway/errors.js';
-import { HealthTracker, worst, type ComponentHealth } from '../../gateway/health.js';
+import { errorMessage } from '../../gateway/util/errors.js';
+import { HealthTracker, worst, type ComponentHealth } from '../../gateway/util/health.js';
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
-import { formatUtcIso } from '../../gateway/tz.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
-import { closeModbus, connectModbus, type ModbusClient } from '../modbus-client.js';
+import { formatUtcIso } from '../../gateway/time/tz.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 
 type LineConfig = Config['lines'][number];
 

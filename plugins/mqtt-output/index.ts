@@ -1,11 +1,11 @@
-import { HealthTracker } from '../../gateway/health.js';
+import { HealthTracker } from '../../gateway/util/health.js';
 import { PAYLOAD_VERSION, topics, type Payloads, type PriceSlotPayload } from '../../gateway/mqtt/topics.js';
-import { PLUGIN_API_VERSION, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
-import { eurPerMwhToEurPerKwh, QUARTER_HOUR_MS, type Slot } from '../../gateway/series.js';
-import { mergeDescriptors, seriesStatus } from '../../gateway/series-status.js';
-import { DAY_MS, formatLocalIso, formatUtcIso } from '../../gateway/tz.js';
-import type { TimerHandle } from '../../gateway/clock.js';
-import { errorMessage } from '../../gateway/errors.js';
+import { PLUGIN_API_VERSION, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
+import { eurPerMwhToEurPerKwh, QUARTER_HOUR_MS, type Slot } from '../../gateway/series/slots.js';
+import { mergeDescriptors, seriesStatus } from '../../gateway/series/status.js';
+import { DAY_MS, formatLocalIso, formatUtcIso } from '../../gateway/time/tz.js';
+import type { TimerHandle } from '../../gateway/time/clock.js';
+import { errorMessage } from '../../gateway/util/errors.js';
 
 /** Builds the retained `prices/<series>` payload from the store. */
 export async function pricePayload(ctx: Pick<PluginContext, 'store' | 'config'>, d: SeriesDescriptor & { sources: string[] }, now: number): Promise<Payloads['prices/+']> {

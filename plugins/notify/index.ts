@@ -1,7 +1,7 @@
 import { readSecret } from '../../gateway/config/load.js';
-import { errorMessage } from '../../gateway/errors.js';
-import { HealthTracker } from '../../gateway/health.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
+import { errorMessage } from '../../gateway/util/errors.js';
+import { HealthTracker } from '../../gateway/util/health.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 
 const LEVELS = { info: 0, warning: 1, critical: 2 } as const;
 

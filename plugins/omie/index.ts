@@ -1,6 +1,6 @@
-import { DaySource, timingFrom, type DayResult } from '../../gateway/day-source.js';
-import { GatewayError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
+import { DaySource, timingFrom, type DayResult } from '../../gateway/sources/day-source.js';
+import { GatewayError } from '../../gateway/util/errors.js';
+import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { parseOmieMarginal } from './parse.js';
 
 /** OMIE day-ahead marginal price files (no token): the index an industrial contract follows. */

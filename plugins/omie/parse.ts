@@ -1,8 +1,8 @@
-import { MalformedPayloadError } from '../../gateway/errors.js';
-import type { DaySeries } from '../../gateway/day-source.js';
-import { slotsFromPeriods } from '../../gateway/series.js';
-import { localDayRange, parseLocalDate } from '../../gateway/tz.js';
-import { assertPlausibleEurMwh, requireFiniteNumber } from '../price-checks.js';
+import { MalformedPayloadError } from '../../gateway/util/errors.js';
+import type { DaySeries } from '../../gateway/sources/day-source.js';
+import { slotsFromPeriods } from '../../gateway/series/slots.js';
+import { localDayRange, parseLocalDate } from '../../gateway/time/tz.js';
+import { assertPlausibleEurMwh, requireFiniteNumber } from '../../gateway/sources/price-checks.js';
 
 const SOURCE = 'omie';
 

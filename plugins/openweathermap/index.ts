@@ -1,9 +1,9 @@
 import { readSecret } from '../../gateway/config/load.js';
-import { GatewayError } from '../../gateway/errors.js';
-import { assertNear } from '../../gateway/payload-checks.js';
-import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/plugin.js';
-import { WeatherSource } from '../../gateway/weather-source.js';
-import { parseJson } from '../price-checks.js';
+import { GatewayError } from '../../gateway/util/errors.js';
+import { assertNear } from '../../gateway/sources/payload-checks.js';
+import { PLUGIN_API_VERSION, enabledWithSecret, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { WeatherSource } from '../../gateway/sources/weather-source.js';
+import { parseJson } from '../../gateway/sources/price-checks.js';
 import { checkOwmCod, parseOwmCurrent, parseOwmForecast } from './parse.js';
 
 export const openWeatherMapPlugin: PluginFactory = {

@@ -1,8 +1,8 @@
-import { errorMessage } from '../../gateway/errors.js';
+import { errorMessage } from '../../gateway/util/errors.js';
 import type { Config } from '../../gateway/config/schema.js';
-import type { Alert } from '../../gateway/bus.js';
-import { HealthTracker } from '../../gateway/health.js';
-import { CLASSES } from '../../gateway/legacy.js';
+import type { Alert } from '../../gateway/core/event-bus.js';
+import { HealthTracker } from '../../gateway/util/health.js';
+import { CLASSES } from '../../gateway/inference/prototype-scores.js';
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost, violations } from '../../gateway/planner/cost.js';
@@ -10,9 +10,9 @@ import { planDocument } from '../../gateway/planner/document.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule, type PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
-import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
-import { QUARTER_HOUR_MS, hourly } from '../../gateway/series.js';
-import { DAY_MS, HOUR_MS, formatUtcIso, localDate } from '../../gateway/tz.js';
+import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
+import { DAY_MS, HOUR_MS, formatUtcIso, localDate } from '../../gateway/time/tz.js';
 
 type PlannerConfig = Config['planner'];
 

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { HealthTracker } from '../../gateway/health.js';
-import { CLASSES } from '../../gateway/legacy.js';
-import { seededRandom } from '../../gateway/inference/random.js';
+import { HealthTracker } from '../../gateway/util/health.js';
+import { CLASSES } from '../../gateway/inference/prototype-scores.js';
+import { seededRandom } from '../../gateway/inference/seeded-random.js';
 import { fileSaveHandler } from '../../gateway/inference/io.js';
 import { HORIZON_BANDS, evaluatePriceModel } from '../../gateway/inference/price-eval.js';
 import { priceFeatureNames } from '../../gateway/inference/price-features.js';
@@ -11,13 +11,13 @@ import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js
 import { ModelRegistry, asNetwork, disposeArtifact } from '../../gateway/inference/registry.js';
 import { InferenceRefused, PRICE_MODEL, PredictionService, type PriceForecast } from '../../gateway/inference/service.js';
 import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
-import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
-import { hourly } from '../../gateway/series.js';
-import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/tz.js';
-import { errorMessage } from '../../gateway/errors.js';
+import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
+import { hourly } from '../../gateway/series/slots.js';
+import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/time/tz.js';
+import { errorMessage } from '../../gateway/util/errors.js';
 import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
 import { NotEnoughHistory, networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
-import { projectPath } from '../../gateway/version.js';
+import { projectPath } from '../../gateway/util/version.js';
 
 export const RECOMMENDATION_SERIES = 'recommendation.model';
 

@@ -1,7 +1,7 @@
-import { DaySource, timingFrom, type DayResult } from '../../gateway/day-source.js';
-import { GatewayError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
-import { parseJson } from '../price-checks.js';
+import { DaySource, timingFrom, type DayResult } from '../../gateway/sources/day-source.js';
+import { GatewayError } from '../../gateway/util/errors.js';
+import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { parseJson } from '../../gateway/sources/price-checks.js';
 import { parseReeApidatos } from './parse.js';
 
 /** REE REData (apidatos, no token): PVPC 2.0TD (series 1001) and the spot price (600), one local day per request. */

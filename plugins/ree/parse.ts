@@ -1,8 +1,8 @@
-import { MalformedPayloadError } from '../../gateway/errors.js';
-import type { DaySeries } from '../../gateway/day-source.js';
-import { assertResolution, assertUnit } from '../../gateway/payload-checks.js';
-import { HOUR_MS, parseInstant } from '../../gateway/tz.js';
-import { assertPlausibleEurMwh, requireFiniteNumber, slotsFromInstants } from '../price-checks.js';
+import { MalformedPayloadError } from '../../gateway/util/errors.js';
+import type { DaySeries } from '../../gateway/sources/day-source.js';
+import { assertResolution, assertUnit } from '../../gateway/sources/payload-checks.js';
+import { HOUR_MS, parseInstant } from '../../gateway/time/tz.js';
+import { assertPlausibleEurMwh, requireFiniteNumber, slotsFromInstants } from '../../gateway/sources/price-checks.js';
 
 const SOURCE = 'ree';
 

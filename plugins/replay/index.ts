@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { AcceleratedClock, type TimerHandle } from '../../gateway/clock.js';
-import { DaySource, type DayResult } from '../../gateway/day-source.js';
-import { MalformedPayloadError } from '../../gateway/errors.js';
+import { AcceleratedClock, type TimerHandle } from '../../gateway/time/clock.js';
+import { DaySource, type DayResult } from '../../gateway/sources/day-source.js';
+import { MalformedPayloadError } from '../../gateway/util/errors.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
-import { PLUGIN_API_VERSION, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
-import { HOUR_MS, formatLocalIso, formatUtcIso, localDate, localDayRange, parseInstant } from '../../gateway/tz.js';
-import { slotsFromInstants } from '../price-checks.js';
+import { PLUGIN_API_VERSION, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { HOUR_MS, formatLocalIso, formatUtcIso, localDate, localDayRange, parseInstant } from '../../gateway/time/tz.js';
+import { slotsFromInstants } from '../../gateway/sources/price-checks.js';
 
 /** The text of a replay file, gunzipped when its name ends in `.gz`. */
 export function readReplayText(path: string): string {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import modbusSerial from 'modbus-serial';
-import type { Clock } from '../../gateway/clock.js';
-import type { SeriesStore } from '../../gateway/store/series-store.js';
+import type { Clock } from '../../gateway/time/clock.js';
+import type { SeriesStore } from '../../gateway/series/store.js';
 
 const { ServerTCP } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP };
 

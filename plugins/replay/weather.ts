@@ -1,8 +1,8 @@
-import { MalformedPayloadError } from '../../gateway/errors.js';
-import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/plugin.js';
-import { DAY_MS, HOUR_MS, parseInstant } from '../../gateway/tz.js';
-import type { WeatherPoint } from '../../gateway/weather.js';
-import { WeatherSource } from '../../gateway/weather-source.js';
+import { MalformedPayloadError } from '../../gateway/util/errors.js';
+import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { DAY_MS, HOUR_MS, parseInstant } from '../../gateway/time/tz.js';
+import type { WeatherPoint } from '../../gateway/weather/view.js';
+import { WeatherSource } from '../../gateway/sources/weather-source.js';
 import { readReplayText } from './index.js';
 
 const KELVIN = 273.15;

@@ -1,12 +1,12 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import sparkplug from 'sparkplug-payload';
-import { realClock, type TimerHandle } from '../../gateway/clock.js';
-import { errorMessage } from '../../gateway/errors.js';
-import { HealthTracker } from '../../gateway/health.js';
+import { realClock, type TimerHandle } from '../../gateway/time/clock.js';
+import { errorMessage } from '../../gateway/util/errors.js';
+import { HealthTracker } from '../../gateway/util/health.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { readSecret } from '../../gateway/config/load.js';
 import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { lineStateAt } from '../modbus-lines/index.js';
 
 export interface Metric {

@@ -2,13 +2,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readSecret } from '../../gateway/config/load.js';
-import { errorCode, errorMessage } from '../../gateway/errors.js';
-import { HealthTracker } from '../../gateway/health.js';
+import { errorCode, errorMessage } from '../../gateway/util/errors.js';
+import { HealthTracker } from '../../gateway/util/health.js';
 import { uplinkClientId } from '../../gateway/mqtt/client-ids.js';
 import { dropRejectedPublishes, isRemovedPublish } from '../../gateway/mqtt/rejected-publish.js';
 import { topicLevelProblem, topicNameProblem } from '../../gateway/mqtt/topics.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/plugin.js';
-import { VERSION } from '../../gateway/version.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { VERSION } from '../../gateway/util/version.js';
 import { SeenTransactions } from './seen-transactions.js';
 
 /** HMAC-SHA256 over `${timestamp}.${transaction}.${command}.${JSON.stringify(args)}`, hex: how upstream signs a command. */

@@ -1,4 +1,4 @@
-import type { SeriesStore } from '../../gateway/store/series-store.js';
+import type { SeriesStore } from '../../gateway/series/store.js';
 
 const KEY = 'uplink.transactions';
 

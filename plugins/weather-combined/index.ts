@@ -1,10 +1,10 @@
-import { realClock, type TimerHandle } from '../../gateway/clock.js';
-import { errorMessage } from '../../gateway/errors.js';
-import { HealthTracker } from '../../gateway/health.js';
+import { realClock, type TimerHandle } from '../../gateway/time/clock.js';
+import { errorMessage } from '../../gateway/util/errors.js';
+import { HealthTracker } from '../../gateway/util/health.js';
 import { topics } from '../../gateway/mqtt/topics.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/plugin.js';
-import { currentPayload, forecastPayload } from '../../gateway/weather-payloads.js';
-import { COMBINED, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames } from '../../gateway/weather.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
+import { currentPayload, forecastPayload } from '../../gateway/weather/payloads.js';
+import { COMBINED, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames } from '../../gateway/weather/view.js';
 
 const STALENESS_CHECK_MS = 60_000;
 

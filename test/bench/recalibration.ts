@@ -2,10 +2,10 @@
 // its memory is its own: prints one JSON line (used by `npm run bench`).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDriverSlots, loadPriceSlots } from '../../gateway/inference/datasets.js';
+import { loadDriverSlots, loadPriceSlots } from '../../models/eval/datasets.js';
 import { DEFAULT_LEAR, calibrateLear, learHistory } from '../../gateway/inference/price-lear.js';
 import { recalibrate } from '../../gateway/inference/price-recalibrate.js';
-import { addDays } from '../../gateway/tz.js';
+import { addDays } from '../../gateway/time/tz.js';
 import { FIXTURES } from '../helpers/fixture-server.js';
 
 const shared = new URL('../../../shared/data/', import.meta.url).pathname;

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import modbusSerial from 'modbus-serial';
 import mqtt from 'mqtt';
-import { SeriesStore } from '../../gateway/store/series-store.js';
-import { projectPath } from '../../gateway/version.js';
+import { SeriesStore } from '../../gateway/series/store.js';
+import { projectPath } from '../../gateway/util/version.js';
 import { planBlocks } from '../../plugins/modbus-sensors/blocks.js';
 import { freePort } from '../helpers/mosquitto.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { AcceleratedClock } from '../../gateway/clock.js';
+import { AcceleratedClock } from '../../gateway/time/clock.js';
 import { loadConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/controller.js';
 import { silent } from '../helpers/context.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FakeClock } from '../../gateway/clock.js';
+import type { FakeClock } from '../../gateway/time/clock.js';
 import type { Gateway } from '../../gateway/controller.js';
 import { testConfig } from '../helpers/context.js';
 import { startGateway } from '../helpers/gateway.js';

@@ -2,14 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { EventBus, type BusEvents } from '../../gateway/bus.js';
-import { FakeClock } from '../../gateway/clock.js';
+import { EventBus, type BusEvents } from '../../gateway/core/event-bus.js';
+import { FakeClock } from '../../gateway/time/clock.js';
 import { loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
-import { Fetcher } from '../../gateway/fetcher.js';
+import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
-import type { PluginContext } from '../../gateway/plugin.js';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import type { PluginContext } from '../../gateway/core/plugin-api.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 
 export const silent = pino({ level: 'silent' });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DaySource } from '../../gateway/day-source.js';
-import type { PluginFactory } from '../../gateway/plugin.js';
-import { localDayRange } from '../../gateway/tz.js';
+import type { DaySource } from '../../gateway/sources/day-source.js';
+import type { PluginFactory } from '../../gateway/core/plugin-api.js';
+import { localDayRange } from '../../gateway/time/tz.js';
 import { FixtureServer, recordedRoutes, type Reply } from './fixture-server.js';
 import { pluginContext, testConfig, type TestContext } from './context.js';
 

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { vi } from 'vitest';
-import { FakeClock } from '../../gateway/clock.js';
+import { FakeClock } from '../../gateway/time/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { Gateway } from '../../gateway/controller.js';
 import { silent } from './context.js';

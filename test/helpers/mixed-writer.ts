@@ -1,5 +1,5 @@
 // Child process for the kill -9 test of plan writes and the outbox: prints "ack plan <v>" / "ack outbox <seq>" after each acknowledged write.
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 
 const store = await SeriesStore.open(process.argv[2]!);
 const runs = Array.from({ length: 16 }, (_, i) => ({ process: 'conching', batch: i, start: i * 900_000, padding: 'x'.repeat(2000) }));

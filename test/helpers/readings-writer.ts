@@ -1,6 +1,6 @@
 // Child process for the kill -9 test of the readings log: appends one cycle every 2 ms and prints "read <n>";
 // group commit every 50 ms; prints "ack <n>" when a commit holding cycles up to n has resolved.
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 
 export const READINGS_T0 = Date.parse('2025-10-01T00:00:00Z');
 export const READINGS_COMMIT_MS = 50;

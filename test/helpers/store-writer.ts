@@ -1,5 +1,5 @@
 // Child process for the kill -9 test: writes one day of quarter-hours per batch and prints "ack <n>" once LevelDB acknowledged it.
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 
 const dir = process.argv[2]!;
 const store = await SeriesStore.open(dir, { sync: process.argv[3] !== 'nosync' });

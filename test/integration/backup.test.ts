@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 
 const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
 const cli = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });

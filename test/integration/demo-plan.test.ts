@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Alert } from '../../gateway/bus.js';
-import type { FakeClock } from '../../gateway/clock.js';
+import type { Alert } from '../../gateway/core/event-bus.js';
+import type { FakeClock } from '../../gateway/time/clock.js';
 import type { Gateway } from '../../gateway/controller.js';
 import { testConfig } from '../helpers/context.js';
 import { startGateway } from '../helpers/gateway.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_MARKER } from '../../gateway/demo.js';
+import { DEMO_MARKER } from '../../plugins/replay/demo.js';
 import { describe, expect, it, vi } from 'vitest';
 import { subscriber } from '../helpers/gateway.js';
 import { MAIN, gatewayEnv } from '../helpers/process.js';

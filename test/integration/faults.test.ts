@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FakeClock } from '../../gateway/clock.js';
+import type { FakeClock } from '../../gateway/time/clock.js';
 import type { Gateway } from '../../gateway/controller.js';
 import { testConfig } from '../helpers/context.js';
 import { FixtureServer, fixture, recordedRoutes, type Reply } from '../helpers/fixture-server.js';

@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/controller.js';
-import { seededRandom } from '../../gateway/inference/random.js';
+import { seededRandom } from '../../gateway/inference/seeded-random.js';
 import { testConfig } from '../helpers/context.js';
 import { FixtureServer, recordedRoutes } from '../helpers/fixture-server.js';
 import { startGateway, subscriber } from '../helpers/gateway.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../../gateway/controller.js';
-import type { FakeClock } from '../../gateway/clock.js';
-import { localDayRange } from '../../gateway/tz.js';
+import type { FakeClock } from '../../gateway/time/clock.js';
+import { localDayRange } from '../../gateway/time/tz.js';
 import { testConfig } from '../helpers/context.js';
 import { FixtureServer, fixture, recordedRoutes } from '../helpers/fixture-server.js';
 import { startGateway, subscriber, type Collected } from '../helpers/gateway.js';

@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
 import { createHomeAssistant } from '../../plugins/homeassistant/index.js';
-import type { Plugin } from '../../gateway/plugin.js';
+import type { Plugin } from '../../gateway/core/plugin-api.js';
 import { pluginContext, silent, testConfig, type TestContext } from '../helpers/context.js';
 import { freePort, Mosquitto } from '../helpers/mosquitto.js';
 

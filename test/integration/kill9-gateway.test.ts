@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { SeriesStore } from '../../gateway/store/series-store.js';
-import { localDate, localDayRange } from '../../gateway/tz.js';
+import { SeriesStore } from '../../gateway/series/store.js';
+import { localDate, localDayRange } from '../../gateway/time/tz.js';
 import { FixtureServer, fixture } from '../helpers/fixture-server.js';
 import { MAIN, gatewayEnv } from '../helpers/process.js';
 

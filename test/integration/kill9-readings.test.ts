@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 import { runUntilKilled } from '../helpers/kill9.js';
 
 const writer = fileURLToPath(new URL('../helpers/readings-writer.ts', import.meta.url));

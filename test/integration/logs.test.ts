@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../gateway/clock.js';
+import { FakeClock } from '../../gateway/time/clock.js';
 import { Gateway } from '../../gateway/controller.js';
-import { createLogger } from '../../gateway/log.js';
-import { Scheduler } from '../../gateway/scheduler.js';
+import { createLogger } from '../../gateway/util/log.js';
+import { Scheduler } from '../../gateway/core/scheduler.js';
 import { testConfig } from '../helpers/context.js';
 
 /** A pino logger at info writing JSON lines into an array, as journald would get them. */

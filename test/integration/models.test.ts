@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FakeClock } from '../../gateway/clock.js';
+import type { FakeClock } from '../../gateway/time/clock.js';
 import type { Gateway } from '../../gateway/controller.js';
 import { testConfig } from '../helpers/context.js';
 import { startGateway, subscriber, type Collected } from '../helpers/gateway.js';

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDriverSlots, loadPriceSlots } from '../../gateway/inference/datasets.js';
+import { loadDriverSlots, loadPriceSlots } from '../../models/eval/datasets.js';
 import { learHistory } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
 import { NotEnoughHistory, recalibrate } from '../../gateway/inference/price-recalibrate.js';
-import type { Slot } from '../../gateway/series.js';
-import { addDays, localDayRange, localTimeToUtc } from '../../gateway/tz.js';
+import type { Slot } from '../../gateway/series/slots.js';
+import { addDays, localDayRange, localTimeToUtc } from '../../gateway/time/tz.js';
 import { createPredictions } from '../../plugins/predictions/index.js';
 import { pluginContext, testConfig } from '../helpers/context.js';
 import { FIXTURES } from '../helpers/fixture-server.js';

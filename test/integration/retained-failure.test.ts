@@ -1,6 +1,6 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SystemClock } from '../../gateway/clock.js';
+import { SystemClock } from '../../gateway/time/clock.js';
 import { Gateway } from '../../gateway/controller.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { freePort, Mosquitto } from '../helpers/mosquitto.js';

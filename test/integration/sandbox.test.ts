@@ -4,7 +4,7 @@ import { arch } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 import { buildGatewayInto } from '../helpers/built-gateway.js';
 
 /**

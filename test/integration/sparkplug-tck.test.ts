@@ -15,13 +15,13 @@
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EventBus } from '../../gateway/bus.js';
-import { SystemClock } from '../../gateway/clock.js';
-import { Fetcher } from '../../gateway/fetcher.js';
+import { EventBus } from '../../gateway/core/event-bus.js';
+import { SystemClock } from '../../gateway/time/clock.js';
+import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
-import type { Plugin } from '../../gateway/plugin.js';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import type { Plugin } from '../../gateway/core/plugin-api.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 import { codec, createSparkplug, toNumber } from '../../plugins/sparkplug/index.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { freePort, Mosquitto } from '../helpers/mosquitto.js';

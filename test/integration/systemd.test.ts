@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SdNotify, loadUnixDgram } from '../../gateway/sd-notify.js';
+import { SdNotify, loadUnixDgram } from '../../gateway/core/sd-notify.js';
 import { MAIN, gatewayEnv } from '../helpers/process.js';
 
 const HAS_NOTIFY = existsSync('/usr/bin/systemd-notify') || existsSync('/bin/systemd-notify');

@@ -4,8 +4,8 @@ import { solveMilp } from '../../gateway/planner/milp.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { TARIFF_20TD, TARIFF_30TD, tariffPeriod } from '../../gateway/planner/tariff.js';
 import type { PlannedRun, PlannerInput, ProcessSpec } from '../../gateway/planner/types.js';
-import { seededRandom } from '../../gateway/inference/random.js';
-import { localDayRange } from '../../gateway/tz.js';
+import { seededRandom } from '../../gateway/inference/seeded-random.js';
+import { localDayRange } from '../../gateway/time/tz.js';
 
 const H = 3_600_000;
 const proc = (name: string, kw: number, minutes: number, batchesPerDay = 1, extra: Partial<ProcessSpec> = {}): ProcessSpec => ({ name, kw, minutes, batchesPerDay, uninterrupted: true, minGapMinutes: 0, line: name, ...extra });

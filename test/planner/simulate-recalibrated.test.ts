@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatSimulation, simulate } from '../../gateway/planner/simulate.js';
+import { formatSimulation, simulate } from '../../models/eval/simulate.js';
 import { testConfig } from '../helpers/context.js';
 import { FIXTURES } from '../helpers/fixture-server.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { WeatherSource } from '../../gateway/weather-source.js';
+import type { WeatherSource } from '../../gateway/sources/weather-source.js';
 import { decodeAemetBody, parseAemetHourlyForecast, parseAemetObservations } from '../../plugins/aemet/parse.js';
 import { aemetPlugin } from '../../plugins/aemet/index.js';
 import { pluginContext, testConfig, type TestContext } from '../helpers/context.js';

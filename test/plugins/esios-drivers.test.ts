@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DaySource } from '../../gateway/day-source.js';
-import { loadHourlyPrices } from '../../gateway/inference/datasets.js';
+import type { DaySource } from '../../gateway/sources/day-source.js';
+import { loadHourlyPrices } from '../../models/eval/datasets.js';
 import { ModelRegistry } from '../../gateway/inference/registry.js';
 import { PredictionService } from '../../gateway/inference/service.js';
-import { localDayRange } from '../../gateway/tz.js';
+import { localDayRange } from '../../gateway/time/tz.js';
 import { esiosDriversPlugin, parseDriverIndicator } from '../../plugins/esios/drivers.js';
 import { pluginContext, silent, testConfig } from '../helpers/context.js';
 import { FIXTURES, FixtureServer, fixture } from '../helpers/fixture-server.js';

@@ -1,7 +1,7 @@
 import { esiosPlugin } from '../../plugins/esios/index.js';
 import { daySourceContract } from '../helpers/day-source-contract.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DaySource } from '../../gateway/day-source.js';
+import type { DaySource } from '../../gateway/sources/day-source.js';
 import { FixtureServer, recordedRoutes } from '../helpers/fixture-server.js';
 import { pluginContext, testConfig } from '../helpers/context.js';
 

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EventBus, type BusEvents } from '../../gateway/bus.js';
-import { AcceleratedClock, SystemClock, type Clock } from '../../gateway/clock.js';
-import { Fetcher } from '../../gateway/fetcher.js';
+import { EventBus, type BusEvents } from '../../gateway/core/event-bus.js';
+import { AcceleratedClock, SystemClock, type Clock } from '../../gateway/time/clock.js';
+import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 import { COMMAND_CODES, createModbusLines } from '../../plugins/modbus-lines/index.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';

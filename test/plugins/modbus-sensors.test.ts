@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import mqttClient from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EventBus } from '../../gateway/bus.js';
-import { SystemClock } from '../../gateway/clock.js';
-import { Fetcher } from '../../gateway/fetcher.js';
+import { EventBus } from '../../gateway/core/event-bus.js';
+import { SystemClock } from '../../gateway/time/clock.js';
+import { Fetcher } from '../../gateway/util/fetcher.js';
 import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
-import type { Plugin, PluginContext } from '../../gateway/plugin.js';
-import { SeriesStore } from '../../gateway/store/series-store.js';
+import type { Plugin, PluginContext } from '../../gateway/core/plugin-api.js';
+import { SeriesStore } from '../../gateway/series/store.js';
 import { decodeRegisters, encodeRegisters, type Order, type RegisterType } from '../../plugins/modbus-sensors/decode.js';
 import { createModbusSensors, type PointReading } from '../../plugins/modbus-sensors/index.js';
 import { silent, testConfig } from '../helpers/context.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WeatherSource } from '../../gateway/weather-source.js';
+import type { WeatherSource } from '../../gateway/sources/weather-source.js';
 import { openWeatherMapPlugin } from '../../plugins/openweathermap/index.js';
 import { parseOwmCurrent, parseOwmForecast } from '../../plugins/openweathermap/parse.js';
 import { pluginContext, testConfig } from '../helpers/context.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MalformedPayloadError } from '../../gateway/errors.js';
-import { localDayRange } from '../../gateway/tz.js';
+import { MalformedPayloadError } from '../../gateway/util/errors.js';
+import { localDayRange } from '../../gateway/time/tz.js';
 import { parseEsiosIndicator } from '../../plugins/esios/parse.js';
 import { parseOmieMarginal } from '../../plugins/omie/parse.js';
 import { parseReeApidatos } from '../../plugins/ree/parse.js';

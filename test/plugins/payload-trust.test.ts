@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DaySource } from '../../gateway/day-source.js';
-import type { WeatherSource } from '../../gateway/weather-source.js';
-import { localDayRange } from '../../gateway/tz.js';
+import type { DaySource } from '../../gateway/sources/day-source.js';
+import type { WeatherSource } from '../../gateway/sources/weather-source.js';
+import { localDayRange } from '../../gateway/time/tz.js';
 import { aemetPlugin } from '../../plugins/aemet/index.js';
 import { esiosDriversPlugin } from '../../plugins/esios/drivers.js';
 import { esiosPlugin } from '../../plugins/esios/index.js';

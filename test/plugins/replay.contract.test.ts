@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DaySource } from '../../gateway/day-source.js';
-import { localDayRange } from '../../gateway/tz.js';
-import type { WeatherSource } from '../../gateway/weather-source.js';
+import type { DaySource } from '../../gateway/sources/day-source.js';
+import { localDayRange } from '../../gateway/time/tz.js';
+import type { WeatherSource } from '../../gateway/sources/weather-source.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';

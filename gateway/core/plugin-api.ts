@@ -1,0 +1,78 @@
+import type { EventBus } from './event-bus.js';
+import type { Clock } from '../time/clock.js';
+import type { Config } from '../config/schema.js';
+import type { Fetcher } from '../util/fetcher.js';
+import type { ComponentHealth } from '../util/health.js';
+import type { Logger } from '../util/log.js';
+import type { SeriesStore } from '../series/store.js';
+import type { MqttConnection } from '../mqtt/connection.js';
+
+/** Bumped on any incompatible change of the types below; a plugin built for another major version is refused. */
+export const PLUGIN_API_VERSION = 1;
+
+/** Jobs the scheduler knows; a plugin contributes handlers to the jobs it serves. */
+export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'recalibration' | 'retraining';
+
+export interface JobRunResult {
+  /** Short human summary for job status, e.g. "omie_es: 96 slots for 2025-10-01". */
+  summary: string;
+}
+
+/** What a plugin may use. It never reaches into another plugin. */
+export interface PluginContext {
+  config: Config;
+  clock: Clock;
+  /**
+   * Device time for timers that talk to real devices (PLC watchdog and heartbeat, Modbus backoff): real
+   * milliseconds, whatever `clock` does (the demo's replay clock runs 3600x). Absent means real time.
+   */
+  deviceClock?: Clock;
+  log: Logger;
+  bus: EventBus;
+  store: SeriesStore;
+  fetcher: Fetcher;
+  mqtt: MqttConnection;
+  /** The broker URL the gateway itself uses (the embedded one, with its actual port, or the external one). */
+  mqttUrl: string;
+  /** Credentials for a plugin's own MQTT session on that broker (the embedded broker refuses anonymous clients). */
+  mqttCredentials: { username?: string; password?: string };
+  /** Every series the running plugins write (for outputs that publish them). */
+  catalog: () => SeriesDescriptor[];
+}
+
+export interface Plugin {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): ComponentHealth;
+  jobs?: Partial<Record<JobId, () => Promise<JobRunResult>>>;
+  /** Series this plugin writes, with their freshness expectations. */
+  series?(): SeriesDescriptor[];
+}
+
+export interface SeriesDescriptor {
+  id: string;
+  unit: string;
+  description: string;
+  source: string;
+  /** The series is stale when no stored slot covers now, or its last fetch is older than this. */
+  staleAfterMs: number;
+  /** A stale series makes /healthz fail. */
+  critical: boolean;
+  /** The latest slot still counts as current this long after it ended (observations that arrive late). */
+  currentWithinMs?: number;
+}
+
+export interface PluginFactory {
+  readonly name: string;
+  readonly apiVersion: number;
+  /** Whether the plugin is enabled by this configuration (a disabled plugin is listed in health as such). */
+  enabled(config: Config): boolean | { enabled: false; reason: string };
+  create(context: PluginContext): Plugin;
+}
+
+/** For sources that need a key: off when switched off, off with the reason when switched on without its secret. */
+export function enabledWithSecret(enabled: boolean, secret: unknown, missing: string): boolean | { enabled: false; reason: string } {
+  if (!enabled) return false;
+  return secret ? true : { enabled: false, reason: missing };
+}

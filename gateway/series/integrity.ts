@@ -1,0 +1,149 @@
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HealthState } from '../util/health.js';
+
+/**
+ * How the store tells a new store from a damaged one, and what it reports:
+ * - a marker file next to LevelDB's own (`CHOCO-EDGE-STORE.json`, which LevelDB ignores) holding the record count
+ *   at the last clean shutdown; fewer records at the next open is a loss;
+ * - LevelDB's data files without `CURRENT` are never opened as an empty store (LevelDB would delete them as obsolete);
+ * - what LevelDB writes to its `LOG` while recovering ("dropping … bytes", "Corruption") is reported, not hidden;
+ * - a full read at open finds garbled tables ("Corruption: bad block type").
+ */
+
+export const MARKER_FILE = 'CHOCO-EDGE-STORE.json';
+const MARKER_FORMAT = 'choco-edge-store';
+
+export interface StoreMarker {
+  format: typeof MARKER_FORMAT;
+  createdAt: string;
+  /** Records counted at the last clean close (or repair). */
+  records: number;
+  countedAt: string;
+  /** False while a gateway has the store open; true after a clean close. */
+  cleanShutdown: boolean;
+  lastRepair?: { at: string; backup: string; recordsBefore: number; recordsAfter: number };
+  /** Losses found at an earlier open, kept (and reported) until `choco-edge store repair` is run. */
+  losses?: string[];
+}
+
+/** What the store knows about its own integrity; shown in /healthz and bridge/health under `store`. */
+export interface StoreIntegrity {
+  state: HealthState;
+  message: string;
+  code?: 'store_failed';
+  dir: string;
+  records: number | null;
+  /** Records at the last clean shutdown, when there was one. */
+  expectedRecords: number | null;
+  /** Every loss LevelDB or the count reported at open; empty when none. */
+  losses: string[];
+  /** The last write LevelDB refused (disk full, I/O error), until the store has been reopened and written again. */
+  writeFailure: string | null;
+  lastRepair: StoreMarker['lastRepair'] | null;
+}
+
+export const REPAIR_REMEDY = 'stop the gateway and run `choco-edge store repair` (it copies the store aside first), or restore a backup with `choco-edge restore --from FILE`';
+
+/** The store could not be opened: says why (LevelDB's own message), where, and what to do. */
+export class StoreOpenError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly why: string,
+    readonly remedy = REPAIR_REMEDY,
+  ) {
+    super(`cannot open the store at ${dir}: ${why}. To fix: ${remedy}`);
+    this.name = 'StoreOpenError';
+  }
+}
+
+const DATA_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
+
+export function readMarker(dir: string): StoreMarker | undefined {
+  const file = join(dir, MARKER_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as StoreMarker;
+    return m?.format === MARKER_FORMAT ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temporary file and renamed; a failure (disk full) is returned, not thrown. */
+export function writeMarker(dir: string, marker: Omit<StoreMarker, 'format'>): Error | undefined {
+  const file = join(dir, MARKER_FILE);
+  try {
+    writeFileSync(`${file}.tmp`, `${JSON.stringify({ format: MARKER_FORMAT, ...marker }, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+/**
+ * Refuses, before LevelDB is asked, to open a directory that holds a damaged store as if it were new:
+ * data files without `CURRENT`, or a marker that counted records where no data file is left.
+ * Returns whether LevelDB may create a new store here.
+ */
+export function checkBeforeOpen(dir: string): { createIfMissing: boolean } {
+  const files = existsSync(dir) ? readdirSync(dir) : [];
+  const data = files.filter((f) => DATA_FILE.test(f));
+  const marker = readMarker(dir);
+  if (files.includes('CURRENT')) return { createIfMissing: false };
+  if (data.length) {
+    throw new StoreOpenError(dir, `LevelDB's CURRENT file is missing but ${data.length} data files remain (${data.slice(0, 4).join(', ')}${data.length > 4 ? ', …' : ''}); opening would start an empty store and delete them`);
+  }
+  if (marker && marker.records > 0) {
+    throw new StoreOpenError(
+      dir,
+      `the store's data files are gone: it held ${marker.records} records at ${marker.countedAt}, none is left`,
+      `restore a backup with \`choco-edge restore --from FILE\`, or, to start empty on purpose, delete ${join(dir, MARKER_FILE)}`,
+    );
+  }
+  return { createIfMissing: true };
+}
+
+/** Lines of LevelDB's `LOG` (this open's recovery) that report lost or corrupt data. */
+export function lossesInLevelDbLog(dir: string): string[] {
+  const file = join(dir, 'LOG');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /dropping|corrupt|checksum mismatch|missing files/i.test(l))
+    .map((l) => `LevelDB LOG: ${l.replace(/^\S+ \S+ \S+ /, '').trim()}`);
+}
+
+/** The LevelDB message inside an abstract-level error ("Corruption: …", "IO error: …"). */
+export function levelDbCause(error: unknown): string {
+  const e = error as { message?: string; cause?: { message?: string }; code?: string };
+  const inner = e?.cause?.message;
+  return inner && inner !== e.message ? `${e.message}: ${inner}` : String(e?.message ?? error);
+}
+
+/** Losses found now (stamped with `now`) after those found at earlier opens and not yet dealt with by a repair. */
+export function integrityFrom(dir: string, counted: { records: number | null; readError?: string }, marker: StoreMarker | undefined, logLosses: string[], now = new Date()): StoreIntegrity {
+  const found = [...logLosses];
+  if (counted.readError) found.push(`reading every record at open failed: ${counted.readError}`);
+  const expected = marker?.cleanShutdown ? marker.records : null;
+  if (expected !== null && counted.records !== null && counted.records < expected) {
+    found.push(`${expected - counted.records} of ${expected} records missing since the last clean shutdown (${marker!.countedAt}); ${counted.records} left`);
+  }
+  const losses = [...(marker?.losses ?? []), ...found.map((l) => `${now.toISOString()}: ${l}`)];
+  const base = { dir, records: counted.records, expectedRecords: expected, losses, writeFailure: null, lastRepair: marker?.lastRepair ?? null };
+  const note = marker ? '' : counted.records ? ' (no earlier count to compare with)' : ' (new store)';
+  if (!losses.length) return { ...base, state: 'ok', message: `${counted.records ?? 'unknown'} records${note}` };
+  return { ...base, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
+}
+
+/** Counts every record by reading it whole (keys and values), which makes LevelDB read every table block. */
+export async function countAllRecords(entries: () => AsyncIterable<unknown>): Promise<{ records: number | null; readError?: string }> {
+  let records = 0;
+  try {
+    for await (const _ of entries()) records++;
+    return { records };
+  } catch (error) {
+    return { records: null, readError: levelDbCause(error) };
+  }
+}

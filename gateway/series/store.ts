@@ -1,0 +1,425 @@
+import { Level } from 'level';
+import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
+import { DAY_MS, HOUR_MS } from '../time/tz.js';
+import { StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { WriteGate } from './write-gate.js';
+import { StoreError } from '../util/errors.js';
+import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
+import { SeriesMetaCache, type SeriesMeta } from './series-meta.js';
+
+export type { SeriesMeta } from './series-meta.js';
+
+/** Where a series stands at a time: its last write, the slot covering that time, its latest slot. */
+export interface SeriesPosition {
+  source: string;
+  fetchedAt: number;
+  at?: StoredSlot;
+  latest?: StoredSlot;
+}
+
+export interface RetentionPolicy {
+  /** Slots shorter than an hour are kept as they are for this many days, then averaged to hourly slots. */
+  rawDays: number;
+  /** Everything older than this is deleted; 0 keeps history for ever. */
+  keepDays: number;
+}
+
+export interface WriteOptions {
+  source: string;
+  fetchedAt: number;
+  /** Slots already stored inside the written range but absent from this write are removed (a day re-published whole). */
+  replaceRange?: boolean;
+}
+
+export interface WriteResult {
+  written: number;
+  removed: number;
+}
+
+interface StoredValue {
+  e: number;
+  v: number;
+  s: string;
+  f: number;
+}
+
+const SERIES_ID_RE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+const slotKey = (series: string, start: number): string => `s!${series}!${String(start).padStart(15, '0')}`;
+const metaKey = (series: string): string => `m!${series}`;
+const kvKey = (name: string): string => `k!${name}`;
+const outboxKey = (seq: number): string => `o!${String(seq).padStart(15, '0')}`;
+
+export interface OutboxEntry {
+  seq: number;
+  topic: string;
+  payload: string;
+  retain: boolean;
+  at: number;
+}
+
+/** Time-series history on LevelDB. Keys sort by series then start, so range reads are one ordered scan. */
+export class SeriesStore {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+  private readonly gate = new WriteGate(async () => {
+    await this.db.close();
+    await this.db.open({ createIfMissing: false });
+  });
+  private checked!: StoreIntegrity;
+  private readonly metas = new SeriesMetaCache();
+  /** Raw Modbus readings, written by group commit (see ReadingsLog). */
+  readonly readings: ReadingsLog;
+
+  private constructor(
+    private readonly db: Level<string, unknown>,
+    private readonly sync: boolean,
+    readonly dir: string,
+    readings: ReadingsOptions,
+    now: () => number,
+  ) {
+    this.readings = new ReadingsLog(
+      {
+        batch: (ops) => this.track(() => this.db.batch(ops, { sync: this.sync })),
+        iterate: (range) => this.db.iterator(range),
+        slotOps: (series, unit, slots, source, fetchedAt) => {
+          const meta = this.metas.next(series, unit, slots, source, fetchedAt, Date.now());
+          const ops = slots.map((s) => ({ type: 'put' as const, key: slotKey(series, s.start), value: { e: s.end, v: s.value, s: source, f: fetchedAt } satisfies StoredValue }));
+          return { ops: [...ops, { type: 'put', key: metaKey(series), value: meta }], stored: () => this.metas.set(meta) };
+        },
+      },
+      readings,
+      now,
+    );
+  }
+
+  /**
+   * Opens (or creates) the store in `dir` and checks it: never creates an empty store over a damaged one, reports
+   * every loss (see `integrity()`). Throws a `StoreOpenError` with LevelDB's cause, the path and the remedy.
+   * `now` is the gateway's clock (readings are aggregated once older than `readings.rawHours` by it).
+   */
+  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number } = {}): Promise<SeriesStore> {
+    const { createIfMissing } = checkBeforeOpen(dir);
+    const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
+    try {
+      await db.open();
+    } catch (error) {
+      const why = levelDbCause(error);
+      if (/lock/i.test(why)) throw new StoreOpenError(dir, `it is locked by another process (${why})`, 'stop the other gateway or command using it first');
+      throw new StoreOpenError(dir, why);
+    }
+    const store = new SeriesStore(db, options.sync ?? true, dir, { ...DEFAULT_READINGS, ...options.readings }, options.now ?? Date.now);
+    const marker = readMarker(dir);
+    store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
+    store.saveMarker(store.checked.records ?? 0, false);
+    const metas: SeriesMeta[] = [];
+    try {
+      for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
+    } catch (error) {
+      // Already reported by the full read above (a damaged table); serve what is readable.
+      if (store.checked.state !== 'failed') throw new StoreOpenError(dir, levelDbCause(error));
+    }
+    store.metas.load(metas);
+    return store;
+  }
+
+  /** What the open found (losses reported by LevelDB, records missing since the last clean shutdown) and the last failed write. */
+  integrity(): StoreIntegrity {
+    const failure = this.gate.failure;
+    if (!failure || this.checked.state === 'failed') return { ...this.checked, writeFailure: failure };
+    return { ...this.checked, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})` };
+  }
+
+  /** Reopens the store if a write failed, so that it serves again once the cause (disk full) is gone. */
+  heal(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.gate.heal().catch(() => undefined);
+  }
+
+  /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
+  async write(series: string, unit: Unit, slots: readonly Slot[], options: WriteOptions): Promise<WriteResult> {
+    assertSeriesId(series);
+    for (const s of slots) {
+      if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.end <= s.start || !Number.isFinite(s.value)) {
+        throw new Error(`refusing to write ${series}: invalid slot ${JSON.stringify(s)}`);
+      }
+    }
+    return this.track(() => this.serialized(series, async () => {
+      const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
+      let removed = 0;
+      if (options.replaceRange && slots.length > 0) {
+        const from = Math.min(...slots.map((s) => s.start));
+        const to = Math.max(...slots.map((s) => s.end));
+        const keep = new Set(slots.map((s) => s.start));
+        for await (const key of this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) })) {
+          if (!keep.has(Number(key.slice(key.lastIndexOf('!') + 1)))) {
+            ops.push({ type: 'del', key });
+            removed++;
+          }
+        }
+      }
+      for (const s of slots) {
+        const value: StoredValue = { e: s.end, v: s.value, s: options.source, f: options.fetchedAt };
+        ops.push({ type: 'put', key: slotKey(series, s.start), value });
+      }
+      const meta = this.metas.next(series, unit, slots, options.source, options.fetchedAt, Date.now());
+      // The latest slot was in the replaced range and is gone: status looks it up until the next write sets it again.
+      const last = meta.last;
+      if (removed > 0 && last && last.start >= Math.min(...slots.map((s) => s.start)) && last.start < Math.max(...slots.map((s) => s.end)) && !slots.some((s) => s.start === last.start)) delete meta.last;
+      ops.push({ type: 'put', key: metaKey(series), value: meta });
+      await this.db.batch(ops, { sync: this.sync });
+      this.metas.set(meta);
+      return { written: slots.length, removed };
+    }));
+  }
+
+  /** Runs writes of one series one after the other, so its metadata (read, updated, written back) never loses an update. */
+  private serialized<T>(series: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.seriesQueue.get(series) ?? Promise.resolve()).then(work, work);
+    const tail = run.then(() => undefined, () => undefined);
+    this.seriesQueue.set(series, tail);
+    void tail.then(() => {
+      if (this.seriesQueue.get(series) === tail) this.seriesQueue.delete(series);
+    });
+    return run;
+  }
+  private readonly seriesQueue = new Map<string, Promise<void>>();
+
+  async read(series: string, from: number, to: number): Promise<StoredSlot[]> {
+    assertSeriesId(series);
+    const out: StoredSlot[] = [];
+    // A slot that started before `from` may still cover it: look back as far as the longest slot this series ever had.
+    const lookback = this.metas.get(series)?.maxSlotMs ?? DAY_MS;
+    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) })) {
+      const v = raw as StoredValue;
+      const start = Number(key.slice(key.lastIndexOf('!') + 1));
+      if (v.e <= from) continue;
+      out.push({ start, end: v.e, value: v.v, source: v.s, fetchedAt: v.f });
+    }
+    if (this.readings.has(series)) return [...out, ...(await this.readings.read(series, from, to))].sort((a, b) => a.start - b.start);
+    return out;
+  }
+
+  /**
+   * Where a series stands at `now`, in constant time: the slot covering now and the latest slot come from the
+   * metadata kept up to date on write (or the readings in memory), with at most one seek for a slot inside the horizon.
+   */
+  async status(series: string, now: number): Promise<SeriesPosition | undefined> {
+    const known = this.statusNow(series, now);
+    if (known !== 'seek') return known;
+    const meta = this.metas.get(series)!;
+    const latest = meta.last ?? (await this.latest(series));
+    let at: StoredSlot | undefined;
+    if (latest && latest.start <= now && latest.end > now) at = latest;
+    else if (latest && latest.end > now) {
+      for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 })) {
+        const v = raw as StoredValue;
+        if (v.e > now) at = { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
+      }
+    }
+    return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, ...(latest ? { latest } : {}), ...(at ? { at } : {}) };
+  }
+
+  /** `status` when memory alone answers it (readings, or a latest slot that covers now or ended); 'seek' otherwise. */
+  statusNow(series: string, now: number): SeriesPosition | undefined | 'seek' {
+    if (this.readings.has(series)) {
+      const latest = this.readings.latest(series);
+      if (!latest) return undefined;
+      return { source: latest.source, fetchedAt: latest.fetchedAt, latest, at: latest.start <= now && latest.end > now ? latest : undefined };
+    }
+    const meta = this.metas.get(series);
+    if (!meta) return undefined;
+    const latest = meta.last;
+    if (!latest || latest.end > now) return latest && latest.start <= now ? { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, latest, at: latest } : 'seek';
+    return { source: meta.lastSource, fetchedAt: meta.lastFetchedAt, latest };
+  }
+
+  async latest(series: string): Promise<StoredSlot | undefined> {
+    assertSeriesId(series);
+    if (this.readings.has(series)) return this.readings.latest(series);
+    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 })) {
+      const v = raw as StoredValue;
+      return { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
+    }
+    return undefined;
+  }
+
+  async count(series: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number> {
+    let n = 0;
+    for await (const _ of this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) })) n++;
+    return n;
+  }
+
+  async gaps(series: string, from: number, to: number): Promise<Array<{ start: number; end: number }>> {
+    return findGaps(await this.read(series, from, to), from, to);
+  }
+
+  async meta(series: string): Promise<SeriesMeta | undefined> {
+    return this.metas.get(series) ?? ((await this.db.get(metaKey(series))) as SeriesMeta | undefined);
+  }
+
+  async listSeries(): Promise<SeriesMeta[]> {
+    const out: SeriesMeta[] = [];
+    for await (const value of this.db.values({ gte: 'm!', lt: 'm!~' })) out.push(value as SeriesMeta);
+    return out;
+  }
+
+  async getValue<T>(name: string): Promise<T | undefined> {
+    return (await this.db.get(kvKey(name))) as T | undefined;
+  }
+
+  async setValue(name: string, value: unknown): Promise<void> {
+    await this.track(() => this.db.put(kvKey(name), value, { sync: this.sync }));
+  }
+
+  async deleteValue(name: string): Promise<void> {
+    await this.track(() => this.db.del(kvKey(name), { sync: this.sync }));
+  }
+
+  /** Downsamples old sub-hourly slots to hourly means and deletes what is past `keepDays`. */
+  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ downsampled: number; deleted: number }> {
+    let downsampled = 0;
+    let deleted = 0;
+    const rawCutoff = Math.floor((now - policy.rawDays * DAY_MS) / HOUR_MS) * HOUR_MS;
+    for (const meta of await this.listSeries()) {
+      if (policy.keepDays > 0) {
+        const old = await this.read(meta.id, 0, now - policy.keepDays * DAY_MS);
+        const expired = old.filter((s) => s.end <= now - policy.keepDays * DAY_MS);
+        if (expired.length) {
+          await this.track(() => this.db.batch(expired.map((s) => ({ type: 'del' as const, key: slotKey(meta.id, s.start) })), { sync: this.sync }));
+          deleted += expired.length;
+        }
+      }
+      const candidates = (await this.read(meta.id, 0, rawCutoff)).filter((s) => s.end - s.start < HOUR_MS && s.end <= rawCutoff);
+      if (!candidates.length) continue;
+      const bySource = new Map<string, StoredSlot[]>();
+      for (const s of candidates) bySource.set(s.source, [...(bySource.get(s.source) ?? []), s]);
+      const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
+      for (const s of candidates) ops.push({ type: 'del', key: slotKey(meta.id, s.start) });
+      for (const [source, group] of bySource) {
+        const fetchedAt = Math.max(...group.map((s) => s.fetchedAt));
+        for (const h of resample(group, HOUR_MS)) {
+          ops.push({ type: 'put', key: slotKey(meta.id, h.start), value: { e: h.end, v: h.value, s: source, f: fetchedAt } satisfies StoredValue });
+        }
+      }
+      // Hourly slots now: reads must look back an hour for the one covering their start.
+      const cached = this.metas.get(meta.id);
+      const widened = cached && (cached.maxSlotMs ?? 0) < HOUR_MS ? { ...cached, maxSlotMs: HOUR_MS } : undefined;
+      if (widened) ops.push({ type: 'put', key: metaKey(meta.id), value: widened });
+      await this.track(() => this.db.batch(ops, { sync: this.sync }));
+      if (widened) this.metas.set(widened);
+      downsampled += candidates.length;
+    }
+    return { downsampled, deleted };
+  }
+
+  /** Asks LevelDB to compact the whole key space (after retention deleted slots); returns the approximate size before and after. */
+  async compact(): Promise<{ bytesBefore: number; bytesAfter: number }> {
+    const db = this.db as unknown as { compactRange(a: string, b: string): Promise<void>; approximateSize(a: string, b: string): Promise<number> };
+    const bytesBefore = await db.approximateSize('\u0000', '~');
+    await this.track(() => db.compactRange('\u0000', '~'));
+    return { bytesBefore, bytesAfter: await db.approximateSize('\u0000', '~') };
+  }
+
+  /** Appends to the persistent outbox; acknowledged (fsynced) before it resolves. */
+  async outboxAppend(entry: Omit<OutboxEntry, 'seq'>): Promise<OutboxEntry> {
+    const last = await this.outboxLast();
+    const seq = (last?.seq ?? (await this.getValue<number>('outbox.lastSeq')) ?? 0) + 1;
+    const full = { ...entry, seq };
+    const ops: Array<{ type: 'put'; key: string; value: unknown }> = [
+      { type: 'put', key: outboxKey(seq), value: full },
+      { type: 'put', key: kvKey('outbox.lastSeq'), value: seq },
+    ];
+    await this.track(() => this.db.batch(ops, { sync: this.sync }));
+    return full;
+  }
+
+  async outboxPeek(limit: number): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for await (const value of this.db.values({ gte: 'o!', lt: 'o!~', limit })) out.push(value as OutboxEntry);
+    return out;
+  }
+
+  private async outboxLast(): Promise<OutboxEntry | undefined> {
+    for await (const value of this.db.values({ gte: 'o!', lt: 'o!~', reverse: true, limit: 1 })) return value as OutboxEntry;
+    return undefined;
+  }
+
+  async outboxDelete(seqs: number[]): Promise<void> {
+    if (!seqs.length) return;
+    await this.track(() => this.db.batch(seqs.map((seq) => ({ type: 'del' as const, key: outboxKey(seq) })), { sync: this.sync }));
+  }
+
+  async outboxCount(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.db.keys({ gte: 'o!', lt: 'o!~' })) n++;
+    return n;
+  }
+
+  /** Every key and value, in key order (backups). */
+  async *entries(): AsyncGenerator<[string, unknown]> {
+    for await (const entry of this.db.iterator()) yield entry;
+  }
+
+  /** Writes raw entries in batches (restores); returns how many. */
+  async importEntries(entries: AsyncIterable<[string, unknown]>): Promise<number> {
+    let batch: Array<{ type: 'put'; key: string; value: unknown }> = [];
+    let n = 0;
+    for await (const [key, value] of entries) {
+      batch.push({ type: 'put', key, value });
+      if (key.startsWith('m!')) this.metas.set(value as SeriesMeta);
+      if (batch.length >= 1000) {
+        const ops = batch;
+        await this.track(() => this.db.batch(ops, { sync: this.sync }));
+        n += ops.length;
+        batch = [];
+      }
+    }
+    if (batch.length) {
+      const ops = batch;
+      await this.track(() => this.db.batch(ops, { sync: this.sync }));
+      n += ops.length;
+    }
+    return n;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    for await (const _ of this.db.keys({ limit: 1 })) return false;
+    return true;
+  }
+
+  /** Waits for in-flight writes, counts the records for the next open's check, then closes LevelDB. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.readings.close().catch(() => undefined);
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.gate.settled();
+    if (this.db.status === 'open' && !this.gate.failure) {
+      const { records } = await countAllRecords(() => this.db.keys());
+      if (records !== null) this.saveMarker(records, true);
+    }
+    if (this.db.status === 'open') await this.db.close();
+  }
+
+  /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
+  private saveMarker(records: number, cleanShutdown: boolean): void {
+    const marker = readMarker(this.dir);
+    const { losses, lastRepair } = this.checked;
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt: new Date().toISOString(), cleanShutdown, ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
+  }
+
+  /** Every write goes through the gate: one at a time, and none after a failure until the store has been reopened. */
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError(`store: closed (${this.dir}); nothing is written`));
+    const p = this.gate.run(work);
+    this.inFlight.add(p);
+    const done = (): void => {
+      this.inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+}
+
+function assertSeriesId(series: string): void {
+  if (!SERIES_ID_RE.test(series)) throw new Error(`invalid series id ${JSON.stringify(series)} (lowercase letters, digits, _ . -)`);
+}

@@ -1,0 +1,142 @@
+import type { Config } from '../../gateway/config/schema.js';
+import { initBackend, tf } from '../../gateway/inference/backend.js';
+import { loadHourlyPrices, loadWeather } from './datasets.js';
+import { fileLoadHandler } from '../../gateway/inference/io.js';
+import { MissingInputsError } from '../../gateway/inference/price-features.js';
+import { forecastPrices } from '../../gateway/inference/price-model.js';
+import { HOUR_MS, addDays, localDayRange } from '../../gateway/time/tz.js';
+import { buildPlannerInput } from '../../gateway/planner/build.js';
+import { scheduleCost, violations } from '../../gateway/planner/cost.js';
+import { solveGreedy } from '../../gateway/planner/greedy.js';
+import { planSchedule } from '../../gateway/planner/plan.js';
+
+export interface SimulationDay {
+  date: string;
+  planEur: number;
+  baselineEur: number;
+  hindsightEur: number;
+  priceSource: 'forecast' | 'published';
+  method: string;
+}
+
+export interface SimulationResult {
+  days: SimulationDay[];
+  skipped: string[];
+  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number };
+}
+
+/**
+ * Plans each day of [from, to) as the gateway would: the plan is made the day before at `decisionHour`
+ * (before 13:00 the day's prices are not published, so the price model's forecast is used), then paid at the
+ * real prices. Compared with the fixed shift (same work, earliest start in the baseline shift) and with the
+ * plan made with perfect hindsight.
+ */
+export async function simulate(config: Config, options: { prices: string; weather?: string; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network' }): Promise<SimulationResult> {
+  const tz = config.site.timezone;
+  const pricePaths = options.prices.split(',').filter(Boolean);
+  const prices = loadHourlyPrices(pricePaths[0]!);
+  const weather = options.weather ? loadWeather(options.weather) : undefined;
+  let model: import('@tensorflow/tfjs').LayersModel | undefined;
+  // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
+  let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
+  if (options.decisionHour < 13 && options.forecaster !== 'network') {
+    const { rollingRun } = await import('./price-rolling.js');
+    const r = config.models.recalibration;
+    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays }, { tz, progress: (line) => process.stderr.write(`${line}\n`) });
+    recalibrated = new Map([...run.byOrigin].map(([last, f]) => [last, f.find((x) => x.k === 1)?.slots ?? []]));
+  } else if (options.decisionHour < 13 && options.modelDir) {
+    await initBackend();
+    model = await tf.loadLayersModel(fileLoadHandler(options.modelDir));
+  }
+  const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay]));
+  const days: SimulationDay[] = [];
+  const skipped: string[] = [];
+  let kwh = 0;
+  for (let date = options.from; date < options.to; date = addDays(date, 1)) {
+    const { start, end } = localDayRange(date, tz);
+    const starts: number[] = [];
+    for (let t = start; t < end; t += HOUR_MS) starts.push(t);
+    const actual = starts.map((t) => prices.get(t));
+    if (actual.some((p) => p === undefined)) {
+      skipped.push(`${date}: prices missing`);
+      continue;
+    }
+    const outdoorActual = starts.map((t) => weather?.temp.get(t) ?? null);
+    const outdoorForecast = starts.map((t) => weather?.temp.get(t - 24 * HOUR_MS) ?? null);
+    let planned = actual as number[];
+    let priceSource: 'forecast' | 'published' = 'published';
+    if (options.decisionHour < 13) {
+      priceSource = 'forecast';
+      planned = (recalibrated ? recalibratedHours(recalibrated.get(addDays(date, -1)), starts) : networkHours(model, prices, start, starts, tz)) ?? starts.map((t) => prices.get(t - 24 * HOUR_MS) ?? 0);
+    }
+    const base = { starts, resolutionMs: HOUR_MS, priceSource: starts.map(() => priceSource), runsToPlace };
+    const forPlan = buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz);
+    const real = buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz);
+    const plan = await planSchedule(forPlan);
+    const hindsight = await planSchedule(real);
+    const baseline = solveGreedy(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual, baseline: true }, tz), { earliest: true });
+    if (plan.infeasible || hindsight.infeasible || baseline.infeasible) {
+      skipped.push(`${date}: infeasible (${[...(plan.infeasible ?? []), ...(baseline.infeasible ?? [])].join('; ')})`);
+      continue;
+    }
+    const paid = scheduleCost(real, plan.runs);
+    kwh += paid.kwh;
+    days.push({
+      date,
+      planEur: paid.eur,
+      baselineEur: scheduleCost(real, baseline.runs).eur,
+      hindsightEur: scheduleCost(real, hindsight.runs).eur,
+      priceSource,
+      method: `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
+    });
+  }
+  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
+  return { days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
+}
+
+/** The recalibrated forecast made the afternoon before, per planner hour (quarter-hours averaged). */
+function recalibratedHours(slots: ReadonlyArray<{ start: number; value: number }> | undefined, starts: readonly number[]): number[] | undefined {
+  if (!slots?.length) return undefined;
+  const out = starts.map((t) => {
+    const inHour = slots.filter((s) => s.start >= t && s.start < t + HOUR_MS);
+    return inHour.length ? inHour.reduce((a, s) => a + s.value, 0) / inHour.length : NaN;
+  });
+  return out.every(Number.isFinite) ? out : undefined;
+}
+
+/** The shipped network's forecast from the prices up to the start of the day. */
+function networkHours(model: import('@tensorflow/tfjs').LayersModel | undefined, prices: ReadonlyMap<number, number>, dayStart: number, starts: readonly number[], tz: string): number[] | undefined {
+  if (!model) return undefined;
+  try {
+    const f = forecastPrices(model, prices, dayStart, undefined, tz).slots;
+    return starts.map((t) => f.find((s) => s.start === t)?.value ?? prices.get(t - 24 * HOUR_MS) ?? 0);
+  } catch (error) {
+    if (error instanceof MissingInputsError) return undefined;
+    throw error;
+  }
+}
+
+export function formatSimulation(r: SimulationResult, from: string, to: string): string {
+  const months = new Map<string, { plan: number; base: number; hind: number; n: number }>();
+  for (const d of r.days) {
+    const m = d.date.slice(0, 7);
+    const acc = months.get(m) ?? { plan: 0, base: 0, hind: 0, n: 0 };
+    acc.plan += d.planEur;
+    acc.base += d.baselineEur;
+    acc.hind += d.hindsightEur;
+    acc.n++;
+    months.set(m, acc);
+  }
+  const f = (x: number) => x.toFixed(2).padStart(11);
+  const saved = r.totals.baselineEur - r.totals.planEur;
+  const gap = r.totals.planEur - r.totals.hindsightEur;
+  return [
+    `simulation ${from} → ${to}: ${r.days.length} days planned, ${r.skipped.length} skipped; ${r.totals.kwh} kWh`,
+    `${'month'.padEnd(8)} ${'days'.padStart(4)} ${'plan €'.padStart(11)} ${'baseline €'.padStart(11)} ${'hindsight €'.padStart(11)}`,
+    ...[...months.entries()].map(([m, a]) => `${m.padEnd(8)} ${String(a.n).padStart(4)} ${f(a.plan)} ${f(a.base)} ${f(a.hind)}`),
+    ...r.skipped.slice(0, 10).map((s) => `skipped ${s}`),
+    `saved against the fixed shift: ${saved.toFixed(2)} € (${((saved / r.totals.baselineEur) * 100).toFixed(1)} %); gap to perfect hindsight: ${gap.toFixed(2)} € (${((gap / r.totals.hindsightEur) * 100).toFixed(1)} %)`,
+    `share of the perfect-hindsight saving kept: ${((saved / (r.totals.baselineEur - r.totals.hindsightEur)) * 100).toFixed(1)} %`,
+    `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}`,
+  ].join('\n');
+}
