@@ -2,29 +2,35 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
-import { EventBus, type Alert } from './core/event-bus.js';
+import { Alerts, healthAlerts } from './core/alerts.js';
+import { EventBus } from './core/event-bus.js';
+import { healthPayload, healthReport, type HealthReport } from './core/health-report.js';
+import { hostedHealth, startPlugins, stopPlugins, type HostedPlugin } from './core/plugin-host.js';
 import { realClock, SystemClock, type Clock } from './time/clock.js';
 import type { Config } from './config/schema.js';
 import { readSecret } from './config/load.js';
 import { errorMessage } from './util/errors.js';
 import { Fetcher } from './util/fetcher.js';
 import { HealthWatch } from './core/health-watch.js';
-import { worst, type ComponentHealth, type HealthState } from './util/health.js';
+import type { ComponentHealth } from './util/health.js';
 import { createLogger, moduleLogger, type Logger } from './util/log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import type { MqttUser } from './mqtt/auth.js';
 import { gatewayClientIds } from './mqtt/client-ids.js';
 import { Bridge } from './mqtt/bridge.js';
 import { MqttConnection } from './mqtt/connection.js';
-import { PAYLOAD_VERSION, topics, type Payloads } from './mqtt/topics.js';
-import { BUILTIN_PLUGINS, loadExternalPlugins } from './builtin-plugins.js';
-import type { JobId, Plugin, PluginContext, PluginFactory, SeriesDescriptor } from './core/plugin-api.js';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import type { JobId, PluginContext, PluginFactory, SeriesDescriptor } from './core/plugin-api.js';
 import { PLUGIN_API_VERSION } from './core/plugin-api.js';
 import { Scheduler } from './core/scheduler.js';
 import { mergeDescriptors, seriesStatuses, type SeriesStatus } from './series/status.js';
 import { SeriesStore } from './series/store.js';
-import type { StoreIntegrity } from './series/integrity.js';
+import type { HttpContext } from './http/context.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import type { PlannerPlugin } from '../plugins/planner/index.js';
+import type { PredictionsPlugin } from '../plugins/predictions/index.js';
+import type { ReplaySource } from '../plugins/replay/index.js';
+import type { PointReading } from '../plugins/modbus-sensors/index.js';
 import { VERSION } from './util/version.js';
 
 export interface GatewayOptions {
@@ -37,13 +43,7 @@ export interface GatewayOptions {
   plugins?: PluginFactory[];
 }
 
-export interface HealthReport {
-  state: HealthState;
-  reasons: string[];
-  plugins: Record<string, ComponentHealth>;
-  series: SeriesStatus[];
-  store: StoreIntegrity;
-}
+export type { HealthReport };
 
 /** How often (device time) plugin states are compared to republish the retained bridge/health on a change. */
 const HEALTH_WATCH_MS = 2_000;
@@ -57,7 +57,7 @@ const JOB_PLACEHOLDERS: Partial<Record<JobId, string>> = {
 };
 
 /** The composition root: builds every part from config, starts them in order and stops them in reverse. */
-export class Gateway {
+export class Gateway implements HttpContext {
   readonly config: Config;
   readonly clock: Clock;
   /** Real time for timers that talk to devices and watch health (see PluginContext.deviceClock). */
@@ -71,11 +71,9 @@ export class Gateway {
   scheduler!: Scheduler;
   healthWatch?: HealthWatch;
   http?: HttpServer;
-  readonly plugins = new Map<string, { plugin?: Plugin; health: ComponentHealth }>();
-  /** Recent alerts from every part, newest first. */
-  readonly alerts: Array<Alert & { id: number; ackedAt: number | null; ackedBy: string | null }> = [];
-  private nextAlertId = 1;
-  private readonly lastAlertAt = new Map<string, number>();
+  readonly plugins = new Map<string, HostedPlugin>();
+  /** Alerts from every part: raised once an hour at most per code and message, kept newest first, published. */
+  readonly alerts: Alerts;
   private startedAt = 0;
   private stopping?: Promise<void>;
   private starting?: Promise<void>;
@@ -93,6 +91,7 @@ export class Gateway {
     this.deviceClock = options.deviceClock ?? realClock;
     this.log = options.log ?? createLogger(this.config.log);
     this.bus = new EventBus((event, owner, error) => this.log.error({ event, owner, err: errorMessage(error) }, 'event listener failed'));
+    this.alerts = new Alerts(() => this.mqtt, this.clock, this.log);
   }
 
   private logger(module: string): Logger {
@@ -142,10 +141,9 @@ export class Gateway {
     );
     await this.mqtt.start();
     this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
-    this.bus.on('alert', 'gateway', (a) => void this.raiseAlert(a));
-    this.bus.on('plugin.failed', 'gateway', (e) => this.bus.emit('alert', { code: 'PLUGIN_DOWN', level: 'critical', message: `${e.plugin}: ${e.error}`, at: this.clock.now() }));
+    this.alerts.wire(this.bus, 'gateway');
 
-    await this.startPlugins();
+    await startPlugins({ factories: this.options.plugins ?? BUILTIN_PLUGINS, config: cfg, bus: this.bus, log: this.log, context: (name) => this.pluginContext(name), hosted: this.plugins });
 
     this.scheduler = new Scheduler(this.clock, this.logger('scheduler'), cfg.scheduler.timezone, this.store);
     this.scheduler.onJobFinished((job, outcome, durationMs, error) => this.bus.emit('job.finished', { job, ok: outcome !== 'failed', durationMs, ...(error ? { error } : {}) }));
@@ -165,7 +163,7 @@ export class Gateway {
 
     this.healthWatch = new HealthWatch({
       pluginStates: () => Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])),
-      publish: async () => this.bridge.publishHealth(this.healthPayload(await this.health())),
+      publish: async () => this.bridge.publishHealth(healthPayload(await this.health(), this.clock.now())),
       clock: this.deviceClock,
       intervalMs: HEALTH_WATCH_MS,
       bus: this.bus,
@@ -178,17 +176,8 @@ export class Gateway {
     this.log.info({ plugins: [...this.plugins].filter(([, p]) => p.plugin).map(([name]) => name), http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
   }
 
-  private async startPlugins(): Promise<void> {
-    let factories = this.options.plugins ?? BUILTIN_PLUGINS;
-    if (this.config.plugins.dir) {
-      const { factories: extra, problems } = await loadExternalPlugins(this.config.plugins.dir);
-      factories = [...factories, ...extra];
-      for (const p of problems) {
-        this.plugins.set(`external:${p.file}`, { health: { state: 'failed', message: p.error, code: 'plugin_failed' } });
-        this.log.error({ file: p.file, err: p.error }, 'external plugin not loaded');
-      }
-    }
-    const context = (name: string): PluginContext => ({
+  private pluginContext(name: string): PluginContext {
+    return {
       config: this.config,
       clock: this.clock,
       deviceClock: this.deviceClock,
@@ -200,28 +189,7 @@ export class Gateway {
       mqttUrl: this.mqttUrl,
       mqttCredentials: this.mqttCredentials,
       catalog: () => this.catalog(name),
-    });
-    for (const factory of factories) {
-      if (this.config.plugins.disabled.includes(factory.name)) {
-        this.plugins.set(factory.name, { health: { state: 'disabled', message: 'disabled in plugins.disabled' } });
-        continue;
-      }
-      const enabled = factory.enabled(this.config);
-      if (enabled !== true) {
-        this.plugins.set(factory.name, { health: { state: 'disabled', message: enabled === false ? 'disabled in configuration' : enabled.reason } });
-        continue;
-      }
-      try {
-        const plugin = factory.create(context(factory.name));
-        await plugin.start();
-        this.plugins.set(factory.name, { plugin, health: plugin.health() });
-      } catch (error) {
-        const message = `failed to start: ${errorMessage(error)}`;
-        this.plugins.set(factory.name, { health: { state: 'failed', message, code: 'plugin_failed' } });
-        this.bus.emit('plugin.failed', { plugin: factory.name, error: message });
-        this.log.error({ plugin: factory.name, err: errorMessage(error) }, 'plugin failed to start; the gateway carries on without it');
-      }
-    }
+    };
   }
 
   private defineJobs(): void {
@@ -257,10 +225,8 @@ export class Gateway {
     if (id === 'health') {
       return async () => {
         const report = await this.health();
-        await this.bridge.publishHealth(this.healthPayload(report));
-        for (const s of report.series.filter((x) => x.stale && x.critical)) this.bus.emit('alert', { code: 'STALE_INPUT', level: 'warning', message: `${s.id}: ${s.staleReason}`, at: this.clock.now() });
-        for (const [name, h] of Object.entries(report.plugins)) if (h.state === 'failed') this.bus.emit('alert', { code: 'PLUGIN_DOWN', level: 'critical', message: `${name}: ${h.message}`, at: this.clock.now() });
-        if (report.store.state !== 'ok') this.bus.emit('alert', { code: 'STORE_DAMAGED', level: report.store.state === 'failed' ? 'critical' : 'warning', message: report.store.message, at: this.clock.now() });
+        await this.bridge.publishHealth(healthPayload(report, this.clock.now()));
+        for (const alert of healthAlerts(report, this.clock.now())) this.bus.emit('alert', alert);
         return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
       };
     }
@@ -275,7 +241,7 @@ export class Gateway {
   }
 
   private registerBridgeRequests(): void {
-    this.bridge.handle('health', async () => this.healthPayload(await this.health()));
+    this.bridge.handle('health', async () => healthPayload(await this.health(), this.clock.now()));
     this.bridge.handle('jobs', async () => this.scheduler.status());
     this.bridge.handle('job/trigger', async (p) => {
       const id = p.id;
@@ -307,27 +273,28 @@ export class Gateway {
   }
 
   /** Every series the running plugins write; `except` leaves one plugin out (a plugin asking about the others). */
-  /** Publishes an alert (not retained) and keeps it; the same code and message at most once an hour. */
-  private async raiseAlert(a: Alert): Promise<void> {
-    const key = `${a.code}:${a.message}`;
-    if (a.at - (this.lastAlertAt.get(key) ?? -Infinity) < 3_600_000) return;
-    this.lastAlertAt.set(key, a.at);
-    this.alerts.unshift({ ...a, id: this.nextAlertId++, ackedAt: null, ackedBy: null });
-    this.alerts.length = Math.min(this.alerts.length, 500);
-    // The alert's own level under another key: pino's `level` is the log level (a "level" field would replace it).
-    const log = a.level === 'critical' ? this.log.error.bind(this.log) : a.level === 'warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
-    log({ code: a.code, severity: a.level }, a.message);
-    await this.mqtt.publish(topics.alerts, { v: PAYLOAD_VERSION, code: a.code, level: a.level, message: a.message, at: new Date(a.at).toISOString() });
-  }
-
   catalog(except?: string): SeriesDescriptor[] {
     return this.cachedParts(`catalog:${except ?? ''}`, except, (parts) => parts.flat());
   }
 
   pluginHealth(): Record<string, ComponentHealth> {
-    const out: Record<string, ComponentHealth> = {};
-    for (const [name, p] of this.plugins) out[name] = p.plugin ? p.plugin.health() : p.health;
-    return out;
+    return hostedHealth(this.plugins);
+  }
+
+  predictions(): PredictionsPlugin | undefined {
+    return this.plugins.get('predictions')?.plugin as PredictionsPlugin | undefined;
+  }
+
+  planner(): PlannerPlugin | undefined {
+    return this.plugins.get('planner')?.plugin as PlannerPlugin | undefined;
+  }
+
+  replay(): ReplaySource | undefined {
+    return this.plugins.get('replay')?.plugin as ReplaySource | undefined;
+  }
+
+  sensorReadings(): Record<string, PointReading> | undefined {
+    return (this.plugins.get('modbus-sensors')?.plugin as { readings?: () => Record<string, PointReading> } | undefined)?.readings?.();
   }
 
   async seriesStatuses(): Promise<SeriesStatus[]> {
@@ -359,44 +326,7 @@ export class Gateway {
   async health(): Promise<HealthReport> {
     await this.store.heal();
     const store = this.store.integrity();
-    const plugins = this.pluginHealth();
-    const series = await this.seriesStatuses();
-    const reasons: string[] = [];
-    const states: HealthState[] = [];
-    for (const [name, h] of Object.entries(plugins)) {
-      if (h.state === 'failed') reasons.push(`plugin ${name}: ${h.message}`);
-      if (h.state === 'failed' || h.state === 'degraded') states.push(h.state);
-    }
-    for (const s of series) {
-      if (!s.stale) continue;
-      const why = s.sources.map((src) => `${src}: ${plugins[src]?.message ?? 'unknown'}`).join('; ');
-      reasons.push(`series ${s.id} stale: ${s.staleReason} (${why})`);
-      states.push(s.critical ? 'failed' : 'degraded');
-    }
-    if (!this.mqtt.connected) {
-      reasons.push('MQTT broker not connected; reconnecting');
-      states.push('degraded');
-    }
-    if (!series.some((s) => s.critical)) {
-      reasons.push('no price source is enabled');
-      states.push('failed');
-    }
-    if (store.state !== 'ok') {
-      reasons.unshift(store.message);
-      states.push(store.state);
-    }
-    return { state: states.length ? worst(states) : 'ok', reasons, plugins, series, store };
-  }
-
-  healthPayload(report: HealthReport): Omit<Payloads['bridge/health'], 'v'> {
-    return {
-      at: new Date(this.clock.now()).toISOString(),
-      state: report.state,
-      reasons: report.reasons,
-      plugins: report.plugins,
-      series: Object.fromEntries(report.series.map((s) => [s.id, { stale: s.stale, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000), source: s.source }])),
-      store: report.store,
-    };
+    return healthReport({ plugins: this.pluginHealth(), series: await this.seriesStatuses(), mqttConnected: this.mqtt.connected, store });
   }
 
   get uptimeMs(): number {
@@ -417,9 +347,7 @@ export class Gateway {
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();
     await this.healthWatch?.stop();
-    for (const [name, p] of [...this.plugins.entries()].reverse()) {
-      await p.plugin?.stop().catch((e: unknown) => this.log.warn({ plugin: name, err: errorMessage(e) }, 'plugin stop failed'));
-    }
+    await stopPlugins(this.plugins, this.log);
     await this.mqtt?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt stop'));
     await this.broker?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'broker stop'));
     await this.store?.close();

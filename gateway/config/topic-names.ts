@@ -1,4 +1,3 @@
-import { topicFilterProblem, topicLevelProblem } from '../mqtt/topics.js';
 import type { Config } from './schema.js';
 
 /**
@@ -45,4 +44,45 @@ export function topicNameProblems(config: Config): string[] {
     }
   }
   return problems;
+}
+
+/** MQTT's bound on a topic (name or filter): 65 535 bytes of UTF-8. */
+export const MAX_TOPIC_BYTES = 65_535;
+
+/**
+ * Why `level` cannot be one level of a topic built from input (a line, point, series, device, site, group or
+ * transaction id), or null: it must be non-empty, well-formed UTF-8 (no lone surrogates), without `/`, `+`, `#`,
+ * NUL or other control characters, and at most 65 535 bytes.
+ */
+export function topicLevelProblem(level: string): string | null {
+  if (level === '') return 'empty level';
+  if (level.includes('/')) return 'contains "/" (one level expected)';
+  if (level.includes('+') || level.includes('#')) return 'contains a wildcard (+ or #)';
+  return textProblem(level);
+}
+
+/** Why `topic` cannot be published to, or null: levels may be empty (MQTT allows it) but carry no wildcard. */
+export function topicNameProblem(topic: string): string | null {
+  if (topic === '') return 'empty topic';
+  if (topic.includes('+') || topic.includes('#')) return 'a topic name cannot contain a wildcard (+ or #)';
+  return textProblem(topic);
+}
+
+/** Why `filter` cannot be subscribed to, or null: `+` alone in a level, `#` alone and last. */
+export function topicFilterProblem(filter: string): string | null {
+  if (filter === '') return 'empty filter';
+  const levels = filter.split('/');
+  for (const [i, l] of levels.entries()) {
+    if (l.includes('#') && (l !== '#' || i !== levels.length - 1)) return '"#" must be a whole level and the last one';
+    if (l.includes('+') && l !== '+') return '"+" must be a whole level';
+  }
+  return textProblem(filter);
+}
+
+function textProblem(text: string): string | null {
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) return 'not valid UTF-8 (lone surrogate)';
+  if (/\u0000/.test(text)) return 'contains NUL';
+  if (/[\u0001-\u001f\u007f-\u009f]/.test(text)) return 'contains a control character';
+  if (Buffer.byteLength(text, 'utf8') > MAX_TOPIC_BYTES) return `longer than ${MAX_TOPIC_BYTES} bytes`;
+  return null;
 }

@@ -4,8 +4,12 @@ import type { Config } from '../config/schema.js';
 import type { Fetcher } from '../util/fetcher.js';
 import type { ComponentHealth } from '../util/health.js';
 import type { Logger } from '../util/log.js';
+import type { SeriesDescriptor } from '../series/status.js';
 import type { SeriesStore } from '../series/store.js';
 import type { MqttConnection } from '../mqtt/connection.js';
+
+/** What a plugin declares about a series it writes (defined with the series status that judges it). */
+export type { SeriesDescriptor };
 
 /** Bumped on any incompatible change of the types below; a plugin built for another major version is refused. */
 export const PLUGIN_API_VERSION = 1;
@@ -48,19 +52,6 @@ export interface Plugin {
   jobs?: Partial<Record<JobId, () => Promise<JobRunResult>>>;
   /** Series this plugin writes, with their freshness expectations. */
   series?(): SeriesDescriptor[];
-}
-
-export interface SeriesDescriptor {
-  id: string;
-  unit: string;
-  description: string;
-  source: string;
-  /** The series is stale when no stored slot covers now, or its last fetch is older than this. */
-  staleAfterMs: number;
-  /** A stale series makes /healthz fail. */
-  critical: boolean;
-  /** The latest slot still counts as current this long after it ended (observations that arrive late). */
-  currentWithinMs?: number;
 }
 
 export interface PluginFactory {

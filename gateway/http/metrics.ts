@@ -1,7 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
-import type { PlannerPlugin } from '../../plugins/planner/index.js';
-import type { Gateway } from '../controller.js';
+import type { HttpContext } from './context.js';
 
 type Sample = { labels?: Record<string, string>; value: number };
 
@@ -17,13 +15,13 @@ function family(name: string, type: 'gauge' | 'counter', help: string, samples: 
 }
 
 /** Prometheus text exposition of the gateway's own numbers. */
-export async function metricsText(gw: Gateway): Promise<string> {
+export async function metricsText(gw: HttpContext): Promise<string> {
   const plugins = gw.pluginHealth();
   const detail = (name: string, key: string) => Number((plugins[name]?.details as Record<string, unknown> | undefined)?.[key] ?? NaN);
   const sources = Object.keys(plugins).filter((n) => !Number.isNaN(detail(n, 'fetches')));
   const series = await gw.seriesStatuses();
-  const predictions = gw.plugins.get('predictions')?.plugin as PredictionsPlugin | undefined;
-  const plan = (gw.plugins.get('planner')?.plugin as PlannerPlugin | undefined)?.current();
+  const predictions = gw.predictions();
+  const plan = (gw.planner())?.current();
   const lines = (plugins['modbus-lines']?.details ?? {}) as Record<string, { writes: number; failures: number }>;
   const mem = process.memoryUsage();
   const lag = gw.eventLoop;
@@ -58,6 +56,6 @@ export async function metricsText(gw: Gateway): Promise<string> {
   );
 }
 
-export function registerMetrics(app: FastifyInstance, gw: Gateway): void {
+export function registerMetrics(app: FastifyInstance, gw: HttpContext): void {
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (_req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(await metricsText(gw)));
 }

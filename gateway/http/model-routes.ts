@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
-import type { Gateway } from '../controller.js';
+import type { HttpContext } from './context.js';
 import { InferenceRefused, PRICE_MODEL, RECOMMENDER_MODEL } from '../inference/service.js';
 import { legacyScores } from '../inference/prototype-scores.js';
 import { QUARTER_HOUR_MS } from '../series/slots.js';
 import { formatLocalIso, formatUtcIso } from '../time/tz.js';
-import type { AuthGuard } from './server.js';
+import type { AuthGuard } from './auth.js';
 
 const LegacyBody = Type.Object(
   {
@@ -18,10 +18,10 @@ const LegacyBody = Type.Object(
 );
 const Horizon = Type.Object({ horizon: Type.Optional(Type.Integer({ minimum: 1, maximum: 48 })) });
 
-export function registerModelRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGuard): void {
+export function registerModelRoutes(app: FastifyInstance, gw: HttpContext, guard: AuthGuard): void {
   const tz = gw.config.site.timezone;
   const plugin = (): PredictionsPlugin => {
-    const p = gw.plugins.get('predictions')?.plugin as PredictionsPlugin | undefined;
+    const p = gw.predictions();
     if (!p) throw Object.assign(new Error('models are disabled (models.enabled) or failed to start'), { statusCode: 503 });
     return p;
   };

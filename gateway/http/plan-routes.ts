@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PlannerPlugin } from '../../plugins/planner/index.js';
-import type { Gateway } from '../controller.js';
+import type { HttpContext } from './context.js';
 import { formatUtcIso } from '../time/tz.js';
-import type { AuthGuard } from './server.js';
+import type { AuthGuard } from './auth.js';
 
 const Changes = Type.Object(
   {
@@ -13,9 +13,9 @@ const Changes = Type.Object(
   { additionalProperties: false, examples: [{ quota: { conching: 3 } }] },
 );
 
-export function registerPlanRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGuard): void {
+export function registerPlanRoutes(app: FastifyInstance, gw: HttpContext, guard: AuthGuard): void {
   const planner = (): PlannerPlugin => {
-    const p = gw.plugins.get('planner')?.plugin as PlannerPlugin | undefined;
+    const p = gw.planner();
     if (!p) throw Object.assign(new Error('the planner is disabled (planner.enabled) or failed to start'), { statusCode: 503 });
     return p;
   };
@@ -26,7 +26,7 @@ export function registerPlanRoutes(app: FastifyInstance, gw: Gateway, guard: Aut
   });
   app.post('/api/plan/preview', { schema: { summary: 'The plan with a changed quota or contracted power, not applied', tags: ['plan'], body: Changes } }, async (req) => planner().preview(req.body as never));
   app.post('/api/plan/apply', { preHandler: guard, schema: { summary: 'Apply a changed quota or contracted power and re-plan (bearer token)', tags: ['plan'], body: Changes, security: [{ bearer: [] }] } }, async (req) => planner().apply(req.body as never));
-  app.get('/api/alerts', { schema: { summary: 'Recent alerts, newest first, with level and stable code', tags: ['plan'] } }, async () => gw.alerts.map((a) => ({ ...a, at: formatUtcIso(a.at) })));
+  app.get('/api/alerts', { schema: { summary: 'Recent alerts, newest first, with level and stable code', tags: ['plan'] } }, async () => gw.alerts.recent().map((a) => ({ ...a, at: formatUtcIso(a.at) })));
   app.get('/api/lines', { schema: { summary: 'Each line: its process, planned run, last acknowledgement and override', tags: ['plan'] } }, async () =>
     planner().lines().map((l) => ({ ...l, override: l.override ? { ...l.override, until: formatUtcIso(l.override.until), at: formatUtcIso(l.override.at) } : null })),
   );

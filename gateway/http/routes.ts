@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Gateway } from '../controller.js';
+import type { HttpContext } from './context.js';
 import { UnknownJobError } from '../core/scheduler.js';
 import { eurPerMwhToEurPerKwh, hourly, type StoredSlot } from '../series/slots.js';
 import { mergeDescriptors } from '../series/status.js';
 import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { VERSION } from '../util/version.js';
-import type { AuthGuard } from './server.js';
+import type { AuthGuard } from './auth.js';
 
 const Iso = Type.String({ description: 'ISO 8601 timestamp with offset or Z', examples: ['2025-10-01T00:00:00+02:00'] });
 const SeriesId = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', examples: ['pvpc'] });
@@ -28,7 +28,7 @@ function notFound(message: string): Error & { statusCode: number } {
   return Object.assign(new Error(message), { statusCode: 404 });
 }
 
-export function registerRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGuard): void {
+export function registerRoutes(app: FastifyInstance, gw: HttpContext, guard: AuthGuard): void {
   const tz = gw.config.site.timezone;
   const slotOut = (s: StoredSlot) => ({
     start: formatUtcIso(s.start),

@@ -1,12 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import type { Gateway } from '../controller.js';
 import { readSecret } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
+import { tokenGuard } from './auth.js';
+import type { HttpContext } from './context.js';
 import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
 import { registerModelRoutes } from './model-routes.js';
@@ -24,28 +24,7 @@ export interface HttpServer {
 type NumberProps = { properties?: Record<string, { type?: string }> };
 const FINITE_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-export type AuthGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-
-/**
- * Mutating routes need `Authorization: Bearer <http.token>` (the scheme in any case, RFC 7235 §2.1); with no
- * token configured they are refused outright.
- */
-export function tokenGuard(token: string | undefined): AuthGuard {
-  const expected = token ? Buffer.from(token) : undefined;
-  return async (request, reply) => {
-    if (!expected) {
-      await reply.code(403).send({ error: 'forbidden', message: 'no http.token configured; set CHOCO_EDGE_HTTP_TOKEN to enable this action' });
-      return;
-    }
-    const header = request.headers.authorization ?? '';
-    const given = Buffer.from(/^bearer +(\S+) *$/i.exec(header)?.[1] ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      await reply.code(401).send({ error: 'unauthorized', message: 'missing or wrong bearer token' });
-    }
-  };
-}
-
-export async function startHttpServer(gateway: Gateway, log: Logger): Promise<HttpServer> {
+export async function startHttpServer(gateway: HttpContext, log: Logger): Promise<HttpServer> {
   const cfg = gateway.config.http;
   const app = Fastify({
     ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),

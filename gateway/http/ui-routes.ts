@@ -3,10 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
-import type { PlannerPlugin } from '../../plugins/planner/index.js';
-import type { ReplaySource } from '../../plugins/replay/index.js';
-import type { Gateway } from '../controller.js';
+import type { HttpContext } from './context.js';
 import { TARIFFS, tariffPeriod } from '../planner/tariff.js';
 import { eurPerMwhToEurPerKwh, hourly } from '../series/slots.js';
 import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso, localDate, localDayRange, addDays } from '../time/tz.js';
@@ -17,7 +14,7 @@ import { createGzip } from 'node:zlib';
 import { backupLines } from '../series/backup.js';
 import { groupAlerts } from './alert-groups.js';
 import { ErrorBody } from './routes.js';
-import type { AuthGuard } from './server.js';
+import type { AuthGuard } from './auth.js';
 
 const require = createRequire(import.meta.url);
 const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
@@ -45,11 +42,11 @@ const csvCell = (x: unknown) => {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthGuard): void {
+export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: AuthGuard): void {
   const tz = gw.config.site.timezone;
   const ui = gw.config.ui;
-  const predictions = () => gw.plugins.get('predictions')?.plugin as PredictionsPlugin | undefined;
-  const planner = () => gw.plugins.get('planner')?.plugin as PlannerPlugin | undefined;
+  const predictions = () => gw.predictions();
+  const planner = () => gw.planner();
 
   if (ui.enabled) {
     for (const [path, { file, type }] of Object.entries(STATIC)) {
@@ -91,7 +88,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
       now_local: formatLocalIso(now, tz),
       language: ui.language,
       /** Set while recorded data is replayed (the demo): the simulated time and speed, shown as a banner. */
-      replay: (gw.plugins.get('replay')?.plugin as ReplaySource | undefined)?.status() ?? null,
+      replay: gw.replay()?.status() ?? null,
       thresholds: { green_below: ui.priceGreenBelowEurKwh, red_above: ui.priceRedAboveEurKwh },
       price: primary
         ? {
@@ -123,8 +120,8 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
       },
       plan: planner()?.current() ?? null,
       lines: planner()?.lines() ?? [],
-      alert_groups: groupAlerts(gw.alerts),
-      alerts: gw.alerts.slice(0, 50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),
+      alert_groups: groupAlerts(gw.alerts.recent()),
+      alerts: gw.alerts.recent(50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),
       health: {
         plugins: gw.pluginHealth(),
         series: series.map((s) => ({ id: s.id, source: s.source, stale: s.stale, stale_reason: s.staleReason, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000) })),
@@ -159,11 +156,9 @@ export function registerUiRoutes(app: FastifyInstance, gw: Gateway, guard: AuthG
 
   app.post('/api/alerts/:id/ack', { preHandler: guard, schema: { summary: 'Acknowledge an alert (bearer token)', tags: ['plan'], params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), security: [{ bearer: [] }], response: { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } } }, async (req, reply) => {
     const { id } = req.params as { id: number };
-    const alert = gw.alerts.find((a) => a.id === id);
+    const alert = gw.alerts.acknowledge(id, 'token');
     if (!alert) return reply.code(404).send({ error: 'not found', message: `no alert ${id}` });
-    alert.ackedAt = gw.clock.now();
-    alert.ackedBy = 'token';
-    return { ...alert, at: formatUtcIso(alert.at), ackedAt: formatUtcIso(alert.ackedAt) };
+    return { ...alert, at: formatUtcIso(alert.at), ackedAt: formatUtcIso(alert.ackedAt!) };
   });
 
   app.get(

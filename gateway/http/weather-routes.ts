@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Gateway } from '../controller.js';
+import type { HttpContext } from './context.js';
 import { formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { WEATHER_VARS, WeatherView, weatherPolicy, weatherSeriesId, weatherSourceNames, type WeatherVar } from '../weather/view.js';
 import { currentPayload, forecastPayload } from '../weather/payloads.js';
@@ -9,7 +9,7 @@ import { currentPayload, forecastPayload } from '../weather/payloads.js';
 const SOURCE_NAME = '^[a-z0-9][a-z0-9_-]{0,40}$';
 const Hours = Type.Object({ hours: Type.Integer({ minimum: 1, maximum: 120, default: 48 }) });
 
-export function registerWeatherRoutes(app: FastifyInstance, gw: Gateway): void {
+export function registerWeatherRoutes(app: FastifyInstance, gw: HttpContext): void {
   const tz = gw.config.site.timezone;
   const view = () => new WeatherView(gw.store, weatherPolicy(gw.config), () => weatherSourceNames(gw.catalog()));
 
@@ -80,8 +80,7 @@ export function registerWeatherRoutes(app: FastifyInstance, gw: Gateway): void {
 
   app.get('/api/sensors', { schema: { summary: 'Latest reading per Modbus point with its health; per device the requests a poll cycle takes and the achieved poll rate', tags: ['sensors'] } }, async () => {
     const health = gw.pluginHealth()['modbus-sensors'];
-    const plugin = gw.plugins.get('modbus-sensors')?.plugin as { readings?: () => Record<string, { value: number | null; at: string | null; state: string }> } | undefined;
-    const points = plugin?.readings?.() ?? {};
+    const points = gw.sensorReadings() ?? {};
     return {
       health: health ? { state: health.state, message: health.message } : null,
       devices: health?.details?.devices ?? {},

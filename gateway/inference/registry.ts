@@ -70,6 +70,9 @@ export function compareVersions(a: string, b: string): number {
  * keeps one active version per model (newest unless pinned by a rollback), reloads when new versions appear,
  * and keeps the last `keep` retrained versions.
  */
+/** Folders of the shipped models/ that hold offline code (training, evaluation), not models. */
+const OFFLINE_FOLDERS = new Set(['train', 'eval']);
+
 export class ModelRegistry {
   private readonly active = new Map<string, LoadedModel>();
   private readonly problems = new Map<string, string>();
@@ -107,7 +110,7 @@ export class ModelRegistry {
     const names = new Set<string>();
     for (const { path } of this.dirs) {
       if (!existsSync(path)) continue;
-      for (const entry of readdirSync(path)) if (statSync(join(path, entry)).isDirectory() && entry !== 'train') names.add(entry);
+      for (const entry of readdirSync(path)) if (statSync(join(path, entry)).isDirectory() && !OFFLINE_FOLDERS.has(entry)) names.add(entry);
     }
     return [...names].sort();
   }

@@ -1,6 +1,19 @@
-import type { SeriesDescriptor } from '../core/plugin-api.js';
 import type { StoredSlot } from './slots.js';
 import type { SeriesPosition, SeriesStore } from './store.js';
+
+/** A series a plugin writes, with its freshness expectations. */
+export interface SeriesDescriptor {
+  id: string;
+  unit: string;
+  description: string;
+  source: string;
+  /** The series is stale when no stored slot covers now, or its last fetch is older than this. */
+  staleAfterMs: number;
+  /** A stale series makes /healthz fail. */
+  critical: boolean;
+  /** The latest slot still counts as current this long after it ended (observations that arrive late). */
+  currentWithinMs?: number;
+}
 
 export interface SeriesStatus {
   id: string;

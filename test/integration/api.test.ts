@@ -72,8 +72,8 @@ describe('documented API', () => {
 
   it('acknowledges an alert only with the token', async () => {
     gw.bus.emit('alert', { code: 'TEST_ACK', level: 'warning', message: 'please acknowledge', at: Date.parse('2018-04-02T10:00:00Z') });
-    await vi.waitFor(() => expect(gw.alerts.some((a) => a.code === 'TEST_ACK')).toBe(true));
-    const id = gw.alerts.find((a) => a.code === 'TEST_ACK')!.id;
+    await vi.waitFor(() => expect(gw.alerts.recent().some((a) => a.code === 'TEST_ACK')).toBe(true));
+    const id = gw.alerts.recent().find((a) => a.code === 'TEST_ACK')!.id;
     expect((await fetch(`${http}/api/alerts/${id}/ack`, { method: 'POST' })).status).toBe(401);
     const ok = await (await fetch(`${http}/api/alerts/${id}/ack`, { method: 'POST', headers: { authorization: 'Bearer http-test-token' } })).json();
     expect(ok.ackedAt).toBe('2018-04-02T10:00:00Z');

@@ -35,7 +35,7 @@ describe('without internet', () => {
     const alerts = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/alerts');
     gw.bus.emit('alert', { code: 'PROBE', level: 'info', message: 'subscriber ready', at: 0 });
     await alerts.waitFor('choco-edge/alerts', (p) => p.code === 'PROBE');
-    (gw as unknown as { lastAlertAt: Map<string, number> }).lastAlertAt.clear();
+    (gw.alerts as unknown as { lastRaisedAt: Map<string, number> }).lastRaisedAt.clear();
     await gw.scheduler.trigger('health');
     const stale = await alerts.waitFor('choco-edge/alerts', (p) => p.code === 'STALE_INPUT');
     expect(stale).toMatchObject({ level: 'warning', message: expect.stringMatching(/^omie_es: no data stored yet/) });

@@ -46,7 +46,7 @@ describe('a damaged store is reported in /healthz and bridge/health, with its ca
     expect(body.reasons[0]).toMatch(/^store damaged, data lost: \d{4}-\S+Z: \d+ of 241 records missing since the last clean shutdown .*choco-edge store repair/);
     expect(body.store).toMatchObject({ state: 'failed', code: 'store_failed', expectedRecords: 241 });
     expect(body.store.losses).toHaveLength(1);
-    await vi.waitFor(() => expect(gw.alerts.find((a) => a.code === 'STORE_DAMAGED')).toMatchObject({ level: 'critical' }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.alerts.recent().find((a) => a.code === 'STORE_DAMAGED')).toMatchObject({ level: 'critical' }), { timeout: 10_000 });
   });
 
   it('bridge/health over MQTT says the same', async () => {
