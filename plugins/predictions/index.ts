@@ -13,21 +13,16 @@ import { InferenceRefused, PRICE_MODEL, PredictionService, type PriceForecast } 
 import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
 import { hourly } from '../../gateway/series/slots.js';
-import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/time/tz.js';
+import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/time/tz.js';
 import { errorMessage } from '../../gateway/util/errors.js';
 import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
 import { NotEnoughHistory, networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/util/version.js';
+import { forecastAccuracy, forecastSeriesId, type AccuracyRow } from './accuracy.js';
 
 export const RECOMMENDATION_SERIES = 'recommendation.model';
 
-export const forecastSeriesId = (priceSeries: string, band: string) => `forecast.${priceSeries}.h${band.replace('h', '')}`;
-
-export interface AccuracyRow {
-  band: string;
-  days7: { n: number; mae: number | null };
-  days30: { n: number; mae: number | null };
-}
+export { forecastSeriesId, type AccuracyRow } from './accuracy.js';
 
 export interface PredictionsPlugin extends Plugin {
   registry: ModelRegistry;
@@ -155,24 +150,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     return { summary: [...parts, ...refusals.map((r) => `refused: ${r}`)].join('; ') };
   };
 
-  /** MAE of the forecasts that were made, against the prices that arrived, per horizon band. */
-  const accuracy = async (now: number): Promise<AccuracyRow[]> => {
-    const stored = await ctx.store.read(cfg.priceSeries, now - 31 * DAY_MS, now);
-    const hourlyActual = new Map(hourly(stored).map((s) => [s.start, s.value]));
-    const nativeActual = new Map(stored.map((s) => [`${s.start}/${s.end}`, s.value]));
-    // A forecast slot is scored against the price of the same slot: hourly forecasts against hourly means of quarter-hours.
-    const actualOf = (f: { start: number; end: number }) => nativeActual.get(`${f.start}/${f.end}`) ?? (f.end - f.start === HOUR_MS ? hourlyActual.get(f.start) : undefined);
-    const out: AccuracyRow[] = [];
-    for (const band of HORIZON_BANDS) {
-      const forecasts = await ctx.store.read(forecastSeriesId(cfg.priceSeries, band.name), now - 30 * DAY_MS, now);
-      const errors = (days: number) => forecasts.filter((f) => f.start >= now - days * DAY_MS && actualOf(f) !== undefined).map((f) => Math.abs(f.value - actualOf(f)!));
-      const mae = (e: number[]) => (e.length ? Math.round((e.reduce((s, x) => s + x, 0) / e.length) * 100) / 100 : null);
-      const e7 = errors(7);
-      const e30 = errors(30);
-      out.push({ band: band.name, days7: { n: e7.length, mae: mae(e7) }, days30: { n: e30.length, mae: mae(e30) } });
-    }
-    return out;
-  };
+  /** MAE of the forecasts that were made, against the prices that arrived, per horizon band (see accuracy.ts). */
+  const accuracy = (now: number): Promise<AccuracyRow[]> => forecastAccuracy(ctx.store, cfg.priceSeries, now);
 
   /**
    * Daily: recalibrates the LEAR ensemble on the store's own history up to the last complete published day and
