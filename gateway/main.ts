@@ -11,12 +11,12 @@ import { SeriesStore } from './series/store.js';
 import { StoreOpenError } from './series/integrity.js';
 import { repairStore } from './series/repair.js';
 import { errorMessage } from './util/errors.js';
-import { InputError, checkDateRange, checkGzipFile, checkInputFile } from './config/cli-input.js';
+import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputFile } from './config/cli-input.js';
 import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
-import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
+import { checkDemoPorts, demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -108,17 +108,25 @@ function checkDataOptions(options: Record<string, string>): void {
   checkDateRange(options.from, options.to);
 }
 
-async function openStoreForCli(dataDir: string): Promise<SeriesStore> {
+/** Opens `<dataDir>/store` for a CLI verb; only `create` (restore) may make a new store, read-only verbs never do. */
+async function openStoreForCli(dataDir: string, { create }: { create: boolean }): Promise<SeriesStore> {
   const dir = join(resolve(dataDir), 'store');
-  mkdirSync(dir, { recursive: true });
+  if (create) mkdirSync(dir, { recursive: true });
   try {
-    return await SeriesStore.open(dir);
+    return await SeriesStore.open(dir, { mustExist: !create });
   } catch (error) {
     if (/lock/i.test(errorMessage(error)) || /LOCK/.test(String((error as { cause?: unknown }).cause ?? ''))) {
       throw new EvalUsageError(`the store in ${dir} is in use by a running gateway: stop it first, or download a live backup with GET /api/store/backup (bearer token)`);
     }
     throw error;
   }
+}
+
+/** The report, unless it holds a NaN or Infinity: a number that was never computed is not printed as a result. */
+function finiteReport(text: string, verb: string): string {
+  const bad = /\b(NaN|-?Infinity)\b/.exec(text);
+  if (bad) throw new Error(`${verb} computed ${bad[1]} in its report (a division by zero or missing data), so it prints nothing; please report this with the command line`);
+  return text;
 }
 
 async function readStdin(): Promise<string> {
@@ -138,6 +146,7 @@ async function main(): Promise<number> {
     case 'demo': {
       const base = loadConfig({ file: configFile });
       const settings = base.demo;
+      await checkDemoPorts(base);
       const demoDir = prepareDemoDir(base.dataDir);
       const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
       let gateway: Gateway | undefined;
@@ -173,7 +182,7 @@ async function main(): Promise<number> {
     case 'eval': {
       if (!options.model || !options.prices) throw new EvalUsageError('usage: choco-edge eval --model <price-forecaster|production-recommender> --prices <csv.gz> [--weather <csv.gz>] [--drivers <csv.gz>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]');
       checkDataOptions(options);
-      process.stdout.write(`${await runEval({ ...options, model: options.model, prices: options.prices, modelsDir: options['models-dir'] })}\n`);
+      process.stdout.write(`${finiteReport(await runEval({ ...options, model: options.model, prices: options.prices, modelsDir: options['models-dir'] }), 'eval')}\n`);
       return 0;
     }
     case 'simulate': {
@@ -184,13 +193,14 @@ async function main(): Promise<number> {
       if (!Number.isInteger(decisionHour) || decisionHour < 0 || decisionHour > 23) throw new InputError(`--decision-hour ${JSON.stringify(options['decision-hour'])} must be a whole hour from 0 to 23`);
       if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
       const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined });
-      process.stdout.write(`${formatSimulation(result, options.from, options.to)}\n`);
+      process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to), 'simulate')}\n`);
       return 0;
     }
     case 'backup': {
       const config = loadConfig({ file: configFile });
       const out = options.out ?? `choco-edge-backup-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}.jsonl.gz`;
-      const store = await openStoreForCli(config.dataDir);
+      checkOutputFile(out, '--out');
+      const store = await openStoreForCli(config.dataDir, { create: false });
       try {
         await writeBackup(store, out, { version: VERSION, configFile: configFile ?? process.env.CHOCO_EDGE_CONFIG, now: Date.now() });
       } finally {
@@ -203,7 +213,7 @@ async function main(): Promise<number> {
       if (!options.from) throw new EvalUsageError('usage: choco-edge restore --from <backup.jsonl.gz> [--force true]');
       checkGzipFile(options.from, '--from', 'a .jsonl.gz file written by choco-edge backup');
       const config = loadConfig({ file: configFile });
-      const store = await openStoreForCli(config.dataDir);
+      const store = await openStoreForCli(config.dataDir, { create: true });
       try {
         const r = await restoreBackup(store, options.from, { force: options.force === 'true' || options.force === '' });
         process.stdout.write(`restored ${r.entries} entries from a backup of ${r.createdAt}${r.config ? '; the backup also holds a config file (not written: copy it yourself if wanted)' : ''}\n`);

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 /** A file or argument a user gave that cannot be used; the message is one sentence that says which and why. */
@@ -14,6 +15,31 @@ export function checkInputFile(path: string, what: string): void {
     throw new InputError(code === 'ENOENT' ? `${what} ${path}: no such file` : `${what} ${path}: cannot be read (${code ?? String(error)})`);
   }
   if (!isFile) throw new InputError(`${what} ${path}: is a directory, not a file`);
+}
+
+/** Throws InputError unless `path` can be written: its folder exists and is writable, and `path` is not a directory. */
+export function checkOutputFile(path: string, what: string): void {
+  const folder = dirname(resolve(path));
+  let isDir: boolean;
+  try {
+    isDir = statSync(folder).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `${what} ${path}: the folder ${folder} does not exist` : `${what} ${path}: the folder ${folder} cannot be read (${code ?? String(error)})`);
+  }
+  if (!isDir) throw new InputError(`${what} ${path}: ${folder} is not a folder`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new InputError(`${what} ${path}: the folder ${folder} is not writable`);
+  }
+  let target: ReturnType<typeof statSync> | undefined;
+  try {
+    target = statSync(path);
+  } catch {
+    target = undefined;
+  }
+  if (target?.isDirectory()) throw new InputError(`${what} ${path}: is a directory, not a file`);
 }
 
 /** True when the file starts with the gzip magic bytes. */

@@ -96,9 +96,11 @@ export class SeriesStore {
    * Opens (or creates) the store in `dir` and checks it: never creates an empty store over a damaged one, reports
    * every loss (see `integrity()`). Throws a `StoreOpenError` with LevelDB's cause, the path and the remedy.
    * `now` is the gateway's clock (readings are aggregated once older than `readings.rawHours` by it).
+   * `mustExist` (read-only CLI use, e.g. backup): a missing store is a StoreOpenError and nothing is created.
    */
-  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number } = {}): Promise<SeriesStore> {
+  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number; mustExist?: boolean } = {}): Promise<SeriesStore> {
     const { createIfMissing } = checkBeforeOpen(dir);
+    if (createIfMissing && options.mustExist) throw new StoreOpenError(dir, 'there is no store here', 'check the data folder (dataDir, CHOCO_EDGE_DATA_DIR)');
     const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
     try {
       await db.open();

@@ -1,6 +1,7 @@
 import type { Config } from '../../gateway/config/schema.js';
 import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { loadHourlyPrices, loadWeather } from './datasets.js';
+import { InputError } from '../../gateway/config/cli-input.js';
 import { fileLoadHandler } from '../../gateway/inference/io.js';
 import { MissingInputsError } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
@@ -35,6 +36,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
+  checkCoverage(prices, options.prices, options.from, options.to, tz);
   const weather = options.weather ? loadWeather(options.weather) : undefined;
   let model: import('@tensorflow/tfjs').LayersModel | undefined;
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
@@ -90,8 +92,33 @@ export async function simulate(config: Config, options: { prices: string; weathe
       method: `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
     });
   }
+  if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
   const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
   return { days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
+}
+
+/** Throws InputError unless the prices hold every hour of at least one local day in [from, to); says what they cover. */
+function checkCoverage(prices: ReadonlyMap<number, number>, file: string, from: string, to: string, tz: string): void {
+  for (let date = from; date < to; date = addDays(date, 1)) {
+    const { start, end } = localDayRange(date, tz);
+    let whole = true;
+    for (let t = start; t < end && whole; t += HOUR_MS) whole = prices.has(t);
+    if (whole) return;
+  }
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of prices.keys()) {
+    first = Math.min(first, t);
+    last = Math.max(last, t);
+  }
+  const covers = prices.size ? `they cover ${new Date(first).toISOString().slice(0, 10)} to ${new Date(last).toISOString().slice(0, 10)}` : 'they hold no price';
+  throw new InputError(`--prices ${file} does not cover any whole day from ${from} to ${to}: ${covers}`);
+}
+
+/** `part / whole` as a percentage with one decimal, or "n/a" when it is not a finite number (e.g. whole is 0). */
+function percent(part: number, whole: number): string {
+  const p = (part / whole) * 100;
+  return Number.isFinite(p) ? `${p.toFixed(1)} %` : 'n/a';
 }
 
 /** The recalibrated forecast made the afternoon before, per planner hour (quarter-hours averaged). */
@@ -135,8 +162,8 @@ export function formatSimulation(r: SimulationResult, from: string, to: string):
     `${'month'.padEnd(8)} ${'days'.padStart(4)} ${'plan €'.padStart(11)} ${'baseline €'.padStart(11)} ${'hindsight €'.padStart(11)}`,
     ...[...months.entries()].map(([m, a]) => `${m.padEnd(8)} ${String(a.n).padStart(4)} ${f(a.plan)} ${f(a.base)} ${f(a.hind)}`),
     ...r.skipped.slice(0, 10).map((s) => `skipped ${s}`),
-    `saved against the fixed shift: ${saved.toFixed(2)} € (${((saved / r.totals.baselineEur) * 100).toFixed(1)} %); gap to perfect hindsight: ${gap.toFixed(2)} € (${((gap / r.totals.hindsightEur) * 100).toFixed(1)} %)`,
-    `share of the perfect-hindsight saving kept: ${((saved / (r.totals.baselineEur - r.totals.hindsightEur)) * 100).toFixed(1)} %`,
+    `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
+    `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
     `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}`,
   ].join('\n');
 }

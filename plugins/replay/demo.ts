@@ -1,4 +1,5 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
@@ -7,25 +8,86 @@ import { SIMULATED_POINTS, simulatedLines } from './simulated-sensor.js';
 /** The file that marks a directory as the demo's own: only a directory holding it is ever emptied by the demo. */
 export const DEMO_MARKER = '.choco-edge-demo';
 
+/** What a demo writes in its directory (the marker, the store, recalibrated models): the only entries it ever deletes. */
+const DEMO_WRITES = new Set([DEMO_MARKER, 'store', 'models']);
+
 /**
- * Gives the demo a directory of its own, `<dataDir>/demo`: created and marked on first use, emptied on the next
- * run only when it carries the marker. Anything else there (a file, a symlink, a directory the demo did not
- * create) is refused with a ConfigError and left untouched. Returns the absolute path.
+ * Gives the demo a directory of its own, `<dataDir>/demo`: created and marked (with this process's pid) on first
+ * use; on the next run the demo's own entries (store, models) are deleted. Refused with a ConfigError, deleting
+ * nothing: a data folder that is not a folder, a `demo` that is a file or symlink, a directory without the marker,
+ * one whose marker names a demo process still running, and one that holds anything the demo does not write.
+ * Returns the absolute path.
  */
 export function prepareDemoDir(dataDir: string): string {
-  const dir = resolve(dataDir, 'demo');
+  const data = resolve(dataDir);
+  if (existsSync(data) && !statSync(data).isDirectory()) throw new ConfigError(`the data folder ${data} (dataDir, CHOCO_EDGE_DATA_DIR) is a file, not a folder: point it at a folder`, []);
+  const dir = resolve(data, 'demo');
   if (existsSync(dir) || isDanglingLink(dir)) {
     const st = lstatSync(dir);
     if (!st.isDirectory() || st.isSymbolicLink()) throw new ConfigError(`the demo works in ${dir}, but that is not a directory the demo created; move it away or set CHOCO_EDGE_DATA_DIR to another folder`, []);
     const entries = readdirSync(dir);
     if (entries.length && !entries.includes(DEMO_MARKER)) {
-      throw new ConfigError(`the demo works in ${dir}, which already holds files the demo did not create (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); it deletes nothing it did not write: move them away or set CHOCO_EDGE_DATA_DIR to another folder`, []);
+      throw new ConfigError(`the demo works in ${dir}, which already holds files the demo did not create (${list(entries)}); it deletes nothing it did not write: move them away or set CHOCO_EDGE_DATA_DIR to another folder`, []);
     }
-    for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
+    const pid = markerPid(dir);
+    if (pid !== undefined && pid !== process.pid && isRunning(pid)) {
+      throw new ConfigError(`the demo directory ${dir} is in use by a running demo (pid ${pid}): stop it first, or set CHOCO_EDGE_DATA_DIR to another folder`, []);
+    }
+    const foreign = entries.filter((e) => !DEMO_WRITES.has(e));
+    if (foreign.length) {
+      throw new ConfigError(`the demo directory ${dir} also holds files the demo did not write (${list(foreign)}); it deletes nothing it did not write: move them away or set CHOCO_EDGE_DATA_DIR to another folder`, []);
+    }
+    for (const entry of entries) if (entry !== DEMO_MARKER) rmSync(join(dir, entry), { recursive: true, force: true });
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, DEMO_MARKER), 'Created by `choco-edge demo`, which empties this directory at its next start. Nothing else lives here.\n');
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, DEMO_MARKER), `Created by \`choco-edge demo\`, which deletes its store and models here at its next start. Nothing else lives here.\npid: ${process.pid}\n`);
+  } catch (error) {
+    throw new ConfigError(`the demo cannot create ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the data folder (dataDir, CHOCO_EDGE_DATA_DIR)`, []);
+  }
   return dir;
+}
+
+/**
+ * Throws a ConfigError when a port the demo listens on (HTTP, embedded MQTT and its WebSocket; 0 = any, skipped)
+ * is taken, so that a demo that cannot start deletes nothing. Each port is bound for a moment and released.
+ */
+export async function checkDemoPorts(config: Config): Promise<void> {
+  const wanted: Array<[string, string, number]> = [];
+  if (config.http.enabled) wanted.push(['http.port', config.http.host, config.http.port]);
+  const broker = config.mqtt.embedded;
+  if (broker.enabled) wanted.push(['mqtt.embedded.port', broker.host, broker.port], ['mqtt.embedded.wsPort', broker.host, broker.wsPort]);
+  for (const [name, host, port] of wanted) {
+    if (!port) continue;
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((done) => {
+      const server = createServer();
+      server.once('error', (e: NodeJS.ErrnoException) => done(e));
+      server.listen({ host, port, exclusive: true }, () => server.close(() => done(undefined)));
+    });
+    if (error) throw new ConfigError(`the demo cannot listen on ${host}:${port} (${name}): ${error.code === 'EADDRINUSE' ? 'the port is in use, perhaps by another demo or gateway' : (error.code ?? error.message)}; stop it or choose another port`, []);
+  }
+}
+
+function list(entries: string[]): string {
+  return `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}`;
+}
+
+function markerPid(dir: string): number | undefined {
+  try {
+    const m = /^pid: (\d+)$/m.exec(readFileSync(join(dir, DEMO_MARKER), 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isDanglingLink(path: string): boolean {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,5 +41,34 @@ describe('choco-edge backup / restore', () => {
     writeFileSync(join(dir, 'junk.gz'), gzipSync('{"hello":1}\n'));
     const junk = cli(['restore', '--from', join(dir, 'junk.gz')], { CHOCO_EDGE_DATA_DIR: join(dir, 'empty') });
     expect(junk.stderr).toMatch(/is not a choco-edge backup/);
+  }, 60_000);
+
+  it('a mistyped data folder: one sentence, exit 2, no store created, no backup written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'choco-backup-typo-'));
+    const typo = join(dir, 'typo-dir');
+    const out = join(dir, 'b.jsonl.gz');
+    const r = cli(['backup', '--out', out], { CHOCO_EDGE_DATA_DIR: typo });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^choco-edge: cannot open the store at .*typo-dir\/store: there is no store here\. To fix: check the data folder/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(typo)).toBe(false);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
+  it('--out in a folder that does not exist: one sentence, exit 2, checked before the store is opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'choco-backup-out-'));
+    const data = join(dir, 'data');
+    const store = await SeriesStore.open(join(data, 'store'));
+    await store.setValue('sparkplug.bdSeq', 1);
+    await store.close();
+    const before = readdirSync(join(data, 'store')).sort();
+    const r = cli(['backup', '--out', join(dir, 'nonexistent-dir', 'x.jsonl.gz')], { CHOCO_EDGE_DATA_DIR: data });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^choco-edge: --out .*nonexistent-dir\/x\.jsonl\.gz: the folder .*nonexistent-dir does not exist\n$/);
+    expect(r.stderr).not.toMatch(/ENOENT/);
+    expect(readdirSync(join(data, 'store')).sort()).toEqual(before);
+    const other = cli(['backup', '--out', join(dir, 'y.jsonl.gz')], { CHOCO_EDGE_DATA_DIR: join(dir, 'typo') });
+    expect(other.status).toBe(2);
+    expect(existsSync(join(dir, 'typo'))).toBe(false);
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAIN, gatewayEnv } from '../helpers/process.js';
+import { formatSimulation } from '../../models/eval/simulate.js';
 
 /** The real CLI in a child process: exit code and both streams. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -98,6 +99,25 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     expect(r.stderr).toMatch(/--prices .*missing\.csv\.gz: no such file/);
     expect(r.stderr).not.toMatch(/ENOENT/);
     oneSentence(r.stderr);
+  });
+
+  it('simulate over days the prices do not cover: one sentence, exit 2, what the file covers, no NaN', async () => {
+    const hours = Array.from({ length: 48 }, (_, i) => `${new Date(Date.UTC(2018, 0, 1) + i * 3_600_000).toISOString().replace('.000', '')},${50 + i}`);
+    const prices = file('two-days.csv', `datetime_utc,price_es_eur_mwh\n${hours.join('\n')}\n`);
+    const r = await cli(['simulate', '--from', '2019-03-01', '--to', '2019-03-03', '--prices', prices, '--decision-hour', '14']);
+    expect(r.status, r.stderr + r.stdout).toBe(2);
+    expect(r.stderr).toMatch(/--prices .*two-days\.csv does not cover any whole day from 2019-03-01 to 2019-03-03: they cover 2018-01-01 to 2018-01-02/);
+    expect(r.stdout + r.stderr).not.toMatch(/NaN|Infinity/);
+    oneSentence(r.stderr);
+  });
+
+  it('the simulate report never prints NaN or Infinity (one day, all plans cost the same)', () => {
+    const day = { date: '2018-01-01', planEur: 10, baselineEur: 10, hindsightEur: 10, priceSource: 'published' as const, method: 'milp' };
+    const text = formatSimulation({ days: [day], skipped: [], totals: { planEur: 10, baselineEur: 10, hindsightEur: 10, kwh: 5 } }, '2018-01-01', '2018-01-02');
+    expect(text).toMatch(/share of the perfect-hindsight saving kept: n\/a/);
+    expect(text).not.toMatch(/NaN|Infinity/);
+    const zero = formatSimulation({ days: [{ ...day, planEur: 0, baselineEur: 0, hindsightEur: 0 }], skipped: [], totals: { planEur: 0, baselineEur: 0, hindsightEur: 0, kwh: 0 } }, '2018-01-01', '2018-01-02');
+    expect(zero).not.toMatch(/NaN|Infinity/);
   });
 
   it('simulate with --from after --to', async () => {
