@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
-import { Alerts, healthAlerts } from './core/alerts.js';
+import { Alerts, healthAlerts, healthResolutions } from './core/alerts.js';
 import { EventBus } from './core/event-bus.js';
 import { healthPayload, healthReport, type HealthReport } from './core/health-report.js';
 import { hostedHealth, startPlugins, stopPlugins, type HostedPlugin } from './core/plugin-host.js';
@@ -226,6 +226,7 @@ export class Gateway implements HttpContext {
       return async () => {
         const report = await this.health();
         await this.bridge.publishHealth(healthPayload(report, this.clock.now()));
+        this.alerts.resolve(healthResolutions(report), this.clock.now());
         for (const alert of healthAlerts(report, this.clock.now())) this.bus.emit('alert', alert);
         return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
       };

@@ -12,6 +12,20 @@ export interface KeptAlert extends Alert {
   id: number;
   ackedAt: number | null;
   ackedBy: string | null;
+  /** When the condition was found gone (an input fresh again, a plugin up again); null while it still holds or for one-off alerts. */
+  resolvedAt: number | null;
+}
+
+/** What an alert is about: the message's leading "<subject>:" or, without one, the message with its numbers blanked. */
+export function alertSubject(message: string): string {
+  const lead = /^([\w .-]+?):\s/.exec(message);
+  return lead ? lead[1]! : message.replace(/[-+]?\d[\d\-T:.,+Z]*/g, '#');
+}
+
+/** A condition found gone: alerts of `code` about `subject` (every subject when omitted) are resolved. */
+export interface ResolvedCondition {
+  code: string;
+  subject?: string;
 }
 
 /** The same code and message is raised at most once in this window (ms). */
@@ -47,12 +61,28 @@ export class Alerts {
     const key = `${a.code}:${a.message}`;
     if (a.at - (this.lastRaisedAt.get(key) ?? -Infinity) < ALERT_REPEAT_MS) return;
     this.lastRaisedAt.set(key, a.at);
-    this.kept.unshift({ ...a, id: this.nextId++, ackedAt: null, ackedBy: null });
+    this.kept.unshift({ ...a, id: this.nextId++, ackedAt: null, ackedBy: null, resolvedAt: null });
     this.kept.length = Math.min(this.kept.length, ALERTS_KEPT);
     // The alert's own level under another key: pino's `level` is the log level (a "level" field would replace it).
     const log = a.level === 'critical' ? this.log.error.bind(this.log) : a.level === 'warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
     log({ code: a.code, severity: a.level }, a.message);
     await this.mqtt().publish(topics.alerts, { v: PAYLOAD_VERSION, code: a.code, level: a.level, message: a.message, at: new Date(a.at).toISOString() });
+  }
+
+  /**
+   * Marks the unresolved kept alerts of each condition as resolved at `at`, and forgets their repeat window, so the
+   * condition coming back is raised again at once. Returns how many alerts were resolved.
+   */
+  resolve(conditions: readonly ResolvedCondition[], at: number): number {
+    let n = 0;
+    for (const a of this.kept) {
+      if (a.resolvedAt !== null || a.at > at) continue;
+      if (!conditions.some((c) => c.code === a.code && (c.subject === undefined || c.subject === alertSubject(a.message)))) continue;
+      a.resolvedAt = at;
+      this.lastRaisedAt.delete(`${a.code}:${a.message}`);
+      n++;
+    }
+    return n;
   }
 
   /** Kept alerts, newest first. */
@@ -81,5 +111,16 @@ export function healthAlerts(report: { series: SeriesStatus[]; plugins: Record<s
       .filter(([, h]) => h.state === 'failed')
       .map(([name, h]): Alert => ({ code: 'PLUGIN_DOWN', level: 'critical', message: `${name}: ${h.message}`, at })),
     ...(report.store.state !== 'ok' ? [{ code: 'STORE_DAMAGED', level: report.store.state === 'failed' ? 'critical' : 'warning', message: report.store.message, at } satisfies Alert] : []),
+  ];
+}
+
+/** The health job's conditions that no longer hold: critical series fresh again, plugins not failed, an intact store. */
+export function healthResolutions(report: { series: SeriesStatus[]; plugins: Record<string, ComponentHealth>; store: StoreIntegrity }): ResolvedCondition[] {
+  return [
+    ...report.series.filter((s) => !s.stale && s.critical).map((s) => ({ code: 'STALE_INPUT', subject: s.id })),
+    ...Object.entries(report.plugins)
+      .filter(([, h]) => h.state !== 'failed')
+      .map(([name]) => ({ code: 'PLUGIN_DOWN', subject: name })),
+    ...(report.store.state === 'ok' ? [{ code: 'STORE_DAMAGED' }] : []),
   ];
 }

@@ -1,9 +1,11 @@
+import { alertSubject } from '../core/alerts.js';
 import type { Alert } from '../core/event-bus.js';
 import { formatUtcIso } from '../time/tz.js';
 
 export interface StoredAlert extends Alert {
   id: number;
   ackedAt: number | null;
+  resolvedAt?: number | null;
 }
 
 /** Repeated alerts of one kind about one subject, newest first: `{code, subject, level, count, first, last, message, latest_id, acked}`. */
@@ -19,13 +21,12 @@ export interface AlertGroup {
   message: string;
   latest_id: number;
   acked: boolean;
+  /** When the newest alert's condition was found gone (UTC ISO); null while it still holds. */
+  resolved_at: string | null;
 }
 
 /** "line tempering: write failed (…)" → "line tempering"; "plan uses forecast prices after 2018-01-10T00:00:00+01:00" → "plan uses forecast prices after #". */
-export function alertSubject(message: string): string {
-  const lead = /^([\w .-]+?):\s/.exec(message);
-  return lead ? lead[1]! : message.replace(/[-+]?\d[\d\-T:.,+Z]*/g, '#');
-}
+export { alertSubject };
 
 /** Groups alerts (newest first, as the gateway keeps them) by code and subject; groups ordered by their newest alert. */
 export function groupAlerts(alerts: readonly StoredAlert[]): AlertGroup[] {
@@ -35,12 +36,16 @@ export function groupAlerts(alerts: readonly StoredAlert[]): AlertGroup[] {
     const key = `${a.code}\u0000${subject}`;
     const g = groups.get(key);
     if (!g) {
-      groups.set(key, { code: a.code, subject, level: a.level, count: 1, first: formatUtcIso(a.at), last: formatUtcIso(a.at), message: a.message, latest_id: a.id, acked: a.ackedAt !== null, firstAt: a.at, lastAt: a.at });
+      groups.set(key, { code: a.code, subject, level: a.level, count: 1, first: formatUtcIso(a.at), last: formatUtcIso(a.at), message: a.message, latest_id: a.id, acked: a.ackedAt !== null, resolved_at: resolvedIso(a), firstAt: a.at, lastAt: a.at });
       continue;
     }
     g.count++;
     if (a.at < g.firstAt) (g.firstAt = a.at), (g.first = formatUtcIso(a.at));
-    if (a.at > g.lastAt) Object.assign(g, { lastAt: a.at, last: formatUtcIso(a.at), message: a.message, latest_id: a.id, acked: a.ackedAt !== null, level: a.level });
+    if (a.at > g.lastAt) Object.assign(g, { lastAt: a.at, last: formatUtcIso(a.at), message: a.message, latest_id: a.id, acked: a.ackedAt !== null, resolved_at: resolvedIso(a), level: a.level });
   }
   return [...groups.values()].sort((x, y) => y.lastAt - x.lastAt).map(({ firstAt: _f, lastAt: _l, ...g }) => g);
+}
+
+function resolvedIso(a: StoredAlert): string | null {
+  return a.resolvedAt === undefined || a.resolvedAt === null ? null : formatUtcIso(a.resolvedAt);
 }

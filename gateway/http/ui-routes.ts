@@ -109,7 +109,9 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
       recommendation: 'error' in rec ? { error: rec.error } : rec.hours[0] ? { ...rec.hours[0], start: formatUtcIso(rec.hours[0].start), end: formatUtcIso(rec.hours[0].end), version: rec.version } : { error: 'no hour to recommend' },
       charts: {
         prices: published.map((s) => ({ start: formatUtcIso(s.start), value: s.value })),
-        forecast: forecast.filter((s) => !published.some((p) => p.start === s.start)).map((s) => ({ start: formatUtcIso(s.start), value: s.value })),
+        // The line is the median of the band's own forecast (which starts after the last published price and so often
+        // lies past tomorrow); the stored forecast only when no forecast could be made now.
+        forecast: band.length ? band.map((s) => ({ start: s.start, value: s.value })) : forecast.filter((s) => !published.some((p) => p.start === s.start)).map((s) => ({ start: formatUtcIso(s.start), value: s.value })),
         band,
         temp_observed: await temps('obs.combined.temp', now - DAY_MS, now + HOUR_MS),
         temp_forecast: await temps('fc.combined.temp', now, now + 2 * DAY_MS),

@@ -39,7 +39,14 @@ export function readReplayWeather(path: string): WeatherPoint[] {
   });
 }
 
-/** Plays recorded weather as observations: at each run, the last day of hours up to now. It never forecasts. */
+/** Hours of recording the replay offers as its forecast. */
+export const REPLAY_FORECAST_HOURS = 48;
+
+/**
+ * Plays recorded weather: at each run, the last day of hours up to now as observations, and the
+ * REPLAY_FORECAST_HOURS recorded hours from the current one as a forecast. The recording is the simulated future, so that forecast is
+ * perfect: it is labelled `replay/kaggle-seville (recorded, perfect forecast)` and only exists in the demo.
+ */
 export const replayWeatherPlugin: PluginFactory = {
   name: 'replay-weather',
   apiVersion: PLUGIN_API_VERSION,
@@ -54,6 +61,11 @@ export const replayWeatherPlugin: PluginFactory = {
         observations: async () => {
           const now = ctx.clock.now();
           return { source: 'replay/kaggle-seville', points: points.filter((p) => p.start <= now && p.start >= now - DAY_MS) };
+        },
+        forecast: async () => {
+          const now = ctx.clock.now();
+          const until = now - (now % HOUR_MS) + REPLAY_FORECAST_HOURS * HOUR_MS;
+          return { source: 'replay/kaggle-seville (recorded, perfect forecast)', points: points.filter((p) => p.end > now && p.start < until) };
         },
       },
       ctx,

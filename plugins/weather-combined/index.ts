@@ -13,6 +13,9 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
   const tracker = new HealthTracker(() => ctx.clock.now());
   const sources = () => weatherSourceNames(ctx.catalog());
   const view = new WeatherView(ctx.store, weatherPolicy(ctx.config), sources);
+  /** Whether any source forecasts: without one, `fc.combined.*` is neither described nor published. */
+  const forecasting = () => ctx.catalog().some((d) => d.id.startsWith('fc.') && d.source !== COMBINED);
+  let lastForecast: string | undefined;
   let pending: Promise<void> | undefined;
   let again = false;
   const refresh = async (): Promise<void> => {
@@ -21,7 +24,15 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
       const written = await view.materialize(now);
       const current = await view.current(now);
       await ctx.mqtt.publish(topics.weatherCurrent, currentPayload(current, now), { retain: true });
-      await ctx.mqtt.publish(topics.weatherForecast, forecastPayload(await view.forecast(now, 48), now, ctx.config.site.timezone), { retain: true });
+      if (forecasting()) {
+        const forecast = forecastPayload(await view.forecast(now, 48), now, ctx.config.site.timezone);
+        // Published on change only: the slots without the `at` stamp are what a subscriber acts on.
+        const key = JSON.stringify(forecast.slots);
+        if (key !== lastForecast) {
+          await ctx.mqtt.publish(topics.weatherForecast, forecast, { retain: true });
+          lastForecast = key;
+        }
+      }
       ctx.bus.emit('series.updated', { series: weatherSeriesId('obs', COMBINED, 'temp'), source: COMBINED, from: now, to: now, count: written, fetchedAt: now });
       tracker.set(current.stale ? 'degraded' : 'ok', current.stale ? (current.reason ?? 'stale') : `combined from ${sources().join(', ')}`);
     } catch (error) {
@@ -87,7 +98,9 @@ export function createWeatherCombined(ctx: PluginContext): Plugin {
       return [
         { id: weatherSeriesId('obs', COMBINED, 'temp'), unit: 'degC', description: 'outdoor temperature, best available source', source: COMBINED, staleAfterMs, critical: true, currentWithinMs: staleAfterMs },
         { id: weatherSeriesId('obs', COMBINED, 'rh'), unit: 'percent', description: 'outdoor humidity, best available source', source: COMBINED, staleAfterMs, critical: false, currentWithinMs: staleAfterMs },
-        { id: weatherSeriesId('fc', COMBINED, 'temp'), unit: 'degC', description: 'outdoor temperature forecast, best available source', source: COMBINED, staleAfterMs: 2 * staleAfterMs, critical: false },
+        ...(forecasting()
+          ? [{ id: weatherSeriesId('fc', COMBINED, 'temp'), unit: 'degC', description: 'outdoor temperature forecast, best available source', source: COMBINED, staleAfterMs: 2 * staleAfterMs, critical: false }]
+          : []),
       ];
     },
   };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Alerts, healthAlerts } from '../../gateway/core/alerts.js';
+import { Alerts, healthAlerts, healthResolutions } from '../../gateway/core/alerts.js';
+import { groupAlerts } from '../../gateway/http/alert-groups.js';
 import { EventBus } from '../../gateway/core/event-bus.js';
 import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
@@ -74,5 +75,26 @@ describe('alerts', () => {
       { code: 'PLUGIN_DOWN', level: 'critical', message: 'aemet: no key', at: 7 },
       { code: 'STORE_DAMAGED', level: 'critical', message: 'store damaged', at: 7 },
     ]);
+  });
+
+  it('resolves a STALE_INPUT once the health report finds the input fresh, and raises it again at once if it goes stale', async () => {
+    const alerts = new Alerts(() => mqtt, clock, silent);
+    const status = (id: string, stale: boolean): SeriesStatus => ({
+      id, unit: 'EUR/MWh', description: id, sources: ['omie'], critical: true, source: null, fetchedAt: null, ageMs: null, current: null, horizonEnd: null, stale, staleReason: stale ? 'no data stored yet' : null,
+    });
+    const store = { state: 'ok' as const, message: 'ok', dir: '/tmp/store', records: null, expectedRecords: null, losses: [], writeFailure: null, lastRepair: null };
+    const t0 = clock.now();
+    for (const a of healthAlerts({ series: [status('omie_es', true), status('pvpc_2_0td', true)], plugins: {}, store }, t0)) await alerts.raise(a);
+    expect(groupAlerts(alerts.recent()).map((g) => g.resolved_at)).toEqual([null, null]);
+    // Minutes later omie_es has data, pvpc_2_0td still has none.
+    const report = { series: [status('omie_es', false), status('pvpc_2_0td', true)], plugins: { aemet: { state: 'ok' as const, message: 'fine' } }, store };
+    expect(alerts.resolve(healthResolutions(report), t0 + 5 * 60_000)).toBe(1);
+    const groups = groupAlerts(alerts.recent());
+    expect(groups.find((g) => g.subject === 'omie_es')!.resolved_at).toBe('2025-07-15T10:05:00Z');
+    expect(groups.find((g) => g.subject === 'pvpc_2_0td')!.resolved_at).toBeNull();
+    // Stale again within the hour: raised anew (not swallowed by the repeat window), and the group is current again.
+    await alerts.raise({ code: 'STALE_INPUT', level: 'warning', message: 'omie_es: no data stored yet', at: t0 + 10 * 60_000 });
+    const again = groupAlerts(alerts.recent()).find((g) => g.subject === 'omie_es')!;
+    expect(again).toMatchObject({ count: 2, resolved_at: null });
   });
 });

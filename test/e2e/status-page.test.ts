@@ -64,6 +64,8 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', { timeout: 180_00
     await gw.scheduler.trigger('weatherIngestion');
     await gw.scheduler.trigger('predictions');
     await gw.scheduler.trigger('planning');
+    // A recalibration result (on this short sample: skipped for too little history) so its line is on the page too.
+    await gw.scheduler.trigger('recalibration');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -146,6 +148,11 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', { timeout: 180_00
         // The clock: es-ES d/m/yyyy (2/4/2018), en-GB dd/mm/yyyy, both 24-hour.
         expect(await other.textContent('#clock')).toBe(lang === 'es' ? '2/4/2018, 12:00' : '02/04/2018, 12:00');
         expect(await other.textContent('#card-rec .meta')).toMatch(lang === 'es' ? /^urgencia: (baja|media|alta|crítica) ·/ : /^urgency: (low|medium|high|critical) ·/);
+        // The recalibration line: status and reason in the page's language, the English summary folded as technical detail.
+        const recalibration = (await other.textContent('#accuracy .recalibration > p'))!;
+        expect(recalibration).toMatch(lang === 'es' ? /^Recalibración diaria: omitida · .* · poco historial de precios/ : /^Daily recalibration: skipped · .* · too little price history/);
+        expect(await other.getAttribute('#accuracy .recalibration details .log', 'lang')).toBe('en');
+        expect(await other.textContent('#accuracy .recalibration details .log')).toMatch(/^recalibration skipped: cannot calibrate on prices up to 2018-0\d-\d\d: too little history/);
         await other.screenshot({ path: join(OUT, `status-page-${lang}.png`), fullPage: true });
       } finally {
         await other.close();
@@ -178,6 +185,21 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', { timeout: 180_00
       expect(icon.status).toBe(200);
       expect(icon.headers.get('content-type')).toContain('image/svg+xml');
       expect(await p.getAttribute('#live', 'data-state')).toBe('live');
+      // A startup STALE_INPUT about an input that has data now: the health job resolves it, the page dims it.
+      gw.bus.emit('alert', { code: 'STALE_INPUT', level: 'warning', message: 'omie_es: no data stored yet', at: clock.now() });
+      await vi.waitFor(async () => expect((await (await fetch(`${http}/api/status`)).json()).alert_groups.some((g: { subject: string }) => g.subject === 'omie_es')).toBe(true), SLOW);
+      await gw.scheduler.trigger('health');
+      const after = await (await fetch(`${http}/api/status`)).json();
+      const omie = after.alert_groups.find((g: { subject: string }) => g.subject === 'omie_es');
+      expect(omie.resolved_at).toBe(after.now);
+      expect(after.alert_groups.find((g: { subject: string }) => g.subject === 'series_0').resolved_at).toBeNull();
+      await p.reload();
+      await p.waitForSelector('body[data-loaded]', SLOW);
+      await p.click('#alerts-more');
+      const row = p.locator('#alerts .alert-group.resolved', { hasText: 'omie_es' });
+      expect(await row.count()).toBe(1);
+      expect(await p.locator('#alerts .alert-group.resolved', { hasText: 'series_0' }).count()).toBe(0);
+      expect(await row.textContent()).toMatch(/resuelta \d{1,2}\/\d{1,2}\/2018, \d{2}:\d{2}/);
     } finally {
       await p.close();
     }

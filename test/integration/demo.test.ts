@@ -50,6 +50,9 @@ describe('npm run demo', { timeout: 300_000 }, () => {
       const sensor = await sub.waitFor('choco-edge/sensors/floor_temp');
       expect(sensor).toMatchObject({ point: 'floor_temp', device: 'simulated-floor', unit: 'degC', state: 'ok' });
       expect((await sub.waitFor('choco-edge/weather/current', (p) => p.values.temp)).values.temp.source).toBe('replay/kaggle-seville');
+      // The recording is the simulated future: it is also the (labelled) weather forecast, so the forecast is never empty.
+      const wxForecast = await sub.waitFor('choco-edge/weather/forecast', (p) => p.slots.some((s: { values: { temp?: unknown } }) => s.values.temp));
+      expect(wxForecast.slots.find((s: { values: { temp?: { source: string } } }) => s.values.temp).values.temp.source).toBe('replay/kaggle-seville (recorded, perfect forecast)');
       await sub.client.endAsync();
       const weather = await vi.waitFor(
         async () => {
@@ -95,6 +98,9 @@ describe('npm run demo', { timeout: 300_000 }, () => {
       expect(floor.value).toBeLessThan(30);
       const status = await (await fetch(`${http}/api/status`)).json();
       expect(status.replay).toMatchObject({ replay: true, speed: 600 });
+      expect(status.charts.temp_forecast.length).toBeGreaterThan(0);
+      const healthz = await (await fetch(`${http}/healthz`)).json();
+      expect((healthz.reasons as string[]).filter((r) => /^series fc\.combined/.test(r))).toEqual([]);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

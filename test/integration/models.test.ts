@@ -23,6 +23,8 @@ describe('models through the whole gateway (replayed real prices and weather)', 
     await vi.waitFor(() => expect(gw.scheduler.status().find((j) => j.id === 'backfill')?.lastRun).toBeTruthy(), { timeout: 60_000 });
     sub = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/#');
     await gw.scheduler.trigger('weatherIngestion');
+    // The combined weather is refreshed just after ingestion: wait for its forecast so the runs below see it.
+    await vi.waitFor(async () => expect(await gw.store.count('fc.combined.temp')).toBeGreaterThan(0), { timeout: 30_000 });
     const run = await gw.scheduler.trigger('predictions');
     expect(run.lastRun?.outcome).toBe('ok');
   });
@@ -54,8 +56,9 @@ describe('models through the whole gateway (replayed real prices and weather)', 
     const model = await (await post('/predict/production-recommendation?horizon=6', { price_eur_kwh: 0.12, temperature: 22, humidity: 55 })).json();
     expect(model).toMatchObject({ method: 'model', model: 'production-recommender', version: '1.0.0' });
     expect(model.hours).toHaveLength(6);
-    expect(model.hours[0]).toMatchObject({ start: '2018-04-02T10:00:00Z', price_source: 'published', temperature_source: 'observed' });
-    expect(model.hours[1]).toMatchObject({ start: '2018-04-02T11:00:00Z', temperature_source: 'persistence' });
+    // The replay offers the recorded weather as its forecast (from the current hour on), so every hour has one.
+    expect(model.hours[0]).toMatchObject({ start: '2018-04-02T10:00:00Z', price_source: 'published', temperature_source: 'forecast' });
+    expect(model.hours[1]).toMatchObject({ start: '2018-04-02T11:00:00Z', temperature_source: 'forecast' });
     expect(['Optimal', 'Moderate', 'Reduced', 'Halt']).toContain(model.hours[0].recommendation);
     const noBody = await (await post('/predict/energy-optimization', undefined, {})).json();
     expect(noBody.method).toBe('model');
@@ -102,5 +105,21 @@ describe('models through the whole gateway (replayed real prices and weather)', 
     expect(gw.pluginHealth().predictions!.details!.recalibration).toMatchObject({ summary: after.recalibration.summary });
     const ui = await (await fetch(`${http}/api/status`)).json();
     expect(ui.charts.recalibration.summary).toBe(after.recalibration.summary);
+    expectForecastLineWithBand(ui.charts);
+    // Once tomorrow's prices are published the band lies past the end of tomorrow: the line must still be drawn.
+    await clock.advanceTo(Date.parse('2018-04-03T16:00:00Z'));
+    await gw.scheduler.trigger('priceIngestion');
+    await gw.scheduler.trigger('predictions');
+    const later = await (await fetch(`${http}/api/status`)).json();
+    expect(later.charts.band.length).toBeGreaterThan(0);
+    expect(later.charts.band[0].start >= '2018-04-04T22:00:00Z', later.charts.band[0].start).toBe(true);
+    expectForecastLineWithBand(later.charts);
   });
 });
+
+/** Whenever the status page draws a 10–90 % band it also draws its median line, over the same hours. */
+function expectForecastLineWithBand(charts: { band: Array<{ start: string; value: number }>; forecast: Array<{ start: string; value: number }> }): void {
+  if (!charts.band.length) return;
+  expect(charts.forecast.length).toBeGreaterThan(0);
+  for (const b of charts.band) expect(charts.forecast.find((f) => f.start === b.start)?.value, b.start).toBe(b.value);
+}

@@ -34,7 +34,7 @@ describe('replay source contract (shipped OMIE sample)', () => {
 });
 
 describe('replay weather (shipped Kaggle sample, Seville 2018)', () => {
-  it('converts Kelvin to °C explicitly and plays only hours up to now as observations', async () => {
+  it('converts Kelvin to °C explicitly and plays hours up to now as observations and the next 48 as a forecast', async () => {
     const points = readReplayWeather(new URL('../../plugins/replay/sample/weather_seville_2018-03.csv', import.meta.url).pathname);
     expect(points[0]).toMatchObject({ start: Date.parse('2018-03-18T23:00:00Z'), values: { temp: 11, rh: 76, pressure: 1016, wind: 3, precip: 0 } });
     const starts = points.map((p) => p.start);
@@ -46,7 +46,11 @@ describe('replay weather (shipped Kaggle sample, Seville 2018)', () => {
     const latest = await ctx.store.latest('obs.replay.temp');
     expect(latest!.start).toBe(Date.parse('2018-03-27T10:00:00Z'));
     expect(latest!.source).toBe('replay/kaggle-seville');
-    expect(await ctx.store.count('fc.replay.temp')).toBe(0);
+    // The recording is the simulated future: the next 48 recorded hours are offered as a (perfect, labelled) forecast.
+    const fc = await ctx.store.read('fc.replay.temp', Date.parse('2018-03-27T00:00:00Z'), Date.parse('2018-03-30T00:00:00Z'));
+    expect(fc).toHaveLength(48);
+    expect(fc[0]!.start).toBe(Date.parse('2018-03-27T10:00:00Z')); // the current hour is covered too
+    expect(fc[0]!.source).toBe('replay/kaggle-seville (recorded, perfect forecast)');
     await ctx.close();
   });
 });

@@ -1,7 +1,7 @@
 /* choco-edge status page: plain JavaScript, no build step, no CDN. Data from /api/status, live through /api/events. */
 (() => {
   'use strict';
-  const { LOCALE, TEXT, VALUES, CODES, MESSAGES } = window.CHOCO_I18N;
+  const { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS } = window.CHOCO_I18N;
   const urlLang = new URLSearchParams(location.search).get('lang');
   let lang = TEXT[urlLang] ? urlLang : TEXT[localStorage.getItem('choco-lang')] ? localStorage.getItem('choco-lang') : null;
   let status = null;
@@ -153,7 +153,7 @@
     drawChart('chart-rh', mergeOnX([c.rh_observed, c.rh_forecast]), [{ label: t('observed'), stroke: '#4f9bd0', width: 2 }, { label: t('forecast'), stroke: '#9cc7e6', dash: [6, 4] }], '%');
     setHtml('accuracy', (c.accuracy.length
       ? `<table><tr><th></th><th>7 d</th><th>30 d</th></tr>${c.accuracy.map((a) => `<tr><td>${id(a.band)}</td><td>${fmt(a.days7.mae)} (${a.days7.n})</td><td>${fmt(a.days30.mae)} (${a.days30.n})</td></tr>`).join('')}</table>`
-      : t('none')) + (c.recalibration ? `<p class="recalibration" translate="no" title="${esc(c.recalibration.summary)}">${esc(c.recalibration.status)}${c.recalibration.at ? ` · ${localTime(c.recalibration.at, true)}` : ''}: ${esc(c.recalibration.summary)}</p>` : ''));
+      : t('none')) + (c.recalibration ? recalibrationHtml(c.recalibration) : ''));
   }
 
   function renderPlan(s) {
@@ -187,12 +187,19 @@
       : t('none'));
   }
 
+  /** The last recalibration: status and short reason in the page's language, the English summary folded away. */
+  function recalibrationHtml(r) {
+    const reason = RECALIBRATION_REASONS.find((x) => x.re.test(r.summary));
+    return `<div class="recalibration"><p>${t('recalibration')}: <b>${esc(v('recalibration', r.status))}</b>${r.at ? ` · ${localTime(r.at, true)}` : ''}${reason ? ` · ${esc(reason[lang] || reason.es)}` : ''}</p>`
+      + `<details><summary>${t('technical')}</summary><p class="log" translate="no" lang="en">${esc(r.summary)}</p></details></div>`;
+  }
+
   /** Alerts grouped by kind and subject, newest first, `alertsShown` of them. */
   function renderAlerts(s) {
     const groups = s.alert_groups || [];
     const shown = groups.slice(0, alertsShown);
     const when = (g) => (g.count > 1 ? `${t('firstSeen')} ${localTime(g.first, true)} · ${t('lastSeen')} ${localTime(g.last, true)}` : localTime(g.last, true));
-    const rows = shown.map((g) => `<tr class="alert-group" data-code="${esc(g.code)}"><td><span class="badge level-${esc(g.level)}">${esc(v('level', g.level))}</span></td><td><b>${codeText(g.code)}</b>${g.count > 1 ? ` <span class="badge count">×${g.count}</span>` : ''}<br><span class="msg" title="${esc(g.message)}">${message(g.code, g.message) ?? (/^[\w.-]+$/.test(g.subject) ? id(g.subject) : '')}</span><br><small>${when(g)}</small></td><td>${g.acked ? t('acked') : `<button class="auth-only" data-ack="${g.latest_id}">${t('ack')}</button>`}</td></tr>`).join('');
+    const rows = shown.map((g) => `<tr class="alert-group${g.resolved_at ? ' resolved' : ''}" data-code="${esc(g.code)}"><td><span class="badge level-${esc(g.level)}">${esc(v('level', g.level))}</span></td><td><b>${codeText(g.code)}</b>${g.count > 1 ? ` <span class="badge count">×${g.count}</span>` : ''}<br><span class="msg" title="${esc(g.message)}">${message(g.code, g.message) ?? (/^[\w.-]+$/.test(g.subject) ? id(g.subject) : '')}</span><br><small>${when(g)}${g.resolved_at ? ` · ${t('resolved')} ${localTime(g.resolved_at, true)}` : ''}</small></td><td>${g.acked ? t('acked') : `<button class="auth-only" data-ack="${g.latest_id}">${t('ack')}</button>`}</td></tr>`).join('');
     const more = groups.length > alertsShown ? `<button id="alerts-more">${t('showMore')} (${groups.length - alertsShown})</button>` : alertsShown > 5 ? `<button id="alerts-less">${t('showLess')}</button>` : '';
     setHtml('alerts', groups.length ? `<table>${rows}</table>${more}` : t('none'));
   }

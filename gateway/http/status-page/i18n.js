@@ -13,6 +13,7 @@ window.CHOCO_I18N = (() => {
       ackCol: 'confirmación', time: 'Hora', language: 'idioma', clients: 'clientes', models: 'modelos', paused: 'en pausa', down: 'caído', method: 'método', plugin: 'plugin', details: 'Detalle técnico (registro del gateway, en inglés)',
       showMore: 'Mostrar más', showLess: 'Mostrar menos', times: 'veces', firstSeen: 'primera', lastSeen: 'última', replay: 'Reproducción de datos grabados', simulated: 'fecha simulada', speed: 'velocidad', replayEnded: 'la grabación ha terminado',
       runs: 'tandas', noPlanReason: 'ningún plan cumple todas las restricciones', api: 'API', metrics: 'métricas', ms: 'ms', stop: 'parar', resumeCmd: 'reanudar',
+      recalibration: 'Recalibración diaria', technical: 'Detalle técnico (en inglés)', resolved: 'resuelta',
     },
     en: {
       price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
@@ -24,6 +25,7 @@ window.CHOCO_I18N = (() => {
       ackCol: 'acknowledgement', time: 'Time', language: 'language', clients: 'clients', models: 'models', paused: 'paused', down: 'down', method: 'method', plugin: 'plugin', details: 'Technical detail (gateway log, in English)',
       showMore: 'Show more', showLess: 'Show less', times: 'times', firstSeen: 'first', lastSeen: 'last', replay: 'Replay of recorded data', simulated: 'simulated time', speed: 'speed', replayEnded: 'the recording has ended',
       runs: 'batches', noPlanReason: 'no plan meets every constraint', api: 'API', metrics: 'metrics', ms: 'ms', stop: 'stop', resumeCmd: 'resume',
+      recalibration: 'Daily recalibration', technical: 'Technical detail (in English)', resolved: 'resolved',
     },
   };
   /** Values the gateway sends as codes, shown in the chosen language. */
@@ -33,6 +35,10 @@ window.CHOCO_I18N = (() => {
     level: { info: { es: 'info', en: 'info' }, warning: { es: 'aviso', en: 'warning' }, critical: { es: 'crítica', en: 'critical' } },
     state: { ok: { es: 'ok', en: 'ok' }, degraded: { es: 'degradado', en: 'degraded' }, failed: { es: 'fallido', en: 'failed' }, disabled: { es: 'desactivado', en: 'disabled' }, starting: { es: 'arrancando', en: 'starting' } },
     outcome: { ok: { es: 'ok', en: 'ok' }, failed: { es: 'fallida', en: 'failed' }, placeholder: { es: 'sin uso', en: 'unused' }, 'skipped-overlap': { es: 'omitida', en: 'skipped' } },
+    recalibration: {
+      'not run yet': { es: 'aún no ejecutada', en: 'not run yet' }, promoted: { es: 'nueva calibración en uso', en: 'new calibration in use' }, 'kept active': { es: 'se mantiene la activa', en: 'active one kept' },
+      'up to date': { es: 'al día', en: 'up to date' }, skipped: { es: 'omitida', en: 'skipped' }, failed: { es: 'fallida', en: 'failed' },
+    },
     price_source: { published: { es: 'publicado', en: 'published' }, forecast: { es: 'previsión', en: 'forecast' }, observed: { es: 'observado', en: 'observed' }, persistence: { es: 'persistencia', en: 'persistence' } },
   };
   /** What each alert code means. */
@@ -66,5 +72,12 @@ window.CHOCO_I18N = (() => {
     { re: /^Halt from (\S+)$/, es: (m, f) => `parada desde ${f.date(m[1])}`, en: (m, f) => `halt from ${f.date(m[1])}` },
     { re: /^line (\S+): write failed \((.*)\); retrying in (\d+) ms$/, es: (m) => `línea ${m[1]}: la escritura falló; reintento en ${m[3]} ms`, en: (m) => `line ${m[1]}: write failed; retrying in ${m[3]} ms` },
   ];
-  return { LOCALE, TEXT, VALUES, CODES, MESSAGES };
+  /** The short reason of a recalibration result (its English summary goes in the technical detail). */
+  const RECALIBRATION_REASONS = [
+    { re: /too little history/, es: 'poco historial de precios (hacen falta 7 días o más)', en: 'too little price history (needs 7 days or more)' },
+    { re: /no \S+ prices in the last 3 days/, es: 'sin precios de los últimos 3 días', en: 'no prices in the last 3 days' },
+    { re: /not promoted/, es: 'la nueva calibración no mejora la activa', en: 'the new calibration does not beat the active one' },
+    { re: /^promoted/, es: 'la nueva calibración mejora la activa', en: 'the new calibration beats the active one' },
+  ];
+  return { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS };
 })();
