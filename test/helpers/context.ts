@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { EventBus, type BusEvents } from '../../gateway/core/event-bus.js';
-import { FakeClock } from '../../gateway/time/clock.js';
+import { FakeClock, SystemClock } from '../../gateway/time/clock.js';
 import { loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { Fetcher } from '../../gateway/util/fetcher.js';
@@ -64,5 +64,20 @@ export async function pluginContext(config: Config, now: string): Promise<TestCo
     mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [],
     events,
     close: () => store.close(),
+  };
+}
+
+/** A plugin context on real time over a given store (device tests: Modbus timers run on real time); MQTT left unconnected. */
+export function realTimePluginContext(config: Config, store: SeriesStore): PluginContext {
+  const clock = new SystemClock();
+  return {
+    config,
+    clock,
+    log: silent,
+    bus: new EventBus(),
+    store,
+    fetcher: new Fetcher(clock, config.fetch),
+    mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'test', clientId: 'x', reconnectMs: 1000 }, clock, silent),
+    mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [],
   };
 }

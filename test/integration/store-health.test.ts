@@ -2,15 +2,10 @@ import { join } from 'node:path';
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EventBus } from '../../gateway/core/event-bus.js';
-import { SystemClock } from '../../gateway/time/clock.js';
 import type { Gateway } from '../../gateway/controller.js';
-import { Fetcher } from '../../gateway/util/fetcher.js';
-import { MqttConnection } from '../../gateway/mqtt/connection.js';
-import type { PluginContext } from '../../gateway/core/plugin-api.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { createModbusSensors } from '../../plugins/modbus-sensors/index.js';
-import { silent, testConfig } from '../helpers/context.js';
+import { realTimePluginContext, testConfig } from '../helpers/context.js';
 import { FixtureServer, recordedRoutes } from '../helpers/fixture-server.js';
 import { startGateway, subscriber } from '../helpers/gateway.js';
 import { freePort } from '../helpers/mosquitto.js';
@@ -75,19 +70,7 @@ describe('a sensor plugin reports a store failure as a store failure, not as an 
     const config = testConfig('http://127.0.0.1:9', { modbus: { devices: [{ name: 'floor', host: '127.0.0.1', port: plc.port, pollMs: 100, timeoutMs: 300, maxBackoffMs: 400, points: [{ name: 'floor_temp', address: 0, type: 'int16', scale: 0.1 }] }] } });
     const store = await SeriesStore.open(join(config.dataDir, 'store'));
     await store.close(); // a real LevelDB store that refuses every write
-    const clock = new SystemClock();
-    const ctx: PluginContext = {
-      config,
-      clock,
-      log: silent,
-      bus: new EventBus(),
-      store,
-      fetcher: new Fetcher(clock, config.fetch),
-      mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'test', clientId: 'x', reconnectMs: 1000 }, clock, silent),
-      mqttUrl: 'mqtt://127.0.0.1:1',
-      mqttCredentials: {},
-      catalog: () => [],
-    };
+    const ctx = realTimePluginContext(config, store);
     const plugin = createModbusSensors(ctx);
     await plugin.start();
     try {

@@ -10,7 +10,7 @@ import type { Plugin, PluginContext } from '../../gateway/core/plugin-api.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { decodeRegisters, encodeRegisters, type Order, type RegisterType } from '../../plugins/modbus-sensors/decode.js';
 import { createModbusSensors, type PointReading } from '../../plugins/modbus-sensors/index.js';
-import { silent, testConfig } from '../helpers/context.js';
+import { realTimePluginContext, silent, testConfig } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
 
@@ -78,17 +78,7 @@ describe('modbus sensors against a real Modbus TCP server', () => {
       },
     });
     store = await SeriesStore.open(join(config.dataDir, 'store'));
-    const clock = new SystemClock();
-    const ctx: PluginContext = {
-      config,
-      clock,
-      log: silent,
-      bus: new EventBus(),
-      store,
-      fetcher: new Fetcher(clock, config.fetch),
-      mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 'test', clientId: 'x', reconnectMs: 1000 }, clock, silent),
-      mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [],
-    };
+    const ctx = realTimePluginContext(config, store);
     plugin = createModbusSensors(ctx);
     await plugin.start();
   });
