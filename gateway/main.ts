@@ -27,9 +27,11 @@ commands:
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz][,CSV…]
-                 [--weather CSV] [--decision-hour 10] [--drivers CSV] [--forecaster recalibrated|network];
-                 before 13:00 the plan uses the forecast of the calibration made the afternoon before (as the
-                 daily recalibration job makes it); last line: total: plan_eur=… baseline_eur=… hindsight_eur=…
+                 [--weather CSV] [--weather-forecast persistence|observed] [--decision-hour 10] [--drivers CSV]
+                 [--forecaster recalibrated|network]; before 13:00 the plan uses the forecast of the calibration
+                 made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
+                 the last observation of each clock hour before the decision (persistence) or, as an upper bound
+                 for a weather service's forecast, the observed ones; last line: total: plan_eur=… hindsight_eur=…
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
@@ -44,7 +46,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
   backup: ['out'],
   restore: ['from', 'force'],
 };
@@ -104,7 +106,8 @@ async function run(gateway: Gateway): Promise<void> {
 
 /** The data files and date range of eval and simulate, checked before any work starts. */
 function checkDataOptions(options: Record<string, string>): void {
-  for (const flag of ['prices', 'weather', 'drivers']) if (options[flag] !== undefined) checkInputFile(options[flag], `--${flag}`);
+  if (options.prices !== undefined) for (const file of options.prices.split(',')) checkInputFile(file, '--prices');
+  for (const flag of ['weather', 'drivers']) if (options[flag] !== undefined) checkInputFile(options[flag], `--${flag}`);
   checkDateRange(options.from, options.to);
 }
 
@@ -192,7 +195,9 @@ async function main(): Promise<number> {
       const decisionHour = Number(options['decision-hour'] ?? 10);
       if (!Number.isInteger(decisionHour) || decisionHour < 0 || decisionHour > 23) throw new InputError(`--decision-hour ${JSON.stringify(options['decision-hour'])} must be a whole hour from 0 to 23`);
       if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
-      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined });
+      const weatherForecast = options['weather-forecast'];
+      if (weatherForecast && weatherForecast !== 'persistence' && weatherForecast !== 'observed') throw new EvalUsageError('--weather-forecast is persistence or observed');
+      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined });
       process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to), 'simulate')}\n`);
       return 0;
     }

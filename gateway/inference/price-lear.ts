@@ -6,11 +6,14 @@ import { RidgeAccumulator, predictRidge, type RidgeFit } from './ridge.js';
 
 /**
  * LEAR-style price forecaster (Lago et al. 2021): one ridge regression per clock period of the day and per horizon
- * day, on asinh-transformed prices, refitted on several calibration windows and averaged. Inputs, all known at the
- * end of the last published day L: the price of the same period on L, L−1 and the same weekday a week before the
- * target; L's mean, min, max and last period; weekday and holiday of the target; and, when REE's D-1 forecasts of
- * demand, wind and PV are stored for the target day and for L, the target's residual load and the day-over-day
- * change of residual load, wind and PV (the target-day member only: D-1 forecasts never reach D+2).
+ * day, on asinh-transformed prices, refitted on several calibration windows. Inputs, all known at the end of the
+ * last published day L: the price of the same period on L, L−1 and the same weekday a week before the target; L's
+ * prices an hour before and after that period; L's mean, min, max and last period; weekday and holiday of the
+ * target; and, when REE's D-1 forecasts of demand, wind and PV are stored for the target day and for L, the
+ * target's residual load and the day-over-day change of residual load, wind and PV (the target-day member only:
+ * D-1 forecasts never reach D+2). The members and the same-period-of-L forecast are combined with weights inversely
+ * proportional to each one's out-of-sample MAE over the last `weightDays` days, so that in a month where the market
+ * merely repeats itself (e.g. windy weeks clearing at 0 €/MWh) the forecast leans on persistence.
  */
 export interface LearSettings {
   /** Calibration windows, days of targets ending at L. */
@@ -19,9 +22,16 @@ export interface LearSettings {
   lambda: number;
   /** Days of out-of-sample residuals behind the 10/90 % band. */
   conformalDays: number;
+  /** Days of out-of-sample member errors behind the combination weights; 0 (or absent, as in older calibrations): the plain average of the ridge members. */
+  weightDays?: number;
 }
 
-export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28 };
+export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7 };
+
+/** Name of the persistence member (the same period of L) among the combined forecasts. */
+export const NAIVE_MEMBER = 'naive';
+/** Floor of a member's MAE in its weight (€/MWh), so that a member that was exact for a few days cannot take all the weight. */
+const MIN_WEIGHT_MAE = 0.5;
 
 export type MemberKind = 'd1' | 'd1-drivers' | 'd2';
 
@@ -48,6 +58,11 @@ export interface LearCalibration {
   members: LearMember[];
   /** Residual (actual − forecast) quantiles 10/90 % per horizon day, €/MWh, from out-of-sample forecasts; null when too few. */
   bands: { d1: [number, number] | null; d2: [number, number] | null; d1Drivers: [number, number] | null };
+  /**
+   * Combination weights per member kind (member name `<kind>-<window>` or `naive` → weight, unnormalised), from the
+   * members' out-of-sample errors; absent or empty for a kind: the plain average of its ridge members.
+   */
+  weights?: Partial<Record<MemberKind, Record<string, number>>>;
   inputs: string[];
 }
 
@@ -64,7 +79,7 @@ export function learHistory(prices: Iterable<Slot>, drivers?: { demand: Iterable
   };
 }
 
-export const PRICE_INPUTS = ['price_L', 'price_L-1', 'price_week_before_target', 'L_mean', 'L_min', 'L_max', 'L_last', 'weekday', 'holiday'];
+export const PRICE_INPUTS = ['price_L', 'price_L-1', 'price_week_before_target', 'price_L_hour_before', 'price_L_hour_after', 'L_mean', 'L_min', 'L_max', 'L_last', 'weekday', 'holiday'];
 export const DRIVER_INPUTS = ['residual_load_target', 'residual_load_change', 'wind_change', 'solar_change', 'residual_load_target_day_mean'];
 
 interface DriverDay {
@@ -160,7 +175,9 @@ function dayInputs(h: LearHistory, target: string, k: number, periods: number, t
 }
 
 function row(x: DayInputs, p: number): number[] {
-  return [...x.lags.map((l) => l[p]!), ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
+  const l = x.lags[0]!;
+  const hour = l.length / 24;
+  return [...x.lags.map((l) => l[p]!), l[Math.max(0, p - hour)]!, l[Math.min(l.length - 1, p + hour)]!, ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
 }
 
 function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number): LearMember | undefined {
@@ -247,33 +264,33 @@ export interface LearDayForecast {
   k: number;
   driversUsed: boolean;
   slots: Array<Slot & { period: number; low: number; high: number }>;
+  /** Each member's forecast per period (€/MWh), `naive` included: what the next calibrations weigh the members by. */
+  members?: Record<string, number[]>;
 }
+
+/** Member kinds that can forecast `k` days after L, best first. */
+const kindsFor = (k: 1 | 2): MemberKind[] => (k === 1 ? ['d1-drivers', 'd1'] : ['d2']);
 
 /** Forecast of the local day `lastDay + k` (k = 1, 2) from the prices up to `lastDay`; undefined when inputs are missing. */
 export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: string, k: 1 | 2, tz = PLANT_TZ): LearDayForecast | undefined {
   const target = addDays(lastDay, k);
   const periods = marketPeriods(target);
-  const pick = (kind: MemberKind) => cal.members.filter((m) => m.kind === kind && m.periods === periods);
-  let driversUsed = false;
-  let values: Float64Array | undefined;
-  for (const kind of (k === 1 ? ['d1-drivers', 'd1'] : ['d2']) as MemberKind[]) {
-    const members = pick(kind);
-    if (!members.length) continue;
-    const sum = new Float64Array(periods);
-    let n = 0;
-    for (const m of members) {
+  const naive = h.prices.profile(lastDay, periods);
+  const members: Record<string, number[]> = {};
+  let chosen: MemberKind | undefined;
+  for (const kind of kindsFor(k)) {
+    for (const m of cal.members.filter((x) => x.kind === kind && x.periods === periods)) {
       const tr = new Transform(m.median, m.mad);
       const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
       if (!x) continue;
-      for (let p = 0; p < periods; p++) sum[p]! += tr.from(Math.min(m.zMax, Math.max(m.zMin, predictRidge(m.fits[p]!, row(x, p)))));
-      n++;
+      members[`${kind}-${m.window}`] = Array.from({ length: periods }, (_, p) => tr.from(Math.min(m.zMax, Math.max(m.zMin, predictRidge(m.fits[p]!, row(x, p))))));
+      chosen ??= kind;
     }
-    if (!n) continue;
-    values = sum.map((s) => s / n);
-    driversUsed = kind === 'd1-drivers';
-    break;
   }
-  if (!values) return undefined;
+  if (!chosen || !naive) return undefined;
+  members[NAIVE_MEMBER] = [...naive];
+  const values = combine(members, chosen, cal.weights?.[chosen]);
+  const driversUsed = chosen === 'd1-drivers';
   const band = (k === 1 ? (driversUsed ? cal.bands.d1Drivers ?? cal.bands.d1 : cal.bands.d1) : cal.bands.d2) ?? [0, 0];
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
@@ -284,7 +301,59 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
       const v = values[s.period]!;
       return { start: s.start, end: s.end, period: s.period, value: round(v), low: round(v + band[0]), high: round(v + band[1]) };
     }),
+    members: Object.fromEntries(Object.entries(members).map(([name, v]) => [name, v.map(round)])),
   };
+}
+
+/**
+ * The weighted mean of `kind`'s members and `naive`; a member without a weight yet (e.g. a window that just got
+ * enough history) takes the mean weight of the others. Without weights for `kind`: the plain mean of its members.
+ */
+function combine(members: Record<string, number[]>, kind: MemberKind, weights: Record<string, number> | undefined): number[] {
+  const own = Object.keys(members).filter((name) => name.startsWith(`${kind}-`));
+  const known = own.map((name) => weights?.[name]).filter((w): w is number => w !== undefined && w > 0);
+  const mean = (list: readonly string[], weightOf: (name: string) => number) => {
+    const w = list.map(weightOf);
+    const total = w.reduce((a, b) => a + b, 0);
+    return members[list[0]!]!.map((_, p) => list.reduce((s, name, i) => s + members[name]![p]! * w[i]!, 0) / total);
+  };
+  if (!weights || !known.length) return mean(own, () => 1);
+  const fallback = known.reduce((a, b) => a + b, 0) / known.length;
+  const names = (weights[NAIVE_MEMBER] ?? 0) > 0 ? [...own, NAIVE_MEMBER] : own;
+  return mean(names, (name) => (weights[name] !== undefined && weights[name]! > 0 ? weights[name]! : fallback));
+}
+
+/**
+ * Combination weights for a calibration made at the end of `lastDay`: 1 / MAE of each member (and of `naive`) over
+ * the earlier forecasts whose targets lie in the last `days` days up to `lastDay` (all published, so out of sample).
+ */
+export function memberWeights(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number): NonNullable<LearCalibration['weights']> {
+  const out: NonNullable<LearCalibration['weights']> = {};
+  if (days <= 0) return out;
+  const from = addDays(lastDay, -days + 1);
+  const errors = new Map<string, { abs: number; n: number }>();
+  for (const f of past) {
+    if (f.date > lastDay || f.date < from || !f.members) continue;
+    const actual = h.prices.profile(f.date, marketPeriods(f.date));
+    if (!actual) continue;
+    for (const kind of kindsFor(f.k as 1 | 2)) {
+      for (const [name, values] of Object.entries(f.members)) {
+        if (name !== NAIVE_MEMBER && !name.startsWith(`${kind}-`)) continue;
+        if (values.length !== actual.length) continue;
+        const key = `${kind}/${name}`;
+        const e = errors.get(key) ?? { abs: 0, n: 0 };
+        for (let p = 0; p < actual.length; p++) e.abs += Math.abs(values[p]! - actual[p]!);
+        e.n += actual.length;
+        errors.set(key, e);
+      }
+    }
+  }
+  for (const [key, e] of errors) {
+    const [kind, name] = key.split('/') as [MemberKind, string];
+    (out[kind] ??= {})[name] = Math.round((1 / Math.max(MIN_WEIGHT_MAE, e.abs / e.n)) * 1e6) / 1e6;
+  }
+  for (const kind of Object.keys(out) as MemberKind[]) if (!Object.keys(out[kind]!).some((name) => name !== NAIVE_MEMBER)) delete out[kind];
+  return out;
 }
 
 /** 10 % and 90 % quantiles of residuals, or null with fewer than 48. */

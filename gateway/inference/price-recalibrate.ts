@@ -4,7 +4,7 @@ import { MissingInputsError } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series/slots.js';
 import { daySlots, marketPeriods } from './price-profiles.js';
-import { calibrationSteps, forecastLearDay, runSteps, runStepsYielding, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+import { calibrationSteps, forecastLearDay, memberWeights, runSteps, runStepsYielding, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
 export interface RollingOrigin {
@@ -39,7 +39,7 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
     const hit = options.cached?.(last);
     if (hit) {
       past.push(...hit);
-      while (past.length && past[0]!.date < addDays(last, -settings.conformalDays - 3)) past.shift();
+      while (past.length && past[0]!.date < addDays(last, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3)) past.shift();
       continue;
     }
     let calibration: LearCalibration;
@@ -49,12 +49,13 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
       continue;
     }
     calibration.bands = conformalBands(h, past, last, settings.conformalDays);
+    calibration.weights = memberWeights(h, past, last, settings.weightDays ?? 0);
     const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz)).filter((f): f is LearDayForecast => f !== undefined);
     const o = { lastDay: last, calibration, forecasts };
     options.onOrigin?.(o);
     if (options.keep !== false) out.push(o);
     past.push(...forecasts);
-    while (past.length && past[0]!.date < addDays(last, -settings.conformalDays - 3)) past.shift();
+    while (past.length && past[0]!.date < addDays(last, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3)) past.shift();
   }
   return out;
 }

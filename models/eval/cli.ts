@@ -82,6 +82,6 @@ async function runRecalibratedEval(a: EvalArgs): Promise<string> {
   const points = scoredPoints(withDrivers, a.from, a.to);
   if (!points.length) throw new EvalUsageError(`no target between ${a.from} and ${a.to} has prices and the week before it`);
   const cost = `${withDrivers.computed + (withoutDrivers?.computed ?? 0)} calibrations computed, ${withDrivers.cached + (withoutDrivers?.cached ?? 0)} reused from cache, ${Math.round((performance.now() - started) / 1000)} s`;
-  const title = `${PRICE_MODEL} recalibrated daily (LEAR ensemble, windows ${DEFAULT_LEAR.windows.join('/')} d, λ=${DEFAULT_LEAR.lambda}, band from ${DEFAULT_LEAR.conformalDays} d of residuals), rolling origin, targets ${a.from} → ${a.to}${a.drivers ? ', REE D-1 drivers where stored' : ', prices and calendar only'} (${cost})`;
+  const title = `${PRICE_MODEL} recalibrated daily (LEAR ensemble, windows ${DEFAULT_LEAR.windows.join('/')} d, λ=${DEFAULT_LEAR.lambda}, ${DEFAULT_LEAR.weightDays ? `members and same-period-yesterday weighted by 1/MAE over the last ${DEFAULT_LEAR.weightDays} d` : 'members averaged'}, band from ${DEFAULT_LEAR.conformalDays} d of residuals), rolling origin, targets ${a.from} → ${a.to}${a.drivers ? ', REE D-1 drivers where stored' : ', prices and calendar only'} (${cost})`;
   return formatRollingReport(title, points, withoutDrivers ? scoredPoints(withoutDrivers, a.from, a.to) : undefined);
 }

@@ -9,7 +9,7 @@ import { marketPeriods } from '../../gateway/inference/price-profiles.js';
 import { rollingOrigins } from '../../gateway/inference/price-recalibrate.js';
 
 /** Bump when the forecaster's arithmetic changes: cached rolling forecasts of older code are not reused. */
-export const FORECASTER_CODE_VERSION = 1;
+export const FORECASTER_CODE_VERSION = 2;
 
 export interface RollingRun {
   h: LearHistory;
@@ -44,7 +44,7 @@ export function rollingRun(pricePaths: readonly string[], driversPath: string | 
   let computed = 0;
   let cached = 0;
   // Start early enough that the first scored origin already has a month of out-of-sample residuals.
-  rollingOrigins(h, addDays(from, -settings.conformalDays - 3), to, settings, {
+  rollingOrigins(h, addDays(from, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3), to, settings, {
     tz,
     keep: false,
     cached: (last) => {
@@ -177,6 +177,10 @@ export function formatRollingReport(title: string, points: readonly Point[], wit
     const x = metrics(d1.filter((p) => p.month === m));
     return x.mae > Math.min(x.dayMae, x.weekMae);
   });
+  const above = months.flatMap((m) => {
+    const x = metrics(d1.filter((p) => p.month === m));
+    return x.n && x.mae > 0.9 * x.dayMae ? [`${m} ${(x.mae / x.dayMae).toFixed(2)}`] : [];
+  });
   const out = [
     title,
     'MAE/RMSE in €/MWh per market period; day = same period of the last published day, week = same period a week before the target; ratios are model / naive; cov% = share of prices inside the 10-90 % band',
@@ -199,12 +203,14 @@ export function formatRollingReport(title: string, points: readonly Point[], wit
       const days = new Set(drv.map((p) => p.target));
       out.push(line('prices only', metrics(withoutDrivers.filter((p) => p.k === 1 && days.has(p.target)))));
     }
-    out.push(line('no drivers', metrics(d1.filter((p) => !p.drivers))));
+    const without = d1.filter((p) => !p.drivers);
+    if (without.length) out.push(line('no drivers', metrics(without)));
   }
   out.push(
     `Diebold-Mariano, 1-48 h vs same-${better === 'day' ? 'period-yesterday' : 'period-last-week'} (the better naive): DM=${dm.stat} p=${dm.p < 1e-4 ? dm.p.toExponential(1) : dm.p.toFixed(4)} over ${dm.days} day-horizons (negative: model better)`,
     `1-48 h MAE ${((1 - all.mae / Math.min(all.dayMae, all.weekMae)) * 100).toFixed(1)} % better than the better naive; 10-90 % band coverage ${(all.coverage * 100).toFixed(1)} %`,
     `months where D+1 loses to the better naive: ${losing.length ? losing.join(', ') : 'none'}`,
+    `months where D+1 MAE is above 0.90 × same-period-yesterday: ${above.length ? above.join(', ') : 'none'}`,
     `overall: model_mae=${all.mae.toFixed(2)} naive_day_mae=${all.dayMae.toFixed(2)} naive_week_mae=${all.weekMae.toFixed(2)} unit=EUR/MWh`,
   );
   return out.join('\n');

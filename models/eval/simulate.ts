@@ -30,9 +30,12 @@ export interface SimulationResult {
  * Plans each day of [from, to) as the gateway would: the plan is made the day before at `decisionHour`
  * (before 13:00 the day's prices are not published, so the price model's forecast is used), then paid at the
  * real prices. Compared with the fixed shift (same work, earliest start in the baseline shift) and with the
- * plan made with perfect hindsight.
+ * plan made with perfect hindsight. The plan's outdoor temperatures: `persistence` (default), for each hour the
+ * last observation of the same clock hour made before the decision; `observed`, the day's real temperatures, an
+ * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
+ * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; weather?: string; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network' }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed'; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network' }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -44,7 +47,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   if (options.decisionHour < 13 && options.forecaster !== 'network') {
     const { rollingRun } = await import('./price-rolling.js');
     const r = config.models.recalibration;
-    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays }, { tz, progress: (line) => process.stderr.write(`${line}\n`) });
+    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, progress: (line) => process.stderr.write(`${line}\n`) });
     recalibrated = new Map([...run.byOrigin].map(([last, f]) => [last, f.find((x) => x.k === 1)?.slots ?? []]));
   } else if (options.decisionHour < 13 && options.modelDir) {
     await initBackend();
@@ -64,7 +67,8 @@ export async function simulate(config: Config, options: { prices: string; weathe
       continue;
     }
     const outdoorActual = starts.map((t) => weather?.temp.get(t) ?? null);
-    const outdoorForecast = starts.map((t) => weather?.temp.get(t - 24 * HOUR_MS) ?? null);
+    const decidedAt = localDayRange(addDays(date, -1), tz).start + options.decisionHour * HOUR_MS;
+    const outdoorForecast = options.weatherForecast === 'observed' ? outdoorActual : starts.map((t) => (weather ? persistenceTemperature(weather.temp, t, decidedAt) : null));
     let planned = actual as number[];
     let priceSource: 'forecast' | 'published' = 'published';
     if (options.decisionHour < 13) {
@@ -95,6 +99,15 @@ export async function simulate(config: Config, options: { prices: string; weathe
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
   const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
   return { days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
+}
+
+/**
+ * The temperature a plan decided at `decidedAt` (UTC ms) can assume for hour `t` by persistence: the same clock hour
+ * a day earlier when it was already observed then, else two days earlier; null when that observation is missing.
+ */
+export function persistenceTemperature(temp: ReadonlyMap<number, number>, t: number, decidedAt: number): number | null {
+  const dayBefore = t - 24 * HOUR_MS;
+  return temp.get(dayBefore < decidedAt ? dayBefore : dayBefore - 24 * HOUR_MS) ?? null;
 }
 
 /** Throws InputError unless the prices hold every hour of at least one local day in [from, to); says what they cover. */

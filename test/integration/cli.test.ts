@@ -120,6 +120,19 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     expect(zero).not.toMatch(/NaN|Infinity/);
   });
 
+  it('simulate and eval take several --prices files separated by commas, and name the one that is missing', async () => {
+    const { FIXTURES } = await import('../helpers/fixture-server.js');
+    const hourly = join(FIXTURES, 'models/omie_es_2025-11.csv.gz');
+    const quarterHours = join(FIXTURES, 'models/omie_es_2025-08-20_2025-11-15_mtu.csv.gz');
+    const ok = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', `${hourly},${quarterHours}`, '--decision-hour', '14']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/simulation 2025-11-03 → 2025-11-05: 2 days planned/);
+    const missing = await cli(['eval', '--model', 'price-forecaster', '--prices', `${hourly},${join(dir, 'second-missing.csv.gz')}`, '--from', '2025-11-03', '--to', '2025-11-05']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--prices .*second-missing\.csv\.gz: no such file/);
+    oneSentence(missing.stderr);
+  }, 120_000);
+
   it('simulate with --from after --to', async () => {
     const prices = file('prices.csv', 'datetime,price\n');
     const r = await cli(['simulate', '--from', '2025-01-15', '--to', '2025-01-01', '--prices', prices]);

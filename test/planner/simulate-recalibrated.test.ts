@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatSimulation, simulate } from '../../models/eval/simulate.js';
+import { formatSimulation, persistenceTemperature, simulate } from '../../models/eval/simulate.js';
 import { testConfig } from '../helpers/context.js';
 import { FIXTURES } from '../helpers/fixture-server.js';
 
@@ -22,4 +22,30 @@ describe('simulate with the forecast the gateway would have had at 10:00 the day
     expect(naive.days.map((d) => d.planEur)).not.toEqual(recal.days.map((d) => d.planEur));
     expect(formatSimulation(recal, from, to)).toMatch(/share of the perfect-hindsight saving kept: -?\d+\.\d %/);
   }, 300_000);
+});
+
+describe('the plan made at 10:00 the day before knows only the temperatures observed by then', () => {
+  it('uses the same hour of the day before when it was observed before the decision, else two days before', async () => {
+    const { loadWeather } = await import('../../models/eval/datasets.js');
+    const { localTimeToUtc } = await import('../../gateway/time/tz.js');
+    const temp = loadWeather(join(FIXTURES, 'models/kaggle_weather_seville_2018-07.csv.gz')).temp;
+    const decidedAt = localTimeToUtc('2018-07-14', 10);
+    const at = (date: string, hour: number) => localTimeToUtc(date, hour);
+    // 09:00 on the 15th: 09:00 on the 14th was observed at 10:00 on the 14th.
+    expect(persistenceTemperature(temp, at('2018-07-15', 9), decidedAt)).toBe(temp.get(at('2018-07-14', 9)));
+    // 16:00 on the 15th: 16:00 on the 14th was still ahead, so 16:00 on the 13th.
+    expect(persistenceTemperature(temp, at('2018-07-15', 16), decidedAt)).toBe(temp.get(at('2018-07-13', 16)));
+    expect(temp.get(at('2018-07-14', 16))).not.toBe(temp.get(at('2018-07-13', 16)));
+    expect(persistenceTemperature(new Map(), at('2018-07-15', 16), decidedAt)).toBeNull();
+  });
+
+  it('plans with observed temperatures only when asked (--weather-forecast observed, an upper bound)', async () => {
+    const config = testConfig('http://127.0.0.1:9');
+    const options = { prices: join(FIXTURES, 'models/kaggle_price_2018-07.csv.gz'), weather: join(FIXTURES, 'models/kaggle_weather_seville_2018-07.csv.gz'), from: '2018-07-10', to: '2018-07-20', decisionHour: 14 };
+    const persistence = await simulate(config, options);
+    const observed = await simulate(config, { ...options, weatherForecast: 'observed' });
+    // With published prices and the observed temperatures the plan is the hindsight plan; persistence costs more in a Seville July.
+    expect(observed.totals.planEur).toBeCloseTo(observed.totals.hindsightEur, 1);
+    expect(persistence.totals.planEur).toBeGreaterThan(observed.totals.planEur);
+  }, 120_000);
 });
