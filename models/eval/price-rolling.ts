@@ -207,7 +207,7 @@ export function formatRollingReport(title: string, points: readonly Point[], wit
     if (without.length) out.push(line('no drivers', metrics(without)));
   }
   out.push(
-    `Diebold-Mariano, 1-48 h vs same-${better === 'day' ? 'period-yesterday' : 'period-last-week'} (the better naive): DM=${dm.stat} p=${dm.p < 1e-4 ? dm.p.toExponential(1) : dm.p.toFixed(4)} over ${dm.days} day-horizons (negative: model better)`,
+    `Diebold-Mariano, 1-48 h vs same-${better === 'day' ? 'period-yesterday' : 'period-last-week'} (the better naive): DM=${dm.stat} p${dm.p < 1e-16 ? '<1e-16' : `=${dm.p < 1e-4 ? dm.p.toExponential(1) : dm.p.toFixed(4)}`} over ${dm.days} day-horizons (negative: model better)`,
     `1-48 h MAE ${((1 - all.mae / Math.min(all.dayMae, all.weekMae)) * 100).toFixed(1)} % better than the better naive; 10-90 % band coverage ${(all.coverage * 100).toFixed(1)} %`,
     `months where D+1 loses to the better naive: ${losing.length ? losing.join(', ') : 'none'}`,
     `months where D+1 MAE is above 0.90 × same-period-yesterday: ${above.length ? above.join(', ') : 'none'}`,

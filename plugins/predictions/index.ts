@@ -204,6 +204,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       guard: r.guard,
       inputs: r.candidate.inputs,
       members: r.candidate.members.length,
+      weights: shares(r.candidate.weights ?? {}),
       cost: r.cost,
     };
     const costText = `${r.cost.cpuMs} ms CPU, ${r.cost.wallMs} ms wall, max RSS +${r.cost.maxRssGrowthMb} MB, ${r.cost.calibrations} calibrations`;
@@ -291,3 +292,13 @@ export const predictionsPlugin: PluginFactory = {
   enabled: (config) => config.models.enabled,
   create: createPredictions,
 };
+
+/** Combination weights as shares of 1 per member kind (e.g. d1: {naive: 0.31, 'd1-28': 0.2, …}), for cards and status. */
+function shares(weights: Partial<Record<string, Record<string, number>>>): Record<string, Record<string, number>> {
+  return Object.fromEntries(
+    Object.entries(weights).map(([kind, w]) => {
+      const total = Object.values(w!).reduce((a, b) => a + b, 0);
+      return [kind, Object.fromEntries(Object.entries(w!).map(([name, x]) => [name, Math.round((x / total) * 1000) / 1000]))];
+    }),
+  );
+}

@@ -97,6 +97,11 @@ describe('daily recalibration on the live gateway (real LevelDB, fake clock, 30 
     expect(card.inputs).toContain('residual_load_change');
     expect(card.evaluation.backtest.d1Mae).toBeGreaterThan(0);
     expect(card.evaluation.cost.cpuMs).toBeGreaterThan(0);
+    // The card shows how the members and same-period-yesterday were weighted (shares of 1, from the last days' errors).
+    const weights = (card.evaluation as unknown as { weights: Record<string, Record<string, number>> }).weights;
+    const d1Shares = weights['d1-drivers'] ?? weights.d1!;
+    expect(Object.keys(d1Shares)).toContain('naive');
+    expect(Object.values(d1Shares).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
     expect(dstSlots).toBe(100);
     // Over the 29 forecast days, the recalibrated forecaster beats same-period-yesterday and its band holds most prices.
     expect(modelAbs / n).toBeLessThan(naiveAbs / n);
