@@ -30,6 +30,12 @@ export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 
 
 /** Name of the persistence member (the same period of L) among the combined forecasts. */
 export const NAIVE_MEMBER = 'naive';
+
+/** The ridge member kind of a member name (`d1-28`, `d1-drivers-364`, `d2-56`); undefined for the shared members (`naive`, external ones such as the TF.js network) that join every kind. */
+export function memberKindOf(name: string): MemberKind | undefined {
+  const m = /^(d1|d1-drivers|d2)-\d+$/.exec(name);
+  return m ? (m[1] as MemberKind) : undefined;
+}
 /** Floor of a member's MAE in its weight (€/MWh), so that a member that was exact for a few days cannot take all the weight. */
 const MIN_WEIGHT_MAE = 0.5;
 
@@ -264,15 +270,21 @@ export interface LearDayForecast {
   k: number;
   driversUsed: boolean;
   slots: Array<Slot & { period: number; low: number; high: number }>;
-  /** Each member's forecast per period (€/MWh), `naive` included: what the next calibrations weigh the members by. */
+  /** Each member's forecast per period (€/MWh), `naive` and external members included: what the next calibrations weigh the members by. */
   members?: Record<string, number[]>;
 }
+
+/** Forecasts made outside the calibration for the target day, per period at the market's resolution (e.g. `{net: […]}`); values of another length are ignored. */
+export type ExternalMembers = Record<string, ArrayLike<number>>;
 
 /** Member kinds that can forecast `k` days after L, best first. */
 const kindsFor = (k: 1 | 2): MemberKind[] => (k === 1 ? ['d1-drivers', 'd1'] : ['d2']);
 
-/** Forecast of the local day `lastDay + k` (k = 1, 2) from the prices up to `lastDay`; undefined when inputs are missing. */
-export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: string, k: 1 | 2, tz = PLANT_TZ): LearDayForecast | undefined {
+/**
+ * Forecast of the local day `lastDay + k` (k = 1, 2) from the prices up to `lastDay`; undefined when inputs are
+ * missing. `external` members join the combination once the calibration holds a weight for them.
+ */
+export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: string, k: 1 | 2, tz = PLANT_TZ, external?: ExternalMembers): LearDayForecast | undefined {
   const target = addDays(lastDay, k);
   const periods = marketPeriods(target);
   const naive = h.prices.profile(lastDay, periods);
@@ -289,6 +301,11 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
   }
   if (!chosen || !naive) return undefined;
   members[NAIVE_MEMBER] = [...naive];
+  for (const [name, values] of Object.entries(external ?? {})) {
+    if (memberKindOf(name) || name === NAIVE_MEMBER || values.length !== periods) continue;
+    const list = Array.from(values);
+    if (list.every(Number.isFinite)) members[name] = list;
+  }
   const values = combine(members, chosen, cal.weights?.[chosen]);
   const driversUsed = chosen === 'd1-drivers';
   const band = (k === 1 ? (driversUsed ? cal.bands.d1Drivers ?? cal.bands.d1 : cal.bands.d1) : cal.bands.d2) ?? [0, 0];
@@ -306,11 +323,12 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
 }
 
 /**
- * The weighted mean of `kind`'s members and `naive`; a member without a weight yet (e.g. a window that just got
- * enough history) takes the mean weight of the others. Without weights for `kind`: the plain mean of its members.
+ * The weighted mean of `kind`'s members and of the shared ones (`naive`, external) that hold a weight; a ridge
+ * member without a weight yet (e.g. a window that just got enough history) takes the mean weight of the others.
+ * Without weights for `kind`: the plain mean of its ridge members.
  */
 function combine(members: Record<string, number[]>, kind: MemberKind, weights: Record<string, number> | undefined): number[] {
-  const own = Object.keys(members).filter((name) => name.startsWith(`${kind}-`));
+  const own = Object.keys(members).filter((name) => memberKindOf(name) === kind);
   const known = own.map((name) => weights?.[name]).filter((w): w is number => w !== undefined && w > 0);
   const mean = (list: readonly string[], weightOf: (name: string) => number) => {
     const w = list.map(weightOf);
@@ -319,8 +337,8 @@ function combine(members: Record<string, number[]>, kind: MemberKind, weights: R
   };
   if (!weights || !known.length) return mean(own, () => 1);
   const fallback = known.reduce((a, b) => a + b, 0) / known.length;
-  const names = (weights[NAIVE_MEMBER] ?? 0) > 0 ? [...own, NAIVE_MEMBER] : own;
-  return mean(names, (name) => (weights[name] !== undefined && weights[name]! > 0 ? weights[name]! : fallback));
+  const shared = Object.keys(members).filter((name) => !memberKindOf(name) && (weights[name] ?? 0) > 0);
+  return mean([...own, ...shared], (name) => (weights[name] !== undefined && weights[name]! > 0 ? weights[name]! : fallback));
 }
 
 /**
@@ -338,7 +356,8 @@ export function memberWeights(h: LearHistory, past: readonly LearDayForecast[], 
     if (!actual) continue;
     for (const kind of kindsFor(f.k as 1 | 2)) {
       for (const [name, values] of Object.entries(f.members)) {
-        if (name !== NAIVE_MEMBER && !name.startsWith(`${kind}-`)) continue;
+        const own = memberKindOf(name);
+        if (own && own !== kind) continue;
         if (values.length !== actual.length) continue;
         const key = `${kind}/${name}`;
         const e = errors.get(key) ?? { abs: 0, n: 0 };
@@ -352,7 +371,7 @@ export function memberWeights(h: LearHistory, past: readonly LearDayForecast[], 
     const [kind, name] = key.split('/') as [MemberKind, string];
     (out[kind] ??= {})[name] = Math.round((1 / Math.max(MIN_WEIGHT_MAE, e.abs / e.n)) * 1e6) / 1e6;
   }
-  for (const kind of Object.keys(out) as MemberKind[]) if (!Object.keys(out[kind]!).some((name) => name !== NAIVE_MEMBER)) delete out[kind];
+  for (const kind of Object.keys(out) as MemberKind[]) if (!Object.keys(out[kind]!).some((name) => memberKindOf(name))) delete out[kind];
   return out;
 }
 

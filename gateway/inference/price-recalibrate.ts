@@ -1,10 +1,10 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { PLANT_TZ, addDays, localDayRange } from '../time/tz.js';
-import { MissingInputsError } from './price-features.js';
+import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series/slots.js';
 import { daySlots, marketPeriods } from './price-profiles.js';
-import { calibrationSteps, forecastLearDay, memberWeights, runSteps, runStepsYielding, residualBand, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+import { calibrationSteps, forecastLearDay, memberWeights, runSteps, runStepsYielding, residualBand, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
 export interface RollingOrigin {
@@ -28,7 +28,12 @@ export interface RollingOptions {
   onOrigin?: (o: RollingOrigin) => void;
   keep?: boolean;
   cached?: (lastDay: string) => LearDayForecast[] | undefined;
+  /** Forecasts from outside the calibration (the TF.js network) that join the weighted combination. */
+  external?: ExternalMemberSource;
 }
+
+/** External members for the day `lastDay + k`, made from what was known at the end of `lastDay`. */
+export type ExternalMemberSource = (lastDay: string, k: 1 | 2) => ExternalMembers | undefined;
 
 /** `rollingOrigins` as steps (see `calibrationSteps`). */
 export function* rollingSteps(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): Generator<void, RollingOrigin[]> {
@@ -50,7 +55,7 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
     }
     calibration.bands = conformalBands(h, past, last, settings.conformalDays);
     calibration.weights = memberWeights(h, past, last, settings.weightDays ?? 0);
-    const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz)).filter((f): f is LearDayForecast => f !== undefined);
+    const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz, options.external?.(last, k))).filter((f): f is LearDayForecast => f !== undefined);
     const o = { lastDay: last, calibration, forecasts };
     options.onOrigin?.(o);
     if (options.keep !== false) out.push(o);
@@ -158,6 +163,7 @@ export interface RecalibrationOptions {
    * then calibrates once for the new day instead of replaying the whole backtest. Filled by the run.
    */
   memo?: Map<string, LearDayForecast[]>;
+  external?: ExternalMemberSource;
 }
 
 function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings, active: ActiveModel, options: RecalibrationOptions): Generator<void, RecalibrationResult> {
@@ -178,6 +184,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
   yield* rollingSteps(h, first, lastDay, settings, {
     tz,
     keep: false,
+    external: options.external,
     cached: (last) => {
       const hit = last === lastDay ? undefined : memo?.get(last);
       if (hit) keepForBacktest(last, hit);
@@ -204,7 +211,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
       if (actual[s.period]! >= s.low && actual[s.period]! <= s.high) inside++;
     }
   }
-  const fixed = (cal: LearCalibration): DayForecaster => (last) => forecastLearDay(cal, h, last, 1, tz)?.slots;
+  const fixed = (cal: LearCalibration): DayForecaster => (last) => forecastLearDay(cal, h, last, 1, tz, options.external?.(last, 1))?.slots;
   const mine = active?.kind === 'calibration' ? scoreD1(h, days, fixed(candidate), tz) : backtest;
   const theirs = active ? scoreD1(h, days, active.kind === 'calibration' ? fixed(active.calibration) : active.forecaster, tz) : null;
   let promote: boolean;
@@ -230,21 +237,60 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
   };
 }
 
-/** The shipped TF.js network as a D+1 forecaster on the same history (hourly, no drivers), for the guard. */
+/** Name of the TF.js network among the members of the combination. */
+export const NETWORK_MEMBER = 'net';
+
+/** The last 16 days of hourly prices up to the end of `lastDay`: what the network reads. */
+function hourlyPricesUpTo(h: LearHistory, lastDay: string, tz: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (let i = 0; i < 16; i++) {
+    const date = addDays(lastDay, -i);
+    const p = h.prices.profile(date, 24);
+    if (p) for (const s of daySlots(date, 24, tz)) out.set(s.start, p[s.period]!);
+  }
+  return out;
+}
+
+/** REE's D-1 forecasts for the day after `lastDay`, hourly, as the network reads them (MW); undefined when not stored. */
+function driversAfter(h: LearHistory, lastDay: string, tz: string): Map<number, DriverRow> | undefined {
+  const date = addDays(lastDay, 1);
+  const demand = h.drivers?.demand.profile(date, 24);
+  const wind = h.drivers?.wind.profile(date, 24);
+  const solar = h.drivers?.solar.profile(date, 24);
+  if (!demand || !wind || !solar) return undefined;
+  return new Map(daySlots(date, 24, tz).map((s) => [s.start, { demand: demand[s.period]!, wind: wind[s.period]!, solar: solar[s.period]! }]));
+}
+
+/** The network's 48 hourly slots after the end of `lastDay` (with REE's D-1 forecasts when stored), or undefined when its inputs are missing. */
+function networkSlots(network: LayersModel, h: LearHistory, lastDay: string, tz: string): readonly Slot[] | undefined {
+  try {
+    return forecastPrices(network, hourlyPricesUpTo(h, lastDay, tz), localDayRange(lastDay, tz).end, driversAfter(h, lastDay, tz), tz).slots;
+  } catch (error) {
+    if (error instanceof MissingInputsError) return undefined;
+    throw error;
+  }
+}
+
+/** The shipped TF.js network as a D+1 forecaster on the same history (hourly), for the guard. */
 export function networkDayForecaster(network: LayersModel, h: LearHistory, tz = PLANT_TZ): DayForecaster {
   return (lastDay) => {
-    const hourlyPrices = new Map<number, number>();
-    for (let i = 0; i < 16; i++) {
-      const date = addDays(lastDay, -i);
-      const p = h.prices.profile(date, 24);
-      if (p) for (const s of daySlots(date, 24, tz)) hourlyPrices.set(s.start, p[s.period]!);
-    }
-    try {
-      const { start, end } = localDayRange(addDays(lastDay, 1), tz);
-      return forecastPrices(network, hourlyPrices, start, undefined, tz).slots.filter((s) => s.start >= start && s.start < end);
-    } catch (error) {
-      if (error instanceof MissingInputsError) return undefined;
-      throw error;
-    }
+    const { start, end } = localDayRange(addDays(lastDay, 1), tz);
+    return networkSlots(network, h, lastDay, tz)?.filter((s) => s.start >= start && s.start < end);
+  };
+}
+
+/**
+ * The TF.js network as an external member (`net`) of the combination: its forecast of D+1 and D+2 from the prices up
+ * to the end of L (hourly, each hour's value on its quarter-hours at the market's resolution).
+ */
+export function networkMember(network: LayersModel, h: LearHistory, tz = PLANT_TZ): ExternalMemberSource {
+  let memo: { lastDay: string; slots: readonly Slot[] | undefined } | undefined;
+  return (lastDay, k) => {
+    if (memo?.lastDay !== lastDay) memo = { lastDay, slots: networkSlots(network, h, lastDay, tz) };
+    const slots = memo.slots;
+    if (!slots) return undefined;
+    const target = addDays(lastDay, k);
+    const values = daySlots(target, marketPeriods(target), tz).map((p) => slots.find((s) => s.start <= p.start && p.start < s.end)?.value ?? NaN);
+    return values.every(Number.isFinite) ? { [NETWORK_MEMBER]: values } : undefined;
   };
 }

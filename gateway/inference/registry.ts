@@ -76,6 +76,7 @@ const OFFLINE_FOLDERS = new Set(['train', 'eval']);
 export class ModelRegistry {
   private readonly active = new Map<string, LoadedModel>();
   private readonly problems = new Map<string, string>();
+  private readonly networks = new Map<string, { dir: string; version: string; model: LayersModel }>();
   backend?: BackendInfo;
 
   constructor(
@@ -153,6 +154,41 @@ export class ModelRegistry {
     disposeArtifact(previous?.model);
     this.problems.delete(`${c.card.name}@${c.version}`);
     this.log.info({ model: c.card.name, version: c.version, backend: this.backend?.name }, 'model loaded');
+  }
+
+  /**
+   * The newest network (model.json) version of `name`, loaded beside whatever version is active (a calibration may
+   * be): the recalibrated ensemble weighs it as a member. Loaded once per version; a version that fails to load
+   * is reported in `problemList` and the one loaded before is kept.
+   */
+  async newestNetwork(name: string): Promise<{ version: string; model: LayersModel } | undefined> {
+    const newest = this.candidates(name).filter((c) => existsSync(join(c.dir, 'model.json'))).at(-1);
+    const held = this.networks.get(name);
+    if (!newest || held?.dir === newest.dir) return held;
+    try {
+      this.backend ??= await initBackend();
+      const model = await tf.loadLayersModel(fileLoadHandler(newest.dir));
+      const inputs = (model.inputs[0]?.shape ?? [])[1];
+      if (inputs !== newest.card.inputs.length) {
+        model.dispose();
+        throw new Error(`model takes ${String(inputs)} inputs, its card lists ${newest.card.inputs.length}`);
+      }
+      held?.model.dispose();
+      const loaded = { dir: newest.dir, version: newest.version, model };
+      this.networks.set(name, loaded);
+      return loaded;
+    } catch (error) {
+      this.problems.set(`${name}@${newest.version}`, `failed to load as an ensemble member: ${errorMessage(error)}`);
+      return held;
+    }
+  }
+
+  /** Frees every loaded artifact (stop). */
+  dispose(): void {
+    for (const m of this.active.values()) disposeArtifact(m.model);
+    for (const n of this.networks.values()) n.model.dispose();
+    this.active.clear();
+    this.networks.clear();
   }
 
   private prune(name: string, candidates: Candidate[]): void {

@@ -9,6 +9,7 @@ import { forecastPrices, type PriceForecastSlot } from './price-model.js';
 import { buildRecommenderFeatures } from './recommender-features.js';
 import { forecastLearDay, isLearCalibration, learHistory, type LearCalibration, type LearHistory } from './price-lear.js';
 import { asNetwork, type ModelRegistry } from './registry.js';
+import { NETWORK_MEMBER, networkMember } from './price-recalibrate.js';
 
 export const PRICE_MODEL = 'price-forecaster';
 export const RECOMMENDER_MODEL = 'production-recommender';
@@ -111,8 +112,13 @@ export class PredictionService {
     const tz = this.options.timezone;
     let lastDay = localDate(lastKnownEnd - 1, tz);
     if (localDayRange(lastDay, tz).end !== lastKnownEnd) lastDay = addDays(lastDay, -1);
-    const h = await this.learHistory(localDayRange(addDays(lastDay, -8), tz).start, localDayRange(lastDay, tz).end);
-    const days = this.registry.run(PRICE_MODEL, (model) => ([1, 2] as const).map((k) => forecastLearDay(model as LearCalibration, h, lastDay, k, tz)));
+    const h = await this.learHistory(localDayRange(addDays(lastDay, -16), tz).start, localDayRange(lastDay, tz).end);
+    const cal = this.registry.get(PRICE_MODEL).model as LearCalibration;
+    // The network joins only a calibration that holds a weight for it (earned on its recent errors).
+    const weighsNetwork = Object.values(cal.weights ?? {}).some((w) => (w?.[NETWORK_MEMBER] ?? 0) > 0);
+    const network = weighsNetwork ? await this.registry.newestNetwork(PRICE_MODEL) : undefined;
+    const external = network ? networkMember(network.model, h, tz) : undefined;
+    const days = this.registry.run(PRICE_MODEL, (model) => ([1, 2] as const).map((k) => forecastLearDay(model as LearCalibration, h, lastDay, k, tz, external?.(lastDay, k))));
     if (days.some((d) => !d)) throw new InferenceRefused(PRICE_MODEL, `prices of ${lastDay}, the day before it or a week before are missing in ${this.options.priceSeries}`);
     const dayEnd = localDayRange(lastDay, tz).end;
     const slots = days.flatMap((d) => d!.slots).map((s) => ({ start: s.start, end: s.end, value: s.value, low: s.low, high: s.high, horizon: Math.ceil((s.end - dayEnd) / HOUR_MS) }));

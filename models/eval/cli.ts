@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { addDays, localDate } from '../../gateway/time/tz.js';
@@ -24,17 +24,20 @@ export interface EvalArgs {
   /** Forecaster settings other than the shipped defaults (tests). */
   lear?: Partial<import('../../gateway/inference/price-lear.js').LearSettings>;
   cacheDir?: string;
+  /** The newest shipped TF.js network joins the recalibrated ensemble as a member (default true) when it was trained before `from`. */
+  networkMember?: boolean;
 }
 
 export class EvalUsageError extends Error {}
 
-async function loadShipped(name: string, dir: string, version?: string): Promise<{ model: LayersModel; version: string }> {
+async function loadShipped(name: string, dir: string, version?: string): Promise<{ model: LayersModel; version: string; trainedTo?: string }> {
   const base = join(dir, name);
   if (!existsSync(base)) throw new EvalUsageError(`no model ${name} under ${dir}`);
   const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'model.json'))).sort(compareVersions);
   const chosen = version ?? versions.at(-1);
   if (!chosen || !versions.includes(chosen)) throw new EvalUsageError(`no version ${version ?? ''} of ${name}; have ${versions.join(', ')}`);
-  return { model: await tf.loadLayersModel(fileLoadHandler(join(base, chosen))), version: chosen };
+  const card = JSON.parse(readFileSync(join(base, chosen, 'card.json'), 'utf8')) as { training?: { to?: string } };
+  return { model: await tf.loadLayersModel(fileLoadHandler(join(base, chosen))), version: chosen, trainedTo: card.training?.to };
 }
 
 /** `choco-edge eval`: the shipped model on any file in the shared/data formats; prints the metrics table. */
@@ -45,7 +48,7 @@ export async function runEval(a: EvalArgs): Promise<string> {
   const starts = [...prices.keys()].sort((x, y) => x - y);
   const first = localDate(starts[0]!);
   const last = localDate(starts.at(-1)!);
-  if (a.model === PRICE_MODEL && !a.version) return runRecalibratedEval(a);
+  if (a.model === PRICE_MODEL && !a.version) return runRecalibratedEval(a, a.networkMember === false ? undefined : await loadShipped(PRICE_MODEL, dir));
   if (a.model === PRICE_MODEL) {
     const { model, version } = await loadShipped(PRICE_MODEL, dir, a.version);
     const drivers = a.drivers ? loadDrivers(a.drivers) : undefined;
@@ -70,18 +73,21 @@ export async function runEval(a: EvalArgs): Promise<string> {
  * the period (rolling origin, recalibrated every day), with drivers when `--drivers` is given and again without them.
  * `--prices` takes comma-separated files (OMIE hourly and 15-min: the finer wins per day).
  */
-async function runRecalibratedEval(a: EvalArgs): Promise<string> {
+async function runRecalibratedEval(a: EvalArgs, shipped?: { model: LayersModel; version: string; trainedTo?: string }): Promise<string> {
   const { rollingRun, scoredPoints, formatRollingReport } = await import('./price-rolling.js');
   const DEFAULT_LEAR = { ...(await import('../../gateway/inference/price-lear.js')).DEFAULT_LEAR, ...a.lear };
   const paths = a.prices.split(',').filter(Boolean);
   if (!a.from || !a.to) throw new EvalUsageError('the recalibrated price forecaster needs --from and --to (targets in [from, to))');
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   const started = performance.now();
-  const withDrivers = rollingRun(paths, a.drivers, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir });
-  const withoutDrivers = a.drivers ? rollingRun(paths, undefined, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir }) : undefined;
+  // The network member joins only for targets after its training data: earlier ones would flatter it.
+  const network = shipped?.trainedTo && shipped.trainedTo < addDays(a.to, -1) ? { model: shipped.model, id: `${PRICE_MODEL}@${shipped.version}`, after: shipped.trainedTo } : undefined;
+  const networkNote = network ? `, the TF.js network ${network.id} as a member for targets after ${network.after}` : shipped ? `, without the TF.js network ${PRICE_MODEL}@${shipped.version} (trained on data up to ${shipped.trainedTo ?? '?'})` : '';
+  const withDrivers = rollingRun(paths, a.drivers, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir, network });
+  const withoutDrivers = a.drivers ? rollingRun(paths, undefined, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir, network }) : undefined;
   const points = scoredPoints(withDrivers, a.from, a.to);
   if (!points.length) throw new EvalUsageError(`no target between ${a.from} and ${a.to} has prices and the week before it`);
   const cost = `${withDrivers.computed + (withoutDrivers?.computed ?? 0)} calibrations computed, ${withDrivers.cached + (withoutDrivers?.cached ?? 0)} reused from cache, ${Math.round((performance.now() - started) / 1000)} s`;
-  const title = `${PRICE_MODEL} recalibrated daily (LEAR ensemble, windows ${DEFAULT_LEAR.windows.join('/')} d, λ=${DEFAULT_LEAR.lambda}, ${DEFAULT_LEAR.weightDays ? `members and same-period-yesterday weighted by 1/MAE over the last ${DEFAULT_LEAR.weightDays} d` : 'members averaged'}, band from ${DEFAULT_LEAR.conformalDays} d of residuals), rolling origin, targets ${a.from} → ${a.to}${a.drivers ? ', REE D-1 drivers where stored' : ', prices and calendar only'} (${cost})`;
+  const title = `${PRICE_MODEL} recalibrated daily (LEAR ensemble, windows ${DEFAULT_LEAR.windows.join('/')} d, λ=${DEFAULT_LEAR.lambda}, ${DEFAULT_LEAR.weightDays ? `members and same-period-yesterday weighted by 1/MAE over the last ${DEFAULT_LEAR.weightDays} d` : 'members averaged'}${networkNote}, band from ${DEFAULT_LEAR.conformalDays} d of residuals), rolling origin, targets ${a.from} → ${a.to}${a.drivers ? ', REE D-1 drivers where stored' : ', prices and calendar only'} (${cost})`;
   return formatRollingReport(title, points, withoutDrivers ? scoredPoints(withoutDrivers, a.from, a.to) : undefined);
 }

@@ -6,10 +6,13 @@ import { PLANT_TZ, addDays, localDayRange } from '../../gateway/time/tz.js';
 import { loadDriverSlots, loadPriceSlots } from './datasets.js';
 import { learHistory, type LearDayForecast, type LearHistory, type LearSettings } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
-import { rollingOrigins } from '../../gateway/inference/price-recalibrate.js';
+import { networkMember, rollingOrigins, type ExternalMemberSource } from '../../gateway/inference/price-recalibrate.js';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { initBackend, tf } from '../../gateway/inference/backend.js';
+import { fileLoadHandler } from '../../gateway/inference/io.js';
 
 /** Bump when the forecaster's arithmetic changes: cached rolling forecasts of older code are not reused. */
-export const FORECASTER_CODE_VERSION = 2;
+export const FORECASTER_CODE_VERSION = 3;
 
 export interface RollingRun {
   h: LearHistory;
@@ -23,11 +26,11 @@ export interface RollingRun {
  * The gateway's daily recalibration replayed over [from, to] origins, with the forecasts cached on disk (per data
  * files, settings and code version) so that a second report or `simulate` reuses them.
  */
-export function rollingRun(pricePaths: readonly string[], driversPath: string | undefined, from: string, to: string, settings: LearSettings, options: { cacheDir?: string; tz?: string; progress?: (line: string) => void } = {}): RollingRun {
+export function rollingRun(pricePaths: readonly string[], driversPath: string | undefined, from: string, to: string, settings: LearSettings, options: { cacheDir?: string; tz?: string; progress?: (line: string) => void; network?: { model: LayersModel; id: string; after: string } | undefined } = {}): RollingRun {
   const tz = options.tz ?? PLANT_TZ;
   const h = learHistory(loadPriceSlots(pricePaths), driversPath ? loadDriverSlots(driversPath) : undefined, tz);
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: FORECASTER_CODE_VERSION, settings, tz, files: [...pricePaths, driversPath ?? ''].map((p) => (p ? `${p}:${statSync(p).size}:${statSync(p).mtimeMs}` : '')) }))
+    .update(JSON.stringify({ v: FORECASTER_CODE_VERSION, settings, tz, network: options.network ? `${options.network.id}>${options.network.after}` : null, files: [...pricePaths, driversPath ?? ''].map((p) => (p ? `${p}:${statSync(p).size}:${statSync(p).mtimeMs}` : '')) }))
     .digest('hex')
     .slice(0, 16);
   const dir = options.cacheDir ?? join(tmpdir(), 'choco-edge-price-eval');
@@ -46,6 +49,7 @@ export function rollingRun(pricePaths: readonly string[], driversPath: string | 
   // Start early enough that the first scored origin already has a month of out-of-sample residuals.
   rollingOrigins(h, addDays(from, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3), to, settings, {
     tz,
+    external: options.network ? afterTraining(networkMember(options.network.model, h, tz), options.network.after) : undefined,
     keep: false,
     cached: (last) => {
       const hit = byOrigin.get(last);
@@ -60,6 +64,20 @@ export function rollingRun(pricePaths: readonly string[], driversPath: string | 
     },
   });
   return { h, byOrigin, computed, cached };
+}
+
+/** A shipped TF.js network (model.json + card.json) as the `net` member, used after the last day of its training data; undefined without that day. */
+export async function networkMemberFrom(dir: string): Promise<{ model: LayersModel; id: string; after: string } | undefined> {
+  if (!existsSync(join(dir, 'model.json')) || !existsSync(join(dir, 'card.json'))) return undefined;
+  const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')) as { name?: string; version?: string; training?: { to?: string } };
+  if (!card.training?.to) return undefined;
+  await initBackend();
+  return { model: await tf.loadLayersModel(fileLoadHandler(dir)), id: `${card.name ?? 'network'}@${card.version ?? '?'}`, after: card.training.to };
+}
+
+/** An external member only for origins from `after` (the last day of its training data) on. */
+function afterTraining(source: ExternalMemberSource, after: string): ExternalMemberSource {
+  return (lastDay, k) => (lastDay >= after ? source(lastDay, k) : undefined);
 }
 
 export const REPORT_BANDS = [

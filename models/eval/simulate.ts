@@ -45,9 +45,10 @@ export async function simulate(config: Config, options: { prices: string; weathe
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
   let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
   if (options.decisionHour < 13 && options.forecaster !== 'network') {
-    const { rollingRun } = await import('./price-rolling.js');
+    const { networkMemberFrom, rollingRun } = await import('./price-rolling.js');
     const r = config.models.recalibration;
-    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, progress: (line) => process.stderr.write(`${line}\n`) });
+    const network = options.modelDir ? await networkMemberFrom(options.modelDir) : undefined;
+    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, network, progress: (line) => process.stderr.write(`${line}\n`) });
     recalibrated = new Map([...run.byOrigin].map(([last, f]) => [last, f.find((x) => x.k === 1)?.slots ?? []]));
   } else if (options.decisionHour < 13 && options.modelDir) {
     await initBackend();

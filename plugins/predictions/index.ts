@@ -8,7 +8,7 @@ import { HORIZON_BANDS, evaluatePriceModel } from '../../gateway/inference/price
 import { priceFeatureNames } from '../../gateway/inference/price-features.js';
 import { buildPriceNetwork } from '../../gateway/inference/price-model.js';
 import { rowsBetween, trainEpochs } from '../../gateway/inference/price-train.js';
-import { ModelRegistry, asNetwork, disposeArtifact } from '../../gateway/inference/registry.js';
+import { ModelRegistry, asNetwork } from '../../gateway/inference/registry.js';
 import { InferenceRefused, PRICE_MODEL, PredictionService, type PriceForecast } from '../../gateway/inference/service.js';
 import { PAYLOAD_VERSION, topics } from '../../gateway/mqtt/topics.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
@@ -16,7 +16,7 @@ import { hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/time/tz.js';
 import { errorMessage } from '../../gateway/util/errors.js';
 import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
-import { NotEnoughHistory, networkDayForecaster, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
+import { NotEnoughHistory, networkDayForecaster, networkMember, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/util/version.js';
 import { forecastAccuracy, forecastSeriesId, type AccuracyRow } from './accuracy.js';
 
@@ -180,6 +180,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const maxWindow = Math.max(...rc.windows);
     const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, rc.conformalDays) + 12)), tz).start, localDayRange(lastDay, tz).end);
     const network = active && !isLearCalibration(active.model) ? asNetwork(active.model, PRICE_MODEL) : undefined;
+    const member = await registry.newestNetwork(PRICE_MODEL);
     const incumbent = active && isLearCalibration(active.model)
       ? { kind: 'calibration' as const, calibration: active.model }
       : network
@@ -187,7 +188,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
         : null;
     let r: RecalibrationResult;
     try {
-      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo });
+      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo, external: member ? networkMember(member.model, history, tz) : undefined });
     } catch (error) {
       if (error instanceof NotEnoughHistory) {
         lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: ${error.message}` };
@@ -204,6 +205,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       guard: r.guard,
       inputs: r.candidate.inputs,
       members: r.candidate.members.length,
+      networkMember: member ? `${PRICE_MODEL}@${member.version}` : null,
       weights: shares(r.candidate.weights ?? {}),
       cost: r.cost,
     };
@@ -272,7 +274,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       tracker.set(registry.loaded().length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} on ${registry.backend?.name}`);
     },
     async stop() {
-      for (const m of registry.loaded()) disposeArtifact(m.model);
+      registry.dispose();
     },
     health: () => {
       const h = tracker.get();

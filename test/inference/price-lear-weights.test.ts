@@ -75,4 +75,27 @@ describe('the recalibrated forecaster weighs its members and same-period-yesterd
     const scored = (os: readonly RollingOrigin[]) => os.filter((o) => o.lastDay >= addDays(to, -21)).map(d1);
     expect(mae(scored(weighted))).toBeLessThanOrEqual(mae(scored(plain)) * 1.001);
   }, 120_000);
+
+  it('weighs an external member (here same-weekday-last-week, standing in for the TF.js network) once it has a track record, and ignores one of the wrong length', () => {
+    const lastWeek = (last: string, k: 1 | 2) => {
+      const target = addDays(last, k);
+      const p = h.prices.profile(addDays(target, -7), marketPeriods(target));
+      return p ? { week: p, short: p.slice(0, 10) } : undefined;
+    };
+    const withWeek = rollingOrigins(h, from, to, { ...settings }, { external: lastWeek });
+    const o = withWeek.at(-1)!;
+    const weights = o.calibration.weights!.d1!;
+    expect(weights.week).toBeGreaterThan(0);
+    expect(weights.short).toBeUndefined();
+    const f = d1(o);
+    expect(f.members!.short).toBeUndefined();
+    const total = Object.values(weights).reduce((a, b) => a + b, 0);
+    const s0 = f.slots[40]!;
+    const expected = Object.entries(weights).reduce((sum, [name, w]) => sum + w * f.members![name]![s0.period]!, 0) / total;
+    expect(s0.value).toBeCloseTo(expected, 1);
+    // Without the external member at forecast time, the same calibration still forecasts from the others.
+    const without = forecastLearDay(o.calibration, h, o.lastDay, 1)!;
+    expect(without.members!.week).toBeUndefined();
+    expect(without.slots[40]!.value).not.toBeCloseTo(s0.value, 3);
+  }, 120_000);
 });

@@ -101,6 +101,9 @@ describe('daily recalibration on the live gateway (real LevelDB, fake clock, 30 
     const weights = (card.evaluation as unknown as { weights: Record<string, Record<string, number>> }).weights;
     const d1Shares = weights['d1-drivers'] ?? weights.d1!;
     expect(Object.keys(d1Shares)).toContain('naive');
+    // The shipped TF.js network (trained on ≤ 2024, out of sample here) is weighed as a member beside the ridge windows.
+    expect((card.evaluation as unknown as { networkMember: string }).networkMember).toBe('price-forecaster@1.0.0');
+    expect(Object.keys(d1Shares)).toContain('net');
     expect(Object.values(d1Shares).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
     expect(dstSlots).toBe(100);
     // Over the 29 forecast days, the recalibrated forecaster beats same-period-yesterday and its band holds most prices.
