@@ -58,6 +58,8 @@ export interface LearMember {
 /** A calibration: everything needed to forecast from L, as JSON. */
 export interface LearCalibration {
   kind: 'lear-ensemble';
+  /** Input layout of the member rows (`LEAR_LAYOUT` when calibrated by this code; absent in older calibrations: 1). */
+  layout?: number;
   /** The last local day whose prices it saw (targets ≤ L). */
   lastDay: string;
   settings: LearSettings;
@@ -180,13 +182,20 @@ function dayInputs(h: LearHistory, target: string, k: number, periods: number, t
   return { lags, stats: [sum / l.length, min, max, l[l.length - 1]!], calendar, drivers };
 }
 
-function row(x: DayInputs, p: number): number[] {
+/**
+ * Input layout of the ridge rows: 2 added L's prices an hour before and after the period. Calibrations stored by
+ * an older gateway (no `layout`: 1) keep forecasting with the rows they were fitted on until the next one replaces them.
+ */
+export const LEAR_LAYOUT = 2;
+
+function row(x: DayInputs, p: number, layout = LEAR_LAYOUT): number[] {
   const l = x.lags[0]!;
   const hour = l.length / 24;
-  return [...x.lags.map((l) => l[p]!), l[Math.max(0, p - hour)]!, l[Math.min(l.length - 1, p + hour)]!, ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
+  const neighbours = layout >= 2 ? [l[Math.max(0, p - hour)]!, l[Math.min(l.length - 1, p + hour)]!] : [];
+  return [...x.lags.map((l) => l[p]!), ...neighbours, ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
 }
 
-function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number): LearMember | undefined {
+function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number, layout: number): LearMember | undefined {
   const tr = windowTransform(h, last, window, periods);
   if (!tr) return undefined;
   const k = kind === 'd2' ? 2 : 1;
@@ -201,12 +210,12 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
     const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
     if (!x) continue;
     rows++;
-    if (!accs.length) accs = Array.from({ length: periods }, () => new RidgeAccumulator(row(x, 0).length));
+    if (!accs.length) accs = Array.from({ length: periods }, () => new RidgeAccumulator(row(x, 0, layout).length));
     for (let p = 0; p < periods; p++) {
       const z = tr.to(actual[p]!);
       zMin = Math.min(zMin, z);
       zMax = Math.max(zMax, z);
-      accs[p]!.add(row(x, p), z);
+      accs[p]!.add(row(x, p, layout), z);
     }
   }
   if (rows < Math.min(14, window)) return undefined;
@@ -217,18 +226,18 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
  * Calibrates every member on targets up to and including `lastDay`, at the resolution of the two days after it.
  * Members lacking data (short history, no drivers) are left out; with none at all, throws.
  */
-export function calibrateLear(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR): LearCalibration {
-  return runSteps(calibrationSteps(h, lastDay, settings));
+export function calibrateLear(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR, layout = LEAR_LAYOUT): LearCalibration {
+  return runSteps(calibrationSteps(h, lastDay, settings, layout));
 }
 
 /** `calibrateLear` one member at a time: yields between members so that a caller can let the event loop run. */
-export function* calibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR): Generator<void, LearCalibration> {
+export function* calibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR, layout = LEAR_LAYOUT): Generator<void, LearCalibration> {
   const members: LearMember[] = [];
   const resolutions = [...new Set([marketPeriods(addDays(lastDay, 1)), marketPeriods(addDays(lastDay, 2))])];
   for (const periods of resolutions) {
     for (const window of settings.windows) {
       for (const kind of ['d1', 'd2', ...(h.drivers ? ['d1-drivers' as const] : [])] as MemberKind[]) {
-        const m = fitMember(h, lastDay, kind, window, periods, settings.lambda);
+        const m = fitMember(h, lastDay, kind, window, periods, settings.lambda, layout);
         if (m) members.push(m);
         yield;
       }
@@ -236,7 +245,7 @@ export function* calibrationSteps(h: LearHistory, lastDay: string, settings: Lea
   }
   if (!members.some((m) => m.kind === 'd1')) throw new Error(`not enough price history up to ${lastDay} to calibrate (need 7+ days with the 7 days before them)`);
   const drivers = members.some((m) => m.kind === 'd1-drivers');
-  return { kind: 'lear-ensemble', lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : [])] };
+  return { kind: 'lear-ensemble', layout, lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : [])] };
 }
 
 /** Runs a step generator to its end, synchronously. */
@@ -295,7 +304,9 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
       const tr = new Transform(m.median, m.mad);
       const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
       if (!x) continue;
-      members[`${kind}-${m.window}`] = Array.from({ length: periods }, (_, p) => tr.from(Math.min(m.zMax, Math.max(m.zMin, predictRidge(m.fits[p]!, row(x, p))))));
+      const rows = Array.from({ length: periods }, (_, p) => row(x, p, cal.layout ?? 1));
+      if (rows.some((r, p) => r.length !== m.fits[p]!.weights.length)) continue;
+      members[`${kind}-${m.window}`] = rows.map((r, p) => tr.from(Math.min(m.zMax, Math.max(m.zMin, predictRidge(m.fits[p]!, r)))));
       chosen ??= kind;
     }
   }

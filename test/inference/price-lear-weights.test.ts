@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPriceSlots } from '../../models/eval/datasets.js';
-import { NAIVE_MEMBER, forecastLearDay, learHistory, type LearDayForecast } from '../../gateway/inference/price-lear.js';
+import { NAIVE_MEMBER, calibrateLear, forecastLearDay, learHistory, type LearDayForecast } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
 import { rollingOrigins, type RollingOrigin } from '../../gateway/inference/price-recalibrate.js';
 import { addDays } from '../../gateway/time/tz.js';
@@ -98,4 +98,20 @@ describe('the recalibrated forecaster weighs its members and same-period-yesterd
     expect(without.members!.week).toBeUndefined();
     expect(without.slots[40]!.value).not.toBeCloseTo(s0.value, 3);
   }, 120_000);
+
+  it('keeps forecasting with a calibration stored by the previous release (input layout 1) and never with rows it was not fitted on', () => {
+    const last = weighted.at(-1)!.lastDay;
+    const older = calibrateLear(h, last, settings, 1);
+    const { layout: _, ...stored } = older;
+    const f = forecastLearDay(stored, h, last, 1)!;
+    const current = forecastLearDay(calibrateLear(h, last, settings), h, last, 1)!;
+    expect(f.slots).toHaveLength(current.slots.length);
+    expect(f.slots.every((s) => Number.isFinite(s.value))).toBe(true);
+    const gap = f.slots.reduce((sum, s, i) => sum + Math.abs(s.value - current.slots[i]!.value), 0) / f.slots.length;
+    expect(gap).toBeLessThan(10);
+    // A calibration whose fits do not match the rows (a layout-2 one read as layout 1) forecasts nothing rather than garbage.
+    const { layout: __, ...mislabelled } = calibrateLear(h, last, settings);
+    expect(forecastLearDay(mislabelled, h, last, 1)).toBeUndefined();
+  }, 120_000);
 });
+
