@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { AcceleratedClock } from './time/clock.js';
 import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
 import { Gateway } from './controller.js';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { SdNotify } from './core/sd-notify.js';
 import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './series/backup.js';
@@ -179,6 +180,10 @@ async function main(): Promise<number> {
       const config = loadConfig({ file: configFile });
       const loaded = configFileFor({ file: configFile });
       process.stdout.write(`configuration is valid (${loaded ? `${loaded}, ` : 'no config file: '}defaults and CHOCO_EDGE_* environment)\n`);
+      for (const factory of BUILTIN_PLUGINS) {
+        const on = factory.enabled(config);
+        if (typeof on === 'object' && on.misconfigured) process.stderr.write(`warning: ${factory.name} is switched on but will not run: ${on.reason}\n`);
+      }
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     }

@@ -58,12 +58,19 @@ export interface PluginFactory {
   readonly name: string;
   readonly apiVersion: number;
   /** Whether the plugin is enabled by this configuration (a disabled plugin is listed in health as such). */
-  enabled(config: Config): boolean | { enabled: false; reason: string };
+  enabled(config: Config): boolean | PluginOff;
   create(context: PluginContext): Plugin;
 }
 
+/** A plugin that will not run, with why; `misconfigured` when the configuration switched it on but left out what it needs. */
+export interface PluginOff {
+  enabled: false;
+  reason: string;
+  misconfigured?: true;
+}
+
 /** For sources that need a key: off when switched off, off with the reason when switched on without its secret. */
-export function enabledWithSecret(enabled: boolean, secret: unknown, missing: string): boolean | { enabled: false; reason: string } {
+export function enabledWithSecret(enabled: boolean, secret: unknown, missing: string): boolean | PluginOff {
   if (!enabled) return false;
-  return secret ? true : { enabled: false, reason: missing };
+  return secret ? true : { enabled: false, reason: missing, misconfigured: true };
 }

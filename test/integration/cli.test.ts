@@ -93,6 +93,15 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     oneSentence(r.stderr);
   });
 
+  it('check-config warns about a keyed source switched on without its key, and is quiet once the key is there', async () => {
+    const missing = await cli(['check-config'], { CHOCO_EDGE_SOURCES_ESIOS_ENABLED: 'true' });
+    expect(missing.status, missing.stderr).toBe(0);
+    expect(missing.stderr).toMatch(/warning: esios is switched on but will not run: no token: set CHOCO_EDGE_SOURCES_ESIOS_TOKEN/);
+    const withToken = await cli(['check-config'], { CHOCO_EDGE_SOURCES_ESIOS_ENABLED: 'true', CHOCO_EDGE_SOURCES_ESIOS_TOKEN: 'x'.repeat(32) });
+    expect(withToken.status, withToken.stderr).toBe(0);
+    expect(withToken.stderr).not.toMatch(/warning/);
+  });
+
   it('eval with a missing data file', async () => {
     const r = await cli(['eval', '--model', 'price-forecaster', '--prices', join(dir, 'missing.csv.gz')]);
     expect(r.status).toBe(2);
