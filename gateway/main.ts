@@ -5,6 +5,7 @@ import { AcceleratedClock } from './time/clock.js';
 import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
 import { Gateway } from './controller.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import { checkListenPorts } from './config/ports.js';
 import { SdNotify } from './core/sd-notify.js';
 import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './series/backup.js';
@@ -144,7 +145,9 @@ async function main(): Promise<number> {
   const { command, configFile, options } = parseArgs(process.argv.slice(2));
   switch (command) {
     case 'start': {
-      await run(new Gateway({ config: loadConfig({ file: configFile }) }));
+      const config = loadConfig({ file: configFile });
+      await checkListenPorts(config, 'gateway');
+      await run(new Gateway({ config }));
       return -1;
     }
     case 'demo': {

@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
+import { checkListenPorts } from '../../gateway/config/ports.js';
 import { SIMULATED_POINTS, simulatedLines } from './simulated-sensor.js';
 
 /** The file that marks a directory as the demo's own: only a directory holding it is ever emptied by the demo. */
@@ -52,20 +52,9 @@ export function prepareDemoDir(dataDir: string): string {
  * Throws a ConfigError when a port the demo listens on (HTTP, embedded MQTT and its WebSocket; 0 = any, skipped)
  * is taken, so that a demo that cannot start deletes nothing. Each port is bound for a moment and released.
  */
-export async function checkDemoPorts(config: Config): Promise<void> {
-  const wanted: Array<[string, string, number]> = [];
-  if (config.http.enabled) wanted.push(['http.port', config.http.host, config.http.port]);
-  const broker = config.mqtt.embedded;
-  if (broker.enabled) wanted.push(['mqtt.embedded.port', broker.host, broker.port], ['mqtt.embedded.wsPort', broker.host, broker.wsPort]);
-  for (const [name, host, port] of wanted) {
-    if (!port) continue;
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((done) => {
-      const server = createServer();
-      server.once('error', (e: NodeJS.ErrnoException) => done(e));
-      server.listen({ host, port, exclusive: true }, () => server.close(() => done(undefined)));
-    });
-    if (error) throw new ConfigError(`the demo cannot listen on ${host}:${port} (${name}): ${error.code === 'EADDRINUSE' ? 'the port is in use, perhaps by another demo or gateway' : (error.code ?? error.message)}; stop it or choose another port`, []);
-  }
+/** The demo's ports, tried before anything starts (see `checkListenPorts`). */
+export function checkDemoPorts(config: Config): Promise<void> {
+  return checkListenPorts(config, 'demo');
 }
 
 function list(entries: string[]): string {

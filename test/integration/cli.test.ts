@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,23 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     expect(r.stderr).toMatch(/plain\.txt: is not gzip-compressed; expected a \.jsonl\.gz file written by choco-edge backup/);
     expect(r.stderr).not.toMatch(/incorrect header check/);
     oneSentence(r.stderr);
+  });
+
+  it('start with its HTTP port taken: one sentence naming the setting and its variable, exit 2, nothing written', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen({ host: '127.0.0.1', port: 0 }, () => done()));
+    const port = (blocker.address() as import('node:net').AddressInfo).port;
+    const dataDir = join(dir, 'port-taken');
+    try {
+      const r = await cli(['start'], { CHOCO_EDGE_DATA_DIR: dataDir, CHOCO_EDGE_HTTP_HOST: '127.0.0.1', CHOCO_EDGE_HTTP_PORT: String(port), CHOCO_EDGE_MQTT_EMBEDDED_PORT: '0', CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0' });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`the gateway cannot listen on 127.0.0.1:${port} (http.port, CHOCO_EDGE_HTTP_PORT): the port is in use`);
+      oneSentence(r.stderr);
+      expect(existsSync(join(dataDir, 'store'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('check-config warns about a keyed source switched on without its key, and is quiet once the key is there', async () => {
