@@ -108,7 +108,11 @@ async function run(gateway: Gateway): Promise<void> {
 
 /** The data files and date range of eval and simulate, checked before any work starts. */
 function checkDataOptions(options: Record<string, string>): void {
-  if (options.prices !== undefined) for (const file of options.prices.split(',')) checkInputFile(file, '--prices');
+  if (options.prices !== undefined) {
+    const files = options.prices.split(',').filter((file) => file.trim() !== '');
+    if (!files.length) throw new InputError('--prices names no file (give one path, or several separated by commas)');
+    for (const file of files) checkInputFile(file, '--prices');
+  }
   for (const flag of ['weather', 'drivers']) if (options[flag] !== undefined) checkInputFile(options[flag], `--${flag}`);
   checkDateRange(options.from, options.to);
 }

@@ -366,6 +366,8 @@ export function memberWeights(h: LearHistory, past: readonly LearDayForecast[], 
     const actual = h.prices.profile(f.date, marketPeriods(f.date));
     if (!actual) continue;
     for (const kind of kindsFor(f.k as 1 | 2)) {
+      // The shared members are scored on the same days as the kind's own (e.g. drivers days for `d1-drivers`).
+      if (!Object.keys(f.members).some((name) => memberKindOf(name) === kind)) continue;
       for (const [name, values] of Object.entries(f.members)) {
         const own = memberKindOf(name);
         if (own && own !== kind) continue;

@@ -3,7 +3,7 @@ import { PLANT_TZ, addDays, localDayRange } from '../time/tz.js';
 import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series/slots.js';
-import { daySlots, marketPeriods } from './price-profiles.js';
+import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
 import { calibrationSteps, forecastLearDay, memberWeights, runSteps, runStepsYielding, residualBand, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
@@ -171,7 +171,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
   const wall = performance.now();
   const cpu = process.cpuUsage();
   const rss = process.resourceUsage().maxRSS;
-  const first = addDays(lastDay, -Math.max(options.guardDays, settings.conformalDays + 2));
+  const first = addDays(lastDay, -Math.max(options.guardDays, settings.conformalDays + 2, (settings.weightDays ?? 0) + 2));
   const backtestDays = new Set(Array.from({ length: options.guardDays }, (_, i) => addDays(lastDay, -1 - i)));
   const oos = new Map<string, LearDayForecast>();
   const memo = options.memo;
@@ -212,8 +212,10 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
     }
   }
   const fixed = (cal: LearCalibration): DayForecaster => (last) => forecastLearDay(cal, h, last, 1, tz, options.external?.(last, 1))?.slots;
-  const mine = active?.kind === 'calibration' ? scoreD1(h, days, fixed(candidate), tz) : backtest;
-  const theirs = active ? scoreD1(h, days, active.kind === 'calibration' ? fixed(active.calibration) : active.forecaster, tz) : null;
+  // Both sides on the same days: those the candidate's out-of-sample replay could forecast.
+  const scored = days.filter((day) => oos.has(day));
+  const mine = active?.kind === 'calibration' ? scoreD1(h, scored, fixed(candidate), tz) : backtest;
+  const theirs = active ? scoreD1(h, scored, active.kind === 'calibration' ? fixed(active.calibration) : active.forecaster, tz) : null;
   let promote: boolean;
   let reason: string;
   if (!Number.isFinite(mine.mae)) {
@@ -281,16 +283,20 @@ export function networkDayForecaster(network: LayersModel, h: LearHistory, tz = 
 
 /**
  * The TF.js network as an external member (`net`) of the combination: its forecast of D+1 and D+2 from the prices up
- * to the end of L (hourly, each hour's value on its quarter-hours at the market's resolution).
+ * to the end of L, laid out per clock period at the market's resolution like every member (an hour's value on its
+ * quarter-hours; DST days as `DayProfiles` lays them out). With `trainedTo` (the last day of its training data) it
+ * forecasts only from origins on or after that day: on earlier days its errors are in-sample and would buy it weight.
  */
-export function networkMember(network: LayersModel, h: LearHistory, tz = PLANT_TZ): ExternalMemberSource {
-  let memo: { lastDay: string; slots: readonly Slot[] | undefined } | undefined;
+export function networkMember(network: LayersModel, h: LearHistory, tz = PLANT_TZ, trainedTo?: string): ExternalMemberSource {
+  let memo: { lastDay: string; profiles: DayProfiles | undefined } | undefined;
   return (lastDay, k) => {
-    if (memo?.lastDay !== lastDay) memo = { lastDay, slots: networkSlots(network, h, lastDay, tz) };
-    const slots = memo.slots;
-    if (!slots) return undefined;
+    if (trainedTo !== undefined && lastDay < trainedTo) return undefined;
+    if (memo?.lastDay !== lastDay) {
+      const slots = networkSlots(network, h, lastDay, tz);
+      memo = { lastDay, profiles: slots ? new DayProfiles(slots, tz) : undefined };
+    }
     const target = addDays(lastDay, k);
-    const values = daySlots(target, marketPeriods(target), tz).map((p) => slots.find((s) => s.start <= p.start && p.start < s.end)?.value ?? NaN);
-    return values.every(Number.isFinite) ? { [NETWORK_MEMBER]: values } : undefined;
+    const values = memo.profiles?.profile(target, marketPeriods(target));
+    return values ? { [NETWORK_MEMBER]: values } : undefined;
   };
 }

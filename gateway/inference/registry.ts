@@ -76,7 +76,9 @@ const OFFLINE_FOLDERS = new Set(['train', 'eval']);
 export class ModelRegistry {
   private readonly active = new Map<string, LoadedModel>();
   private readonly problems = new Map<string, string>();
-  private readonly networks = new Map<string, { dir: string; version: string; model: LayersModel }>();
+  private readonly networks = new Map<string, { dir: string; version: string; model: LayersModel; trainedTo?: string | undefined }>();
+  private readonly failedNetworks = new Set<string>();
+  private retiredNetworks: LayersModel[] = [];
   backend?: BackendInfo;
 
   constructor(
@@ -157,28 +159,36 @@ export class ModelRegistry {
   }
 
   /**
-   * The newest network (model.json) version of `name`, loaded beside whatever version is active (a calibration may
-   * be): the recalibrated ensemble weighs it as a member. Loaded once per version; a version that fails to load
-   * is reported in `problemList` and the one loaded before is kept.
+   * The network (model.json) version of `name` that the recalibrated ensemble weighs as a member, loaded beside
+   * whatever version is active (a calibration may be): the newest one, or the newest at or below a pinned version
+   * (a rollback takes a newer network out of the ensemble too). `trainedTo` is the last day of its training data,
+   * from its card. Loaded once per version; a version that fails to load is reported in `problemList`, not retried,
+   * and the one loaded before is kept. A replaced network is freed at the next replacement, not at once, so that a
+   * recalibration still running with it can finish.
    */
-  async newestNetwork(name: string): Promise<{ version: string; model: LayersModel } | undefined> {
-    const newest = this.candidates(name).filter((c) => existsSync(join(c.dir, 'model.json'))).at(-1);
+  async memberNetwork(name: string): Promise<{ version: string; model: LayersModel; trainedTo?: string } | undefined> {
+    const pinned = await this.store.getValue<string>(`model.${name}.pinned`);
+    const networks = this.candidates(name).filter((c) => existsSync(join(c.dir, 'model.json')) && !this.failedNetworks.has(c.dir));
+    const wanted = (pinned ? networks.filter((c) => compareVersions(c.version, pinned) <= 0) : networks).at(-1);
     const held = this.networks.get(name);
-    if (!newest || held?.dir === newest.dir) return held;
+    if (!wanted || held?.dir === wanted.dir) return held;
     try {
       this.backend ??= await initBackend();
-      const model = await tf.loadLayersModel(fileLoadHandler(newest.dir));
+      const model = await tf.loadLayersModel(fileLoadHandler(wanted.dir));
       const inputs = (model.inputs[0]?.shape ?? [])[1];
-      if (inputs !== newest.card.inputs.length) {
+      if (inputs !== wanted.card.inputs.length) {
         model.dispose();
-        throw new Error(`model takes ${String(inputs)} inputs, its card lists ${newest.card.inputs.length}`);
+        throw new Error(`model takes ${String(inputs)} inputs, its card lists ${wanted.card.inputs.length}`);
       }
-      held?.model.dispose();
-      const loaded = { dir: newest.dir, version: newest.version, model };
+      this.retiredNetworks.forEach((m) => m.dispose());
+      this.retiredNetworks = held ? [held.model] : [];
+      const trainedTo = (wanted.card.training as { to?: unknown } | undefined)?.to;
+      const loaded = { dir: wanted.dir, version: wanted.version, model, trainedTo: typeof trainedTo === 'string' ? trainedTo : undefined };
       this.networks.set(name, loaded);
       return loaded;
     } catch (error) {
-      this.problems.set(`${name}@${newest.version}`, `failed to load as an ensemble member: ${errorMessage(error)}`);
+      this.failedNetworks.add(wanted.dir);
+      this.problems.set(`${name}@${wanted.version}`, `failed to load as an ensemble member: ${errorMessage(error)}`);
       return held;
     }
   }
@@ -187,6 +197,8 @@ export class ModelRegistry {
   dispose(): void {
     for (const m of this.active.values()) disposeArtifact(m.model);
     for (const n of this.networks.values()) n.model.dispose();
+    this.retiredNetworks.forEach((m) => m.dispose());
+    this.retiredNetworks = [];
     this.active.clear();
     this.networks.clear();
   }

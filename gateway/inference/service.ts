@@ -116,8 +116,8 @@ export class PredictionService {
     const cal = this.registry.get(PRICE_MODEL).model as LearCalibration;
     // The network joins only a calibration that holds a weight for it (earned on its recent errors).
     const weighsNetwork = Object.values(cal.weights ?? {}).some((w) => (w?.[NETWORK_MEMBER] ?? 0) > 0);
-    const network = weighsNetwork ? await this.registry.newestNetwork(PRICE_MODEL) : undefined;
-    const external = network ? networkMember(network.model, h, tz) : undefined;
+    const network = weighsNetwork ? await this.registry.memberNetwork(PRICE_MODEL) : undefined;
+    const external = network ? networkMember(network.model, h, tz, network.trainedTo) : undefined;
     const days = this.registry.run(PRICE_MODEL, (model) => ([1, 2] as const).map((k) => forecastLearDay(model as LearCalibration, h, lastDay, k, tz, external?.(lastDay, k))));
     if (days.some((d) => !d)) throw new InferenceRefused(PRICE_MODEL, `prices of ${lastDay}, the day before it or a week before are missing in ${this.options.priceSeries}`);
     const dayEnd = localDayRange(lastDay, tz).end;

@@ -44,7 +44,7 @@ async function loadShipped(name: string, dir: string, version?: string): Promise
 export async function runEval(a: EvalArgs): Promise<string> {
   const backend = await initBackend();
   const dir = a.modelsDir ? projectPath(a.modelsDir) : projectPath('models');
-  const prices = loadHourlyPrices(a.prices.split(',')[0]!);
+  const prices = loadHourlyPrices(a.prices.split(',').filter(Boolean)[0]!);
   const starts = [...prices.keys()].sort((x, y) => x - y);
   const first = localDate(starts[0]!);
   const last = localDate(starts.at(-1)!);

@@ -6,13 +6,13 @@ import { PLANT_TZ, addDays, localDayRange } from '../../gateway/time/tz.js';
 import { loadDriverSlots, loadPriceSlots } from './datasets.js';
 import { learHistory, type LearDayForecast, type LearHistory, type LearSettings } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
-import { networkMember, rollingOrigins, type ExternalMemberSource } from '../../gateway/inference/price-recalibrate.js';
+import { networkMember, rollingOrigins } from '../../gateway/inference/price-recalibrate.js';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { fileLoadHandler } from '../../gateway/inference/io.js';
 
 /** Bump when the forecaster's arithmetic changes: cached rolling forecasts of older code are not reused. */
-export const FORECASTER_CODE_VERSION = 3;
+export const FORECASTER_CODE_VERSION = 4;
 
 export interface RollingRun {
   h: LearHistory;
@@ -46,10 +46,12 @@ export function rollingRun(pricePaths: readonly string[], driversPath: string | 
   }
   let computed = 0;
   let cached = 0;
-  // Start early enough that the first scored origin already has a month of out-of-sample residuals.
-  rollingOrigins(h, addDays(from, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3), to, settings, {
+  // Start early enough that the first origin of [from, to] has its whole state: its band comes from the combined
+  // forecasts of the last `conformalDays`, each combined with weights from the `weightDays` before it. The origins
+  // before `from` lack some of that: they are not cached, so that a later run starting earlier computes them whole.
+  rollingOrigins(h, addDays(from, -settings.conformalDays - (settings.weightDays ?? 0) - 4), to, settings, {
     tz,
-    external: options.network ? afterTraining(networkMember(options.network.model, h, tz), options.network.after) : undefined,
+    external: options.network ? networkMember(options.network.model, h, tz, options.network.after) : undefined,
     keep: false,
     cached: (last) => {
       const hit = byOrigin.get(last);
@@ -59,7 +61,7 @@ export function rollingRun(pricePaths: readonly string[], driversPath: string | 
     onOrigin: (o) => {
       computed++;
       byOrigin.set(o.lastDay, o.forecasts);
-      appendFileSync(file, `${JSON.stringify({ lastDay: o.lastDay, forecasts: o.forecasts })}\n`);
+      if (o.lastDay >= from) appendFileSync(file, `${JSON.stringify({ lastDay: o.lastDay, forecasts: o.forecasts })}\n`);
       if (computed % 30 === 0) options.progress?.(`recalibrated up to ${o.lastDay} (${computed} computed, ${cached} cached)`);
     },
   });
@@ -73,11 +75,6 @@ export async function networkMemberFrom(dir: string): Promise<{ model: LayersMod
   if (!card.training?.to) return undefined;
   await initBackend();
   return { model: await tf.loadLayersModel(fileLoadHandler(dir)), id: `${card.name ?? 'network'}@${card.version ?? '?'}`, after: card.training.to };
-}
-
-/** An external member only for origins from `after` (the last day of its training data) on. */
-function afterTraining(source: ExternalMemberSource, after: string): ExternalMemberSource {
-  return (lastDay, k) => (lastDay >= after ? source(lastDay, k) : undefined);
 }
 
 export const REPORT_BANDS = [

@@ -82,11 +82,14 @@ export async function simulate(config: Config, options: { prices: string; weathe
     const plan = await planSchedule(forPlan);
     const hindsight = await planSchedule(real);
     const baseline = solveGreedy(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual, baseline: true }, tz), { earliest: true });
-    if (plan.infeasible || hindsight.infeasible || baseline.infeasible) {
-      skipped.push(`${date}: infeasible (${[...(plan.infeasible ?? []), ...(baseline.infeasible ?? [])].join('; ')})`);
+    // A day the real weather made impossible is left out of every plan; a day only the forecast made impossible
+    // is the plan's failure: the plant falls back to the fixed shift, which saves nothing.
+    if (hindsight.infeasible || baseline.infeasible) {
+      skipped.push(`${date}: infeasible (${[...(hindsight.infeasible ?? []), ...(baseline.infeasible ?? [])].join('; ')})`);
       continue;
     }
-    const paid = scheduleCost(real, plan.runs);
+    const runs = plan.infeasible ? baseline.runs : plan.runs;
+    const paid = scheduleCost(real, runs);
     kwh += paid.kwh;
     days.push({
       date,
@@ -94,7 +97,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
       baselineEur: scheduleCost(real, baseline.runs).eur,
       hindsightEur: scheduleCost(real, hindsight.runs).eur,
       priceSource,
-      method: `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
+      method: plan.infeasible ? 'fixed shift (no feasible plan on the forecast temperatures)' : `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
@@ -170,12 +173,14 @@ export function formatSimulation(r: SimulationResult, from: string, to: string):
   }
   const f = (x: number) => x.toFixed(2).padStart(11);
   const saved = r.totals.baselineEur - r.totals.planEur;
+  const fallbacks = r.days.filter((d) => d.method.startsWith('fixed shift')).length;
   const gap = r.totals.planEur - r.totals.hindsightEur;
   return [
     `simulation ${from} → ${to}: ${r.days.length} days planned, ${r.skipped.length} skipped; ${r.totals.kwh} kWh`,
     `${'month'.padEnd(8)} ${'days'.padStart(4)} ${'plan €'.padStart(11)} ${'baseline €'.padStart(11)} ${'hindsight €'.padStart(11)}`,
     ...[...months.entries()].map(([m, a]) => `${m.padEnd(8)} ${String(a.n).padStart(4)} ${f(a.plan)} ${f(a.base)} ${f(a.hind)}`),
     ...r.skipped.slice(0, 10).map((s) => `skipped ${s}`),
+    ...(fallbacks ? [`fixed shift on ${fallbacks} day(s): the plan found no feasible schedule on the forecast temperatures`] : []),
     `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
     `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}`,

@@ -180,7 +180,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const maxWindow = Math.max(...rc.windows);
     const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, rc.conformalDays) + 12)), tz).start, localDayRange(lastDay, tz).end);
     const network = active && !isLearCalibration(active.model) ? asNetwork(active.model, PRICE_MODEL) : undefined;
-    const member = await registry.newestNetwork(PRICE_MODEL);
+    const member = await registry.memberNetwork(PRICE_MODEL);
     const incumbent = active && isLearCalibration(active.model)
       ? { kind: 'calibration' as const, calibration: active.model }
       : network
@@ -188,7 +188,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
         : null;
     let r: RecalibrationResult;
     try {
-      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo, external: member ? networkMember(member.model, history, tz) : undefined });
+      r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo, external: member ? networkMember(member.model, history, tz, member.trainedTo) : undefined });
     } catch (error) {
       if (error instanceof NotEnoughHistory) {
         lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: ${error.message}` };

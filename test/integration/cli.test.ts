@@ -153,6 +153,11 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     const ok = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', `${hourly},${quarterHours}`, '--decision-hour', '14']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/simulation 2025-11-03 → 2025-11-05: 2 days planned/);
+    const trailing = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', `${hourly},`, '--decision-hour', '14']);
+    expect(trailing.status, trailing.stderr).toBe(0);
+    const none = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', ',']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/--prices names no file/);
     const missing = await cli(['eval', '--model', 'price-forecaster', '--prices', `${hourly},${join(dir, 'second-missing.csv.gz')}`, '--from', '2025-11-03', '--to', '2025-11-05']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/--prices .*second-missing\.csv\.gz: no such file/);
