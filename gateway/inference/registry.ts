@@ -163,33 +163,35 @@ export class ModelRegistry {
    * whatever version is active (a calibration may be): the newest one, or the newest at or below a pinned version
    * (a rollback takes a newer network out of the ensemble too). `trainedTo` is the last day of its training data,
    * from its card. Loaded once per version; a version that fails to load is reported in `problemList`, not retried,
-   * and the one loaded before is kept. A replaced network is freed at the next replacement, not at once, so that a
+   * and the next older one is taken. A replaced network is freed at the next replacement, not at once, so that a
    * recalibration still running with it can finish.
    */
-  async memberNetwork(name: string): Promise<{ version: string; model: LayersModel; trainedTo?: string } | undefined> {
+  async memberNetwork(name: string): Promise<{ version: string; model: LayersModel; trainedTo?: string | undefined } | undefined> {
     const pinned = await this.store.getValue<string>(`model.${name}.pinned`);
-    const networks = this.candidates(name).filter((c) => existsSync(join(c.dir, 'model.json')) && !this.failedNetworks.has(c.dir));
-    const wanted = (pinned ? networks.filter((c) => compareVersions(c.version, pinned) <= 0) : networks).at(-1);
-    const held = this.networks.get(name);
-    if (!wanted || held?.dir === wanted.dir) return held;
-    try {
-      this.backend ??= await initBackend();
-      const model = await tf.loadLayersModel(fileLoadHandler(wanted.dir));
-      const inputs = (model.inputs[0]?.shape ?? [])[1];
-      if (inputs !== wanted.card.inputs.length) {
-        model.dispose();
-        throw new Error(`model takes ${String(inputs)} inputs, its card lists ${wanted.card.inputs.length}`);
+    for (;;) {
+      const networks = this.candidates(name).filter((c) => existsSync(join(c.dir, 'model.json')) && !this.failedNetworks.has(c.dir));
+      const wanted = (pinned ? networks.filter((c) => compareVersions(c.version, pinned) <= 0) : networks).at(-1);
+      const held = this.networks.get(name);
+      if (!wanted || held?.dir === wanted.dir) return held;
+      try {
+        this.backend ??= await initBackend();
+        const model = await tf.loadLayersModel(fileLoadHandler(wanted.dir));
+        const inputs = (model.inputs[0]?.shape ?? [])[1];
+        if (inputs !== wanted.card.inputs.length) {
+          model.dispose();
+          throw new Error(`model takes ${String(inputs)} inputs, its card lists ${wanted.card.inputs.length}`);
+        }
+        this.retiredNetworks.forEach((m) => m.dispose());
+        this.retiredNetworks = held ? [held.model] : [];
+        const trainedTo = (wanted.card.training as { to?: unknown } | undefined)?.to;
+        const loaded = { dir: wanted.dir, version: wanted.version, model, trainedTo: typeof trainedTo === 'string' ? trainedTo : undefined };
+        this.networks.set(name, loaded);
+        return loaded;
+      } catch (error) {
+        // Not retried: the next older version is tried instead.
+        this.failedNetworks.add(wanted.dir);
+        this.problems.set(`${name}@${wanted.version}`, `failed to load as an ensemble member: ${errorMessage(error)}`);
       }
-      this.retiredNetworks.forEach((m) => m.dispose());
-      this.retiredNetworks = held ? [held.model] : [];
-      const trainedTo = (wanted.card.training as { to?: unknown } | undefined)?.to;
-      const loaded = { dir: wanted.dir, version: wanted.version, model, trainedTo: typeof trainedTo === 'string' ? trainedTo : undefined };
-      this.networks.set(name, loaded);
-      return loaded;
-    } catch (error) {
-      this.failedNetworks.add(wanted.dir);
-      this.problems.set(`${name}@${wanted.version}`, `failed to load as an ensemble member: ${errorMessage(error)}`);
-      return held;
     }
   }
 

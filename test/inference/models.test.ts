@@ -95,6 +95,38 @@ describe('model registry and inference (real tfjs on the WASM backend)', () => {
     expect(compareVersions('1.0.0-r202601010000', '1.0.0')).toBeGreaterThan(0);
   });
 
+  it('gives the recalibrated ensemble the newest network as a member, one at or below a pinned rollback, and skips a corrupt one once', async () => {
+    const own = await SeriesStore.open(mkdtempSync(join(tmpdir(), 'choco-member-')));
+    const dir = mkdtempSync(join(tmpdir(), 'choco-member-rw-'));
+    const copy = (version: string) => {
+      const to = join(dir, 'price-forecaster', version);
+      cpSync(join(SHIPPED, 'price-forecaster', '1.0.0'), to, { recursive: true });
+      const card = JSON.parse(readFileSync(join(to, 'card.json'), 'utf8'));
+      writeFileSync(join(to, 'card.json'), JSON.stringify({ ...card, version }));
+      return to;
+    };
+    const r = new ModelRegistry([{ path: SHIPPED, writable: false }, { path: dir, writable: true }], own, silent, () => Date.now(), 5);
+    try {
+      await r.refresh();
+      copy('1.1.0');
+      const first = await r.memberNetwork('price-forecaster');
+      expect(first?.version).toBe('1.1.0');
+      expect(first?.trainedTo).toBe('2024-12-31');
+      await r.refresh();
+      await r.rollback('price-forecaster');
+      expect((await r.memberNetwork('price-forecaster'))?.version).toBe('1.0.0');
+      await r.unpin('price-forecaster');
+      const broken = copy('1.2.0');
+      writeFileSync(join(broken, 'model.json'), '{ not json');
+      expect((await r.memberNetwork('price-forecaster'))?.version).toBe('1.1.0');
+      expect(r.problemList().some((p) => p.model === 'price-forecaster@1.2.0' && /ensemble member/.test(p.problem))).toBe(true);
+      expect((await r.memberNetwork('price-forecaster'))?.version).toBe('1.1.0');
+    } finally {
+      r.dispose();
+      await own.close();
+    }
+  });
+
   it('keeps the working version when a new one is corrupt, and says why', async () => {
     const r = registry(5);
     await r.refresh();
