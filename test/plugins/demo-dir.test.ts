@@ -111,7 +111,7 @@ describe('the demo deletes nothing it did not create', () => {
     try {
       const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'demo'], { env: { ...env, CHOCO_EDGE_HTTP_PORT: String(port) }, encoding: 'utf8', timeout: 120_000 });
       expect(r.status, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(new RegExp(`^choco-edge: the demo cannot listen on 127\\.0\\.0\\.1:${port} \\(http\\.port\\): the port is in use`));
+      expect(r.stderr).toMatch(new RegExp(`^choco-edge: the demo cannot listen on 127\\.0\\.0\\.1:${port} \\(http\\.port, CHOCO_EDGE_HTTP_PORT\\): the port is in use`));
       expect(readFileSync(join(dir, 'store', 'CURRENT'), 'utf8')).toBe('MANIFEST-000001');
     } finally {
       taken.close();

@@ -42,6 +42,6 @@ describe('esios token', () => {
   it('is disabled with a reason when no token is configured', () => {
     const config = testConfig(server.base, { sources: { esios: { token: undefined } } });
     delete (config.sources.esios as { token?: unknown }).token;
-    expect(esiosPlugin.enabled(config)).toEqual({ enabled: false, reason: expect.stringMatching(/no token/) });
+    expect(esiosPlugin.enabled(config)).toEqual({ enabled: false, reason: expect.stringMatching(/no token/), misconfigured: true });
   });
 });
