@@ -315,7 +315,7 @@ export class Gateway implements HttpContext {
   private cachedParts<T>(key: string, except: string | undefined, build: (parts: SeriesDescriptor[][]) => T): T {
     const parts = [...this.plugins.entries()].filter(([name]) => name !== except).map(([, p]) => p.plugin?.series?.() ?? []);
     const cached = this.catalogCache.get(key) as { parts: SeriesDescriptor[][]; value: T } | undefined;
-    const fields = ['id', 'source', 'unit', 'description', 'staleAfterMs', 'critical', 'currentWithinMs'] as const;
+    const fields = ['id', 'source', 'unit', 'description', 'staleAfterMs', 'critical', 'currentWithinMs', 'ahead'] as const;
     const same = (a: SeriesDescriptor[], b: SeriesDescriptor[]): boolean => a === b || (a.length === b.length && a.every((d, i) => fields.every((f) => d[f] === b[i]![f])));
     if (cached && cached.parts.length === parts.length && cached.parts.every((x, i) => same(x, parts[i]!))) return cached.value;
     const value = build(parts);

@@ -13,6 +13,8 @@ export interface SeriesDescriptor {
   critical: boolean;
   /** The latest slot still counts as current this long after it ended (observations that arrive late). */
   currentWithinMs?: number;
+  /** A forecast of what comes after the published values (e.g. prices beyond D+1): it never covers now, so it is stale only by the age of its last fetch. */
+  ahead?: boolean;
 }
 
 export interface SeriesStatus {
@@ -42,6 +44,7 @@ export function mergeDescriptors(descriptors: SeriesDescriptor[]): Array<SeriesD
       prev.critical ||= d.critical;
       prev.staleAfterMs = Math.max(prev.staleAfterMs, d.staleAfterMs);
       prev.currentWithinMs = Math.max(prev.currentWithinMs ?? 0, d.currentWithinMs ?? 0);
+      prev.ahead = (prev.ahead ?? false) && (d.ahead ?? false);
     }
   }
   return [...byId.values()];
@@ -72,7 +75,7 @@ function statusFrom(d: SeriesDescriptor & { sources: string[] }, meta: SeriesPos
   const ageMs = meta ? now - meta.fetchedAt : null;
   let staleReason: string | null = null;
   if (!meta) staleReason = 'no data stored yet';
-  else if (!current) staleReason = `no value covers now (latest ends ${latest ? new Date(latest.end).toISOString() : 'never'})`;
+  else if (!current && !d.ahead) staleReason = `no value covers now (latest ends ${latest ? new Date(latest.end).toISOString() : 'never'})`;
   else if (ageMs !== null && ageMs > d.staleAfterMs) staleReason = `last fetched ${Math.round(ageMs / 60_000)} min ago (limit ${Math.round(d.staleAfterMs / 60_000)} min)`;
   return {
     id: d.id,

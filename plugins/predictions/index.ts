@@ -283,7 +283,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     },
     jobs: { predictions: predict, recalibration, retraining: retrain },
     series(): SeriesDescriptor[] {
-      return [{ id: `forecast.${cfg.priceSeries}`, unit: 'EUR/MWh', description: `forecast of ${cfg.priceSeries} beyond the published prices`, source: 'predictions', staleAfterMs: 2 * DAY_MS, critical: false }];
+      return [{ id: `forecast.${cfg.priceSeries}`, unit: 'EUR/MWh', description: `forecast of ${cfg.priceSeries} beyond the published prices`, source: 'predictions', staleAfterMs: 2 * DAY_MS, critical: false, ahead: true }];
     },
   };
 }

@@ -76,6 +76,17 @@ describe('readings log (raw Modbus cycles, group commit)', () => {
 });
 
 describe('series status in constant time', () => {
+  it('a forecast beyond the published values (ahead) is stale by the age of its last run only, never for not covering now', async () => {
+    const s = await open();
+    // Forecast slots for the day after tomorrow, issued now: nothing covers now, by design.
+    const issued = t0;
+    await s.write('forecast.omie_es', 'EUR/MWh', Array.from({ length: 96 }, (_, i) => ({ start: t0 + 86_400_000 + i * Q, end: t0 + 86_400_000 + (i + 1) * Q, value: i })), { source: 'predictions', fetchedAt: issued });
+    const d = { id: 'forecast.omie_es', unit: 'EUR/MWh', description: '', source: 'predictions', sources: ['predictions'], staleAfterMs: 2 * 86_400_000, critical: false };
+    expect(await seriesStatus(s, d, issued + 1000)).toMatchObject({ stale: true, staleReason: expect.stringMatching(/no value covers now/) });
+    expect(await seriesStatus(s, { ...d, ahead: true }, issued + 1000)).toMatchObject({ stale: false, current: null, horizonEnd: t0 + 2 * 86_400_000 });
+    expect(await seriesStatus(s, { ...d, ahead: true }, issued + 3 * 86_400_000)).toMatchObject({ stale: true, staleReason: expect.stringMatching(/last fetched/) });
+  });
+
   it('a day of 1 s history: status reads at most one entry, and gets the covering and latest slots right', async () => {
     const s = await open();
     for (let h = 0; h < 24; h++) {
