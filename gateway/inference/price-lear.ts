@@ -36,6 +36,7 @@ export function memberKindOf(name: string): MemberKind | undefined {
   const m = /^(d1|d1-drivers|d2)-\d+$/.exec(name);
   return m ? (m[1] as MemberKind) : undefined;
 }
+
 /** Floor of a member's MAE in its weight (€/MWh), so that a member that was exact for a few days cannot take all the weight. */
 const MIN_WEIGHT_MAE = 0.5;
 
@@ -67,8 +68,9 @@ export interface LearCalibration {
   /** Residual (actual − forecast) quantiles 10/90 % per horizon day, €/MWh, from out-of-sample forecasts; null when too few. */
   bands: { d1: [number, number] | null; d2: [number, number] | null; d1Drivers: [number, number] | null };
   /**
-   * Combination weights per member kind (member name `<kind>-<window>` or `naive` → weight, unnormalised), from the
-   * members' out-of-sample errors; absent or empty for a kind: the plain average of its ridge members.
+   * Combination weights per member kind (member name `<kind>-<window>`, `naive` or an external one such as `net` →
+   * weight, unnormalised), from the members' out-of-sample errors; absent or empty for a kind: the plain average of
+   * its ridge members.
    */
   weights?: Partial<Record<MemberKind, Record<string, number>>>;
   inputs: string[];

@@ -24,7 +24,7 @@ export interface EvalArgs {
   /** Forecaster settings other than the shipped defaults (tests). */
   lear?: Partial<import('../../gateway/inference/price-lear.js').LearSettings>;
   cacheDir?: string;
-  /** The newest shipped TF.js network joins the recalibrated ensemble as a member (default true) when it was trained before `from`. */
+  /** The newest shipped TF.js network joins the recalibrated ensemble as a member (default true), for targets after its training data. */
   networkMember?: boolean;
 }
 

@@ -178,7 +178,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       return { summary };
     }
     const maxWindow = Math.max(...rc.windows);
-    const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, rc.conformalDays) + 12)), tz).start, localDayRange(lastDay, tz).end);
+    // The replay's first origin (see recalibrate) calibrates on its longest window, each target with its week of lags.
+    const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, rc.conformalDays + 2, rc.weightDays + 2) + 10)), tz).start, localDayRange(lastDay, tz).end);
     const network = active && !isLearCalibration(active.model) ? asNetwork(active.model, PRICE_MODEL) : undefined;
     const member = await registry.memberNetwork(PRICE_MODEL);
     const incumbent = active && isLearCalibration(active.model)
