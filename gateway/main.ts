@@ -33,7 +33,8 @@ commands:
                  [--forecaster recalibrated|network]; before 13:00 the plan uses the forecast of the calibration
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
-                 for a weather service's forecast, the observed ones; last line: total: plan_eur=… hindsight_eur=…
+                 for a weather service's forecast, the observed ones; last line:
+                 total: plan_eur=… baseline_eur=… hindsight_eur=…
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)

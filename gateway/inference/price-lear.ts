@@ -245,9 +245,15 @@ export function* calibrationSteps(h: LearHistory, lastDay: string, settings: Lea
       }
     }
   }
-  if (!members.some((m) => m.kind === 'd1')) throw new Error(`not enough price history up to ${lastDay} to calibrate (need 7+ days with the 7 days before them)`);
+  if (!members.some((m) => m.kind === 'd1')) throw new Error(`cannot calibrate on prices up to ${lastDay}: ${historyNeed(settings)}`);
   const drivers = members.some((m) => m.kind === 'd1-drivers');
   return { kind: 'lear-ensemble', layout, lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : [])] };
+}
+
+/** What a first calibration needs: the shortest window's minimum of fitted days (14, or the window), each with the week before it. */
+export function historyNeed(settings: LearSettings): string {
+  const rows = Math.min(14, ...settings.windows);
+  return `too little history (needs ${rows + 7}+ days of prices: ${rows} days to fit, each with the week before it)`;
 }
 
 /** Runs a step generator to its end, synchronously. */

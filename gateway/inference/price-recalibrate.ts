@@ -4,7 +4,7 @@ import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series/slots.js';
 import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
-import { calibrationSteps, forecastLearDay, memberWeights, runSteps, runStepsYielding, residualBand, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+import { calibrationSteps, forecastLearDay, historyNeed, memberWeights, runSteps, runStepsYielding, residualBand, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
 export interface RollingOrigin {
@@ -198,7 +198,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
     },
   });
   if (memo) for (const day of [...memo.keys()]) if (day < first) memo.delete(day);
-  if (!candidate) throw new NotEnoughHistory(`cannot calibrate on prices up to ${lastDay}: too little history (needs 7+ days, each with the week before it)`);
+  if (!candidate) throw new NotEnoughHistory(`cannot calibrate on prices up to ${lastDay}: ${historyNeed(settings)}`);
   const days = [...backtestDays].sort();
   const backtest = scoreD1(h, days, (last) => oos.get(last)?.slots, tz);
   let inside = 0;
@@ -226,7 +226,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
     reason = `no active model to compare with on the last ${options.guardDays} days; candidate D+1 MAE ${mine.mae} €/MWh`;
   } else {
     promote = mine.mae <= theirs.mae * (1 + options.tolerance);
-    reason = `candidate D+1 MAE ${mine.mae} ${promote ? '≤' : '>'} active ${theirs.mae} €/MWh${options.tolerance ? ` (+${options.tolerance * 100} %)` : ''} on the last ${mine.days} days`;
+    reason = `candidate D+1 MAE ${mine.mae} ${promote ? '≤' : '>'} active ${theirs.mae} €/MWh${options.tolerance ? ` (tolerance ${options.tolerance * 100} %)` : ''} on the last ${mine.days} days`;
   }
   const used = process.cpuUsage(cpu);
   return {

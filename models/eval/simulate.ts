@@ -21,6 +21,8 @@ export interface SimulationDay {
 }
 
 export interface SimulationResult {
+  /** How the plan was made (forecaster, decision hour, weather), printed under the title. */
+  setup: string;
   days: SimulationDay[];
   skipped: string[];
   totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number };
@@ -44,11 +46,13 @@ export async function simulate(config: Config, options: { prices: string; weathe
   let model: import('@tensorflow/tfjs').LayersModel | undefined;
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
   let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
+  let network: { id: string; after: string } | undefined;
   if (options.decisionHour < 13 && options.forecaster !== 'network') {
     const { networkMemberFrom, rollingRun } = await import('./price-rolling.js');
     const r = config.models.recalibration;
-    const network = options.modelDir ? await networkMemberFrom(options.modelDir) : undefined;
-    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, network, progress: (line) => process.stderr.write(`${line}\n`) });
+    const member = options.modelDir ? await networkMemberFrom(options.modelDir) : undefined;
+    network = member;
+    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, network: member, progress: (line) => process.stderr.write(`${line}\n`) });
     recalibrated = new Map([...run.byOrigin].map(([last, f]) => [last, f.find((x) => x.k === 1)?.slots ?? []]));
   } else if (options.decisionHour < 13 && options.modelDir) {
     await initBackend();
@@ -102,7 +106,10 @@ export async function simulate(config: Config, options: { prices: string; weathe
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
   const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
-  return { days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
+  const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
+  const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : 'temperature persistence (last observation of each hour before the decision)';
+  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}`;
+  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
 }
 
 /**
@@ -177,6 +184,7 @@ export function formatSimulation(r: SimulationResult, from: string, to: string):
   const gap = r.totals.planEur - r.totals.hindsightEur;
   return [
     `simulation ${from} → ${to}: ${r.days.length} days planned, ${r.skipped.length} skipped; ${r.totals.kwh} kWh`,
+    r.setup,
     `${'month'.padEnd(8)} ${'days'.padStart(4)} ${'plan €'.padStart(11)} ${'baseline €'.padStart(11)} ${'hindsight €'.padStart(11)}`,
     ...[...months.entries()].map(([m, a]) => `${m.padEnd(8)} ${String(a.n).padStart(4)} ${f(a.plan)} ${f(a.base)} ${f(a.hind)}`),
     ...r.skipped.slice(0, 10).map((s) => `skipped ${s}`),

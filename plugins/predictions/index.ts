@@ -62,6 +62,12 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
   const tracker = new HealthTracker(() => ctx.clock.now());
   let last = { at: null as number | null, forecast: 'not run yet', recommendation: 'not run yet' };
   let lastRecalibration: RecalibrationStatus = { at: null, status: 'not run yet', summary: 'not run yet' };
+  /** Keeps the job's result for /models/status and the page, and logs it: an operator on journald sees every daily run. */
+  const record = (r: RecalibrationStatus): void => {
+    lastRecalibration = r;
+    if (r.status === 'failed') ctx.log.warn({ job: 'recalibration', status: r.status }, r.summary);
+    else ctx.log.info({ job: 'recalibration', status: r.status }, r.summary);
+  };
   // Out-of-sample forecasts of past origins: the daily run replays its backtest from here and calibrates once.
   const backtestMemo = new Map<string, LearDayForecast[]>();
 
@@ -166,7 +172,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays, weightDays: rc.weightDays };
     const latest = (await ctx.store.read(cfg.priceSeries, now - 3 * DAY_MS, now + 3 * DAY_MS)).at(-1);
     if (!latest) {
-      lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: no ${cfg.priceSeries} prices in the last 3 days` };
+      record({ at: now, status: 'skipped', summary: `recalibration skipped: no ${cfg.priceSeries} prices in the last 3 days` });
       return { summary: lastRecalibration.summary };
     }
     let lastDay = localDate(latest.end - 1, tz);
@@ -192,11 +198,11 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       r = await recalibrateYielding(history, lastDay, settings, incumbent, { guardDays: rc.guardDays, tolerance: rc.tolerance, tz, memo: backtestMemo, external: member ? networkMember(member.model, history, tz, member.trainedTo) : undefined });
     } catch (error) {
       if (error instanceof NotEnoughHistory) {
-        lastRecalibration = { at: now, status: 'skipped', summary: `recalibration skipped: ${error.message}` };
+        record({ at: now, status: 'skipped', summary: `recalibration skipped: ${error.message}` });
         return { summary: lastRecalibration.summary };
       }
       const summary = `recalibration failed: ${errorMessage(error)}`;
-      lastRecalibration = { at: now, status: 'failed', summary };
+      record({ at: now, status: 'failed', summary });
       tracker.set('degraded', summary, 'recalibration_failed');
       throw new Error(summary);
     }
@@ -206,14 +212,15 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       guard: r.guard,
       inputs: r.candidate.inputs,
       members: r.candidate.members.length,
-      networkMember: member ? `${PRICE_MODEL}@${member.version}` : null,
+      // Named only when it can take part: a network is never weighed on the days it was trained on.
+      networkMember: member ? (!member.trainedTo || member.trainedTo <= lastDay ? `${PRICE_MODEL}@${member.version}` : `none: ${PRICE_MODEL}@${member.version} was trained on prices up to ${member.trainedTo}`) : null,
       weights: shares(r.candidate.weights ?? {}),
       cost: r.cost,
     };
     const costText = `${r.cost.cpuMs} ms CPU, ${r.cost.wallMs} ms wall, max RSS +${r.cost.maxRssGrowthMb} MB, ${r.cost.calibrations} calibrations`;
     if (!r.promote) {
       const summary = `calibration up to ${lastDay} not promoted: ${r.reason}; active stays ${active?.version ?? 'none'} (${costText})`;
-      lastRecalibration = { at: now, status: 'kept active', summary, metrics };
+      record({ at: now, status: 'kept active', summary, metrics });
       return { summary };
     }
     const version = `2.0.0-c${new Date(now).toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
@@ -227,7 +234,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     await registry.refresh();
     const pinned = registry.get(PRICE_MODEL).version !== version ? `; a rollback pin keeps ${registry.get(PRICE_MODEL).version} active (POST /models/reload to unpin)` : '';
     const summary = `promoted ${version} (prices up to ${lastDay}, inputs ${r.candidate.inputs.includes('residual_load_change') ? 'prices+calendar+REE D-1 drivers' : 'prices+calendar'}): ${r.reason}; backtest D+1 MAE ${r.backtest.mae} vs same-period-yesterday ${r.backtest.naiveDayMae} €/MWh, 10-90 % coverage ${r.backtest.coverage ?? 'n/a'} (${costText})${pinned}`;
-    lastRecalibration = { at: now, status: 'promoted', summary, metrics };
+    record({ at: now, status: 'promoted', summary, metrics });
     return { summary };
   };
 

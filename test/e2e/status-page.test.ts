@@ -150,7 +150,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', { timeout: 180_00
         expect(await other.textContent('#card-rec .meta')).toMatch(lang === 'es' ? /^urgencia: (baja|media|alta|crítica) ·/ : /^urgency: (low|medium|high|critical) ·/);
         // The recalibration line: status and reason in the page's language, the English summary folded as technical detail.
         const recalibration = (await other.textContent('#accuracy .recalibration > p'))!;
-        expect(recalibration).toMatch(lang === 'es' ? /^Recalibración diaria: omitida · .* · poco historial de precios/ : /^Daily recalibration: skipped · .* · too little price history/);
+        expect(recalibration).toMatch(lang === 'es' ? /^Recalibración diaria: omitida · .* · poco historial de precios \(hacen falta \d+ días o más\)/ : /^Daily recalibration: skipped · .* · too little price history \(needs \d+ days or more\)/);
         expect(await other.getAttribute('#accuracy .recalibration details .log', 'lang')).toBe('en');
         expect(await other.textContent('#accuracy .recalibration details .log')).toMatch(/^recalibration skipped: cannot calibrate on prices up to 2018-0\d-\d\d: too little history/);
         await other.screenshot({ path: join(OUT, `status-page-${lang}.png`), fullPage: true });

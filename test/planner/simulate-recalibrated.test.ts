@@ -21,6 +21,9 @@ describe('simulate with the forecast the gateway would have had at 10:00 the day
     // Without any model the plan falls back to yesterday's prices: a different plan from the recalibrated one.
     expect(naive.days.map((d) => d.planEur)).not.toEqual(recal.days.map((d) => d.planEur));
     expect(formatSimulation(recal, from, to)).toMatch(/share of the perfect-hindsight saving kept: -?\d+\.\d %/);
+    // The report says how the plan was made.
+    expect(formatSimulation(recal, from, to).split('\n')[1]).toBe('plan fixed at 10:00 the day before on the recalibrated forecaster; no weather');
+    expect(formatSimulation(published, from, to).split('\n')[1]).toBe('plan fixed at 14:00 the day before on published prices; no weather');
   }, 300_000);
 });
 

@@ -190,7 +190,9 @@
   /** The last recalibration: status and short reason in the page's language, the English summary folded away. */
   function recalibrationHtml(r) {
     const reason = RECALIBRATION_REASONS.find((x) => x.re.test(r.summary));
-    return `<div class="recalibration"><p>${t('recalibration')}: <b>${esc(v('recalibration', r.status))}</b>${r.at ? ` · ${localTime(r.at, true)}` : ''}${reason ? ` · ${esc(reason[lang] || reason.es)}` : ''}</p>`
+    const said = reason ? reason[lang] || reason.es : null;
+    const text = typeof said === 'function' ? said(reason.re.exec(r.summary)) : said;
+    return `<div class="recalibration"><p>${t('recalibration')}: <b>${esc(v('recalibration', r.status))}</b>${r.at ? ` · ${localTime(r.at, true)}` : ''}${text ? ` · ${esc(text)}` : ''}</p>`
       + `<details><summary>${t('technical')}</summary><p class="log" translate="no" lang="en">${esc(r.summary)}</p></details></div>`;
   }
 

@@ -74,10 +74,12 @@ window.CHOCO_I18N = (() => {
   ];
   /** The short reason of a recalibration result (its English summary goes in the technical detail). */
   const RECALIBRATION_REASONS = [
-    { re: /too little history/, es: 'poco historial de precios (hacen falta 7 días o más)', en: 'too little price history (needs 7 days or more)' },
+    { re: /too little history \(needs (\d+)\+ days/, es: (m) => `poco historial de precios (hacen falta ${m[1]} días o más)`, en: (m) => `too little price history (needs ${m[1]} days or more)` },
     { re: /no \S+ prices in the last 3 days/, es: 'sin precios de los últimos 3 días', en: 'no prices in the last 3 days' },
-    { re: /not promoted/, es: 'la nueva calibración no mejora la activa', en: 'the new calibration does not beat the active one' },
-    { re: /^promoted/, es: 'la nueva calibración mejora la activa', en: 'the new calibration beats the active one' },
+    { re: /not promoted: no day of the last \d+ could be scored/, es: 'aún no hay días con los que comparar; se mantiene la activa', en: 'no day to compare on yet; the active one stays' },
+    { re: /not promoted/, es: 'la nueva calibración es peor que la activa en los últimos días', en: 'the new calibration is worse than the active one on the last days' },
+    { re: /^promoted .*: no active model to compare with/, es: 'primera calibración en uso', en: 'first calibration in use' },
+    { re: /^promoted/, es: 'la nueva calibración no es peor que la activa en los últimos días', en: 'the new calibration is not worse than the active one on the last days' },
   ];
   return { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS };
 })();
