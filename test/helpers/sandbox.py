@@ -9,8 +9,9 @@
 #   --native-arch           SystemCallArchitectures=native: a system call of another ABI (i386, x32) kills the process.
 #   --protect-system PATH   ProtectSystem=strict + ReadWritePaths=PATH: every mount read-only except /proc, /sys,
 #                           /dev, the private /tmp and PATH.
-#   --private-tmp DIR       PrivateTmp=yes: empty /tmp and /var/tmp; DIR (where the install lives, if under /tmp)
-#                           is bound back at its own path so the command can still be found.
+#   --private-tmp DIR[:DIR] PrivateTmp=yes: empty /tmp and /var/tmp; each DIR (where the install lives, and the
+#                           checkout its node_modules link to, if under /tmp) is bound back at its own path so the
+#                           command can still be found.
 #   --device-policy-closed  DevicePolicy=closed: /dev holds only null, zero, full, random, urandom and tty.
 #   --no-caps UID:GID       User= with CapabilityBoundingSet= and AmbientCapabilities= empty, NoNewPrivileges=yes
 #                           (through setpriv).
@@ -42,14 +43,14 @@ def mount_points():
 
 
 def private_tmp(keep):
-    keep_fd = os.open(keep, os.O_RDONLY | os.O_DIRECTORY) if keep else None
+    kept = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in (keep or "").split(":") if path]
     for tmp in ("/tmp", "/var/tmp"):
         if os.path.isdir(tmp):
             mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    if keep_fd is not None:
-        os.makedirs(keep, exist_ok=True)
-        mount(f"/proc/self/fd/{keep_fd}", keep, None, MS_BIND | MS_REC)
-        os.close(keep_fd)
+    for path, fd in kept:
+        os.makedirs(path, exist_ok=True)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
 
 
 def device_policy_closed():

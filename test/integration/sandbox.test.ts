@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { arch } from 'node:os';
+import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SeriesStore } from '../../gateway/series/store.js';
-import { buildGatewayInto } from '../helpers/built-gateway.js';
+import { REPO, buildGatewayInto } from '../helpers/built-gateway.js';
 
 /**
  * The built gateway under each hardening directive of deploy/choco-edge.service, applied without systemd by
@@ -30,7 +30,8 @@ const DIRECTIVES: Array<{ directive: RegExp; name: string; flags: (root: string,
   { directive: /^RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6$/m, name: 'RestrictAddressFamilies', flags: () => ['--address-families'] },
   { directive: /^SystemCallArchitectures=native$/m, name: 'SystemCallArchitectures', flags: () => ['--native-arch'] },
   { directive: /^ProtectSystem=strict$/m, name: 'ProtectSystem=strict + ReadWritePaths', flags: (_root, data) => ['--protect-system', data] },
-  { directive: /^PrivateTmp=yes$/m, name: 'PrivateTmp', flags: (root) => ['--private-tmp', root] },
+  // The built copy links node_modules to this checkout: when the checkout itself is under /tmp, it is kept visible too.
+  { directive: /^PrivateTmp=yes$/m, name: 'PrivateTmp', flags: (root) => ['--private-tmp', [root, ...(REPO.startsWith(`${tmpdir()}/`) ? [REPO] : [])].join(':')] },
   { directive: /^CapabilityBoundingSet=$/m, name: 'User + empty capability set', flags: () => ['--no-caps', `${NOBODY}:${NOBODY}`] },
   { directive: /^DevicePolicy=closed$/m, name: 'DevicePolicy=closed', flags: () => ['--device-policy-closed'] },
 ];
