@@ -49,8 +49,9 @@ describe('model registry and inference (real tfjs on the WASM backend)', () => {
   let store: SeriesStore;
   let writable: string;
   const registry = (keep = 3) => new ModelRegistry([{ path: SHIPPED, writable: false }, { path: writable, writable: true }], store, silent, () => Date.now(), keep);
-  const copyAs = (version: string) => {
-    const dir = join(writable, 'price-forecaster', version);
+  /** The shipped network copied as another version of it under `into` (the writable models folder by default). */
+  const copyAs = (version: string, into = writable) => {
+    const dir = join(into, 'price-forecaster', version);
     cpSync(join(SHIPPED, 'price-forecaster', '1.0.0'), dir, { recursive: true });
     const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8'));
     writeFileSync(join(dir, 'card.json'), JSON.stringify({ ...card, version }));
@@ -98,13 +99,7 @@ describe('model registry and inference (real tfjs on the WASM backend)', () => {
   it('gives the recalibrated ensemble the newest network as a member, one at or below a pinned rollback, and skips a corrupt one once', async () => {
     const own = await SeriesStore.open(mkdtempSync(join(tmpdir(), 'choco-member-')));
     const dir = mkdtempSync(join(tmpdir(), 'choco-member-rw-'));
-    const copy = (version: string) => {
-      const to = join(dir, 'price-forecaster', version);
-      cpSync(join(SHIPPED, 'price-forecaster', '1.0.0'), to, { recursive: true });
-      const card = JSON.parse(readFileSync(join(to, 'card.json'), 'utf8'));
-      writeFileSync(join(to, 'card.json'), JSON.stringify({ ...card, version }));
-      return to;
-    };
+    const copy = (version: string) => copyAs(version, dir);
     const r = new ModelRegistry([{ path: SHIPPED, writable: false }, { path: dir, writable: true }], own, silent, () => Date.now(), 5);
     try {
       await r.refresh();
