@@ -4,35 +4,17 @@ import { EventBus, type BusEvents } from '../../gateway/core/event-bus.js';
 import { AcceleratedClock, SystemClock, type Clock } from '../../gateway/time/clock.js';
 import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
-import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { COMMAND_CODES, createModbusLines } from '../../plugins/modbus-lines/index.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
+import { lineRun, planDocument } from '../helpers/plan-document.js';
 
 const H = 3_600_000;
-const iso = (t: number) => new Date(t).toISOString();
 
 /** A plan where line `conching` runs from `now - 1 h` to `runEnd`, or has nothing (idle) when runEnd is null. */
-function plan(now: number, version: number, runEnd: number | null): PlanDocumentPayload {
-  return {
-    v: 1,
-    plan_id: `p#${version}`,
-    version,
-    created_at: iso(now),
-    horizon: { start: iso(now), end: iso(now + 24 * H), resolution_min: 60 },
-    method: 'milp',
-    status: 'Optimal',
-    solve_ms: 1,
-    fallback_reason: null,
-    infeasible: [],
-    kept_previous: false,
-    runs: runEnd === null ? [] : [{ process: 'conching', line: 'conching', batch: 1, start: iso(now - H), end: iso(runEnd), start_local: '', kw: 48, cost_eur: 1 }],
-    hours: [],
-    totals: { kwh: 0, cost_eur: 0, baseline_eur: null, saved_eur: null },
-  };
-}
+const plan = (now: number, version: number, runEnd: number | null) => planDocument(now, runEnd === null ? [] : [lineRun('conching', now - H, runEnd, 48)], version);
 
 const conching = { command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104 };
 const tempering = { command: 200, powerSetpoint: 201, validUntil: 202, heartbeat: 204 };

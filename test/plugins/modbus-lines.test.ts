@@ -4,37 +4,17 @@ import { EventBus, type BusEvents } from '../../gateway/core/event-bus.js';
 import { SystemClock } from '../../gateway/time/clock.js';
 import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
-import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { createModbusLines, lineStateAt } from '../../plugins/modbus-lines/index.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
+import { lineRun, planDocument } from '../helpers/plan-document.js';
 
 const H = 3_600_000;
 
-function doc(now: number): PlanDocumentPayload {
-  const iso = (t: number) => new Date(t).toISOString();
-  return {
-    v: 1,
-    plan_id: 'p#1',
-    version: 1,
-    created_at: iso(now),
-    horizon: { start: iso(now), end: iso(now + 24 * H), resolution_min: 60 },
-    method: 'milp',
-    status: 'Optimal',
-    solve_ms: 1,
-    fallback_reason: null,
-    infeasible: [],
-    kept_previous: false,
-    runs: [
-      { process: 'conching', line: 'conching', batch: 1, start: iso(now - H), end: iso(now + 4 * H), start_local: '', kw: 48, cost_eur: 1 },
-      { process: 'tempering', line: 'tempering', batch: 1, start: iso(now + 5 * H), end: iso(now + 7 * H), start_local: '', kw: 36, cost_eur: 1 },
-    ],
-    hours: [],
-    totals: { kwh: 0, cost_eur: 0, baseline_eur: null, saved_eur: null },
-  };
-}
+/** Conching runs now to +4 h, tempering from +5 h to +7 h. */
+const doc = (now: number) => planDocument(now, [lineRun('conching', now - H, now + 4 * H, 48), lineRun('tempering', now + 5 * H, now + 7 * H, 36)]);
 
 describe('line commands from the plan', () => {
   it('says run with power until the run ends, idle until the next run, idle without a plan', () => {
