@@ -10,8 +10,8 @@ export function lineRun(line: string, start: number, end: number, kw: number): P
   return { process: line, line, batch: 1, start: iso(start), end: iso(end), start_local: '', kw, cost_eur: 1 };
 }
 
-/** A plan document issued at `now` over the next 24 h holding `runs`, version `version` (id `p#<version>`). */
-export function planDocument(now: number, runs: PlannedLineRun[], version = 1): PlanDocumentPayload {
+/** A plan document issued at `now` over the next 24 h holding `runs`, version `version` (id `p#<version>`), with `totals` over zero ones. */
+export function planDocument(now: number, runs: PlannedLineRun[], version = 1, totals: Partial<PlanDocumentPayload['totals']> = {}): PlanDocumentPayload {
   return {
     v: 1,
     plan_id: `p#${version}`,
@@ -26,6 +26,6 @@ export function planDocument(now: number, runs: PlannedLineRun[], version = 1): 
     kept_previous: false,
     runs,
     hours: [],
-    totals: { kwh: 0, cost_eur: 0, baseline_eur: null, saved_eur: null },
+    totals: { kwh: 0, cost_eur: 0, baseline_eur: null, saved_eur: null, ...totals },
   };
 }

@@ -19,12 +19,12 @@ import { EventBus } from '../../gateway/core/event-bus.js';
 import { SystemClock } from '../../gateway/time/clock.js';
 import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
-import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import type { Plugin } from '../../gateway/core/plugin-api.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { codec, createSparkplug, toNumber } from '../../plugins/sparkplug/index.js';
 import { silent, testConfig } from '../helpers/context.js';
 import { freePort, Mosquitto } from '../helpers/mosquitto.js';
+import { lineRun, planDocument } from '../helpers/plan-document.js';
 
 const GROUP = 'plants';
 const NODE = 'linares';
@@ -53,16 +53,8 @@ interface SessionView {
 }
 
 const H = 3_600_000;
-function planDoc(now: number, version: number): PlanDocumentPayload {
-  const iso = (t: number) => new Date(t).toISOString();
-  return {
-    v: 1, plan_id: `p#${version}`, version, created_at: iso(now),
-    horizon: { start: iso(now), end: iso(now + 24 * H), resolution_min: 60 },
-    method: 'milp', status: 'Optimal', solve_ms: 1, fallback_reason: null, infeasible: [], kept_previous: false,
-    runs: [{ process: 'conching', line: 'conching', batch: 1, start: iso(now - H), end: iso(now + H + version * 60_000), start_local: '', kw: 48, cost_eur: 1 }],
-    hours: [], totals: { kwh: 10, cost_eur: version / 10, baseline_eur: null, saved_eur: null },
-  };
-}
+/** A plan whose conching run ends a minute later with each version, its cost following the version. */
+const planDoc = (now: number, version: number) => planDocument(now, [lineRun('conching', now - H, now + H + version * 60_000, 48)], version, { kwh: 10, cost_eur: version / 10 });
 
 describe('Sparkplug B 3.0 TCK requirements for an edge node, on a real Mosquitto with 40 reconnects', () => {
   let broker: Mosquitto;
