@@ -146,10 +146,7 @@ export class ModelRegistry {
       if (!isLearCalibration(calibration)) throw new Error('calibration.json is not a lear-ensemble calibration');
       model = calibration;
     } else {
-      const network = await tf.loadLayersModel(fileLoadHandler(c.dir));
-      const inputs = (network.inputs[0]?.shape ?? [])[1];
-      if (inputs !== c.card.inputs.length) throw new Error(`model takes ${String(inputs)} inputs, its card lists ${c.card.inputs.length}`);
-      model = network;
+      model = await loadNetwork(c);
     }
     const previous = this.active.get(c.card.name);
     this.active.set(c.card.name, { name: c.card.name, version: c.version, dir: c.dir, card: c.card, model, loadMs: Math.round((performance.now() - started) * 10) / 10, loadedAt: this.now(), inferences: 0, lastInferenceAt: null, lastInferenceMs: null });
@@ -175,12 +172,7 @@ export class ModelRegistry {
       if (!wanted || held?.dir === wanted.dir) return held;
       try {
         this.backend ??= await initBackend();
-        const model = await tf.loadLayersModel(fileLoadHandler(wanted.dir));
-        const inputs = (model.inputs[0]?.shape ?? [])[1];
-        if (inputs !== wanted.card.inputs.length) {
-          model.dispose();
-          throw new Error(`model takes ${String(inputs)} inputs, its card lists ${wanted.card.inputs.length}`);
-        }
+        const model = await loadNetwork(wanted);
         this.retiredNetworks.forEach((m) => m.dispose());
         this.retiredNetworks = held ? [held.model] : [];
         const trainedTo = (wanted.card.training as { to?: unknown } | undefined)?.to;
@@ -260,6 +252,17 @@ export class ModelRegistry {
   problemList(): Array<{ model: string; problem: string }> {
     return [...this.problems.entries()].map(([model, problem]) => ({ model, problem }));
   }
+}
+
+/** A candidate's TF.js network, refused (and freed) when it does not take the inputs its card lists. */
+async function loadNetwork(c: Candidate): Promise<LayersModel> {
+  const network = await tf.loadLayersModel(fileLoadHandler(c.dir));
+  const inputs = (network.inputs[0]?.shape ?? [])[1];
+  if (inputs !== c.card.inputs.length) {
+    network.dispose();
+    throw new Error(`model takes ${String(inputs)} inputs, its card lists ${c.card.inputs.length}`);
+  }
+  return network;
 }
 
 export function disposeArtifact(model: ModelArtifact | undefined): void {
