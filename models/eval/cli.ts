@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { addDays, localDate } from '../../gateway/time/tz.js';
@@ -30,14 +30,19 @@ export interface EvalArgs {
 
 export class EvalUsageError extends Error {}
 
-async function loadShipped(name: string, dir: string, version?: string): Promise<{ model: LayersModel; version: string; trainedTo?: string }> {
+/** The folder of a shipped network version (the newest without `version`). */
+function shippedDir(name: string, dir: string, version?: string): { dir: string; version: string } {
   const base = join(dir, name);
   if (!existsSync(base)) throw new EvalUsageError(`no model ${name} under ${dir}`);
   const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'model.json'))).sort(compareVersions);
   const chosen = version ?? versions.at(-1);
   if (!chosen || !versions.includes(chosen)) throw new EvalUsageError(`no version ${version ?? ''} of ${name}; have ${versions.join(', ')}`);
-  const card = JSON.parse(readFileSync(join(base, chosen, 'card.json'), 'utf8')) as { training?: { to?: string } };
-  return { model: await tf.loadLayersModel(fileLoadHandler(join(base, chosen))), version: chosen, trainedTo: card.training?.to };
+  return { dir: join(base, chosen), version: chosen };
+}
+
+async function loadShipped(name: string, dir: string, version?: string): Promise<{ model: LayersModel; version: string }> {
+  const shipped = shippedDir(name, dir, version);
+  return { model: await tf.loadLayersModel(fileLoadHandler(shipped.dir)), version: shipped.version };
 }
 
 /** `choco-edge eval`: the shipped model on any file in the shared/data formats; prints the metrics table. */
@@ -48,7 +53,10 @@ export async function runEval(a: EvalArgs): Promise<string> {
   const starts = [...prices.keys()].sort((x, y) => x - y);
   const first = localDate(starts[0]!);
   const last = localDate(starts.at(-1)!);
-  if (a.model === PRICE_MODEL && !a.version) return runRecalibratedEval(a, a.networkMember === false ? undefined : await loadShipped(PRICE_MODEL, dir));
+  if (a.model === PRICE_MODEL && !a.version) {
+    const { networkMemberFrom } = await import('./price-rolling.js');
+    return runRecalibratedEval(a, a.networkMember === false ? undefined : await networkMemberFrom(shippedDir(PRICE_MODEL, dir).dir));
+  }
   if (a.model === PRICE_MODEL) {
     const { model, version } = await loadShipped(PRICE_MODEL, dir, a.version);
     const drivers = a.drivers ? loadDrivers(a.drivers) : undefined;
@@ -73,7 +81,7 @@ export async function runEval(a: EvalArgs): Promise<string> {
  * the period (rolling origin, recalibrated every day), with drivers when `--drivers` is given and again without them.
  * `--prices` takes comma-separated files (OMIE hourly and 15-min: the finer wins per day).
  */
-async function runRecalibratedEval(a: EvalArgs, shipped?: { model: LayersModel; version: string; trainedTo?: string }): Promise<string> {
+async function runRecalibratedEval(a: EvalArgs, shipped?: { model: LayersModel; id: string; after: string }): Promise<string> {
   const { rollingRun, scoredPoints, formatRollingReport } = await import('./price-rolling.js');
   const DEFAULT_LEAR = { ...(await import('../../gateway/inference/price-lear.js')).DEFAULT_LEAR, ...a.lear };
   const paths = a.prices.split(',').filter(Boolean);
@@ -81,8 +89,8 @@ async function runRecalibratedEval(a: EvalArgs, shipped?: { model: LayersModel; 
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   const started = performance.now();
   // The network member joins only for targets after its training data: earlier ones would flatter it.
-  const network = shipped?.trainedTo && shipped.trainedTo < addDays(a.to, -1) ? { model: shipped.model, id: `${PRICE_MODEL}@${shipped.version}`, after: shipped.trainedTo } : undefined;
-  const networkNote = network ? `, the TF.js network ${network.id} as a member for targets after ${network.after}` : shipped ? `, without the TF.js network ${PRICE_MODEL}@${shipped.version} (trained on data up to ${shipped.trainedTo ?? '?'})` : '';
+  const network = shipped && shipped.after < addDays(a.to, -1) ? shipped : undefined;
+  const networkNote = network ? `, the TF.js network ${network.id} as a member for targets after ${network.after}` : shipped ? `, without the TF.js network ${shipped.id} (trained on data up to ${shipped.after})` : '';
   const withDrivers = rollingRun(paths, a.drivers, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir, network });
   const withoutDrivers = a.drivers ? rollingRun(paths, undefined, addDays(a.from, -2), addDays(a.to, -1), DEFAULT_LEAR, { progress, cacheDir: a.cacheDir, network }) : undefined;
   const points = scoredPoints(withDrivers, a.from, a.to);
