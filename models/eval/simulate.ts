@@ -46,13 +46,12 @@ export async function simulate(config: Config, options: { prices: string; weathe
   let model: import('@tensorflow/tfjs').LayersModel | undefined;
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
   let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
-  let network: { id: string; after: string } | undefined;
+  let network: Awaited<ReturnType<typeof import('./price-rolling.js').networkMemberFrom>>;
   if (options.decisionHour < 13 && options.forecaster !== 'network') {
     const { networkMemberFrom, rollingRun } = await import('./price-rolling.js');
     const r = config.models.recalibration;
-    const member = options.modelDir ? await networkMemberFrom(options.modelDir) : undefined;
-    network = member;
-    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, network: member, progress: (line) => process.stderr.write(`${line}\n`) });
+    network = options.modelDir ? await networkMemberFrom(options.modelDir) : undefined;
+    const run = rollingRun(pricePaths, options.drivers, addDays(options.from, -1), addDays(options.to, -1), { windows: r.windows, lambda: r.lambda, conformalDays: r.conformalDays, weightDays: r.weightDays }, { tz, network, progress: (line) => process.stderr.write(`${line}\n`) });
     recalibrated = new Map([...run.byOrigin].map(([last, f]) => [last, f.find((x) => x.k === 1)?.slots ?? []]));
   } else if (options.decisionHour < 13 && options.modelDir) {
     await initBackend();
