@@ -18,7 +18,7 @@ import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
-import { checkDemoPorts, demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
+import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -158,7 +158,7 @@ async function main(): Promise<number> {
     case 'demo': {
       const base = loadConfig({ file: configFile });
       const settings = base.demo;
-      await checkDemoPorts(base);
+      await checkListenPorts(base, 'demo');
       const demoDir = prepareDemoDir(base.dataDir);
       const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
       let gateway: Gateway | undefined;

@@ -2,7 +2,6 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, st
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
-import { checkListenPorts } from '../../gateway/config/ports.js';
 import { SIMULATED_POINTS, simulatedLines } from './simulated-sensor.js';
 
 /** The file that marks a directory as the demo's own: only a directory holding it is ever emptied by the demo. */
@@ -52,11 +51,6 @@ export function prepareDemoDir(dataDir: string): string {
  * Throws a ConfigError when a port the demo listens on (HTTP, embedded MQTT and its WebSocket; 0 = any, skipped)
  * is taken, so that a demo that cannot start deletes nothing. Each port is bound for a moment and released.
  */
-/** The demo's ports, tried before anything starts (see `checkListenPorts`). */
-export function checkDemoPorts(config: Config): Promise<void> {
-  return checkListenPorts(config, 'demo');
-}
-
 function list(entries: string[]): string {
   return `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}`;
 }
