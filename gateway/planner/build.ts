@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { localParts } from '../time/tz.js';
 import { TARIFFS, tariffPeriod } from './tariff.js';
-import type { PlannedRun, PlannerInput } from './types.js';
+import type { DayQuota, PlannedRun, PlannerInput } from './types.js';
 
 type PlannerConfig = Config['planner'];
 type Window = PlannerConfig['forbidden'][number];
@@ -24,6 +24,7 @@ export interface InputParts {
   outdoorC: Array<number | null>;
   runsToPlace: Record<string, number>;
   fixedRuns?: PlannedRun[];
+  dayQuotas?: DayQuota[];
   orderCredit?: Record<string, number>;
   /** Use the baseline shift as the only production window (the fixed-shift comparison). */
   baseline?: boolean;
@@ -53,6 +54,7 @@ export function buildPlannerInput(cfg: PlannerConfig, parts: InputParts, timezon
     forbidden: parts.starts.map((t) => !inWindows(windows, t, timezone) || inWindows(cfg.forbidden, t, timezone)),
     fixedRuns: parts.fixedRuns ?? [],
     runsToPlace: parts.runsToPlace,
+    ...(parts.dayQuotas ? { dayQuotas: parts.dayQuotas } : {}),
     orderCredit: parts.orderCredit ?? {},
     timeLimitMs: cfg.timeLimitMs,
   };

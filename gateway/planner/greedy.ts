@@ -1,10 +1,21 @@
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { allowedStarts, numberBatches, runSlots } from './milp.js';
-import type { PlannedRun, PlannerInput, SolveResult } from './types.js';
+import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
+
+/** The local day the `placed`-th run (0-based, in placing order) of `process` must start in, when days have quotas. */
+function dayOfNextRun(input: PlannerInput, process: string, placed: number): DayQuota | undefined {
+  let before = 0;
+  for (const day of input.dayQuotas ?? []) {
+    before += day.runs[process] ?? 0;
+    if (placed < before) return day;
+  }
+  return undefined;
+}
 
 /**
  * A feasible plan without a solver: batch by batch along the process order, each run at the cheapest start
- * (or, with `earliest`, the first start) that respects power, blocked slots, machine occupancy and order.
+ * (or, with `earliest`, the first start) that respects power, blocked slots, machine occupancy, order and the
+ * local day each run belongs to.
  */
 export function solveGreedy(input: PlannerInput, options: { earliest?: boolean } = {}): SolveResult {
   const started = performance.now();
@@ -24,6 +35,28 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
   const ends: Record<string, number[]> = Object.fromEntries(input.processes.map((p) => [p.name, input.fixedRuns.filter((r) => r.process === p.name).map((r) => r.startSlot + r.slots)]));
   const chain = [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
   const tail = (i: number) => chain.slice(i + 1).reduce((s, n) => s + (remaining[n] ? runSlots(input, n) : 0), 0);
+  // The latest start of the next run of `name` that leaves its own later runs of the same day room to start in it.
+  const lastStartOfNext = (name: string): number => {
+    const L = runSlots(input, name);
+    const placed = input.runsToPlace[name]! - remaining[name]!;
+    const day = dayOfNextRun(input, name, placed);
+    if (!day) return T - L;
+    const gap = Math.ceil((input.processes.find((x) => x.name === name)!.minGapMinutes * 60_000) / input.resolutionMs);
+    const laterSameDay = input.dayQuotas!.slice(0, input.dayQuotas!.indexOf(day) + 1).reduce((s, d) => s + (d.runs[name] ?? 0), 0) - placed - 1;
+    return Math.min(day.toSlot - 1, T - L) - laterSameDay * (L + gap);
+  };
+  // ... and leaves the next runs of its successors in the order room to start inside their days too.
+  const latestStart = (i: number, L: number) => {
+    let latest = Math.min(T - L - tail(i), lastStartOfNext(chain[i]!));
+    let between = 0;
+    const successors = input.order.includes(chain[i]!) ? input.order.slice(input.order.indexOf(chain[i]!) + 1) : [];
+    for (const n of successors) {
+      if (!remaining[n]) continue;
+      latest = Math.min(latest, lastStartOfNext(n) - between - L);
+      between += runSlots(input, n);
+    }
+    return latest;
+  };
   for (let k = 0; chain.some((n) => (remaining[n] ?? 0) > 0); k++) {
     let progressed = false;
     chain.forEach((name, i) => {
@@ -38,9 +71,10 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
       if (pred && needIndex >= 0 && predEnds[needIndex] === undefined) return;
       const earliest = pred && needIndex >= 0 ? predEnds[needIndex]! : 0;
       const blocked = blockedSlots(input, name);
+      const day = dayOfNextRun(input, name, input.runsToPlace[name]! - remaining[name]!);
       let best: { t: number; cost: number } | undefined;
       for (const t of allowedStarts(input, name)) {
-        if (t < earliest || t + L + tail(i) > T) continue;
+        if (t < earliest || t > latestStart(i, L) || (day && (t < day.fromSlot || t >= day.toSlot))) continue;
         let ok = true;
         let cost = 0;
         for (let u = t; u < t + L && ok; u++) {

@@ -44,7 +44,7 @@ const runCost = (input: PlannerInput, process: string, start: number, L: number)
   return eur;
 };
 
-/** The MILP in CPLEX LP format: binary start variables, quota, machine, power, batch-order constraints. */
+/** The MILP in CPLEX LP format: binary start variables, quota (per horizon and per local day), machine, power, batch-order constraints. */
 export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: string; vars: Map<string, { process: string; start: number }> } {
   const T = input.starts.length;
   const vars = new Map<string, { process: string; start: number }>();
@@ -68,6 +68,10 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: 
     const need = input.runsToPlace[p.name] ?? 0;
     if (!need) continue;
     add((byProcess.get(p.name) ?? []).map((t) => `+ ${name(p.name, t)}`), `= ${need}`);
+    for (const day of input.dayQuotas ?? []) {
+      const inDay = (byProcess.get(p.name) ?? []).filter((t) => t >= day.fromSlot && t < day.toSlot);
+      add(inDay.map((t) => `+ ${name(p.name, t)}`), `= ${day.runs[p.name] ?? 0}`);
+    }
     const L = runSlots(input, p.name);
     const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
     const starts = new Set(byProcess.get(p.name));

@@ -25,6 +25,10 @@ export function diagnose(input: PlannerInput): string[] {
       next = t + L + gap;
     }
     if (fit < need) out.push(`${p.name}: quota of ${need} runs of ${p.minutes} min does not fit; at most ${fit} fit in the allowed ${hours(starts.length + L - 1)} h`);
+    for (const day of input.dayQuotas ?? []) {
+      const quota = day.runs[p.name] ?? 0;
+      if (quota > 0 && !starts.some((t) => t >= day.fromSlot && t < day.toSlot)) out.push(`${p.name}: no allowed start on ${day.day} for its ${quota} run(s) there`);
+    }
     if (p.kw > input.contractedKw) out.push(`${p.name}: needs ${p.kw} kW, more than the contracted ${input.contractedKw} kW`);
   }
   return out;
@@ -34,6 +38,14 @@ export interface PlanOutcome extends SolveResult {
   costEur: number;
   kwh: number;
   fallbackReason?: string;
+}
+
+/** The cheapest-start greedy plan, or the earliest-start one when only that finds room for every run. */
+function feasibleGreedy(input: PlannerInput): SolveResult {
+  const cheapest = solveGreedy(input);
+  if (!cheapest.infeasible) return cheapest;
+  const earliest = solveGreedy(input, { earliest: true });
+  return earliest.infeasible ? cheapest : earliest;
 }
 
 /** MILP within the time limit; the greedy plan when the solver fails or runs out of time; infeasibility named. */
@@ -59,11 +71,11 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
       result = undefined;
     }
   } else fallbackReason = 'solver disabled or given no time';
-  result ??= solveGreedy(input);
+  result ??= feasibleGreedy(input);
   const broken = violations(input, result.runs);
   if (broken.length && result.method === 'milp') {
     fallbackReason = `solver plan broke constraints (${broken[0]})`;
-    result = solveGreedy(input);
+    result = feasibleGreedy(input);
   }
   const { eur, kwh } = scheduleCost(input, result.runs);
   return { ...result, costEur: eur, kwh, ...(fallbackReason ? { fallbackReason } : {}) };

@@ -44,9 +44,23 @@ export interface PlannerInput {
   fixedRuns: PlannedRun[];
   /** Runs still to place in this horizon, per process (quota minus what already ran or is fixed). */
   runsToPlace: Record<string, number>;
+  /**
+   * The local days of the horizon as slot ranges [fromSlot, toSlot), each with the runs per process that must start
+   * inside it (today: the quota minus what already started; a day the horizon only partly covers: none). Their sums
+   * equal `runsToPlace`. Absent: the runs may start anywhere in the horizon (a one-day horizon, the simulator).
+   */
+  dayQuotas?: DayQuota[];
   /** Batches already through the predecessor of each process and waiting for it (work in progress). */
   orderCredit: Record<string, number>;
   timeLimitMs: number;
+}
+
+export interface DayQuota {
+  /** Local date, YYYY-MM-DD. */
+  day: string;
+  fromSlot: number;
+  toSlot: number;
+  runs: Record<string, number>;
 }
 
 export interface PlannedRun {

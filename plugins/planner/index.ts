@@ -8,7 +8,8 @@ import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost, violations } from '../../gateway/planner/cost.js';
 import { planDocument } from '../../gateway/planner/document.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
-import { planSchedule, type PlanOutcome } from '../../gateway/planner/plan.js';
+import { dayQuotas, planKeepingDays, totalRuns } from '../../gateway/planner/day-quotas.js';
+import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
@@ -106,11 +107,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       .filter((r) => r.end > first)
       .map((r) => ({ process: r.process, batch: r.batch, startSlot: Math.round((r.start - first) / resolutionMs), slots: Math.round((r.end - r.start) / resolutionMs) }));
     const today = localDate(now, tz);
-    const days = new Set(starts.map((t) => localDate(t, tz)));
     const startedToday = (process: string) => history.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
     const fixed = (process: string) => fixedRuns.filter((r) => r.process === process).length;
-    const fullDays = [...days].filter((d) => d !== today && starts.filter((t) => localDate(t, tz) === d).length * resolutionMs >= 23 * HOUR_MS);
-    const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, Math.max(0, p.batchesPerDay - startedToday(p.name)) + fullDays.length * p.batchesPerDay]));
+    const days = dayQuotas(starts, resolutionMs, tz, cfg.processes, startedToday);
+    const runsToPlace = totalRuns(days, cfg.processes);
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
     // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
     // running b runs already consumed, and at least what keeps today's quota counts consistent.
@@ -121,7 +121,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         return [b, Math.max(done(a) - done(b), fixed(b), startedToday(a) - startedToday(b) + fixed(b) - fixed(a))];
       }),
     );
-    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, fixedRuns, orderCredit }, tz);
+    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, dayQuotas: days, fixedRuns, orderCredit }, tz);
     for (const o of overrides.values()) {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
@@ -129,12 +129,13 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return input;
   };
 
-  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null } | { refused: string }> => {
-    const input = await buildInput(cfg, now);
-    if ('refused' in input) return input;
-    const outcome = await planSchedule(input);
+  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; carried?: string } | { refused: string }> => {
+    const built = await buildInput(cfg, now);
+    if ('refused' in built) return built;
+    const { input, outcome, carried } = await planKeepingDays(built);
+    // The fixed shift does the same work over the horizon; its runs may not cross the shift's end, so no day split.
     const baseline = solveGreedy(buildPlannerInput(cfg, { starts: input.starts, resolutionMs: input.resolutionMs, priceEurMwh: input.priceEurMwh, priceSource: input.priceSource, outdoorC: input.outdoorC, runsToPlace: input.runsToPlace, fixedRuns: input.fixedRuns, baseline: true }, tz), { earliest: true });
-    return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur };
+    return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur, ...(carried ? { carried } : {}) };
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
@@ -192,13 +193,13 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       throw Object.assign(new Error(`planner: ${solved.refused}`), { statusCode: 409 });
     }
     let { outcome } = solved;
-    const { input, baselineEur } = solved;
+    const { input, baselineEur, carried } = solved;
     let keptPrevious = false;
     if (current && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
       const previous = current.runs
         .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / input.resolutionMs) }))
-        .filter((r) => r.startSlot >= 0);
+        .filter((r) => r.startSlot >= 0 && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot));
       const sameWork = input.processes.every((p) => previous.filter((r) => r.process === p.name).length === (input.runsToPlace[p.name] ?? 0));
       if (sameWork && !violations(input, previous).length) {
         const previousEur = scheduleCost(input, previous).eur;
@@ -216,7 +217,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
-    return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}` };
+    return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}${carried ? `; ${carried}` : ''}` };
   };
 
   const withChanges = (changes: PlanChanges): PlannerConfig => ({

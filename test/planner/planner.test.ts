@@ -3,7 +3,7 @@ import { scheduleCost, violations } from '../../gateway/planner/cost.js';
 import { solveMilp } from '../../gateway/planner/milp.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { TARIFF_20TD, TARIFF_30TD, tariffPeriod } from '../../gateway/planner/tariff.js';
-import type { PlannedRun, PlannerInput, ProcessSpec } from '../../gateway/planner/types.js';
+import type { DayQuota, PlannedRun, PlannerInput, ProcessSpec } from '../../gateway/planner/types.js';
 import { seededRandom } from '../../gateway/inference/seeded-random.js';
 import { localDayRange } from '../../gateway/time/tz.js';
 
@@ -131,6 +131,31 @@ describe('planner', () => {
       expect(violations(inp, milp.runs)).toEqual([]);
       expect(scheduleCost(inp, milp.runs).eur).toBeCloseTo(bruteForce(inp), 2);
     }
+  });
+
+  it('keeps each day’s quota inside its day: the solver equals brute force, the greedy plan and the checks agree', async () => {
+    // Two "days" of 6 slots; the second is cheaper, so without day quotas every run would move there.
+    const days = (a: number, b: number): DayQuota[] => [
+      { day: 'D', fromSlot: 0, toSlot: 6, runs: { mixing: a, refining: a } },
+      { day: 'D+1', fromSlot: 6, toSlot: 12, runs: { mixing: b, refining: b } },
+    ];
+    const random = seededRandom(11);
+    for (let k = 0; k < 6; k++) {
+      const prices = Array.from({ length: 12 }, (_, i) => Math.round((i < 6 ? 150 : 20) + random() * 60));
+      const dq = days(1, 1 + (k % 2));
+      const inp = input(prices, [proc('mixing', 30, 60, 2), proc('refining', 42, 120, 2)], { dayQuotas: dq, runsToPlace: { mixing: 2 + (k % 2), refining: 2 + (k % 2) } });
+      const milp = await solveMilp(inp);
+      expect(violations(inp, milp.runs)).toEqual([]);
+      expect(milp.runs.filter((r) => r.startSlot < 6)).toHaveLength(2);
+      expect(scheduleCost(inp, milp.runs).eur).toBeCloseTo(bruteForce(inp), 2);
+      const greedy = await planSchedule({ ...inp, timeLimitMs: 0 });
+      expect(greedy.method).toBe('greedy');
+      expect(violations(inp, greedy.runs), JSON.stringify({ prices, greedy })).toEqual([]);
+    }
+    const inp = input([1, 1, 1, 1], [proc('mixing', 30, 60, 2)], { dayQuotas: [{ day: '2025-06-02', fromSlot: 0, toSlot: 2, runs: { mixing: 1 } }, { day: '2025-06-03', fromSlot: 2, toSlot: 4, runs: { mixing: 1 } }] });
+    expect(violations(inp, [{ process: 'mixing', batch: 1, startSlot: 2, slots: 1 }, { process: 'mixing', batch: 2, startSlot: 3, slots: 1 }]).join()).toMatch(/mixing: 0 run\(s\) start on 2025-06-02, its quota there is 1/);
+    const closed = await planSchedule({ ...inp, forbidden: [true, true, false, false] });
+    expect(closed.infeasible!.join()).toMatch(/mixing: no allowed start on 2025-06-02 for its 1 run\(s\) there/);
   });
 
   it('falls back to a feasible greedy plan when the solver gets no time', async () => {
