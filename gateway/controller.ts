@@ -76,6 +76,8 @@ export class Gateway implements HttpContext {
   readonly alerts: Alerts;
   private startedAt = 0;
   private stopping?: Promise<void>;
+  /** Aborted when the gateway stops: the fetchers abandon their requests and retries. */
+  private readonly shuttingDown = new AbortController();
   private starting?: Promise<void>;
   brokerPorts?: { port: number; wsPort: number; tlsPort?: number };
   mqttUrl = '';
@@ -184,7 +186,7 @@ export class Gateway implements HttpContext {
       log: this.logger(name),
       bus: this.bus,
       store: this.store,
-      fetcher: new Fetcher(this.clock, this.config.fetch),
+      fetcher: new Fetcher(this.clock, this.config.fetch, Math.random, this.shuttingDown.signal),
       mqtt: this.mqtt,
       mqttUrl: this.mqttUrl,
       mqttCredentials: this.mqttCredentials,
@@ -345,6 +347,8 @@ export class Gateway implements HttpContext {
     // Tearing down while start() is still opening things would leave its last steps writing to a closed store.
     await this.starting?.catch(() => undefined);
     this.bus.emit('gateway.stopping', { reason });
+    // In-flight source requests are abandoned rather than waited out (timeouts and retry backoffs run to minutes).
+    this.shuttingDown.abort();
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();
     await this.healthWatch?.stop();

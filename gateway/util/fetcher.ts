@@ -38,29 +38,51 @@ export function redactUrl(url: string, extra: string[] = []): string {
   }
 }
 
-/** GET with a timeout, retries with exponential backoff and full jitter on timeouts, network errors, 429 and 5xx. */
+/**
+ * GET with a timeout, retries with exponential backoff and full jitter on timeouts, network errors, 429 and 5xx.
+ * When `stopping` aborts (the gateway shuts down), the request in flight is abandoned and no retry follows: the
+ * caller gets a transient `unreachable` error saying so, and the shutdown does not wait out timeouts and backoffs.
+ */
 export class Fetcher {
   constructor(
     private readonly clock: Clock,
     private readonly policy: RetryPolicy,
     private readonly random: () => number = Math.random,
+    private readonly stopping?: AbortSignal,
   ) {}
 
   async get(request: FetchRequest): Promise<FetchResult> {
     let lastError: GatewayError | undefined;
     for (let attempt = 1; attempt <= this.policy.retries + 1; attempt++) {
       try {
+        if (this.stopping?.aborted) throw this.abandoned(request);
         const result = await this.once(request);
         return { ...result, attempts: attempt };
       } catch (error) {
         if (!(error instanceof GatewayError)) throw error;
         lastError = error;
-        if (!error.transient || attempt > this.policy.retries) break;
+        if (!error.transient || attempt > this.policy.retries || this.stopping?.aborted) break;
         const delay = this.delayFor(attempt, error.retryAfterMs);
-        if (delay > 0) await this.clock.sleep(delay);
+        if (delay > 0) await this.sleepUnlessStopping(delay);
       }
     }
-    throw lastError!;
+    throw this.stopping?.aborted ? this.abandoned(request) : lastError!;
+  }
+
+  private abandoned(request: FetchRequest): GatewayError {
+    return new GatewayError('unreachable', `GET ${redactUrl(request.url, request.secretParams)}: abandoned, the gateway is stopping`, true);
+  }
+
+  private async sleepUnlessStopping(ms: number): Promise<void> {
+    const stopping = this.stopping;
+    if (!stopping) return this.clock.sleep(ms);
+    let onAbort = () => {};
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      stopping.addEventListener('abort', onAbort, { once: true });
+    });
+    await Promise.race([this.clock.sleep(ms), aborted]);
+    stopping.removeEventListener('abort', onAbort);
   }
 
   delayFor(attempt: number, retryAfterMs?: number): number {
@@ -76,7 +98,7 @@ export class Fetcher {
     try {
       response = await fetch(request.url, {
         headers: request.headers,
-        signal: AbortSignal.timeout(this.policy.timeoutMs),
+        signal: this.stopping ? AbortSignal.any([AbortSignal.timeout(this.policy.timeoutMs), this.stopping]) : AbortSignal.timeout(this.policy.timeoutMs),
       });
     } catch (error) {
       const name = (error as Error)?.name;

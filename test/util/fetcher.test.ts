@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SystemClock } from '../../gateway/time/clock.js';
 import { GatewayError } from '../../gateway/util/errors.js';
 import { Fetcher, parseRetryAfter, redactUrl } from '../../gateway/util/fetcher.js';
@@ -33,6 +33,31 @@ describe('HTTP fetcher (real local server)', () => {
     expect(error).toBeInstanceOf(GatewayError);
     expect((error as GatewayError).code).toBe('timeout');
     expect(server.countFor('/c')).toBe(2);
+  });
+
+  it('abandons the request in flight and the retry backoff when the gateway stops, instead of waiting them out', async () => {
+    const stopping = new AbortController();
+    const patient = new Fetcher(new SystemClock(), { timeoutMs: 600_000, retries: 3, backoffMs: 600_000, maxBackoffMs: 600_000 }, Math.random, stopping.signal);
+    // In flight: the server answers after ten minutes.
+    server.script('/stop-a', { delayMs: 600_000, body: 'late' });
+    const hanging = patient.get({ url: `${server.base}/stop-a?token=secret` }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(server.countFor('/stop-a')).toBe(1));
+    stopping.abort();
+    const error = (await hanging) as GatewayError;
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.message).toMatch(/stop-a\?token=\*\*\*: abandoned, the gateway is stopping/);
+    expect(error.transient).toBe(true);
+    // In the backoff after a 503: no second attempt, and a stopped fetcher makes no request at all.
+    const later = new AbortController();
+    const backingOff = new Fetcher(new SystemClock(), { timeoutMs: 600_000, retries: 3, backoffMs: 600_000, maxBackoffMs: 600_000 }, () => 1, later.signal);
+    server.script('/stop-b', { status: 503, body: 'busy' }, { body: 'ok' });
+    const waiting = backingOff.get({ url: `${server.base}/stop-b` }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(server.countFor('/stop-b')).toBe(1));
+    later.abort();
+    expect(((await waiting) as Error).message).toMatch(/abandoned, the gateway is stopping/);
+    expect(server.countFor('/stop-b')).toBe(1);
+    expect(((await backingOff.get({ url: `${server.base}/stop-b` }).catch((e: unknown) => e)) as Error).message).toMatch(/abandoned/);
+    expect(server.countFor('/stop-b')).toBe(1);
   });
 
   it('does not retry permanent 4xx and names them', async () => {
