@@ -69,10 +69,9 @@ export function violations(input: PlannerInput, runs: readonly PlannedRun[]): st
     for (let i = 1; i < mine.length; i++) if (mine[i]!.startSlot < mine[i - 1]!.startSlot + mine[i - 1]!.slots + gap) out.push(`${p.name} runs overlap or pause less than ${p.minGapMinutes} min`);
   }
   for (const day of input.dayQuotas ?? []) {
-    for (const p of input.processes) {
-      const n = runs.filter((r) => r.process === p.name && r.startSlot >= day.fromSlot && r.startSlot < day.toSlot).length;
-      const quota = day.runs[p.name] ?? 0;
-      if (n !== quota) out.push(`${p.name}: ${n} run(s) start on ${day.day}, its quota there is ${quota}`);
+    for (const [process, quota] of Object.entries(day.runs)) {
+      const n = runs.filter((r) => r.process === process && r.startSlot >= day.fromSlot && r.startSlot < day.toSlot).length;
+      if (n !== quota) out.push(`${process}: ${n} run(s) start on ${day.day}, its quota there is ${quota}`);
     }
   }
   // Batch order over all runs, the fixed (already started) ones first, as the solvers count it; fixed runs are facts, not checked.

@@ -44,7 +44,7 @@ const runCost = (input: PlannerInput, process: string, start: number, L: number)
   return eur;
 };
 
-/** The MILP in CPLEX LP format: binary start variables, quota (per horizon and per local day), machine, power, batch-order constraints. */
+/** The MILP in CPLEX LP format: binary start variables, quota (per horizon, and per local day for the batches entering the line), machine, power, batch-order constraints. */
 export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: string; vars: Map<string, { process: string; start: number }> } {
   const T = input.starts.length;
   const vars = new Map<string, { process: string; start: number }>();
@@ -69,8 +69,9 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: 
     if (!need) continue;
     add((byProcess.get(p.name) ?? []).map((t) => `+ ${name(p.name, t)}`), `= ${need}`);
     for (const day of input.dayQuotas ?? []) {
+      if (day.runs[p.name] === undefined) continue;
       const inDay = (byProcess.get(p.name) ?? []).filter((t) => t >= day.fromSlot && t < day.toSlot);
-      add(inDay.map((t) => `+ ${name(p.name, t)}`), `= ${day.runs[p.name] ?? 0}`);
+      add(inDay.map((t) => `+ ${name(p.name, t)}`), `= ${day.runs[p.name]}`);
     }
     const L = runSlots(input, p.name);
     const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);

@@ -42,8 +42,8 @@ function twoDays(over: Partial<PlannerInput>): PlannerInput {
     fixedRuns: [],
     runsToPlace: { mixing: 4, refining: 4 },
     dayQuotas: [
-      { day: '2025-07-15', fromSlot: 0, toSlot: 4, runs: { mixing: 2, refining: 2 } },
-      { day: '2025-07-16', fromSlot: 4, toSlot: 10, runs: { mixing: 2, refining: 2 } },
+      { day: '2025-07-15', fromSlot: 0, toSlot: 4, runs: { mixing: 2 } },
+      { day: '2025-07-16', fromSlot: 4, toSlot: 10, runs: { mixing: 2 } },
     ],
     orderCredit: {},
     timeLimitMs: 5000,
@@ -59,9 +59,9 @@ describe('the status page speaks the planner’s day-quota messages, as the plan
   });
 
   it('translates a day without an allowed start', () => {
-    const problems = diagnose(twoDays({ forbidden: [false, false, false, false, true, true, true, true, true, false] }));
+    const problems = diagnose(twoDays({ forbidden: [false, false, false, false, true, true, true, true, true, true] }));
     const noStart = problems.find((p) => p.includes('no allowed start'));
-    expect(noStart).toBe('refining: no allowed start on 2025-07-16 for its 2 run(s) there');
-    expect(spanish(noStart!)).toBe('refining: ningún comienzo permitido el 2025-07-16 para sus 2 tandas de ese día');
+    expect(noStart).toBe('mixing: no allowed start on 2025-07-16 for its 2 run(s) there');
+    expect(spanish(noStart!)).toBe('mixing: ningún comienzo permitido el 2025-07-16 para sus 2 tandas de ese día');
   });
 });
