@@ -71,7 +71,7 @@ export function violations(input: PlannerInput, runs: readonly PlannedRun[]): st
   for (const day of input.dayQuotas ?? []) {
     for (const [process, quota] of Object.entries(day.runs)) {
       const n = runs.filter((r) => r.process === process && r.startSlot >= day.fromSlot && r.startSlot < day.toSlot).length;
-      if (n !== quota) out.push(`${process}: ${n} run(s) start on ${day.day}, its quota there is ${quota}`);
+      if (day.atMost ? n > quota : n !== quota) out.push(`${process}: ${n} run(s) start on ${day.day}, its quota there is ${day.atMost ? 'at most ' : ''}${quota}`);
     }
   }
   // Batch order over all runs, the fixed (already started) ones first, as the solvers count it; fixed runs are facts, not checked.

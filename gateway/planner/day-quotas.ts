@@ -1,4 +1,5 @@
 import { localDate, localDayRange } from '../time/tz.js';
+import { solveMilp } from './milp.js';
 import { planSchedule, type PlanOutcome } from './plan.js';
 import type { DayQuota, PlannerInput, ProcessSpec } from './types.js';
 
@@ -8,13 +9,13 @@ export function enteringProcesses(processes: readonly ProcessSpec[], order: read
 }
 
 /**
- * The horizon's work (slot starts, UTC ms): per process the runs to place (today its `batchesPerDay` minus
- * `startedToday(process)`, plus `batchesPerDay` for every later local day the horizon covers whole), and per local
- * day the batches that must enter the line on that day (the entering processes only; a day the horizon covers in
- * part: none, it is planned when the horizon reaches it). The later steps of a batch follow it through the batch
- * order wherever they are cheapest, across midnight if need be, as work in progress does.
+ * The horizon's work (slot starts, UTC ms) split into its local days. Today every process must start its
+ * `batchesPerDay` minus `startedToday(process)` runs today; on every later day the horizon covers whole, the
+ * batches entering the line (`enteringProcesses`) start `batchesPerDay` runs on that day, and the later steps of
+ * those batches place their runs anywhere in the horizon (`runsToPlace`), across midnight if need be; a day the
+ * horizon covers only in part gets no batches (it is planned when the horizon reaches it).
  */
-export function horizonQuotas(starts: readonly number[], resolutionMs: number, timezone: string, processes: readonly ProcessSpec[], order: readonly string[], startedToday: (process: string) => number): { days: DayQuota[]; runsToPlace: Record<string, number> } {
+export function dayQuotas(starts: readonly number[], resolutionMs: number, timezone: string, processes: readonly ProcessSpec[], order: readonly string[], startedToday: (process: string) => number): { days: DayQuota[]; runsToPlace: Record<string, number> } {
   const days: DayQuota[] = [];
   starts.forEach((t, slot) => {
     const day = localDate(t, timezone);
@@ -29,63 +30,88 @@ export function horizonQuotas(starts: readonly number[], resolutionMs: number, t
     for (const p of processes) {
       const runs = i === 0 ? Math.max(0, p.batchesPerDay - startedToday(p.name)) : whole ? p.batchesPerDay : 0;
       runsToPlace[p.name]! += runs;
-      if (entering.includes(p.name)) d.runs[p.name] = runs;
+      if (i === 0 || entering.includes(p.name)) d.runs[p.name] = runs;
     }
   });
   return { days, runsToPlace };
 }
 
 /**
- * Plans with every day's batches entering on that day. When that is infeasible because today's batches cannot all
- * enter before midnight (a start late in the day, the line stopped, the gateway down), plans as many of today's
- * as can enter, names the others in `infeasible`, and keeps the later days' batches. When the days' batches cannot
- * be kept apart at all (e.g. heat leaves a later day too little room), plans the horizon's work as a whole, as
- * before day quotas existed. Returns the plan and the input it was made for (the baseline compares the same work).
+ * Plans with every day's quotas. When today's runs cannot all start before midnight (a start late in the day, a
+ * stopped line, the gateway down, hot hours), plans as many of them as still can (the most runs today, found by
+ * the solver, or with the greedy planner by dropping runs from the end of the batch order) and keeps the later
+ * days' quotas: today's batches that cannot enter the line (the first process of the order) are a shortfall
+ * named in `infeasible`; later steps of today's batches that start after midnight are work in progress, said in
+ * `carried`. When the later days cannot meet their quotas either (heat leaving a day too little room), the
+ * horizon's work is planned as a whole, without the day split. Returns the plan and the input it was made for.
  */
-export async function planKeepingDays(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome }> {
+export async function planKeepingDays(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome; carried?: string }> {
   const outcome = await planSchedule(input);
   if (!outcome.infeasible || !input.dayQuotas?.length) return { input, outcome };
-  const shortfall = await todaysShortfall(input);
-  if (shortfall) return shortfall;
+  const relaxed = input.timeLimitMs > 0 ? await mostRunsToday(input) : await dropFromTheEnd(input);
+  if (relaxed) {
+    const plan = await planSchedule(relaxed);
+    if (!plan.infeasible) {
+      const today = input.dayQuotas[0]!;
+      const kept = relaxed.dayQuotas![0]!.runs;
+      const missing = (names: string[]) => names.filter((p) => today.runs[p]! > kept[p]!).map((p) => `${today.runs[p]! - kept[p]!} of ${today.runs[p]} ${p}`);
+      const chain = orderChain(input);
+      const entering = enteringProcesses(input.processes, input.order);
+      const shortfall = missing(entering);
+      const carried = missing(chain.filter((p) => !entering.includes(p)));
+      return {
+        input: relaxed,
+        outcome: shortfall.length ? { ...plan, infeasible: [`today (${today.day}): ${shortfall.join(', ')} run(s) cannot start before midnight; the later days are planned in full`] } : plan,
+        ...(carried.length ? { carried: `today's batches go on after midnight: ${carried.join(', ')} run(s) start tomorrow` } : {}),
+      };
+    }
+  }
   const { dayQuotas: _, ...whole } = input;
   const plan = await planSchedule(whole);
   return plan.infeasible ? { input, outcome } : { input: whole, outcome: plan };
 }
 
+/** The processes in batch order, then the ones outside it. */
+function orderChain(input: PlannerInput): string[] {
+  return [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
+}
+
 /**
- * The plan with as many of today's batches as can still enter today, the others named, when the later days can be
- * planned without them (otherwise it is not today that lacks room: undefined).
+ * `input` with today's quota cut to `runs` (exact again). A batch that does not enter today leaves the horizon's
+ * work with all its steps; a later step of today's batches that is not started today stays in it (for tomorrow).
  */
-async function todaysShortfall(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome } | undefined> {
-  let withoutToday = input;
-  for (let process = enteringToday(withoutToday); process; process = enteringToday(withoutToday)) withoutToday = dropBatch(withoutToday, process);
-  if (withoutToday === input || (await planSchedule(withoutToday)).infeasible) return undefined;
+function withToday(input: PlannerInput, runs: Record<string, number>): PlannerInput {
   const today = input.dayQuotas![0]!;
-  let relaxed = input;
-  for (let process = enteringToday(relaxed); process; process = enteringToday(relaxed)) {
-    relaxed = dropBatch(relaxed, process);
-    const plan = await planSchedule(relaxed);
-    if (plan.infeasible) continue;
-    const kept = relaxed.dayQuotas![0]!.runs;
-    const missing = Object.entries(today.runs)
-      .filter(([name, n]) => n > kept[name]!)
-      .map(([name, n]) => `${n - kept[name]!} of ${n} ${name}`);
-    return { input: relaxed, outcome: { ...plan, infeasible: [`today (${today.day}): ${missing.join(', ')} run(s) cannot start before midnight; the later days are planned in full`] } };
+  const entering = enteringProcesses(input.processes, input.order);
+  const notEntered = (process: string) => (today.runs[process] ?? 0) - (runs[process] ?? 0);
+  const runsToPlace = Object.fromEntries(
+    input.processes.map((p) => [p.name, (input.runsToPlace[p.name] ?? 0) - (entering.includes(p.name) ? notEntered(p.name) : input.order.includes(p.name) ? notEntered(input.order[0]!) : 0)]),
+  );
+  return { ...input, dayQuotas: [{ ...today, runs, atMost: false }, ...input.dayQuotas!.slice(1)], runsToPlace };
+}
+
+/**
+ * Today's quota cut to the most runs that can still start today with the later days' batches kept, and the
+ * horizon's work cut to the most that then fits in it (a later step that fits in neither is left to the next
+ * horizons); undefined when the later days' batches cannot be kept.
+ */
+async function mostRunsToday(input: PlannerInput): Promise<PlannerInput | undefined> {
+  const today = { ...input.dayQuotas![0]!, atMost: true };
+  const result = await solveMilp({ ...input, dayQuotas: [today, ...input.dayQuotas!.slice(1)] }, { maximizeStartsIn: today });
+  if (!result.runs.length && !/optimal/i.test(result.status)) return undefined;
+  const count = (p: string, day?: DayQuota) => result.runs.filter((r) => r.process === p && (!day || (r.startSlot >= day.fromSlot && r.startSlot < day.toSlot))).length;
+  const runs = Object.fromEntries(Object.keys(today.runs).map((p) => [p, count(p, today)]));
+  return { ...input, dayQuotas: [{ ...today, runs, atMost: false }, ...input.dayQuotas!.slice(1)], runsToPlace: Object.fromEntries(input.processes.map((p) => [p.name, count(p.name)])) };
+}
+
+/** Without the solver: today's runs dropped from the end of the batch order until the greedy planner finds a plan. */
+async function dropFromTheEnd(input: PlannerInput): Promise<PlannerInput | undefined> {
+  const runs = { ...input.dayQuotas![0]!.runs };
+  const chain = orderChain(input).reverse();
+  for (let last = chain.find((p) => runs[p]! > 0); last; last = chain.find((p) => runs[p]! > 0)) {
+    runs[last]!--;
+    const attempt = withToday(input, { ...runs });
+    if (!(await planSchedule(attempt)).infeasible) return attempt;
   }
   return undefined;
-}
-
-/** An entering process with a batch still to enter today, or undefined. */
-function enteringToday(input: PlannerInput): string | undefined {
-  const today = input.dayQuotas![0]!;
-  return Object.keys(today.runs).find((name) => today.runs[name]! > 0);
-}
-
-/** One batch of `process` less today; a batch that does not enter takes its later steps out of the horizon's work too. */
-function dropBatch(input: PlannerInput, process: string): PlannerInput {
-  const followers = process === input.order[0] ? input.order.slice(1) : [];
-  const runsToPlace = { ...input.runsToPlace };
-  for (const name of [process, ...followers]) runsToPlace[name] = Math.max(0, (runsToPlace[name] ?? 0) - 1);
-  const [today, ...later] = input.dayQuotas!;
-  return { ...input, runsToPlace, dayQuotas: [{ ...today!, runs: { ...today!.runs, [process]: today!.runs[process]! - 1 } }, ...later] };
 }

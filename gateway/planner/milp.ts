@@ -1,6 +1,6 @@
 import type { LegacyHighs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
-import type { PlannedRun, PlannerInput, SolveResult } from './types.js';
+import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 let highs: Promise<LegacyHighs> | undefined;
 
@@ -45,7 +45,7 @@ const runCost = (input: PlannerInput, process: string, start: number, L: number)
 };
 
 /** The MILP in CPLEX LP format: binary start variables, quota (per horizon, and per local day for the batches entering the line), machine, power, batch-order constraints. */
-export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: string; vars: Map<string, { process: string; start: number }> } {
+export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximizeStartsIn?: DayQuota): { lp: string; vars: Map<string, { process: string; start: number }> } {
   const T = input.starts.length;
   const vars = new Map<string, { process: string; start: number }>();
   const byProcess = new Map<string, number[]>();
@@ -57,7 +57,10 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: 
   });
   const name = (process: string, t: number) => `s_${input.processes.findIndex((p) => p.name === process)}_${t}`;
   const lines: string[] = ['Minimize', ' obj:'];
-  const objTerms = [...vars.entries()].map(([v, { process, start }]) => `${runCost(input, process, start, runSlots(input, process)).toFixed(6)} ${v}`);
+  // Either the cost, or (to find how much still fits) the most runs in the day `maximizeStartsIn`, then the most runs.
+  const inDay = (process: string, start: number) => maximizeStartsIn!.runs[process] !== undefined && start >= maximizeStartsIn!.fromSlot && start < maximizeStartsIn!.toSlot;
+  const dayWeight = Object.values(input.runsToPlace).reduce((a, b) => a + b, 0) + 1;
+  const objTerms = [...vars.entries()].map(([v, { process, start }]) => `${maximizeStartsIn ? -(1 + (inDay(process, start) ? dayWeight : 0)) : runCost(input, process, start, runSlots(input, process)).toFixed(6)} ${v}`);
   lines.push(...chunk(objTerms.length ? objTerms : ['0 dummy']), 'Subject To');
   let row = 0;
   const add = (terms: string[], rhs: string) => {
@@ -67,11 +70,12 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw): { lp: 
   for (const p of input.processes) {
     const need = input.runsToPlace[p.name] ?? 0;
     if (!need) continue;
-    add((byProcess.get(p.name) ?? []).map((t) => `+ ${name(p.name, t)}`), `= ${need}`);
+    const relaxed = (input.dayQuotas ?? []).some((d) => d.atMost && d.runs[p.name] !== undefined);
+    add((byProcess.get(p.name) ?? []).map((t) => `+ ${name(p.name, t)}`), `${relaxed ? '<=' : '='} ${need}`);
     for (const day of input.dayQuotas ?? []) {
       if (day.runs[p.name] === undefined) continue;
-      const inDay = (byProcess.get(p.name) ?? []).filter((t) => t >= day.fromSlot && t < day.toSlot);
-      add(inDay.map((t) => `+ ${name(p.name, t)}`), `= ${day.runs[p.name]}`);
+      const starts = (byProcess.get(p.name) ?? []).filter((t) => t >= day.fromSlot && t < day.toSlot);
+      add(starts.map((t) => `+ ${name(p.name, t)}`), `${day.atMost ? '<=' : '='} ${day.runs[p.name]}`);
     }
     const L = runSlots(input, p.name);
     const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
@@ -120,9 +124,10 @@ function chunk(terms: string[]): string[] {
   return out;
 }
 
-export async function solveMilp(input: PlannerInput): Promise<SolveResult> {
+/** The cheapest plan, or with `maximizeStartsIn` the one that starts the most runs in that day and then overall (cost ignored). */
+export async function solveMilp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota } = {}): Promise<SolveResult> {
   const started = performance.now();
-  const { lp, vars } = buildLp(input);
+  const { lp, vars } = buildLp(input, input.contractedKw, options.maximizeStartsIn);
   const h = await solver();
   const solution = h.solve(lp, { time_limit: Math.max(0.01, input.timeLimitMs / 1000), mip_rel_gap: 1e-6, output_flag: false });
   const status = String(solution.Status);

@@ -45,10 +45,10 @@ export interface PlannerInput {
   /** Runs still to place in this horizon, per process (quota minus what already ran or is fixed). */
   runsToPlace: Record<string, number>;
   /**
-   * The local days of the horizon as slot ranges [fromSlot, toSlot), each with the runs that must start inside it
-   * for the processes it names (the batches entering the line; today: the quota minus what already started; a day
-   * the horizon only partly covers: none); the processes it does not name place `runsToPlace` anywhere in the
-   * horizon. Absent: every run may start anywhere in the horizon (a one-day horizon, the simulator).
+   * The local days of the horizon as slot ranges [fromSlot, toSlot), each with the runs per process that must start
+   * inside it (today: the quota minus what already started; a day the horizon only partly covers: none); a process
+   * a day does not name places `runsToPlace` anywhere in the horizon. Absent: every run may start anywhere in the
+   * horizon (a one-day horizon, the simulator).
    */
   dayQuotas?: DayQuota[];
   /** Batches already through the predecessor of each process and waiting for it (work in progress). */
@@ -63,6 +63,8 @@ export interface DayQuota {
   toSlot: number;
   /** Runs that must start on this day, per named process. */
   runs: Record<string, number>;
+  /** The runs are at most these (today, relaxed while the plan looks for what still fits), not exactly. */
+  atMost?: boolean;
 }
 
 export interface PlannedRun {

@@ -8,7 +8,7 @@ import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost, violations } from '../../gateway/planner/cost.js';
 import { planDocument } from '../../gateway/planner/document.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
-import { horizonQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
+import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
@@ -109,7 +109,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const today = localDate(now, tz);
     const startedToday = (process: string) => history.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
     const fixed = (process: string) => fixedRuns.filter((r) => r.process === process).length;
-    const { days, runsToPlace } = horizonQuotas(starts, resolutionMs, tz, cfg.processes, cfg.order, startedToday);
+    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, cfg.processes, cfg.order, startedToday);
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
     // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
     // running b runs already consumed, and at least what keeps today's quota counts consistent.
@@ -128,13 +128,13 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return input;
   };
 
-  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null } | { refused: string }> => {
+  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; carried?: string } | { refused: string }> => {
     const built = await buildInput(cfg, now);
     if ('refused' in built) return built;
-    const { input, outcome } = await planKeepingDays(built);
+    const { input, outcome, carried } = await planKeepingDays(built);
     // The fixed shift does the same work over the horizon; its runs may not cross the shift's end, so no day split.
     const baseline = solveGreedy(buildPlannerInput(cfg, { starts: input.starts, resolutionMs: input.resolutionMs, priceEurMwh: input.priceEurMwh, priceSource: input.priceSource, outdoorC: input.outdoorC, runsToPlace: input.runsToPlace, fixedRuns: input.fixedRuns, baseline: true }, tz), { earliest: true });
-    return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur };
+    return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur, ...(carried ? { carried } : {}) };
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
@@ -192,7 +192,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       throw Object.assign(new Error(`planner: ${solved.refused}`), { statusCode: 409 });
     }
     let { outcome } = solved;
-    const { input, baselineEur } = solved;
+    const { input, baselineEur, carried } = solved;
     let keptPrevious = false;
     if (current && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
@@ -216,7 +216,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
-    return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}` };
+    return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}${carried ? `; ${carried}` : ''}` };
   };
 
   const withChanges = (changes: PlanChanges): PlannerConfig => ({

@@ -13,7 +13,7 @@ import { buildPriceFeatures } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
 import { ModelRegistry, asNetwork } from '../../gateway/inference/registry.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
-import { horizonQuotas } from '../../gateway/planner/day-quotas.js';
+import { dayQuotas } from '../../gateway/planner/day-quotas.js';
 import { scheduleCost } from '../../gateway/planner/cost.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
@@ -231,7 +231,7 @@ async function planning(): Promise<void> {
   for (let day = 0; day < 10; day++) {
     const starts = Array.from({ length: 192 }, (_, i) => start + i * Q);
     const price = starts.map((_, i) => series[(day * 24 + Math.floor(i / 4)) % series.length]! + ((i % 4) - 1.5) * 2);
-    const { days, runsToPlace } = horizonQuotas(starts, Q, 'Europe/Madrid', config.planner.processes, config.planner.order, () => 0);
+    const { days, runsToPlace } = dayQuotas(starts, Q, 'Europe/Madrid', config.planner.processes, config.planner.order, () => 0);
     const input = buildPlannerInput({ ...config.planner, timeLimitMs: 30_000 }, { starts, resolutionMs: Q, priceEurMwh: price, priceSource: starts.map(() => 'published'), outdoorC: starts.map(() => null), runsToPlace, dayQuotas: days }, 'Europe/Madrid');
     const t0 = performance.now();
     const m = await planSchedule(input);

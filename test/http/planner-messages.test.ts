@@ -42,8 +42,8 @@ function twoDays(over: Partial<PlannerInput>): PlannerInput {
     fixedRuns: [],
     runsToPlace: { mixing: 4, refining: 4 },
     dayQuotas: [
-      { day: '2025-07-15', fromSlot: 0, toSlot: 4, runs: { mixing: 2 } },
-      { day: '2025-07-16', fromSlot: 4, toSlot: 10, runs: { mixing: 2 } },
+      { day: '2025-07-15', fromSlot: 0, toSlot: 4, runs: { mixing: 2, refining: 2 } },
+      { day: '2025-07-16', fromSlot: 4, toSlot: 10, runs: { mixing: 2, refining: 2 } },
     ],
     orderCredit: {},
     timeLimitMs: 5000,

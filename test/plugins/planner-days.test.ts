@@ -25,11 +25,11 @@ async function storePrices(ctx: Awaited<ReturnType<typeof pluginContext>>, now: 
 
 const count = (runs: ReadonlyArray<{ process: string }>, process: string) => runs.filter((r) => r.process === process).length;
 
-describe('planner: the batches of each local day enter the line on that day, over a 48 h horizon', () => {
+describe('planner: each local day keeps its own quota over a 48 h horizon', () => {
   it.each([
     ['the solver', 5000],
     ['the greedy fallback', 0],
-  ])('does not push today’s batches into a cheaper tomorrow, nor start batches in the horizon’s partial last day (%s)', async (_, timeLimitMs) => {
+  ])('does not push today’s batches into a cheaper tomorrow, nor start runs in the horizon’s partial last day (%s)', async (_, timeLimitMs) => {
     // 06:00 local on 15 July: today is dear (190-200 €/MWh), tomorrow and the day after are cheap (10-20 €/MWh).
     const now = '2025-07-15T04:00:00Z';
     const ctx = await pluginContext(testConfig('http://127.0.0.1:9', { planner: { horizonHours: 48, timeLimitMs } }), now);
@@ -41,7 +41,8 @@ describe('planner: the batches of each local day enter the line on that day, ove
     expect(doc.method).toBe(timeLimitMs ? 'milp' : 'greedy');
     expect(doc.infeasible).toEqual([]);
     const perDay = startsPerDay(doc.runs);
-    expect(perDay['2025-07-15']?.mixing).toBe(2);
+    // Today's quota is today's; tomorrow's batches enter tomorrow, their later steps may run into the next morning.
+    expect(perDay['2025-07-15']).toEqual({ mixing: 2, refining: 2, conching: 2, tempering: 2 });
     expect(perDay['2025-07-16']?.mixing).toBe(2);
     expect(perDay['2025-07-17']?.mixing).toBeUndefined();
     for (const p of ['refining', 'conching', 'tempering']) expect(count(doc.runs, p)).toBe(4);
@@ -54,12 +55,13 @@ describe('planner: the batches of each local day enter the line on that day, ove
     await storePrices(ctx, now, 48, (_, i) => 50 + (i % 7));
     const planner = createPlanner(ctx);
     await planner.start();
-    await planner.jobs!.planning!();
+    const result = await planner.jobs!.planning!();
     const doc = planner.current()!;
     expect(doc.infeasible).toEqual([]);
-    expect(startsPerDay(doc.runs)['2025-07-15']?.mixing).toBe(2);
+    expect(startsPerDay(doc.runs)['2025-07-15']).toEqual({ mixing: 2, refining: 1 });
     expect(startsPerDay(doc.runs)['2025-07-16']?.mixing).toBe(2);
     for (const p of ['refining', 'conching', 'tempering']) expect(count(doc.runs, p)).toBe(4);
+    expect(result?.summary).toMatch(/today's batches go on after midnight: 1 of 2 refining, 2 of 2 conching, 2 of 2 tempering run\(s\) start tomorrow/);
     await ctx.close();
   });
 
@@ -81,7 +83,7 @@ describe('planner: the batches of each local day enter the line on that day, ove
     await ctx.close();
   });
 
-  it('plans all the work when heat leaves tomorrow too little room to keep the days apart', async () => {
+  it('carries a batch that heat keeps from tempering before midnight into tomorrow, instead of planning nothing', async () => {
     // From 00:00 local, tempering is blocked (34 °C outdoors) from 12:00 to 01:00 every day.
     const now = '2025-07-14T22:00:00Z';
     const ctx = await pluginContext(testConfig('http://127.0.0.1:9', { planner: { horizonHours: 48 } }), now);
@@ -95,10 +97,15 @@ describe('planner: the batches of each local day enter the line on that day, ove
     await ctx.store.write('fc.combined.temp', 'degC', temps, { source: 'test', fetchedAt: start });
     const planner = createPlanner(ctx);
     await planner.start();
-    await planner.jobs!.planning!();
+    const result = await planner.jobs!.planning!();
     const doc = planner.current()!;
+    // Today's second batch can only be tempered after 01:00: it is carried into tomorrow, not a reason to plan nothing.
     expect(doc.infeasible).toEqual([]);
-    for (const p of ['mixing', 'refining', 'conching', 'tempering']) expect(count(doc.runs, p)).toBe(4);
+    expect(startsPerDay(doc.runs)['2025-07-15']).toEqual({ mixing: 2, refining: 2, conching: 2, tempering: 1 });
+    // Tomorrow's second batch cannot be tempered before the horizon ends (00:00 on the 17th): left to the next plans.
+    expect(count(doc.runs, 'mixing')).toBe(4);
+    expect(count(doc.runs, 'tempering')).toBe(3);
+    expect(result?.summary).toMatch(/1 of 2 tempering run\(s\) start tomorrow/);
     await ctx.close();
   });
 
