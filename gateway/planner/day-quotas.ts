@@ -76,18 +76,11 @@ function orderChain(input: PlannerInput): string[] {
   return [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
 }
 
-/**
- * `input` with today's quota cut to `runs` (exact again). A batch that does not enter today leaves the horizon's
- * work with all its steps; a later step of today's batches that is not started today stays in it (for tomorrow).
- */
+/** `input` with today's quota cut to `runs` (exact again); the runs cut leave the horizon's work, for the next plans. */
 function withToday(input: PlannerInput, runs: Record<string, number>): PlannerInput {
   const today = input.dayQuotas![0]!;
-  const entering = enteringProcesses(input.processes, input.order);
-  const notEntered = (process: string) => (today.runs[process] ?? 0) - (runs[process] ?? 0);
-  const runsToPlace = Object.fromEntries(
-    input.processes.map((p) => [p.name, (input.runsToPlace[p.name] ?? 0) - (entering.includes(p.name) ? notEntered(p.name) : input.order.includes(p.name) ? notEntered(input.order[0]!) : 0)]),
-  );
-  return { ...input, dayQuotas: [{ ...today, runs, atMost: false }, ...input.dayQuotas!.slice(1)], runsToPlace };
+  const runsToPlace = Object.fromEntries(input.processes.map((p) => [p.name, (input.runsToPlace[p.name] ?? 0) - ((today.runs[p.name] ?? 0) - (runs[p.name] ?? 0))]));
+  return { ...input, dayQuotas: [{ ...today, runs }, ...input.dayQuotas!.slice(1)], runsToPlace };
 }
 
 /**
