@@ -62,7 +62,7 @@ export async function planKeepingDays(input: PlannerInput): Promise<{ input: Pla
       return {
         input: relaxed,
         outcome: shortfall.length ? { ...plan, infeasible: [`today (${today.day}): ${shortfall.join(', ')} run(s) cannot start before midnight; the later days are planned in full`] } : plan,
-        ...(carried.length ? { carried: `today's batches go on after midnight: ${carried.join(', ')} run(s) start tomorrow` } : {}),
+        ...(carried.length ? { carried: `today's batches go on after midnight: ${carried.join(', ')} run(s) of them start later` } : {}),
       };
     }
   }

@@ -61,7 +61,7 @@ describe('planner: each local day keeps its own quota over a 48 h horizon', () =
     expect(startsPerDay(doc.runs)['2025-07-15']).toEqual({ mixing: 2, refining: 1 });
     expect(startsPerDay(doc.runs)['2025-07-16']?.mixing).toBe(2);
     for (const p of ['refining', 'conching', 'tempering']) expect(count(doc.runs, p)).toBe(4);
-    expect(result?.summary).toMatch(/today's batches go on after midnight: 1 of 2 refining, 2 of 2 conching, 2 of 2 tempering run\(s\) start tomorrow/);
+    expect(result?.summary).toMatch(/today's batches go on after midnight: 1 of 2 refining, 2 of 2 conching, 2 of 2 tempering run\(s\) of them start later/);
     await ctx.close();
   });
 
@@ -105,7 +105,7 @@ describe('planner: each local day keeps its own quota over a 48 h horizon', () =
     // Tomorrow's second batch cannot be tempered before the horizon ends (00:00 on the 17th): left to the next plans.
     expect(count(doc.runs, 'mixing')).toBe(4);
     expect(count(doc.runs, 'tempering')).toBe(3);
-    expect(result?.summary).toMatch(/1 of 2 tempering run\(s\) start tomorrow/);
+    expect(result?.summary).toMatch(/today's batches go on after midnight: 1 of 2 tempering run\(s\) of them start later/);
     await ctx.close();
   });
 
