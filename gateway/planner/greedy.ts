@@ -14,8 +14,8 @@ function dayOfNextRun(input: PlannerInput, process: string, placed: number): Day
 
 /**
  * A feasible plan without a solver: batch by batch along the process order, each run at the cheapest start
- * (or, with `earliest`, the first start) that respects power, blocked slots, machine occupancy, order and the
- * local day each run belongs to.
+ * (or, with `earliest`, the first start) that respects power, blocked slots, machine occupancy, order, the local
+ * day each run belongs to, and the room the runs still to place need after it.
  */
 export function solveGreedy(input: PlannerInput, options: { earliest?: boolean } = {}): SolveResult {
   const started = performance.now();
@@ -34,28 +34,28 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
   const remaining = { ...input.runsToPlace };
   const ends: Record<string, number[]> = Object.fromEntries(input.processes.map((p) => [p.name, input.fixedRuns.filter((r) => r.process === p.name).map((r) => r.startSlot + r.slots)]));
   const chain = [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
-  const tail = (i: number) => chain.slice(i + 1).reduce((s, n) => s + (remaining[n] ? runSlots(input, n) : 0), 0);
-  // The latest start of the next run of `name` that leaves its own later runs of the same day room to start in it.
-  const lastStartOfNext = (name: string): number => {
-    const L = runSlots(input, name);
-    const placed = input.runsToPlace[name]! - remaining[name]!;
-    const day = dayOfNextRun(input, name, placed);
-    if (!day) return T - L;
-    const gap = Math.ceil((input.processes.find((x) => x.name === name)!.minGapMinutes * 60_000) / input.resolutionMs);
-    const laterSameDay = input.dayQuotas!.slice(0, input.dayQuotas!.indexOf(day) + 1).reduce((s, d) => s + (d.runs[name] ?? 0), 0) - placed - 1;
-    return Math.min(day.toSlot - 1, T - L) - laterSameDay * (L + gap);
-  };
-  // ... and leaves the next runs of its successors in the order room to start inside their days too.
-  const latestStart = (i: number, L: number) => {
-    let latest = Math.min(T - L - tail(i), lastStartOfNext(chain[i]!));
-    let between = 0;
-    const successors = input.order.includes(chain[i]!) ? input.order.slice(input.order.indexOf(chain[i]!) + 1) : [];
-    for (const n of successors) {
-      if (!remaining[n]) continue;
-      latest = Math.min(latest, lastStartOfNext(n) - between - L);
-      between += runSlots(input, n);
+  // Latest starts, by a backward pass over the runs still to place: each run must start in its day and leave room
+  // for the process's later runs and for its batch's later steps (the j-th remaining run of a process feeds the
+  // j-th remaining run of the next one in the order).
+  const latestStart = (i: number): number => {
+    const latest = new Map<string, number[]>();
+    for (const name of [...chain].reverse()) {
+      const L = runSlots(input, name);
+      const gap = Math.ceil((input.processes.find((x) => x.name === name)!.minGapMinutes * 60_000) / input.resolutionMs);
+      const placed = input.runsToPlace[name]! - remaining[name]!;
+      const next = input.order.includes(name) ? input.order[input.order.indexOf(name) + 1] : undefined;
+      const after = next ? latest.get(next) : undefined;
+      const own: number[] = new Array<number>(remaining[name]!).fill(0);
+      for (let j = own.length - 1; j >= 0; j--) {
+        const day = dayOfNextRun(input, name, placed + j);
+        let t = day ? Math.min(day.toSlot - 1, T - L) : T - L;
+        if (j + 1 < own.length) t = Math.min(t, own[j + 1]! - L - gap);
+        if (after && j < after.length) t = Math.min(t, after[j]! - L);
+        own[j] = t;
+      }
+      latest.set(name, own);
     }
-    return latest;
+    return latest.get(chain[i]!)![0]!;
   };
   for (let k = 0; chain.some((n) => (remaining[n] ?? 0) > 0); k++) {
     let progressed = false;
@@ -73,8 +73,9 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
       const blocked = blockedSlots(input, name);
       const day = dayOfNextRun(input, name, input.runsToPlace[name]! - remaining[name]!);
       let best: { t: number; cost: number } | undefined;
+      const latest = latestStart(i);
       for (const t of allowedStarts(input, name)) {
-        if (t < earliest || t > latestStart(i, L) || (day && (t < day.fromSlot || t >= day.toSlot))) continue;
+        if (t < earliest || t > latest || (day && (t < day.fromSlot || t >= day.toSlot))) continue;
         let ok = true;
         let cost = 0;
         for (let u = t; u < t + L && ok; u++) {

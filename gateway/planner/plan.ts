@@ -40,12 +40,11 @@ export interface PlanOutcome extends SolveResult {
   fallbackReason?: string;
 }
 
-/** The cheapest-start greedy plan, or the earliest-start one when only that finds room for every run. */
+/** The cheaper of the cheapest-start and earliest-start greedy plans that place every run; the first, with what it could not place, when neither does. */
 function feasibleGreedy(input: PlannerInput): SolveResult {
-  const cheapest = solveGreedy(input);
-  if (!cheapest.infeasible) return cheapest;
-  const earliest = solveGreedy(input, { earliest: true });
-  return earliest.infeasible ? cheapest : earliest;
+  const plans = [solveGreedy(input), solveGreedy(input, { earliest: true })];
+  const feasible = plans.filter((p) => !p.infeasible).sort((a, b) => scheduleCost(input, a.runs).eur - scheduleCost(input, b.runs).eur);
+  return feasible[0] ?? plans[0]!;
 }
 
 /** MILP within the time limit; the greedy plan when the solver fails or runs out of time; infeasibility named. */
