@@ -76,6 +76,9 @@ export class DaySource implements Plugin {
   private readonly tracker: HealthTracker;
   private readonly stats = new FetchStats();
   private stopping = false;
+  private wakeOnStop: () => void = () => {};
+  /** Resolves when the gateway starts stopping: a pause between backfill days ends then, not when its timer does. */
+  private readonly stopped = new Promise<void>((resolve) => (this.wakeOnStop = resolve));
   private readonly days = new Map<string, DayOutcome>();
   readonly jobs: Plugin['jobs'];
 
@@ -94,7 +97,10 @@ export class DaySource implements Plugin {
 
   async start(): Promise<void> {
     this.tracker.set('starting', 'waiting for the first fetch');
-    this.deps.bus.on('gateway.stopping', this.name, () => (this.stopping = true));
+    this.deps.bus.on('gateway.stopping', this.name, () => {
+      this.stopping = true;
+      this.wakeOnStop();
+    });
   }
 
   async stop(): Promise<void> {
@@ -178,7 +184,8 @@ export class DaySource implements Plugin {
     for (let i = days; i >= 1 && !this.stopping; i--) {
       const date = addDays(today, -i);
       if (await this.isDone(date)) continue;
-      if (!first && this.options.backfillIntervalMs > 0) await this.deps.clock.sleep(this.options.backfillIntervalMs);
+      if (!first && this.options.backfillIntervalMs > 0) await Promise.race([this.deps.clock.sleep(this.options.backfillIntervalMs), this.stopped]);
+      if (this.stopping) break;
       first = false;
       try {
         const outcome = await this.ingestDay(date);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DaySource } from '../../gateway/sources/day-source.js';
 import type { PluginFactory } from '../../gateway/core/plugin-api.js';
 import { localDayRange } from '../../gateway/time/tz.js';
@@ -93,6 +93,25 @@ export function daySourceContract(c: ContractCase): void {
         expect(await later.store.count(c.series, start, end)).toBe(c.slots);
         expect((await fresh.backfill(1)).summary).toMatch(/nothing missing/);
       } finally {
+        await later.close();
+      }
+    });
+
+    it('ends a backfill at its pause between days when the gateway stops, without waiting the pause out', async () => {
+      // Two days later, with ten minutes between days on a clock that never moves: only a stop can end the pause.
+      const later = await pluginContext(testConfig(server.base, { sources: { [c.factory.name]: { backfillIntervalMs: 600_000 } } }), new Date(Date.parse(c.now) + 2 * 86_400_000).toISOString());
+      const fresh = c.factory.create(later) as DaySource;
+      await fresh.start();
+      try {
+        const before = server.countFor(c.pathPrefix);
+        const backfill = fresh.backfill(2).catch((e: unknown) => e);
+        await vi.waitFor(() => expect(server.countFor(c.pathPrefix)).toBeGreaterThan(before));
+        later.bus.emit('gateway.stopping', { reason: 'test' });
+        const outcome = await backfill;
+        expect(String((outcome as { summary?: string }).summary ?? outcome)).toMatch(/backfill of 2 days/);
+        expect(later.clock.now()).toBe(Date.parse(c.now) + 2 * 86_400_000);
+      } finally {
+        await fresh.stop();
         await later.close();
       }
     });
