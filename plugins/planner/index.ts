@@ -133,7 +133,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if ('refused' in built) return built;
     const { input, outcome, carried } = await planKeepingDays(built);
     // The fixed shift does the same work over the horizon; its runs may not cross the shift's end, so no day split.
-    const baseline = solveGreedy(buildPlannerInput(cfg, { starts: input.starts, resolutionMs: input.resolutionMs, priceEurMwh: input.priceEurMwh, priceSource: input.priceSource, outdoorC: input.outdoorC, runsToPlace: input.runsToPlace, fixedRuns: input.fixedRuns, baseline: true }, tz), { earliest: true });
+    const baseline = solveGreedy(buildPlannerInput(cfg, { starts: input.starts, resolutionMs: input.resolutionMs, priceEurMwh: input.priceEurMwh, priceSource: input.priceSource, outdoorC: input.outdoorC, runsToPlace: input.runsToPlace, fixedRuns: input.fixedRuns, orderCredit: input.orderCredit, baseline: true }, tz), { earliest: true });
     return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur, ...(carried ? { carried } : {}) };
   };
 
