@@ -1,4 +1,4 @@
-import type { Clock } from '../time/clock.js';
+import { sleepUnlessAborted, type Clock } from '../time/clock.js';
 import type { EventBus } from '../core/event-bus.js';
 import { GatewayError, StoreError, errorCode, errorMessage } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
@@ -75,10 +75,8 @@ export class DaySource implements Plugin {
   readonly name: string;
   private readonly tracker: HealthTracker;
   private readonly stats = new FetchStats();
-  private stopping = false;
-  private wakeOnStop: () => void = () => {};
-  /** Resolves when the gateway starts stopping: a pause between backfill days ends then, not when its timer does. */
-  private readonly stopped = new Promise<void>((resolve) => (this.wakeOnStop = resolve));
+  /** Aborted when the gateway starts stopping: a backfill ends, and its pause between days with it. */
+  private readonly stopping = new AbortController();
   private readonly days = new Map<string, DayOutcome>();
   readonly jobs: Plugin['jobs'];
 
@@ -97,10 +95,7 @@ export class DaySource implements Plugin {
 
   async start(): Promise<void> {
     this.tracker.set('starting', 'waiting for the first fetch');
-    this.deps.bus.on('gateway.stopping', this.name, () => {
-      this.stopping = true;
-      this.wakeOnStop();
-    });
+    this.deps.bus.on('gateway.stopping', this.name, () => this.stopping.abort());
   }
 
   async stop(): Promise<void> {
@@ -181,11 +176,11 @@ export class DaySource implements Plugin {
     const unavailable: string[] = [];
     const failed: string[] = [];
     let first = true;
-    for (let i = days; i >= 1 && !this.stopping; i--) {
+    for (let i = days; i >= 1 && !this.stopping.signal.aborted; i--) {
       const date = addDays(today, -i);
       if (await this.isDone(date)) continue;
-      if (!first && this.options.backfillIntervalMs > 0) await Promise.race([this.deps.clock.sleep(this.options.backfillIntervalMs), this.stopped]);
-      if (this.stopping) break;
+      if (!first && this.options.backfillIntervalMs > 0) await sleepUnlessAborted(this.deps.clock, this.options.backfillIntervalMs, this.stopping.signal);
+      if (this.stopping.signal.aborted) break;
       first = false;
       try {
         const outcome = await this.ingestDay(date);

@@ -27,6 +27,18 @@ export class SystemClock implements Clock {
 /** Real time for timers that talk to devices (see PluginContext.deviceClock). */
 export const realClock: Clock = new SystemClock();
 
+/** `clock.sleep(ms)`, ended early when `signal` aborts (e.g. the gateway stops); resolves either way. */
+export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let onAbort = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  await Promise.race([clock.sleep(ms), aborted]);
+  signal.removeEventListener('abort', onAbort);
+}
+
 /** Runs `factor` times faster than real time from `startAt` (the demo's replay clock). */
 export class AcceleratedClock implements Clock {
   private readonly realStart = Date.now();

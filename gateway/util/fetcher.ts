@@ -1,4 +1,4 @@
-import type { Clock } from '../time/clock.js';
+import { sleepUnlessAborted, type Clock } from '../time/clock.js';
 import { GatewayError } from './errors.js';
 
 export interface RetryPolicy {
@@ -63,7 +63,7 @@ export class Fetcher {
         lastError = error;
         if (!error.transient || attempt > this.policy.retries || this.stopping?.aborted) break;
         const delay = this.delayFor(attempt, error.retryAfterMs);
-        if (delay > 0) await this.sleepUnlessStopping(delay);
+        if (delay > 0) await (this.stopping ? sleepUnlessAborted(this.clock, delay, this.stopping) : this.clock.sleep(delay));
       }
     }
     throw this.stopping?.aborted ? this.abandoned(request) : lastError!;
@@ -73,17 +73,6 @@ export class Fetcher {
     return new GatewayError('unreachable', `GET ${redactUrl(request.url, request.secretParams)}: abandoned, the gateway is stopping`, true);
   }
 
-  private async sleepUnlessStopping(ms: number): Promise<void> {
-    const stopping = this.stopping;
-    if (!stopping) return this.clock.sleep(ms);
-    let onAbort = () => {};
-    const aborted = new Promise<void>((resolve) => {
-      onAbort = resolve;
-      stopping.addEventListener('abort', onAbort, { once: true });
-    });
-    await Promise.race([this.clock.sleep(ms), aborted]);
-    stopping.removeEventListener('abort', onAbort);
-  }
 
   delayFor(attempt: number, retryAfterMs?: number): number {
     const exp = Math.min(this.policy.maxBackoffMs, this.policy.backoffMs * 2 ** (attempt - 1));
