@@ -1,5 +1,5 @@
 import { localDate, localDayRange } from '../time/tz.js';
-import { solveMilp } from './milp.js';
+import { processChain, solveMilp } from './milp.js';
 import { planSchedule, type PlanOutcome } from './plan.js';
 import type { DayQuota, PlannerInput, ProcessSpec } from './types.js';
 
@@ -55,7 +55,7 @@ export async function planKeepingDays(input: PlannerInput): Promise<{ input: Pla
       const today = input.dayQuotas[0]!;
       const kept = relaxed.dayQuotas![0]!.runs;
       const missing = (names: string[]) => names.filter((p) => today.runs[p]! > kept[p]!).map((p) => `${today.runs[p]! - kept[p]!} of ${today.runs[p]} ${p}`);
-      const chain = orderChain(input);
+      const chain = processChain(input);
       const entering = enteringProcesses(input.processes, input.order);
       const shortfall = missing(entering);
       const carried = missing(chain.filter((p) => !entering.includes(p)));
@@ -69,11 +69,6 @@ export async function planKeepingDays(input: PlannerInput): Promise<{ input: Pla
   const { dayQuotas: _, ...whole } = input;
   const plan = await planSchedule(whole);
   return plan.infeasible ? { input, outcome } : { input: whole, outcome: plan };
-}
-
-/** The processes in batch order, then the ones outside it. */
-function orderChain(input: PlannerInput): string[] {
-  return [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
 }
 
 /** `input` with today's quota cut to `runs` (exact again); the runs cut leave the horizon's work, for the next plans. */
@@ -100,7 +95,7 @@ async function mostRunsToday(input: PlannerInput): Promise<PlannerInput | undefi
 /** Without the solver: today's runs dropped from the end of the batch order until the greedy planner finds a plan. */
 async function dropFromTheEnd(input: PlannerInput): Promise<PlannerInput | undefined> {
   const runs = { ...input.dayQuotas![0]!.runs };
-  const chain = orderChain(input).reverse();
+  const chain = processChain(input).reverse();
   for (let last = chain.find((p) => runs[p]! > 0); last; last = chain.find((p) => runs[p]! > 0)) {
     runs[last]!--;
     const attempt = withToday(input, { ...runs });

@@ -1,5 +1,5 @@
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
-import { allowedStarts, numberBatches, runSlots } from './milp.js';
+import { allowedStarts, gapSlots, numberBatches, processChain, runSlots } from './milp.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 /** The local day the `placed`-th run (0-based, in placing order) of `process` must start in, when days have quotas. */
@@ -24,7 +24,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
   const busy = new Map<string, boolean[]>(input.processes.map((p) => [p.name, new Array<boolean>(T).fill(false)]));
   const occupy = (process: string, start: number, L: number) => {
     const p = input.processes.find((x) => x.name === process)!;
-    const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+    const gap = gapSlots(input, process);
     for (let t = Math.max(0, start - gap); t < Math.min(T, start + L + gap); t++) busy.get(process)![t] = true;
     for (let t = Math.max(0, start); t < Math.min(T, start + L); t++) power[t]! += p.kw + coolingKw(input, t);
   };
@@ -33,7 +33,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
   const infeasible: string[] = [];
   const remaining = { ...input.runsToPlace };
   const ends: Record<string, number[]> = Object.fromEntries(input.processes.map((p) => [p.name, input.fixedRuns.filter((r) => r.process === p.name).map((r) => r.startSlot + r.slots)]));
-  const chain = [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
+  const chain = processChain(input);
   // Latest starts, by a backward pass over the runs still to place: each run must start in its day and leave room
   // for the process's later runs and for its batch's later steps (the j-th remaining run of a process feeds the
   // j-th remaining run of the next one in the order).
@@ -41,7 +41,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
     const latest = new Map<string, number[]>();
     for (const name of [...chain].reverse()) {
       const L = runSlots(input, name);
-      const gap = Math.ceil((input.processes.find((x) => x.name === name)!.minGapMinutes * 60_000) / input.resolutionMs);
+      const gap = gapSlots(input, name);
       const placed = input.runsToPlace[name]! - remaining[name]!;
       const next = input.order.includes(name) ? input.order[input.order.indexOf(name) + 1] : undefined;
       const after = next ? latest.get(next) : undefined;

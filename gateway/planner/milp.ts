@@ -11,11 +11,17 @@ async function solver(): Promise<LegacyHighs> {
 
 export const runSlots = (input: PlannerInput, process: string): number => Math.ceil((input.processes.find((p) => p.name === process)!.minutes * 60_000) / input.resolutionMs);
 
+/** The minimum pause between two runs of `process`, in slots. */
+export const gapSlots = (input: PlannerInput, process: string): number => Math.ceil((input.processes.find((p) => p.name === process)!.minGapMinutes * 60_000) / input.resolutionMs);
+
+/** The processes in batch order, then the ones outside it. */
+export const processChain = (input: PlannerInput): string[] => [...input.order, ...input.processes.map((p) => p.name).filter((n) => !input.order.includes(n))];
+
 /** Starts at which a run of `process` fits: inside the horizon, no blocked slot, no overlap with its fixed runs. */
 export function allowedStarts(input: PlannerInput, process: string): number[] {
   const L = runSlots(input, process);
   const p = input.processes.find((x) => x.name === process)!;
-  const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+  const gap = gapSlots(input, p.name);
   const blocked = blockedSlots(input, process);
   const fixed = input.fixedRuns.filter((r) => r.process === process);
   const out: number[] = [];
@@ -78,7 +84,7 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
       add(starts.map((t) => `+ ${name(p.name, t)}`), `${day.atMost ? '<=' : '='} ${day.runs[p.name]}`);
     }
     const L = runSlots(input, p.name);
-    const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+    const gap = gapSlots(input, p.name);
     const starts = new Set(byProcess.get(p.name));
     for (let t = 0; t < T; t++) {
       const window: string[] = [];

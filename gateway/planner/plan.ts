@@ -1,6 +1,6 @@
 import { scheduleCost, violations } from './cost.js';
 import { solveGreedy } from './greedy.js';
-import { allowedStarts, runSlots, solveMilp } from './milp.js';
+import { allowedStarts, gapSlots, runSlots, solveMilp } from './milp.js';
 import type { PlannerInput, SolveResult } from './types.js';
 
 /** Cheap checks that name the constraint a demand cannot meet, before any solver runs. */
@@ -11,7 +11,7 @@ export function diagnose(input: PlannerInput): string[] {
     const need = input.runsToPlace[p.name] ?? 0;
     if (!need) continue;
     const L = runSlots(input, p.name);
-    const gap = Math.ceil((p.minGapMinutes * 60_000) / input.resolutionMs);
+    const gap = gapSlots(input, p.name);
     const starts = allowedStarts(input, p.name);
     if (!starts.length) {
       out.push(`${p.name}: no window of ${p.minutes} min free of forbidden hours and ambient limits in the horizon (quota ${need})`);
