@@ -7,7 +7,7 @@ import type { SeriesStore } from '../series/store.js';
 const MINUTE_MS = 60_000;
 const SEARCH_LIMIT_MINUTES = 366 * 24 * 60;
 
-export type JobOutcome = 'ok' | 'failed' | 'placeholder' | 'skipped-overlap';
+export type JobOutcome = 'ok' | 'failed' | 'placeholder' | 'skipped-overlap' | 'skipped-stopped';
 
 export interface JobDefinition {
   id: string;
@@ -109,7 +109,7 @@ export class Scheduler {
       job.timer = undefined;
       job.nextAt = undefined;
     }
-    await Promise.allSettled([...this.jobs.values()].map((j) => j.running).filter(Boolean));
+    await Promise.allSettled([...this.jobs.values()].flatMap((j) => [j.scheduled, j.running]).filter(Boolean));
   }
 
   async trigger(id: string): Promise<JobStatus> {
@@ -174,7 +174,8 @@ export class Scheduler {
         }
         await (dep.scheduled ?? dep.running);
       }
-      return this.execute(job, 'scheduled');
+      // The scheduler may have stopped while this run waited for the jobs it comes after.
+      return this.started ? this.execute(job, 'scheduled') : 'skipped-stopped';
     })();
     job.scheduled = run;
     void run.finally(() => {

@@ -55,6 +55,27 @@ describe('scheduler on a fake clock', () => {
     await s.stop();
   });
 
+  it('stop waits for a job that is waiting on another, and then does not start it', async () => {
+    // The demo logged "predictions: FAILED model … is not loaded" and "planner: FAILED Iterator is not open" after a
+    // stop: runs waiting for their `after` jobs started once those finished, on a stopped gateway.
+    const clock = new FakeClock('2025-01-01T00:00:00Z');
+    const s = new Scheduler(clock, log, 'Europe/Madrid');
+    const events: string[] = [];
+    let releaseBackfill: () => void = () => undefined;
+    s.add({ id: 'planning', cron: '*/30 * * * *', enabled: true, after: ['backfill'], run: async () => (events.push('planning'), 'p') });
+    s.add({ id: 'backfill', cron: '0 5 * * *', enabled: true, runOnStart: true, run: () => new Promise((resolve) => (releaseBackfill = () => (events.push('backfill'), resolve('b')))) });
+    await s.start();
+    await clock.advance(30 * 60_000); // planning is due, and waits for the backfill
+    let stopped = false;
+    const stopping = s.stop().then(() => (stopped = true));
+    await clock.advance(0);
+    expect(stopped).toBe(false); // the backfill is still running
+    releaseBackfill();
+    await stopping;
+    await clock.advance(0);
+    expect(events).toEqual(['backfill']);
+  });
+
   it('never overlaps runs of the same job and counts the skipped ones', async () => {
     const clock = new FakeClock('2025-01-01T00:00:00Z');
     const s = new Scheduler(clock, log, 'Europe/Madrid');
