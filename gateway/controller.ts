@@ -13,7 +13,7 @@ import { errorMessage } from './util/errors.js';
 import { Fetcher } from './util/fetcher.js';
 import { HealthWatch } from './core/health-watch.js';
 import type { ComponentHealth } from './util/health.js';
-import { createLogger, moduleLogger, type Logger } from './util/log.js';
+import { createLogger, moduleLogger, registerSecrets, type Logger } from './util/log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import type { MqttUser } from './mqtt/auth.js';
 import { gatewayClientIds } from './mqtt/client-ids.js';
@@ -89,6 +89,7 @@ export class Gateway implements HttpContext {
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
+    registerSecrets(this.config); // no log line may carry a configured secret, in any form
     this.clock = options.clock ?? new SystemClock();
     this.deviceClock = options.deviceClock ?? realClock;
     this.log = options.log ?? createLogger(this.config.log);
