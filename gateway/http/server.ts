@@ -25,6 +25,8 @@ export interface HttpServer {
 }
 
 type NumberProps = { properties?: Record<string, { type?: string }> };
+/** How long a stop lets requests in flight finish before their connections are cut. */
+const CLOSE_GRACE_MS = 2_000;
 const FINITE_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export async function startHttpServer(gateway: HttpContext, log: Logger): Promise<HttpServer> {
@@ -103,7 +105,24 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   const url = `${cfg.tls ? 'https' : 'http'}://${host}:${bound.port}`;
   log.info({ address: `${bound.address}:${bound.port}`, url }, 'HTTP server listening');
-  return { app, gate, url, close: () => app.close() };
+  return {
+    app,
+    gate,
+    url,
+    // Long-lived responses (the event stream) end themselves on 'gateway.stopping'; idle keep-alive connections are
+    // closed at once, and whatever is still open after a short grace (a download, a stuck client) is cut, so a stop
+    // never waits on a browser.
+    close: async () => {
+      const closing = app.close();
+      app.server.closeIdleConnections();
+      const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+  };
 }
 
 /**
