@@ -165,7 +165,7 @@ export class Gateway implements HttpContext {
     });
 
     this.healthWatch = new HealthWatch({
-      pluginStates: () => Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])),
+      pluginStates: () => ({ ...Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])), '(store)': this.store.integrity().state }),
       publish: async () => this.bridge.publishHealth(healthPayload(await this.health(), this.clock.now())),
       clock: this.deviceClock,
       intervalMs: HEALTH_WATCH_MS,
@@ -329,8 +329,10 @@ export class Gateway implements HttpContext {
 
   async health(): Promise<HealthReport> {
     await this.store.heal();
+    // Health never depends on the store it reports on: a store that cannot be read gives no series, and says why.
+    const series = await this.seriesStatuses().catch(() => []);
     const store = this.store.integrity();
-    return healthReport({ plugins: this.pluginHealth(), series: await this.seriesStatuses(), mqttConnected: this.mqtt.connected, store });
+    return healthReport({ plugins: this.pluginHealth(), series, mqttConnected: this.mqtt.connected, store });
   }
 
   get uptimeMs(): number {

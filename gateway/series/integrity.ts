@@ -119,7 +119,9 @@ export function lossesInLevelDbLog(dir: string): string[] {
 export function levelDbCause(error: unknown): string {
   const e = error as { message?: string; cause?: { message?: string }; code?: string };
   const inner = e?.cause?.message;
-  return inner && inner !== e.message ? `${e.message}: ${inner}` : String(e?.message ?? error);
+  const text = inner && inner !== e.message ? `${e.message}: ${inner}` : String(e?.message ?? error);
+  // LevelDB says "No space left on device" without the errno name operators search for.
+  return /no space left on device/i.test(text) && !/ENOSPC/.test(text) ? `${text} (ENOSPC)` : text;
 }
 
 /** Losses found now (stamped with `now`) after those found at earlier opens and not yet dealt with by a repair. */

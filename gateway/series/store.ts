@@ -1,7 +1,7 @@
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
-import { StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
 import { StoreError } from '../util/errors.js';
 import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
@@ -127,13 +127,31 @@ export class SeriesStore {
   /** What the open found (losses reported by LevelDB, records missing since the last clean shutdown) and the last failed write. */
   integrity(): StoreIntegrity {
     const failure = this.gate.failure;
+    if (failure && !this.closed && this.db.status !== 'open') {
+      // The reopen after a failed write failed too (disk still full): nothing can be read or written until it works.
+      return { ...this.checked, state: 'failed', code: 'store_failed', writeFailure: failure, message: `store unavailable: ${failure}; free disk space under ${this.dir}: it reopens by itself${this.checked.state === 'failed' ? `. Before: ${this.checked.message}` : ''}` };
+    }
     if (!failure || this.checked.state === 'failed') return { ...this.checked, writeFailure: failure };
     return { ...this.checked, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})` };
   }
 
   /** Reopens the store if a write failed, so that it serves again once the cause (disk full) is gone. */
-  heal(): Promise<void> {
-    return this.closed ? Promise.resolve() : this.gate.heal().catch(() => undefined);
+  async heal(): Promise<void> {
+    if (this.closed) return;
+    await this.gate.heal().catch(() => undefined);
+    if (this.gate.reopens !== this.countedReopens && this.db.status === 'open') await this.recount();
+  }
+  private countedReopens = 0;
+
+  /** After a reopen the figures in `integrity()` are counted again, never the ones from before the failure. */
+  private async recount(): Promise<void> {
+    this.countedReopens = this.gate.reopens;
+    const { records, readError } = await countAllRecords(() => this.db.keys());
+    if (records === null) {
+      this.checked = { ...this.checked, records: null, state: 'failed', code: 'store_failed', message: `reading every record after reopening failed: ${readError}. To fix: ${REPAIR_REMEDY}` };
+    } else if (this.checked.state === 'ok') {
+      this.checked = { ...this.checked, records, message: `${records} records (counted again after reopening)` };
+    } else this.checked = { ...this.checked, records };
   }
 
   /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
