@@ -57,6 +57,18 @@ export class StoreOpenError extends Error {
   }
 }
 
+/**
+ * Why LevelDB would not open the store, as a refusal with its cause and remedy: held by another process, not
+ * writable by this user, on a read-only file system, or damaged (repair). `use` names what the caller was doing.
+ */
+export function openRefusal(dir: string, error: unknown, use = 'stop the other gateway or command using it first'): StoreOpenError {
+  const why = levelDbCause(error);
+  if (/already held|Resource temporarily unavailable|EAGAIN|EWOULDBLOCK/i.test(why)) return new StoreOpenError(dir, `it is in use by another process (${why})`, use);
+  if (/Read-only file system|EROFS/i.test(why)) return new StoreOpenError(dir, `its file system is read-only (${why})`, `remount ${dir} read-write, or point dataDir (CHOCO_EDGE_DATA_DIR) at a writable disk`);
+  if (/Permission denied|EACCES|EPERM/i.test(why)) return new StoreOpenError(dir, `this user may not write it (${why})`, `run as the store's owner (the service runs as choco-edge), or give it the store: chown -R choco-edge: ${dir}`);
+  return new StoreOpenError(dir, why);
+}
+
 const DATA_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
 
 export function readMarker(dir: string): StoreMarker | undefined {

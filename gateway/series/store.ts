@@ -1,7 +1,7 @@
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
-import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
 import { StoreError } from '../util/errors.js';
 import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
@@ -105,14 +105,13 @@ export class SeriesStore {
     try {
       await db.open();
     } catch (error) {
-      const why = levelDbCause(error);
-      if (/lock/i.test(why)) throw new StoreOpenError(dir, `it is locked by another process (${why})`, 'stop the other gateway or command using it first');
-      throw new StoreOpenError(dir, why);
+      throw openRefusal(dir, error);
     }
     const store = new SeriesStore(db, options.sync ?? true, dir, { ...DEFAULT_READINGS, ...options.readings }, options.now ?? Date.now);
     const marker = readMarker(dir);
     store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
-    store.saveMarker(store.checked.records ?? 0, false);
+    // An unreadable store keeps the count it had: a later check compares against it, never against 0.
+    store.saveMarker(store.checked.records ?? marker?.records ?? 0, false);
     const metas: SeriesMeta[] = [];
     try {
       for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
@@ -133,6 +132,19 @@ export class SeriesStore {
     }
     if (!failure || this.checked.state === 'failed') return { ...this.checked, writeFailure: failure };
     return { ...this.checked, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})` };
+  }
+
+  /**
+   * An operator's acknowledgement of the losses reported so far (after a repair, a restore or a re-fetch): they leave
+   * health and the marker, and are returned. Until then they stay, across restarts and repairs.
+   */
+  acknowledgeLosses(): string[] {
+    const acknowledged = this.checked.losses;
+    if (!acknowledged.length) return [];
+    const records = this.checked.records;
+    this.checked = { ...this.checked, losses: [], state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records (losses acknowledged)` };
+    if (records !== null) this.saveMarker(records, false);
+    return acknowledged;
   }
 
   /** Reopens the store if a write failed, so that it serves again once the cause (disk full) is gone. */
