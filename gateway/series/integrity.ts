@@ -23,7 +23,9 @@ export interface StoreMarker {
   /** False while a gateway has the store open; true after a clean close. */
   cleanShutdown: boolean;
   lastRepair?: { at: string; backup: string; recordsBefore: number; recordsAfter: number };
-  /** Losses found at an earlier open, kept (and reported) until `choco-edge store repair` is run. */
+  /** While running (cleanShutdown false): deletes the store issued since `records` was counted at `countedAt`. */
+  deletesSinceCount?: number;
+  /** Losses found at an earlier open or by a repair, kept (and reported) until acknowledged. */
   losses?: string[];
 }
 
@@ -143,6 +145,12 @@ export function integrityFrom(dir: string, counted: { records: number | null; re
   const expected = marker?.cleanShutdown ? marker.records : null;
   if (expected !== null && counted.records !== null && counted.records < expected) {
     found.push(`${expected - counted.records} of ${expected} records missing since the last clean shutdown (${marker!.countedAt}); ${counted.records} left`);
+  }
+  // After an unclean stop the clean count is missing, but the count taken while running is a floor: records only
+  // leave through deletes the store issued, and those were added up in the marker before they ran.
+  if (marker && !marker.cleanShutdown && marker.deletesSinceCount !== undefined && counted.records !== null) {
+    const floor = marker.records - marker.deletesSinceCount;
+    if (counted.records < floor) found.push(`at least ${floor - counted.records} records lost after an unclean stop: ${marker.records} were counted at ${marker.countedAt} and ${marker.deletesSinceCount} deleted since, ${counted.records} are left`);
   }
   const losses = [...(marker?.losses ?? []), ...found.map((l) => `${now.toISOString()}: ${l}`)];
   const base = { dir, records: counted.records, expectedRecords: expected, losses, writeFailure: null, lastRepair: marker?.lastRepair ?? null };

@@ -1,6 +1,7 @@
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
+import { CountCheckpoint } from './count-checkpoint.js';
 import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
 import { StoreError } from '../util/errors.js';
@@ -111,7 +112,9 @@ export class SeriesStore {
     const marker = readMarker(dir);
     store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
     // An unreadable store keeps the count it had: a later check compares against it, never against 0.
-    store.saveMarker(store.checked.records ?? marker?.records ?? 0, false);
+    const records = store.checked.records;
+    store.saveMarker(records ?? marker?.records ?? 0, false, records === null ? marker?.deletesSinceCount : 0);
+    if (records !== null) store.counts = new CountCheckpoint(db, records, (n, deletes, at) => store.saveMarker(n, false, deletes, at));
     const metas: SeriesMeta[] = [];
     try {
       for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
@@ -425,6 +428,7 @@ export class SeriesStore {
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
     await this.gate.settled();
+    await this.counts?.stop();
     if (this.db.status === 'open' && !this.gate.failure) {
       const { records } = await countAllRecords(() => this.db.keys());
       if (records !== null) this.saveMarker(records, true);
@@ -433,11 +437,17 @@ export class SeriesStore {
   }
 
   /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
-  private saveMarker(records: number, cleanShutdown: boolean): void {
+  private saveMarker(records: number, cleanShutdown: boolean, deletesSinceCount?: number, countedAt = new Date().toISOString()): void {
     const marker = readMarker(this.dir);
     const { losses, lastRepair } = this.checked;
-    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt: new Date().toISOString(), cleanShutdown, ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
   }
+
+  /** Counts every record now for the check after an unclean stop (also done by itself every 5 min after writes). */
+  checkpoint(): Promise<void> {
+    return this.counts?.checkpoint() ?? Promise.resolve();
+  }
+  private counts?: CountCheckpoint;
 
   /** Every write goes through the gate: one at a time, and none after a failure until the store has been reopened. */
   private track<T>(work: () => Promise<T>): Promise<T> {
@@ -446,6 +456,7 @@ export class SeriesStore {
     this.inFlight.add(p);
     const done = (): void => {
       this.inFlight.delete(p);
+      if (!this.closed) this.counts?.afterWrite();
     };
     p.then(done, done);
     return p;

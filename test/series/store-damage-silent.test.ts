@@ -69,6 +69,39 @@ describe('store damage is never silent', () => {
     await last.close();
   });
 
+  it('after an unclean stop, a .log emptied or deleted is a loss, counted against the count taken while running', async () => {
+    for (const damage of ['log emptied', 'log deleted'] as const) {
+      const dir = await seeded(true); // 240 records in a table
+      const store = await SeriesStore.open(dir);
+      // 120 more slots while running (in the .log), counted; then a re-ingest of day 14 as one slot deletes 23.
+      for (let d = 10; d < 15; d++) await store.write('pvpc', 'EUR/MWh', Array.from({ length: 24 }, (_, i) => ({ start: T0 + (d * 24 + i) * H, end: T0 + (d * 24 + i + 1) * H, value: d })), { source: 'ree', fetchedAt: d });
+      await store.checkpoint();
+      await store.write('pvpc', 'EUR/MWh', [{ start: T0 + 14 * 24 * H, end: T0 + 15 * 24 * H, value: 1 }], { source: 'ree', fetchedAt: 20, replaceRange: true });
+      // The crash: the files as they are on disk now, the gateway still running (no clean shutdown). Two images.
+      const image = () => {
+        const to = join(mkdtempSync(join(tmpdir(), 'choco-crash-')), 'store');
+        execFileSync('cp', ['-a', dir, to]);
+        return to;
+      };
+      const golden = image();
+      const crash = image();
+      await store.close();
+      expect(readMarker(crash)).toMatchObject({ cleanShutdown: false, records: GOLDEN + 120, deletesSinceCount: 23 });
+      const undamaged = await SeriesStore.open(golden);
+      expect(undamaged.integrity(), 'the crash image itself is whole').toMatchObject({ state: 'ok', records: GOLDEN + 120 - 23 });
+      await undamaged.close();
+      for (const f of files(crash, /\.log$/)) {
+        if (damage === 'log emptied') truncateSync(join(crash, f), 0);
+        else rmSync(join(crash, f));
+      }
+      const damaged = await SeriesStore.open(crash);
+      // main: state ok, "240 records (no earlier count to compare with)": 97 records gone without a word.
+      expect(damaged.integrity(), damage).toMatchObject({ state: 'failed', records: GOLDEN });
+      expect(damaged.integrity().message, damage).toMatch(/at least 97 records lost after an unclean stop: 360 were counted at .* and 23 deleted since, 240 are left/);
+      await damaged.close();
+    }
+  });
+
   const canMount = process.getuid?.() === 0;
   it.skipIf(!canMount)('a read-only store is refused as read-only, with its remedy, never as "locked by another process" (read-only bind mount: needs root)', async () => {
     const dir = await seeded(true);
