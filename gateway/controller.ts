@@ -13,7 +13,7 @@ import { errorMessage } from './util/errors.js';
 import { Fetcher } from './util/fetcher.js';
 import { HealthWatch } from './core/health-watch.js';
 import type { ComponentHealth } from './util/health.js';
-import { createLogger, moduleLogger, type Logger } from './util/log.js';
+import { createLogger, moduleLogger, registerSecrets, type Logger } from './util/log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import type { MqttUser } from './mqtt/auth.js';
 import { gatewayClientIds } from './mqtt/client-ids.js';
@@ -89,6 +89,7 @@ export class Gateway implements HttpContext {
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
+    registerSecrets(this.config); // no log line may carry a configured secret, in any form
     this.clock = options.clock ?? new SystemClock();
     this.deviceClock = options.deviceClock ?? realClock;
     this.log = options.log ?? createLogger(this.config.log);
@@ -164,7 +165,7 @@ export class Gateway implements HttpContext {
     });
 
     this.healthWatch = new HealthWatch({
-      pluginStates: () => Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])),
+      pluginStates: () => ({ ...Object.fromEntries(Object.entries(this.pluginHealth()).map(([name, h]) => [name, h.state])), '(store)': this.store.integrity().state }),
       publish: async () => this.bridge.publishHealth(healthPayload(await this.health(), this.clock.now())),
       clock: this.deviceClock,
       intervalMs: HEALTH_WATCH_MS,
@@ -328,8 +329,10 @@ export class Gateway implements HttpContext {
 
   async health(): Promise<HealthReport> {
     await this.store.heal();
+    // Health never depends on the store it reports on: a store that cannot be read gives no series, and says why.
+    const series = await this.seriesStatuses().catch(() => []);
     const store = this.store.integrity();
-    return healthReport({ plugins: this.pluginHealth(), series: await this.seriesStatuses(), mqttConnected: this.mqtt.connected, store });
+    return healthReport({ plugins: this.pluginHealth(), series, mqttConnected: this.mqtt.connected, store });
   }
 
   get uptimeMs(): number {

@@ -245,6 +245,7 @@ async function main(): Promise<number> {
       const r = await repairStore(join(resolve(config.dataDir), 'store'));
       const lost = r.recordsBefore === null ? 'records before the damage unknown (no clean shutdown recorded)' : r.recordsAfter < r.recordsBefore ? `${r.recordsBefore - r.recordsAfter} of ${r.recordsBefore} records could not be recovered` : 'nothing lost';
       process.stdout.write(`store repaired: ${r.recordsAfter} records (${lost}); the damaged store was copied to ${r.backup}\n`);
+      if (r.losses.length) process.stdout.write(`losses reported until acknowledged (POST /api/store/losses/acknowledge, bearer token):\n${r.losses.map((l) => `  ${l}\n`).join('')}`);
       return 0;
     }
     case 'hash-password': {

@@ -96,6 +96,40 @@ const ModbusDevice = Type.Object(
   { additionalProperties: false },
 );
 
+/** Connection admission on one listening port (gateway/util/connection-gate.ts). */
+const portLimits = (maxConnections: number) => ({
+  maxConnections: Type.Integer({ minimum: 1, default: maxConnections, description: 'open connections on the port, all addresses together' }),
+  maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 64, description: 'open connections from one remote address' }),
+  connectBurstPerAddress: Type.Integer({ minimum: 1, default: 100, description: 'new connections one address may open at once' }),
+  connectsPerSecondPerAddress: Type.Number({ exclusiveMinimum: 0, default: 20, description: 'refill of that burst, per second' }),
+});
+
+const HttpLimits = Type.Object(
+  {
+    ...portLimits(256),
+    headersTimeoutMs: Type.Integer({ minimum: 1000, default: 10_000, description: 'time to send the request line and headers' }),
+    requestTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'time to send the whole request, body included' }),
+    idleTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'a connection with no byte either way this long is closed (the event stream pings every 15 s)' }),
+    keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 5_000, description: 'an idle keep-alive connection between requests' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const MqttLimits = Type.Object(
+  {
+    ...portLimits(512),
+    connectTimeoutMs: Type.Integer({ minimum: 1000, default: 10_000, description: 'time from the TCP/WebSocket connection to a complete CONNECT' }),
+    idleTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'a connection with no byte either way this long is closed (keep-alive pings count)' }),
+    maxConnectPacketBytes: Type.Integer({ minimum: 256, default: 65_536, description: 'largest packet before the login is accepted (CONNECT with its will message)' }),
+    maxPacketBytes: Type.Integer({ minimum: 1024, default: 262_144, description: 'largest packet from a logged-in admin or viewer' }),
+    maxLinePacketBytes: Type.Integer({ minimum: 256, default: 16_384, description: 'largest packet from a line controller (its acknowledgements are ~100 bytes)' }),
+    failedLoginsPerAddress: Type.Integer({ minimum: 1, default: 5, description: 'failed logins from one address within failedLoginWindowMs before its logins are refused unchecked' }),
+    failedLoginWindowMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+    maxPendingLogins: Type.Integer({ minimum: 1, default: 16, description: 'password checks waiting (they run one at a time off the event loop); more are answered "server unavailable"' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ default: './data', description: 'LevelDB store and state' }),
@@ -118,11 +152,12 @@ export const ConfigSchema = Type.Object(
     http: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
-        host: Type.String({ default: '0.0.0.0' }),
+        host: Type.String({ default: '127.0.0.1', description: 'bind address: this box only by default; the plant-network address (or 0.0.0.0) to serve the status page there' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         token: Type.Optional(Secret),
         tls: Type.Optional(Type.Object({ cert: FilePath(), key: FilePath() }, { additionalProperties: false, description: 'serve HTTPS with these PEM files' })),
         bodyLimitBytes: Type.Integer({ minimum: 1024, default: 65_536 }),
+        limits: HttpLimits,
       },
       { additionalProperties: false, default: {} },
     ),
@@ -150,6 +185,7 @@ export const ConfigSchema = Type.Object(
               { default: [] },
             ),
             tls: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 8883 }), cert: FilePath(), key: FilePath() }, { additionalProperties: false })),
+            limits: MqttLimits,
           },
           { additionalProperties: false, default: {} },
         ),

@@ -200,6 +200,18 @@ export function registerRoutes(app: FastifyInstance, gw: HttpContext, guard: Aut
     );
   }
 
+  app.post(
+    '/api/store/losses/acknowledge',
+    {
+      preHandler: guard,
+      schema: { summary: 'Acknowledge the store losses reported in health (after a repair, restore or re-fetch); bearer token', tags: ['store'], security: [{ bearer: [] }], response: { 401: ErrorBody, 403: ErrorBody } },
+    },
+    async () => {
+      const acknowledged = gw.store.acknowledgeLosses();
+      return { acknowledged, store: gw.store.integrity() };
+    },
+  );
+
   app.get(
     '/api/store/verify',
     {

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import { readSecret } from '../config/load.js';
 import type { Logger } from '../util/log.js';
+import { ConnectionGate } from '../util/connection-gate.js';
 import { VERSION } from '../util/version.js';
 import { tokenGuard } from './auth.js';
 import type { HttpContext } from './context.js';
@@ -17,22 +18,36 @@ import swaggerUi from '@fastify/swagger-ui';
 
 export interface HttpServer {
   app: FastifyInstance;
+  /** Admission on the port: open connections and refusals (config `http.limits`). */
+  gate: ConnectionGate;
   url: string;
   close(): Promise<void>;
 }
 
 type NumberProps = { properties?: Record<string, { type?: string }> };
+/** How long a stop lets requests in flight finish before their connections are cut. */
+const CLOSE_GRACE_MS = 2_000;
 const FINITE_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export async function startHttpServer(gateway: HttpContext, log: Logger): Promise<HttpServer> {
   const cfg = gateway.config.http;
+  const limits = cfg.limits;
+  // Node checks the header and request timeouts every connectionsCheckingInterval (default 30 s): often enough here.
+  const timing = { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4) };
   const app = Fastify({
-    ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
+    ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), ...timing } } : { http: timing }),
+    // Time to send the whole request (headers and body), idle socket, idle keep-alive: a slow or half-sent body is cut.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  const gate = new ConnectionGate('http', limits, log);
+  gate.attach(app.server);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -90,7 +105,24 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   const url = `${cfg.tls ? 'https' : 'http'}://${host}:${bound.port}`;
   log.info({ address: `${bound.address}:${bound.port}`, url }, 'HTTP server listening');
-  return { app, url, close: () => app.close() };
+  return {
+    app,
+    gate,
+    url,
+    // Long-lived responses (the event stream) end themselves on 'gateway.stopping'; idle keep-alive connections are
+    // closed at once, and whatever is still open after a short grace (a download, a stuck client) is cut, so a stop
+    // never waits on a browser.
+    close: async () => {
+      const closing = app.close();
+      app.server.closeIdleConnections();
+      const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+  };
 }
 
 /**

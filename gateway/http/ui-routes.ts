@@ -144,6 +144,8 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
     gw.bus.on('plan.updated', owner, (e) => send('plan', { version: e.version }));
     gw.bus.on('alert', owner, (e) => send('alert', { code: e.code }));
     gw.bus.on('job.finished', owner, (e) => send('job', { job: e.job }));
+    // A stop ends the stream first (the page reconnects to the next start by itself), so it never holds the stop up.
+    gw.bus.on('gateway.stopping', owner, () => reply.raw.end());
     const ping = setInterval(() => reply.raw.write(`: ping\n\n`), 15_000);
     req.raw.on('close', () => {
       clearInterval(ping);

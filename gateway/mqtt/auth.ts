@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 export type MqttRole = 'admin' | 'viewer' | 'line';
 
@@ -32,6 +32,19 @@ export function verifyPassword(password: string, stored: string): boolean {
   const expected = Buffer.from(hash, 'base64');
   const got = scryptSync(password, Buffer.from(salt, 'base64'), expected.length);
   return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+/**
+ * `verifyPassword` on libuv's thread pool: the event loop (Modbus writes, heartbeats, HTTP) keeps running during
+ * the ~16 MB, tens-of-ms scrypt. Resolves false for a malformed stored hash; never rejects.
+ */
+export function verifyPasswordAsync(password: string, stored: string): Promise<boolean> {
+  const [scheme, salt, hash] = stored.split(':');
+  if (scheme !== 'scrypt' || !salt || !hash) return Promise.resolve(false);
+  const expected = Buffer.from(hash, 'base64');
+  return new Promise((resolve) => {
+    scrypt(password, Buffer.from(salt, 'base64'), expected.length, (error, got) => resolve(!error && got.length === expected.length && timingSafeEqual(got, expected)));
+  });
 }
 
 /** Topic ACLs: line controllers read their commands and the plan and write their acknowledgements; viewers read. */

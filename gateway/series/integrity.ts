@@ -23,7 +23,9 @@ export interface StoreMarker {
   /** False while a gateway has the store open; true after a clean close. */
   cleanShutdown: boolean;
   lastRepair?: { at: string; backup: string; recordsBefore: number; recordsAfter: number };
-  /** Losses found at an earlier open, kept (and reported) until `choco-edge store repair` is run. */
+  /** While running (cleanShutdown false): deletes the store issued since `records` was counted at `countedAt`. */
+  deletesSinceCount?: number;
+  /** Losses found at an earlier open or by a repair, kept (and reported) until acknowledged. */
   losses?: string[];
 }
 
@@ -55,6 +57,18 @@ export class StoreOpenError extends Error {
     super(`cannot open the store at ${dir}: ${why}. To fix: ${remedy}`);
     this.name = 'StoreOpenError';
   }
+}
+
+/**
+ * Why LevelDB would not open the store, as a refusal with its cause and remedy: held by another process, not
+ * writable by this user, on a read-only file system, or damaged (repair). `use` names what the caller was doing.
+ */
+export function openRefusal(dir: string, error: unknown, use = 'stop the other gateway or command using it first'): StoreOpenError {
+  const why = levelDbCause(error);
+  if (/already held|Resource temporarily unavailable|EAGAIN|EWOULDBLOCK/i.test(why)) return new StoreOpenError(dir, `it is in use by another process (${why})`, use);
+  if (/Read-only file system|EROFS/i.test(why)) return new StoreOpenError(dir, `its file system is read-only (${why})`, `remount ${dir} read-write, or point dataDir (CHOCO_EDGE_DATA_DIR) at a writable disk`);
+  if (/Permission denied|EACCES|EPERM/i.test(why)) return new StoreOpenError(dir, `this user may not write it (${why})`, `run as the store's owner (the service runs as choco-edge), or give it the store: chown -R choco-edge: ${dir}`);
+  return new StoreOpenError(dir, why);
 }
 
 const DATA_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
@@ -119,7 +133,9 @@ export function lossesInLevelDbLog(dir: string): string[] {
 export function levelDbCause(error: unknown): string {
   const e = error as { message?: string; cause?: { message?: string }; code?: string };
   const inner = e?.cause?.message;
-  return inner && inner !== e.message ? `${e.message}: ${inner}` : String(e?.message ?? error);
+  const text = inner && inner !== e.message ? `${e.message}: ${inner}` : String(e?.message ?? error);
+  // LevelDB says "No space left on device" without the errno name operators search for.
+  return /no space left on device/i.test(text) && !/ENOSPC/.test(text) ? `${text} (ENOSPC)` : text;
 }
 
 /** Losses found now (stamped with `now`) after those found at earlier opens and not yet dealt with by a repair. */
@@ -129,6 +145,12 @@ export function integrityFrom(dir: string, counted: { records: number | null; re
   const expected = marker?.cleanShutdown ? marker.records : null;
   if (expected !== null && counted.records !== null && counted.records < expected) {
     found.push(`${expected - counted.records} of ${expected} records missing since the last clean shutdown (${marker!.countedAt}); ${counted.records} left`);
+  }
+  // After an unclean stop the clean count is missing, but the count taken while running is a floor: records only
+  // leave through deletes the store issued, and those were added up in the marker before they ran.
+  if (marker && !marker.cleanShutdown && marker.deletesSinceCount !== undefined && counted.records !== null) {
+    const floor = marker.records - marker.deletesSinceCount;
+    if (counted.records < floor) found.push(`at least ${floor - counted.records} records lost after an unclean stop: ${marker.records} were counted at ${marker.countedAt} and ${marker.deletesSinceCount} deleted since, ${counted.records} are left`);
   }
   const losses = [...(marker?.losses ?? []), ...found.map((l) => `${now.toISOString()}: ${l}`)];
   const base = { dir, records: counted.records, expectedRecords: expected, losses, writeFailure: null, lastRepair: marker?.lastRepair ?? null };

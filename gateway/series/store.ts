@@ -1,7 +1,8 @@
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
-import { StoreOpenError, checkBeforeOpen, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { CountCheckpoint } from './count-checkpoint.js';
+import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
 import { StoreError } from '../util/errors.js';
 import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
@@ -105,14 +106,15 @@ export class SeriesStore {
     try {
       await db.open();
     } catch (error) {
-      const why = levelDbCause(error);
-      if (/lock/i.test(why)) throw new StoreOpenError(dir, `it is locked by another process (${why})`, 'stop the other gateway or command using it first');
-      throw new StoreOpenError(dir, why);
+      throw openRefusal(dir, error);
     }
     const store = new SeriesStore(db, options.sync ?? true, dir, { ...DEFAULT_READINGS, ...options.readings }, options.now ?? Date.now);
     const marker = readMarker(dir);
     store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
-    store.saveMarker(store.checked.records ?? 0, false);
+    // An unreadable store keeps the count it had: a later check compares against it, never against 0.
+    const records = store.checked.records;
+    store.saveMarker(records ?? marker?.records ?? 0, false, records === null ? marker?.deletesSinceCount : 0);
+    if (records !== null) store.counts = new CountCheckpoint(db, records, (n, deletes, at) => store.saveMarker(n, false, deletes, at));
     const metas: SeriesMeta[] = [];
     try {
       for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
@@ -127,13 +129,44 @@ export class SeriesStore {
   /** What the open found (losses reported by LevelDB, records missing since the last clean shutdown) and the last failed write. */
   integrity(): StoreIntegrity {
     const failure = this.gate.failure;
+    if (failure && !this.closed && this.db.status !== 'open') {
+      // The reopen after a failed write failed too (disk still full): nothing can be read or written until it works.
+      return { ...this.checked, state: 'failed', code: 'store_failed', writeFailure: failure, message: `store unavailable: ${failure}; free disk space under ${this.dir}: it reopens by itself${this.checked.state === 'failed' ? `. Before: ${this.checked.message}` : ''}` };
+    }
     if (!failure || this.checked.state === 'failed') return { ...this.checked, writeFailure: failure };
     return { ...this.checked, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})` };
   }
 
+  /**
+   * An operator's acknowledgement of the losses reported so far (after a repair, a restore or a re-fetch): they leave
+   * health and the marker, and are returned. Until then they stay, across restarts and repairs.
+   */
+  acknowledgeLosses(): string[] {
+    const acknowledged = this.checked.losses;
+    if (!acknowledged.length) return [];
+    const records = this.checked.records;
+    this.checked = { ...this.checked, losses: [], state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records (losses acknowledged)` };
+    if (records !== null) this.saveMarker(records, false);
+    return acknowledged;
+  }
+
   /** Reopens the store if a write failed, so that it serves again once the cause (disk full) is gone. */
-  heal(): Promise<void> {
-    return this.closed ? Promise.resolve() : this.gate.heal().catch(() => undefined);
+  async heal(): Promise<void> {
+    if (this.closed) return;
+    await this.gate.heal().catch(() => undefined);
+    if (this.gate.reopens !== this.countedReopens && this.db.status === 'open') await this.recount();
+  }
+  private countedReopens = 0;
+
+  /** After a reopen the figures in `integrity()` are counted again, never the ones from before the failure. */
+  private async recount(): Promise<void> {
+    this.countedReopens = this.gate.reopens;
+    const { records, readError } = await countAllRecords(() => this.db.keys());
+    if (records === null) {
+      this.checked = { ...this.checked, records: null, state: 'failed', code: 'store_failed', message: `reading every record after reopening failed: ${readError}. To fix: ${REPAIR_REMEDY}` };
+    } else if (this.checked.state === 'ok') {
+      this.checked = { ...this.checked, records, message: `${records} records (counted again after reopening)` };
+    } else this.checked = { ...this.checked, records };
   }
 
   /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
@@ -395,6 +428,7 @@ export class SeriesStore {
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
     await this.gate.settled();
+    await this.counts?.stop();
     if (this.db.status === 'open' && !this.gate.failure) {
       const { records } = await countAllRecords(() => this.db.keys());
       if (records !== null) this.saveMarker(records, true);
@@ -403,11 +437,17 @@ export class SeriesStore {
   }
 
   /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
-  private saveMarker(records: number, cleanShutdown: boolean): void {
+  private saveMarker(records: number, cleanShutdown: boolean, deletesSinceCount?: number, countedAt = new Date().toISOString()): void {
     const marker = readMarker(this.dir);
     const { losses, lastRepair } = this.checked;
-    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt: new Date().toISOString(), cleanShutdown, ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
   }
+
+  /** Counts every record now for the check after an unclean stop (also done by itself every 5 min after writes). */
+  checkpoint(): Promise<void> {
+    return this.counts?.checkpoint() ?? Promise.resolve();
+  }
+  private counts?: CountCheckpoint;
 
   /** Every write goes through the gate: one at a time, and none after a failure until the store has been reopened. */
   private track<T>(work: () => Promise<T>): Promise<T> {
@@ -416,6 +456,7 @@ export class SeriesStore {
     this.inFlight.add(p);
     const done = (): void => {
       this.inFlight.delete(p);
+      if (!this.closed) this.counts?.afterWrite();
     };
     p.then(done, done);
     return p;

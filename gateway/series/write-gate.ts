@@ -11,6 +11,8 @@ export class WriteGate {
   private mustReopen = false;
   /** The last failed write or reopen, until a write succeeds again. */
   failure: string | null = null;
+  /** Successful reopens so far (the store recounts its records after one). */
+  reopens = 0;
 
   constructor(private readonly reopen: () => Promise<void>) {}
 
@@ -46,6 +48,7 @@ export class WriteGate {
     try {
       await this.reopen();
       this.mustReopen = false;
+      this.reopens++;
     } catch (error) {
       this.failure = `reopening after a failed write failed: ${levelDbCause(error)}`;
       throw new StoreError(`store unavailable: ${this.failure}`, error);

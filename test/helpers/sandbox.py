@@ -13,9 +13,10 @@
 #                           checkout its node_modules link to, if under /tmp) is bound back at its own path so the
 #                           command can still be found.
 #   --device-policy-closed  DevicePolicy=closed: /dev holds only null, zero, full, random, urandom and tty.
+#   --limit-nofile N        LimitNOFILE=N: the soft and hard limit on open files (setrlimit before exec).
 #   --no-caps UID:GID       User= with CapabilityBoundingSet= and AmbientCapabilities= empty, NoNewPrivileges=yes
 #                           (through setpriv).
-import ctypes, ctypes.util, os, platform, stat, struct, sys
+import ctypes, ctypes.util, os, platform, resource, stat, struct, sys
 
 libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
@@ -140,6 +141,9 @@ def main(argv):
             device_policy_closed()
         if value("--protect-system"):
             protect_system(value("--protect-system"))
+    if value("--limit-nofile"):
+        n = int(value("--limit-nofile"))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
     if value("--no-caps"):
         uid, gid = value("--no-caps").split(":")
         command = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--", *command]

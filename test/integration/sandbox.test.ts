@@ -34,6 +34,7 @@ const DIRECTIVES: Array<{ directive: RegExp; name: string; flags: (root: string,
   { directive: /^PrivateTmp=yes$/m, name: 'PrivateTmp', flags: (root) => ['--private-tmp', [root, ...(REPO.startsWith(`${tmpdir()}/`) ? [REPO] : [])].join(':')] },
   { directive: /^CapabilityBoundingSet=$/m, name: 'User + empty capability set', flags: () => ['--no-caps', `${NOBODY}:${NOBODY}`] },
   { directive: /^DevicePolicy=closed$/m, name: 'DevicePolicy=closed', flags: () => ['--device-policy-closed'] },
+  { directive: /^LimitNOFILE=4096$/m, name: 'LimitNOFILE', flags: () => ['--limit-nofile', '4096'] },
 ];
 
 describe.skipIf(reason)('the built gateway under the unit sandbox', () => {

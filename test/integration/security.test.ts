@@ -60,7 +60,9 @@ describe('MQTT passwords and topic ACLs on the embedded broker', () => {
 
 describe('the embedded broker under client churn', () => {
   it('serves 300 clients connecting and disconnecting while the gateway stays connected and publishing', async () => {
-    const { gw } = await startGateway(testConfig('http://127.0.0.1:9', { sources: { esios: { enabled: false } } }), '2025-10-26T12:30:00Z');
+    // Churn, not a flood: all 300 come from 127.0.0.1, so this test lifts the per-address limits (test/integration/attack.test.ts holds them).
+    const limits = { maxConnectionsPerAddress: 512, connectBurstPerAddress: 1000, connectsPerSecondPerAddress: 1000 };
+    const { gw } = await startGateway(testConfig('http://127.0.0.1:9', { mqtt: { embedded: { limits } }, sources: { esios: { enabled: false } } }), '2025-10-26T12:30:00Z');
     try {
       const url = `mqtt://127.0.0.1:${gw.brokerPorts!.port}`;
       let ok = 0;

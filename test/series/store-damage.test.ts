@@ -68,15 +68,20 @@ describe('store damage never reads as "empty and healthy"', () => {
     expect(h.losses.join('\n')).toMatch(new RegExp(`${240 - h.records!} of 240 records missing since the last clean shutdown`));
     expect(h.message).toMatch(/^store damaged, data lost: .*To fix: stop the gateway and run `choco-edge store repair`/);
     await store.close();
-    // The loss is reported until an operator acts: still there at the next open, gone after a repair.
+    // The loss is reported until an operator acknowledges it: still there at the next open and after a repair.
     const again = await SeriesStore.open(dir);
     expect(again.integrity()).toMatchObject({ state: 'failed', losses: h.losses });
     await again.close();
     const r = await repairStore(dir);
-    expect(r).toMatchObject({ recordsBefore: h.records, recordsAfter: h.records });
+    expect(r).toMatchObject({ recordsBefore: h.records, recordsAfter: h.records, losses: h.losses });
     const repaired = await SeriesStore.open(dir);
-    expect(repaired.integrity()).toMatchObject({ state: 'ok', losses: [] });
+    expect(repaired.integrity()).toMatchObject({ state: 'failed', losses: h.losses });
+    expect(repaired.acknowledgeLosses()).toEqual(h.losses);
+    expect(repaired.integrity()).toMatchObject({ state: 'ok', losses: [], records: h.records });
     await repaired.close();
+    const acknowledged = await SeriesStore.open(dir);
+    expect(acknowledged.integrity()).toMatchObject({ state: 'ok', losses: [] });
+    await acknowledged.close();
   });
 
   it('a garbled .log: what LevelDB drops while recovering (its LOG: "dropping … bytes") is reported', async () => {
