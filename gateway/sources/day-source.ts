@@ -209,7 +209,7 @@ export class DaySource implements Plugin {
     let result: DayResult;
     try {
       result = await this.options.fetchDay(date);
-      if (result.kind === 'data') for (const s of result.series) assertInsideDay(this.name, s.id, date, this.options.timezone, s.slots);
+      if (result.kind === 'data') result = this.judgeEachSeries(date, result);
     } catch (error) {
       this.stats.errors++;
       this.recordFailure(date, error);
@@ -249,6 +249,27 @@ export class DaySource implements Plugin {
     this.tracker.set('ok', `last fetch ${date}: ${stored}`);
     this.deps.bus.emit('source.status', { source: this.name, state: 'ok', message: `fetched ${date}` });
     return `${stored}${complete ? '' : ' (incomplete, will poll again)'}`;
+  }
+
+  /**
+   * Each series is judged on its own: one whose values lie outside the asked day joins `failures` and the others are
+   * stored; when no series is left and the source reported no failed pieces, the payload is refused whole (the first refusal
+   * is thrown).
+   */
+  private judgeEachSeries(date: string, result: Extract<DayResult, { kind: 'data' }>): DayResult {
+    const series: DaySeries[] = [];
+    const failures = [...(result.failures ?? [])];
+    for (const s of result.series) {
+      try {
+        assertInsideDay(this.name, s.id, date, this.options.timezone, s.slots);
+        series.push(s);
+      } catch (error) {
+        failures.push({ what: s.id, error });
+      }
+    }
+    // A payload that is wholly for another day is refused whole, as one error (pieces the source already failed keep their own report).
+    if (!series.some((s) => s.slots.length) && failures.length && !result.failures?.length) throw failures[0]!.error;
+    return { kind: 'data', series, failures };
   }
 
   private setDay(date: string, state: Exclude<DayOutcome['state'], 'failed'>, message: string): void {
