@@ -1,11 +1,10 @@
-import { createTask, validate, type ScheduledTask } from 'node-cron';
+import { validate } from 'node-cron';
+import { LocalCron } from './cron-local.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { SeriesStore } from '../series/store.js';
 
-const MINUTE_MS = 60_000;
-const SEARCH_LIMIT_MINUTES = 366 * 24 * 60;
 
 export type JobOutcome = 'ok' | 'failed' | 'placeholder' | 'skipped-overlap' | 'skipped-stopped';
 
@@ -42,7 +41,8 @@ export type RunReason = 'scheduled' | 'manual' | 'startup' | 'missed';
 
 interface JobState {
   def: JobDefinition;
-  matcher: ScheduledTask;
+  /** The expression fired once per local occurrence across DST (`LocalCron`). */
+  matcher: LocalCron;
   timer?: TimerHandle;
   nextAt?: number;
   running?: Promise<JobOutcome>;
@@ -60,7 +60,7 @@ interface JobState {
 
 export class UnknownJobError extends Error {}
 
-/** node-cron expressions evaluated in the plant's zone, fired through the injected clock. */
+/** node-cron expressions evaluated in the plant's zone, once per local occurrence across DST (`LocalCron`), fired through the injected clock. */
 export class Scheduler {
   private readonly jobs = new Map<string, JobState>();
   private started = false;
@@ -80,7 +80,7 @@ export class Scheduler {
   add(def: JobDefinition): void {
     if (!validate(def.cron)) throw new Error(`job ${def.id}: invalid cron expression ${JSON.stringify(def.cron)}`);
     if (this.jobs.has(def.id)) throw new Error(`job ${def.id} defined twice`);
-    const matcher = createTask(def.cron, () => undefined, { timezone: this.timezone, name: def.id });
+    const matcher = new LocalCron(def.cron, this.timezone);
     this.jobs.set(def.id, { def, matcher, paused: false, runs: 0, failures: 0, skippedOverlaps: 0, skippedDuringRun: 0, lastRun: null, lastError: null });
   }
 
@@ -135,15 +135,11 @@ export class Scheduler {
   }
 
   private nextAfter(job: JobState, after: number): number | undefined {
-    let t = Math.floor(after / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
-    for (let i = 0; i < SEARCH_LIMIT_MINUTES; i++, t += MINUTE_MS) if (job.matcher.match(new Date(t))) return t;
-    return undefined;
+    return job.matcher.next(after);
   }
 
   private previousFireTime(job: JobState, atOrBefore: number): number | undefined {
-    let t = Math.floor(atOrBefore / MINUTE_MS) * MINUTE_MS;
-    for (let i = 0; i < SEARCH_LIMIT_MINUTES; i++, t -= MINUTE_MS) if (job.matcher.match(new Date(t))) return t;
-    return undefined;
+    return job.matcher.previous(atOrBefore);
   }
 
   private arm(job: JobState, after: number): void {
