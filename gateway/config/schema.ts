@@ -365,6 +365,7 @@ export const ConfigSchema = Type.Object(
         maxMessages: Type.Integer({ minimum: 100, default: 100_000, description: 'outbox bound; the oldest are dropped first' }),
         maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 72 }),
         reconnectMs: Type.Integer({ minimum: 100, default: 5_000 }),
+        keepaliveS: Type.Integer({ minimum: 1, maximum: 3600, default: 15, description: 'MQTT keepalive to the central broker, seconds: a link that answers nothing (not even a ping) for 1.5 × this is reported dead and reconnected' }),
         commandSecret: Type.Optional(Secret),
         commandWindowS: Type.Integer({ minimum: 1, maximum: 3600, default: 300, description: "a signed command's timestamp may be this far from the gateway's clock, either way; its transaction id is remembered that long" }),
       },

@@ -1,6 +1,6 @@
 import { sleepUnlessAborted, type Clock } from '../time/clock.js';
 import type { EventBus } from '../core/event-bus.js';
-import { GatewayError, StoreError, errorCode, errorMessage } from '../util/errors.js';
+import { GatewayError, StoreError, errorCode, errorMessage, retryingLabel } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
 import type { Logger } from '../util/log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
@@ -114,7 +114,7 @@ export class DaySource implements Plugin {
     }
     const [, first] = failed[0]!;
     const state = this.isStale() ? 'failed' : 'degraded';
-    const message = `${first.transient ? 'unreachable, retrying: ' : ''}${failed.map(([d, o]) => `${d}: ${o.message}`).join('; ')}`;
+    const message = `${retryingLabel(first.code, first.transient)}${failed.map(([d, o]) => `${d}: ${o.message}`).join('; ')}`;
     return { state, message, code: first.code, since: Math.min(...failed.map(([, o]) => o.at)), details };
   }
 

@@ -1,6 +1,6 @@
 import type { EventBus } from '../core/event-bus.js';
 import type { Clock } from '../time/clock.js';
-import { GatewayError, errorCode, errorMessage } from '../util/errors.js';
+import { GatewayError, errorCode, errorMessage, retryingLabel } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
 import type { Logger } from '../util/log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
@@ -124,7 +124,7 @@ export class WeatherSource implements Plugin {
       const transient = first instanceof GatewayError ? first.transient : false;
       const stale = this.stats.isStale(now, this.options.staleAfterMs);
       const state = failures.length === parts.length && stale ? 'failed' : 'degraded';
-      this.tracker.set(state, `${transient ? 'unreachable, retrying: ' : ''}${errorMessage(first)}`, errorCode(first));
+      this.tracker.set(state, `${retryingLabel(errorCode(first), transient)}${errorMessage(first)}`, errorCode(first));
       this.deps.bus.emit('source.status', { source: this.name, state, message: errorMessage(first) });
       this.deps.log.warn({ err: errorMessage(first), code: errorCode(first) }, 'weather fetch failed');
       if (failures.length === parts.length) throw new Error(`${this.name}: ${parts.join('; ')}`);

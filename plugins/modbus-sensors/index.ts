@@ -159,7 +159,8 @@ class DevicePoller {
       await this.close().catch(() => undefined);
       this.backoffMs = Math.min(this.device.maxBackoffMs, Math.max(this.device.pollMs / 4, this.backoffMs * 2 || 500));
       const message = `${errorMessage(error)}; reconnecting in ${Math.round(this.backoffMs)} ms`;
-      this.tracker.set('failed', message, /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
+      const code = (error as { code?: unknown }).code === 'transaction_mismatch' ? 'transaction_mismatch' : /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable';
+      this.tracker.set('failed', message, code);
       for (const r of this.readings.values()) Object.assign(r, { state: 'failed', error: `device unreachable: ${errorMessage(error)}` });
       await this.publishFailures();
       this.ctx.log.warn({ device: this.device.name, err: message }, 'modbus device unavailable');
