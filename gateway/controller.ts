@@ -114,6 +114,11 @@ export class Gateway implements HttpContext {
     mkdirSync(dataDir, { recursive: true });
     const r = cfg.store.readings;
     this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync, readings: { commitMs: r.commitMs, rawHours: r.rawHours, aggregateMs: r.aggregateMinutes * 60_000 }, now: () => this.clock.now() });
+    // A reopen after a failed write is an event: an alert now, and `store.reopens` / `lastReopen` in health.
+    this.store.onReopen((e) => {
+      this.log.warn({ cause: e.cause, reopens: e.count }, 'store reopened after a failed write');
+      this.bus.emit('alert', { code: 'STORE_REOPENED', level: 'warning', message: `store reopened after ${e.cause} (${e.count} since start)`, at: this.clock.now() });
+    });
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {
