@@ -1,5 +1,7 @@
 import { validate } from 'node-cron';
 import { LocalCron } from './cron-local.js';
+
+const MINUTE_MS = 60_000;
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -150,10 +152,35 @@ export class Scheduler {
     job.timer = this.clock.setTimeout(() => {
       job.timer = undefined;
       if (!this.started) return;
+      // Timers run on monotonic time: one that fires while the wall clock still reads before its minute (the clock
+      // was stepped back, or the wait was longer than a timer can hold) waits again for that minute.
+      if (this.clock.now() < next - 1000) return this.arm(job, next - MINUTE_MS);
       if (!job.paused) void this.executeAfter(job, next);
       this.arm(job, next);
     }, next - this.clock.now());
   }
+
+  /**
+   * The wall clock jumped (`ClockTrust` compares it with monotonic time): every timer was armed for the old time, so
+   * each job is armed again from the new one, and the log says so. Returns the jobs' new next runs.
+   */
+  rearm(reason: string): Array<{ id: string; nextRun: string | null }> {
+    const now = this.clock.now();
+    const out: Array<{ id: string; nextRun: string | null }> = [];
+    for (const job of this.jobs.values()) {
+      if (!job.def.enabled || !this.started) continue;
+      job.timer?.cancel();
+      job.timer = undefined;
+      this.arm(job, now);
+      out.push({ id: job.def.id, nextRun: job.nextAt !== undefined ? new Date(job.nextAt).toISOString() : null });
+    }
+    this.rearmed = { at: now, reason };
+    this.log.warn({ reason, jobs: out }, 'wall clock jumped: every job re-armed from the new time');
+    return out;
+  }
+
+  /** The last re-arm after a wall-clock jump, for health. */
+  rearmed: { at: number; reason: string } | null = null;
 
   /** A scheduled run due at `at`: first the runs of its `after` jobs due at the same minute, then this one. */
   private executeAfter(job: JobState, at: number): Promise<JobOutcome> {

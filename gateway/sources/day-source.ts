@@ -64,6 +64,8 @@ export interface DaySourceDeps {
   log: Logger;
   bus: EventBus;
   store: SeriesStore;
+  /** Why the wall clock is not trusted (then nothing is stored: the "day" it asks for may be another), or undefined. */
+  clockUntrusted?: () => string | undefined;
 }
 
 /**
@@ -205,6 +207,9 @@ export class DaySource implements Plugin {
    */
   async ingestDay(date: string): Promise<string> {
     const now = this.deps.clock.now();
+    // The day asked for comes from the clock now: a clock not trusted when asking taints the answer even if the
+    // answer's Date makes the clock trusted meanwhile (a 2002 day fetched before NTP stepped the clock).
+    const untrustedWhenAsked = this.deps.clockUntrusted?.();
     this.stats.attempt(now);
     let result: DayResult;
     try {
@@ -220,6 +225,13 @@ export class DaySource implements Plugin {
       this.setDay(date, 'not published yet', `not published yet (${result.detail})`);
       this.tracker.set('ok', `reachable; ${date} not published yet`);
       return `not published yet (${result.detail})`;
+    }
+    // Fetched on a clock not known good: its "today" may be another day (a box booted in 2002 asks for 2002 and gets
+    // it). The answer's Date has been weighed by the fetcher; nothing is stored as current until the clock is trusted.
+    const untrusted = untrustedWhenAsked ?? this.deps.clockUntrusted?.();
+    if (untrusted) {
+      this.tracker.set('degraded', `fetched ${date}, not stored: wall clock not trusted (${untrusted})`, 'clock_untrusted');
+      return `not stored: wall clock not trusted (${untrusted})`;
     }
     const counts: string[] = [];
     try {

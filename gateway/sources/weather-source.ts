@@ -28,6 +28,8 @@ export interface WeatherSourceDeps {
   log: Logger;
   bus: EventBus;
   store: SeriesStore;
+  /** Why the wall clock is not trusted (then nothing is stored as current), or undefined. */
+  clockUntrusted?: () => string | undefined;
 }
 
 /** Refuses a payload whose values are outside the plausible range of their unit (Kelvin for °C, km/h for m/s…). */
@@ -97,9 +99,14 @@ export class WeatherSource implements Plugin {
     );
   }
 
+  private untrustedWhenAsked: string | undefined;
+
   async ingest(): Promise<JobRunResult> {
     const parts: string[] = [];
     const failures: unknown[] = [];
+    // The windows asked for come from the clock now: a clock not trusted when asking taints the answer even if the
+    // answer's Date makes it trusted meanwhile.
+    this.untrustedWhenAsked = this.deps.clockUntrusted?.();
     for (const [kind, fetch] of [
       ['obs', this.options.observations],
       ['fc', this.options.forecast],
@@ -144,6 +151,8 @@ export class WeatherSource implements Plugin {
   }
 
   private async write(kind: WeatherKind, got: WeatherFetch): Promise<string> {
+    const untrusted = this.untrustedWhenAsked ?? this.deps.clockUntrusted?.();
+    if (untrusted) return `not stored: wall clock not trusted (${untrusted})`;
     const now = this.deps.clock.now();
     this.lastOrigin = got.source;
     const counts: string[] = [];

@@ -52,6 +52,8 @@ class DevicePoller {
   readonly tracker: HealthTracker;
   readonly readings = new Map<string, PointReading>();
   reconnects = 0;
+  /** Set while the wall clock is not trusted: readings are polled and published live, not stored. */
+  private unstored: string | null = null;
   polls = 0;
   overruns = 0;
   requestsPerCycle = 0;
@@ -254,8 +256,11 @@ class DevicePoller {
       }
     }
     this.requestsPerCycle = requests;
+    // Polling goes on whatever the wall clock says; readings are stored only once it is known good (their stamps).
+    const untrusted = this.ctx.clockUntrusted?.();
+    this.unstored = untrusted ? `readings not stored: wall clock not trusted (${untrusted})` : null;
     if (at0 !== undefined) {
-      this.ctx.store.readings.append(this.device.name, { at: at0, offsets: this.blocks.map((_, bi) => offsets[bi] ?? 0), values });
+      if (!untrusted) this.ctx.store.readings.append(this.device.name, { at: at0, offsets: this.blocks.map((_, bi) => offsets[bi] ?? 0), values });
       this.publish(values, at0, offsets);
     }
     if (failed) void this.publishFailures();
@@ -265,6 +270,7 @@ class DevicePoller {
     // A store failure is the store's, not the device's: the connection stays up and health says so.
     const storeError = this.ctx.store.readings.stats.lastCommitError;
     if (storeError) this.tracker.set('degraded', `device answers, but its readings are not stored: ${storeError}`, 'store_failed');
+    else if (this.unstored) this.tracker.set('degraded', `device answers; ${this.unstored}`, 'clock_untrusted');
     else if (failed) this.tracker.set('degraded', `${failed} of ${points.length} points answered with an exception`, 'client_error');
     else if (overrunning)
       this.tracker.set('degraded', `overrunning: ${rate === null ? '?' : rate.toFixed(2)} polls/s of ${(1000 / this.device.pollMs).toFixed(2)} wanted (${this.overruns} missed starts); ${requests} requests per cycle`, 'overrun');

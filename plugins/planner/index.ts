@@ -195,6 +195,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   const plan = async (options: { fresh?: boolean } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
+    // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
+    const untrusted = ctx.clockUntrusted?.();
+    if (untrusted) {
+      tracker.set('degraded', `no plan: wall clock not trusted (${untrusted})`, 'clock_untrusted');
+      throw Object.assign(new Error(`planner: wall clock not trusted (${untrusted}); nothing is planned until it is known good`), { statusCode: 409 });
+    }
     const now = ctx.clock.now();
     const solved = await solve(planCfg, now);
     if ('refused' in solved) {
