@@ -201,6 +201,8 @@ export class Gateway implements HttpContext {
       wall: this.clock,
       mono: realClock,
       systemSynchronised: timedatectlSynchronised,
+      assumeGood: !this.config.clock.verify,
+      serverToleranceMs: this.config.clock.serverToleranceS * 1000,
       ...(o ?? {}),
       onStep: (step) => void this.onClockStep(step),
       onTrustChange: (state) => {

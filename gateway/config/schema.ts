@@ -107,6 +107,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    clock: Type.Object(
+      {
+        verify: Type.Boolean({
+          default: true,
+          description:
+            'trust the wall clock only once it is known good (NTP status, or the Date of a server the gateway talks to; never before this release): until then nothing is planned and no price or reading is stored. false takes it as it is (a box with a battery-backed clock kept right by other means); steps are still found and schedules re-armed',
+        }),
+        serverToleranceS: Type.Integer({ minimum: 5, maximum: 3600, default: 120, description: "how far a server's Date may be from the wall clock and still confirm it" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal'), Type.Literal('silent')], { default: 'info' }),

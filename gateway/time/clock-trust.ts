@@ -31,6 +31,8 @@ export interface ClockTrustOptions {
   stepThresholdMs?: number;
   /** How far a server's `Date` may be from the wall clock and still agree (`Date` has 1 s resolution; transit). */
   serverToleranceMs?: number;
+  /** Take the wall clock as it is (config `clock.verify: false`): trusted unless it reads before the release. */
+  assumeGood?: boolean;
   onStep?: (step: ClockStep) => void;
   onTrustChange?: (state: ClockTrustState) => void;
 }
@@ -67,7 +69,7 @@ export class ClockTrust {
   private readonly o: Required<Omit<ClockTrustOptions, 'onStep' | 'onTrustChange' | 'systemSynchronised'>> & Pick<ClockTrustOptions, 'onStep' | 'onTrustChange' | 'systemSynchronised'>;
 
   constructor(options: ClockTrustOptions) {
-    this.o = { notBefore: BUILD_NOT_BEFORE, checkEveryMs: 2000, stepThresholdMs: 5000, serverToleranceMs: 120_000, ...options };
+    this.o = { notBefore: BUILD_NOT_BEFORE, checkEveryMs: 2000, stepThresholdMs: 5000, serverToleranceMs: 120_000, assumeGood: false, ...options };
     this.offset = this.o.wall.now() - this.o.mono.now();
   }
 
@@ -97,6 +99,7 @@ export class ClockTrust {
     const diffMs = now - dateMs;
     this.lastServer = { host, dateMs, diffMs, at: now };
     if (now < this.o.notBefore) return this.set({ trusted: false, why: this.beforeBuild(now) });
+    if (this.o.assumeGood) return;
     if (Math.abs(diffMs) <= this.o.serverToleranceMs) {
       if (!this.state.trusted) this.set({ trusted: true, how: `agrees with the Date of ${host} (${Math.round(diffMs / 1000)} s)` });
     } else {
@@ -146,6 +149,7 @@ export class ClockTrust {
   private async evaluate(): Promise<void> {
     const now = this.o.wall.now();
     if (now < this.o.notBefore) return this.set({ trusted: false, why: this.beforeBuild(now) });
+    if (this.o.assumeGood) return this.set({ trusted: true, how: 'taken as it is (clock.verify: false)' });
     const synced = await this.o.systemSynchronised?.().catch(() => undefined);
     if (synced === true) return this.set({ trusted: true, how: 'the system reports it synchronised (NTP)' });
     if (this.state.trusted) return;

@@ -83,6 +83,7 @@ describe('a wall clock stepped back and forth under a running gateway', () => {
     const clock = new StepClock();
     clock.offset = offset;
     const config = testConfig(server.base, {
+      clock: { verify: true },
       sources: { ree: { enabled: true }, omie: { enabled: false }, esios: { enabled: false } },
       modbus: { devices: [{ name: 'floor', host: '127.0.0.1', port: plc.port, pollMs: 200, timeoutMs: 500, maxBackoffMs: 400, points: [{ name: 'floor_temp', address: 0, type: 'int16', scale: 0.1 }] }] },
     });
