@@ -32,6 +32,7 @@ import type { PredictionsPlugin } from '../plugins/predictions/index.js';
 import type { ReplaySource } from '../plugins/replay/index.js';
 import type { PointReading } from '../plugins/modbus-sensors/index.js';
 import { VERSION } from './util/version.js';
+import { ClockTrust, timedatectlSynchronised, type ClockStep, type ClockTrustOptions } from './time/clock-trust.js';
 
 export interface GatewayOptions {
   config: Config;
@@ -41,6 +42,11 @@ export interface GatewayOptions {
   log?: Logger;
   /** Replaces the built-in plugin list (tests). */
   plugins?: PluginFactory[];
+  /**
+   * Watching the wall clock (steps, trust; time/clock-trust.ts): on for the system clock, off for an injected test or
+   * demo clock unless given here; the fields replace the defaults (NTP status from timedatectl, checks every 2 s).
+   */
+  clockTrust?: false | Partial<Pick<ClockTrustOptions, 'systemSynchronised' | 'checkEveryMs' | 'stepThresholdMs' | 'notBefore'>>;
 }
 
 export type { HealthReport };
@@ -86,6 +92,8 @@ export class Gateway implements HttpContext {
   /** What the gateway's own MQTT clients log in with: the external broker's user, or the internal credentials. */
   private mqttCredentials: { username?: string; password?: string } = this.internalMqtt;
   readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  /** The wall clock's steps and trust, when it is the system's (see GatewayOptions.clockTrust). */
+  clockTrust?: ClockTrust;
 
   constructor(private readonly options: GatewayOptions) {
     this.config = options.config;
@@ -115,6 +123,12 @@ export class Gateway implements HttpContext {
     mkdirSync(dataDir, { recursive: true });
     const r = cfg.store.readings;
     this.store = await SeriesStore.open(join(dataDir, 'store'), { sync: cfg.store.sync, readings: { commitMs: r.commitMs, rawHours: r.rawHours, aggregateMs: r.aggregateMinutes * 60_000 }, now: () => this.clock.now() });
+    await this.watchClock();
+    // A reopen after a failed write is an event: an alert now, and `store.reopens` / `lastReopen` in health.
+    this.store.onReopen((e) => {
+      this.log.warn({ cause: e.cause, reopens: e.count }, 'store reopened after a failed write');
+      this.bus.emit('alert', { code: 'STORE_REOPENED', level: 'warning', message: `store reopened after ${e.cause} (${e.count} since start)`, at: this.clock.now() });
+    });
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {
@@ -179,6 +193,56 @@ export class Gateway implements HttpContext {
     this.log.info({ plugins: [...this.plugins].filter(([, p]) => p.plugin).map(([name]) => name), http: this.http?.url, mqtt: this.brokerPorts ?? external }, 'choco-edge started');
   }
 
+  /** Starts watching the wall clock against monotonic time (a step re-arms the schedules; see ClockTrust). */
+  private async watchClock(): Promise<void> {
+    const o = this.options.clockTrust;
+    if (o === false || (o === undefined && !(this.clock instanceof SystemClock))) return;
+    const log = this.logger('clock');
+    this.clockTrust = new ClockTrust({
+      wall: this.clock,
+      mono: realClock,
+      systemSynchronised: timedatectlSynchronised,
+      assumeGood: !this.config.clock.verify,
+      serverToleranceMs: this.config.clock.serverToleranceS * 1000,
+      ...(o ?? {}),
+      onStep: (step) => void this.onClockStep(step),
+      onTrustChange: (state) => {
+        if (state.trusted) log.info({ how: state.how }, 'wall clock trusted');
+        else {
+          log.warn({ why: state.why }, 'wall clock not trusted: nothing is planned and no price or reading is stored as current');
+          this.bus.emit('alert', { code: 'CLOCK_UNTRUSTED', level: 'warning', message: `wall clock not trusted: ${state.why}`, at: this.clock.now() });
+        }
+      },
+    });
+    await this.clockTrust.start();
+  }
+
+  /** A wall-clock step: schedules re-armed, an alert, and values a backward step left in the future flagged. */
+  private async onClockStep(step: ClockStep): Promise<void> {
+    const what = `wall clock stepped ${Math.round(step.stepMs / 1000)} s (${new Date(step.before).toISOString()} → ${new Date(step.at).toISOString()})`;
+    this.scheduler?.rearm(what);
+    this.bus.emit('alert', { code: 'CLOCK_STEPPED', level: 'warning', message: `${what}; schedules re-armed`, at: this.clock.now() });
+    if (step.stepMs >= 0 || !this.store) return;
+    const flagged = [];
+    // Prices for tomorrow are in the future by nature: only measured series (readings, observations) are suspects.
+    for (const d of this.catalog().filter((x) => x.id.startsWith('sensor.') || x.id.startsWith('obs.'))) {
+      const from = step.at + 60_000;
+      const count = this.store.readings.has(d.id) ? (await this.store.read(d.id, from, 8.64e15).catch(() => [])).length : await this.store.count(d.id, from).catch(() => 0);
+      if (count) flagged.push({ series: d.id, count, from: new Date(step.at).toISOString(), step: what });
+    }
+    this.clockTrust!.futureDated = [...this.clockTrust!.futureDated, ...flagged];
+    if (flagged.length) {
+      await this.store.setValue('clock.futureDated', this.clockTrust!.futureDated).catch(() => undefined);
+      this.log.warn({ flagged }, 'values stamped by the wrong clock lie in the future: flagged');
+    }
+  }
+
+  /** Why the wall clock is not trusted now, or undefined (trusted, or not watched). */
+  clockUntrusted(): string | undefined {
+    const s = this.clockTrust?.current;
+    return s && !s.trusted ? s.why : undefined;
+  }
+
   private pluginContext(name: string): PluginContext {
     return {
       config: this.config,
@@ -187,11 +251,12 @@ export class Gateway implements HttpContext {
       log: this.logger(name),
       bus: this.bus,
       store: this.store,
-      fetcher: new Fetcher(this.clock, this.config.fetch, Math.random, this.shuttingDown.signal),
+      fetcher: new Fetcher(this.clock, this.config.fetch, Math.random, this.shuttingDown.signal, (host, date) => this.clockTrust?.observeServerDate(host, date)),
       mqtt: this.mqtt,
       mqttUrl: this.mqttUrl,
       mqttCredentials: this.mqttCredentials,
       catalog: () => this.catalog(name),
+      clockUntrusted: () => this.clockUntrusted(),
     };
   }
 
@@ -282,7 +347,11 @@ export class Gateway implements HttpContext {
   }
 
   pluginHealth(): Record<string, ComponentHealth> {
-    return hostedHealth(this.plugins);
+    const hosted = hostedHealth(this.plugins);
+    if (!this.clockTrust) return hosted;
+    const c = this.clockTrust.health();
+    const rearmed = this.scheduler?.rearmed;
+    return { ...hosted, clock: { state: c.state, message: c.message, ...(c.code ? { code: c.code } : {}), details: { ...c.details, schedulesRearmed: rearmed ? { at: new Date(rearmed.at).toISOString(), reason: rearmed.reason } : null } } };
   }
 
   predictions(): PredictionsPlugin | undefined {
@@ -354,6 +423,7 @@ export class Gateway implements HttpContext {
     this.shuttingDown.abort();
     await this.http?.close().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'http close'));
     await this.scheduler?.stop();
+    this.clockTrust?.stop();
     await this.healthWatch?.stop();
     await stopPlugins(this.plugins, this.log);
     await this.mqtt?.stop().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'mqtt stop'));

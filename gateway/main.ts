@@ -7,6 +7,7 @@ import { Gateway } from './controller.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { checkListenPorts } from './config/ports.js';
 import { SdNotify } from './core/sd-notify.js';
+import { dstHourWarnings } from './core/cron-local.js';
 import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './series/backup.js';
 import { SeriesStore } from './series/store.js';
@@ -192,6 +193,8 @@ async function main(): Promise<number> {
         const on = factory.enabled(config);
         if (typeof on === 'object' && on.misconfigured) process.stderr.write(`warning: ${factory.name} is switched on but will not run: ${on.reason}\n`);
       }
+      const jobs = Object.entries(config.scheduler.jobs).map(([id, j]) => ({ id, cron: j.cron, enabled: j.enabled }));
+      for (const w of dstHourWarnings(jobs, config.scheduler.timezone, Date.now())) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     }

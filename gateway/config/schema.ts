@@ -141,6 +141,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    clock: Type.Object(
+      {
+        verify: Type.Boolean({
+          default: true,
+          description:
+            'trust the wall clock only once it is known good (NTP status, or the Date of a server the gateway talks to; never before this release): until then nothing is planned and no price or reading is stored. false takes it as it is (a box with a battery-backed clock kept right by other means); steps are still found and schedules re-armed',
+        }),
+        serverToleranceS: Type.Integer({ minimum: 5, maximum: 3600, default: 120, description: "how far a server's Date may be from the wall clock and still confirm it" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal'), Type.Literal('silent')], { default: 'info' }),
@@ -401,6 +412,7 @@ export const ConfigSchema = Type.Object(
         maxMessages: Type.Integer({ minimum: 100, default: 100_000, description: 'outbox bound; the oldest are dropped first' }),
         maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 72 }),
         reconnectMs: Type.Integer({ minimum: 100, default: 5_000 }),
+        keepaliveS: Type.Integer({ minimum: 1, maximum: 3600, default: 15, description: 'MQTT keepalive to the central broker, seconds: a link that answers nothing (not even a ping) for 1.5 × this is reported dead and reconnected' }),
         commandSecret: Type.Optional(Secret),
         commandWindowS: Type.Integer({ minimum: 1, maximum: 3600, default: 300, description: "a signed command's timestamp may be this far from the gateway's clock, either way; its transaction id is remembered that long" }),
       },

@@ -42,6 +42,11 @@ export interface PluginContext {
   mqttCredentials: { username?: string; password?: string };
   /** Every series the running plugins write (for outputs that publish them). */
   catalog: () => SeriesDescriptor[];
+  /**
+   * Why the wall clock is not trusted now (see time/clock-trust.ts), or undefined when it is (or is not watched: an
+   * injected test or demo clock). While it is not, nothing is planned and no price or reading is stored as current.
+   */
+  clockUntrusted?: () => string | undefined;
 }
 
 export interface Plugin {

@@ -1,11 +1,12 @@
-import { createTask, validate, type ScheduledTask } from 'node-cron';
+import { validate } from 'node-cron';
+import { LocalCron } from './cron-local.js';
+
+const MINUTE_MS = 60_000;
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { SeriesStore } from '../series/store.js';
 
-const MINUTE_MS = 60_000;
-const SEARCH_LIMIT_MINUTES = 366 * 24 * 60;
 
 export type JobOutcome = 'ok' | 'failed' | 'placeholder' | 'skipped-overlap' | 'skipped-stopped';
 
@@ -42,7 +43,8 @@ export type RunReason = 'scheduled' | 'manual' | 'startup' | 'missed';
 
 interface JobState {
   def: JobDefinition;
-  matcher: ScheduledTask;
+  /** The expression fired once per local occurrence across DST (`LocalCron`). */
+  matcher: LocalCron;
   timer?: TimerHandle;
   nextAt?: number;
   running?: Promise<JobOutcome>;
@@ -60,7 +62,7 @@ interface JobState {
 
 export class UnknownJobError extends Error {}
 
-/** node-cron expressions evaluated in the plant's zone, fired through the injected clock. */
+/** node-cron expressions evaluated in the plant's zone, once per local occurrence across DST (`LocalCron`), fired through the injected clock. */
 export class Scheduler {
   private readonly jobs = new Map<string, JobState>();
   private started = false;
@@ -80,7 +82,7 @@ export class Scheduler {
   add(def: JobDefinition): void {
     if (!validate(def.cron)) throw new Error(`job ${def.id}: invalid cron expression ${JSON.stringify(def.cron)}`);
     if (this.jobs.has(def.id)) throw new Error(`job ${def.id} defined twice`);
-    const matcher = createTask(def.cron, () => undefined, { timezone: this.timezone, name: def.id });
+    const matcher = new LocalCron(def.cron, this.timezone);
     this.jobs.set(def.id, { def, matcher, paused: false, runs: 0, failures: 0, skippedOverlaps: 0, skippedDuringRun: 0, lastRun: null, lastError: null });
   }
 
@@ -135,15 +137,11 @@ export class Scheduler {
   }
 
   private nextAfter(job: JobState, after: number): number | undefined {
-    let t = Math.floor(after / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
-    for (let i = 0; i < SEARCH_LIMIT_MINUTES; i++, t += MINUTE_MS) if (job.matcher.match(new Date(t))) return t;
-    return undefined;
+    return job.matcher.next(after);
   }
 
   private previousFireTime(job: JobState, atOrBefore: number): number | undefined {
-    let t = Math.floor(atOrBefore / MINUTE_MS) * MINUTE_MS;
-    for (let i = 0; i < SEARCH_LIMIT_MINUTES; i++, t -= MINUTE_MS) if (job.matcher.match(new Date(t))) return t;
-    return undefined;
+    return job.matcher.previous(atOrBefore);
   }
 
   private arm(job: JobState, after: number): void {
@@ -154,10 +152,35 @@ export class Scheduler {
     job.timer = this.clock.setTimeout(() => {
       job.timer = undefined;
       if (!this.started) return;
+      // Timers run on monotonic time: one that fires while the wall clock still reads before its minute (the clock
+      // was stepped back, or the wait was longer than a timer can hold) waits again for that minute.
+      if (this.clock.now() < next - 1000) return this.arm(job, next - MINUTE_MS);
       if (!job.paused) void this.executeAfter(job, next);
       this.arm(job, next);
     }, next - this.clock.now());
   }
+
+  /**
+   * The wall clock jumped (`ClockTrust` compares it with monotonic time): every timer was armed for the old time, so
+   * each job is armed again from the new one, and the log says so. Returns the jobs' new next runs.
+   */
+  rearm(reason: string): Array<{ id: string; nextRun: string | null }> {
+    const now = this.clock.now();
+    const out: Array<{ id: string; nextRun: string | null }> = [];
+    for (const job of this.jobs.values()) {
+      if (!job.def.enabled || !this.started) continue;
+      job.timer?.cancel();
+      job.timer = undefined;
+      this.arm(job, now);
+      out.push({ id: job.def.id, nextRun: job.nextAt !== undefined ? new Date(job.nextAt).toISOString() : null });
+    }
+    this.rearmed = { at: now, reason };
+    this.log.warn({ reason, jobs: out }, 'wall clock jumped: every job re-armed from the new time');
+    return out;
+  }
+
+  /** The last re-arm after a wall-clock jump, for health. */
+  rearmed: { at: number; reason: string } | null = null;
 
   /** A scheduled run due at `at`: first the runs of its `after` jobs due at the same minute, then this one. */
   private executeAfter(job: JobState, at: number): Promise<JobOutcome> {

@@ -85,12 +85,66 @@ async function askUntilNotBusy<T>(request: () => Promise<T>, deadlineMs: number,
 }
 
 /**
+ * A Modbus TCP request that got no answer with its own transaction id, but did get answers with another one: the
+ * device (or a gateway in front of it) answered out of turn. modbus-serial drops such frames and reports the
+ * request "Timed out"; this names what happened instead. `code` is `transaction_mismatch`.
+ */
+export class ModbusTransactionMismatchError extends Error {
+  readonly code = 'transaction_mismatch';
+  constructor(
+    label: string,
+    readonly expected: number,
+    readonly got: number[],
+  ) {
+    const late = got.every((id) => id < expected && expected - id <= 16);
+    super(
+      `${label}: answered with transaction id ${got.join(', ')} where ${expected} was expected (${late ? 'a late answer to an earlier request' : 'answers mixed up by the device or a gateway in front of it'}); no answer to this request within the timeout`,
+    );
+    this.name = 'ModbusTransactionMismatchError';
+  }
+}
+
+interface TcpPortInternals {
+  _transactionIdRead?: number;
+  _transactionIdWrite?: number;
+  prependListener?: (event: 'data', listener: () => void) => void;
+}
+
+/**
+ * Watches a TCP client's answers: while a request is on the wire (one at a time, see `DeviceQueue`), every frame
+ * whose transaction id is not the request's is remembered, and a timeout of that request becomes a
+ * `ModbusTransactionMismatchError`.
+ */
+function watchTransactionIds(client: ModbusClient, label: string): <T>(request: () => Promise<T>) => Promise<T> {
+  const port = (client as unknown as { _port?: TcpPortInternals })._port;
+  if (!port?.prependListener || port._transactionIdWrite === undefined) return (request) => request();
+  let inFlight: { expected: number; got: number[] } | undefined;
+  port.prependListener('data', () => {
+    const id = port._transactionIdRead;
+    if (inFlight && id !== undefined && id !== inFlight.expected) inFlight.got.push(id);
+  });
+  return async <T>(request: () => Promise<T>): Promise<T> => {
+    const current = { expected: port._transactionIdWrite!, got: [] as number[] };
+    inFlight = current;
+    try {
+      return await request();
+    } catch (error) {
+      if (current.got.length && /timed out/i.test((error as Error)?.message ?? '')) throw new ModbusTransactionMismatchError(label, current.expected, current.got);
+      throw error;
+    } finally {
+      if (inFlight === current) inFlight = undefined;
+    }
+  };
+}
+
+/**
  * A client connected over TCP or RTU with its unit id and timeout set; `label` names the device in errors.
  * Every request of every client to the same device (TCP host:port, or serial path) goes through one queue: one
  * request on the wire at a time, however many clients share the device. A request answered with exception 6
  * (busy) is asked again up to BUSY_RETRIES times, waiting 50, 100, 200… ms of real time, before it fails.
- * Errors: connection refused/timed out (from modbus-serial), `TransactionTimedOutError` per request, and Modbus
- * exceptions with `modbusCode`.
+ * Errors: connection refused/timed out (from modbus-serial), `TransactionTimedOutError` per request,
+ * `ModbusTransactionMismatchError` when only answers with another transaction id came (TCP), and Modbus exceptions
+ * with `modbusCode`.
  */
 export async function connectModbus(e: ModbusEndpoint, label: string): Promise<ModbusClient> {
   const client = new ModbusRTU();
@@ -107,9 +161,10 @@ export async function connectModbus(e: ModbusEndpoint, label: string): Promise<M
   const queue = queues.get(key) ?? new DeviceQueue();
   queues.set(key, queue);
   const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const watched = e.transport === 'tcp' ? watchTransactionIds(client, label) : <T>(request: () => Promise<T>) => request();
   for (const name of REQUEST_METHODS) {
     const request = methods[name]!.bind(client);
-    methods[name] = (...args: unknown[]) => queue.run(() => askUntilNotBusy(() => request(...args), e.timeoutMs * 2 + 1000, label));
+    methods[name] = (...args: unknown[]) => queue.run(() => askUntilNotBusy(() => watched(() => request(...args)), e.timeoutMs * 2 + 1000, label));
   }
   return client;
 }

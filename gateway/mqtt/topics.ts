@@ -61,8 +61,8 @@ export interface Payloads {
   };
   /** A point's last reading (retained); `failed` when its device stopped answering, `value`/`at` then the last good one. */
   'sensors/+': { v: number; point: string; device: string; value: number | null; unit: string; at: string | null; state: 'ok' | 'failed'; error?: string };
-  /** Every point of a device as last reported (report by exception), retained; sent when at least one point is due. */
-  'devices/+/sensors': { v: number; device: string; at: string; points: Record<string, { value: number | null; unit: string; at: string | null; state: 'ok' | 'failed' }> };
+  /** Every point of a device as last reported (report by exception), retained; sent when at least one point is due and as soon as a point or the device fails (`state: failed` with its `error`; `value: null`, `at: null` for a point that never got a value). */
+  'devices/+/sensors': { v: number; device: string; at: string; points: Record<string, { value: number | null; unit: string; at: string | null; state: 'ok' | 'failed'; error?: string }> };
   'weather/current': {
     v: number;
     at: string;

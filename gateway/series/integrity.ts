@@ -43,6 +43,9 @@ export interface StoreIntegrity {
   /** The last write LevelDB refused (disk full, I/O error), until the store has been reopened and written again. */
   writeFailure: string | null;
   lastRepair: StoreMarker['lastRepair'] | null;
+  /** Reopens after a failed write since the gateway opened the store, and the last one (absent before the first check). */
+  reopens?: number;
+  lastReopen?: { at: string; cause: string } | null;
 }
 
 export const REPAIR_REMEDY = 'stop the gateway and run `choco-edge store repair` (it copies the store aside first), or restore a backup with `choco-edge restore --from FILE`';

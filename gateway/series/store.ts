@@ -4,6 +4,7 @@ import { DAY_MS, HOUR_MS } from '../time/tz.js';
 import { CountCheckpoint } from './count-checkpoint.js';
 import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
 import { WriteGate } from './write-gate.js';
+import { ReadGuard } from './read-guard.js';
 import { StoreError } from '../util/errors.js';
 import { DEFAULT_READINGS, ReadingsLog, type ReadingsOptions } from './readings.js';
 import { SeriesMetaCache, type SeriesMeta } from './series-meta.js';
@@ -58,14 +59,32 @@ export interface OutboxEntry {
   at: number;
 }
 
+/** One reopen of the store after a failed write: when, why, and how many so far. */
+export interface StoreReopen {
+  at: string;
+  cause: string;
+  count: number;
+}
+
 /** Time-series history on LevelDB. Keys sort by series then start, so range reads are one ordered scan. */
 export class SeriesStore {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
-  private readonly gate = new WriteGate(async () => {
-    await this.db.close();
-    await this.db.open({ createIfMissing: false });
-  });
+  /** Reads hold it; the reopen after a failed write waits for them and holds new ones back (see ReadGuard). */
+  private readonly guard = new ReadGuard();
+  private readonly gate = new WriteGate(
+    (cause) =>
+      this.guard.exclusive(async () => {
+        await this.db.close();
+        await this.db.open({ createIfMissing: false });
+        this.reopens.count++;
+        this.reopens.last = { at: new Date().toISOString(), cause };
+        for (const listener of this.reopenListeners) listener({ ...this.reopens.last, count: this.reopens.count });
+      }),
+  );
+  /** Reopens after a failed write since the store was opened: an event health and alerts report (`onReopen`). */
+  private readonly reopens: { count: number; last: { at: string; cause: string } | null } = { count: 0, last: null };
+  private readonly reopenListeners: Array<(e: StoreReopen) => void> = [];
   private checked!: StoreIntegrity;
   private readonly metas = new SeriesMetaCache();
   /** Raw Modbus readings, written by group commit (see ReadingsLog). */
@@ -81,7 +100,7 @@ export class SeriesStore {
     this.readings = new ReadingsLog(
       {
         batch: (ops) => this.track(() => this.db.batch(ops, { sync: this.sync })),
-        iterate: (range) => this.db.iterator(range),
+        iterate: (range) => this.guard.scan(() => this.db.iterator(range)),
         slotOps: (series, unit, slots, source, fetchedAt) => {
           const meta = this.metas.next(series, unit, slots, source, fetchedAt, Date.now());
           const ops = slots.map((s) => ({ type: 'put' as const, key: slotKey(series, s.start), value: { e: s.end, v: s.value, s: source, f: fetchedAt } satisfies StoredValue }));
@@ -126,15 +145,22 @@ export class SeriesStore {
     return store;
   }
 
-  /** What the open found (losses reported by LevelDB, records missing since the last clean shutdown) and the last failed write. */
+  /** Called after each reopen that followed a failed write (the gateway raises a STORE_REOPENED alert). */
+  onReopen(listener: (e: StoreReopen) => void): void {
+    this.reopenListeners.push(listener);
+  }
+
+  /** What the open found (losses reported by LevelDB, records missing since the last clean shutdown), the last failed write and the reopens. */
   integrity(): StoreIntegrity {
     const failure = this.gate.failure;
+    const reopened = this.reopens.last ? `; reopened ${this.reopens.count} time${this.reopens.count === 1 ? '' : 's'} after a failed write, last at ${this.reopens.last.at} (${this.reopens.last.cause})` : '';
+    const reopens = { reopens: this.reopens.count, lastReopen: this.reopens.last };
     if (failure && !this.closed && this.db.status !== 'open') {
       // The reopen after a failed write failed too (disk still full): nothing can be read or written until it works.
-      return { ...this.checked, state: 'failed', code: 'store_failed', writeFailure: failure, message: `store unavailable: ${failure}; free disk space under ${this.dir}: it reopens by itself${this.checked.state === 'failed' ? `. Before: ${this.checked.message}` : ''}` };
+      return { ...this.checked, ...reopens, state: 'failed', code: 'store_failed', writeFailure: failure, message: `store unavailable: ${failure}; free disk space under ${this.dir}: it reopens by itself${this.checked.state === 'failed' ? `. Before: ${this.checked.message}` : ''}${reopened}` };
     }
-    if (!failure || this.checked.state === 'failed') return { ...this.checked, writeFailure: failure };
-    return { ...this.checked, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})` };
+    if (!failure || this.checked.state === 'failed') return { ...this.checked, ...reopens, message: `${this.checked.message}${reopened}`, writeFailure: failure };
+    return { ...this.checked, ...reopens, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})${reopened}` };
   }
 
   /**
@@ -184,7 +210,7 @@ export class SeriesStore {
         const from = Math.min(...slots.map((s) => s.start));
         const to = Math.max(...slots.map((s) => s.end));
         const keep = new Set(slots.map((s) => s.start));
-        for await (const key of this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) })) {
+        for await (const key of this.guard.scan(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }))) {
           if (!keep.has(Number(key.slice(key.lastIndexOf('!') + 1)))) {
             ops.push({ type: 'del', key });
             removed++;
@@ -223,7 +249,7 @@ export class SeriesStore {
     const out: StoredSlot[] = [];
     // A slot that started before `from` may still cover it: look back as far as the longest slot this series ever had.
     const lookback = this.metas.get(series)?.maxSlotMs ?? DAY_MS;
-    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) })) {
+    for await (const [key, raw] of this.guard.scan(() => this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) }))) {
       const v = raw as StoredValue;
       const start = Number(key.slice(key.lastIndexOf('!') + 1));
       if (v.e <= from) continue;
@@ -245,7 +271,7 @@ export class SeriesStore {
     let at: StoredSlot | undefined;
     if (latest && latest.start <= now && latest.end > now) at = latest;
     else if (latest && latest.end > now) {
-      for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 })) {
+      for await (const [key, raw] of this.guard.scan(() => this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 }))) {
         const v = raw as StoredValue;
         if (v.e > now) at = { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
       }
@@ -270,7 +296,7 @@ export class SeriesStore {
   async latest(series: string): Promise<StoredSlot | undefined> {
     assertSeriesId(series);
     if (this.readings.has(series)) return this.readings.latest(series);
-    for await (const [key, raw] of this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 })) {
+    for await (const [key, raw] of this.guard.scan(() => this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 }))) {
       const v = raw as StoredValue;
       return { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
     }
@@ -279,7 +305,7 @@ export class SeriesStore {
 
   async count(series: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number> {
     let n = 0;
-    for await (const _ of this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) })) n++;
+    for await (const _ of this.guard.scan(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }))) n++;
     return n;
   }
 
@@ -288,17 +314,17 @@ export class SeriesStore {
   }
 
   async meta(series: string): Promise<SeriesMeta | undefined> {
-    return this.metas.get(series) ?? ((await this.db.get(metaKey(series))) as SeriesMeta | undefined);
+    return this.metas.get(series) ?? ((await this.guard.run(() => this.db.get(metaKey(series)))) as SeriesMeta | undefined);
   }
 
   async listSeries(): Promise<SeriesMeta[]> {
     const out: SeriesMeta[] = [];
-    for await (const value of this.db.values({ gte: 'm!', lt: 'm!~' })) out.push(value as SeriesMeta);
+    for await (const value of this.guard.scan(() => this.db.values({ gte: 'm!', lt: 'm!~' }))) out.push(value as SeriesMeta);
     return out;
   }
 
   async getValue<T>(name: string): Promise<T | undefined> {
-    return (await this.db.get(kvKey(name))) as T | undefined;
+    return (await this.guard.run(() => this.db.get(kvKey(name)))) as T | undefined;
   }
 
   async setValue(name: string, value: unknown): Promise<void> {
@@ -369,12 +395,12 @@ export class SeriesStore {
 
   async outboxPeek(limit: number): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = [];
-    for await (const value of this.db.values({ gte: 'o!', lt: 'o!~', limit })) out.push(value as OutboxEntry);
+    for await (const value of this.guard.scan(() => this.db.values({ gte: 'o!', lt: 'o!~', limit }))) out.push(value as OutboxEntry);
     return out;
   }
 
   private async outboxLast(): Promise<OutboxEntry | undefined> {
-    for await (const value of this.db.values({ gte: 'o!', lt: 'o!~', reverse: true, limit: 1 })) return value as OutboxEntry;
+    for await (const value of this.guard.scan(() => this.db.values({ gte: 'o!', lt: 'o!~', reverse: true, limit: 1 }))) return value as OutboxEntry;
     return undefined;
   }
 
@@ -385,13 +411,13 @@ export class SeriesStore {
 
   async outboxCount(): Promise<number> {
     let n = 0;
-    for await (const _ of this.db.keys({ gte: 'o!', lt: 'o!~' })) n++;
+    for await (const _ of this.guard.scan(() => this.db.keys({ gte: 'o!', lt: 'o!~' }))) n++;
     return n;
   }
 
   /** Every key and value, in key order (backups). */
   async *entries(): AsyncGenerator<[string, unknown]> {
-    for await (const entry of this.db.iterator()) yield entry;
+    for await (const entry of this.guard.scan(() => this.db.iterator())) yield entry;
   }
 
   /** Writes raw entries in batches (restores); returns how many. */
@@ -417,7 +443,7 @@ export class SeriesStore {
   }
 
   async isEmpty(): Promise<boolean> {
-    for await (const _ of this.db.keys({ limit: 1 })) return false;
+    for await (const _ of this.guard.scan(() => this.db.keys({ limit: 1 }))) return false;
     return true;
   }
 

@@ -14,7 +14,8 @@ export class WriteGate {
   /** Successful reopens so far (the store recounts its records after one). */
   reopens = 0;
 
-  constructor(private readonly reopen: () => Promise<void>) {}
+  /** `reopen` gets the failure that made it necessary. */
+  constructor(private readonly reopen: (cause: string) => Promise<void>) {}
 
   run<T>(work: () => Promise<T>): Promise<T> {
     const next = this.tail.then(async () => {
@@ -24,6 +25,9 @@ export class WriteGate {
         this.failure = null;
         return result;
       } catch (error) {
+        // An argument LevelDB refuses before touching the disk (a null value, a bad key) is the caller's error: the
+        // log is intact, so no reopen (which would close the database under every reader) and no store failure.
+        if (isRefusedArgument(error)) throw new Error(`store: write refused before reaching the disk: ${levelDbCause(error)}`, { cause: error });
         this.mustReopen = true;
         this.failure = `write failed: ${levelDbCause(error)}`;
         throw new StoreError(`store: ${this.failure}; nothing more is written until the store has been reopened`, error);
@@ -46,7 +50,7 @@ export class WriteGate {
   private async reopenIfNeeded(): Promise<void> {
     if (!this.mustReopen) return;
     try {
-      await this.reopen();
+      await this.reopen(this.failure ?? 'a failed write');
       this.mustReopen = false;
       this.reopens++;
     } catch (error) {
@@ -54,4 +58,10 @@ export class WriteGate {
       throw new StoreError(`store unavailable: ${this.failure}`, error);
     }
   }
+}
+
+/** abstract-level's codes for a key or value it refuses up front (nothing was written). */
+function isRefusedArgument(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'LEVEL_INVALID_VALUE' || code === 'LEVEL_INVALID_KEY';
 }

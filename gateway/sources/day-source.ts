@@ -1,6 +1,6 @@
 import { sleepUnlessAborted, type Clock } from '../time/clock.js';
 import type { EventBus } from '../core/event-bus.js';
-import { GatewayError, StoreError, errorCode, errorMessage } from '../util/errors.js';
+import { GatewayError, StoreError, errorCode, errorMessage, retryingLabel } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
 import type { Logger } from '../util/log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
@@ -64,6 +64,8 @@ export interface DaySourceDeps {
   log: Logger;
   bus: EventBus;
   store: SeriesStore;
+  /** Why the wall clock is not trusted (then nothing is stored: the "day" it asks for may be another), or undefined. */
+  clockUntrusted?: () => string | undefined;
 }
 
 /**
@@ -114,7 +116,7 @@ export class DaySource implements Plugin {
     }
     const [, first] = failed[0]!;
     const state = this.isStale() ? 'failed' : 'degraded';
-    const message = `${first.transient ? 'unreachable, retrying: ' : ''}${failed.map(([d, o]) => `${d}: ${o.message}`).join('; ')}`;
+    const message = `${retryingLabel(first.code, first.transient)}${failed.map(([d, o]) => `${d}: ${o.message}`).join('; ')}`;
     return { state, message, code: first.code, since: Math.min(...failed.map(([, o]) => o.at)), details };
   }
 
@@ -205,11 +207,14 @@ export class DaySource implements Plugin {
    */
   async ingestDay(date: string): Promise<string> {
     const now = this.deps.clock.now();
+    // The day asked for comes from the clock now: a clock not trusted when asking taints the answer even if the
+    // answer's Date makes the clock trusted meanwhile (a 2002 day fetched before NTP stepped the clock).
+    const untrustedWhenAsked = this.deps.clockUntrusted?.();
     this.stats.attempt(now);
     let result: DayResult;
     try {
       result = await this.options.fetchDay(date);
-      if (result.kind === 'data') for (const s of result.series) assertInsideDay(this.name, s.id, date, this.options.timezone, s.slots);
+      if (result.kind === 'data') result = this.judgeEachSeries(date, result);
     } catch (error) {
       this.stats.errors++;
       this.recordFailure(date, error);
@@ -220,6 +225,13 @@ export class DaySource implements Plugin {
       this.setDay(date, 'not published yet', `not published yet (${result.detail})`);
       this.tracker.set('ok', `reachable; ${date} not published yet`);
       return `not published yet (${result.detail})`;
+    }
+    // Fetched on a clock not known good: its "today" may be another day (a box booted in 2002 asks for 2002 and gets
+    // it). The answer's Date has been weighed by the fetcher; nothing is stored as current until the clock is trusted.
+    const untrusted = untrustedWhenAsked ?? this.deps.clockUntrusted?.();
+    if (untrusted) {
+      this.tracker.set('degraded', `fetched ${date}, not stored: wall clock not trusted (${untrusted})`, 'clock_untrusted');
+      return `not stored: wall clock not trusted (${untrusted})`;
     }
     const counts: string[] = [];
     try {
@@ -249,6 +261,27 @@ export class DaySource implements Plugin {
     this.tracker.set('ok', `last fetch ${date}: ${stored}`);
     this.deps.bus.emit('source.status', { source: this.name, state: 'ok', message: `fetched ${date}` });
     return `${stored}${complete ? '' : ' (incomplete, will poll again)'}`;
+  }
+
+  /**
+   * Each series is judged on its own: one whose values lie outside the asked day joins `failures` and the others are
+   * stored; when no series is left and the source reported no failed pieces, the payload is refused whole (the first refusal
+   * is thrown).
+   */
+  private judgeEachSeries(date: string, result: Extract<DayResult, { kind: 'data' }>): DayResult {
+    const series: DaySeries[] = [];
+    const failures = [...(result.failures ?? [])];
+    for (const s of result.series) {
+      try {
+        assertInsideDay(this.name, s.id, date, this.options.timezone, s.slots);
+        series.push(s);
+      } catch (error) {
+        failures.push({ what: s.id, error });
+      }
+    }
+    // A payload that is wholly for another day is refused whole, as one error (pieces the source already failed keep their own report).
+    if (!series.some((s) => s.slots.length) && failures.length && !result.failures?.length) throw failures[0]!.error;
+    return { kind: 'data', series, failures };
   }
 
   private setDay(date: string, state: Exclude<DayOutcome['state'], 'failed'>, message: string): void {

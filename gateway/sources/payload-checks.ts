@@ -45,6 +45,26 @@ export function assertResolution(source: string, what: string, stepMs: number, s
   if (bad) throw new PayloadMismatchError(source, `${what}: asked for ${stepMs / 60_000}-minute values, got ${(bad.end - bad.start) / 60_000}-minute values`);
 }
 
+/** Consecutive slots have one of the resolutions `stepsMs` the series comes in (native first); any other is evidence of another series. */
+export function assertResolutionIn(source: string, what: string, stepsMs: readonly number[], slots: readonly Slot[]): void {
+  const bad = slots.find((s) => !stepsMs.includes(s.end - s.start));
+  if (bad) {
+    throw new PayloadMismatchError(source, `${what}: comes in ${stepsMs.map((m) => `${m / 60_000}-minute`).join(' or ')} values, got ${(bad.end - bad.start) / 60_000}-minute values`);
+  }
+}
+
+/**
+ * Refuses on evidence, never on absence: when `label` states a unit (`states` matches it) that is not the `expected`
+ * one (`pattern`), the payload is another quantity; a label that states no unit (REE's 2026 titles "PVPC",
+ * "Precio mercado spot") or no label at all is accepted.
+ */
+export function assertStatedUnit(source: string, what: string, expected: string, pattern: RegExp, states: RegExp, label: unknown): void {
+  if (label === undefined || label === null) return;
+  const text = typeof label === 'string' ? label : JSON.stringify(label);
+  if (!text.trim() || !states.test(text) || pattern.test(text)) return;
+  throw new PayloadMismatchError(source, `${what}: expected ${expected}, the payload says ${text.slice(0, 80)}`);
+}
+
 /** The unit or magnitude the payload states matches the one asked for (`pattern` tested on its label). */
 export function assertUnit(source: string, what: string, expected: string, pattern: RegExp, label: unknown): void {
   const text = typeof label === 'string' ? label : JSON.stringify(label ?? null);

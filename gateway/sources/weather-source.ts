@@ -1,6 +1,6 @@
 import type { EventBus } from '../core/event-bus.js';
 import type { Clock } from '../time/clock.js';
-import { GatewayError, errorCode, errorMessage } from '../util/errors.js';
+import { GatewayError, errorCode, errorMessage, retryingLabel } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
 import type { Logger } from '../util/log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
@@ -28,6 +28,8 @@ export interface WeatherSourceDeps {
   log: Logger;
   bus: EventBus;
   store: SeriesStore;
+  /** Why the wall clock is not trusted (then nothing is stored as current), or undefined. */
+  clockUntrusted?: () => string | undefined;
 }
 
 /** Refuses a payload whose values are outside the plausible range of their unit (Kelvin for °C, km/h for m/s…). */
@@ -97,9 +99,14 @@ export class WeatherSource implements Plugin {
     );
   }
 
+  private untrustedWhenAsked: string | undefined;
+
   async ingest(): Promise<JobRunResult> {
     const parts: string[] = [];
     const failures: unknown[] = [];
+    // The windows asked for come from the clock now: a clock not trusted when asking taints the answer even if the
+    // answer's Date makes it trusted meanwhile.
+    this.untrustedWhenAsked = this.deps.clockUntrusted?.();
     for (const [kind, fetch] of [
       ['obs', this.options.observations],
       ['fc', this.options.forecast],
@@ -124,7 +131,7 @@ export class WeatherSource implements Plugin {
       const transient = first instanceof GatewayError ? first.transient : false;
       const stale = this.stats.isStale(now, this.options.staleAfterMs);
       const state = failures.length === parts.length && stale ? 'failed' : 'degraded';
-      this.tracker.set(state, `${transient ? 'unreachable, retrying: ' : ''}${errorMessage(first)}`, errorCode(first));
+      this.tracker.set(state, `${retryingLabel(errorCode(first), transient)}${errorMessage(first)}`, errorCode(first));
       this.deps.bus.emit('source.status', { source: this.name, state, message: errorMessage(first) });
       this.deps.log.warn({ err: errorMessage(first), code: errorCode(first) }, 'weather fetch failed');
       if (failures.length === parts.length) throw new Error(`${this.name}: ${parts.join('; ')}`);
@@ -144,6 +151,8 @@ export class WeatherSource implements Plugin {
   }
 
   private async write(kind: WeatherKind, got: WeatherFetch): Promise<string> {
+    const untrusted = this.untrustedWhenAsked ?? this.deps.clockUntrusted?.();
+    if (untrusted) return `not stored: wall clock not trusted (${untrusted})`;
     const now = this.deps.clock.now();
     this.lastOrigin = got.source;
     const counts: string[] = [];

@@ -16,16 +16,37 @@ export class SystemClock implements Clock {
     return Date.now();
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, ms));
+    // Node clamps a delay above 2^31-1 ms to 1 ms: a timer for a wall time years away would fire at once.
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), 2 ** 31 - 1));
     return { cancel: () => clearTimeout(t) };
   }
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+    return new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(0, ms), 2 ** 31 - 1)));
   }
 }
 
-/** Real time for timers that talk to devices (see PluginContext.deviceClock). */
-export const realClock: Clock = new SystemClock();
+/**
+ * Monotonic real time: `now()` is the process start's wall time plus `performance.now()`, so it never jumps when the
+ * wall clock is stepped (NTP fixing a box that booted on a wrong time); timers are Node's, which run on monotonic time.
+ * Not a calendar: stamps for the store come from the gateway's `clock`.
+ */
+export class MonotonicClock implements Clock {
+  private readonly origin = performance.timeOrigin;
+  now(): number {
+    return this.origin + performance.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    // Node clamps a delay above 2^31-1 ms to 1 ms: never ask for one (a catch-up storm); 24 days is plenty.
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+    return { cancel: () => clearTimeout(t) };
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimeout(resolve, ms));
+  }
+}
+
+/** Real (device) time for timers that talk to devices and for polling (see PluginContext.deviceClock): monotonic. */
+export const realClock: Clock = new MonotonicClock();
 
 /** `clock.sleep(ms)`, ended early when `signal` aborts (e.g. the gateway stops); resolves either way. */
 export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {

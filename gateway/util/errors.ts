@@ -59,3 +59,12 @@ export function errorMessage(error: unknown): string {
 export function errorCode(error: unknown): ErrorCode | 'unknown' {
   return error instanceof GatewayError ? error.code : 'unknown';
 }
+
+/**
+ * The words a health message starts with for a failure that will be retried, by its code: a source that asked too
+ * often is "rate limited", not "unreachable" (it answered); a timeout, refused connection or 5xx is "unreachable".
+ */
+export function retryingLabel(code: string | undefined, transient: boolean | undefined): string {
+  if (!transient) return '';
+  return code === 'rate_limited' ? 'rate limited, retrying after the wait: ' : 'unreachable, retrying: ';
+}

@@ -49,6 +49,8 @@ export class Fetcher {
     private readonly policy: RetryPolicy,
     private readonly random: () => number = Math.random,
     private readonly stopping?: AbortSignal,
+    /** Every answer's `Date` header (ms) and host: evidence for or against the wall clock (ClockTrust). */
+    private readonly onServerDate?: (host: string, dateMs: number) => void,
   ) {}
 
   async get(request: FetchRequest): Promise<FetchResult> {
@@ -106,6 +108,8 @@ export class Fetcher {
       throw new GatewayError(code, `GET ${shown}: body not received (${(error as Error).message})`, true);
     }
     const status = response.status;
+    const date = response.headers.get('date');
+    if (date && this.onServerDate) this.onServerDate(new URL(request.url).host, Date.parse(date));
     const contentType = response.headers.get('content-type') ?? '';
     if (status === 429) {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.clock.now()) ?? request.rateLimitWaitMs?.(this.clock.now());

@@ -38,6 +38,7 @@ export const aemetPlugin: PluginFactory = {
     const client = aemetClient(ctx, readSecret(cfg.apiKey, 'sources.aemet.apiKey') ?? '');
     const observations = async (): Promise<WeatherFetch> => {
       const errors: string[] = [];
+      const failures: unknown[] = [];
       for (const station of cfg.stations) {
         try {
           const { station: got, points } = parseAemetObservations(await client.get(`observacion/convencional/datos/estacion/${station}`));
@@ -52,9 +53,14 @@ export const aemetPlugin: PluginFactory = {
           if (error instanceof GatewayError && error.code === 'auth_failed') throw error;
           if (error instanceof GatewayError && error.code === 'payload_mismatch' && cfg.stations.length === 1) throw error;
           errors.push(errorMessage(error));
+          failures.push(error);
         }
       }
-      throw new GatewayError('server_error', `aemet: no station answered usefully: ${errors.join('; ')}`, true);
+      // The stations' own reason, not a blanket "server error": all rate limited (AEMET's 429) is rate limited.
+      const codes = [...new Set(failures.map((e) => (e instanceof GatewayError ? e.code : 'server_error')))];
+      const code = codes.length === 1 ? codes[0]! : codes.includes('rate_limited') ? 'rate_limited' : 'server_error';
+      const transient = failures.some((e) => !(e instanceof GatewayError) || e.transient);
+      throw new GatewayError(code, `aemet: no station answered usefully: ${errors.join('; ')}`, transient);
     };
     const forecast = async (): Promise<WeatherFetch> => {
       const body = await client.get(`prediccion/especifica/municipio/horaria/${cfg.municipality}`);

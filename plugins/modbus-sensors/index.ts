@@ -44,12 +44,16 @@ class DevicePoller {
   /** Blocks that answered with an exception: read point by point from then on. */
   private readonly split = new Set<number>();
   private readonly reported = new Map<number, Reported>();
+  /** What the retained topics say now: per point (point mode) or the device summary (device mode), as `state|error`. */
+  private readonly retainedSays = new Map<string, string>();
   readonly blocks: ReadBlock[];
   /** Index of the block each point is read in. */
   private readonly blockOf: number[];
   readonly tracker: HealthTracker;
   readonly readings = new Map<string, PointReading>();
   reconnects = 0;
+  /** Set while the wall clock is not trusted: readings are polled and published live, not stored. */
+  private unstored: string | null = null;
   polls = 0;
   overruns = 0;
   requestsPerCycle = 0;
@@ -157,10 +161,10 @@ class DevicePoller {
       await this.close().catch(() => undefined);
       this.backoffMs = Math.min(this.device.maxBackoffMs, Math.max(this.device.pollMs / 4, this.backoffMs * 2 || 500));
       const message = `${errorMessage(error)}; reconnecting in ${Math.round(this.backoffMs)} ms`;
-      this.tracker.set('failed', message, /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
-      const wasOk = [...this.readings.entries()].filter(([, r]) => r.state === 'ok');
-      for (const [, r] of wasOk) Object.assign(r, { state: 'failed', error: 'device unreachable' });
-      await this.publishFailed(wasOk.map(([point]) => point), message);
+      const code = (error as { code?: unknown }).code === 'transaction_mismatch' ? 'transaction_mismatch' : /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable';
+      this.tracker.set('failed', message, code);
+      for (const r of this.readings.values()) Object.assign(r, { state: 'failed', error: `device unreachable: ${errorMessage(error)}` });
+      await this.publishFailures();
       this.ctx.log.warn({ device: this.device.name, err: message }, 'modbus device unavailable');
       this.resync = true;
       this.starts.length = 0;
@@ -168,14 +172,51 @@ class DevicePoller {
     }
   }
 
-  /** The retained topic of a point whose device went away must not go on saying ok: republish it as failed. */
-  private async publishFailed(points: string[], error: string): Promise<void> {
-    for (const point of points) {
-      const r = this.readings.get(point)!;
+  /**
+   * Every retained message that describes this device or its points carries a failure as soon as health knows it,
+   * whatever the publish mode: the device summary (`publish: device`) is republished with each point's state and
+   * error, or each failed point's own topic (`publish: point`); a point that never got a value says so. Published
+   * only when what the retained topic says changes, so a device that stays away is not republished every backoff.
+   */
+  private async publishFailures(): Promise<void> {
+    const nowMs = this.ctx.clock.now();
+    const now = formatUtcIso(nowMs);
+    // A failed point's next value is a change of state, due whatever its deadband.
+    this.device.points.forEach((p, i) => {
+      if (this.readings.get(p.name)!.state === 'failed' && this.reported.get(i)?.value !== null) this.reported.set(i, { value: null, at: nowMs });
+    });
+    if (this.device.publish === 'device') {
+      const says = this.device.points.map((p) => `${this.readings.get(p.name)!.state}|${this.readings.get(p.name)!.error ?? ''}`).join(';');
+      if (this.retainedSays.get('') === says) return;
+      this.retainedSays.set('', says);
+      this.published++;
+      await this.ctx.mqtt.publish(topics.deviceSensors(this.device.name), { v: PAYLOAD_VERSION, device: this.device.name, at: now, points: this.summary() }, { retain: true }).catch(() => undefined);
+      return;
+    }
+    for (const p of this.device.points) {
+      const r = this.readings.get(p.name)!;
+      if (r.state !== 'failed') continue;
+      const says = `failed|${r.error ?? ''}`;
+      if (this.retainedSays.get(p.name) === says) continue;
+      this.retainedSays.set(p.name, says);
+      this.published++;
       await this.ctx.mqtt
-        .publish(topics.sensor(point), { v: PAYLOAD_VERSION, point, device: this.device.name, value: r.value, unit: r.unit, at: r.at, state: 'failed', error }, { retain: true })
+        .publish(topics.sensor(p.name), { v: PAYLOAD_VERSION, point: p.name, device: this.device.name, value: r.value, unit: r.unit, at: r.at, state: 'failed', error: failure(r) }, { retain: true })
         .catch(() => undefined);
     }
+  }
+
+  /** The device summary's points: the last reported value of each (report by exception) with its current state and error. */
+  private summary(): Payloads['devices/+/sensors']['points'] {
+    const out: Payloads['devices/+/sensors']['points'] = {};
+    this.device.points.forEach((p, i) => {
+      const r = this.reported.get(i);
+      const now = this.readings.get(p.name)!;
+      const value = r?.value ?? now.value;
+      const at = r && r.value !== null ? formatUtcIso(r.at) : now.at;
+      out[p.name] = now.state === 'ok' ? { value, unit: p.unit, at, state: 'ok' } : { value, unit: p.unit, at, state: 'failed', error: failure(now) };
+    });
+    return out;
   }
 
   private async readAll(): Promise<void> {
@@ -202,11 +243,8 @@ class DevicePoller {
           }
           failed += part.points.length;
           for (const bp of part.points) {
-            const name = points[bp.index]!.name;
-            const reading = this.readings.get(name)!;
-            const wasOk = reading.state === 'ok';
+            const reading = this.readings.get(points[bp.index]!.name)!;
             Object.assign(reading, { state: 'failed', error: result.exception });
-            if (wasOk) void this.publishFailed([name], result.exception);
           }
           continue;
         }
@@ -218,16 +256,21 @@ class DevicePoller {
       }
     }
     this.requestsPerCycle = requests;
+    // Polling goes on whatever the wall clock says; readings are stored only once it is known good (their stamps).
+    const untrusted = this.ctx.clockUntrusted?.();
+    this.unstored = untrusted ? `readings not stored: wall clock not trusted (${untrusted})` : null;
     if (at0 !== undefined) {
-      this.ctx.store.readings.append(this.device.name, { at: at0, offsets: this.blocks.map((_, bi) => offsets[bi] ?? 0), values });
+      if (!untrusted) this.ctx.store.readings.append(this.device.name, { at: at0, offsets: this.blocks.map((_, bi) => offsets[bi] ?? 0), values });
       this.publish(values, at0, offsets);
     }
+    if (failed) void this.publishFailures();
     this.polls++;
     const overrunning = this.real.now() - this.lastOverrunAt < RATE_WINDOW_MS;
     const rate = this.achievedRate();
     // A store failure is the store's, not the device's: the connection stays up and health says so.
     const storeError = this.ctx.store.readings.stats.lastCommitError;
     if (storeError) this.tracker.set('degraded', `device answers, but its readings are not stored: ${storeError}`, 'store_failed');
+    else if (this.unstored) this.tracker.set('degraded', `device answers; ${this.unstored}`, 'clock_untrusted');
     else if (failed) this.tracker.set('degraded', `${failed} of ${points.length} points answered with an exception`, 'client_error');
     else if (overrunning)
       this.tracker.set('degraded', `overrunning: ${rate === null ? '?' : rate.toFixed(2)} polls/s of ${(1000 / this.device.pollMs).toFixed(2)} wanted (${this.overruns} missed starts); ${requests} requests per cycle`, 'overrun');
@@ -262,21 +305,23 @@ class DevicePoller {
       p.catch(() => undefined);
     };
     if (this.device.publish === 'device') {
-      const out: Payloads['devices/+/sensors']['points'] = {};
-      points.forEach((p, i) => {
-        const r = this.reported.get(i);
-        out[p.name] = { value: r?.value ?? null, unit: p.unit, at: r ? formatUtcIso(r.at) : null, state: r && r.value !== null ? 'ok' : 'failed' };
-      });
-      sent(this.ctx.mqtt.publish(topics.deviceSensors(this.device.name), { v: PAYLOAD_VERSION, device: this.device.name, at: formatUtcIso(at0), points: out }, { retain: true }));
+      this.retainedSays.set('', points.map((p) => `${this.readings.get(p.name)!.state}|${this.readings.get(p.name)!.error ?? ''}`).join(';'));
+      sent(this.ctx.mqtt.publish(topics.deviceSensors(this.device.name), { v: PAYLOAD_VERSION, device: this.device.name, at: formatUtcIso(at0), points: this.summary() }, { retain: true }));
       return;
     }
     for (const i of due) {
       const r = this.reported.get(i)!;
       if (r.value === null) continue;
       const p = points[i]!;
+      this.retainedSays.set(p.name, 'ok|');
       sent(this.ctx.mqtt.publish(topics.sensor(p.name), { v: PAYLOAD_VERSION, point: p.name, device: this.device.name, value: r.value, unit: p.unit, at: formatUtcIso(r.at), state: 'ok' }, { retain: true }));
     }
   }
+}
+
+/** A failed point's reason as published; a point that never got a value says so. */
+function failure(r: PointReading): string {
+  return `${r.at === null ? 'no value yet: ' : ''}${r.error ?? 'failed'}`;
 }
 
 function decodePoint(p: PointConfig, bp: BlockPoint, registers: readonly number[]): number {

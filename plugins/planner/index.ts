@@ -183,7 +183,24 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     };
   };
 
-  const plan = async (): Promise<JobRunResult> => {
+  /**
+   * Every change of the plan in force (the planning job, an operator's quota change, a line's stop or resume) runs
+   * here one after the other, in arrival order: none sees another half done, and each is applied exactly once.
+   */
+  let planning: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = planning.then(work, work);
+    planning = run.catch(() => undefined);
+    return run;
+  };
+
+  const plan = async (options: { fresh?: boolean } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
+    // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
+    const untrusted = ctx.clockUntrusted?.();
+    if (untrusted) {
+      tracker.set('degraded', `no plan: wall clock not trusted (${untrusted})`, 'clock_untrusted');
+      throw Object.assign(new Error(`planner: wall clock not trusted (${untrusted}); nothing is planned until it is known good`), { statusCode: 409 });
+    }
     const now = ctx.clock.now();
     const solved = await solve(planCfg, now);
     if ('refused' in solved) {
@@ -194,7 +211,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     let { outcome } = solved;
     const { input, baselineEur, carried } = solved;
     let keptPrevious = false;
-    if (current && !outcome.infeasible) {
+    if (current && !options.fresh && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
       const previous = current.runs
         .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / input.resolutionMs) }))
@@ -216,7 +233,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
-    return { summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}${carried ? `; ${carried}` : ''}` };
+    return { doc, summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}${carried ? `; ${carried}` : ''}` };
   };
 
   const withChanges = (changes: PlanChanges): PlannerConfig => ({
@@ -246,7 +263,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
           if (!Number.isFinite(until)) return refuse(`"until" is not a date: ${JSON.stringify(body.until)}`);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
           ctx.store.setValue('planner.overrides', [...overrides.values()]).catch((e: unknown) => tracker.set('degraded', `override not saved: ${errorMessage(e)}`, 'store_failed'));
-          void plan().catch(() => undefined);
+          void serially(() => plan()).catch(() => undefined);
         } else refuse(`"command" must be ack, stop or resume (got ${JSON.stringify(body.command ?? null)})`);
       });
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
@@ -258,7 +275,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     },
     async stop() {},
     health: () => tracker.get(),
-    jobs: { planning: plan },
+    jobs: { planning: () => serially(() => plan()) },
     current: () => current?.doc ?? null,
     async preview(changes) {
       checkChanges(changes);
@@ -266,19 +283,24 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if ('refused' in solved) throw Object.assign(new Error(solved.refused), { statusCode: 422 });
       return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, keptPrevious: false, timezone: tz, lineOf });
     },
-    /** Re-plans with the changes; when the inputs cannot give a plan (no prices yet) it is a 409 and nothing changes. */
-    async apply(changes) {
+    /**
+     * Re-plans with the changes, after every change and planning run that came before it and before any that comes
+     * after; answers with the plan this change made. When the inputs cannot give a plan (no prices yet) it is a 409
+     * with the reason and nothing changes.
+     */
+    apply(changes) {
       checkChanges(changes);
-      const before = { planCfg, current };
-      planCfg = withChanges(changes);
-      current = null;
-      try {
-        await plan();
-      } catch (error) {
-        ({ planCfg, current } = before);
-        throw error;
-      }
-      return current!.doc;
+      return serially(async () => {
+        const before = { planCfg, current };
+        planCfg = withChanges(changes);
+        try {
+          return (await plan({ fresh: true })).doc;
+        } catch (error) {
+          // Refused (no plan made): nothing changes. A plan made and published but not saved stays in force.
+          if (current === before.current) planCfg = before.planCfg;
+          throw error;
+        }
+      });
     },
     lines: () =>
       planCfg.processes.map((p) => {

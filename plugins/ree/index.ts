@@ -2,7 +2,7 @@ import { DaySource, timingFrom, type DayResult } from '../../gateway/sources/day
 import { GatewayError } from '../../gateway/util/errors.js';
 import { PLUGIN_API_VERSION, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { parseJson } from '../../gateway/sources/price-checks.js';
-import { parseReeApidatos } from './parse.js';
+import { parseReeApidatosDay } from './parse.js';
 
 /** REE REData (apidatos, no token): PVPC 2.0TD (series 1001) and the spot price (600), one local day per request. */
 export const reePlugin: PluginFactory = {
@@ -26,9 +26,11 @@ export const reePlugin: PluginFactory = {
         }
         throw error;
       }
-      const series = parseReeApidatos(parseJson('ree', body));
-      if (series.every((s) => s.slots.length === 0)) return { kind: 'not-published', detail: 'empty values' };
-      return { kind: 'data', series };
+      // Each series is judged on its own: one series' surprise (a new resolution, a stated unit) never throws away the other's values.
+      const { series, failures } = parseReeApidatosDay(parseJson('ree', body), date);
+      if (!failures.length && series.every((s) => s.slots.length === 0)) return { kind: 'not-published', detail: 'empty values' };
+      if (!series.length && failures.length) throw failures[0]!.error;
+      return { kind: 'data', series, failures };
     };
     return new DaySource(
       {

@@ -34,6 +34,9 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
   let stopped = false;
   let seen: SeenTransactions | undefined;
   let rejected = { dropped: 0 };
+  /** Device (monotonic) time of the last packet from the central broker, and why the link was last given up. */
+  let lastInbound = performance.now();
+  let deadLink: string | undefined;
   const windowMs = cfg.commandWindowS * 1000;
   const counters = { forwarded: 0, queued: 0, droppedOverflow: 0, droppedAge: 0, droppedRejected: 0, commands: 0, refusedCommands: 0, duplicateCommands: 0, refusedTopics: 0 };
 
@@ -159,6 +162,9 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
         clientId: uplinkClientId(ctx.config),
         clean: true,
         reconnectPeriod: cfg.reconnectMs,
+        // A dead link (broker frozen, NAT dropped, cable pulled) is found within 1.5 × keepalive: mqtt.js pings when
+        // nothing came in for keepalive and gives up half a keepalive later.
+        keepalive: cfg.keepaliveS,
         username: cfg.username,
         password: readSecret(cfg.password, 'uplink.password'),
         ca: cfg.ca ? readFileSync(cfg.ca) : undefined,
@@ -170,8 +176,15 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
         void client!.subscribeAsync(`${prefix}/command/#`, { qos: 1 }).catch(() => undefined);
         void drain();
       });
-      client.on('close', () => tracker.set('degraded', 'upstream unreachable; queueing in the outbox'));
-      client.on('error', (e) => tracker.set('degraded', `upstream: ${errorMessage(e)}`));
+      client.on('packetreceive', () => (lastInbound = performance.now()));
+      client.on('close', () => {
+        tracker.set('degraded', `${deadLink ?? 'upstream unreachable'}; queueing in the outbox`);
+        deadLink = undefined;
+      });
+      client.on('error', (e) => {
+        if (/keepalive timeout/i.test(errorMessage(e))) deadLink = `upstream link dead: nothing from the broker for ${1.5 * cfg.keepaliveS} s (keepalive ${cfg.keepaliveS} s); reconnecting`;
+        tracker.set('degraded', deadLink ?? `upstream: ${errorMessage(e)}`);
+      });
       client.on('message', (_topic, payload) => void onCommand(payload).catch((e: unknown) => ctx.log.warn({ err: errorMessage(e) }, 'upstream command not answered')));
       for (const filter of cfg.topics) ctx.mqtt.subscribe(filter, (topic, _parsed, raw) => enqueue(topic.slice(ctx.mqtt.base.length + 1), raw, true));
       tracker.set('starting', 'connecting upstream');
@@ -181,7 +194,15 @@ export function createUplink(ctx: PluginContext): Plugin & { stats(): Record<str
       await appending;
       await client?.endAsync();
     },
-    health: () => ({ ...tracker.get(), details: { ...counters, droppedRejectedSends: rejected.dropped } }),
+    health: () => {
+      const details = { ...counters, droppedRejectedSends: rejected.dropped, keepaliveS: cfg.keepaliveS, silentForS: client?.connected ? Math.round((performance.now() - lastInbound) / 1000) : null };
+      const h = tracker.get();
+      // Connected on paper but silent past the keepalive deadline: the link is dead even before mqtt.js says so.
+      if (h.state === 'ok' && client?.connected && performance.now() - lastInbound > 1.5 * cfg.keepaliveS * 1000 + 1000) {
+        return { ...h, state: 'degraded', message: `upstream link silent for ${details.silentForS} s (keepalive ${cfg.keepaliveS} s): presumed dead; queueing in the outbox`, details };
+      }
+      return { ...h, details };
+    },
     stats: () => ({ ...counters, droppedRejectedSends: rejected.dropped }),
   };
 }

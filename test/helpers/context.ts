@@ -25,6 +25,9 @@ export function testConfig(base: string, overrides: Record<string, unknown> = {}
     overrides: deep(
       {
         dataDir: mkdtempSync(join(tmpdir(), 'choco-gw-')),
+        // The test box's clock is taken as it is (no NTP status here, often no server to confirm it); the clock
+        // tests (test/faults/clock-step.test.ts) switch verification on.
+        clock: { verify: false },
         log: { level: 'silent' },
         http: { host: '127.0.0.1', port: 0, token: 'http-test-token' },
         mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0, allowAnonymous: true }, reconnectMs: 200 },

@@ -67,9 +67,20 @@ export class Mosquitto {
     throw new Error(`mosquitto did not start:\n${this.log}`);
   }
 
+  /** Freezes the broker (SIGSTOP): its sockets stay open and the kernel still accepts bytes, but nothing answers. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Thaws a paused broker (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
+    child.kill('SIGCONT'); // a paused broker cannot act on SIGTERM
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;

@@ -19,6 +19,7 @@ export function gatewayEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
     CHOCO_EDGE_SOURCES_OMIE_BASE_URL: 'http://127.0.0.1:9',
     CHOCO_EDGE_FETCH_RETRIES: '0',
     CHOCO_EDGE_LOG_PRETTY: 'false',
+    CHOCO_EDGE_CLOCK_VERIFY: 'false',
     ...extra,
   };
 }

@@ -81,11 +81,12 @@ describe('day sources accept only the day, series, region, resolution and unit t
     const quarter = JSON.parse(reeDay('2026-12-01', '+01:00'));
     for (const item of quarter.included) item.attributes.values = item.attributes.values.map((v: { datetime: string }, i: number) => ({ ...v, datetime: `2026-12-01T${String(Math.floor(i / 4)).padStart(2, '0')}:${String((i % 4) * 15).padStart(2, '0')}:00.000+01:00` }));
     server.script('/es/datos', { body: JSON.stringify(quarter) });
-    await expect(ree.ingestDay('2026-12-01')).rejects.toThrow(/asked for 60-minute values, got 15-minute values/);
+    // PVPC (1001) is hourly: its quarter-hours are refused; the spot price (600) is quarter-hourly since 2025-10-01 and is kept.
+    await expect(ree.ingestDay('2026-12-01')).rejects.toThrow(/pvpc: ree: not what was asked for: series 1001: comes in 60-minute values, got 15-minute values/);
+    expect(await ctx.store.count('spot_es')).toBe(24);
     server.script('/es/datos', { body: reeDay('2026-12-01', '+01:00', 0, (item) => Object.assign(item, { type: 'PVPC (MW)', attributes: { ...item.attributes, title: 'PVPC (MW)' } })) });
     await expect(ree.ingestDay('2026-12-01')).rejects.toThrow(/expected a price in €\/MWh or €\/kWh, the payload says PVPC \(MW\)/);
     expect(await ctx.store.count('pvpc')).toBe(0);
-    expect(await ctx.store.count('spot_es')).toBe(0);
   });
 
   it('ESIOS: another indicator, another day; drivers: another region', async () => {

@@ -51,6 +51,9 @@ window.CHOCO_I18N = (() => {
     AMBIENT_LIMIT: { es: 'Límite de temperatura exterior', en: 'Ambient limit' },
     HALT: { es: 'Parada', en: 'Halt' },
     FORECAST_PRICES: { es: 'Plan con precios previstos', en: 'Plan on forecast prices' },
+    STORE_REOPENED: { es: 'Almacén reabierto tras una escritura fallida', en: 'Store reopened after a failed write' },
+    CLOCK_STEPPED: { es: 'Salto del reloj del sistema', en: 'Wall clock stepped' },
+    CLOCK_UNTRUSTED: { es: 'Reloj del sistema no fiable', en: 'Wall clock not trusted' },
   };
   /**
    * Gateway messages (English in logs and MQTT) rendered in the page's language. `m` is the regex match, `f` has
