@@ -6,6 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config, type SecretValue } from './schema.js';
 import { topicNameProblems } from './topic-names.js';
+import { contractProblems } from './contract-schema.js';
 
 export const ENV_PREFIX = 'CHOCO_EDGE_';
 
@@ -85,6 +86,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }
   });
   if (!problems.length) problems.push(...topicNameProblems(withDefaults as Config));
+  if (!problems.length) problems.push(...contractProblems((withDefaults as Config).energy?.contract));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
 }
