@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { periodOf, powerPeriodOf } from '../../gateway/contract/calendar.js';
 import { resolveContract, ContractError } from '../../gateway/contract/contract.js';
 import { loadConfig, ConfigError } from '../../gateway/config/load.js';
+import { TARIFF_30TD, tariffPeriod } from '../../gateway/planner/tariff.js';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -38,6 +39,13 @@ describe('periodOf: the CNMC Circular 3/2020 calendar (Península, Madrid clock)
     expect(periodOf('6.1TD', at('2026-01-05T22:30:00Z'))).toBe(2);
     expect(periodOf('6.1TD', at('2026-01-06T22:30:00Z'))).toBe(6);
     expect(periodOf('6.1TD', at('2026-01-06T23:30:00Z'))).toBe(6); // 7 Jan 00:30 local: night
+  });
+
+  it("the planner's tariff uses the same calendar: Good Friday is a working day there too", () => {
+    // main labelled Good Friday P6 (it used the national-holiday list, which includes it): the plan then treated
+    // a P4 April weekday as the cheapest period
+    expect(tariffPeriod(TARIFF_30TD, at('2026-04-03T10:00:00Z'))).toBe('P4');
+    expect(tariffPeriod(TARIFF_30TD, at('2026-01-06T10:00:00Z'))).toBe('P6');
   });
 
   it('2.0TD: P1 10-14 and 18-22, P2 8-10, 14-18, 22-24, P3 nights; power P1 (P1+P2) and P2 (P3)', () => {
