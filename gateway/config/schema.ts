@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ContractSchema } from './contract-schema.js';
+import { MeterKeepDaysSchema, MeterProfilesSchema, MetersSchema } from './meters-schema.js';
 
 /** A secret is given inline, or as `{ file: path }` (systemd LoadCredential); it is never logged. */
 export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })], {
@@ -330,6 +331,9 @@ export const ConfigSchema = Type.Object(
     energy: Type.Object(
       {
         contract: Type.Optional(ContractSchema),
+        meters: MetersSchema,
+        meterProfiles: MeterProfilesSchema,
+        meterKeepDays: MeterKeepDaysSchema,
       },
       { additionalProperties: false, default: {}, description: 'the electricity supply contract the bill is priced with (README "The contract")' },
     ),
