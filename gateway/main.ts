@@ -13,10 +13,13 @@ import { SeriesStore } from './series/store.js';
 import { StoreOpenError } from './series/integrity.js';
 import { repairStore } from './series/repair.js';
 import { errorMessage } from './util/errors.js';
-import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputFile } from './config/cli-input.js';
+import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputFile, readInputText } from './config/cli-input.js';
 import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
+import { loadPriceSlots } from '../models/eval/datasets.js';
+import { billCommand } from './bill/cli.js';
+import { resolveContract } from './contract/contract.js';
 import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
 
@@ -35,6 +38,9 @@ commands:
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
                  for a weather service's forecast, the observed ones; last line:
                  total: plan_eur=… baseline_eur=… hindsight_eur=…
+  bill           the monthly electricity bill from quarter-hour readings: --readings CSV[.gz] (datetime_utc,kwh[,kvarh])
+                 --prices CSV[.gz][,CSV…] (OMIE, quarter-hour or hourly) --from DATE --to DATE (to excluded), with
+                 energy.contract from --config; one line per month and a last line total: (README "The bill")
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
@@ -50,6 +56,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
   simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
+  bill: ['readings', 'prices', 'from', 'to'],
   backup: ['out'],
   restore: ['from', 'force'],
 };
@@ -212,6 +219,13 @@ async function main(): Promise<number> {
       if (weatherForecast && weatherForecast !== 'persistence' && weatherForecast !== 'observed') throw new EvalUsageError('--weather-forecast is persistence or observed');
       const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined });
       process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to), 'simulate')}\n`);
+      return 0;
+    }
+    case 'bill': {
+      if (!options.readings || !options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge bill --readings FILE.csv[.gz] --prices CSV[.gz][,CSV…] --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]');
+      checkDataOptions(options);
+      const contract = loadConfig({ file: configFile }).energy.contract;
+      process.stdout.write(`${finiteReport(billCommand(contract && resolveContract(contract), { readings: options.readings, prices: options.prices, from: options.from, to: options.to }, readInputText, (paths) => loadPriceSlots(paths)), 'bill')}\n`);
       return 0;
     }
     case 'backup': {
