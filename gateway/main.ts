@@ -18,7 +18,8 @@ import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { loadPriceSlots } from '../models/eval/datasets.js';
-import { billCommand } from './bill/cli.js';
+import { billCommand, parseReadings } from './bill/cli.js';
+import { advisePower, formatAdvice } from './contract/advise-power.js';
 import { resolveContract } from './contract/contract.js';
 import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
@@ -41,6 +42,9 @@ commands:
   bill           the monthly electricity bill from quarter-hour readings: --readings CSV[.gz] (datetime_utc,kwh[,kvarh])
                  --prices CSV[.gz][,CSV…] (OMIE, quarter-hour or hourly) --from DATE --to DATE (to excluded), with
                  energy.contract from --config; one line per month and a last line total: (README "The bill")
+  advise-power   the contracted powers P1..P6 (non-decreasing) that minimise power term + excess power over up to
+                 12 months of --readings CSV[.gz] (datetime_utc,kwh[,kvarh], as bill), with energy.contract from
+                 --config; last line: advice: P1=… … P6=… current_eur=… advised_eur=… (README "Contracted-power advice")
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
@@ -57,6 +61,7 @@ const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
   simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
   bill: ['readings', 'prices', 'from', 'to'],
+  'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
   restore: ['from', 'force'],
 };
@@ -226,6 +231,16 @@ async function main(): Promise<number> {
       checkDataOptions(options);
       const contract = loadConfig({ file: configFile }).energy.contract;
       process.stdout.write(`${finiteReport(billCommand(contract && resolveContract(contract), { readings: options.readings, prices: options.prices, from: options.from, to: options.to }, readInputText, (paths) => loadPriceSlots(paths)), 'bill')}\n`);
+      return 0;
+    }
+    case 'advise-power': {
+      if (!options.readings) throw new EvalUsageError('usage: choco-edge advise-power --readings FILE.csv[.gz] --config FILE [--step-kw 1]');
+      const contract = loadConfig({ file: configFile }).energy.contract;
+      if (!contract) throw new InputError('the configuration has no energy.contract: the advice needs the supply contract (README "The contract"); pass it with --config FILE');
+      const step = Number(options['step-kw'] ?? 1);
+      const resolved = resolveContract(contract);
+      const advice = advisePower(resolved, parseReadings(readInputText(options.readings, '--readings'), options.readings), { stepKw: step });
+      process.stdout.write(`${finiteReport(formatAdvice(advice, resolved), 'advise-power')}\n`);
       return 0;
     }
     case 'backup': {

@@ -24,6 +24,7 @@
  * modelled: the advice is the € of the readings' months under each contract, to be checked against them.
  */
 import { localDate, localParts } from '../time/tz.js';
+import { InputError } from '../config/cli-input.js';
 import { powerPeriodOf, type AccessTariff } from './calendar.js';
 
 /** What the advice needs of a contract (the contract of gateway/contract satisfies it). Arrays are P1..P6. */
@@ -76,7 +77,7 @@ export interface AdviseOptions {
 }
 
 /** Bad input for the advice: the message is one sentence for the user. */
-export class AdviceInputError extends Error {}
+export class AdviceInputError extends InputError {}
 
 const QUARTER_HOUR_MS = 900_000;
 /** 12 months at most: a leap year's 366 days. */

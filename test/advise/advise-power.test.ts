@@ -3,6 +3,7 @@ import { AdviceInputError, advisePower, formatAdvice, powerCost, type PowerContr
 import { powerPeriodOf } from '../../gateway/contract/calendar.js';
 import { KP_BY_TARIFF } from '../../gateway/contract/contract.js';
 import { localParts } from '../../gateway/time/tz.js';
+import { excessPowerEur } from '../../gateway/bill/excess.js';
 
 const QH = 900_000;
 const contract: PowerContract = {
@@ -133,9 +134,13 @@ describe('contracted-power advice', () => {
     expect(last).toContain(`current_eur=${advice.current.totalEur.toFixed(2)}`);
   });
 
-  it('prices any set of powers with the same formula', () => {
+  it('prices any set of powers with the same formula, and its excess is the bill excess (gateway/bill/excess.ts) month by month', () => {
     const kw = [430, 470, 520, 570, 650, 650];
     expect(powerCost(contract, qh, kw).totalEur).toBeCloseTo(referenceCost(qh, kw), 6);
+    const billContract = { ...contract, contractedKw: kw, powerPriceEurKwYear: [...contract.powerPriceEurKwYear], kp: [...contract.kp], tollsAndChargesEurKwh: [0, 0, 0, 0, 0, 0], energy: { indexed: { marginEurMwh: 0 } }, electricityTaxPct: 0, vatPct: 0 };
+    let billExcess = 0;
+    for (let m = 1; m <= 12; m++) billExcess += excessPowerEur(billContract, qh.filter((q) => (monthCache.get(q.start) ?? localParts(q.start).month) === m));
+    expect(powerCost(contract, qh, kw).excessEur).toBeCloseTo(billExcess, 6);
   });
 
   it('refuses bad input in one sentence', () => {
