@@ -1,4 +1,5 @@
 import type { StoreIntegrity } from '../series/integrity.js';
+import type { BillPayload, SavingsPayload } from '../bill/payloads.js';
 import { MAX_TOPIC_BYTES, topicFilterProblem, topicLevelProblem, topicNameProblem } from '../config/topic-names.js';
 /**
  * The MQTT contract: every topic the gateway publishes or listens to, with its payload type.
@@ -107,6 +108,12 @@ export interface Payloads {
     last: { forecast: string; recommendation: string };
   };
   plan: PlanDocumentPayload;
+  /** The site's bill of today so far (retained; plugins/bill, README "The bill"). */
+  'bill/today': BillPayload;
+  /** The site's bill of the month to date, with its projection to the month's end (retained). */
+  'bill/month': BillPayload;
+  /** Measured savings of the closed days, by day, ISO week and month (retained; README "Measured savings"). */
+  savings: SavingsPayload;
   'lines/+/command': {
     v: number;
     plan_id: string;
@@ -197,6 +204,9 @@ export const topics = {
   recommendationCurrent: 'recommendation/current',
   modelsStatus: 'models/status',
   plan: 'plan',
+  billToday: 'bill/today',
+  billMonth: 'bill/month',
+  savings: 'savings',
   lineCommand: (line: string): `lines/${string}/command` => `lines/${topicLevel(line, 'line')}/command`,
   lineState: (line: string): `lines/${string}/state` => `lines/${topicLevel(line, 'line')}/state`,
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
