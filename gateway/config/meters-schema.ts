@@ -15,9 +15,9 @@ export const MeterRegisterSchema = Type.Object(
     register: Type.Integer({ minimum: 0, maximum: 65536, description: "the register number as the meter's manual prints it (the wire address is register − firstRegister)" }),
     function: Type.Union([Type.Literal(3), Type.Literal(4)], { description: 'Modbus function code: 3 read holding registers, 4 read input registers' }),
     type: Type.Union([Type.Literal('int16'), Type.Literal('uint16'), Type.Literal('int32'), Type.Literal('uint32'), Type.Literal('int64'), Type.Literal('uint64'), Type.Literal('float32'), Type.Literal('float64')]),
-    wordOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big', description: 'multi-register types: big = high word first, little = low word first (Carlo Gavazzi)' }),
-    byteOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big', description: 'byte order inside each 16-bit register' }),
-    scale: Type.Number({ default: 1, description: 'raw value × scale = the value in `unit` (e.g. W → kW: 0.001; EM24 kWh × 10: 0.1)' }),
+    wordOrder: Type.Optional(Type.Union([Type.Literal('big'), Type.Literal('little')], { description: 'multi-register types: big (default) = high word first, little = low word first (Carlo Gavazzi)' })),
+    byteOrder: Type.Optional(Type.Union([Type.Literal('big'), Type.Literal('little')], { description: 'byte order inside each 16-bit register (default big)' })),
+    scale: Type.Optional(Type.Number({ description: 'raw value × scale = the value in `unit` (default 1; e.g. W → kW: 0.001; EM24 kWh × 10: 0.1)' })),
     unit: Type.Union([Type.Literal('kW'), Type.Literal('kWh'), Type.Literal('kvarh')]),
     note: Type.Optional(Type.String()),
   },
@@ -27,8 +27,8 @@ export const MeterRegisterSchema = Type.Object(
 export const MeterProfileSchema = Type.Object(
   {
     model: Type.String({ minLength: 1, description: 'maker and model the map is for' }),
-    sources: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'where the register map comes from (the manual, public drivers)' }),
-    firstRegister: Type.Union([Type.Literal(0), Type.Literal(1)], { default: 0, description: "0: the manual numbers wire addresses; 1: the manual numbers registers from 1 (Schneider: register 3060 is address 3059)" }),
+    sources: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'where the register map comes from (the manual, public drivers)' })),
+    firstRegister: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1)], { description: "0 (default): the manual numbers wire addresses; 1: the manual numbers registers from 1 (Schneider: register 3060 is address 3059)" })),
     registers: Type.Object(
       {
         importKwh: MeterRegisterSchema,

@@ -5,8 +5,16 @@ import carloGavazziEm24 from './profiles/carlo-gavazzi-em24.json' with { type: '
 import janitzaUmg96rmE from './profiles/janitza-umg96rm-e.json' with { type: 'json' };
 import schneiderPm5000 from './profiles/schneider-pm5000.json' with { type: 'json' };
 
-export type MeterProfile = MeterProfileConfig;
-export type MeterRegister = MeterRegisterConfig;
+/** A register with its defaults filled (word and byte order big, scale 1). */
+export type MeterRegister = Required<Omit<MeterRegisterConfig, 'note'>> & { note?: string };
+/** A checked profile with its defaults filled (firstRegister 0, no sources). */
+export interface MeterProfile {
+  model: string;
+  sources: string[];
+  firstRegister: 0 | 1;
+  registers: { importKwh: MeterRegister; kw: MeterRegister; importKvarh?: MeterRegister };
+  note?: string;
+}
 export type MeterQuantity = keyof MeterProfile['registers'];
 export type MeterRegisterType = MeterRegister['type'];
 
@@ -19,9 +27,16 @@ const SHIPPED_FILES: Record<(typeof SHIPPED_METER_PROFILES)[number], unknown> = 
 
 /** Checks a profile against the schema and fills its defaults; throws one sentence naming the profile and the field. */
 export function checkProfile(name: string, raw: unknown): MeterProfile {
-  const profile = Value.Default(MeterProfileSchema, structuredClone(raw)) as MeterProfile;
-  const error = Value.Errors(MeterProfileSchema, profile).First();
+  const error = Value.Errors(MeterProfileSchema, raw).First();
   if (error) throw new Error(`meter profile ${name}: ${error.path || '/'} ${error.message}`);
+  const given = raw as MeterProfileConfig;
+  const fill = (r: MeterRegisterConfig): MeterRegister => ({ ...r, wordOrder: r.wordOrder ?? 'big', byteOrder: r.byteOrder ?? 'big', scale: r.scale ?? 1 });
+  const profile: MeterProfile = {
+    ...given,
+    sources: given.sources ?? [],
+    firstRegister: given.firstRegister ?? 0,
+    registers: { importKwh: fill(given.registers.importKwh), kw: fill(given.registers.kw), ...(given.registers.importKvarh ? { importKvarh: fill(given.registers.importKvarh) } : {}) },
+  };
   for (const [quantity, r] of Object.entries(profile.registers) as Array<[MeterQuantity, MeterRegister | undefined]>) {
     if (!r) continue;
     const want = quantity === 'kw' ? 'kW' : quantity === 'importKwh' ? 'kWh' : 'kvarh';
