@@ -9,6 +9,7 @@ import { uplinkPlugin } from '../plugins/uplink/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
+import { billPlugin } from '../plugins/bill/index.js';
 import { predictionsPlugin } from '../plugins/predictions/index.js';
 import { weatherCombinedPlugin } from '../plugins/weather-combined/index.js';
 import { mqttOutputPlugin } from '../plugins/mqtt-output/index.js';
@@ -32,6 +33,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   weatherCombinedPlugin,
   predictionsPlugin,
   plannerPlugin,
+  billPlugin,
   modbusLinesPlugin,
   sparkplugPlugin,
   homeAssistantPlugin,
