@@ -28,6 +28,18 @@ export interface BusEvents {
   'meter.reading': MeterReading;
   /** A meter's local quarter-hour, closed and stored (measured, interpolated or missing). */
   'meter.quarterHour': MeterQuarterHour;
+  /**
+   * The quarter-hour guard's state (plugins/power-guard), after every check: run starts it moved later (modbus-lines
+   * shifts the run on `line` planned at `runStart` by `shiftMs`), interruptible loads it holds off, and why.
+   */
+  'power.guard': {
+    shifts: Array<{ line: string; runStart: number; shiftMs: number; reason: string }>;
+    loadsOff: Array<{ name: string; kw: number; reason: string }>;
+    projectedKw: number | null;
+    limitKw: number | null;
+    period: number | null;
+    at: number;
+  };
 }
 
 export type BusEventName = keyof BusEvents;
