@@ -46,7 +46,7 @@ ${b.projected ? `<h2>${t.projected}</h2><table><tbody>${terms(b.projected)}</tbo
 export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void {
   const bill = (): BillPlugin => {
     const b = gw.bill?.();
-    if (!b) throw Object.assign(new Error('the bill is off: it needs energy.contract and a site meter in energy.meters (see /api/health)'), { statusCode: 503 });
+    if (!b) throw Object.assign(new Error('the bill is off: it needs energy.contract and a site meter in energy.meters (see /api/health)'), { statusCode: 409 });
     return b;
   };
   const range = (q: { from: string; to: string }) => {

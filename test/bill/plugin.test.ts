@@ -118,3 +118,17 @@ describe('bill plugin', () => {
     await app.close();
   });
 });
+
+describe('bill API without the bill plugin', () => {
+  it('answers 409 with a sentence (the gateway runs, the bill is not configured), never 5xx', async () => {
+    const config = testConfig('http://127.0.0.1:9');
+    const app = Fastify();
+    registerBillRoutes(app, { config, clock: { now: () => at('2026-01-08T10:00:00Z') }, bill: () => undefined } as unknown as HttpContext);
+    for (const url of ['/api/bill', '/api/bill/month/2026-01', '/api/savings', '/api/bill/days?from=2026-01-01&to=2026-01-02']) {
+      const res = await app.inject(url);
+      expect(res.statusCode, url).toBe(409);
+      expect(res.json().message).toMatch(/^the bill is off: it needs energy.contract and a site meter/);
+    }
+    await app.close();
+  });
+});
