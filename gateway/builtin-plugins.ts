@@ -8,6 +8,7 @@ import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { uplinkPlugin } from '../plugins/uplink/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
+import { metersPlugin } from '../plugins/meters/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
 import { billPlugin } from '../plugins/bill/index.js';
@@ -31,6 +32,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   replayPlugin,
   replayWeatherPlugin,
   modbusSensorsPlugin,
+  metersPlugin,
   weatherCombinedPlugin,
   predictionsPlugin,
   plannerPlugin,

@@ -21,7 +21,8 @@ import { loadPriceSlots } from '../models/eval/datasets.js';
 import { billCommand, parseReadings } from './bill/cli.js';
 import { advisePower, formatAdvice } from './contract/advise-power.js';
 import { resolveContract } from './contract/contract.js';
-import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { startSimulatedSiteMeter } from '../plugins/replay/simulated-meter.js';
 import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
@@ -176,9 +177,10 @@ async function main(): Promise<number> {
       let gateway: Gateway | undefined;
       const sensor = settings.simulatedSensor ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
       const plc = settings.simulatedSensor ? await startSimulatedPlc() : undefined;
-      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port);
+      const meter = plc ? await startSimulatedSiteMeter(clock, { holding: plc.holding, lines: simulatedLines(base.planner.processes.map((p) => p.line), plc.port) }) : undefined;
+      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port, meter?.port);
       gateway = new Gateway({ config, clock });
-      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop()]));
+      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop(), meter?.stop()]));
       gateway.bus.on('replay.ended', 'demo', (e) => {
         gateway?.log.info({ dataEnd: new Date(e.dataEnd).toISOString() }, 'demo: the replay reached the end of its recorded data; the demo stops (run it again, or set demo.startAt)');
         process.kill(process.pid, 'SIGTERM');

@@ -47,6 +47,7 @@ export const MeterSchema = Type.Object(
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,40}$', description: 'the meter in the API, the store and alerts' }),
     role: Type.Union([Type.Literal('site'), Type.Literal('line')], { description: 'site: the supply point the bill is for; line: a submeter of one production line' }),
     line: Type.Optional(Type.String({ pattern: '^[a-z0-9_-]+$', description: 'the line a line meter measures (planner.processes[].line)' })),
+    provenance: Type.String({ default: 'measured', description: "what its readings are, shown with them: 'measured' for a real meter; the demo's meter says 'simulated: …'" }),
     profile: Type.String({ minLength: 1, description: `a shipped profile (${SHIPPED_METER_PROFILES.join(', ')}) or a name in energy.meterProfiles` }),
     transport: Type.Union([Type.Literal('tcp'), Type.Literal('rtu')], { default: 'tcp' }),
     host: Type.Optional(Type.String()),

@@ -30,4 +30,6 @@ export interface MeterReading {
   importKvarh?: number | null;
   quality: 'good' | 'suspect' | 'failed';
   fault?: MeterFaultKind;
+  /** The meter's provenance from config: 'measured' for a real meter, 'simulated: …' for the demo's. */
+  provenance?: string;
 }

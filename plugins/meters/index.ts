@@ -178,7 +178,7 @@ class MeterPoller {
   }
 
   private emitReading(r: Omit<MeterReading, 'meter' | 'role' | 'line'>): void {
-    const reading: MeterReading = { meter: this.meter.name, role: this.meter.role, ...(this.meter.line ? { line: this.meter.line } : {}), ...r };
+    const reading: MeterReading = { meter: this.meter.name, role: this.meter.role, ...(this.meter.line ? { line: this.meter.line } : {}), ...r, provenance: this.meter.provenance };
     if (reading.quality !== 'failed' || !this.last) this.last = reading;
     else this.last = { ...this.last, quality: 'failed' };
     this.ctx.bus.emit('meter.reading', reading);
@@ -223,6 +223,7 @@ class MeterPoller {
       ...this.tracker.get(),
       role: this.meter.role,
       ...(this.meter.line ? { line: this.meter.line } : {}),
+      provenance: this.meter.provenance,
       profile: this.meter.profile,
       model: this.profile.model,
       reactive_energy: Boolean(this.profile.registers.importKvarh) && !this.noKvarh,

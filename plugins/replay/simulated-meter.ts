@@ -112,3 +112,17 @@ export async function startSimulatedSiteMeter(clock: Clock, plc: SimulatedPlcVie
   });
   return { ...server, powerKw };
 }
+
+/** The demo's meter entry (energy.meters) for the simulated site meter on `port`, labelled simulated. */
+export function simulatedSiteMeterConfig(port: number) {
+  return {
+    name: 'site-main',
+    role: 'site' as const,
+    profile: 'eastron-sdm630',
+    provenance: 'simulated: an SDM630 served by the demo; power = plant base load + the runs the simulated PLC received',
+    host: '127.0.0.1',
+    port,
+    pollMs: 250,
+    timeoutMs: 5_000, // answered from the demo's own event loop, which model runs can hold for a second
+  };
+}
