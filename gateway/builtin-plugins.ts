@@ -4,6 +4,7 @@ import { esiosPlugin } from '../plugins/esios/index.js';
 import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
 import { powerGuardPlugin } from '../plugins/power-guard/index.js';
+import { siteLoadPlugin } from '../plugins/site-load/index.js';
 import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { uplinkPlugin } from '../plugins/uplink/index.js';
@@ -39,6 +40,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   billPlugin,
   modbusLinesPlugin,
   powerGuardPlugin,
+  siteLoadPlugin,
   sparkplugPlugin,
   homeAssistantPlugin,
   notifyPlugin,
