@@ -259,7 +259,8 @@ export function createMeters(ctx: PluginContext, deviceClock: Clock = ctx.device
       const states = pollers.map((p) => p.tracker.get().state);
       const notOk = pollers.filter((p) => p.tracker.get().state !== 'ok').map((p) => p.tracker.get().message);
       return {
-        state: states.length ? worst(states) : 'ok',
+        // A meter away makes the bill not measured, not the gateway down: the plugin is degraded, the meter failed.
+        state: states.length ? (worst(states) === 'failed' ? 'degraded' : worst(states)) : 'ok',
         message: notOk.length ? notOk.join('; ') : `${pollers.length} meters ok`,
         details: { meters, fault_kinds: FAULT_KINDS },
       };

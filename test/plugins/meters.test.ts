@@ -147,8 +147,9 @@ describe('counter faults from a live meter, named in health and alerts', () => {
     const gap = await until('METER_GAP', () => alerts.find((a) => a.code === 'METER_GAP'));
     expect(gap.message).toMatch(/^meter site-main: no reading since \d{4}-/);
     health = plugin.health();
-    expect(health.state).toBe('failed');
-    const details = (health.details!.meters as Record<string, { faults: Record<string, number> }>)['site-main']!;
+    expect(health.state).toBe('degraded');
+    const details = (health.details!.meters as Record<string, { state: string; faults: Record<string, number> }>)['site-main']!;
+    expect(details.state).toBe('failed');
     expect(details.faults).toMatchObject({ frozen: 1, reset: 1, gap: 1, rollback: 0, jump: 0 });
     expect(readings.at(-1)!.quality).toBe('failed');
   });
