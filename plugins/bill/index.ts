@@ -168,7 +168,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
     const date = localDate(now, tz);
     const { start } = localDayRange(date, tz);
     const end = Math.max(start + QUARTER_HOUR_MS, Math.ceil(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-    today = billPayload(await billOf(site, start, end, true), { meter: site.name, role: 'site', kind: 'day', at: now, contract, timezone: tz });
+    today = billPayload(await billOf(site, start, end, false), { meter: site.name, role: 'site', kind: 'day', at: now, contract, timezone: tz });
     month = await monthPayload(site, date.slice(0, 7), now);
     lines = [];
     for (const lm of lineMeters) lines.push(await monthPayload(lm, date.slice(0, 7), now));
@@ -230,7 +230,9 @@ export function createBill(ctx: PluginContext): BillPlugin {
       const now = ctx.clock.now();
       const period = powerPeriodOf(contract.tariff, now, tz);
       const contracted = contract.contractedKw[period - 1]!;
-      const fresh = power && now - power.at < 5 * 60_000 ? power : null;
+      // a reading older than 3 polls (on the gateway clock, which the demo accelerates) or 5 minutes is not "now"
+      const maxAge = Math.max(5 * 60_000, 3 * site.pollMs * (ctx.clock.rate ?? 1));
+      const fresh = power && now - power.at <= maxAge ? power : null;
       return {
         v: 1,
         at: formatUtcIso(now),

@@ -65,7 +65,11 @@ const retained = (c: TestContext) => (c.mqtt as unknown as { retained: Map<strin
 describe('bill plugin', () => {
   it('closes yesterday once, publishes today and the month to date, and a corrected price does not change the closed day', async () => {
     const { ctx: c, plugin: p } = await setup('2026-01-08T10:00:00Z');
+    expect((await p.summary()).power_now).toBeNull(); // no reading yet: no power shown, never a stale one
+    c.bus.emit('meter.reading', { meter: 'site', role: 'site', at: c.clock.now() - 60_000, kw: 180, importKwh: 1000, quality: 'good' });
     const s = await p.summary();
+    // Thursday 8 January 11:00 local is P1 (alta season peak): 180 kW against Pc1 = 100 kW
+    expect(s.power_now).toEqual({ kw: 180, at: '2026-01-08T09:59:00Z', period: 1, contracted_kw: 100, ratio: 1.8, quality: 'good' });
     // Today so far: 00:00-11:00 local = 44 quarter-hours × 5 kWh = 220 kWh
     expect(s.today).toMatchObject({ kind: 'day', from_local: '2026-01-08', measured: 'measured' });
     expect(s.today!.terms.energy_kwh).toBe(220);
