@@ -56,7 +56,6 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
   const actions: GuardAction[] = [];
   let timer: TimerHandle | undefined;
   let stopped = false;
-  let lastQh = -1;
   let excessAlerted = -1;
   let last: { projectedKw: number | null; limitKw: number; period: number } | null = null;
   const key = (r: PlannedRun) => `${r.line}@${r.start}`;
@@ -111,7 +110,6 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     for (const l of loads) {
       if (l.off && (now >= l.releaseAt || device.now() - l.offAt >= l.cfg.maxOffMinutes * 60_000)) await loadOn(l, now >= l.releaseAt ? 'the quarter-hour ended' : `${l.cfg.maxOffMinutes} min off reached`);
     }
-    lastQh = qh;
     const blind = now - energy.lastAt > cfg.staleAfterSeconds * 1000 * (ctx.clock.rate ?? 1);
     if (blind) {
       for (const l of loads) await loadOn(l, 'the site meter is silent: the guard is blind and holds nothing');
@@ -125,6 +123,8 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     let projected = energy.projectedKw(now);
     last = { projectedKw: projected, limitKw, period };
     const runs = runsOf(doc);
+    // Forget moves of runs no longer in the plan that began more than a day ago.
+    for (const k of shifts.keys()) if (Number(k.split('@')[1]) < now - 86_400_000 && !runs.some((r) => key(r) === k)) shifts.delete(k);
     const horizonEnd = doc ? Date.parse(doc.horizon.end) : 0;
     const leadMs = 2 * cfg.checkEverySeconds * 1000 * (ctx.clock.rate ?? 1);
     // 1. A run due at the next boundary: room for it in the next quarter-hour? (decided before it begins)
@@ -190,7 +190,6 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
         doc = e.doc;
       });
       tracker.set('starting', `waiting for readings of site meter ${meter}`);
-      void lastQh;
       loop();
     },
     async stop() {
