@@ -114,6 +114,25 @@ export interface Payloads {
   'bill/month': BillPayload;
   /** Measured savings of the closed days, by day, ISO week and month (retained; README "Measured savings"). */
   savings: SavingsPayload;
+  /**
+   * An energy meter's last poll (retained, every poll; plugins/meters, README "Connecting a meter"): values in kW,
+   * kWh, kvarh; `quality: failed` with the last good values when the meter stops answering; `fault` names a counter
+   * fault (reset, rollback, jump, frozen, gap); `quarter_hour` is its last closed local quarter-hour.
+   */
+  'meters/+': {
+    v: number;
+    meter: string;
+    role: 'site' | 'line';
+    line: string | null;
+    provenance: string;
+    at: string | null;
+    kw: number | null;
+    import_kwh: number | null;
+    import_kvarh: number | null;
+    quality: 'good' | 'suspect' | 'failed';
+    fault: string | null;
+    quarter_hour: { start: string; end: string; kwh: number | null; avg_kw: number | null; quality: 'measured' | 'interpolated' | 'missing'; period: number | null } | null;
+  };
   'lines/+/command': {
     v: number;
     plan_id: string;
@@ -207,6 +226,7 @@ export const topics = {
   billToday: 'bill/today',
   billMonth: 'bill/month',
   savings: 'savings',
+  meter: (name: string): `meters/${string}` => `meters/${topicLevel(name, 'meter')}`,
   lineCommand: (line: string): `lines/${string}/command` => `lines/${topicLevel(line, 'line')}/command`,
   lineState: (line: string): `lines/${string}/state` => `lines/${topicLevel(line, 'line')}/state`,
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
@@ -229,6 +249,8 @@ export type PayloadFor<T extends string> = T extends `prices/${string}`
     ? Payloads['sensors/+']
   : T extends `devices/${string}/sensors`
     ? Payloads['devices/+/sensors']
+  : T extends `meters/${string}`
+    ? Payloads['meters/+']
     : T extends `bridge/response/${string}`
     ? Payloads['bridge/response/+']
     : T extends keyof Payloads

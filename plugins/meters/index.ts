@@ -5,6 +5,7 @@ import { errorMessage } from '../../gateway/util/errors.js';
 import { HealthTracker, worst, type ComponentHealth } from '../../gateway/util/health.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
+import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
 import { MeterCounter, type CounterState } from '../../gateway/meters/counter.js';
 import { decodeRegister, planReads, resolveProfile, type MeterProfile, type MeterQuantity, type MeterRead } from '../../gateway/meters/profile.js';
 import { pruneMeterQuarterHours, writeMeterQuarterHours, type MeterQuarterHour } from '../../gateway/meters/quarter-hours.js';
@@ -182,6 +183,29 @@ class MeterPoller {
     if (reading.quality !== 'failed' || !this.last) this.last = reading;
     else this.last = { ...this.last, quality: 'failed' };
     this.ctx.bus.emit('meter.reading', reading);
+    this.publish();
+  }
+
+  /** The retained `meters/<name>`: the last values (the last good ones, marked failed, while the meter is away). */
+  private publish(): void {
+    const r = this.last;
+    const q = this.quarterHours.last;
+    const payload: Payloads['meters/+'] = {
+      v: PAYLOAD_VERSION,
+      meter: this.meter.name,
+      role: this.meter.role,
+      line: this.meter.line ?? null,
+      provenance: this.meter.provenance,
+      at: r && r.importKwh !== null ? new Date(r.at).toISOString() : null,
+      kw: r?.kw ?? null,
+      import_kwh: r?.importKwh ?? null,
+      import_kvarh: r?.importKvarh ?? null,
+      quality: r?.quality ?? 'failed',
+      fault: r?.fault ?? null,
+      quarter_hour: q ? { start: new Date(q.start).toISOString(), end: new Date(q.end).toISOString(), kwh: q.kwh, avg_kw: q.avgKw, quality: q.quality, period: q.period } : null,
+    };
+    // Not awaited: a QoS 1 round trip must not hold the poll (the connection keeps the retained state for reconnects).
+    this.ctx.mqtt.publish(topics.meter(this.meter.name), payload, { retain: true }).catch(() => undefined);
   }
 
   /** Closes, stores and announces the quarter-hours the counter can close by `at`; raises the gap alert while silent. */

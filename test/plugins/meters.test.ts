@@ -196,3 +196,52 @@ describe('quarter-hours of a live meter, in the store', () => {
     expect(after.reduce((s, q) => s + q.kwh!, 0)).toBeCloseTo(50 * after.length, 2);
   });
 });
+
+describe('a meter on MQTT', () => {
+  it('publishes its last poll retained on meters/<name>, and says failed (with the last good values) once it stops answering', async () => {
+    const { EmbeddedBroker } = await import('../../gateway/mqtt/broker.js');
+    const { MqttConnection } = await import('../../gateway/mqtt/connection.js');
+    const mqttClient = (await import('mqtt')).default;
+    const { silent } = await import('../helpers/context.js');
+    const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: 0, base: 'test', allowAnonymous: true, users: [], internal: { username: 'i', password: 'i' }, reservedClientIds: [] }, silent);
+    const { port } = await broker.start();
+    cleanups.push(() => broker.stop());
+    let kwh = 700;
+    let at = Date.now();
+    const server = await serve('carlo-gavazzi-em24', () => {
+      kwh += (36 * (Date.now() - at)) / 3_600_000;
+      at = Date.now();
+      return { kw: 36, importKwh: Math.round(kwh * 10) / 10, importKvarh: 12.3 };
+    });
+    const config = testConfig('http://127.0.0.1:1', { energy: { meters: [meter('tempering', 'carlo-gavazzi-em24', server.port, { role: 'line', line: 'tempering' })] } });
+    const store = await SeriesStore.open(mkdtempSync(join(tmpdir(), 'choco-meters-')));
+    cleanups.push(() => store.close());
+    const ctx = realTimePluginContext(config, store);
+    const mqtt = new MqttConnection({ url: `mqtt://127.0.0.1:${port}`, base: 'test', clientId: 'gw', reconnectMs: 200 }, ctx.clock, silent);
+    await mqtt.start();
+    cleanups.push(() => mqtt.stop());
+    ctx.mqtt = mqtt;
+    const plugin = createMeters(ctx, realClock);
+    await plugin.start();
+    cleanups.push(() => plugin.stop());
+    const sub = await mqttClient.connectAsync(`mqtt://127.0.0.1:${port}`);
+    cleanups.push(() => sub.endAsync());
+    const messages: Array<{ payload: Record<string, unknown>; retain: boolean }> = [];
+    sub.on('message', (_topic, payload, packet) => messages.push({ payload: JSON.parse(payload.toString()) as Record<string, unknown>, retain: packet.retain }));
+    await sub.subscribeAsync('test/meters/tempering', { qos: 1 });
+    const good = await until('a good reading on MQTT', () => messages.find((m) => m.payload.quality === 'good'));
+    expect(good.payload).toMatchObject({ v: 1, meter: 'tempering', role: 'line', line: 'tempering', provenance: 'measured', kw: 36, import_kvarh: 12.3, fault: null });
+    expect(good.payload.import_kwh).toBeGreaterThanOrEqual(700);
+    await server.stop();
+    const failed = await until('failed on MQTT', () => messages.find((m) => m.payload.quality === 'failed'));
+    expect(failed.payload).toMatchObject({ meter: 'tempering', kw: 36 });
+    // A subscriber that connects now reads the retained failed state, never ok.
+    const late = await mqttClient.connectAsync(`mqtt://127.0.0.1:${port}`);
+    cleanups.push(() => late.endAsync());
+    const retained: Array<Record<string, unknown>> = [];
+    late.on('message', (_t, payload, packet) => packet.retain && retained.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+    await late.subscribeAsync('test/meters/+', { qos: 1 });
+    const first = await until('the retained message', () => retained[0]);
+    expect(first.quality).toBe('failed');
+  });
+});
