@@ -59,7 +59,7 @@ export const MeterSchema = Type.Object(
     pollMs: Type.Integer({ minimum: 200, default: 10_000, description: 'poll period, in real (device) time' }),
     maxBackoffMs: Type.Integer({ minimum: 100, default: 30_000 }),
     maxKw: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'the highest power the metered circuit can draw (CT rating × voltage); a counter rise beyond it is a jump. Default: 2 × the highest power read so far, at least 10 kW' })),
-    gapSeconds: Type.Integer({ minimum: 1, default: 60, description: 'readings further apart than this (on the gateway clock) are a gap; at least 2 poll periods are always allowed' }),
+    gapSeconds: Type.Integer({ minimum: 1, default: 60, description: 'no reading for this long (real time) is a gap; at least 2.5 poll periods are always allowed' }),
     interpolateMinutes: Type.Integer({ minimum: 0, maximum: 240, default: 60, description: "a gap (or frozen spell) up to this long is bridged: the counter's rise across it is spread over its quarter-hours as interpolated; longer ones leave them missing" }),
     frozenPolls: Type.Integer({ minimum: 2, default: 30, description: 'every value read identical this many polls in a row (with power not zero) = frozen' }),
     frozenKwh: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'frozen once the power read would have imported this much since the counter last advanced' }),

@@ -122,7 +122,7 @@ export function simulatedSiteMeterConfig(port: number) {
     provenance: 'simulated: an SDM630 served by the demo; power = plant base load + the runs the simulated PLC received',
     host: '127.0.0.1',
     port,
-    pollMs: 250,
+    pollMs: 200,
     timeoutMs: 5_000, // answered from the demo's own event loop, which model runs can hold for a second
   };
 }
