@@ -237,6 +237,14 @@ class MeterPoller {
     }
   }
 
+  counterFrozen(): boolean {
+    return this.counter?.isFrozen() ?? false;
+  }
+
+  gapOpen(): boolean {
+    return this.counter?.gapOpen(this.ctx.clock.now()) ?? false;
+  }
+
   details(): Record<string, unknown> {
     return {
       ...this.tracker.get(),
@@ -281,7 +289,16 @@ export function createMeters(ctx: PluginContext, deviceClock: Clock = ctx.device
         // A meter away makes the bill not measured, not the gateway down: the plugin is degraded, the meter failed.
         state: states.length ? (worst(states) === 'failed' ? 'degraded' : worst(states)) : 'ok',
         message: notOk.length ? notOk.join('; ') : `${pollers.length} meters ok`,
-        details: { meters, fault_kinds: FAULT_KINDS },
+        // Conditions gone (the health job resolves their alerts): a meter reading again is no longer in a gap, a meter
+        // whose counter advances again is no longer frozen. Resets, rollbacks and jumps are events: they stay.
+        details: {
+          meters,
+          fault_kinds: FAULT_KINDS,
+          resolved: pollers.flatMap((p) => [
+            ...(p.counterFrozen() ? [] : [{ code: METER_ALERT.frozen, subject: `meter ${p.meter.name}` }]),
+            ...(p.tracker.get().state === 'failed' || p.gapOpen() ? [] : [{ code: METER_ALERT.gap, subject: `meter ${p.meter.name}` }]),
+          ]),
+        },
       };
     },
     readings() {

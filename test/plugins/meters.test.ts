@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvents, Alert } from '../../gateway/core/event-bus.js';
+import { alertSubject, healthResolutions } from '../../gateway/core/alerts.js';
 import { SHIPPED_PROFILES, decodeRegister, planReads } from '../../gateway/meters/profile.js';
 import { readMeterQuarterHours } from '../../gateway/meters/quarter-hours.js';
 import type { MeterReading } from '../../gateway/meters/reading.js';
@@ -137,11 +138,15 @@ describe('counter faults from a live meter, named in health and alerts', () => {
     expect(health.message).toMatch(/meter site-main: frozen/);
     expect((health.details!.meters as Record<string, { frozen: boolean }>)['site-main']!.frozen).toBe(true);
     expect(readings.at(-1)).toMatchObject({ quality: 'suspect', fault: 'frozen' });
+    const resolved = () => healthResolutions({ series: [], plugins: { meters: plugin.health() }, store: { state: 'ok' } as never });
+    expect(resolved()).not.toContainEqual({ code: 'METER_FROZEN', subject: 'meter site-main' });
 
     mode = 'reset';
     const reset = await until('METER_RESET', () => alerts.find((a) => a.code === 'METER_RESET'));
     expect(reset.message).toMatch(/^meter site-main: import counter reset from 50\d\d\.\d+ to \d+(\.\d+)? kWh/);
     await until('good again', () => plugin.health().state === 'ok');
+    // The frozen condition is gone: the health job resolves its alert (the subject is the alert's "meter <name>").
+    expect(resolved()).toContainEqual({ code: 'METER_FROZEN', subject: alertSubject(frozen.message) });
 
     await server.stop();
     const gap = await until('METER_GAP', () => alerts.find((a) => a.code === 'METER_GAP'));
