@@ -158,19 +158,19 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
         l.off = true;
         l.offAt = device.now();
         l.releaseAt = qhEnd;
-        l.reason = `P${period}: projected ${Math.round(projected)} kW over ${contract.contractedKw[period - 1]} kW contracted − ${cfg.marginKw} kW margin`;
+        l.reason = `P${period}: projected ${projected.toFixed(1)} kW over ${contract.contractedKw[period - 1]} kW contracted − ${cfg.marginKw} kW margin`;
         await writeCoil(l, false).catch(() => undefined);
         record('load-off', `interruptible load ${l.cfg.name} (${l.cfg.kw} kW) off until ${formatLocalIso(qhEnd, tz)}`, l.reason);
         projected -= averageSaved(l.cfg.kw, now);
       }
       if (projected > limitKw && excessAlerted !== qh) {
         excessAlerted = qh;
-        record('excess', `quarter-hour from ${formatLocalIso(qh, tz)}`, `projected ${Math.round(projected)} kW stays above ${limitKw} kW with everything that may wait deferred`, 'warning');
+        record('excess', `quarter-hour from ${formatLocalIso(qh, tz)}`, `projected ${projected.toFixed(1)} kW stays above ${limitKw} kW with everything that may wait deferred`, 'warning');
       }
     }
     const off = loads.filter((l) => l.off).map((l) => l.cfg.name);
     const held = [...shifts.entries()].filter(([k, v]) => Number(k.split('@')[1]) + v.shiftMs > now).map(([k, v]) => `${k.split('@')[0]} +${v.shiftMs / 60_000} min`);
-    tracker.set('ok', `P${period}: projected ${projected === null ? 'n/a' : Math.round(projected)} kW, limit ${limitKw} kW${off.length ? `; off: ${off.join(', ')}` : ''}${held.length ? `; run starts deferred: ${held.join(', ')}` : ''}`);
+    tracker.set('ok', `P${period}: projected ${projected === null ? 'n/a' : projected.toFixed(1)} kW, limit ${limitKw} kW${off.length ? `; off: ${off.join(', ')}` : ''}${held.length ? `; run starts deferred: ${held.join(', ')}` : ''}`);
     publish();
   };
 

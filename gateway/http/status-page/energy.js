@@ -5,12 +5,12 @@
   const TEXT = {
     es: {
       title: 'Contrato: maxímetro, carga base y potencia aconsejada', guard: 'Maxímetro (cuarto de hora en curso)', projected: 'media prevista', limit: 'límite', period: 'periodo',
-      off: 'vigilancia apagada (energy.powerGuard)', deferred: 'Aplazado', none: 'nada aplazado', base: 'Carga base (previsión)', learned: 'aprendida del contador', profile: 'perfil configurado', nothing: 'sin datos ni perfil',
+      off: 'vigilancia apagada (energy.powerGuard)', deferred: 'Acción', none: 'nada aplazado', base: 'Carga base (previsión)', learned: 'aprendida del contador', profile: 'perfil configurado', nothing: 'sin datos ni perfil',
       error: 'error del día anterior', advice: 'Potencia aconsejada', current: 'actual', advised: 'aconsejada', saving: 'ahorro en potencia + excesos', cost: 'coste potencia + excesos', why: 'motivo', noAdvice: 'sin consejo',
     },
     en: {
       title: 'Contract: quarter-hour guard, base load and advised power', guard: 'Quarter-hour guard (this quarter-hour)', projected: 'projected average', limit: 'limit', period: 'period',
-      off: 'guard off (energy.powerGuard)', deferred: 'Deferred', none: 'nothing deferred', base: 'Base load (forecast)', learned: 'learned from the meter', profile: 'configured profile', nothing: 'no data and no profile',
+      off: 'guard off (energy.powerGuard)', deferred: 'Action', none: 'nothing deferred', base: 'Base load (forecast)', learned: 'learned from the meter', profile: 'configured profile', nothing: 'no data and no profile',
       error: 'day-ahead error', advice: 'Advised contracted power', current: 'current', advised: 'advised', saving: 'saving on power + excess', cost: 'power + excess cost', why: 'why', noAdvice: 'no advice',
     },
   };
@@ -55,7 +55,7 @@
     $('energy-cards').innerHTML = cards.join('');
     const actions = (g && g.details && g.details.actions) || [];
     $('energy-detail').innerHTML = actions.length
-      ? `<table><thead><tr><th>${t('deferred')}</th><th>${t('why')}</th></tr></thead><tbody>${actions.slice().reverse().map((x) => `<tr><td>${esc(x.at.slice(11, 16))} UTC · <span lang="en" translate="no">${esc(x.what)}</span></td><td><span lang="en" translate="no">${esc(x.reason)}</span></td></tr>`).join('')}</tbody></table>`
+      ? `<table><thead><tr><th>${t('deferred')}</th><th>${t('why')}</th></tr></thead><tbody>${actions.slice().reverse().map((x) => `<tr><td>${esc(new Date(x.at).toLocaleTimeString(lang() === 'es' ? 'es-ES' : 'en-GB', { timeZone: 'Europe/Madrid', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }))} · <span lang="en" translate="no">${esc(x.what)}</span></td><td><span lang="en" translate="no">${esc(x.reason)}</span></td></tr>`).join('')}</tbody></table>`
       : g ? `<p class="hint">${t('none')}</p>` : '';
   }
   const getJson = async (url) => {
