@@ -93,11 +93,11 @@ export type ClosedDayPayload = Omit<ClosedDay, 'priced_with'> & { tariff: string
 export interface SavingsTotal {
   from_local: string;
   to_local: string;
-  /** sum over the measured days only */
-  saved_eur: number;
-  actual_eur: number;
-  baseline_eur: number;
-  kwh: number;
+  /** sums over the measured days only; null when no day of the group was measured (never a zero saving) */
+  saved_eur: number | null;
+  actual_eur: number | null;
+  baseline_eur: number | null;
+  kwh: number | null;
   measured_days: number;
   /** days not measured (a meter gap) or not priced: left out of the sum, never counted as zero */
   not_measured_days: number;
@@ -128,10 +128,10 @@ function total(days: readonly ClosedDay[]): SavingsTotal {
   return {
     from_local: days[0]!.date,
     to_local: days[days.length - 1]!.date,
-    saved_eur: cents(sum((d) => d.saved_eur)),
-    actual_eur: cents(sum((d) => d.actual_eur)),
-    baseline_eur: cents(sum((d) => d.baseline_eur)),
-    kwh: round3(sum((d) => d.kwh)),
+    saved_eur: measured.length ? cents(sum((d) => d.saved_eur)) : null,
+    actual_eur: measured.length ? cents(sum((d) => d.actual_eur)) : null,
+    baseline_eur: measured.length ? cents(sum((d) => d.baseline_eur)) : null,
+    kwh: measured.length ? round3(sum((d) => d.kwh)) : null,
     measured_days: measured.length,
     not_measured_days: days.length - measured.length,
   };

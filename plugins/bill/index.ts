@@ -179,7 +179,8 @@ export function createBill(ctx: PluginContext): BillPlugin {
     await ctx.mqtt.publish(topics.billMonth, month, { retain: true });
     if (closed || savings.days.length) await ctx.mqtt.publish(topics.savings, savings, { retain: true });
     const c = month.coverage;
-    tracker.set(c.missing > 0 && month.measured === 'partial' ? 'degraded' : 'ok', `month to date ${month.terms.total_eur.toFixed(2)} € (${c.measured + c.interpolated}/${c.expected} quarter-hours measured${c.missing ? `, ${c.missing} missing` : ''}); ${savings.total ? `saved ${savings.total.saved_eur.toFixed(2)} € on ${savings.total.measured_days} measured days` : 'no closed day yet'}`);
+    // Meter faults are the meters plugin's health; here the figures and how much of them is measured.
+    tracker.set('ok', `month to date ${month.terms.total_eur.toFixed(2)} € (${c.measured + c.interpolated}/${c.expected} quarter-hours measured${c.missing ? `, ${c.missing} missing` : ''}); ${savings.total ? (savings.total.saved_eur === null ? `no measured day among ${savings.total.not_measured_days} closed` : `saved ${savings.total.saved_eur.toFixed(2)} € on ${savings.total.measured_days} measured days`) : 'no closed day yet'}`);
   };
 
   const refresh = async (): Promise<void> => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeDay, fixedShiftStarts, storeClosedDay, closedDayKey, type DaySavingsInput } from '../../gateway/bill/savings.js';
 import type { BillQuarterHour } from '../../gateway/bill/bill.js';
+import { savingsPayload } from '../../gateway/bill/payloads.js';
 import { resolveContract } from '../../gateway/contract/contract.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { localDayRange } from '../../gateway/time/tz.js';
@@ -61,6 +62,11 @@ describe('measured savings per closed day', () => {
     expect(day).toMatchObject({ status: 'not measured', saved_eur: null, reason: 'the site meter has no measurement for 2026-01-07T12:00:00Z' });
     const short = closeDay({ ...i, siteQuarterHours: i.siteQuarterHours.slice(0, -1) });
     expect(short.status).toBe('not measured');
+    // summed by week and month: a group of not-measured days has no saving (null), not 0 €
+    const alone = savingsPayload([day], 0);
+    expect(alone.weeks[0]).toMatchObject({ week: '2026-W02', saved_eur: null, measured_days: 0, not_measured_days: 1 });
+    const both = savingsPayload([day, { ...closeDay(input()), date: '2026-01-08' }], 0);
+    expect(both.months[0]).toMatchObject({ month: '2026-01', saved_eur: 2.8, measured_days: 1, not_measured_days: 1 });
   });
 
   it('a closed day is stored once with its prices and contract: a price corrected later does not change it', async () => {

@@ -51,7 +51,7 @@
     const s = b.savings;
     const lastDay = s.days.length ? s.days[s.days.length - 1] : null;
     const monthTotal = s.months.length ? s.months[s.months.length - 1] : null;
-    cards.push(card(t('saved'), monthTotal ? eur(monthTotal.saved_eur) : '—', monthTotal ? `${esc(monthTotal.month)}: ${monthTotal.measured_days} ${t('days')}, ${monthTotal.not_measured_days} ${t('daysNot')}${lastDay ? ` · ${t('lastDay')} ${esc(lastDay.date)}: ${lastDay.status === 'measured' ? eur(lastDay.saved_eur) : t('notMeasured')}` : ''}` : t('noData')));
+    cards.push(card(t('saved'), monthTotal && monthTotal.measured_days ? eur(monthTotal.saved_eur) : '—', monthTotal ? `${esc(monthTotal.month)}: ${monthTotal.measured_days} ${t('days')}, ${monthTotal.not_measured_days} ${t('daysNot')}${lastDay ? ` · ${t('lastDay')} ${esc(lastDay.date)}: ${lastDay.status === 'measured' ? eur(lastDay.saved_eur) : t('notMeasured')}` : ''}` : t('noData')));
     $('bill-cards').innerHTML = cards.join('');
     const m = b.month;
     let html = '';
