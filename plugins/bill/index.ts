@@ -143,7 +143,8 @@ export function createBill(ctx: PluginContext): BillPlugin {
         contract,
         pricesEurMwh: await prices(start, until),
         runs,
-        siteQuarterHours: await readMeterQuarterHours(ctx.store, site.name, start, end),
+        // the day, and past midnight as far as a run of the day went on (or the baseline would have)
+        siteQuarterHours: await readMeterQuarterHours(ctx.store, site.name, start, until),
         lineQuarterHours,
         closedAt: now,
         timezone: tz,

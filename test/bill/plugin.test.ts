@@ -26,7 +26,7 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-async function setup(now: string) {
+async function setup(now: string, extraRuns: PlanDocumentPayload['runs'] = []) {
   const config = testConfig('http://127.0.0.1:9', {
     energy: {
       contract: {
@@ -53,7 +53,7 @@ async function setup(now: string) {
   await writeMeterQuarterHours(ctx.store, rows);
   await ctx.store.setValue('bill.since', '2026-01-07');
   plugin = createBill(ctx);
-  const doc = { runs: [{ process: 'conching', line: 'conching', batch: 1, start: '2026-01-07T01:00:00Z', end: '2026-01-07T02:00:00Z', start_local: '', kw: 40, cost_eur: 0 }] } as unknown as PlanDocumentPayload;
+  const doc = { runs: [{ process: 'conching', line: 'conching', batch: 1, start: '2026-01-07T01:00:00Z', end: '2026-01-07T02:00:00Z', start_local: '', kw: 40, cost_eur: 0 }, ...extraRuns] } as unknown as PlanDocumentPayload;
   await plugin.start();
   ctx.bus.emit('plan.updated', { version: 1, planId: 'p', doc });
   await plugin.refresh();
@@ -94,6 +94,13 @@ describe('bill plugin', () => {
     // 8 January (no run; meter complete up to 10:00Z only): not measured, not zero
     const day8 = after.savings.days.find((d) => d.date === '2026-01-08');
     expect(day8).toMatchObject({ status: 'not measured', saved_eur: null });
+  });
+
+  it('a run going on past midnight is measured from the next day\'s quarter-hours (the day is not "not measured")', async () => {
+    const { plugin: p } = await setup('2026-01-08T10:00:00Z', [{ process: 'tempering', line: 'tempering', batch: 1, start: '2026-01-07T22:30:00Z', end: '2026-01-07T23:30:00Z', start_local: '', kw: 20, cost_eur: 0 }]);
+    const day = (await p.summary()).savings.days.find((d) => d.date === '2026-01-07')!;
+    expect(day.status).toBe('measured');
+    expect(day.runs.map((r) => r.process)).toEqual(['conching', 'tempering']);
   });
 
   it('API: JSON, CSV, the month report and one-sentence 400s', async () => {

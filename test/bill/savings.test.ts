@@ -55,6 +55,22 @@ describe('measured savings per closed day', () => {
     expect(day).toMatchObject({ status: 'measured', method: 'IPMVP Option B (line submeters)', kwh: 36, actual_eur: 2.05, baseline_eur: 4.57, saved_eur: 2.52 });
   });
 
+  it('a run that goes on past midnight is measured into the next day', () => {
+    const i = input();
+    // conching from 23:30 local to 00:30 local (22:30Z-23:30Z), site meter 15 kWh a quarter-hour then
+    const runs = fixedShiftStarts([{ process: 'conching', line: 'conching', batch: 2, start: at('2026-01-07T22:30:00Z'), end: at('2026-01-07T23:30:00Z'), kw: 40 }], at('2026-01-07T05:00:00Z'));
+    const site: BillQuarterHour[] = [];
+    for (let t = dayStart; t < dayEnd + 4 * QH; t += QH) site.push({ start: t, kwh: t >= at('2026-01-07T22:30:00Z') && t < at('2026-01-07T23:30:00Z') ? 15 : 5, quality: 'measured' });
+    const prices = new Map(i.pricesEurMwh);
+    for (let t = dayEnd; t < dayEnd + 4 * QH; t += QH) prices.set(t, 50);
+    const day = closeDay({ ...i, runs, siteQuarterHours: site, pricesEurMwh: prices });
+    // 40 kWh: 23:30-24:00 local Wednesday is P2 (alta shoulder), 00:00-00:30 Thursday P6:
+    //   actual 20 × (55/1000 + 0.02) + 20 × (55/1000 + 0.002) = 1.50 + 1.14 = 2.64
+    //   baseline 06:00-07:00 local (P6) at 120 €/MWh: 40 × 0.127 = 5.08 → saved 2.44
+    expect(day).toMatchObject({ status: 'measured', kwh: 40, actual_eur: 2.64, baseline_eur: 5.08, saved_eur: 2.44 });
+    expect(closeDay({ ...i, runs, siteQuarterHours: site.slice(0, -3), pricesEurMwh: prices })).toMatchObject({ status: 'not measured', reason: 'the site meter has no measurement for 2026-01-07T23:15:00Z (run conching #2)' });
+  });
+
   it('a day with a meter gap is "not measured", not a zero saving', () => {
     const i = input();
     const site = i.siteQuarterHours.map((q) => (q.start === at('2026-01-07T12:00:00Z') ? { ...q, kwh: null, quality: 'missing' as const } : q));
