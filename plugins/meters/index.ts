@@ -98,9 +98,9 @@ class MeterPoller {
         this.client = await connectModbus(this.meter, `meter ${this.meter.name}`);
         if (this.polls > 0 || this.backoffMs > 0) this.reconnects++;
       }
-      const values = await this.readValues();
+      const { values, at } = await this.readValues();
       this.backoffMs = 0;
-      await this.take(values);
+      await this.take(values, at);
       this.schedule(Math.max(0, began + this.meter.pollMs - this.device.now()));
     } catch (error) {
       await closeModbus(this.client).catch(() => undefined);
@@ -116,9 +116,13 @@ class MeterPoller {
     }
   }
 
-  /** Reads every register of the profile; a Modbus exception on energy or power fails the poll (thrown). */
-  private async readValues(): Promise<Partial<Record<MeterQuantity, number | null>>> {
+  /**
+   * Reads every register of the profile; a Modbus exception on energy or power fails the poll (thrown). `at` is when
+   * the energy counter answered (gateway clock): the counter is what the quarter-hours are cut from.
+   */
+  private async readValues(): Promise<{ values: Partial<Record<MeterQuantity, number | null>>; at: number }> {
     const out: Partial<Record<MeterQuantity, number | null>> = {};
+    let at: number | undefined;
     for (const read of this.reads) {
       const optional = read.quantities.every((q) => q.quantity === 'importKvarh');
       if (optional && this.noKvarh) continue;
@@ -136,17 +140,17 @@ class MeterPoller {
         if (code !== undefined) throw new Error(`function ${read.fc} at address ${read.address} (${read.count} registers) answered Modbus exception ${code}: check the profile ${this.meter.profile} against the meter`);
         throw error;
       }
+      if (read.quantities.some((q) => q.quantity === 'importKwh')) at = this.ctx.clock.now();
       for (const q of read.quantities) {
         const r = this.profile.registers[q.quantity]!;
         const value = decodeRegister(data.slice(q.offset), r);
         out[q.quantity] = Number.isFinite(value) ? value : null;
       }
     }
-    return out;
+    return { values: out, at: at ?? this.ctx.clock.now() };
   }
 
-  private async take(values: Partial<Record<MeterQuantity, number | null>>): Promise<void> {
-    const at = this.ctx.clock.now();
+  private async take(values: Partial<Record<MeterQuantity, number | null>>, at: number): Promise<void> {
     this.polls++;
     const kw = values.kw ?? null;
     const importKwh = values.importKwh ?? null;

@@ -123,6 +123,7 @@ export function simulatedSiteMeterConfig(port: number) {
     host: '127.0.0.1',
     port,
     pollMs: 200,
+    maxKw: 1_000, // the supply's limit, as a real installation sets it; the accelerated clock stretches event-loop stalls into minutes
     timeoutMs: 5_000, // answered from the demo's own event loop, which model runs can hold for a second
   };
 }
