@@ -37,8 +37,24 @@ export function powerPeriods(tariff: AccessTariff): number {
 // Peak period (09-14, 18-22) of a weekday by month 1..12; the shoulder period is the next one.
 const PEAK_BY_MONTH = [0, 1, 1, 2, 4, 4, 3, 1, 3, 3, 4, 2, 1];
 
-/** Local clock facts of an instant, computed once: month, hour, and whether the day is a weekend or tariff holiday. */
+const HOUR = 3_600_000;
+const kinds = new Map<string, { month: number; hour: number; offDay: boolean }>();
+
+/**
+ * Local clock facts of an instant: month, hour, and whether the day is a weekend or tariff holiday. Cached per UTC
+ * hour (the zones this serves change offset by whole hours only, so every instant of a UTC hour has the same facts).
+ */
 export function localDayKind(utcMs: number, timezone = PLANT_TZ): { month: number; hour: number; offDay: boolean } {
+  const key = `${timezone}|${Math.floor(utcMs / HOUR)}`;
+  const hit = kinds.get(key);
+  if (hit) return hit;
+  if (kinds.size >= 200_000) kinds.clear();
+  const kind = computeKind(Math.floor(utcMs / HOUR) * HOUR, timezone);
+  kinds.set(key, kind);
+  return kind;
+}
+
+function computeKind(utcMs: number, timezone: string): { month: number; hour: number; offDay: boolean } {
   const p = localParts(utcMs, timezone);
   const weekday = new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay();
   const date = `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
