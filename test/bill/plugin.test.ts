@@ -3,6 +3,7 @@
  * Fastify app for the routes (MQTT left unconnected: its retained messages are read from the connection).
  */
 import Fastify from 'fastify';
+import swagger from '@fastify/swagger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBill, type BillPlugin } from '../../plugins/bill/index.js';
 import { registerBillRoutes } from '../../gateway/http/bill-routes.js';
@@ -106,7 +107,11 @@ describe('bill plugin', () => {
   it('API: JSON, CSV, the month report and one-sentence 400s', async () => {
     const { ctx: c, plugin: p } = await setup('2026-01-08T10:00:00Z');
     const app = Fastify();
+    await app.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 't', version: '1' } } });
     registerBillRoutes(app, { config: c.config, clock: c.clock, store: c.store, bill: () => p } as unknown as HttpContext);
+    await app.ready();
+    // documented in /openapi.json (the server registers the same routes after the same plugin)
+    expect(Object.keys((app.swagger() as { paths: Record<string, unknown> }).paths)).toEqual(expect.arrayContaining(['/api/bill', '/api/bill/days', '/api/bill/days.csv', '/api/bill/month/{month}', '/api/bill/month/{month}/report', '/api/savings', '/api/savings/days.csv', '/api/savings/day/{date}']));
     const bill = await app.inject('/api/bill');
     expect(bill.statusCode).toBe(200);
     expect(bill.json().today.terms.energy_kwh).toBe(220);
