@@ -35,6 +35,11 @@ export interface CounterReading {
   importKwh: number;
   kw: number;
   importKvarh?: number | null;
+  /**
+   * The counter's step at this value, kWh (an integer register's scale, a float's spacing at this magnitude): a
+   * counter that steps by 0.1 kWh may show a whole step after a moment of load, which is no jump.
+   */
+  resolutionKwh?: number;
 }
 
 /** What one reading told: `suspect` while a fault holds; `fault` names the kind when one was found (new or ongoing). */
@@ -136,7 +141,8 @@ export class MeterCounter {
         message: reset ? `import counter reset from ${fmt(anchor.kwh)} to ${fmt(r.importKwh)} kWh` : `import counter went back from ${fmt(anchor.kwh)} to ${fmt(r.importKwh)} kWh`,
       };
     }
-    if (rise > possible + EPS_KWH) {
+    const step = r.resolutionKwh ?? 0;
+    if (rise > possible + step + EPS_KWH) {
       this.restart(r, kvarh);
       return { quality: 'suspect', fault: 'jump', raised: true, message: `import counter rose ${fmt(rise)} kWh in ${minutes(span)}, more than ${fmt(this.limitKw())} kW could import` };
     }
@@ -145,9 +151,10 @@ export class MeterCounter {
       this.pending.push(r);
       if (!this.frozen) {
         const expected = this.expectedKwh(anchor);
-        if (this.identical + 1 >= this.options.frozenPolls || expected > this.options.frozenKwh) {
+        const frozenKwh = Math.max(this.options.frozenKwh, 3 * step);
+        if (this.identical + 1 >= this.options.frozenPolls || expected > frozenKwh) {
           this.frozen = true;
-          const why = expected > this.options.frozenKwh ? `the power read (${fmt(r.kw)} kW) would have imported ${fmt(expected)} kWh` : `every value identical for ${this.identical + 1} polls`;
+          const why = expected > frozenKwh ? `the power read (${fmt(r.kw)} kW) would have imported ${fmt(expected)} kWh` : `every value identical for ${this.identical + 1} polls`;
           return { quality: 'suspect', fault: 'frozen', raised: true, message: `frozen: the import counter stays at ${fmt(anchor.kwh)} kWh for ${minutes(span)} while ${why}` };
         }
         if (span > this.options.interpolateMaxMs) {

@@ -110,6 +110,18 @@ export function decodeRegister(words: readonly number[], r: MeterRegister): numb
   return Math.round(decodeRaw(words, r) * r.scale * 1e6) / 1e6;
 }
 
+/**
+ * The smallest step a register can show at `value` (in its unit): its scale for integer types, the float's spacing
+ * at that magnitude (float32: 24 significant bits) × scale for floats.
+ */
+export function registerResolution(r: MeterRegister, value: number): number {
+  const scale = Math.abs(r.scale);
+  if (r.type !== 'float32' && r.type !== 'float64') return scale;
+  const raw = Math.abs(value / r.scale);
+  if (raw === 0) return 0;
+  return 2 ** (Math.floor(Math.log2(raw)) - (r.type === 'float32' ? 23 : 52)) * scale;
+}
+
 /** The inverse (simulated meters, tests): a value in the register's unit into its registers, in wire order. */
 export function encodeRegister(value: number, r: MeterRegister): number[] {
   const n = registerWords(r.type);

@@ -7,7 +7,7 @@ import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory
 import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
 import { MeterCounter, type CounterState } from '../../gateway/meters/counter.js';
-import { decodeRegister, planReads, resolveProfile, type MeterProfile, type MeterQuantity, type MeterRead } from '../../gateway/meters/profile.js';
+import { decodeRegister, planReads, registerResolution, resolveProfile, type MeterProfile, type MeterQuantity, type MeterRead } from '../../gateway/meters/profile.js';
 import { pruneMeterQuarterHours, writeMeterQuarterHours, type MeterQuarterHour } from '../../gateway/meters/quarter-hours.js';
 import type { MeterFaultKind, MeterReading } from '../../gateway/meters/reading.js';
 
@@ -81,6 +81,9 @@ class MeterPoller {
     this.timer?.cancel();
     await this.work.catch(() => undefined);
     await closeModbus(this.client).catch(() => undefined);
+    // The last trusted reading, so that the next start bridges only the time the gateway was stopped.
+    const state = this.counter?.state();
+    if (state) await this.ctx.store.setValue(stateKey(this.meter.name), state).catch(() => undefined);
   }
 
   private schedule(ms: number): void {
@@ -161,7 +164,8 @@ class MeterPoller {
       await this.closeQuarterHours(at);
       return;
     }
-    const verdict = this.counter.push({ at, importKwh, kw, ...(importKvarh !== undefined ? { importKvarh } : {}) });
+    const resolutionKwh = registerResolution(this.profile.registers.importKwh, importKwh);
+    const verdict = this.counter.push({ at, importKwh, kw, resolutionKwh, ...(importKvarh !== undefined ? { importKvarh } : {}) });
     if (verdict.raised && verdict.fault) this.fault(verdict.fault, verdict.message ?? verdict.fault, at);
     this.gapRaised = false;
     this.emitReading({ at, kw, importKwh, ...(importKvarh !== undefined ? { importKvarh } : {}), quality: verdict.quality, ...(verdict.fault ? { fault: verdict.fault } : {}) });

@@ -115,6 +115,22 @@ describe('meter counter: quarter-hours from the import counter', () => {
     ]);
   });
 
+  it('a coarse counter (0.1 kWh steps) at a small load is neither a jump nor frozen; a real jump still is', () => {
+    // A 5 kW line on an EM24: the counter shows whole 0.1 kWh steps; the first step may come seconds after a reading.
+    const c = new MeterCounter(OPTIONS);
+    let truth = 1000.099; // just under the next step
+    const verdicts: CounterVerdict[] = [];
+    for (let i = 0; i <= 360; i++) {
+      truth += (5 * 10_000) / 3_600_000;
+      verdicts.push(c.push({ at: T0 + i * 10_000, importKwh: Math.floor(truth * 10) / 10, kw: 5, resolutionKwh: 0.1 }));
+    }
+    expect(verdicts.filter((v) => v.fault)).toEqual([]);
+    const hour = c.close(T0 + 3_600_000);
+    expect(hour.map((q) => q.quality)).toEqual(['measured', 'measured', 'measured', 'measured']);
+    expect(hour.reduce((s, q) => s + q.kwh!, 0)).toBeCloseTo(5, 0);
+    expect(c.push({ at: T0 + 3_610_000, importKwh: Math.floor(truth * 10) / 10 + 40, kw: 5, resolutionKwh: 0.1 })).toMatchObject({ fault: 'jump' });
+  });
+
   it('reactive energy is spread like active energy, and null for a meter without the register', () => {
     const c = new MeterCounter(OPTIONS);
     for (let i = 0; i <= 90; i++) c.push({ at: T0 + i * 10_000, importKwh: 10 + i * 0.1, kw: 36, importKvarh: 5 + i * 0.05 });

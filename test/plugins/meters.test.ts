@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvents, Alert } from '../../gateway/core/event-bus.js';
 import { alertSubject, healthResolutions } from '../../gateway/core/alerts.js';
-import { SHIPPED_PROFILES, decodeRegister, planReads } from '../../gateway/meters/profile.js';
+import { SHIPPED_PROFILES, decodeRegister, planReads, registerResolution } from '../../gateway/meters/profile.js';
 import { readMeterQuarterHours } from '../../gateway/meters/quarter-hours.js';
 import type { MeterReading } from '../../gateway/meters/reading.js';
 import { SeriesStore } from '../../gateway/series/store.js';
@@ -93,7 +93,11 @@ describe('energy meters over a real Modbus TCP server, one per shipped profile',
     const words = [0xf855, 0x0006]; // 456789 = 0x0006F855 × 0.1 kWh, low word first
     expect(decodeRegister(words, em24.registers.importKwh)).toBe(45_678.9);
     expect(decodeRegister(words, { ...em24.registers.importKwh, wordOrder: 'big' })).not.toBeCloseTo(45_678.9, 0);
+    // The counter's step: the scale of an integer register, a float32's spacing at its magnitude.
+    expect(registerResolution(em24.registers.importKwh, 45_678.9)).toBe(0.1);
+    expect(registerResolution(SHIPPED_PROFILES['eastron-sdm630']!.registers.importKwh, 133_457)).toBe(2 ** -6);
     const pm = SHIPPED_PROFILES['schneider-pm5000']!;
+    expect(registerResolution(pm.registers.importKwh, 45_678.9)).toBe(0.001);
     expect(planReads(pm).map((r) => r.address)).toEqual([3059, 3203, 3219]);
   });
 
