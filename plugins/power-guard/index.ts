@@ -31,6 +31,8 @@ interface LoadState {
   onAt: number;
   /** gateway ms: release at the end of this quarter-hour at the latest */
   releaseAt: number;
+  /** the quarter-hour whose off-time budget (maxOffMinutes) it used up: not held again in it */
+  spentQh: number;
   reason: string;
 }
 
@@ -52,12 +54,13 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
   let doc: PlanDocumentPayload | null = null;
   /** Planned start → how far the guard moved that run (key `line@startMs`). */
   const shifts = new Map<string, { shiftMs: number; reason: string }>();
-  const loads: LoadState[] = cfg.interruptible.map((l) => ({ cfg: l, off: false, offAt: -Infinity, onAt: -Infinity, releaseAt: 0, reason: '' }));
+  const loads: LoadState[] = cfg.interruptible.map((l) => ({ cfg: l, off: false, offAt: -Infinity, onAt: -Infinity, releaseAt: 0, spentQh: -1, reason: '' }));
   const actions: GuardAction[] = [];
   let timer: TimerHandle | undefined;
   let stopped = false;
   let excessAlerted = -1;
   let last: { projectedKw: number | null; limitKw: number; period: number } | null = null;
+  const coilProblems = new Map<string, string>();
   const key = (r: PlannedRun) => `${r.line}@${r.start}`;
   const shiftOf = (r: PlannedRun) => shifts.get(key(r))?.shiftMs ?? 0;
   const order = ctx.config.planner.order;
@@ -86,29 +89,41 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     try {
       if (!l.client?.isOpen) l.client = await connectModbus({ ...l.cfg, host: l.cfg.host ?? '127.0.0.1' }, `interruptible load ${l.cfg.name}`);
       await l.client.writeCoil(l.cfg.coil, on);
+      coilProblems.delete(l.cfg.name);
     } catch (error) {
+      coilProblems.set(l.cfg.name, `interruptible load ${l.cfg.name}: coil ${l.cfg.coil} not written (${errorMessage(error)})`);
       await closeModbus(l.client).catch(() => undefined);
       l.client = undefined;
-      tracker.set('degraded', `interruptible load ${l.cfg.name}: coil ${l.cfg.coil} not written (${errorMessage(error)})`, 'coil_write_failed');
       throw error;
     }
   };
 
   const loadOn = async (l: LoadState, why: string) => {
     if (!l.off) return;
+    try {
+      await writeCoil(l, true);
+    } catch (error) {
+      // Still off as far as we know: the next check tries again, and people are told at once (a cold room).
+      ctx.bus.emit('alert', { code: 'POWER_GUARD_COIL_FAILED', level: 'critical', message: `interruptible load ${l.cfg.name}: coil ${l.cfg.coil} could not be switched back on (${errorMessage(error)}); retrying every ${cfg.checkEverySeconds} s`, at: ctx.clock.now() });
+      return;
+    }
     l.off = false;
     l.onAt = device.now();
-    await writeCoil(l, true).catch(() => undefined);
     record('load-on', `interruptible load ${l.cfg.name} released`, why);
   };
 
-  const check = async (): Promise<void> => {
+  const checkOnce = async (): Promise<void> => {
     const now = ctx.clock.now();
     const qh = Math.floor(now / QH_MS) * QH_MS;
     const qhEnd = qh + QH_MS;
     // Release at the next quarter-hour (gateway time: the meter's quarter-hours), or after maxOffMinutes of device time.
     for (const l of loads) {
-      if (l.off && (now >= l.releaseAt || device.now() - l.offAt >= l.cfg.maxOffMinutes * 60_000)) await loadOn(l, now >= l.releaseAt ? 'the quarter-hour ended' : `${l.cfg.maxOffMinutes} min off reached`);
+      if (!l.off) continue;
+      if (now >= l.releaseAt) await loadOn(l, 'the quarter-hour ended');
+      else if (device.now() - l.offAt >= l.cfg.maxOffMinutes * 60_000) {
+        l.spentQh = qh;
+        await loadOn(l, `${l.cfg.maxOffMinutes} min off reached`);
+      }
     }
     const blind = now - energy.lastAt > cfg.staleAfterSeconds * 1000 * (ctx.clock.rate ?? 1);
     if (blind) {
@@ -154,12 +169,13 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     if (projected !== null && projected > limitKw) {
       for (const l of loads) {
         if (projected <= limitKw) break;
-        if (l.off || device.now() - l.onAt < l.cfg.minOnMinutes * 60_000) continue;
+        if (l.off || l.spentQh === qh || device.now() - l.onAt < l.cfg.minOnMinutes * 60_000) continue;
+        // Counted off only once the coil says so: a load that could not be switched saves nothing.
+        if (!(await writeCoil(l, false).then(() => true, () => false))) continue;
         l.off = true;
         l.offAt = device.now();
         l.releaseAt = qhEnd;
         l.reason = `P${period}: projected ${projected.toFixed(1)} kW over ${contract.contractedKw[period - 1]} kW contracted − ${cfg.marginKw} kW margin`;
-        await writeCoil(l, false).catch(() => undefined);
         record('load-off', `interruptible load ${l.cfg.name} (${l.cfg.kw} kW) off until ${formatLocalIso(qhEnd, tz)}`, l.reason);
         projected -= averageSaved(l.cfg.kw, now);
       }
@@ -170,9 +186,14 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     }
     const off = loads.filter((l) => l.off).map((l) => l.cfg.name);
     const held = [...shifts.entries()].filter(([k, v]) => Number(k.split('@')[1]) + v.shiftMs > now).map(([k, v]) => `${k.split('@')[0]} +${v.shiftMs / 60_000} min`);
-    tracker.set('ok', `P${period}: projected ${projected === null ? 'n/a' : projected.toFixed(1)} kW, limit ${limitKw} kW${off.length ? `; off: ${off.join(', ')}` : ''}${held.length ? `; run starts deferred: ${held.join(', ')}` : ''}`);
+    const problems = [...coilProblems.values()];
+    tracker.set(problems.length ? 'degraded' : 'ok', `${problems.length ? `${problems.join('; ')}; ` : ''}P${period}: projected ${projected === null ? 'n/a' : projected.toFixed(1)} kW, limit ${limitKw} kW${off.length ? `; off: ${off.join(', ')}` : ''}${held.length ? `; run starts deferred: ${held.join(', ')}` : ''}`, problems.length ? 'coil_write_failed' : undefined);
     publish();
   };
+
+  /** One check at a time (the device timer and a caller may ask together); a failed check does not block the next. */
+  let running: Promise<void> = Promise.resolve();
+  const check = (): Promise<void> => (running = running.then(checkOnce, checkOnce));
 
   const loop = () => {
     if (stopped) return;
@@ -196,6 +217,7 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
       stopped = true;
       timer?.cancel();
       ctx.bus.removeOwner('power-guard');
+      await running.catch(() => undefined);
       for (const l of loads) await loadOn(l, 'the gateway stops').catch(() => undefined);
       await Promise.all(loads.map((l) => closeModbus(l.client)));
     },
