@@ -76,7 +76,7 @@ export function billPayload(part: BillPart, meta: { meter: string; role: 'site' 
     start: formatUtcIso(part.start),
     end: formatUtcIso(part.end),
     from_local: localDate(part.start, tz),
-    to_local: localDate(part.end - 1, tz),
+    to_local: localDate(Math.max(part.start, part.end - 1), tz),
     measured: complete ? 'measured' : 'partial',
     tariff: meta.contract.tariff,
     energy_pricing: 'fixed' in meta.contract.energy ? 'fixed' : 'indexed',

@@ -94,8 +94,9 @@ export function createBill(ctx: PluginContext): BillPlugin {
 
   const monthPayload = async (meter: MeterConfig, m: string, now: number): Promise<BillPayload> => {
     const r = monthRange(m, tz);
-    const end = Math.min(r.end, Math.ceil(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-    const part = await billOf(meter, r.start, Math.max(r.start + QUARTER_HOUR_MS, end), true);
+    // closed quarter-hours only: the one in progress is not missing, it is not over yet
+    const end = Math.max(r.start, Math.min(r.end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS));
+    const part = await billOf(meter, r.start, end, true);
     const projected = end < r.end ? projectMonth(contract, part, r.end, tz) : null;
     return billPayload(part, { meter: meter.name, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz });
   };
@@ -168,7 +169,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
     const now = ctx.clock.now();
     const date = localDate(now, tz);
     const { start } = localDayRange(date, tz);
-    const end = Math.max(start + QUARTER_HOUR_MS, Math.ceil(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
+    const end = Math.max(start, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
     today = billPayload(await billOf(site, start, end, false), { meter: site.name, role: 'site', kind: 'day', at: now, contract, timezone: tz });
     month = await monthPayload(site, date.slice(0, 7), now);
     lines = [];
@@ -255,7 +256,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
       for (let date = from, n = 0; date < to && n < 400; date = addDays(date, 1), n++) {
         const { start, end } = localDayRange(date, tz);
         if (start >= now) break;
-        const e = Math.min(end, Math.ceil(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
+        const e = Math.min(end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
         out.push(billPayload(await billOf(site, start, e, false), { meter: site.name, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
       }
       return out;

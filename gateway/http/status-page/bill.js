@@ -23,6 +23,17 @@
   const t = (k) => TEXT[lang()][k] ?? k;
   const eur = (x) => (x === null || x === undefined ? '—' : new Intl.NumberFormat(lang() === 'es' ? 'es-ES' : 'en-GB', { style: 'currency', currency: 'EUR' }).format(x));
   const num = (x, d) => (x === null || x === undefined ? '—' : new Intl.NumberFormat(lang() === 'es' ? 'es-ES' : 'en-GB', { maximumFractionDigits: d, minimumFractionDigits: d }).format(x));
+  /** The reasons a day is not measured (English in the store and API), in the page's language. */
+  const reasonText = (r) => {
+    if (lang() === 'en' || !r) return esc(r);
+    let m = /^the site meter has no measurement for (\S+)( \(run (\S+) #(\d+)\))?$/.exec(r);
+    if (m) return esc(`el contador general no tiene medida para ${m[1]}${m[2] ? ` (tanda ${m[3]} n.º ${m[4]})` : ''}`);
+    m = /^the (\S+) submeter has no measurement for (\S+) \(run (\S+) #(\d+)\)$/.exec(r);
+    if (m) return esc(`el subcontador de ${m[1]} no tiene medida para ${m[2]} (tanda ${m[3]} n.º ${m[4]})`);
+    m = /^no market price for (\S+)$/.exec(r);
+    if (m) return esc(`sin precio de mercado para ${m[1]}`);
+    return `<span lang="en" translate="no">${esc(r)}</span>`;
+  };
   const methodText = (m) => (/Option B/.test(m) && /apportioned/.test(m) ? `${t('submeter')} + ${t('apportioned')}` : /Option B/.test(m) ? t('submeter') : /apportioned/.test(m) ? t('apportioned') : t('none'));
   let last = null;
 
@@ -68,11 +79,13 @@
     if (b.lines.length) html += `<p class="hint">${t('lines')}: ${b.lines.map((l) => `${esc(l.line)} ${num(l.terms.energy_kwh, 1)} kWh ${eur(l.terms.energy_eur)}`).join(' · ')}</p>`;
     if (s.days.length) {
       html += `<table><thead><tr><th>${t('day')}</th><th>${t('status')}</th><th>${t('saved')}</th><th>${t('method')}</th></tr></thead><tbody>`;
-      html += s.days.slice(-7).reverse().map((d) => `<tr><td>${esc(d.date)}</td><td>${d.status === 'measured' ? t('measured') : t('notMeasured')}</td><td>${d.status === 'measured' ? eur(d.saved_eur) : '—'}</td><td>${d.status === 'measured' ? esc(methodText(d.method)) : `<span lang="en" translate="no">${esc(d.reason)}</span>`}</td></tr>`).join('');
+      html += s.days.slice(-7).reverse().map((d) => `<tr><td>${esc(d.date)}</td><td>${d.status === 'measured' ? t('measured') : t('notMeasured')}</td><td>${d.status === 'measured' ? eur(d.saved_eur) : '—'}</td><td>${d.status === 'measured' ? esc(methodText(d.method)) : reasonText(d.reason)}</td></tr>`).join('');
       html += '</tbody></table>';
       html += `<p class="hint">${t('weeks')}: ${s.weeks.slice(-4).map((w) => `${esc(w.week)} ${eur(w.saved_eur)} (${w.measured_days}/${w.measured_days + w.not_measured_days})`).join(' · ')}</p>`;
     }
     $('bill-detail').innerHTML = html;
+    // the page's CSP allows no style attribute in markup; the CSSOM is allowed
+    for (const a of $('bill-detail').querySelectorAll('a')) a.style.color = 'var(--accent)';
   }
   async function load() {
     try {
