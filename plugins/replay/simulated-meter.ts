@@ -4,7 +4,7 @@ import type { Clock } from '../../gateway/time/clock.js';
 import { SHIPPED_PROFILES, encodeRegister, wireAddress, type MeterProfile, type MeterQuantity } from '../../gateway/meters/profile.js';
 import { localParts } from '../../gateway/time/tz.js';
 
-const { ServerTCP } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP };
+const { ServerTCP, ServerSerial } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP; ServerSerial: typeof import('modbus-serial').ServerSerial };
 
 /** What a simulated meter shows at one request. */
 export interface MeterValues {
@@ -32,6 +32,38 @@ export async function serveMeterProfile(profile: MeterProfile, values: () => Met
   const port = (probe.address() as { port: number }).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const requests: MeterServer['requests'] = [];
+  const server = new ServerTCP(meterVector(profile, values, requests) as never, { host: '127.0.0.1', port, unitID: 1 });
+  await new Promise<void>((resolve, reject) => {
+    server.on('initialized', () => resolve());
+    server.on('serverError', (e: unknown) => reject(e));
+  });
+  return {
+    port,
+    requests,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const sock of server.socks.keys()) sock.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The same meter on Modbus RTU: modbus-serial's ServerSerial on the serial device `path` (unit id 1, 9600 baud),
+ * for tests over a pseudo-terminal pair standing in for an RS-485 line.
+ */
+export async function serveMeterProfileRtu(profile: MeterProfile, values: () => MeterValues, path: string): Promise<Omit<MeterServer, 'port'>> {
+  const requests: MeterServer['requests'] = [];
+  const server = new ServerSerial(meterVector(profile, values, requests) as never, { path, baudRate: 9600, unitID: 1 });
+  await new Promise<void>((resolve, reject) => {
+    server.on('initialized', () => resolve());
+    server.on('error', (e: unknown) => reject(e));
+  });
+  return { requests, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** The request handlers of a server answering `profile`'s registers only (exception 2 for any other address). */
+function meterVector(profile: MeterProfile, values: () => MeterValues, requests: MeterServer['requests']): object {
   const mapped = (Object.entries(profile.registers) as Array<[MeterQuantity, MeterProfile['registers'][MeterQuantity]]>).filter(([, r]) => r !== undefined);
   type Cb = (err: unknown, values: number[]) => void;
   const read = (fc: 3 | 4) => (addr: number, length: number, _unit: number, cb: Cb) => {
@@ -49,23 +81,7 @@ export async function serveMeterProfile(profile: MeterProfile, values: () => Met
     else cb(null, out as number[]);
   };
   const single = (multi: ReturnType<typeof read>) => (addr: number, unit: number, cb: (err: unknown, value: number) => void) => multi(addr, 1, unit, (err, v) => cb(err, v[0] ?? 0));
-  const server = new ServerTCP(
-    { getMultipleInputRegisters: read(4), getMultipleHoldingRegisters: read(3), getInputRegister: single(read(4)), getHoldingRegister: single(read(3)) } as never,
-    { host: '127.0.0.1', port, unitID: 1 },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.on('initialized', () => resolve());
-    server.on('serverError', (e: unknown) => reject(e));
-  });
-  return {
-    port,
-    requests,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const sock of server.socks.keys()) sock.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { getMultipleInputRegisters: read(4), getMultipleHoldingRegisters: read(3), getInputRegister: single(read(4)), getHoldingRegister: single(read(3)) };
 }
 
 /** The demo plant's base load (kW) at `ms`: 55 kW at night, 85 kW in the working day (07-21 local), with a slow ripple. */

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import type { MeterReading } from '../../gateway/meters/reading.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { realClock, type Clock } from '../../gateway/time/clock.js';
 import { createMeters, type MetersPlugin } from '../../plugins/meters/index.js';
-import { serveMeterProfile, type MeterServer, type MeterValues } from '../../plugins/replay/simulated-meter.js';
+import { serveMeterProfile, serveMeterProfileRtu, type MeterServer, type MeterValues } from '../../plugins/replay/simulated-meter.js';
 import { realTimePluginContext, testConfig } from '../helpers/context.js';
 
 /** Real Modbus TCP servers (modbus-serial ServerTCP) answering only each profile's own registers; a real LevelDB. */
@@ -114,6 +116,20 @@ describe('energy meters over a real Modbus TCP server, one per shipped profile',
     expect(r).toMatchObject({ kw: 42.25, importKwh: 9_876.54, quality: 'good' });
     expect(r!.importKvarh).toBeUndefined();
     expect(server.requests[0]).toEqual({ fc: 3, address: 100, count: 4 });
+  });
+});
+
+describe('an energy meter on Modbus RTU', () => {
+  it('reads an EM24 over a serial line (a pseudo-terminal pair, modbus-serial ServerSerial) through the shared client', async () => {
+    const relay = spawn('python3', [fileURLToPath(new URL('../meters/pty-pair.py', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(async () => relay.stdin!.end());
+    const [serverPath, clientPath] = await new Promise<string[]>((resolve) => relay.stdout!.once('data', (d) => resolve(JSON.parse(String(d)) as string[])));
+    const server = await serveMeterProfileRtu(SHIPPED_PROFILES['carlo-gavazzi-em24']!, () => ({ kw: 41.7, importKwh: 3_210.4, importKvarh: 88.8 }), serverPath!);
+    cleanups.push(() => server.stop());
+    const { plugin } = await start([{ name: 'refining', role: 'line', line: 'refining', profile: 'carlo-gavazzi-em24', transport: 'rtu', path: clientPath, baudRate: 9600, unitId: 1, pollMs: 300, timeoutMs: 2000 }]);
+    const r = await until('an RTU reading', () => plugin.readings().refining?.quality === 'good' && plugin.readings().refining);
+    expect(r).toMatchObject({ kw: 41.7, importKwh: 3_210.4, importKvarh: 88.8, line: 'refining' });
+    expect(server.requests).toEqual(expect.arrayContaining([{ fc: 4, address: 0x42, count: 2 }]));
   });
 });
 
