@@ -148,7 +148,8 @@ export class MeterCounter {
     }
     if (rise <= EPS_KWH && (this.pending.length > 0 || r.kw > 0)) {
       // Not advancing while drawing: hold back until the counter moves, the meter is found frozen, or the wait is long enough.
-      this.pending.push(r);
+      // Once frozen, the readings are not kept (a meter frozen for weeks must not grow memory): its span decides.
+      if (!this.frozen) this.pending.push(r);
       if (!this.frozen) {
         const expected = this.expectedKwh(anchor);
         const frozenKwh = Math.max(this.options.frozenKwh, 3 * step);
