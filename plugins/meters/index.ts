@@ -219,7 +219,8 @@ class MeterPoller {
     }
     const closed = this.counter.close(at);
     if (!closed.length) return;
-    const tariff = this.ctx.config.energy.contract?.tariff;
+    // The contract's access tariff; without a contract, the planner's (the same calendar).
+    const tariff = this.ctx.config.energy.contract?.tariff ?? this.ctx.config.planner.tariff;
     const reactive = Boolean(this.profile.registers.importKvarh) && !this.noKvarh;
     const rows: MeterQuarterHour[] = closed.map(({ kvarh, ...q }) => ({
       meter: this.meter.name,
