@@ -16,6 +16,8 @@ import { errorMessage } from './util/errors.js';
 import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputFile, readInputText } from './config/cli-input.js';
 import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
+import { baseLoadFor } from '../models/eval/simulate-site.js';
+import { localDayRange } from './time/tz.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { loadPriceSlots } from '../models/eval/datasets.js';
 import { billCommand, parseReadings } from './bill/cli.js';
@@ -39,7 +41,9 @@ commands:
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
                  for a weather service's forecast, the observed ones; last line:
-                 total: plan_eur=… baseline_eur=… hindsight_eur=…
+                 total: plan_eur=… baseline_eur=… hindsight_eur=…; with energy.contract in --config (and
+                 [--base-load CSV] datetime_utc,kw, else energy.siteLoad.profile) also the bill of the plan, the
+                 fixed shift and hindsight, and the total line gains excess_eur=… excess_quarter_hours=…
   bill           the monthly electricity bill from quarter-hour readings: --readings CSV[.gz] (datetime_utc,kwh[,kvarh])
                  --prices CSV[.gz][,CSV…] (OMIE, quarter-hour or hourly) --from DATE --to DATE (to excluded), with
                  energy.contract from --config; one line per month and a last line total: (README "The bill")
@@ -60,7 +64,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
   bill: ['readings', 'prices', 'from', 'to'],
   'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
@@ -224,7 +228,10 @@ async function main(): Promise<number> {
       if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
       const weatherForecast = options['weather-forecast'];
       if (weatherForecast && weatherForecast !== 'persistence' && weatherForecast !== 'observed') throw new EvalUsageError('--weather-forecast is persistence or observed');
-      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined });
+      if (options['base-load'] !== undefined && !config.energy.contract) throw new InputError('--base-load prices the site as the bill does, which needs energy.contract in --config FILE');
+      const baseLoad = config.energy.contract ? baseLoadFor(config, options['base-load'], { start: localDayRange(options.from, config.site.timezone).start, end: localDayRange(options.to, config.site.timezone).start }) : undefined;
+      const site = config.energy.contract && baseLoad ? { contract: resolveContract(config.energy.contract), baseLoadKw: baseLoad.kw, baseLoadSource: baseLoad.source } : undefined;
+      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined, site });
       process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to), 'simulate')}\n`);
       return 0;
     }
