@@ -156,22 +156,23 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
 
 /**
  * Where the fixed-shift baseline would have started the day's runs: from the shift's start (local HH:MM), each
- * line one run after another and each batch's steps in the order the plan ran them (the planner's fixed-shift
- * baseline places the same work earliest in the shift). Runs are taken in the order they really started.
+ * line one run after another, in the order the runs really started, and each run after the run that fed it as the
+ * plan ran it — the latest earlier-started run of the process before it in `order` (planner.order) — has ended in
+ * the baseline too. This is the planner's fixed-shift comparison (the same work placed earliest in the shift)
+ * for the runs that really happened; runs the shift cannot hold end after it (the baseline overruns, it is not cut).
  */
-export function fixedShiftStarts<R extends Omit<ExecutedRun, 'baselineStart'>>(runs: readonly R[], shiftStartUtc: number): Array<R & { baselineStart: number }> {
+export function fixedShiftStarts<R extends Omit<ExecutedRun, 'baselineStart'>>(runs: readonly R[], shiftStartUtc: number, order: readonly string[] = []): Array<R & { baselineStart: number }> {
   const lineFree = new Map<string, number>();
-  const batchReady = new Map<string, number>();
-  return [...runs]
-    .sort((a, b) => a.start - b.start)
-    .map((r) => {
-      const key = String(r.batch);
-      const s = Math.max(shiftStartUtc, lineFree.get(r.line) ?? shiftStartUtc, batchReady.get(key) ?? shiftStartUtc);
-      const aligned = Math.ceil(s / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
-      lineFree.set(r.line, aligned + (r.end - r.start));
-      batchReady.set(key, aligned + (r.end - r.start));
-      return { ...r, baselineStart: aligned };
-    });
+  const placed: Array<R & { baselineStart: number }> = [];
+  for (const r of [...runs].sort((a, b) => a.start - b.start)) {
+    const step = order.indexOf(r.process);
+    const feeder = step > 0 ? placed.filter((p) => p.process === order[step - 1] && p.start <= r.start).at(-1) : undefined;
+    const s = Math.max(shiftStartUtc, lineFree.get(r.line) ?? shiftStartUtc, feeder ? feeder.baselineStart + (feeder.end - feeder.start) : shiftStartUtc);
+    const aligned = Math.ceil(s / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+    lineFree.set(r.line, aligned + (r.end - r.start));
+    placed.push({ ...r, baselineStart: aligned });
+  }
+  return placed;
 }
 
 /** The part of the store the savings ledger needs (SeriesStore getValue/setValue). */

@@ -135,7 +135,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
       const lastEnd = Math.max(end, ...started.map((r) => r.end));
       if (now < lastEnd + CLOSE_GRACE_MS) break;
       const [h, m] = ctx.config.planner.baselineShift.from.split(':').map(Number) as [number, number];
-      const runs = fixedShiftStarts(started, localTimeToUtc(date, h, m, tz));
+      const runs = fixedShiftStarts(started, localTimeToUtc(date, h, m, tz), ctx.config.planner.order);
       const until = Math.max(lastEnd, ...runs.map((r) => r.baselineStart + (r.end - r.start)));
       const lineQuarterHours: Record<string, Awaited<ReturnType<typeof readMeterQuarterHours>>> = {};
       for (const lm of lineMeters) lineQuarterHours[lm.line] = await readMeterQuarterHours(ctx.store, lm.name, start, until);

@@ -112,7 +112,7 @@ describe('measured savings per closed day', () => {
     expect(withNewContract.priced_with.contract.energy).toEqual({ indexed: { marginEurMwh: 5 } });
   });
 
-  it('fixed-shift starts: each line one run after another, each batch in order', () => {
+  it('fixed-shift starts: each line one run after another, each run after the run that fed it', () => {
     const shift = at('2026-01-07T05:00:00Z');
     const runs = fixedShiftStarts(
       [
@@ -121,7 +121,12 @@ describe('measured savings per closed day', () => {
         { process: 'mixing', line: 'mixing', batch: 2, start: at('2026-01-07T01:00:00Z'), end: at('2026-01-07T02:00:00Z'), kw: 30 },
       ],
       shift,
+      ['mixing', 'refining'],
     );
+    // mixing #1 at the shift start; refining (fed by mixing #1) after it ends; mixing #2 when its line is free
     expect(runs.map((r) => (r.baselineStart - shift) / 3_600_000)).toEqual([0, 1, 1]);
+    // a refining run fed by the day before (no mixing before it today) starts with the shift
+    const carried = fixedShiftStarts([{ process: 'refining', line: 'refining', batch: 2, start: at('2026-01-07T00:00:00Z'), end: at('2026-01-07T04:00:00Z'), kw: 42 }, { process: 'mixing', line: 'mixing', batch: 3, start: at('2026-01-07T01:00:00Z'), end: at('2026-01-07T02:00:00Z'), kw: 30 }], shift, ['mixing', 'refining']);
+    expect(carried.map((r) => (r.baselineStart - shift) / 3_600_000)).toEqual([0, 0]);
   });
 });
