@@ -18,6 +18,7 @@ import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext,
 export const BASE_LOAD_SERIES = 'forecast.site.base_load';
 const RUNS_KEY = 'siteload.runs';
 const MODEL_KEY = 'siteload.model';
+const SHIFTS_KEY = 'siteload.shifts';
 const HORIZON_MS = 48 * HOUR_MS;
 
 interface StoredRun {
@@ -34,6 +35,12 @@ export function createSiteLoad(ctx: PluginContext): Plugin & { model(): BaseLoad
   const tracker = new HealthTracker(() => ctx.clock.now());
   let model: BaseLoadModel | null = null;
   let runs: StoredRun[] = [];
+  /** Runs the quarter-hour guard moved later (`line@plannedStart` → ms): taken off the meter where they really ran. */
+  let shifts: Record<string, number> = {};
+  const asRun = (r: StoredRun): StoredRun => {
+    const shift = shifts[`${r.line}@${r.start}`] ?? 0;
+    return shift ? { ...r, start: r.start + shift, end: r.end + shift } : r;
+  };
   let lastSource = 'none';
 
   const temperatures = async (series: string, from: number, to: number) => {
@@ -63,7 +70,7 @@ export function createSiteLoad(ctx: PluginContext): Plugin & { model(): BaseLoad
       const from = now - (cfg.learnDays + 2) * DAY_MS;
       const quarterHours = await readMeterQuarterHours(ctx.store, meter, from, now);
       const obs = await temperatures('obs.combined.temp', from, now);
-      const samples = unplannedSamples(quarterHours, runs, obs);
+      const samples = unplannedSamples(quarterHours, runs.map(asRun), obs);
       model = recalibrate(cfg, samples, now, tz);
       await ctx.store.setValue(MODEL_KEY, model);
     }
@@ -75,6 +82,21 @@ export function createSiteLoad(ctx: PluginContext): Plugin & { model(): BaseLoad
     async start() {
       runs = (await ctx.store.getValue<StoredRun[]>(RUNS_KEY)) ?? [];
       model = (await ctx.store.getValue<BaseLoadModel>(MODEL_KEY)) ?? null;
+      shifts = (await ctx.store.getValue<Record<string, number>>(SHIFTS_KEY)) ?? {};
+      ctx.bus.on('power.guard', 'site-load', (e) => {
+        let changed = false;
+        for (const x of e.shifts) {
+          const k = `${x.line}@${x.runStart}`;
+          if (shifts[k] !== x.shiftMs) {
+            shifts[k] = x.shiftMs;
+            changed = true;
+          }
+        }
+        if (!changed) return;
+        const keepAfter = ctx.clock.now() - (cfg.learnDays + 2) * DAY_MS;
+        shifts = Object.fromEntries(Object.entries(shifts).filter(([k]) => Number(k.split('@')[1]) > keepAfter));
+        ctx.store.setValue(SHIFTS_KEY, shifts).catch((error: unknown) => tracker.set('degraded', `guard moves not saved: ${String(error)}`, 'store_failed'));
+      });
       ctx.bus.on('plan.updated', 'site-load', (e) => {
         const horizonStart = Date.parse(e.doc.horizon.start);
         const keepAfter = ctx.clock.now() - (cfg.learnDays + 2) * DAY_MS;
