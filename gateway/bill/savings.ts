@@ -166,7 +166,7 @@ export function fixedShiftStarts<R extends Omit<ExecutedRun, 'baselineStart'>>(r
   const placed: Array<R & { baselineStart: number }> = [];
   for (const r of [...runs].sort((a, b) => a.start - b.start)) {
     const step = order.indexOf(r.process);
-    const feeder = step > 0 ? placed.filter((p) => p.process === order[step - 1] && p.start <= r.start).at(-1) : undefined;
+    const feeder = step > 0 ? placed.filter((p) => p.process === order[step - 1] && p.start < r.start).at(-1) : undefined;
     const s = Math.max(shiftStartUtc, lineFree.get(r.line) ?? shiftStartUtc, feeder ? feeder.baselineStart + (feeder.end - feeder.start) : shiftStartUtc);
     const aligned = Math.ceil(s / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
     lineFree.set(r.line, aligned + (r.end - r.start));
