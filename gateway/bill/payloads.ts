@@ -27,6 +27,8 @@ export interface BillPayload {
   /** when the figures were computed */
   at: string;
   meter: string;
+  /** where the readings come from (energy.meters[].provenance): 'measured' for a real meter, 'simulated: …' in the demo */
+  provenance: string;
   role: 'site' | 'line';
   line: string | null;
   /** day, month (calendar month, or month to date while it runs) */
@@ -47,7 +49,7 @@ export interface BillPayload {
   projected: (BillAmounts & { label: 'forecast' }) | null;
 }
 
-export function billPayload(part: BillPart, meta: { meter: string; role: 'site' | 'line'; line?: string; kind: 'day' | 'month'; at: number; contract: Contract; projected?: Parameters<typeof billAmounts>[0] | null; timezone?: string }): BillPayload {
+export function billPayload(part: BillPart, meta: { meter: string; provenance?: string; role: 'site' | 'line'; line?: string; kind: 'day' | 'month'; at: number; contract: Contract; projected?: Parameters<typeof billAmounts>[0] | null; timezone?: string }): BillPayload {
   const tz = meta.timezone ?? PLANT_TZ;
   const n = Math.max(part.energy.length, part.power.length);
   const periods: BillPeriodPayload[] = Array.from({ length: n }, (_, i) => {
@@ -70,6 +72,7 @@ export function billPayload(part: BillPart, meta: { meter: string; role: 'site' 
     v: 1,
     at: formatUtcIso(meta.at),
     meter: meta.meter,
+    provenance: meta.provenance ?? 'measured',
     role: meta.role,
     line: meta.line ?? null,
     kind: meta.kind,

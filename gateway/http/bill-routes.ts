@@ -35,6 +35,7 @@ export function monthReportHtml(b: BillPayload, lang: 'es' | 'en', site: string)
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 8px;text-align:right}th{text-align:left;background:#f3f3f3}.total th,.total td{font-weight:bold}.warn{color:#a40}@media print{body{margin:0}}</style></head>
 <body><h1>${esc(t.title)} ${esc(b.from_local.slice(0, 7))}</h1>
 <p>${esc(site)} · ${t.meter}: ${esc(b.meter)} · ${t.tariff}: ${esc(b.tariff)} · ${esc(t.pricing[b.energy_pricing])} · ${esc(b.from_local)} – ${esc(b.to_local)}</p>
+${b.provenance !== 'measured' ? `<p class="warn">${esc(b.provenance)}</p>` : ''}
 ${b.measured === 'partial' ? `<p class="warn">${t.partial}</p>` : ''}
 <table><thead><tr><th>${t.period}</th><th>${t.kwh}</th><th>${t.energy}</th><th>${t.pc}</th><th>${t.power}</th><th>${t.above}</th><th>${t.max}</th><th>${t.excess}</th></tr></thead><tbody>${rows}</tbody></table>
 <table><tbody><tr><th>${t.kwh}</th><td>${b.terms.energy_kwh.toFixed(3)}</td></tr>${terms(b.terms)}</tbody></table>

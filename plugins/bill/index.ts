@@ -41,6 +41,8 @@ export interface BillSummary {
   v: number;
   at: string;
   meter: string;
+  /** energy.meters[].provenance of the site meter: 'measured', or 'simulated: …' in the demo */
+  provenance: string;
   tariff: string;
   energy_pricing: 'indexed' | 'fixed';
   contracted_kw: number[];
@@ -98,7 +100,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
     const end = Math.max(r.start, Math.min(r.end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS));
     const part = await billOf(meter, r.start, end, true);
     const projected = end < r.end ? projectMonth(contract, part, r.end, tz) : null;
-    return billPayload(part, { meter: meter.name, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz });
+    return billPayload(part, { meter: meter.name, provenance: meter.provenance, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz });
   };
 
   /** Runs of the plan in force that have started by `now`, kept per local day of their start. */
@@ -170,7 +172,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
     const date = localDate(now, tz);
     const { start } = localDayRange(date, tz);
     const end = Math.max(start, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-    today = billPayload(await billOf(site, start, end, false), { meter: site.name, role: 'site', kind: 'day', at: now, contract, timezone: tz });
+    today = billPayload(await billOf(site, start, end, false), { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz });
     month = await monthPayload(site, date.slice(0, 7), now);
     lines = [];
     for (const lm of lineMeters) lines.push(await monthPayload(lm, date.slice(0, 7), now));
@@ -240,6 +242,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
         v: 1,
         at: formatUtcIso(now),
         meter: site.name,
+        provenance: site.provenance,
         tariff: contract.tariff,
         energy_pricing: 'fixed' in contract.energy ? 'fixed' : 'indexed',
         contracted_kw: contract.contractedKw,
@@ -257,7 +260,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
         const { start, end } = localDayRange(date, tz);
         if (start >= now) break;
         const e = Math.min(end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-        out.push(billPayload(await billOf(site, start, e, false), { meter: site.name, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
+        out.push(billPayload(await billOf(site, start, e, false), { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
       }
       return out;
     },

@@ -72,7 +72,8 @@ describe('bill plugin', () => {
     // Thursday 8 January 11:00 local is P1 (alta season peak): 180 kW against Pc1 = 100 kW
     expect(s.power_now).toEqual({ kw: 180, at: '2026-01-08T09:59:00Z', period: 1, contracted_kw: 100, ratio: 1.8, quality: 'good' });
     // Today so far: 00:00-11:00 local = 44 quarter-hours × 5 kWh = 220 kWh
-    expect(s.today).toMatchObject({ kind: 'day', from_local: '2026-01-08', measured: 'measured' });
+    expect(s.provenance).toBe('measured');
+    expect(s.today).toMatchObject({ kind: 'day', from_local: '2026-01-08', measured: 'measured', provenance: 'measured' });
     expect(s.today!.terms.energy_kwh).toBe(220);
     expect(s.today!.coverage).toMatchObject({ expected: 44, measured: 44, missing: 0 });
     // The month to date: 1-6 January have no meter data: partial, never zero-filled

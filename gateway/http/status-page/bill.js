@@ -7,14 +7,14 @@
       saved: 'Ahorro medido', lastDay: 'último día cerrado', notMeasured: 'no medido', days: 'días medidos', daysNot: 'sin medir', measured: 'medido', partial: 'parcial', of: 'de',
       energy: 'Energía', powerTerm: 'Potencia', excess: 'Excesos', tax: 'Impuesto eléctrico', vat: 'IVA', total: 'Total', kwh: 'kWh', above: 'cuartos de hora por encima', report: 'Informe mensual imprimible', csv: 'CSV diario', savingsCsv: 'CSV de ahorro',
       method: 'método', meter: 'contador', noData: 'sin datos aún', tariff: 'peaje', weeks: 'Semanas', months: 'Meses', day: 'Día', week: 'Semana', monthCol: 'Mes', status: 'estado', lines: 'Líneas (energía a precios del sitio)',
-      apportioned: 'repartido del contador general según el plan', submeter: 'IPMVP opción B (subcontador de línea)', none: 'sin tandas',
+      apportioned: 'repartido del contador general según el plan', simulated: 'contador SIMULADO (demo)', submeter: 'IPMVP opción B (subcontador de línea)', none: 'sin tandas',
     },
     en: {
       title: 'Measured bill and measured savings', today: 'Today so far', month: 'Month to date', projected: 'projected to month end', power: 'Power now', contracted: 'contracted', period: 'period',
       saved: 'Measured savings', lastDay: 'last closed day', notMeasured: 'not measured', days: 'measured days', daysNot: 'not measured', measured: 'measured', partial: 'partial', of: 'of',
       energy: 'Energy', powerTerm: 'Power', excess: 'Excess power', tax: 'Electricity tax', vat: 'VAT', total: 'Total', kwh: 'kWh', above: 'quarter-hours above', report: 'Printable monthly report', csv: 'Daily CSV', savingsCsv: 'Savings CSV',
       method: 'method', meter: 'meter', noData: 'no data yet', tariff: 'tariff', weeks: 'Weeks', months: 'Months', day: 'Day', week: 'Week', monthCol: 'Month', status: 'status', lines: 'Lines (energy at the site prices)',
-      apportioned: 'apportioned from the site meter by the plan', submeter: 'IPMVP Option B (line submeter)', none: 'no runs',
+      apportioned: 'apportioned from the site meter by the plan', simulated: 'SIMULATED meter (demo)', submeter: 'IPMVP Option B (line submeter)', none: 'no runs',
     },
   };
   const $ = (id) => document.getElementById(id);
@@ -54,6 +54,8 @@
     }
     panel.hidden = false;
     $('bill-title').textContent = t('title');
+    const sim = b.provenance && b.provenance !== 'measured';
+    if (sim) $('bill-title').insertAdjacentHTML('beforeend', ` <span class="badge stale" lang="en" title="${esc(b.provenance)}">${t('simulated')}</span>`);
     const cards = [];
     cards.push(b.today ? card(t('today'), eur(b.today.terms.total_eur), `${num(b.today.terms.energy_kwh, 1)} kWh · ${coverage(b.today)}`) : card(t('today'), '—', t('noData')));
     cards.push(b.month ? card(t('month'), eur(b.month.terms.total_eur), `${coverage(b.month)}${b.month.projected ? ` · ${t('projected')}: ${eur(b.month.projected.total_eur)}` : ''}`) : card(t('month'), '—', t('noData')));
@@ -62,7 +64,7 @@
     const s = b.savings;
     const lastDay = s.days.length ? s.days[s.days.length - 1] : null;
     const monthTotal = s.months.length ? s.months[s.months.length - 1] : null;
-    cards.push(card(t('saved'), monthTotal && monthTotal.measured_days ? eur(monthTotal.saved_eur) : '—', monthTotal ? `${esc(monthTotal.month)}: ${monthTotal.measured_days} ${t('days')}, ${monthTotal.not_measured_days} ${t('daysNot')}${lastDay ? ` · ${t('lastDay')} ${esc(lastDay.date)}: ${lastDay.status === 'measured' ? eur(lastDay.saved_eur) : t('notMeasured')}` : ''}` : t('noData')));
+    cards.push(card(t('saved'), monthTotal && monthTotal.measured_days ? eur(monthTotal.saved_eur) : '—', monthTotal ? `${esc(monthTotal.month)}: ${t('days')} ${monthTotal.measured_days}, ${t('daysNot')} ${monthTotal.not_measured_days}${lastDay ? ` · ${t('lastDay')} ${esc(lastDay.date)}: ${lastDay.status === 'measured' ? eur(lastDay.saved_eur) : t('notMeasured')}` : ''}` : t('noData')));
     $('bill-cards').innerHTML = cards.join('');
     const m = b.month;
     let html = '';
@@ -70,7 +72,7 @@
       html += `<table><thead><tr><th>P</th><th>${t('kwh')}</th><th>${t('energy')}</th><th>${t('powerTerm')} (${t('contracted')} kW)</th><th>${t('excess')} (${t('above')})</th></tr></thead><tbody>`;
       html += m.periods.map((x) => `<tr><td>P${x.period}</td><td>${num(x.energy_kwh, 1)}</td><td>${eur(x.energy_eur)}</td><td>${eur(x.power_eur)} (${x.contracted_kw ?? '—'})</td><td>${eur(x.excess_eur)} (${x.quarter_hours_above ?? '—'})</td></tr>`).join('');
       html += `<tr><th>${t('total')}</th><td>${num(m.terms.energy_kwh, 1)}</td><td>${eur(m.terms.energy_eur)}</td><td>${eur(m.terms.power_eur)}</td><td>${eur(m.terms.excess_eur)}</td></tr></tbody></table>`;
-      html += `<p class="hint">${t('tax')} ${eur(m.terms.tax_eur)} · ${t('vat')} ${eur(m.terms.vat_eur)} · ${t('total')} ${eur(m.terms.total_eur)} · ${t('tariff')} ${esc(b.tariff)} · ${t('meter')} ${esc(b.meter)}</p>`;
+      html += `<p class="hint">${t('tax')} ${eur(m.terms.tax_eur)} · ${t('vat')} ${eur(m.terms.vat_eur)} · ${t('total')} ${eur(m.terms.total_eur)} · ${t('tariff')} ${esc(b.tariff)} · ${t('meter')} ${esc(b.meter)}${sim ? ` (<span lang="en">${esc(b.provenance)}</span>)` : ''}</p>`;
       const month = m.from_local.slice(0, 7);
       const first = `${month}-01`;
       const to = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 1)).toISOString().slice(0, 10);
