@@ -24,9 +24,11 @@ const T = {
 /** The printable monthly report (HTML, print-friendly, no script). */
 export function monthReportHtml(b: BillPayload, lang: 'es' | 'en', site: string): string {
   const t = T[lang];
-  const eur = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+  const locale = lang === 'es' ? 'es-ES' : 'en-GB';
+  const fmt = (x: number, d: number) => new Intl.NumberFormat(locale, { minimumFractionDigits: d, maximumFractionDigits: d }).format(x);
+  const eur = (x: number | null) => (x === null ? '—' : fmt(x, 2));
   const rows = b.periods
-    .map((p) => `<tr><td>P${p.period}</td><td>${p.energy_kwh.toFixed(3)}</td><td>${eur(p.energy_eur)}</td><td>${p.contracted_kw ?? '—'}</td><td>${eur(p.power_eur)}</td><td>${p.quarter_hours_above ?? '—'}</td><td>${p.max_kw === null ? '—' : p.max_kw.toFixed(1)}</td><td>${eur(p.excess_eur)}</td></tr>`)
+    .map((p) => `<tr><td>P${p.period}</td><td>${fmt(p.energy_kwh, 3)}</td><td>${eur(p.energy_eur)}</td><td>${p.contracted_kw === null ? '—' : fmt(p.contracted_kw, 0)}</td><td>${eur(p.power_eur)}</td><td>${p.quarter_hours_above ?? '—'}</td><td>${p.max_kw === null ? '—' : fmt(p.max_kw, 1)}</td><td>${eur(p.excess_eur)}</td></tr>`)
     .join('');
   const c = b.coverage;
   const terms = (x: BillPayload['terms']) =>
@@ -38,7 +40,7 @@ export function monthReportHtml(b: BillPayload, lang: 'es' | 'en', site: string)
 ${b.provenance !== 'measured' ? `<p class="warn">${esc(b.provenance)}</p>` : ''}
 ${b.measured === 'partial' ? `<p class="warn">${t.partial}</p>` : ''}
 <table><thead><tr><th>${t.period}</th><th>${t.kwh}</th><th>${t.energy}</th><th>${t.pc}</th><th>${t.power}</th><th>${t.above}</th><th>${t.max}</th><th>${t.excess}</th></tr></thead><tbody>${rows}</tbody></table>
-<table><tbody><tr><th>${t.kwh}</th><td>${b.terms.energy_kwh.toFixed(3)}</td></tr>${terms(b.terms)}</tbody></table>
+<table><tbody><tr><th>${t.kwh}</th><td>${fmt(b.terms.energy_kwh, 3)}</td></tr>${terms(b.terms)}</tbody></table>
 ${b.projected ? `<h2>${t.projected}</h2><table><tbody>${terms(b.projected)}</tbody></table>` : ''}
 <p>${t.coverage}: ${c.measured} / ${c.interpolated} / ${c.missing} / ${c.unpriced} (${c.expected})</p>
 <p><small>${t.rounding}</small></p></body></html>`;

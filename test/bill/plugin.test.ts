@@ -125,6 +125,9 @@ describe('bill plugin', () => {
     expect(report.headers['content-security-policy']).toMatch(/default-src 'none'/);
     expect(report.body).toContain('Monthly electricity bill 2026-01');
     expect(report.body).toContain('Partial: measured quarter-hours are missing');
+    const es = await app.inject('/api/bill/month/2026-01/report?lang=es');
+    expect(es.body).toContain('Factura eléctrica mensual 2026-01');
+    expect(es.body).toMatch(/<td>P6<\/td><td>[\d.]+,\d{3}<\/td>/); // Spanish decimal comma
     const savings = await app.inject('/api/savings/days.csv?from=2026-01-01&to=2026-02-01');
     expect(savings.body).toContain('2026-01-07,measured,apportioned from the site meter and the plan,40,2.28,5.08,2.80,1,');
     const stored = await app.inject('/api/savings/day/2026-01-07');
