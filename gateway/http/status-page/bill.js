@@ -23,16 +23,17 @@
   const t = (k) => TEXT[lang()][k] ?? k;
   const eur = (x) => (x === null || x === undefined ? '—' : new Intl.NumberFormat(lang() === 'es' ? 'es-ES' : 'en-GB', { style: 'currency', currency: 'EUR' }).format(x));
   const num = (x, d) => (x === null || x === undefined ? '—' : new Intl.NumberFormat(lang() === 'es' ? 'es-ES' : 'en-GB', { maximumFractionDigits: d, minimumFractionDigits: d }).format(x));
-  /** The reasons a day is not measured (English in the store and API), in the page's language. */
+  /** The reasons a day is not measured (English in the store and API), in Spanish (test/bill/page-reasons.test.ts). */
+  const REASONS = [
+    { re: /^the site meter has no measurement for (\S+)( \(run (\S+) #(\d+)\))?$/, es: (m) => `el contador general no tiene medida para ${m[1]}${m[2] ? ` (tanda ${m[3]} n.º ${m[4]})` : ''}` },
+    { re: /^the (\S+) submeter has no measurement for (\S+) \(run (\S+) #(\d+)\)$/, es: (m) => `el subcontador de ${m[1]} no tiene medida para ${m[2]} (tanda ${m[3]} n.º ${m[4]})` },
+    { re: /^no market price for (\S+)$/, es: (m) => `sin precio de mercado para ${m[1]}` },
+  ];
+  window.CHOCO_BILL_REASONS = REASONS;
   const reasonText = (r) => {
     if (lang() === 'en' || !r) return esc(r);
-    let m = /^the site meter has no measurement for (\S+)( \(run (\S+) #(\d+)\))?$/.exec(r);
-    if (m) return esc(`el contador general no tiene medida para ${m[1]}${m[2] ? ` (tanda ${m[3]} n.º ${m[4]})` : ''}`);
-    m = /^the (\S+) submeter has no measurement for (\S+) \(run (\S+) #(\d+)\)$/.exec(r);
-    if (m) return esc(`el subcontador de ${m[1]} no tiene medida para ${m[2]} (tanda ${m[3]} n.º ${m[4]})`);
-    m = /^no market price for (\S+)$/.exec(r);
-    if (m) return esc(`sin precio de mercado para ${m[1]}`);
-    return `<span lang="en" translate="no">${esc(r)}</span>`;
+    const known = REASONS.find((x) => x.re.test(r));
+    return known ? esc(known.es(known.re.exec(r))) : `<span lang="en" translate="no">${esc(r)}</span>`;
   };
   const methodText = (m) => (/Option B/.test(m) && /apportioned/.test(m) ? `${t('submeter')} + ${t('apportioned')}` : /Option B/.test(m) ? t('submeter') : /apportioned/.test(m) ? t('apportioned') : t('none'));
   let last = null;
