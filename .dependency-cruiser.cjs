@@ -9,7 +9,11 @@ const TIERS = [
   ['gateway/time'], //                 clock, time zones, calendar
   ['gateway/config'], //               config schema and loading
   ['gateway/util'], //                 errors, logging, version, health states, the HTTP fetcher and its retry policy
+  ['gateway/contract'], //             the electricity supply contract: access tariff, period calendar, prices (data)
   ['gateway/series', 'gateway/modbus'], // slot type, LevelDB store, backup, series status | the shared Modbus client
+  ['gateway/meters'], //               energy meters: profiles (data), decoding, counter checks, quarter-hours
+  ['gateway/bill'], //                 the bill (energy, power, excess power, tax, VAT) and measured savings
+  ['gateway/site-load'], //            the site's unplanned base load: profile and forecast
   ['gateway/mqtt'], //                 topic contract, connection (LWT), broker, bridge
   ['gateway/weather'], //              combined weather view and its payloads
   ['gateway/core'], //                 event bus, plugin API and host, scheduler, alerts, sd_notify

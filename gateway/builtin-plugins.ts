@@ -3,12 +3,16 @@ import { esiosDriversPlugin } from '../plugins/esios/drivers.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
 import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
+import { powerGuardPlugin } from '../plugins/power-guard/index.js';
+import { siteLoadPlugin } from '../plugins/site-load/index.js';
 import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { uplinkPlugin } from '../plugins/uplink/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
+import { metersPlugin } from '../plugins/meters/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
+import { billPlugin } from '../plugins/bill/index.js';
 import { predictionsPlugin } from '../plugins/predictions/index.js';
 import { weatherCombinedPlugin } from '../plugins/weather-combined/index.js';
 import { mqttOutputPlugin } from '../plugins/mqtt-output/index.js';
@@ -29,10 +33,14 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   replayPlugin,
   replayWeatherPlugin,
   modbusSensorsPlugin,
+  metersPlugin,
   weatherCombinedPlugin,
   predictionsPlugin,
   plannerPlugin,
+  billPlugin,
   modbusLinesPlugin,
+  powerGuardPlugin,
+  siteLoadPlugin,
   sparkplugPlugin,
   homeAssistantPlugin,
   notifyPlugin,

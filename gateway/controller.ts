@@ -28,6 +28,7 @@ import { SeriesStore } from './series/store.js';
 import type { HttpContext } from './http/context.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { PlannerPlugin } from '../plugins/planner/index.js';
+import type { BillPlugin } from '../plugins/bill/index.js';
 import type { PredictionsPlugin } from '../plugins/predictions/index.js';
 import type { ReplaySource } from '../plugins/replay/index.js';
 import type { PointReading } from '../plugins/modbus-sensors/index.js';
@@ -360,6 +361,10 @@ export class Gateway implements HttpContext {
 
   planner(): PlannerPlugin | undefined {
     return this.plugins.get('planner')?.plugin as PlannerPlugin | undefined;
+  }
+
+  bill(): BillPlugin | undefined {
+    return this.plugins.get('bill')?.plugin as BillPlugin | undefined;
   }
 
   replay(): ReplaySource | undefined {

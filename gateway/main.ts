@@ -14,11 +14,18 @@ import { SeriesStore } from './series/store.js';
 import { StoreOpenError } from './series/integrity.js';
 import { repairStore } from './series/repair.js';
 import { errorMessage } from './util/errors.js';
-import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputFile } from './config/cli-input.js';
+import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputFile, readInputText } from './config/cli-input.js';
 import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
+import { baseLoadFor } from '../models/eval/simulate-site.js';
+import { localDayRange } from './time/tz.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
-import { startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { loadPriceSlots } from '../models/eval/datasets.js';
+import { billCommand, parseReadings } from './bill/cli.js';
+import { advisePower, formatAdvice } from './contract/advise-power.js';
+import { resolveContract } from './contract/contract.js';
+import { simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
+import { startSimulatedSiteMeter } from '../plugins/replay/simulated-meter.js';
 import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
@@ -35,7 +42,15 @@ commands:
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
                  for a weather service's forecast, the observed ones; last line:
-                 total: plan_eur=… baseline_eur=… hindsight_eur=…
+                 total: plan_eur=… baseline_eur=… hindsight_eur=…; with energy.contract in --config (and
+                 [--base-load CSV] datetime_utc,kw, else energy.siteLoad.profile) also the bill of the plan, the
+                 fixed shift and hindsight, and the total line gains excess_eur=… excess_quarter_hours=…
+  bill           the monthly electricity bill from quarter-hour readings: --readings CSV[.gz] (datetime_utc,kwh[,kvarh])
+                 --prices CSV[.gz][,CSV…] (OMIE, quarter-hour or hourly) --from DATE --to DATE (to excluded), with
+                 energy.contract from --config; one line per month and a last line total: (README "The bill")
+  advise-power   the contracted powers P1..P6 (non-decreasing) that minimise power term + excess power over up to
+                 12 months of --readings CSV[.gz] (datetime_utc,kwh[,kvarh], as bill), with energy.contract from
+                 --config; last line: advice: P1=… … P6=… current_eur=… advised_eur=… (README "Contracted-power advice")
   hash-password  print the scrypt hash of a password for mqtt.embedded.users
   backup         write the store (and the config file) to --out FILE.jsonl.gz; the gateway must be stopped
   restore        restore --from FILE into an empty data directory (--force to merge into a used one)
@@ -50,7 +65,9 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
+  bill: ['readings', 'prices', 'from', 'to'],
+  'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
   restore: ['from', 'force'],
 };
@@ -165,9 +182,10 @@ async function main(): Promise<number> {
       let gateway: Gateway | undefined;
       const sensor = settings.simulatedSensor ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
       const plc = settings.simulatedSensor ? await startSimulatedPlc() : undefined;
-      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port);
+      const meter = plc ? await startSimulatedSiteMeter(clock, { holding: plc.holding, lines: simulatedLines(base.planner.processes.map((p) => p.line), plc.port) }) : undefined;
+      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port, meter?.port);
       gateway = new Gateway({ config, clock });
-      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop()]));
+      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop(), meter?.stop()]));
       gateway.bus.on('replay.ended', 'demo', (e) => {
         gateway?.log.info({ dataEnd: new Date(e.dataEnd).toISOString() }, 'demo: the replay reached the end of its recorded data; the demo stops (run it again, or set demo.startAt)');
         process.kill(process.pid, 'SIGTERM');
@@ -213,8 +231,28 @@ async function main(): Promise<number> {
       if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
       const weatherForecast = options['weather-forecast'];
       if (weatherForecast && weatherForecast !== 'persistence' && weatherForecast !== 'observed') throw new EvalUsageError('--weather-forecast is persistence or observed');
-      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined });
+      if (options['base-load'] !== undefined && !config.energy.contract) throw new InputError('--base-load prices the site as the bill does, which needs energy.contract in --config FILE');
+      const baseLoad = config.energy.contract ? baseLoadFor(config, options['base-load'], { start: localDayRange(options.from, config.site.timezone).start, end: localDayRange(options.to, config.site.timezone).start }) : undefined;
+      const site = config.energy.contract && baseLoad ? { contract: resolveContract(config.energy.contract), baseLoadKw: baseLoad.kw, baseLoadSource: baseLoad.source } : undefined;
+      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined, site });
       process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to), 'simulate')}\n`);
+      return 0;
+    }
+    case 'bill': {
+      if (!options.readings || !options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge bill --readings FILE.csv[.gz] --prices CSV[.gz][,CSV…] --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]');
+      checkDataOptions(options);
+      const contract = loadConfig({ file: configFile }).energy.contract;
+      process.stdout.write(`${finiteReport(billCommand(contract && resolveContract(contract), { readings: options.readings, prices: options.prices, from: options.from, to: options.to }, readInputText, (paths) => loadPriceSlots(paths)), 'bill')}\n`);
+      return 0;
+    }
+    case 'advise-power': {
+      if (!options.readings) throw new EvalUsageError('usage: choco-edge advise-power --readings FILE.csv[.gz] --config FILE [--step-kw 1]');
+      const contract = loadConfig({ file: configFile }).energy.contract;
+      if (!contract) throw new InputError('the configuration has no energy.contract: the advice needs the supply contract (README "The contract"); pass it with --config FILE');
+      const step = Number(options['step-kw'] ?? 1);
+      const resolved = resolveContract(contract);
+      const advice = advisePower(resolved, parseReadings(readInputText(options.readings, '--readings'), options.readings), { stepKw: step });
+      process.stdout.write(`${finiteReport(formatAdvice(advice, resolved), 'advise-power')}\n`);
       return 0;
     }
     case 'backup': {

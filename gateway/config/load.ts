@@ -6,6 +6,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config, type SecretValue } from './schema.js';
 import { topicNameProblems } from './topic-names.js';
+import { contractProblems } from './contract-schema.js';
+import { meterProblems } from './meters-schema.js';
 
 export const ENV_PREFIX = 'CHOCO_EDGE_';
 
@@ -85,6 +87,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }
   });
   if (!problems.length) problems.push(...topicNameProblems(withDefaults as Config));
+  if (!problems.length) problems.push(...contractProblems((withDefaults as Config).energy?.contract));
+  if (!problems.length) problems.push(...meterProblems((withDefaults as Config).energy?.meters, (withDefaults as Config).energy?.meterProfiles));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
 }

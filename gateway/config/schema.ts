@@ -1,4 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ContractSchema } from './contract-schema.js';
+import { MeterKeepDaysSchema, MeterProfilesSchema, MetersSchema } from './meters-schema.js';
+import { PowerGuardSchema, SiteLoadSchema } from './site-load-schema.js';
 
 /** A secret is given inline, or as `{ file: path }` (systemd LoadCredential); it is never logged. */
 export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })], {
@@ -372,6 +375,17 @@ export const ConfigSchema = Type.Object(
         priceSpikeEurMwh: Type.Number({ default: 200, description: 'a price at or above this in the horizon raises PRICE_SPIKE' }),
       },
       { additionalProperties: false, default: {} },
+    ),
+    energy: Type.Object(
+      {
+        contract: Type.Optional(ContractSchema),
+        meters: MetersSchema,
+        meterProfiles: MeterProfilesSchema,
+        meterKeepDays: MeterKeepDaysSchema,
+        siteLoad: SiteLoadSchema,
+        powerGuard: PowerGuardSchema,
+      },
+      { additionalProperties: false, default: {}, description: 'the electricity supply contract the bill is priced with (README "The contract")' },
     ),
     lines: Type.Array(
       Type.Object(

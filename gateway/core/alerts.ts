@@ -114,7 +114,10 @@ export function healthAlerts(report: { series: SeriesStatus[]; plugins: Record<s
   ];
 }
 
-/** The health job's conditions that no longer hold: critical series fresh again, plugins not failed, an intact store. */
+/**
+ * The health job's conditions that no longer hold: critical series fresh again, plugins not failed, an intact store,
+ * and what a plugin's health lists as gone (`details.resolved`, e.g. a meter no longer frozen).
+ */
 export function healthResolutions(report: { series: SeriesStatus[]; plugins: Record<string, ComponentHealth>; store: StoreIntegrity }): ResolvedCondition[] {
   return [
     ...report.series.filter((s) => !s.stale && s.critical).map((s) => ({ code: 'STALE_INPUT', subject: s.id })),
@@ -122,5 +125,6 @@ export function healthResolutions(report: { series: SeriesStatus[]; plugins: Rec
       .filter(([, h]) => h.state !== 'failed')
       .map(([name]) => ({ code: 'PLUGIN_DOWN', subject: name })),
     ...(report.store.state === 'ok' ? [{ code: 'STORE_DAMAGED' }] : []),
+    ...Object.values(report.plugins).flatMap((h) => (Array.isArray(h.details?.resolved) ? (h.details.resolved as ResolvedCondition[]) : [])),
   ];
 }

@@ -1,5 +1,7 @@
 import type { HealthState } from '../util/health.js';
 import type { PlanDocumentPayload } from '../mqtt/topics.js';
+import type { MeterQuarterHour } from '../meters/quarter-hours.js';
+import type { MeterReading } from '../meters/reading.js';
 
 /** Every event that crosses the gateway, with its payload type. */
 /** An event for people and line controllers, with a stable code. */
@@ -22,6 +24,22 @@ export interface BusEvents {
   alert: Alert;
   /** The replayed recording has no data past `dataEnd` (the demo ends there). */
   'replay.ended': { at: number; dataEnd: number };
+  /** Every poll of an energy meter (plugins/meters), good, suspect or failed. */
+  'meter.reading': MeterReading;
+  /** A meter's local quarter-hour, closed and stored (measured, interpolated or missing). */
+  'meter.quarterHour': MeterQuarterHour;
+  /**
+   * The quarter-hour guard's state (plugins/power-guard), after every check: run starts it moved later (modbus-lines
+   * shifts the run on `line` planned at `runStart` by `shiftMs`), interruptible loads it holds off, and why.
+   */
+  'power.guard': {
+    shifts: Array<{ line: string; runStart: number; shiftMs: number; reason: string }>;
+    loadsOff: Array<{ name: string; kw: number; reason: string }>;
+    projectedKw: number | null;
+    limitKw: number | null;
+    period: number | null;
+    at: number;
+  };
 }
 
 export type BusEventName = keyof BusEvents;

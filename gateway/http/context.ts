@@ -11,6 +11,7 @@ import type { EventBus } from '../core/event-bus.js';
 import type { HealthReport } from '../core/health-report.js';
 import type { Scheduler } from '../core/scheduler.js';
 import type { PlannerPlugin } from '../../plugins/planner/index.js';
+import type { BillPlugin } from '../../plugins/bill/index.js';
 import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
 import type { ReplaySource } from '../../plugins/replay/index.js';
 import type { PointReading } from '../../plugins/modbus-sensors/index.js';
@@ -41,6 +42,8 @@ export interface HttpContext {
   predictions(): PredictionsPlugin | undefined;
   /** The running planner plugin, if any. */
   planner(): PlannerPlugin | undefined;
+  /** The running bill plugin (the measured bill and savings), if any. */
+  bill?(): BillPlugin | undefined;
   /** The running replay source (the demo), if any. */
   replay(): ReplaySource | undefined;
   /** The Modbus sensors plugin's latest reading per point, if it runs. */

@@ -12,6 +12,8 @@ import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { registerPlanRoutes } from './plan-routes.js';
+import { registerBillRoutes } from './bill-routes.js';
+import { registerEnergyRoutes } from './energy-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
 import swaggerUi from '@fastify/swagger-ui';
@@ -97,6 +99,8 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
   registerWeatherRoutes(app, gateway);
   registerModelRoutes(app, gateway, guard);
   registerPlanRoutes(app, gateway, guard);
+  registerBillRoutes(app, gateway);
+  registerEnergyRoutes(app, gateway);
   registerUiRoutes(app, gateway, guard);
   registerMetrics(app, gateway);
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -25,6 +25,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/ui/app.js': { file: join(PAGE_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/ui/style.css': { file: join(PAGE_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/ui/i18n.js': { file: join(PAGE_DIR, 'i18n.js'), type: 'text/javascript; charset=utf-8' },
+  '/ui/bill.js': { file: join(PAGE_DIR, 'bill.js'), type: 'text/javascript; charset=utf-8' },
+  '/ui/energy.js': { file: join(PAGE_DIR, 'energy.js'), type: 'text/javascript; charset=utf-8' },
   '/favicon.svg': { file: join(PAGE_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   '/favicon.ico': { file: join(PAGE_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   '/ui/vendor/uPlot.iife.min.js': { file: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },

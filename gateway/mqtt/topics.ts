@@ -1,4 +1,5 @@
 import type { StoreIntegrity } from '../series/integrity.js';
+import type { BillPayload, SavingsPayload } from '../bill/payloads.js';
 import { MAX_TOPIC_BYTES, topicFilterProblem, topicLevelProblem, topicNameProblem } from '../config/topic-names.js';
 /**
  * The MQTT contract: every topic the gateway publishes or listens to, with its payload type.
@@ -107,6 +108,31 @@ export interface Payloads {
     last: { forecast: string; recommendation: string };
   };
   plan: PlanDocumentPayload;
+  /** The site's bill of today so far (retained; plugins/bill, README "The bill"). */
+  'bill/today': BillPayload;
+  /** The site's bill of the month to date, with its projection to the month's end (retained). */
+  'bill/month': BillPayload;
+  /** Measured savings of the closed days, by day, ISO week and month (retained; README "Measured savings"). */
+  savings: SavingsPayload;
+  /**
+   * An energy meter's last poll (retained, every poll; plugins/meters, README "Connecting a meter"): values in kW,
+   * kWh, kvarh; `quality: failed` with the last good values when the meter stops answering; `fault` names a counter
+   * fault (reset, rollback, jump, frozen, gap); `quarter_hour` is its last closed local quarter-hour.
+   */
+  'meters/+': {
+    v: number;
+    meter: string;
+    role: 'site' | 'line';
+    line: string | null;
+    provenance: string;
+    at: string | null;
+    kw: number | null;
+    import_kwh: number | null;
+    import_kvarh: number | null;
+    quality: 'good' | 'suspect' | 'failed';
+    fault: string | null;
+    quarter_hour: { start: string; end: string; kwh: number | null; avg_kw: number | null; quality: 'measured' | 'interpolated' | 'missing'; period: number | null } | null;
+  };
   'lines/+/command': {
     v: number;
     plan_id: string;
@@ -197,6 +223,10 @@ export const topics = {
   recommendationCurrent: 'recommendation/current',
   modelsStatus: 'models/status',
   plan: 'plan',
+  billToday: 'bill/today',
+  billMonth: 'bill/month',
+  savings: 'savings',
+  meter: (name: string): `meters/${string}` => `meters/${topicLevel(name, 'meter')}`,
   lineCommand: (line: string): `lines/${string}/command` => `lines/${topicLevel(line, 'line')}/command`,
   lineState: (line: string): `lines/${string}/state` => `lines/${topicLevel(line, 'line')}/state`,
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
@@ -219,6 +249,8 @@ export type PayloadFor<T extends string> = T extends `prices/${string}`
     ? Payloads['sensors/+']
   : T extends `devices/${string}/sensors`
     ? Payloads['devices/+/sensors']
+  : T extends `meters/${string}`
+    ? Payloads['meters/+']
     : T extends `bridge/response/${string}`
     ? Payloads['bridge/response/+']
     : T extends keyof Payloads

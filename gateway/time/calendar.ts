@@ -20,6 +20,15 @@ export function easterSunday(year: number): { month: number; day: number } {
 
 const FIXED = new Set(['01-01', '01-06', '05-01', '08-15', '10-12', '11-01', '12-06', '12-08', '12-25']);
 
+/**
+ * A holiday of the access-tariff calendar (CNMC Circular 3/2020, BOE-A-2020-1066): the national holidays of fixed
+ * date that no region may substitute, plus 6 January — 1 Jan, 6 Jan, 1 May, 15 Aug, 12 Oct, 1 Nov, 6 Dec, 8 Dec,
+ * 25 Dec. Good Friday (no fixed date), regional and local holidays do not change the tariff period.
+ */
+export function isTariffHoliday(date: string): boolean {
+  return FIXED.has(date.slice(5));
+}
+
 /** National holiday in Spain on local date YYYY-MM-DD (fixed national days and Good Friday). */
 export function isNationalHoliday(date: string): boolean {
   if (FIXED.has(date.slice(5))) return true;

@@ -10,6 +10,7 @@ import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { scheduleCost, violations } from '../../gateway/planner/cost.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
+import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
 
 export interface SimulationDay {
   date: string;
@@ -26,6 +27,8 @@ export interface SimulationResult {
   days: SimulationDay[];
   skipped: string[];
   totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number };
+  /** The bill of each schedule, with the site's base load and the contract (issue #22), when asked for. */
+  site?: SiteReport;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed'; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network' }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed'; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -60,6 +63,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay]));
   const days: SimulationDay[] = [];
   const skipped: string[] = [];
+  const siteDays: SiteDay[] = [];
   let kwh = 0;
   for (let date = options.from; date < options.to; date = addDays(date, 1)) {
     const { start, end } = localDayRange(date, tz);
@@ -93,6 +97,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
     }
     const runs = plan.infeasible ? baseline.runs : plan.runs;
     const paid = scheduleCost(real, runs);
+    if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
     kwh += paid.kwh;
     days.push({
       date,
@@ -108,7 +113,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
   const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : 'temperature persistence (last observation of each hour before the decision)';
   const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}`;
-  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) } };
+  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
 /**
@@ -190,6 +195,7 @@ export function formatSimulation(r: SimulationResult, from: string, to: string):
     ...(fallbacks ? [`fixed shift on ${fallbacks} day(s): the plan found no feasible schedule on the forecast temperatures`] : []),
     `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
-    `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}`,
+    ...(r.site ? formatSiteReport(r.site) : []),
+    `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
   ].join('\n');
 }

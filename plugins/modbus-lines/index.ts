@@ -180,8 +180,22 @@ class LineWriter {
   }
 }
 
+/**
+ * The plan with the runs the quarter-hour guard (plugins/power-guard) moved later: each shift names a run by its
+ * line and planned start, and moves its start and end (the guard moves only runs that have not begun).
+ */
+export function withGuardShifts(doc: PlanDocumentPayload | null, shifts: ReadonlyArray<{ line: string; runStart: number; shiftMs: number }>): PlanDocumentPayload | null {
+  if (!doc || !shifts.length) return doc;
+  const move = (iso: string, line: string, start: string) => {
+    const s = shifts.find((x) => x.line === line && x.runStart === Date.parse(start));
+    return s ? formatUtcIso(Date.parse(iso) + s.shiftMs) : iso;
+  };
+  return { ...doc, runs: doc.runs.map((r) => ({ ...r, start: move(r.start, r.line, r.start), end: move(r.end, r.line, r.start) })) };
+}
+
 export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Record<string, { writes: number; failures: number; supersededCycles: number; maxConcurrentCycles: number; lastWritten: unknown }> } {
   let doc: PlanDocumentPayload | null = null;
+  let shifts: Array<{ line: string; runStart: number; shiftMs: number }> = [];
   const kwOf = (process: string) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? 0;
   const deviceClock = ctx.deviceClock ?? realClock;
   let lastAlert = -Infinity;
@@ -211,7 +225,7 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
       new LineWriter(
         cfg,
         ctx,
-        () => lineStateAt(doc, cfg.line, ctx.clock.now(), kwOf),
+        () => lineStateAt(withGuardShifts(doc, shifts), cfg.line, ctx.clock.now(), kwOf),
         (message) => {
           // At most one alert a minute of device time, however fast the gateway's clock runs.
           const now = deviceClock.now();
@@ -230,6 +244,11 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
       ctx.bus.on('plan.updated', 'modbus-lines', (e) => {
         doc = e.doc;
         for (const w of writers) w.writeNow();
+      });
+      ctx.bus.on('power.guard', 'modbus-lines', (e) => {
+        const changed = JSON.stringify(e.shifts.map((x) => [x.line, x.runStart, x.shiftMs])) !== JSON.stringify(shifts.map((x) => [x.line, x.runStart, x.shiftMs]));
+        shifts = e.shifts;
+        if (changed) for (const w of writers) if (e.shifts.some((x) => x.line === w.line)) w.writeNow();
       });
       for (const w of writers) w.start();
     },

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { SIMULATED_POINTS, simulatedLines } from './simulated-sensor.js';
+import { simulatedSiteMeterConfig } from './simulated-meter.js';
+import { DEMO_CONTRACT } from './demo-contract.js';
 
 /** The file that marks a directory as the demo's own: only a directory holding it is ever emptied by the demo. */
 export const DEMO_MARKER = '.choco-edge-demo';
@@ -82,7 +84,7 @@ function isDanglingLink(path: string): boolean {
 }
 
 /** The configuration the demo runs with: replay on, live sources off, `demoDir` (from prepareDemoDir) as data directory, the simulated devices. */
-export function demoConfig(configFile: string | undefined, demoDir: string, sensorPort?: number, plcPort?: number): Config {
+export function demoConfig(configFile: string | undefined, demoDir: string, sensorPort?: number, plcPort?: number, meterPort?: number): Config {
   const base = loadConfig({ file: configFile });
   const config = loadConfig({
     file: configFile,
@@ -91,6 +93,7 @@ export function demoConfig(configFile: string | undefined, demoDir: string, sens
       sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
       ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 1000, timeoutMs: 5000, points: SIMULATED_POINTS }] } } : {}),
       ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
+      ...(meterPort ? { energy: { meters: [simulatedSiteMeterConfig(meterPort)], ...(base.energy.contract ? {} : { contract: DEMO_CONTRACT }) } } : {}),
     },
   });
   // Set after loading: CHOCO_EDGE_DATA_DIR names the folder the demo's own subdirectory goes in, never the demo's store itself.

@@ -1,0 +1,125 @@
+/**
+ * The `bill` command (issue #21 item 6): the monthly bill of a supply point from a quarter-hour readings file and
+ * OMIE price files, for a plant's accountant and for offline checks. Reads and checks the readings here; prices
+ * come as slots (models/eval/datasets.ts loadPriceSlots reads the OMIE files) and are expanded to quarter-hours.
+ *
+ * Readings: a header `datetime_utc,kwh[,kvarh]`, then one row per quarter-hour, the energy imported in
+ * [t, t + 15 min). A bad file is refused with one sentence naming the row (InputError → exit 2).
+ */
+import { InputError } from '../config/cli-input.js';
+import type { Contract } from '../contract/contract.js';
+import { QUARTER_HOUR_MS } from '../series/slots.js';
+import { formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
+import { quarterHourPrices } from './prices.js';
+import { billAmounts, computeBill, monthRange, monthsOf, sumAmounts, type BillAmounts, type BillQuarterHour } from './bill.js';
+
+export interface ReadingRow extends BillQuarterHour {
+  kwh: number;
+  kvarh?: number;
+  /** 1-based line number in the file (the header is row 1) */
+  row: number;
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parses and checks a readings file's text: header, timestamps on the quarter-hour grid, sorted, no duplicate, no missing quarter, kWh ≥ 0. */
+export function parseReadings(text: string, name: string): ReadingRow[] {
+  const lines = text.split(/\r?\n/);
+  const header = (lines[0] ?? '').trim().replace(/^\uFEFF/, '');
+  const cols = header.split(',').map((c) => c.trim());
+  if (cols[0] !== 'datetime_utc' || cols[1] !== 'kwh' || (cols.length > 2 && cols[2] !== 'kvarh') || cols.length > 3) {
+    throw new InputError(`--readings ${name} row 1: expected the header datetime_utc,kwh[,kvarh], got ${JSON.stringify(header.slice(0, 60))}`);
+  }
+  const out: ReadingRow[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const row = i + 1;
+    const at = `--readings ${name} row ${row}`;
+    const f = line.split(',').map((x) => x.trim());
+    if (f.length !== cols.length) throw new InputError(`${at}: expected ${cols.length} fields (${cols.join(',')}), got ${f.length}`);
+    const t = ISO_UTC.test(f[0]!) ? Date.parse(f[0]!) : NaN;
+    if (!Number.isFinite(t)) throw new InputError(`${at}: ${JSON.stringify(f[0])} is not a UTC timestamp like 2025-01-15T08:15:00Z`);
+    if (t % QUARTER_HOUR_MS !== 0) throw new InputError(`${at}: ${f[0]} is not the start of a quarter-hour (:00, :15, :30 or :45)`);
+    const kwh = f[1] === '' ? NaN : Number(f[1]);
+    if (!Number.isFinite(kwh)) throw new InputError(`${at}: kWh ${JSON.stringify(f[1])} is not a number`);
+    if (kwh < 0) throw new InputError(`${at}: negative kWh ${f[1]} (the file must hold imported energy, which never decreases)`);
+    let kvarh: number | undefined;
+    if (cols.length === 3 && f[2] !== '') {
+      kvarh = Number(f[2]);
+      if (!Number.isFinite(kvarh) || kvarh < 0) throw new InputError(`${at}: kvarh ${JSON.stringify(f[2])} is not a number ≥ 0`);
+    }
+    const prev = out[out.length - 1];
+    if (prev) {
+      if (t === prev.start) throw new InputError(`${at}: ${formatUtcIso(t)} duplicates row ${prev.row}`);
+      if (t < prev.start) throw new InputError(`${at}: ${formatUtcIso(t)} comes before row ${prev.row} (${formatUtcIso(prev.start)}); rows must be sorted by time`);
+      if (t > prev.start + QUARTER_HOUR_MS) {
+        const gap = (t - prev.start) / QUARTER_HOUR_MS - 1;
+        throw new InputError(`${at}: ${formatUtcIso(t)} follows ${formatUtcIso(prev.start)} (row ${prev.row}), so ${gap} quarter-hour${gap > 1 ? 's are' : ' is'} missing from ${formatUtcIso(prev.start + QUARTER_HOUR_MS)}`);
+      }
+    }
+    out.push({ start: t, kwh, ...(kvarh !== undefined ? { kvarh } : {}), quality: 'measured', row });
+  }
+  if (!out.length) throw new InputError(`--readings ${name}: no rows after the header`);
+  return out;
+}
+
+/**
+ * The report: one line per local calendar month touching [from, to) (local dates, `to` excluded), then `total:`
+ * with the sums of the month lines. Throws InputError when the readings or (indexed contracts) the prices do not
+ * cover the range.
+ */
+export function billReport(contract: Contract, readings: readonly ReadingRow[], pricesEurMwh: ReadonlyMap<number, number>, from: string, to: string, name = 'file', timezone = PLANT_TZ): string {
+  const start = localDayRange(from, timezone).start;
+  const end = localDayRange(to, timezone).start;
+  const first = readings[0]!;
+  const last = readings[readings.length - 1]!;
+  if (first.start > start || last.start + QUARTER_HOUR_MS < end) {
+    throw new InputError(`--readings ${name} covers ${formatUtcIso(first.start)} (row ${first.row}) to ${formatUtcIso(last.start + QUARTER_HOUR_MS)} (row ${last.row}), not the whole range --from ${from} --to ${to} (${formatUtcIso(start)} to ${formatUtcIso(end)})`);
+  }
+  if (!('fixed' in contract.energy)) {
+    for (const r of readings) {
+      if (r.start < start || r.start >= end) continue;
+      if (!pricesEurMwh.has(r.start)) throw new InputError(`--prices have no price for the quarter-hour ${formatUtcIso(r.start)} (--readings row ${r.row}): the price files do not cover the range`);
+    }
+  }
+  const lines: string[] = [];
+  const months: BillAmounts[] = [];
+  for (const month of monthsOf(start, end, timezone)) {
+    const m = monthRange(month, timezone);
+    const part = computeBill(contract, Math.max(start, m.start), Math.min(end, m.end), readings, pricesEurMwh, { excess: true, timezone });
+    const amounts = billAmounts(part);
+    months.push(amounts);
+    lines.push(`month=${month} ${formatAmounts(amounts)}`);
+  }
+  lines.push(`total: ${formatAmounts(sumAmounts(months))}`);
+  return lines.join('\n');
+}
+
+export function formatAmounts(a: BillAmounts): string {
+  return `energy_kwh=${a.energy_kwh.toFixed(3)} energy_eur=${a.energy_eur.toFixed(2)} power_eur=${a.power_eur.toFixed(2)} excess_eur=${a.excess_eur.toFixed(2)} tax_eur=${a.tax_eur.toFixed(2)} vat_eur=${a.vat_eur.toFixed(2)} total_eur=${a.total_eur.toFixed(2)}`;
+}
+
+/**
+ * The whole command: `choco-edge bill --readings FILE.csv[.gz] --prices CSV[.gz][,CSV…] --from DATE --to DATE`.
+ * `loadPrices` reads the OMIE files as slots (main passes models/eval/datasets.ts loadPriceSlots, the loader of
+ * eval and simulate); its failures become one-sentence InputErrors.
+ */
+export function billCommand(
+  contract: Contract | undefined,
+  options: { readings: string; prices: string; from: string; to: string },
+  readText: (path: string, what: string) => string,
+  loadPrices: (paths: string[]) => Array<{ start: number; end: number; value: number }>,
+): string {
+  if (!contract) throw new InputError('the configuration has no energy.contract: the bill needs the supply contract (README "The contract"); pass it with --config FILE');
+  const readings = parseReadings(readText(options.readings, '--readings'), options.readings);
+  const paths = options.prices.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  let prices: Map<number, number>;
+  try {
+    prices = quarterHourPrices(loadPrices(paths));
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`--prices ${paths.join(',')}: ${(error as Error).message}`);
+  }
+  return billReport(contract, readings, prices, options.from, options.to, options.readings);
+}

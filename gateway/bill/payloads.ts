@@ -1,0 +1,183 @@
+/**
+ * The bill and the measured savings as they leave the gateway (API, MQTT retained, CSV, status page): amounts to
+ * the cent (rounded once from full precision, gateway/bill/money.ts), times in UTC ISO with *_local dates in
+ * Europe/Madrid. Built from BillPart and ClosedDay, so every channel shows the same figures.
+ */
+import type { Contract } from '../contract/contract.js';
+import { formatUtcIso, localDate, PLANT_TZ } from '../time/tz.js';
+import { billAmounts, type BillAmounts, type BillPart, type Coverage } from './bill.js';
+import { cents, round3 } from './money.js';
+import type { ClosedDay } from './savings.js';
+
+export interface BillPeriodPayload {
+  period: number;
+  energy_kwh: number;
+  energy_eur: number;
+  /** power term of this power period, € (absent for a line submeter) */
+  power_eur: number | null;
+  contracted_kw: number | null;
+  /** monthly excess of this period, € (null for a day: the formula is monthly) */
+  excess_eur: number | null;
+  quarter_hours_above: number | null;
+  max_kw: number | null;
+}
+
+export interface BillPayload {
+  v: number;
+  /** when the figures were computed */
+  at: string;
+  meter: string;
+  /** where the readings come from (energy.meters[].provenance): 'measured' for a real meter, 'simulated: …' in the demo */
+  provenance: string;
+  role: 'site' | 'line';
+  line: string | null;
+  /** day, month (calendar month, or month to date while it runs) */
+  kind: 'day' | 'month';
+  start: string;
+  end: string;
+  /** first local date of the range and the local date of its last instant */
+  from_local: string;
+  to_local: string;
+  /** measured: every quarter-hour measured or interpolated (and priced); partial otherwise (coverage says what) */
+  measured: 'measured' | 'partial';
+  tariff: string;
+  energy_pricing: 'indexed' | 'fixed';
+  terms: BillAmounts;
+  periods: BillPeriodPayload[];
+  coverage: Coverage;
+  /** a month in progress projected to its end (a forecast: energy scaled from the days so far, excess so far) */
+  projected: (BillAmounts & { label: 'forecast' }) | null;
+}
+
+export function billPayload(part: BillPart, meta: { meter: string; provenance?: string; role: 'site' | 'line'; line?: string; kind: 'day' | 'month'; at: number; contract: Contract; projected?: Parameters<typeof billAmounts>[0] | null; timezone?: string }): BillPayload {
+  const tz = meta.timezone ?? PLANT_TZ;
+  const n = Math.max(part.energy.length, part.power.length);
+  const periods: BillPeriodPayload[] = Array.from({ length: n }, (_, i) => {
+    const e = part.energy[i];
+    const p = part.power[i];
+    const x = part.excess?.periods[i];
+    return {
+      period: i + 1,
+      energy_kwh: round3(e?.kwh ?? 0),
+      energy_eur: cents(e?.eur ?? 0),
+      power_eur: p ? cents(p.eur) : null,
+      contracted_kw: p ? p.contractedKw : null,
+      excess_eur: x ? cents(x.eur) : null,
+      quarter_hours_above: x ? x.quarterHoursAbove : null,
+      max_kw: x?.maxKw ?? null,
+    };
+  });
+  const complete = part.coverage.missing === 0 && part.coverage.unpriced === 0;
+  return {
+    v: 1,
+    at: formatUtcIso(meta.at),
+    meter: meta.meter,
+    provenance: meta.provenance ?? 'measured',
+    role: meta.role,
+    line: meta.line ?? null,
+    kind: meta.kind,
+    start: formatUtcIso(part.start),
+    end: formatUtcIso(part.end),
+    from_local: localDate(part.start, tz),
+    to_local: localDate(Math.max(part.start, part.end - 1), tz),
+    measured: complete ? 'measured' : 'partial',
+    tariff: meta.contract.tariff,
+    energy_pricing: 'fixed' in meta.contract.energy ? 'fixed' : 'indexed',
+    terms: billAmounts(part),
+    periods,
+    coverage: part.coverage,
+    projected: meta.projected ? { ...billAmounts(meta.projected), label: 'forecast' } : null,
+  };
+}
+
+/** A closed day as published (the stored record without the prices it was priced with, which the API serves on request). */
+export type ClosedDayPayload = Omit<ClosedDay, 'priced_with'> & { tariff: string };
+
+export interface SavingsTotal {
+  from_local: string;
+  to_local: string;
+  /** sums over the measured days only; null when no day of the group was measured (never a zero saving) */
+  saved_eur: number | null;
+  actual_eur: number | null;
+  baseline_eur: number | null;
+  kwh: number | null;
+  measured_days: number;
+  /** days not measured (a meter gap) or not priced: left out of the sum, never counted as zero */
+  not_measured_days: number;
+}
+
+export interface SavingsPayload {
+  v: number;
+  at: string;
+  days: ClosedDayPayload[];
+  weeks: Array<SavingsTotal & { week: string }>;
+  months: Array<SavingsTotal & { month: string }>;
+  total: SavingsTotal | null;
+}
+
+/** ISO week label (YYYY-Www) of a local date. */
+export function isoWeek(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  const day = (d.getUTCDay() + 6) % 7;
+  d.setUTCDate(d.getUTCDate() - day + 3);
+  const firstThursday = new Date(Date.UTC(d.getUTCFullYear(), 0, 4));
+  const week = 1 + Math.round(((d.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7);
+  return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+function total(days: readonly ClosedDay[]): SavingsTotal {
+  const measured = days.filter((d) => d.status === 'measured');
+  const sum = (f: (d: ClosedDay) => number | null) => measured.reduce((s, d) => s + (f(d) ?? 0), 0);
+  return {
+    from_local: days[0]!.date,
+    to_local: days[days.length - 1]!.date,
+    saved_eur: measured.length ? cents(sum((d) => d.saved_eur)) : null,
+    actual_eur: measured.length ? cents(sum((d) => d.actual_eur)) : null,
+    baseline_eur: measured.length ? cents(sum((d) => d.baseline_eur)) : null,
+    kwh: measured.length ? round3(sum((d) => d.kwh)) : null,
+    measured_days: measured.length,
+    not_measured_days: days.length - measured.length,
+  };
+}
+
+/** Days, ISO weeks and months of closed days (sorted by date); sums of their stored, rounded figures. */
+export function savingsPayload(days: readonly ClosedDay[], at: number): SavingsPayload {
+  const sorted = [...days].sort((a, b) => a.date.localeCompare(b.date));
+  const group = (key: (d: ClosedDay) => string) => {
+    const m = new Map<string, ClosedDay[]>();
+    for (const d of sorted) m.set(key(d), [...(m.get(key(d)) ?? []), d]);
+    return [...m];
+  };
+  return {
+    v: 1,
+    at: formatUtcIso(at),
+    days: sorted.map(({ priced_with, ...d }) => ({ ...d, tariff: priced_with.contract.tariff })),
+    weeks: group((d) => isoWeek(d.date)).map(([week, list]) => ({ week, ...total(list) })),
+    months: group((d) => d.date.slice(0, 7)).map(([month, list]) => ({ month, ...total(list) })),
+    total: sorted.length ? total(sorted) : null,
+  };
+}
+
+const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** CSV of daily or monthly bills: one row per bill, amounts to the cent. */
+export function billsCsv(bills: readonly BillPayload[]): string {
+  const head = 'meter,kind,from_local,to_local,start,end,measured,energy_kwh,energy_eur,power_eur,excess_eur,tax_eur,vat_eur,total_eur,quarter_hours,measured_qh,interpolated_qh,missing_qh,unpriced_qh';
+  const rows = bills.map((b) =>
+    [b.meter, b.kind, b.from_local, b.to_local, b.start, b.end, b.measured, b.terms.energy_kwh, b.terms.energy_eur.toFixed(2), b.terms.power_eur.toFixed(2), b.terms.excess_eur.toFixed(2), b.terms.tax_eur.toFixed(2), b.terms.vat_eur.toFixed(2), b.terms.total_eur.toFixed(2), b.coverage.expected, b.coverage.measured, b.coverage.interpolated, b.coverage.missing, b.coverage.unpriced].map(csvCell).join(','),
+  );
+  return `${[head, ...rows].join('\n')}\n`;
+}
+
+/** CSV of closed days (one row per day; not measured days with empty amounts and their reason). */
+export function savingsCsv(days: readonly ClosedDay[]): string {
+  const head = 'date,status,method,kwh,actual_eur,baseline_eur,saved_eur,runs,closed_at,reason';
+  const f = (x: number | null) => (x === null ? '' : x.toFixed(2));
+  const rows = [...days]
+    .sort((a, b) => a.date.localeCompare(b.date))
+    .map((d) => [d.date, d.status, d.method, d.kwh ?? '', f(d.actual_eur), f(d.baseline_eur), f(d.saved_eur), d.runs.length, d.closed_at, d.reason ?? ''].map(csvCell).join(','));
+  return `${[head, ...rows].join('\n')}\n`;
+}

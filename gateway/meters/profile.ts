@@ -1,0 +1,190 @@
+import { Value } from '@sinclair/typebox/value';
+import { MeterProfileSchema, SHIPPED_METER_PROFILES, type MeterProfileConfig, type MeterRegisterConfig } from '../config/meters-schema.js';
+import eastronSdm630 from './profiles/eastron-sdm630.json' with { type: 'json' };
+import carloGavazziEm24 from './profiles/carlo-gavazzi-em24.json' with { type: 'json' };
+import janitzaUmg96rmE from './profiles/janitza-umg96rm-e.json' with { type: 'json' };
+import schneiderPm5000 from './profiles/schneider-pm5000.json' with { type: 'json' };
+
+/** A register with its defaults filled (word and byte order big, scale 1). */
+export type MeterRegister = Required<Omit<MeterRegisterConfig, 'note'>> & { note?: string };
+/** A checked profile with its defaults filled (firstRegister 0, no sources). */
+export interface MeterProfile {
+  model: string;
+  sources: string[];
+  firstRegister: 0 | 1;
+  registers: { importKwh: MeterRegister; kw: MeterRegister; importKvarh?: MeterRegister };
+  note?: string;
+}
+export type MeterQuantity = keyof MeterProfile['registers'];
+export type MeterRegisterType = MeterRegister['type'];
+
+const SHIPPED_FILES: Record<(typeof SHIPPED_METER_PROFILES)[number], unknown> = {
+  'eastron-sdm630': eastronSdm630,
+  'carlo-gavazzi-em24': carloGavazziEm24,
+  'janitza-umg96rm-e': janitzaUmg96rmE,
+  'schneider-pm5000': schneiderPm5000,
+};
+
+/** Checks a profile against the schema and fills its defaults; throws one sentence naming the profile and the field. */
+export function checkProfile(name: string, raw: unknown): MeterProfile {
+  const error = Value.Errors(MeterProfileSchema, raw).First();
+  if (error) throw new Error(`meter profile ${name}: ${error.path || '/'} ${error.message}`);
+  const given = raw as MeterProfileConfig;
+  const fill = (r: MeterRegisterConfig): MeterRegister => ({ ...r, wordOrder: r.wordOrder ?? 'big', byteOrder: r.byteOrder ?? 'big', scale: r.scale ?? 1 });
+  const profile: MeterProfile = {
+    ...given,
+    sources: given.sources ?? [],
+    firstRegister: given.firstRegister ?? 0,
+    registers: { importKwh: fill(given.registers.importKwh), kw: fill(given.registers.kw), ...(given.registers.importKvarh ? { importKvarh: fill(given.registers.importKvarh) } : {}) },
+  };
+  for (const [quantity, r] of Object.entries(profile.registers) as Array<[MeterQuantity, MeterRegister | undefined]>) {
+    if (!r) continue;
+    const want = quantity === 'kw' ? 'kW' : quantity === 'importKwh' ? 'kWh' : 'kvarh';
+    if (r.unit !== want) throw new Error(`meter profile ${name}: /registers/${quantity} must be in ${want}, not ${r.unit}`);
+    if (r.register - profile.firstRegister < 0) throw new Error(`meter profile ${name}: /registers/${quantity} register ${r.register} is below the first register ${profile.firstRegister}`);
+    if (!(r.scale !== 0 && Number.isFinite(r.scale))) throw new Error(`meter profile ${name}: /registers/${quantity} scale must be a non-zero number`);
+  }
+  return profile;
+}
+
+/** The shipped profiles, checked (a broken shipped file fails at import, in every test). */
+export const SHIPPED_PROFILES: Readonly<Record<string, MeterProfile>> = Object.fromEntries(Object.entries(SHIPPED_FILES).map(([name, raw]) => [name, checkProfile(name, raw)]));
+
+/** The profile a meter names: one of the user's (`energy.meterProfiles`, which may shadow a shipped one) or a shipped one. */
+export function resolveProfile(name: string, user: Record<string, unknown> = {}): MeterProfile {
+  if (user[name] !== undefined) return checkProfile(name, user[name]);
+  const shipped = SHIPPED_PROFILES[name];
+  if (!shipped) throw new Error(`no meter profile ${JSON.stringify(name)} (shipped: ${Object.keys(SHIPPED_PROFILES).join(', ')}; or define it in energy.meterProfiles)`);
+  return shipped;
+}
+
+/** The wire address of a register (the manual's number minus the profile's first register number). */
+export function wireAddress(profile: MeterProfile, r: MeterRegister): number {
+  return r.register - profile.firstRegister;
+}
+
+export function registerWords(type: MeterRegisterType): number {
+  return type.endsWith('16') ? 1 : type.endsWith('32') ? 2 : 4;
+}
+
+/** Registers in wire order: word order reversed for low-word-first types, bytes swapped inside words when little. */
+function toBuffer(words: readonly number[], wordOrder: 'big' | 'little', byteOrder: 'big' | 'little'): Buffer {
+  const ordered = wordOrder === 'little' ? [...words].reverse() : [...words];
+  const buf = Buffer.alloc(ordered.length * 2);
+  ordered.forEach((w, i) => {
+    const hi = (w >> 8) & 0xff;
+    const lo = w & 0xff;
+    buf[i * 2] = byteOrder === 'big' ? hi : lo;
+    buf[i * 2 + 1] = byteOrder === 'big' ? lo : hi;
+  });
+  return buf;
+}
+
+/** The raw number in Modbus registers (16-bit words) of `type`, in the register's word and byte order (before scale). */
+export function decodeRaw(words: readonly number[], r: Pick<MeterRegister, 'type' | 'wordOrder' | 'byteOrder'>): number {
+  const n = registerWords(r.type);
+  if (words.length < n) throw new Error(`${r.type} needs ${n} registers, got ${words.length}`);
+  const buf = toBuffer(words.slice(0, n), r.wordOrder, r.byteOrder);
+  switch (r.type) {
+    case 'int16':
+      return buf.readInt16BE(0);
+    case 'uint16':
+      return buf.readUInt16BE(0);
+    case 'int32':
+      return buf.readInt32BE(0);
+    case 'uint32':
+      return buf.readUInt32BE(0);
+    case 'int64':
+      return Number(buf.readBigInt64BE(0));
+    case 'uint64':
+      return Number(buf.readBigUInt64BE(0));
+    case 'float32':
+      return buf.readFloatBE(0);
+    case 'float64':
+      return buf.readDoubleBE(0);
+  }
+}
+
+/** A register's value in its unit: raw × scale, rounded to 1e-6 (undoing float noise of the scale). */
+export function decodeRegister(words: readonly number[], r: MeterRegister): number {
+  return Math.round(decodeRaw(words, r) * r.scale * 1e6) / 1e6;
+}
+
+/**
+ * The smallest step a register can show at `value` (in its unit): its scale for integer types, the float's spacing
+ * at that magnitude (float32: 24 significant bits) × scale for floats.
+ */
+export function registerResolution(r: MeterRegister, value: number): number {
+  const scale = Math.abs(r.scale);
+  if (r.type !== 'float32' && r.type !== 'float64') return scale;
+  const raw = Math.abs(value / r.scale);
+  if (raw === 0) return 0;
+  return 2 ** (Math.floor(Math.log2(raw)) - (r.type === 'float32' ? 23 : 52)) * scale;
+}
+
+/** The inverse (simulated meters, tests): a value in the register's unit into its registers, in wire order. */
+export function encodeRegister(value: number, r: MeterRegister): number[] {
+  const n = registerWords(r.type);
+  const raw = value / r.scale;
+  const buf = Buffer.alloc(n * 2);
+  const int = Math.round(raw);
+  switch (r.type) {
+    case 'int16':
+      buf.writeInt16BE(int);
+      break;
+    case 'uint16':
+      buf.writeUInt16BE(int);
+      break;
+    case 'int32':
+      buf.writeInt32BE(int);
+      break;
+    case 'uint32':
+      buf.writeUInt32BE(int);
+      break;
+    case 'int64':
+      buf.writeBigInt64BE(BigInt(int));
+      break;
+    case 'uint64':
+      buf.writeBigUInt64BE(BigInt(int));
+      break;
+    case 'float32':
+      buf.writeFloatBE(raw);
+      break;
+    case 'float64':
+      buf.writeDoubleBE(raw);
+      break;
+  }
+  const words = Array.from({ length: n }, (_, i) => (r.byteOrder === 'big' ? (buf[i * 2]! << 8) | buf[i * 2 + 1]! : (buf[i * 2 + 1]! << 8) | buf[i * 2]!));
+  return r.wordOrder === 'little' ? words.reverse() : words;
+}
+
+/** One read request: `count` registers from `address` with function `fc`, covering some quantities. */
+export interface MeterRead {
+  fc: 3 | 4;
+  address: number;
+  count: number;
+  quantities: Array<{ quantity: MeterQuantity; offset: number }>;
+}
+
+/**
+ * The requests that read a profile: registers of the same function code that are strictly adjacent share one
+ * request (never across unread registers: many meters answer exception 2 to a read spanning a gap, ThingsBoard
+ * gateway #2052), at most 125 registers each. The optional reactive-energy register always gets its own request,
+ * so a meter without it (exception 2) still yields energy and power.
+ */
+export function planReads(profile: MeterProfile): MeterRead[] {
+  const items = (Object.entries(profile.registers) as Array<[MeterQuantity, MeterRegister | undefined]>)
+    .filter((e): e is [MeterQuantity, MeterRegister] => e[1] !== undefined)
+    .map(([quantity, r]) => ({ quantity, fc: r.function, address: wireAddress(profile, r), count: registerWords(r.type) }))
+    .sort((a, b) => a.fc - b.fc || a.address - b.address);
+  const reads: MeterRead[] = [];
+  for (const it of items) {
+    const last = reads.at(-1);
+    const alone = it.quantity === 'importKvarh' || last?.quantities.some((q) => q.quantity === 'importKvarh');
+    if (last && !alone && last.fc === it.fc && last.address + last.count === it.address && last.count + it.count <= 125) {
+      last.quantities.push({ quantity: it.quantity, offset: it.address - last.address });
+      last.count += it.count;
+    } else reads.push({ fc: it.fc, address: it.address, count: it.count, quantities: [{ quantity: it.quantity, offset: 0 }] });
+  }
+  return reads;
+}

@@ -1,0 +1,282 @@
+/**
+ * The bill plugin: the site's electricity bill and the plan's measured savings, from the meters' stored
+ * quarter-hours (gateway/meters/quarter-hours.ts), the day-ahead prices in the store and energy.contract.
+ *
+ * - On every closed quarter-hour of the site meter (bus `meter.quarterHour`) it recomputes today's bill so far and
+ *   the month to date (with its projection to the month's end) and publishes them retained on bill/today and
+ *   bill/month; the API reads the same figures.
+ * - It records the runs the plan started (bus `plan.updated`, runs whose start has passed) per local day, and
+ *   closes each local day an hour after its last run ended: the day's measured savings against the fixed-shift
+ *   baseline (gateway/bill/savings.ts), stored ONCE with the prices and contract used, published on `savings`.
+ * Off when there is no energy.contract or no site meter in energy.meters (health says which).
+ */
+import type { Config } from '../../gateway/config/schema.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { powerPeriodOf } from '../../gateway/contract/calendar.js';
+import { resolveContract, type Contract } from '../../gateway/contract/contract.js';
+import { computeBill, monthRange, projectMonth, type BillPart } from '../../gateway/bill/bill.js';
+import { billPayload, savingsPayload, type BillPayload, type SavingsPayload } from '../../gateway/bill/payloads.js';
+import { quarterHourPrices } from '../../gateway/bill/prices.js';
+import { closeDay, closedDayKey, fixedShiftStarts, storeClosedDay, type ClosedDay, type ExecutedRun } from '../../gateway/bill/savings.js';
+import { readMeterQuarterHours } from '../../gateway/meters/quarter-hours.js';
+import { topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import { QUARTER_HOUR_MS } from '../../gateway/series/slots.js';
+import { addDays, formatUtcIso, HOUR_MS, localDate, localDayRange, localTimeToUtc } from '../../gateway/time/tz.js';
+import { errorMessage } from '../../gateway/util/errors.js';
+import { HealthTracker } from '../../gateway/util/health.js';
+
+type MeterConfig = Config['energy']['meters'][number];
+
+export interface PowerNow {
+  kw: number | null;
+  at: string;
+  period: number;
+  contracted_kw: number;
+  /** kw / contracted_kw */
+  ratio: number | null;
+  quality: string;
+}
+
+export interface BillSummary {
+  v: number;
+  at: string;
+  meter: string;
+  /** energy.meters[].provenance of the site meter: 'measured', or 'simulated: …' in the demo */
+  provenance: string;
+  tariff: string;
+  energy_pricing: 'indexed' | 'fixed';
+  contracted_kw: number[];
+  power_now: PowerNow | null;
+  today: BillPayload | null;
+  month: BillPayload | null;
+  /** the month to date of each line submeter: its energy at the site's prices */
+  lines: BillPayload[];
+  savings: SavingsPayload;
+}
+
+export interface BillPlugin extends Plugin {
+  summary(): Promise<BillSummary>;
+  /** daily bills of the site meter for local dates [from, to) (at most 400 days) */
+  days(from: string, to: string): Promise<BillPayload[]>;
+  /** a calendar month's bill of the site meter (to now while it runs, with its projection) */
+  month(month: string): Promise<BillPayload>;
+  /** closed days in [from, to) */
+  closedDays(from: string, to: string): Promise<ClosedDay[]>;
+  /** recompute now (tests, and the first figures at start) */
+  refresh(): Promise<void>;
+}
+
+const RUNS_KEY = (date: string) => `bill.runs.${date}`;
+const SINCE_KEY = 'bill.since';
+const CLOSE_GRACE_MS = HOUR_MS;
+
+export function createBill(ctx: PluginContext): BillPlugin {
+  const tz = ctx.config.site.timezone;
+  const tracker = new HealthTracker(() => ctx.clock.now());
+  const contract: Contract = resolveContract(ctx.config.energy.contract!);
+  const site = ctx.config.energy.meters.find((m) => m.role === 'site')!;
+  const lineMeters = ctx.config.energy.meters.filter((m): m is MeterConfig & { line: string } => m.role === 'line' && !!m.line);
+  const priceSeries = ctx.config.models.priceSeries;
+  let power: { kw: number | null; at: number; quality: string } | null = null;
+  let lastDoc: PlanDocumentPayload | null = null;
+  let today: BillPayload | null = null;
+  let month: BillPayload | null = null;
+  let lines: BillPayload[] = [];
+  let savings: SavingsPayload = savingsPayload([], ctx.clock.now());
+  let busy: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+
+  const prices = async (start: number, end: number) => quarterHourPrices(await ctx.store.read(priceSeries, start, end));
+
+  const billOf = async (meter: MeterConfig, start: number, end: number, excess: boolean): Promise<BillPart> => {
+    const qh = await readMeterQuarterHours(ctx.store, meter.name, start, end);
+    return computeBill(contract, start, end, qh, await prices(start, end), { excess, energyOnly: meter.role === 'line', timezone: tz });
+  };
+
+  const monthPayload = async (meter: MeterConfig, m: string, now: number): Promise<BillPayload> => {
+    const r = monthRange(m, tz);
+    // closed quarter-hours only: the one in progress is not missing, it is not over yet
+    const end = Math.max(r.start, Math.min(r.end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS));
+    const part = await billOf(meter, r.start, end, true);
+    const projected = end < r.end ? projectMonth(contract, part, r.end, tz) : null;
+    return billPayload(part, { meter: meter.name, provenance: meter.provenance, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz });
+  };
+
+  /** Runs of the plan in force that have started by `now`, kept per local day of their start. */
+  const recordRuns = async (now: number): Promise<void> => {
+    if (!lastDoc) return;
+    const byDay = new Map<string, Array<Omit<ExecutedRun, 'baselineStart'>>>();
+    for (const r of lastDoc.runs) {
+      const start = Date.parse(r.start);
+      if (start > now) continue;
+      const date = localDate(start, tz);
+      byDay.set(date, [...(byDay.get(date) ?? []), { process: r.process, line: r.line, batch: r.batch, start, end: Date.parse(r.end), kw: r.kw }]);
+    }
+    for (const [date, runs] of byDay) {
+      const had = (await ctx.store.getValue<Array<Omit<ExecutedRun, 'baselineStart'>>>(RUNS_KEY(date))) ?? [];
+      const merged = [...had];
+      for (const r of runs) if (!merged.some((x) => x.process === r.process && x.start === r.start)) merged.push(r);
+      if (merged.length !== had.length) await ctx.store.setValue(RUNS_KEY(date), merged.sort((a, b) => a.start - b.start));
+    }
+  };
+
+  /** Closes every day from the first the gateway saw up to the last one that has ended (an hour after its last run). */
+  const closeDays = async (now: number): Promise<number> => {
+    let since = await ctx.store.getValue<string>(SINCE_KEY);
+    if (!since) {
+      since = localDate(now, tz);
+      await ctx.store.setValue(SINCE_KEY, since);
+    }
+    let closed = 0;
+    const todayDate = localDate(now, tz);
+    for (let date = since, n = 0; date < todayDate && n < 62; date = addDays(date, 1), n++) {
+      if (await ctx.store.getValue(closedDayKey(date))) continue;
+      const { start, end } = localDayRange(date, tz);
+      const started = (await ctx.store.getValue<Array<Omit<ExecutedRun, 'baselineStart'>>>(RUNS_KEY(date))) ?? [];
+      const lastEnd = Math.max(end, ...started.map((r) => r.end));
+      if (now < lastEnd + CLOSE_GRACE_MS) break;
+      const [h, m] = ctx.config.planner.baselineShift.from.split(':').map(Number) as [number, number];
+      const runs = fixedShiftStarts(started, localTimeToUtc(date, h, m, tz), ctx.config.planner.order);
+      const until = Math.max(lastEnd, ...runs.map((r) => r.baselineStart + (r.end - r.start)));
+      const lineQuarterHours: Record<string, Awaited<ReturnType<typeof readMeterQuarterHours>>> = {};
+      for (const lm of lineMeters) lineQuarterHours[lm.line] = await readMeterQuarterHours(ctx.store, lm.name, start, until);
+      const day = closeDay({
+        date,
+        contract,
+        pricesEurMwh: await prices(start, until),
+        runs,
+        // the day, and past midnight as far as a run of the day went on (or the baseline would have)
+        siteQuarterHours: await readMeterQuarterHours(ctx.store, site.name, start, until),
+        lineQuarterHours,
+        closedAt: now,
+        timezone: tz,
+      });
+      const [, isNew] = await storeClosedDay(ctx.store, day);
+      if (isNew) closed++;
+    }
+    return closed;
+  };
+
+  const closedDays = async (from: string, to: string): Promise<ClosedDay[]> => {
+    const out: ClosedDay[] = [];
+    for (let date = from, n = 0; date < to && n < 800; date = addDays(date, 1), n++) {
+      const d = await ctx.store.getValue<ClosedDay>(closedDayKey(date));
+      if (d) out.push(d);
+    }
+    return out;
+  };
+
+  const compute = async (): Promise<void> => {
+    const now = ctx.clock.now();
+    const date = localDate(now, tz);
+    const { start } = localDayRange(date, tz);
+    const end = Math.max(start, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
+    today = billPayload(await billOf(site, start, end, false), { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz });
+    month = await monthPayload(site, date.slice(0, 7), now);
+    lines = [];
+    for (const lm of lineMeters) lines.push(await monthPayload(lm, date.slice(0, 7), now));
+    await recordRuns(now);
+    const closed = await closeDays(now);
+    if (closed || !savings.days.length) savings = savingsPayload(await closedDays(addDays(date, -62), date), now);
+    await ctx.mqtt.publish(topics.billToday, today, { retain: true });
+    await ctx.mqtt.publish(topics.billMonth, month, { retain: true });
+    if (closed || savings.days.length) await ctx.mqtt.publish(topics.savings, savings, { retain: true });
+    const c = month.coverage;
+    // Meter faults are the meters plugin's health; here the figures and how much of them is measured.
+    tracker.set('ok', `month to date ${month.terms.total_eur.toFixed(2)} € (${c.measured + c.interpolated}/${c.expected} quarter-hours measured${c.missing ? `, ${c.missing} missing` : ''}); ${savings.total ? (savings.total.saved_eur === null ? `no measured day among ${savings.total.not_measured_days} closed` : `saved ${savings.total.saved_eur.toFixed(2)} € on ${savings.total.measured_days} measured days`) : 'no closed day yet'}`);
+  };
+
+  const refresh = async (): Promise<void> => {
+    if (stopped) return;
+    if (busy) {
+      again = true;
+      return busy;
+    }
+    busy = (async () => {
+      do {
+        again = false;
+        try {
+          await compute();
+        } catch (error) {
+          tracker.set('degraded', `bill not computed: ${errorMessage(error)}`);
+          ctx.log.warn({ err: errorMessage(error) }, 'bill: computing failed');
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      busy = null;
+    });
+    return busy;
+  };
+
+  return {
+    name: 'bill',
+    async start() {
+      ctx.bus.on('meter.reading', 'bill', (r) => {
+        if (r.meter === site.name) power = { kw: r.kw, at: r.at, quality: r.quality };
+      });
+      ctx.bus.on('meter.quarterHour', 'bill', (q) => {
+        if (q.meter === site.name) void refresh();
+      });
+      ctx.bus.on('plan.updated', 'bill', (e) => {
+        lastDoc = e.doc;
+      });
+      tracker.set('starting', `waiting for the first quarter-hour of meter ${site.name}`);
+      void refresh();
+    },
+    async stop() {
+      stopped = true;
+      ctx.bus.removeOwner('bill');
+      await busy;
+    },
+    health: () => tracker.get(),
+    refresh,
+    async summary() {
+      const now = ctx.clock.now();
+      const period = powerPeriodOf(contract.tariff, now, tz);
+      const contracted = contract.contractedKw[period - 1]!;
+      // a reading older than 3 polls (on the gateway clock, which the demo accelerates) or 5 minutes is not "now"
+      const maxAge = Math.max(5 * 60_000, 3 * site.pollMs * (ctx.clock.rate ?? 1));
+      const fresh = power && now - power.at <= maxAge ? power : null;
+      return {
+        v: 1,
+        at: formatUtcIso(now),
+        meter: site.name,
+        provenance: site.provenance,
+        tariff: contract.tariff,
+        energy_pricing: 'fixed' in contract.energy ? 'fixed' : 'indexed',
+        contracted_kw: contract.contractedKw,
+        power_now: fresh ? { kw: fresh.kw, at: formatUtcIso(fresh.at), period, contracted_kw: contracted, ratio: fresh.kw === null ? null : Math.round((fresh.kw / contracted) * 1000) / 1000, quality: fresh.quality } : null,
+        today,
+        month,
+        lines,
+        savings,
+      };
+    },
+    async days(from, to) {
+      const out: BillPayload[] = [];
+      const now = ctx.clock.now();
+      for (let date = from, n = 0; date < to && n < 400; date = addDays(date, 1), n++) {
+        const { start, end } = localDayRange(date, tz);
+        if (start >= now) break;
+        const e = Math.min(end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
+        out.push(billPayload(await billOf(site, start, e, false), { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
+      }
+      return out;
+    },
+    month: (m) => monthPayload(site, m, ctx.clock.now()),
+    closedDays,
+  };
+}
+
+export const billPlugin: PluginFactory = {
+  name: 'bill',
+  apiVersion: PLUGIN_API_VERSION,
+  enabled: (config) => {
+    if (!config.energy.contract) return { enabled: false, reason: 'no energy.contract: the bill needs the supply contract (README "The contract")' };
+    if (!config.energy.meters.some((m) => m.role === 'site')) return { enabled: false, reason: 'no site meter in energy.meters: the bill is measured at the supply point (README "Connecting a meter")', misconfigured: true };
+    return true;
+  },
+  create: createBill,
+};
+

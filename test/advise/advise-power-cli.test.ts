@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { MAIN, gatewayEnv } from '../helpers/process.js';
+
+const run = promisify(execFile);
+const QH = 900_000;
+
+/** `choco-edge advise-power` as a real child process (tsx), on a readings file and a config with the contract. */
+async function advise(readings: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'choco-advise-'));
+  writeFileSync(join(dir, 'readings.csv'), readings);
+  writeFileSync(
+    join(dir, 'config.yaml'),
+    ['energy:', '  contract:', '    tariff: 6.1TD', '    contractedKw: [300, 300, 300, 300, 300, 300]', '    powerPriceEurKwYear: [26.4, 22.1, 11.6, 9.1, 2.9, 1.4]', '    tollsAndChargesEurKwh: [0.031, 0.024, 0.012, 0.007, 0.003, 0.002]', '    energy: { indexed: { marginEurMwh: 6 } }', ''].join('\n'),
+  );
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', MAIN, 'advise-power', '--readings', join(dir, 'readings.csv'), '--config', join(dir, 'config.yaml')], { env: gatewayEnv() });
+    return { code: 0, ...r };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('choco-edge advise-power', () => {
+  it('ends with the advice line; bad input is one sentence and exit 2', async () => {
+    // January 2025: 100 kW, and 420 kW from 10:00 to 11:00 on each of the first 10 days (24 quarter-hours in P1 on weekdays, 16 in P6 on 1, 4, 5, 6 January).
+    const start = Date.parse('2024-12-31T23:00:00Z');
+    const rows = ['datetime_utc,kwh'];
+    for (let t = start, i = 0; t < start + 31 * 86_400_000; t += QH, i++) {
+      const local = new Date(t + 3_600_000);
+      const spike = local.getUTCDate() <= 10 && local.getUTCHours() === 10;
+      rows.push(`${new Date(t).toISOString().replace('.000Z', 'Z')},${spike ? 105 : 25}`);
+    }
+    const ok = await advise(`${rows.join('\n')}\n`);
+    expect(ok.stderr).toBe('');
+    const last = ok.stdout.trim().split('\n').at(-1)!;
+    const m = /^advice: P1=([\d.]+) P2=([\d.]+) P3=([\d.]+) P4=([\d.]+) P5=([\d.]+) P6=([\d.]+) current_eur=(\d+\.\d\d) advised_eur=(\d+\.\d\d)$/.exec(last);
+    expect(m, last).not.toBeNull();
+    const kw = m!.slice(1, 7).map(Number);
+    expect(kw.every((x, i) => i === 0 || x >= kw[i - 1]!)).toBe(true);
+    // P1 ≤ … ≤ P6: raising P1 raises all six, 73.5 €/kW·year × 31/365 ≈ 6.24 €/kW, against the excess it saves,
+    // 1.4064 × sqrt(24) ≈ 6.89 €/kW in P1 alone: the advice covers the spikes in every period.
+    expect(kw, ok.stdout).toEqual([420, 420, 420, 420, 420, 420]);
+    expect(Number(m![8])).toBeLessThan(Number(m![7]));
+
+    const bad = await advise(`${[rows[0], rows[2], rows[1], ...rows.slice(3)].join('\n')}\n`);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--readings .*row 3/);
+  }, 60_000);
+});

@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SeriesStore } from '../../gateway/series/store.js';
+import { FakeClock } from '../../gateway/time/clock.js';
+import { writeMeterQuarterHours, type MeterQuarterHour } from '../../gateway/meters/quarter-hours.js';
+import { advisePower } from '../../gateway/contract/advise-power.js';
+import { resolveContract } from '../../gateway/contract/contract.js';
+import { registerEnergyRoutes } from '../../gateway/http/energy-routes.js';
+import type { HttpContext } from '../../gateway/http/context.js';
+import { localDayRange } from '../../gateway/time/tz.js';
+import { testConfig } from '../helpers/context.js';
+
+const QH = 900_000;
+const contractCfg = { tariff: '6.1TD', contractedKw: [300, 300, 300, 300, 300, 300], powerPriceEurKwYear: [26.4, 22.1, 11.6, 9.1, 2.9, 1.4], tollsAndChargesEurKwh: [0, 0, 0, 0, 0, 0], energy: { indexed: { marginEurMwh: 0 } } };
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+/** A real Fastify app with the energy routes over a real LevelDB store; the rest of the HTTP context is not used by them. */
+async function app(energy: Record<string, unknown>) {
+  const config = testConfig('http://127.0.0.1:9', { energy });
+  const store = await SeriesStore.open(join(config.dataDir, 'store'));
+  const clock = new FakeClock('2025-03-10T10:00:00Z');
+  const health: Record<string, unknown> = {};
+  const fastify = Fastify();
+  registerEnergyRoutes(fastify, { config, store, clock, pluginHealth: () => health } as unknown as HttpContext);
+  close = async () => {
+    await fastify.close();
+    await store.close();
+  };
+  return { fastify, store, config, health };
+}
+
+describe('GET /api/energy/advice', () => {
+  it('advises on the stored site-meter quarter-hours, as the CLI does on the same quarter-hours', async () => {
+    const { fastify, store } = await app({ contract: contractCfg, meters: [{ name: 'site', role: 'site', profile: 'eastron-sdm630', host: '127.0.0.1', port: 1502 }] });
+    const from = localDayRange('2025-01-01').start;
+    const to = localDayRange('2025-03-10').start;
+    const rows: MeterQuarterHour[] = [];
+    for (let t = from, i = 0; t < to; t += QH, i++) {
+      const kw = 150 + ((i * 37) % 97) + (i % 500 === 0 ? 250 : 0);
+      const missing = i % 1000 === 999;
+      rows.push({ meter: 'site', role: 'site', start: t, end: t + QH, kwh: missing ? null : kw / 4, avgKw: missing ? null : kw, period: null, quality: missing ? 'missing' : 'measured' });
+    }
+    await writeMeterQuarterHours(store, rows);
+    const res = await fastify.inject({ method: 'GET', url: '/api/energy/advice?months=12' });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    const expected = advisePower(resolveContract(contractCfg as never), rows.filter((r) => r.kwh !== null).map((r) => ({ start: r.start, kwh: r.kwh! })));
+    expect(body.advised_kw).toEqual(expected.advisedKw);
+    expect(body.current.total_eur).toBeCloseTo(expected.current.totalEur, 2);
+    expect(body.quarter_hours.missing).toBeGreaterThan(0);
+    expect(body.note).toMatch(/left out/);
+  });
+
+  it('says in one sentence what it misses', async () => {
+    const { fastify } = await app({});
+    const res = await fastify.inject({ method: 'GET', url: '/api/energy/advice' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().message).toMatch(/no energy.contract/);
+    expect((await fastify.inject({ method: 'GET', url: '/api/energy/guard' })).statusCode).toBe(404);
+  });
+});
