@@ -4,6 +4,10 @@ import type { BillPlugin } from '../../plugins/bill/index.js';
 import { billsCsv, savingsCsv, savingsPayload, type BillPayload } from '../bill/payloads.js';
 import { addDays, localDate, parseLocalDate } from '../time/tz.js';
 import type { HttpContext } from './context.js';
+import { ErrorBody } from './routes.js';
+
+/** Every bill route answers 409 while the bill is off (no contract or no site meter), 400 on a bad range. */
+const BILL_ERRORS = { 400: ErrorBody, 409: ErrorBody };
 
 const DateRange = Type.Object({
   from: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'first local date (Europe/Madrid)' }),
@@ -63,32 +67,32 @@ export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void 
     if (q.to > addDays(q.from, 400)) throw Object.assign(new Error('range longer than 400 days'), { statusCode: 400 });
     return q;
   };
-  app.get('/api/bill', { schema: { summary: "The site's measured bill: today so far, the month to date with its projection (a forecast), per period and per line meter; the power now against the current period's contracted power; the measured savings", tags: ['bill'] } }, async () => bill().summary());
-  app.get('/api/bill/days', { schema: { summary: 'Daily bills of the site meter (energy, power by days; the excess term is monthly), amounts to the cent', tags: ['bill'], querystring: DateRange } }, async (req) => {
+  app.get('/api/bill', { schema: { summary: "The site's measured bill: today so far, the month to date with its projection (a forecast), per period and per line meter; the power now against the current period's contracted power; the measured savings", tags: ['bill'], response: BILL_ERRORS } }, async () => bill().summary());
+  app.get('/api/bill/days', { schema: { summary: 'Daily bills of the site meter (energy, power by days; the excess term is monthly), amounts to the cent', tags: ['bill'], response: BILL_ERRORS, querystring: DateRange } }, async (req) => {
     const q = range(req.query as { from: string; to: string });
     return bill().days(q.from, q.to);
   });
-  app.get('/api/bill/days.csv', { schema: { summary: 'The daily bills as CSV', tags: ['bill'], querystring: DateRange } }, async (req, reply) => {
+  app.get('/api/bill/days.csv', { schema: { summary: 'The daily bills as CSV', tags: ['bill'], response: BILL_ERRORS, querystring: DateRange } }, async (req, reply) => {
     const q = range(req.query as { from: string; to: string });
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="bill_days_${q.from}_${q.to}.csv"`).send(billsCsv(await bill().days(q.from, q.to)));
   });
-  app.get('/api/bill/month/:month', { schema: { summary: "A calendar month's bill of the site meter by period (to date with its projection while the month runs)", tags: ['bill'], params: Month } }, async (req) => bill().month((req.params as { month: string }).month));
-  app.get('/api/bill/month/:month/report', { schema: { summary: 'The printable monthly report (HTML; ?lang=es|en)', tags: ['bill'], params: Month, querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('es'), Type.Literal('en')])) }) } }, async (req, reply) => {
+  app.get('/api/bill/month/:month', { schema: { summary: "A calendar month's bill of the site meter by period (to date with its projection while the month runs)", tags: ['bill'], response: BILL_ERRORS, params: Month } }, async (req) => bill().month((req.params as { month: string }).month));
+  app.get('/api/bill/month/:month/report', { schema: { summary: 'The printable monthly report (HTML; ?lang=es|en)', tags: ['bill'], response: BILL_ERRORS, params: Month, querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('es'), Type.Literal('en')])) }) } }, async (req, reply) => {
     const b = await bill().month((req.params as { month: string }).month);
     const lang = (req.query as { lang?: 'es' | 'en' }).lang ?? gw.config.ui.language;
     return reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).header('referrer-policy', 'no-referrer').send(monthReportHtml(b, lang, gw.config.site.name ?? gw.config.site.id));
   });
-  app.get('/api/savings', { schema: { summary: 'Measured savings against the fixed-shift baseline, per closed day (stored once, never recomputed), ISO week and month; not measured days are listed, never counted as zero', tags: ['bill'], querystring: Type.Partial(DateRange) } }, async (req) => {
+  app.get('/api/savings', { schema: { summary: 'Measured savings against the fixed-shift baseline, per closed day (stored once, never recomputed), ISO week and month; not measured days are listed, never counted as zero', tags: ['bill'], response: BILL_ERRORS, querystring: Type.Partial(DateRange) } }, async (req) => {
     const q = req.query as { from?: string; to?: string };
     const today = localDate(gw.clock.now(), gw.config.site.timezone);
     const r = range({ from: q.from ?? addDays(today, -31), to: q.to ?? addDays(today, 1) });
     return savingsPayload(await bill().closedDays(r.from, r.to), gw.clock.now());
   });
-  app.get('/api/savings/days.csv', { schema: { summary: 'The closed days as CSV', tags: ['bill'], querystring: DateRange } }, async (req, reply) => {
+  app.get('/api/savings/days.csv', { schema: { summary: 'The closed days as CSV', tags: ['bill'], response: BILL_ERRORS, querystring: DateRange } }, async (req, reply) => {
     const q = range(req.query as { from: string; to: string });
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="savings_${q.from}_${q.to}.csv"`).send(savingsCsv(await bill().closedDays(q.from, q.to)));
   });
-  app.get('/api/savings/day/:date', { schema: { summary: 'One closed day as stored, with the prices and contract it was priced with', tags: ['bill'], params: Type.Object({ date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) }) } }, async (req, reply) => {
+  app.get('/api/savings/day/:date', { schema: { summary: 'One closed day as stored, with the prices and contract it was priced with', tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Type.Object({ date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) }) } }, async (req, reply) => {
     const date = (req.params as { date: string }).date;
     const [day] = await bill().closedDays(date, addDays(date, 1));
     if (!day) return reply.code(404).send({ error: 'not found', message: `${date} is not closed (yet)` });

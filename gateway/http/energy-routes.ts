@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from './context.js';
+import { ErrorBody } from './routes.js';
 import { readMeterQuarterHours } from '../meters/quarter-hours.js';
 import { resolveContract } from '../contract/contract.js';
 import { AdviceInputError, advisePower } from '../contract/advise-power.js';
@@ -23,6 +24,7 @@ export function registerEnergyRoutes(app: FastifyInstance, gw: HttpContext): voi
       schema: {
         summary: 'Contracted powers P1..P6 (non-decreasing) minimising power term + excess power over the site meter\'s last months, against the current contract (README "Contracted-power advice")',
         tags: ['energy'],
+        response: { 409: ErrorBody },
         querystring: Type.Object({
           months: Type.Integer({ minimum: 1, maximum: 12, default: 12, description: 'months of stored quarter-hours before today' }),
           stepKw: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 1, description: 'grid of the advised powers, kW' }),
