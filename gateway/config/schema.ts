@@ -347,6 +347,7 @@ export const ConfigSchema = Type.Object(
               powerSetpoint: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16: kW × 10' }),
               validUntil: Type.Integer({ minimum: 0, maximum: 65534, description: 'uint32 (2 registers, high word first): Unix seconds' }),
               heartbeat: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16 counter, +1 per write' }),
+              batch: Type.Optional(Type.Integer({ minimum: 0, maximum: 65534, description: 'uint32 (2 registers, high word first): the plant-unique id of the batch the line runs now, 0 when none' })),
             },
             { additionalProperties: false },
           ),

@@ -98,7 +98,26 @@ export interface Payloads {
     drivers_used: number;
     slots: Array<{ start: string; start_local: string; value: number; low: number; high: number; horizon_h: number }>;
   };
+  /**
+   * The one answer to "what should the floor do now": the plan's class for the current hour (published by the
+   * planner with every plan). `model_recommendation` is the production-recommender's class for the same hour, an
+   * input the plan was made with (its full view is `recommendation/model`); null without models.
+   */
   'recommendation/current': {
+    v: number;
+    method: 'plan';
+    plan_id: string;
+    at: string;
+    recommendation: string;
+    urgency: string;
+    hour_start: string;
+    hour_start_local: string;
+    running: string[];
+    model_recommendation: string | null;
+    next: Array<{ start: string; recommendation: string; urgency: string }>;
+  };
+  /** The production-recommender model's view (an input of the plan, not the recommendation): class, urgency, probabilities. */
+  'recommendation/model': {
     v: number;
     method: 'model';
     model: string;
@@ -209,6 +228,7 @@ export const topics = {
   weatherForecast: 'weather/forecast',
   forecastPrices: 'forecast/prices',
   recommendationCurrent: 'recommendation/current',
+  recommendationModel: 'recommendation/model',
   modelsStatus: 'models/status',
   plan: 'plan',
   lineCommand: (line: string): `lines/${string}/command` => `lines/${topicLevel(line, 'line')}/command`,

@@ -9,6 +9,7 @@ import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
+import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
@@ -30,7 +31,11 @@ export interface PlannerPlugin extends Plugin {
   current(): PlanDocumentPayload | null;
   preview(changes: PlanChanges): Promise<PlanDocumentPayload>;
   apply(changes: PlanChanges): Promise<PlanDocumentPayload>;
-  lines(): Array<{ line: string; process: string; command: unknown; ack: unknown; override: Override | null }>;
+  /**
+   * Each line: its process, the configured batches per day, the run it does now (`state: 'running'`) or else its
+   * next one (`state: 'next'`) with the batch id, the last acknowledgement and the override.
+   */
+  lines(): Array<{ line: string; process: string; batches_per_day: number; command: (PlanDocumentPayload['runs'][number] & { state: 'running' | 'next' }) | null; ack: unknown; override: Override | null }>;
 }
 
 interface StartedRun {
@@ -202,6 +207,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         { retain: true },
       );
     }
+    // The one recommendation (gateway/planner/recommendation.ts): the plan's class for this hour, the model's beside it as an input.
+    const rec = planRecommendationAt(doc, now);
+    if (rec) {
+      const after = doc.hours.filter((h) => Date.parse(h.start) > Date.parse(rec.hour_start)).slice(0, 12);
+      await ctx.mqtt.publish(topics.recommendationCurrent, { v: PAYLOAD_VERSION, method: 'plan', at: formatUtcIso(now), ...rec, next: after.map((h) => ({ start: h.start, recommendation: h.recommendation, urgency: h.urgency })) }, { retain: true });
+    }
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
@@ -311,8 +322,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     health: () => tracker.get(),
     jobs: { planning: plan },
     current: () => current?.doc ?? null,
+    /** The plan with the changes, not applied; changes that change nothing give the plan in force, as it is. */
     async preview(changes) {
       checkChanges(changes);
+      const same = Object.entries(changes.quota ?? {}).every(([name, n]) => planCfg.processes.find((p) => p.name === name)!.batchesPerDay === n) && (changes.contractedKw === undefined || changes.contractedKw === planCfg.contractedKw);
+      if (same && current) return current.doc;
       const solved = await solve(withChanges(changes), ctx.clock.now());
       if ('refused' in solved) throw Object.assign(new Error(solved.refused), { statusCode: 422 });
       return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, savedReason: solved.savedReason, keptPrevious: false, timezone: tz, lineOf });
@@ -333,9 +347,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     },
     lines: () =>
       planCfg.processes.map((p) => {
-        const doc = current?.doc;
-        const runs = doc?.runs.filter((r) => r.process === p.name) ?? [];
-        return { line: p.line, process: p.name, command: runs[0] ?? null, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
+        const now = ctx.clock.now();
+        const runs = (current?.doc.runs ?? []).filter((r) => r.process === p.name && Date.parse(r.end) > now).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+        const run = runs[0];
+        const command = run ? { ...run, state: Date.parse(run.start) <= now ? ('running' as const) : ('next' as const) } : null;
+        return { line: p.line, process: p.name, batches_per_day: p.batchesPerDay, command, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
       }),
   };
 }
