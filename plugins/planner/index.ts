@@ -335,6 +335,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     async apply(changes) {
       checkChanges(changes);
       const before = { planCfg, current };
+      // The runs of the plan in force that have started keep their batch ids (and count as started) before it is dropped.
+      startedRuns(ctx.clock.now());
       planCfg = withChanges(changes);
       current = null;
       try {
