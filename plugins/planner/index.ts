@@ -224,6 +224,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const halt = doc.hours.find((h) => h.recommendation === 'Halt');
     if (halt) await alert('HALT', 'critical', `Halt from ${halt.start_local}`);
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
+    // A wait between steps the plan cannot keep within its limit (the first; the plan document lists them all).
+    if (doc.holding_breaches.length) await alert('HOLDING_LIMIT', 'warning', doc.holding_breaches[0]!);
     if (doc.hours.some((h) => h.price_source === 'forecast')) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${doc.hours.find((h) => h.price_source === 'forecast')!.start_local}`);
   };
 

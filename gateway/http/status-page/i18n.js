@@ -55,6 +55,7 @@ window.CHOCO_I18N = (() => {
     AMBIENT_LIMIT: { es: 'Límite de temperatura exterior', en: 'Ambient limit' },
     HALT: { es: 'Parada', en: 'Halt' },
     FORECAST_PRICES: { es: 'Plan con precios previstos', en: 'Plan on forecast prices' },
+    HOLDING_LIMIT: { es: 'Espera entre pasos por encima del límite', en: 'Wait between steps above its limit' },
   };
   /**
    * Gateway messages (English in logs and MQTT) rendered in the page's language. `m` is the regex match, `f` has
