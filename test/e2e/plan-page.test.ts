@@ -87,7 +87,7 @@ describe.skipIf(!CHROMIUM)('the plan on the status page', { timeout: 240_000 }, 
     try {
       const text = (await page.textContent('#card-floor .value'))!;
       expect(text).toContain(status.floor.floor_temp.value.toFixed(1));
-      expect(text).toContain(`${Math.round(status.floor.floor_rh.value)} %`);
+      expect(text).toMatch(new RegExp(`${Math.round(status.floor.floor_rh.value)}\\s%$`));
     } finally {
       await page.close();
     }

@@ -95,7 +95,7 @@
     if (floorT || floorH) {
       const stale = (floorT && floorT[1].stale) || (floorH && floorH[1].stale);
       const ageS = floorT && floorT[1].at ? (Date.parse(s.now) - Date.parse(floorT[1].at)) / 1000 : null;
-      cards.push(card('card-floor', t('floor'), `${floorT ? fmt(floorT[1].value, 1) : '—'} °C · ${floorH ? fmt(floorH[1].value, 0) : '—'} %`, metaOf('modbus', ageS, stale, ''), stale ? 'stale' : ''));
+      cards.push(card('card-floor', t('floor'), `${floorT ? fmt(floorT[1].value, 1) : '—'}&nbsp;°C · ${floorH ? fmt(floorH[1].value, 0) : '—'}&nbsp;%`, metaOf('modbus', ageS, stale, ''), stale ? 'stale' : ''));
     }
     // One recommendation, the plan's for this hour; the production-recommender's class only as a labelled input.
     const r = s.recommendation || {};
