@@ -39,14 +39,3 @@ export function assignBatchIds(input: PlannerInput, runs: readonly PlannedRun[],
   return runs.map((r) => ({ ...r, batch: out.get(r) ?? r.batch }));
 }
 
-/** Pairs that repeat in a schedule: the same batch twice in one process (never in a sound plan). */
-export function duplicateBatches(runs: ReadonlyArray<{ process: string; batch: number }>): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const r of runs) {
-    const key = `${r.process} #${r.batch}`;
-    if (seen.has(key)) out.push(key);
-    seen.add(key);
-  }
-  return out;
-}
