@@ -157,13 +157,14 @@ class LineWriter {
     const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
     const seconds = Math.floor(state.validUntil / 1000);
     const values: Array<[number, number]> = [
+      // The batch id first (uint32, high word first; 0 = no batch), when the line's register map has one: a PLC that
+      // sees a run command already holds the batch it is for.
+      ...(r.batch === undefined ? [] : ([[r.batch, ((state.batch ?? 0) >>> 16) & 0xffff], [r.batch + 1, (state.batch ?? 0) & 0xffff]] as Array<[number, number]>)),
       [r.command, COMMAND_CODES[state.command]],
       [r.powerSetpoint, Math.round(state.powerKw * 10) & 0xffff],
       [r.validUntil, (seconds >>> 16) & 0xffff],
       [r.validUntil + 1, seconds & 0xffff],
       [r.heartbeat, heartbeat],
-      // The batch id (uint32, high word first; 0 = no batch), when the line's register map has one.
-      ...(r.batch === undefined ? [] : ([[r.batch, ((state.batch ?? 0) >>> 16) & 0xffff], [r.batch + 1, (state.batch ?? 0) & 0xffff]] as Array<[number, number]>)),
     ];
     const betweenRequests = () => {
       if (this.superseded || this.stopped) throw new Superseded('a newer plan arrived');
