@@ -67,6 +67,8 @@ const PlannerProcess = Type.Object(
     minGapMinutes: Type.Integer({ minimum: 0, default: 0 }),
     maxPlantTempC: Type.Optional(Type.Number()),
     line: Type.String({ pattern: '^[a-z0-9_-]+$' }),
+    maxWaitMinutes: Type.Integer({ minimum: 0, maximum: 10_080, default: 240, description: 'holding limit: longest a batch may wait for this process after its previous step (planner.order) ended; ignored for the first step. Default 4 h, a plant-engineering guess (domain.md gives none)' }),
+    holdKw: Type.Number({ minimum: 0, default: 4, description: 'kW a holding tank draws per batch waiting for this process (kept warm and stirred); counted in the plan cost. Default 4 kW, a guess: jacket losses plus agitator' }),
   },
   { additionalProperties: false },
 );
@@ -406,6 +408,7 @@ export const ConfigSchema = Type.Object(
               powerSetpoint: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16: kW × 10' }),
               validUntil: Type.Integer({ minimum: 0, maximum: 65534, description: 'uint32 (2 registers, high word first): Unix seconds' }),
               heartbeat: Type.Integer({ minimum: 0, maximum: 65535, description: 'uint16 counter, +1 per write' }),
+              batch: Type.Optional(Type.Integer({ minimum: 0, maximum: 65534, description: 'uint32 (2 registers, high word first): the plant-unique id of the batch the line runs now, 0 when none' })),
             },
             { additionalProperties: false },
           ),

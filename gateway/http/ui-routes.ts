@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from './context.js';
 import { TARIFFS, tariffPeriod } from '../planner/tariff.js';
+import { planRecommendationAt } from '../planner/recommendation.js';
 import { eurPerMwhToEurPerKwh, hourly } from '../series/slots.js';
 import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso, localDate, localDayRange, addDays } from '../time/tz.js';
 import { PROJECT_ROOT } from '../util/version.js';
@@ -81,7 +82,10 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
     const band = (priceForecast?.slots ?? []).map((s) => ({ start: formatUtcIso(s.start), low: s.low, high: s.high, value: s.value }));
     const temps = (id: string, a: number, b: number) => gw.store.read(id, a, b).then((xs) => hourly(xs).map((s) => ({ start: formatUtcIso(s.start), value: s.value })));
     const rec = f ? await f.service.recommendations(now, 1, priceForecast).catch((e: Error) => ({ error: e.message })) : { error: 'models disabled' };
-    const sensors = (gw.pluginHealth()['modbus-sensors']?.details?.points ?? {}) as Record<string, { value: number | null; at: string | null; state: string; unit: string }>;
+    // The plant floor: the Modbus points that measure temperature or humidity, as /api/sensors reads them.
+    const sensors = Object.fromEntries(Object.entries(gw.sensorReadings() ?? {}).filter(([, r]) => r.unit === 'degC' || r.unit === 'percent'));
+    const plan = planner()?.current() ?? null;
+    const planRec = planRecommendationAt(plan, now);
     const current = primary?.current ?? null;
     return {
       version: VERSION,
@@ -107,8 +111,11 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
           }
         : null,
       outdoor: { temp: value('obs.combined.temp'), rh: value('obs.combined.rh') },
-      floor: Object.fromEntries(Object.entries(sensors).map(([k, v]) => [k, { ...v, stale: v.state !== 'ok' }])),
-      recommendation: 'error' in rec ? { error: rec.error } : rec.hours[0] ? { ...rec.hours[0], start: formatUtcIso(rec.hours[0].start), end: formatUtcIso(rec.hours[0].end), version: rec.version } : { error: 'no hour to recommend' },
+      floor: Object.fromEntries(Object.entries(sensors).map(([k, v]) => [k, { value: v.value, unit: v.unit, at: v.at, state: v.state, device: v.device, age_s: v.at ? Math.round((now - Date.parse(v.at)) / 1000) : null, stale: v.state !== 'ok' }])),
+      /** The one recommendation: the plan's class for this hour (gateway/planner/recommendation.ts). */
+      recommendation: planRec ? { source: 'plan', ...planRec } : { error: plan ? 'the plan does not cover this hour' : 'no plan yet' },
+      /** The production-recommender model's class for this hour: an input of the plan, shown as such. */
+      model_recommendation: 'error' in rec ? { error: rec.error } : rec.hours[0] ? { ...rec.hours[0], start: formatUtcIso(rec.hours[0].start), end: formatUtcIso(rec.hours[0].end), version: rec.version } : { error: 'no hour to recommend' },
       charts: {
         prices: published.map((s) => ({ start: formatUtcIso(s.start), value: s.value })),
         // The line is the median of the band's own forecast (which starts after the last published price and so often
@@ -122,7 +129,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
         accuracy: f ? await f.accuracy(now) : [],
         recalibration: f ? { status: f.recalibration().status, summary: f.recalibration().summary, at: f.recalibration().at === null ? null : formatUtcIso(f.recalibration().at!) } : null,
       },
-      plan: planner()?.current() ?? null,
+      plan,
       lines: planner()?.lines() ?? [],
       alert_groups: groupAlerts(gw.alerts.recent()),
       alerts: gw.alerts.recent(50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),

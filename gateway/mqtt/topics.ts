@@ -22,9 +22,22 @@ export interface PlanDocumentPayload {
   fallback_reason: string | null;
   infeasible: string[];
   kept_previous: boolean;
-  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number }>;
+  /**
+   * `batch`: the batch id, unique for the life of the plant, the same in every step of one batch (mixing to
+   * tempering), in every re-plan and after a restart. `waited_min`: how long the batch waits before this step
+   * after its previous step ended (null for the step that enters the line, or a batch waiting since before the
+   * plan's history); `max_wait_min`: the holding limit of this step (null: none).
+   */
+  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null }>;
   hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; running: string[]; cost_eur: number; recommendation: string; urgency: string; model_recommendation: string | null }>;
-  totals: { kwh: number; cost_eur: number; baseline_eur: number | null; saved_eur: number | null };
+  /** The waits between steps longer than their limit, in words (empty when every limit holds). */
+  holding_breaches: string[];
+  /**
+   * `cost_eur`: runs (started and planned, cooling included) plus holding, in the horizon; `holding_kwh`/`holding_eur`
+   * the holding part. `baseline_eur`: the fixed shift doing the same work, priced the same way. `saved_reason`: why
+   * `saved_eur` is negative, in words (null when it is not).
+   */
+  totals: { kwh: number; cost_eur: number; holding_kwh: number; holding_eur: number; baseline_eur: number | null; saved_eur: number | null; saved_reason: string | null };
 }
 
 export interface PriceSlotPayload {
@@ -86,7 +99,26 @@ export interface Payloads {
     drivers_used: number;
     slots: Array<{ start: string; start_local: string; value: number; low: number; high: number; horizon_h: number }>;
   };
+  /**
+   * The one answer to "what should the floor do now": the plan's class for the current hour (published by the
+   * planner with every plan). `model_recommendation` is the production-recommender's class for the same hour, an
+   * input the plan was made with (its full view is `recommendation/model`); null without models.
+   */
   'recommendation/current': {
+    v: number;
+    method: 'plan';
+    plan_id: string;
+    at: string;
+    recommendation: string;
+    urgency: string;
+    hour_start: string;
+    hour_start_local: string;
+    running: string[];
+    model_recommendation: string | null;
+    next: Array<{ start: string; recommendation: string; urgency: string }>;
+  };
+  /** The production-recommender model's view (an input of the plan, not the recommendation): class, urgency, probabilities. */
+  'recommendation/model': {
     v: number;
     method: 'model';
     model: string;
@@ -139,6 +171,7 @@ export interface Payloads {
     line: string;
     process: string;
     at: string;
+    /** `batch`: the plant-unique batch id of the run (see the plan document's runs). */
     now: { command: 'run' | 'idle'; power_kw: number; batch: number | null; until: string };
     next: { command: 'run' | 'idle'; start: string; end: string; batch: number | null } | null;
     valid_until: string;
@@ -221,6 +254,7 @@ export const topics = {
   weatherForecast: 'weather/forecast',
   forecastPrices: 'forecast/prices',
   recommendationCurrent: 'recommendation/current',
+  recommendationModel: 'recommendation/model',
   modelsStatus: 'models/status',
   plan: 'plan',
   billToday: 'bill/today',

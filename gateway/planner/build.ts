@@ -26,6 +26,7 @@ export interface InputParts {
   fixedRuns?: PlannedRun[];
   dayQuotas?: DayQuota[];
   orderCredit?: Record<string, number>;
+  waitingSince?: Record<string, number[]>;
   /** Use the baseline shift as the only production window (the fixed-shift comparison). */
   baseline?: boolean;
 }
@@ -56,6 +57,7 @@ export function buildPlannerInput(cfg: PlannerConfig, parts: InputParts, timezon
     runsToPlace: parts.runsToPlace,
     ...(parts.dayQuotas ? { dayQuotas: parts.dayQuotas } : {}),
     orderCredit: parts.orderCredit ?? {},
+    ...(parts.waitingSince ? { waitingSince: parts.waitingSince } : {}),
     timeLimitMs: cfg.timeLimitMs,
   };
 }

@@ -2,6 +2,7 @@ import { URGENCY, type RecommendationClass } from '../inference/prototype-scores
 import { PAYLOAD_VERSION, type PlanDocumentPayload } from '../mqtt/topics.js';
 import { HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { describeBreach, heldIntervals, holdEurPerSlot, holdingBreaches, holdLimitSlots, totalCost } from './holding.js';
 import type { PlanOutcome } from './plan.js';
 import type { PlannerInput, PlannedRun } from './types.js';
 
@@ -16,13 +17,19 @@ export function hourRecommendation(powerKw: number, contractedKw: number, blocke
 export function planDocument(
   input: PlannerInput,
   outcome: PlanOutcome,
-  meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string; modelRecommendation?: (hourStart: number) => RecommendationClass | null },
+  meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; savedReason?: string | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string; modelRecommendation?: (hourStart: number) => RecommendationClass | null },
 ): PlanDocumentPayload {
   const T = input.starts.length;
   const power = new Array<number>(T).fill(0);
   const cost = new Array<number>(T).fill(0);
   const running: Array<Set<string>> = Array.from({ length: T }, () => new Set<string>());
   const all: PlannedRun[] = [...input.fixedRuns, ...outcome.runs];
+  const held = heldIntervals(input, outcome.runs);
+  const minutes = (slots: number) => Math.round((slots * input.resolutionMs) / 60_000);
+  for (const h of held) {
+    const c = holdEurPerSlot(input, h.process);
+    for (let t = Math.max(0, h.fromSlot); t < Math.min(T, h.toSlot); t++) cost[t]! += c[t]!;
+  }
   const runs = all.map((r) => {
     const p = input.processes.find((x) => x.name === r.process)!;
     let eur = 0;
@@ -34,7 +41,20 @@ export function planDocument(
       eur += c;
     }
     const start = input.starts[0]! + r.startSlot * input.resolutionMs;
-    return { process: r.process, line: meta.lineOf(r.process), batch: r.batch, start: formatUtcIso(start), end: formatUtcIso(start + r.slots * input.resolutionMs), start_local: formatLocalIso(start, meta.timezone), kw: p.kw, cost_eur: Math.round(eur * 100) / 100 };
+    const wait = held.find((h) => !h.open && h.process === r.process && h.toSlot === r.startSlot && h.batch === r.batch);
+    const limit = holdLimitSlots(input, r.process);
+    return {
+      process: r.process,
+      line: meta.lineOf(r.process),
+      batch: r.batch,
+      start: formatUtcIso(start),
+      end: formatUtcIso(start + r.slots * input.resolutionMs),
+      start_local: formatLocalIso(start, meta.timezone),
+      kw: p.kw,
+      cost_eur: Math.round(eur * 100) / 100,
+      waited_min: wait ? minutes(wait.toSlot - wait.fromSlot) : null,
+      max_wait_min: limit === undefined ? null : minutes(limit),
+    };
   });
   const blocked = input.processes.map((p) => blockedSlots(input, p.name));
   const perHour = Math.max(1, Math.round(HOUR_MS / input.resolutionMs));
@@ -58,8 +78,9 @@ export function planDocument(
       model_recommendation: meta.modelRecommendation?.(input.starts[t]!) ?? null,
     });
   }
-  const totalEur = Math.round(cost.reduce((s, x) => s + x, 0) * 100) / 100;
-  const kwh = Math.round(all.reduce((s, r) => s + (input.processes.find((p) => p.name === r.process)!.kw * r.slots * input.resolutionMs) / HOUR_MS, 0) * 10) / 10;
+  const total = totalCost(input, outcome.runs);
+  const totalEur = total.eur;
+  const saved = meta.baselineEur === null ? null : Math.round((meta.baselineEur - totalEur) * 100) / 100;
   return {
     v: PAYLOAD_VERSION,
     plan_id: meta.planId,
@@ -74,6 +95,15 @@ export function planDocument(
     kept_previous: meta.keptPrevious,
     runs,
     hours,
-    totals: { kwh, cost_eur: totalEur, baseline_eur: meta.baselineEur, saved_eur: meta.baselineEur === null ? null : Math.round((meta.baselineEur - totalEur) * 100) / 100 },
+    holding_breaches: holdingBreaches(held).map((h) => describeBreach(input, h)),
+    totals: {
+      kwh: total.kwh,
+      cost_eur: totalEur,
+      holding_kwh: total.holdKwh,
+      holding_eur: total.holdEur,
+      baseline_eur: meta.baselineEur,
+      saved_eur: saved,
+      saved_reason: saved !== null && saved < 0 ? (meta.savedReason ?? 'no reason known: report this plan') : null,
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, processChain, runSlots } from './milp.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
@@ -72,7 +73,19 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
       const earliest = pred && needIndex >= 0 ? predEnds[needIndex]! : 0;
       const blocked = blockedSlots(input, name);
       const day = dayOfNextRun(input, name, input.runsToPlace[name]! - remaining[name]!);
-      let best: { t: number; cost: number } | undefined;
+      // Holding: the batch waits since its previous step ended (a credited one since before the horizon); it may
+      // wait up to the limit, and the tank's energy in the meantime is part of the start's cost.
+      const fixedHere = input.fixedRuns.filter((r) => r.process === name).length;
+      const since = pred && needIndex >= 0 ? predEnds[needIndex]! : pred ? (input.waitingSince?.[name]?.[doneHere - fixedHere] ?? 0) : undefined;
+      const limit = holdLimitSlots(input, name);
+      const deadline = since !== undefined && limit !== undefined ? since + limit : Infinity;
+      const hold = since !== undefined ? holdEurPerSlot(input, name) : undefined;
+      // A start whose batch then finds no start for its next step within that step's limit is a last resort.
+      const succ = input.order.includes(name) ? input.order[input.order.indexOf(name) + 1] : undefined;
+      const succLimit = succ && (input.runsToPlace[succ] ?? 0) > 0 ? holdLimitSlots(input, succ) : undefined;
+      const succStarts = succLimit !== undefined ? allowedStarts(input, succ!) : [];
+      const succFits = (end: number) => succLimit === undefined || end >= T || succStarts.some((s) => s >= end && s <= end + succLimit);
+      let best: { t: number; cost: number; tier: number } | undefined;
       const latest = latestStart(i);
       for (const t of allowedStarts(input, name)) {
         if (t < earliest || t > latest || (day && (t < day.fromSlot || t >= day.toSlot))) continue;
@@ -83,8 +96,11 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
           else cost += slotCost(input, name, u).eur;
         }
         if (!ok) continue;
-        if (!best || (options.earliest ? false : cost < best.cost - 1e-9)) best = { t, cost };
-        if (options.earliest) break;
+        if (hold) for (let u = Math.max(0, since!); u < t; u++) cost += hold[u]!;
+        const tier = (t > deadline ? 2 : 0) + (succFits(t + L) ? 0 : 1);
+        // Past the holding limit, the sooner the better; otherwise the cheapest (or, with `earliest`, the first).
+        if (!best || tier < best.tier || (tier === best.tier && tier < 2 && !options.earliest && cost < best.cost - 1e-9)) best = { t, cost, tier };
+        if (options.earliest && tier === 0) break;
       }
       if (!best) return;
       occupy(name, best.t, L);

@@ -1,5 +1,6 @@
 import type { LegacyHighs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 let highs: Promise<LegacyHighs> | undefined;
@@ -66,8 +67,53 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   // Either the cost, or (to find how much still fits) the most runs in the day `maximizeStartsIn`, then the most runs.
   const inDay = (process: string, start: number) => maximizeStartsIn!.runs[process] !== undefined && start >= maximizeStartsIn!.fromSlot && start < maximizeStartsIn!.toSlot;
   const dayWeight = Object.values(input.runsToPlace).reduce((a, b) => a + b, 0) + 1;
-  const objTerms = [...vars.entries()].map(([v, { process, start }]) => `${maximizeStartsIn ? -(1 + (inDay(process, start) ? dayWeight : 0)) : runCost(input, process, start, runSlots(input, process)).toFixed(6)} ${v}`);
-  lines.push(...chunk(objTerms.length ? objTerms : ['0 dummy']), 'Subject To');
+  // Holding (see holding.ts), folded into the start variables: the batches waiting for b in slot t are the runs of a
+  // ended by t (plus the credit) minus the runs of b started by t, so a run of a ending at e adds the holding from
+  // e to the horizon's end, and a run of b starting at u takes back the holding from u on.
+  const holdCoef = new Map<string, number>();
+  const slack: string[] = [];
+  if (!maximizeStartsIn) {
+    for (let i = 1; i < input.order.length; i++) {
+      const a = input.order[i - 1]!;
+      const b = input.order[i]!;
+      const c = holdEurPerSlot(input, b);
+      const suffix = new Array<number>(T + 1).fill(0);
+      for (let t = T - 1; t >= 0; t--) suffix[t] = suffix[t + 1]! + c[t]!;
+      const La = runSlots(input, a);
+      for (const u of byProcess.get(a) ?? []) holdCoef.set(name(a, u), (holdCoef.get(name(a, u)) ?? 0) + suffix[Math.min(T, u + La)]!);
+      for (const u of byProcess.get(b) ?? []) holdCoef.set(name(b, u), (holdCoef.get(name(b, u)) ?? 0) - suffix[u]!);
+    }
+  }
+  const objTerms = [...vars.entries()].map(([v, { process, start }]) => `${maximizeStartsIn ? -(1 + (inDay(process, start) ? dayWeight : 0)) : (runCost(input, process, start, runSlots(input, process)) + (holdCoef.get(v) ?? 0)).toFixed(6)} ${v}`);
+  // The holding limit is soft: a slack per slot counts the batches past their limit, at a price no saving beats,
+  // so a plan always exists and the breach is reported (holding.ts) instead of the plan failing.
+  const holdRows: Array<{ terms: string[]; rhs: number }> = [];
+  if (!maximizeStartsIn) {
+    input.processes.forEach((p, pi) => {
+      const W = holdLimitSlots(input, p.name);
+      const bStarts = byProcess.get(p.name);
+      if (W === undefined || !bStarts?.length) return;
+      const a = input.order[input.order.indexOf(p.name) - 1]!;
+      const La = runSlots(input, a);
+      const aStarts = byProcess.get(a) ?? [];
+      const fixedB = input.fixedRuns.filter((r) => r.process === p.name).length;
+      const fixedA = input.fixedRuns.filter((r) => r.process === a);
+      const waiting = Math.max(0, (input.orderCredit[p.name] ?? 0) - fixedB);
+      const since = Array.from({ length: waiting }, (_, k) => input.waitingSince?.[p.name]?.[k] ?? 0);
+      for (let t = 0; t < T; t++) {
+        const started = bStarts.filter((u) => u <= t).map((u) => `+ ${name(p.name, u)}`);
+        const ended = aStarts.filter((u) => u + La <= t - W).map((u) => `- ${name(a, u)}`);
+        // Every batch whose previous step ended by t - W (the waiting ones by their own deadline) has started b by t.
+        const rhs = t < W ? since.filter((s) => s + W <= t).length : waiting + fixedA.filter((r) => r.startSlot + r.slots <= t - W).length;
+        if (rhs <= 0 && !ended.length) continue;
+        const s = `h_${pi}_${t}`;
+        slack.push(s);
+        holdRows.push({ terms: [...started, ...ended, `+ ${s}`], rhs });
+      }
+    });
+  }
+  const penalty = 1000;
+  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`)]), 'Subject To');
   let row = 0;
   const add = (terms: string[], rhs: string) => {
     if (!terms.length) return;
@@ -120,6 +166,7 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
       add([...started, ...finished], `<= ${credit}`);
     }
   }
+  for (const r of holdRows) add(r.terms, `>= ${r.rhs}`);
   lines.push('Binary', ...chunk([...vars.keys()]), 'End');
   return { lp: lines.join('\n'), vars };
 }

@@ -1,4 +1,5 @@
-import { scheduleCost, violations } from './cost.js';
+import { violations } from './cost.js';
+import { totalCost } from './holding.js';
 import { solveGreedy } from './greedy.js';
 import { allowedStarts, gapSlots, runSlots, solveMilp } from './milp.js';
 import type { PlannerInput, SolveResult } from './types.js';
@@ -35,6 +36,7 @@ export function diagnose(input: PlannerInput): string[] {
 }
 
 export interface PlanOutcome extends SolveResult {
+  /** What the horizon costs with this schedule: fixed and planned runs plus holding (`totalCost`), €. */
   costEur: number;
   kwh: number;
   fallbackReason?: string;
@@ -43,7 +45,7 @@ export interface PlanOutcome extends SolveResult {
 /** The cheaper of the cheapest-start and earliest-start greedy plans that place every run; the first, with what it could not place, when neither does. */
 function feasibleGreedy(input: PlannerInput): SolveResult {
   const plans = [solveGreedy(input), solveGreedy(input, { earliest: true })];
-  const feasible = plans.filter((p) => !p.infeasible).sort((a, b) => scheduleCost(input, a.runs).eur - scheduleCost(input, b.runs).eur);
+  const feasible = plans.filter((p) => !p.infeasible).sort((a, b) => totalCost(input, a.runs).eur - totalCost(input, b.runs).eur);
   return feasible[0] ?? plans[0]!;
 }
 
@@ -76,6 +78,6 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
     fallbackReason = `solver plan broke constraints (${broken[0]})`;
     result = feasibleGreedy(input);
   }
-  const { eur, kwh } = scheduleCost(input, result.runs);
+  const { eur, kwh } = totalCost(input, result.runs);
   return { ...result, costEur: eur, kwh, ...(fallbackReason ? { fallbackReason } : {}) };
 }

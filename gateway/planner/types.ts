@@ -15,6 +15,13 @@ export interface ProcessSpec {
   line: string;
   /** The line controller stopped it until this instant (an override). */
   blockedUntil?: number;
+  /**
+   * Longest the mass of one batch may wait, after the previous step of the batch order ended, before this process
+   * starts it (minutes). Absent: no limit. The first process of the order has no previous step.
+   */
+  maxWaitMinutes?: number;
+  /** kW the tank holding one batch that waits for this process draws (kept warm and stirred). Absent: 0. */
+  holdKw?: number;
 }
 
 export interface PlannerInput {
@@ -53,6 +60,11 @@ export interface PlannerInput {
   dayQuotas?: DayQuota[];
   /** Batches already through the predecessor of each process and waiting for it (work in progress). */
   orderCredit: Record<string, number>;
+  /**
+   * Per process, the slot (index into `starts`, ≤ 0 when before the horizon) at which each credited waiting batch
+   * ended its previous step, oldest first; a credited batch not listed waits since slot 0. For the holding limit.
+   */
+  waitingSince?: Record<string, number[]>;
   timeLimitMs: number;
 }
 

@@ -7,7 +7,8 @@ import { MissingInputsError } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
 import { HOUR_MS, addDays, localDayRange } from '../../gateway/time/tz.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
-import { scheduleCost, violations } from '../../gateway/planner/cost.js';
+import { violations } from '../../gateway/planner/cost.js';
+import { totalCost } from '../../gateway/planner/holding.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
@@ -96,14 +97,14 @@ export async function simulate(config: Config, options: { prices: string; weathe
       continue;
     }
     const runs = plan.infeasible ? baseline.runs : plan.runs;
-    const paid = scheduleCost(real, runs);
-    if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
+      const paid = totalCost(real, runs);
+      if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
     kwh += paid.kwh;
     days.push({
       date,
       planEur: paid.eur,
-      baselineEur: scheduleCost(real, baseline.runs).eur,
-      hindsightEur: scheduleCost(real, hindsight.runs).eur,
+      baselineEur: totalCost(real, baseline.runs).eur,
+      hindsightEur: totalCost(real, hindsight.runs).eur,
       priceSource,
       method: plan.infeasible ? 'fixed shift (no feasible plan on the forecast temperatures)' : `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
     });

@@ -28,6 +28,7 @@ export function discoveryMessages(ctx: Pick<PluginContext, 'config' | 'mqtt'>, p
     { id: 'outdoor_humidity', name: 'Outdoor humidity', topic: 'weather/current', template: "{{ value_json['values']['rh']['value'] if 'rh' in value_json['values'] else none }}", unit: '%', deviceClass: 'humidity', stateClass: 'measurement' },
     { id: 'recommendation', name: 'Production recommendation', topic: 'recommendation/current', template: '{{ value_json.recommendation }}' },
     { id: 'urgency', name: 'Recommendation urgency', topic: 'recommendation/current', template: '{{ value_json.urgency }}' },
+    { id: 'model_recommendation', name: 'Model recommendation (input to the plan)', topic: 'recommendation/model', template: '{{ value_json.recommendation }}' },
     { id: 'plan_cost', name: 'Plan cost', topic: 'plan', template: '{{ value_json.totals.cost_eur }}', unit: 'EUR', deviceClass: 'monetary', stateClass: 'total' },
     { id: 'plan_saved', name: 'Plan saving against the fixed shift', topic: 'plan', template: '{{ value_json.totals.saved_eur }}', unit: 'EUR', deviceClass: 'monetary', stateClass: 'total' },
   ];

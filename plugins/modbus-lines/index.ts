@@ -15,19 +15,21 @@ export interface LineState {
   command: keyof typeof COMMAND_CODES;
   powerKw: number;
   validUntil: number;
+  /** The plant-unique id of the batch the line runs now (null when it runs none). */
+  batch: number | null;
 }
 
 /** What line `line` should do at `now` according to the plan (idle when the plan has nothing for it). */
 export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: number, kwOf: (process: string) => number): LineState {
   const fallbackUntil = now + 15 * 60_000;
-  if (!doc) return { command: 'idle', powerKw: 0, validUntil: fallbackUntil };
+  if (!doc) return { command: 'idle', powerKw: 0, validUntil: fallbackUntil, batch: null };
   const hour = doc.hours.find((h) => Date.parse(h.start) <= now && Date.parse(h.start) + 3_600_000 > now);
   const runs = doc.runs.filter((r) => r.line === line).map((r) => ({ ...r, s: Date.parse(r.start), e: Date.parse(r.end) }));
   const running = runs.find((r) => r.s <= now && r.e > now);
   const next = runs.filter((r) => r.s > now).sort((a, b) => a.s - b.s)[0];
-  if (hour?.recommendation === 'Halt' && !running) return { command: 'halt', powerKw: 0, validUntil: Math.min(fallbackUntil * 4, next?.s ?? Infinity) };
-  if (running) return { command: 'run', powerKw: kwOf(running.process), validUntil: running.e };
-  return { command: 'idle', powerKw: 0, validUntil: next?.s ?? Date.parse(doc.horizon.end) };
+  if (hour?.recommendation === 'Halt' && !running) return { command: 'halt', powerKw: 0, validUntil: Math.min(fallbackUntil * 4, next?.s ?? Infinity), batch: null };
+  if (running) return { command: 'run', powerKw: kwOf(running.process), validUntil: running.e, batch: running.batch };
+  return { command: 'idle', powerKw: 0, validUntil: next?.s ?? Date.parse(doc.horizon.end), batch: null };
 }
 
 /** Consecutive failed cycles before a line is reported failed and PLC_WRITE_FAILED is raised (one slow answer is not a fault). */
@@ -155,6 +157,9 @@ class LineWriter {
     const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
     const seconds = Math.floor(state.validUntil / 1000);
     const values: Array<[number, number]> = [
+      // The batch id first (uint32, high word first; 0 = no batch), when the line's register map has one: a PLC that
+      // sees a run command already holds the batch it is for.
+      ...(r.batch === undefined ? [] : ([[r.batch, ((state.batch ?? 0) >>> 16) & 0xffff], [r.batch + 1, (state.batch ?? 0) & 0xffff]] as Array<[number, number]>)),
       [r.command, COMMAND_CODES[state.command]],
       [r.powerSetpoint, Math.round(state.powerKw * 10) & 0xffff],
       [r.validUntil, (seconds >>> 16) & 0xffff],

@@ -4,9 +4,12 @@ import type { Alert } from '../../gateway/core/event-bus.js';
 import { HealthTracker } from '../../gateway/util/health.js';
 import { CLASSES } from '../../gateway/inference/prototype-scores.js';
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
-import { buildPlannerInput } from '../../gateway/planner/build.js';
-import { scheduleCost, violations } from '../../gateway/planner/cost.js';
+import { assignBatchIds } from '../../gateway/planner/batch-ids.js';
+import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
+import { violations } from '../../gateway/planner/cost.js';
+import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
+import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
@@ -28,7 +31,11 @@ export interface PlannerPlugin extends Plugin {
   current(): PlanDocumentPayload | null;
   preview(changes: PlanChanges): Promise<PlanDocumentPayload>;
   apply(changes: PlanChanges): Promise<PlanDocumentPayload>;
-  lines(): Array<{ line: string; process: string; command: unknown; ack: unknown; override: Override | null }>;
+  /**
+   * Each line: its process, the configured batches per day, the run it does now (`state: 'running'`) or else its
+   * next one (`state: 'next'`) with the batch id, the last acknowledgement and the override.
+   */
+  lines(): Array<{ line: string; process: string; batches_per_day: number; command: (PlanDocumentPayload['runs'][number] & { state: 'running' | 'next' }) | null; ack: unknown; override: Override | null }>;
 }
 
 interface StartedRun {
@@ -54,12 +61,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const acks = new Map<string, unknown>();
   /** Runs that have started (from every plan so far), for today's quota, the batch order and the machines in use; two days kept. */
   let started: StartedRun[] = [];
+  /** The first batch id no started run has had (batch-ids.ts); it only grows, and is kept in the store. */
+  let nextBatch = 1;
   /** Moves the runs of the plan in force that have started by `now` into `started`, and returns it. */
   const startedRuns = (now: number): StartedRun[] => {
     for (const r of current?.runs ?? []) {
       const start = current!.startMs + r.startSlot * current!.resolutionMs;
       if (start > now || started.some((x) => x.process === r.process && x.start === start)) continue;
       started.push({ process: r.process, batch: r.batch, start, end: start + r.slots * current!.resolutionMs });
+      nextBatch = Math.max(nextBatch, r.batch + 1);
     }
     started = started.filter((r) => r.end > now - 2 * DAY_MS).sort((a, b) => a.start - b.start);
     return started;
@@ -98,7 +108,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */
-  const buildInput = async (cfg: PlannerConfig, now: number): Promise<PlannerInput | { refused: string }> => {
+  const buildInput = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; waitingIds: Record<string, number[]> } | { refused: string }> => {
     const { starts, price, source, resolutionMs } = await loadPrices(now, cfg.horizonHours);
     if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
     const first = starts[0]!;
@@ -120,21 +130,58 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         return [b, Math.max(done(a) - done(b), fixed(b), startedToday(a) - startedToday(b) + fixed(b) - fixed(a))];
       }),
     );
-    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, dayQuotas: days, fixedRuns, orderCredit }, tz);
+    // The batches waiting for each later step: through the previous step before the horizon, not yet started here,
+    // oldest first, with their ids (they keep them) and since when they wait (the holding limit counts from then).
+    const waitingIds: Record<string, number[]> = {};
+    const waitingSince: Record<string, number[]> = {};
+    cfg.order.slice(1).forEach((b, i) => {
+      const taken = new Set(history.filter((r) => r.process === b).map((r) => r.batch));
+      const waiting = history.filter((r) => r.process === cfg.order[i] && r.end <= first && !taken.has(r.batch));
+      waitingIds[b] = waiting.map((r) => r.batch);
+      waitingSince[b] = waiting.map((r) => Math.floor((r.end - first) / resolutionMs));
+    });
+    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince }, tz);
     for (const o of overrides.values()) {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
     }
-    return input;
+    return { input, waitingIds };
   };
 
-  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; carried?: string } | { refused: string }> => {
+  /**
+   * The plan and the fixed shift it is compared with, both priced by `totalCost` on the same input: the same runs
+   * (fixed and to place), prices, tariff, cooling, holding and constraints, the shift being the only production
+   * window. The shift's runs start as early as the shift allows; when that schedule meets every constraint of the
+   * plan and costs less (a solver stopped by its time limit, the greedy fallback), it becomes the plan, so the
+   * saving is never negative without a reason; otherwise `savedReason` says what the shift breaks.
+   */
+  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string } | { refused: string }> => {
     const built = await buildInput(cfg, now);
     if ('refused' in built) return built;
-    const { input, outcome, carried } = await planKeepingDays(built);
-    // The fixed shift does the same work over the horizon; its runs may not cross the shift's end, so no day split.
-    const baseline = solveGreedy(buildPlannerInput(cfg, { starts: input.starts, resolutionMs: input.resolutionMs, priceEurMwh: input.priceEurMwh, priceSource: input.priceSource, outdoorC: input.outdoorC, runsToPlace: input.runsToPlace, fixedRuns: input.fixedRuns, orderCredit: input.orderCredit, baseline: true }, tz), { earliest: true });
-    return { input, outcome, baselineEur: baseline.infeasible ? null : scheduleCost(input, baseline.runs).eur, ...(carried ? { carried } : {}) };
+    const { waitingIds } = built;
+    const { input, outcome: planned, carried } = await planKeepingDays(built.input);
+    const number = (runs: PlannedRun[]) => assignBatchIds(input, runs, waitingIds, nextBatch);
+    let outcome: PlanOutcome = { ...planned, runs: number(planned.runs) };
+    const shift = { ...input, forbidden: input.starts.map((t, i) => input.forbidden[i]! || !inWindows([cfg.baselineShift], t, tz)) };
+    let baseline = solveGreedy(shift, { earliest: true });
+    let split = true;
+    if (baseline.infeasible && shift.dayQuotas) {
+      const { dayQuotas: _, ...whole } = shift;
+      baseline = solveGreedy(whole, { earliest: true });
+      split = false;
+    }
+    if (baseline.infeasible) return { input, outcome, baselineEur: null, baselineUsable: false, savedReason: null, waitingIds, ...(carried ? { carried } : {}) };
+    const shiftRuns = number(baseline.runs);
+    const baselineEur = totalCost(input, shiftRuns).eur;
+    const broken = [...violations(input, shiftRuns), ...holdingBreaches(heldIntervals(input, shiftRuns)).map((h) => describeBreach(input, h))];
+    const usable = !broken.length && !outcome.infeasible;
+    let savedReason: string | null = null;
+    if (baselineEur < outcome.costEur) {
+      if (usable) outcome = { ...outcome, runs: shiftRuns, costEur: baselineEur, kwh: totalCost(input, shiftRuns).kwh, fallbackReason: `the fixed shift's schedule costs less than the ${outcome.method} plan${outcome.fallbackReason ? ` (${outcome.fallbackReason})` : ''}, so it is the plan` };
+      else if (outcome.infeasible) savedReason = 'the plan cannot do all the work (see infeasible), so it is not comparable with the fixed shift';
+      else savedReason = `the fixed shift costs less only because it breaks the plan's constraints: ${broken.slice(0, 3).join('; ')}${split ? '' : ' (and it cannot keep the daily batches on their days)'}`;
+    }
+    return { input, outcome, baselineEur, baselineUsable: usable, savedReason, waitingIds, ...(carried ? { carried } : {}) };
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
@@ -160,6 +207,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         { retain: true },
       );
     }
+    // The one recommendation (gateway/planner/recommendation.ts): the plan's class for this hour, the model's beside it as an input.
+    const rec = planRecommendationAt(doc, now);
+    if (rec) {
+      const after = doc.hours.filter((h) => Date.parse(h.start) > Date.parse(rec.hour_start)).slice(0, 12);
+      await ctx.mqtt.publish(topics.recommendationCurrent, { v: PAYLOAD_VERSION, method: 'plan', at: formatUtcIso(now), ...rec, next: after.map((h) => ({ start: h.start, recommendation: h.recommendation, urgency: h.urgency })) }, { retain: true });
+    }
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
@@ -171,6 +224,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const halt = doc.hours.find((h) => h.recommendation === 'Halt');
     if (halt) await alert('HALT', 'critical', `Halt from ${halt.start_local}`);
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
+    // A wait between steps the plan cannot keep within its limit (the first; the plan document lists them all).
+    if (doc.holding_breaches.length) await alert('HOLDING_LIMIT', 'warning', doc.holding_breaches[0]!);
     if (doc.hours.some((h) => h.price_source === 'forecast')) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${doc.hours.find((h) => h.price_source === 'forecast')!.start_local}`);
   };
 
@@ -208,8 +263,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       await alert('STALE_INPUT', 'warning', `planner: ${solved.refused}`);
       throw Object.assign(new Error(`planner: ${solved.refused}`), { statusCode: 409 });
     }
-    let { outcome } = solved;
-    const { input, baselineEur, carried } = solved;
+    let { outcome, savedReason } = solved;
+    const { input, baselineEur, baselineUsable, carried, waitingIds } = solved;
     let keptPrevious = false;
     if (current && !options.fresh && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
@@ -217,21 +272,25 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / input.resolutionMs) }))
         .filter((r) => r.startSlot >= 0 && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot));
       const sameWork = input.processes.every((p) => previous.filter((r) => r.process === p.name).length === (input.runsToPlace[p.name] ?? 0));
-      if (sameWork && !violations(input, previous).length) {
-        const previousEur = scheduleCost(input, previous).eur;
-        if (previousEur - outcome.costEur <= planCfg.replanThresholdEur) {
-          outcome = { ...outcome, runs: previous, costEur: previousEur };
+      const numbered = assignBatchIds(input, previous, waitingIds, nextBatch);
+      if (sameWork && !violations(input, numbered).length && !holdingBreaches(heldIntervals(input, numbered)).length) {
+        const previousEur = totalCost(input, numbered).eur;
+        // Kept only while it does not cost more than the fixed shift it is compared with.
+        if (previousEur - outcome.costEur <= planCfg.replanThresholdEur && (baselineEur === null || !baselineUsable || previousEur <= baselineEur)) {
+          outcome = { ...outcome, runs: numbered, costEur: previousEur };
           keptPrevious = true;
+          if (baselineEur !== null && previousEur > baselineEur) savedReason = 'the plan in force is kept (its extra cost is below planner.replanThresholdEur) and the fixed shift breaks its constraints';
         }
       }
     }
     version++;
-    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
+    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
     current = { doc, runs: outcome.runs, startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
     await publish(doc, input, outcome.runs);
     await alertsFor(doc, input);
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
+    await ctx.store.setValue('planner.nextBatch', nextBatch);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
     return { doc, summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}${carried ? `; ${carried}` : ''}` };
   };
@@ -251,13 +310,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     async start() {
       ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
         const line = topic.split('/').at(-2)!;
-        const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown } | undefined;
+        const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown; batch?: unknown } | undefined;
         const refuse = (reason: string) => ctx.log.warn({ line, reason }, 'line message refused');
         if (!planCfg.processes.some((p) => p.line === line)) return refuse('no planner process runs on this line');
         if (!body || typeof body !== 'object' || Array.isArray(body)) return refuse('the message must be a JSON object');
         if (body.command === 'ack') {
           if (typeof body.plan_id !== 'string' || !body.plan_id) return refuse('an acknowledgement needs "plan_id": the plan it acknowledges (non-empty string)');
-          acks.set(line, { plan_id: body.plan_id, at: formatUtcIso(ctx.clock.now()) });
+          if (body.batch !== undefined && body.batch !== null && !(Number.isInteger(body.batch) && (body.batch as number) > 0)) return refuse(`"batch" must be the batch id the line runs or takes next (a positive integer), got ${JSON.stringify(body.batch)}`);
+          // The batch the line says it acknowledges, checked against the plan in force: a PLC on another batch shows here.
+          const planned = current?.doc.runs.filter((r) => r.line === line).map((r) => r.batch) ?? [];
+          const batch = typeof body.batch === 'number' ? body.batch : null;
+          acks.set(line, { plan_id: body.plan_id, batch, batch_in_plan: batch === null ? null : planned.includes(batch), at: formatUtcIso(ctx.clock.now()) });
         } else if (body.command === 'stop' || body.command === 'resume') {
           const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
           if (!Number.isFinite(until)) return refuse(`"until" is not a date: ${JSON.stringify(body.until)}`);
@@ -270,6 +333,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       for (const o of saved ?? []) overrides.set(o.line, o);
       current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;
       started = (await ctx.store.getValue<StartedRun[]>('planner.started')) ?? [];
+      nextBatch = Math.max((await ctx.store.getValue<number>('planner.nextBatch')) ?? 1, ...started.map((r) => r.batch + 1));
       version = current?.doc.version ?? 0;
       tracker.set('starting', 'waiting for the first planning run');
     },
@@ -277,11 +341,14 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     health: () => tracker.get(),
     jobs: { planning: () => serially(() => plan()) },
     current: () => current?.doc ?? null,
+    /** The plan with the changes, not applied; changes that change nothing give the plan in force, as it is. */
     async preview(changes) {
       checkChanges(changes);
+      const same = Object.entries(changes.quota ?? {}).every(([name, n]) => planCfg.processes.find((p) => p.name === name)!.batchesPerDay === n) && (changes.contractedKw === undefined || changes.contractedKw === planCfg.contractedKw);
+      if (same && current) return current.doc;
       const solved = await solve(withChanges(changes), ctx.clock.now());
       if ('refused' in solved) throw Object.assign(new Error(solved.refused), { statusCode: 422 });
-      return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, keptPrevious: false, timezone: tz, lineOf });
+      return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, savedReason: solved.savedReason, keptPrevious: false, timezone: tz, lineOf });
     },
     /**
      * Re-plans with the changes, after every change and planning run that came before it and before any that comes
@@ -292,6 +359,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       checkChanges(changes);
       return serially(async () => {
         const before = { planCfg, current };
+        // The runs of the plan in force that have started keep their batch ids (and count as started) before it is replaced.
+        startedRuns(ctx.clock.now());
         planCfg = withChanges(changes);
         try {
           return (await plan({ fresh: true })).doc;
@@ -304,9 +373,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     },
     lines: () =>
       planCfg.processes.map((p) => {
-        const doc = current?.doc;
-        const runs = doc?.runs.filter((r) => r.process === p.name) ?? [];
-        return { line: p.line, process: p.name, command: runs[0] ?? null, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
+        const now = ctx.clock.now();
+        const runs = (current?.doc.runs ?? []).filter((r) => r.process === p.name && Date.parse(r.end) > now).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+        const run = runs[0];
+        const command = run ? { ...run, state: Date.parse(run.start) <= now ? ('running' as const) : ('next' as const) } : null;
+        return { line: p.line, process: p.name, batches_per_day: p.batchesPerDay, command, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
       }),
   };
 }

@@ -124,7 +124,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       const current = r.hours[0];
       if (current) {
         await ctx.mqtt.publish(
-          topics.recommendationCurrent,
+          topics.recommendationModel,
           {
             v: PAYLOAD_VERSION,
             method: 'model',

@@ -8,6 +8,7 @@ import { readSecret } from '../../gateway/config/load.js';
 import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { lineStateAt } from '../modbus-lines/index.js';
+import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 
 export interface Metric {
   name: string;
@@ -80,6 +81,8 @@ export function createSparkplug(ctx: PluginContext): Plugin {
   const nodeMetrics = (): Metric[] => [
     { name: 'plan/cost_eur', type: 'Double', value: plan?.totals.cost_eur ?? 0 },
     { name: 'plan/version', type: 'Int32', value: plan?.version ?? 0 },
+    // The one recommendation: the plan's class for the current hour (gateway/planner/recommendation.ts).
+    { name: 'plan/recommendation', type: 'String', value: planRecommendationAt(plan, ctx.clock.now())?.recommendation ?? '' },
   ];
   const lineMetrics = (line: string): Metric[] => {
     const s = lineStateAt(plan, line, ctx.clock.now(), (process) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? kwOf(line));
@@ -87,6 +90,8 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       { name: 'command', type: 'String', value: s.command },
       { name: 'power_kw', type: 'Double', value: s.powerKw },
       { name: 'valid_until', type: 'DateTime', value: s.validUntil },
+      // The plant-unique id of the batch the line runs now, 0 when none (see the plan document).
+      { name: 'batch', type: 'Int64', value: s.batch ?? 0 },
     ];
   };
   const stamp = (metrics: Metric[], at: number): Metric[] => metrics.map((m) => ({ ...m, timestamp: at }));

@@ -99,7 +99,7 @@ describe('bill plugin', () => {
   });
 
   it('a run going on past midnight is measured from the next day\'s quarter-hours (the day is not "not measured")', async () => {
-    const { plugin: p } = await setup('2026-01-08T10:00:00Z', [{ process: 'tempering', line: 'tempering', batch: 1, start: '2026-01-07T22:30:00Z', end: '2026-01-07T23:30:00Z', start_local: '', kw: 20, cost_eur: 0 }]);
+    const { plugin: p } = await setup('2026-01-08T10:00:00Z', [{ process: 'tempering', line: 'tempering', batch: 1, start: '2026-01-07T22:30:00Z', end: '2026-01-07T23:30:00Z', start_local: '', kw: 20, cost_eur: 0, waited_min: null, max_wait_min: null }]);
     const day = (await p.summary()).savings.days.find((d) => d.date === '2026-01-07')!;
     expect(day.status).toBe('measured');
     expect(day.runs.map((r) => r.process)).toEqual(['conching', 'tempering']);

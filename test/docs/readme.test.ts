@@ -38,8 +38,9 @@ describe('README', () => {
     const [command, acks] = blocks(text, 'json');
     const payload = JSON.parse(command!) as Record<string, unknown>;
     expect(Object.keys(payload).sort()).toEqual(['at', 'line', 'next', 'now', 'plan_id', 'process', 'v', 'valid_until']);
-    const sets = acks!.trim().split('\n').map((l) => JSON.parse(l) as { command: string; plan_id?: string });
-    expect(sets[0]).toEqual({ command: 'ack', plan_id: payload.plan_id });
+    const sets = acks!.trim().split('\n').map((l) => JSON.parse(l) as { command: string; plan_id?: string; batch?: number });
+    // The acknowledgement names the plan and the batch the line runs (the command's `now.batch`).
+    expect(sets[0]).toEqual({ command: 'ack', plan_id: payload.plan_id, batch: (payload.now as { batch: number }).batch });
     expect(text).toMatch(/high word first/);
     expect(text).toContain('seconds = reg[validUntil] * 65536 + reg[validUntil + 1]');
   });

@@ -7,7 +7,7 @@ export type PlannedLineRun = PlanDocumentPayload['runs'][number];
 
 /** A run of `line` (its process of the same name) from `start` to `end`, UTC ms, as the planner publishes it. */
 export function lineRun(line: string, start: number, end: number, kw: number): PlannedLineRun {
-  return { process: line, line, batch: 1, start: iso(start), end: iso(end), start_local: '', kw, cost_eur: 1 };
+  return { process: line, line, batch: 1, start: iso(start), end: iso(end), start_local: '', kw, cost_eur: 1, waited_min: null, max_wait_min: null };
 }
 
 /** A plan document issued at `now` over the next 24 h holding `runs`, version `version` (id `p#<version>`), with `totals` over zero ones. */
@@ -26,6 +26,7 @@ export function planDocument(now: number, runs: PlannedLineRun[], version = 1, t
     kept_previous: false,
     runs,
     hours: [],
-    totals: { kwh: 0, cost_eur: 0, baseline_eur: null, saved_eur: null, ...totals },
+    holding_breaches: [],
+    totals: { kwh: 0, cost_eur: 0, holding_kwh: 0, holding_eur: 0, baseline_eur: null, saved_eur: null, saved_reason: null, ...totals },
   };
 }

@@ -84,7 +84,7 @@ describe('models through the whole gateway (replayed real prices and weather)', 
   it('publishes the forecast and the current recommendation, retained, and tracks accuracy once prices arrive', async () => {
     const f = await sub.waitFor('choco-edge/forecast/prices');
     expect(f.slots).toHaveLength(48);
-    const r = await sub.waitFor('choco-edge/recommendation/current');
+    const r = await sub.waitFor('choco-edge/recommendation/model');
     expect(r).toMatchObject({ method: 'model', hour_start: '2018-04-02T10:00:00Z' });
     // A day later, with the scheduled runs paused and finished: the test runs what it needs itself, so that no
     // trigger is skipped because a scheduled run of a slow machine is still going.

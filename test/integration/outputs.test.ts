@@ -60,6 +60,11 @@ describe('Sparkplug B, Home Assistant discovery and notifications', () => {
     expect(['run', 'idle', 'halt']).toContain(state.command);
     expect(Object.keys(ddata.metrics).length).toBeGreaterThan(0);
     expect(ddata.seq).toBeGreaterThan(4);
+    // The line carries its batch id; the node the plan's recommendation for this hour, the same as on MQTT.
+    expect(typeof toNumber(state.batch)).toBe('number');
+    const plan = gw.planner()!.current()!;
+    const hour = plan.hours.find((h) => Date.parse(h.start) <= gw.clock.now() && Date.parse(h.start) + 3_600_000 > gw.clock.now())!;
+    await vi.waitFor(() => expect({ ...nbirth.metrics, ...Object.assign({}, ...decoded.filter((d) => d.topic === 'spBv1.0/plants/NDATA/linares').map((d) => d.metrics)) }['plan/recommendation']).toBe(hour.recommendation), { timeout: 60_000 });
   });
 
   it('announces Home Assistant sensors with availability on the bridge state', async () => {

@@ -14,14 +14,14 @@ import { lineRun, planDocument } from '../helpers/plan-document.js';
 const H = 3_600_000;
 
 /** Conching runs now to +4 h, tempering from +5 h to +7 h. */
-const doc = (now: number) => planDocument(now, [lineRun('conching', now - H, now + 4 * H, 48), lineRun('tempering', now + 5 * H, now + 7 * H, 36)]);
+const doc = (now: number) => planDocument(now, [{ ...lineRun('conching', now - H, now + 4 * H, 48), batch: 70_001 }, lineRun('tempering', now + 5 * H, now + 7 * H, 36)]);
 
 describe('line commands from the plan', () => {
   it('says run with power until the run ends, idle until the next run, idle without a plan', () => {
     const now = Date.parse('2025-06-02T10:00:00Z');
     const kw = (p: string) => ({ conching: 48, tempering: 36 })[p] ?? 0;
-    expect(lineStateAt(doc(now), 'conching', now, kw)).toEqual({ command: 'run', powerKw: 48, validUntil: now + 4 * H });
-    expect(lineStateAt(doc(now), 'tempering', now, kw)).toEqual({ command: 'idle', powerKw: 0, validUntil: now + 5 * H });
+    expect(lineStateAt(doc(now), 'conching', now, kw)).toEqual({ command: 'run', powerKw: 48, validUntil: now + 4 * H, batch: 70_001 });
+    expect(lineStateAt(doc(now), 'tempering', now, kw)).toEqual({ command: 'idle', powerKw: 0, validUntil: now + 5 * H, batch: null });
     expect(lineStateAt(null, 'conching', now, kw).command).toBe('idle');
   });
 });
@@ -32,7 +32,7 @@ describe('Modbus writes to a real Modbus TCP server standing in for the PLC', ()
   let bus: EventBus;
   let plugin: ReturnType<typeof createModbusLines>;
   const alerts: Array<BusEvents['alert']> = [];
-  const registers = { command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104 };
+  const registers = { command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104, batch: 105 };
 
   beforeAll(async () => {
     plc = new FakePlc(await freePort());
@@ -58,6 +58,8 @@ describe('Modbus writes to a real Modbus TCP server standing in for the PLC', ()
     expect(plc.holding.get(registers.powerSetpoint)).toBe(480);
     const seconds = Math.floor((now + 4 * H) / 1000);
     expect(plc.holding.get(registers.validUntil)! * 65536 + plc.holding.get(registers.validUntil + 1)!).toBe(seconds);
+    // The batch the line runs, by its plant-unique id (uint32 over two registers, above 65535 on purpose).
+    expect(plc.holding.get(registers.batch)! * 65536 + plc.holding.get(registers.batch + 1)!).toBe(70_001);
     const beat = plc.holding.get(registers.heartbeat)!;
     await vi.waitFor(() => expect(plc.holding.get(registers.heartbeat)).toBeGreaterThan(beat + 2), { timeout: 3000 });
     expect(plugin.health().state).toBe('ok');

@@ -95,12 +95,15 @@
     if (floorT || floorH) {
       const stale = (floorT && floorT[1].stale) || (floorH && floorH[1].stale);
       const ageS = floorT && floorT[1].at ? (Date.parse(s.now) - Date.parse(floorT[1].at)) / 1000 : null;
-      cards.push(card('card-floor', t('floor'), `${floorT ? fmt(floorT[1].value, 1) : '—'} °C · ${floorH ? fmt(floorH[1].value, 0) : '—'} %`, metaOf('modbus', ageS, stale, ''), stale ? 'stale' : ''));
+      cards.push(card('card-floor', t('floor'), `${floorT ? fmt(floorT[1].value, 1) : '—'}&nbsp;°C · ${floorH ? fmt(floorH[1].value, 0) : '—'}&nbsp;%`, metaOf('modbus', ageS, stale, ''), stale ? 'stale' : ''));
     }
+    // One recommendation, the plan's for this hour; the production-recommender's class only as a labelled input.
     const r = s.recommendation || {};
+    const m = s.model_recommendation || {};
+    const model = `<span id="rec-model">${t('modelInput')}: ${m.recommendation ? `${esc(v('recommendation', m.recommendation))} (${id(`v${m.version}`)})` : '—'}</span>`;
     cards.push(r.recommendation
-      ? card('card-rec', t('recommendation'), `<span class="rec-${esc(r.recommendation)}">${esc(v('recommendation', r.recommendation))}</span>`, `${t('urgency')}: ${esc(v('urgency', r.urgency))} · ${esc(v('price_source', r.priceSource))}/${esc(v('price_source', r.temperatureSource))} · ${id(`v${r.version}`)}`, '')
-      : card('card-rec', t('recommendation'), '—', `<span class="badge stale">${t('refused')}</span> <span title="${esc(r.error || '')}">${t('none')}</span>`, 'stale'));
+      ? card('card-rec', t('recommendation'), `<span class="rec-${esc(r.recommendation)}">${esc(v('recommendation', r.recommendation))}</span>`, `${t('urgency')}: ${esc(v('urgency', r.urgency))} · ${t('fromPlan')}${r.running && r.running.length ? ` (${r.running.map(id).join(', ')})` : ''}<br>${model}`, '')
+      : card('card-rec', t('recommendation'), '—', `<span class="badge stale">${t('refused')}</span> <span title="${esc(r.error || '')}">${t('none')}</span><br>${model}`, 'stale'));
     setHtml('now', cards.join(''));
   }
 
@@ -156,6 +159,19 @@
       : t('none')) + (c.recalibration ? recalibrationHtml(c.recalibration) : ''));
   }
 
+  /** Plant-time ticks over [start, end): every `step` hours on the local clock, the date at midnight. */
+  function planTicks(start, end, step) {
+    const hour = dateFormat({ hour: '2-digit' });
+    const hm = dateFormat({ hour: '2-digit', minute: '2-digit' });
+    const day = dateFormat({ day: 'numeric', month: 'numeric' });
+    const out = [];
+    for (let x = Math.ceil(start / 3_600_000) * 3_600_000; x < end; x += 3_600_000) {
+      const h = Number(hour.format(x));
+      if (h % step === 0) out.push({ x, label: h === 0 ? day.format(x) : hm.format(x) });
+    }
+    return out;
+  }
+
   function renderPlan(s) {
     const plan = s.plan;
     if (!plan) { setHtml('plan', t('none')); return; }
@@ -163,27 +179,49 @@
     const end = Date.parse(plan.horizon.end);
     const span = end - start;
     const pct = (x) => `${Math.max(0, Math.min(100, ((x - start) / span) * 100))}%`;
-    const processes = [...new Set([...plan.runs.map((r) => r.process), ...s.lines.map((l) => l.process)])];
+    // Rows in the line's order (the configured processes: mixing → refining → conching → tempering), then any other.
+    const order = s.lines.map((l) => l.process);
+    const processes = [...new Set([...order, ...plan.runs.map((r) => r.process)])];
     const nowX = pct(Date.parse(s.now));
-    const rows = processes.map((p) => `<div class="tl-row"><span translate="no">${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" data-left="${pct(a)}" data-width="calc(${pct(b)} - ${pct(a)})" title="${esc(p)} #${r.batch} ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €">#${r.batch}</div>`; }).join('')}<div class="tl-now" data-left="${nowX}"></div></div></div>`).join('');
-    const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>`;
+    const narrow = window.matchMedia('(max-width: 700px)').matches;
+    const ticks = planTicks(start, end, narrow ? 12 : 6);
+    const runTitle = (p, r) => `${p} · ${t('batch')} ${r.batch} · ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €${r.waited_min !== null && r.waited_min !== undefined ? ` · ${t('holding')} ${fmt(r.waited_min / 60, 1)} h` : ''}`;
+    const rows = processes.map((p) => `<div class="tl-row" data-process="${esc(p)}"><span translate="no">${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" data-batch="${esc(r.batch)}" data-left="${pct(a)}" data-width="calc(${pct(b)} - ${pct(a)})" title="${esc(runTitle(p, r))}">${esc(r.batch)}</div>`; }).join('')}${ticks.map((k) => `<div class="tl-grid" data-left="${pct(k.x)}"></div>`).join('')}<div class="tl-now" data-left="${nowX}"></div></div></div>`).join('');
+    const axis = `<div class="tl-row tl-axis"><span>${t('time')}</span><div class="tl-ticks">${ticks.map((k) => `<span class="tl-tick" data-left="${pct(k.x)}">${esc(k.label)}</span>`).join('')}</div></div>`;
+    const why = plan.totals.saved_eur !== null && plan.totals.saved_eur < 0 && plan.totals.saved_reason ? ` <span class="badge stale" title="${esc(plan.totals.saved_reason)}">${t('savedWhy')}: ${message('PLAN', plan.totals.saved_reason) ?? esc(plan.totals.saved_reason)}</span>` : '';
+    const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>${why}`;
     const infeasible = plan.infeasible.length ? ` · <span class="badge stale">${plan.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}</span>` : '';
-    setHtml('plan', `<div class="timeline">${rows}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${infeasible}</p>`);
+    const holding = (plan.holding_breaches || []).length ? ` · <span class="badge stale" id="plan-holding">${plan.holding_breaches.map((x) => message('PLAN', x) ?? esc(x)).join('; ')}</span>` : '';
+    setHtml('plan', `<div class="timeline">${rows}${axis}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${holding}${infeasible}</p>`);
     // Positions go through the CSSOM: the Content-Security-Policy refuses inline style attributes.
     for (const el of $('plan').querySelectorAll('[data-left]')) {
       el.style.left = el.dataset.left;
       if (el.dataset.width) el.style.width = el.dataset.width;
     }
+    // A run too short for its batch number shows none (its tooltip has it), never a cut "#" fragment.
+    for (const el of $('plan').querySelectorAll('.tl-run')) el.classList.toggle('narrow', el.scrollWidth > el.clientWidth + 1);
+    // The daily-batches form shows the configured values (not the runs in the horizon), again after an apply.
     const fields = $('quota-fields');
-    if (!fields.dataset.ready && processes.length) {
-      fields.innerHTML = processes.map((p) => `<label translate="no">${esc(p)} <input type="number" min="0" max="24" size="2" name="${esc(p)}" value="${plan.runs.filter((r) => r.process === p).length}"></label>`).join(' ');
-      fields.dataset.ready = '1';
+    const configured = s.lines.map((l) => `${l.process}=${l.batches_per_day}`).join(',');
+    if (fields.dataset.configured !== configured && s.lines.length) {
+      fields.innerHTML = s.lines.map((l) => `<label translate="no">${esc(l.process)} <input type="number" min="0" max="24" size="2" name="${esc(l.process)}" value="${esc(l.batches_per_day)}" data-configured="${esc(l.batches_per_day)}"></label>`).join(' ');
+      fields.dataset.configured = configured;
     }
   }
 
   function renderLines(s) {
+    const now = (l) => (l.command ? `<span class="badge ${l.command.state === 'running' ? 'ok' : ''}" data-state="${esc(l.command.state)}">${t(l.command.state === 'running' ? 'runningNow' : 'nextRun')}</span> ${t('batch')} <b>${esc(l.command.batch)}</b> ${localTime(l.command.start, l.command.state !== 'running')}–${localTime(l.command.end)}` : '—');
+    const ack = (l) => (l.ack ? `<span title="${esc(l.ack.plan_id)}">✓ ${id(`v${String(l.ack.plan_id).split('#').pop()}`)}${l.ack.batch ? ` · ${t('batch')} ${esc(l.ack.batch)}` : ''} ${localTime(l.ack.at)}</span>` : '—');
+    const ovr = (l) => (l.override ? `${t(l.override.command === 'stop' ? 'stop' : 'resumeCmd')} → ${localTime(l.override.until, true)}` : '—');
+    // Acknowledgement and override columns only when some line has one, so that the table fits a phone.
+    const cols = [
+      { cls: 'c-line', head: t('line'), cell: (l) => `${id(l.line)}${l.process !== l.line ? `<br><small>${id(l.process)}</small>` : ''}` },
+      { cls: 'c-run', head: t('run'), cell: now },
+      ...(s.lines.some((l) => l.ack) ? [{ cls: 'c-ack', head: t('ackCol'), cell: ack }] : []),
+      ...(s.lines.some((l) => l.override) ? [{ cls: 'c-ovr', head: t('override'), cell: ovr }] : []),
+    ];
     setHtml('lines', s.lines.length
-      ? `<table><tr><th>${t('line')}</th><th>${t('process')}</th><th>${t('run')}</th><th>${t('ackCol')}</th><th>${t('override')}</th></tr>${s.lines.map((l) => `<tr><td>${id(l.line)}</td><td>${id(l.process)}</td><td>${l.command ? `#${l.command.batch} ${localTime(l.command.start, true)}–${localTime(l.command.end)}` : '—'}</td><td>${l.ack ? `${id(l.ack.plan_id)} ${localTime(l.ack.at)}` : '—'}</td><td>${l.override ? `${t(l.override.command === 'stop' ? 'stop' : 'resumeCmd')} → ${localTime(l.override.until, true)}` : '—'}</td></tr>`).join('')}</table>`
+      ? `<table class="lines-table"><colgroup>${cols.map((c) => `<col class="${c.cls}">`).join('')}</colgroup><tr>${cols.map((c) => `<th>${c.head}</th>`).join('')}</tr>${s.lines.map((l) => `<tr data-line="${esc(l.line)}">${cols.map((c) => `<td>${c.cell(l)}</td>`).join('')}</tr>`).join('')}</table>`
       : t('none'));
   }
 
@@ -264,6 +302,9 @@
   }
 
   const quota = () => Object.fromEntries([...document.querySelectorAll('#quota-fields input')].map((i) => [i.name, Number(i.value)]));
+  /** The fields changed against the configured values: "mixing 2 → 3". */
+  const quotaDiff = () => [...document.querySelectorAll('#quota-fields input')].filter((i) => Number(i.value) !== Number(i.dataset.configured)).map((i) => ({ process: i.name, from: Number(i.dataset.configured), to: Number(i.value) }));
+  const diffText = (d) => d.map((x) => `<span translate="no">${esc(x.process)}</span> ${x.from} → <b>${x.to}</b> ${t('perDay')}`).join('; ');
 
   document.addEventListener('click', async (e) => {
     const el = e.target;
@@ -272,8 +313,19 @@
       else if (el.dataset.ack) { await act('POST', `/api/alerts/${el.dataset.ack}/ack`); await load(); }
       else if (el.id === 'alerts-more') { alertsShown += 10; render(); }
       else if (el.id === 'alerts-less') { alertsShown = 5; render(); }
-      else if (el.id === 'preview') { const p = await act('POST', '/api/plan/preview', { quota: quota() }); $('preview-result').innerHTML = `${t('cost')} ${fmt(p.totals.cost_eur)} € · ${t('saved')} ${fmt(p.totals.saved_eur)} €${p.infeasible.length ? ` · ${p.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}` : ''}`; }
-      else if (el.id === 'apply') { await act('POST', '/api/plan/apply', { quota: quota() }); $('preview-result').textContent = '✓'; await load(); }
+      else if (el.id === 'preview') {
+        // An unchanged form changes nothing: it is the plan in force.
+        if (!quotaDiff().length) { $('preview-result').innerHTML = `${t('noChange')} · ${t('cost')} ${fmt(status.plan && status.plan.totals.cost_eur)} €`; return; }
+        const p = await act('POST', '/api/plan/preview', { quota: quota() });
+        $('preview-result').innerHTML = `${diffText(quotaDiff())}: ${t('cost')} ${fmt(p.totals.cost_eur)} € · ${t('saved')} ${fmt(p.totals.saved_eur)} €${p.infeasible.length ? ` · ${p.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}` : ''}`;
+      }
+      else if (el.id === 'apply') {
+        // Applying changes the plant: the difference is spelled out and must be confirmed.
+        const d = quotaDiff();
+        $('preview-result').innerHTML = d.length ? `${t('confirmApply')} ${diffText(d)}. <button type="button" id="apply-confirm">${t('confirm')}</button> <button type="button" id="apply-cancel">${t('cancel')}</button>` : t('noChange');
+      }
+      else if (el.id === 'apply-confirm') { await act('POST', '/api/plan/apply', { quota: quota() }); $('preview-result').textContent = `✓ ${t('applied')}`; await load(); }
+      else if (el.id === 'apply-cancel') { $('preview-result').textContent = ''; for (const i of document.querySelectorAll('#quota-fields input')) i.value = i.dataset.configured; }
     } catch (error) {
       $('preview-result').textContent = `${t('refused')}: ${error.message}`;
       document.body.dataset.lastError = error.message;

@@ -10,10 +10,12 @@ window.CHOCO_I18N = (() => {
       published: 'publicado', forecast: 'previsión', band: 'banda 10-90 %', observed: 'observado', quota: 'Lotes por día:', preview: 'Previsualizar', apply: 'Aplicar', saved: 'ahorro frente a turno fijo',
       cost: 'coste', none: 'sin datos', ack: 'Reconocer', acked: 'reconocida', trigger: 'Ejecutar', pause: 'Pausar', resume: 'Reanudar', next: 'próxima', live: 'en vivo', offline: 'sin conexión', connecting: 'conectando',
       dataStale: 'datos desactualizados', authed: 'acciones habilitadas', readonly: 'solo lectura', refused: 'rechazado', urgency: 'urgencia', line: 'Línea', process: 'Proceso', run: 'Tanda', override: 'Anulación', job: 'Tarea', last: 'Última', state: 'Estado',
-      ackCol: 'confirmación', time: 'Hora', language: 'idioma', clients: 'clientes', models: 'modelos', paused: 'en pausa', down: 'caído', method: 'método', plugin: 'plugin', details: 'Detalle técnico (registro del gateway, en inglés)',
+      ackCol: 'recibido', time: 'Hora', language: 'idioma', clients: 'clientes', models: 'modelos', paused: 'en pausa', down: 'caído', method: 'método', plugin: 'plugin', details: 'Detalle técnico (registro del gateway, en inglés)',
       showMore: 'Mostrar más', showLess: 'Mostrar menos', times: 'veces', firstSeen: 'primera', lastSeen: 'última', replay: 'Reproducción de datos grabados', simulated: 'fecha simulada', speed: 'velocidad', replayEnded: 'la grabación ha terminado',
       runs: 'tandas', noPlanReason: 'ningún plan cumple todas las restricciones', api: 'API', metrics: 'métricas', ms: 'ms', stop: 'parar', resumeCmd: 'reanudar',
       recalibration: 'Recalibración diaria', technical: 'Detalle técnico (en inglés)', resolved: 'resuelta',
+      fromPlan: 'según el plan', modelInput: 'entrada del modelo', runningNow: 'en marcha', nextRun: 'siguiente', batch: 'lote', perDay: 'al día',
+      noChange: 'sin cambios: es el plan en vigor', confirmApply: 'Se aplicará:', confirm: 'Confirmar', cancel: 'Cancelar', applied: 'aplicado', holding: 'espera entre pasos', savedWhy: 'por qué',
     },
     en: {
       price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
@@ -22,10 +24,12 @@ window.CHOCO_I18N = (() => {
       published: 'published', forecast: 'forecast', band: '10-90 % band', observed: 'observed', quota: 'Batches per day:', preview: 'Preview', apply: 'Apply', saved: 'saved against the fixed shift',
       cost: 'cost', none: 'no data', ack: 'Acknowledge', acked: 'acknowledged', trigger: 'Run now', pause: 'Pause', resume: 'Resume', next: 'next', live: 'live', offline: 'offline', connecting: 'connecting',
       dataStale: 'data stale', authed: 'actions enabled', readonly: 'read-only', refused: 'refused', urgency: 'urgency', line: 'Line', process: 'Process', run: 'Batch', override: 'Override', job: 'Job', last: 'Last', state: 'State',
-      ackCol: 'acknowledgement', time: 'Time', language: 'language', clients: 'clients', models: 'models', paused: 'paused', down: 'down', method: 'method', plugin: 'plugin', details: 'Technical detail (gateway log, in English)',
+      ackCol: 'ack', time: 'Time', language: 'language', clients: 'clients', models: 'models', paused: 'paused', down: 'down', method: 'method', plugin: 'plugin', details: 'Technical detail (gateway log, in English)',
       showMore: 'Show more', showLess: 'Show less', times: 'times', firstSeen: 'first', lastSeen: 'last', replay: 'Replay of recorded data', simulated: 'simulated time', speed: 'speed', replayEnded: 'the recording has ended',
       runs: 'batches', noPlanReason: 'no plan meets every constraint', api: 'API', metrics: 'metrics', ms: 'ms', stop: 'stop', resumeCmd: 'resume',
       recalibration: 'Daily recalibration', technical: 'Technical detail (in English)', resolved: 'resolved',
+      fromPlan: 'from the plan', modelInput: 'model input', runningNow: 'running now', nextRun: 'next', batch: 'batch', perDay: 'per day',
+      noChange: 'no change: this is the plan in force', confirmApply: 'This will apply:', confirm: 'Confirm', cancel: 'Cancel', applied: 'applied', holding: 'wait between steps', savedWhy: 'why',
     },
   };
   /** Values the gateway sends as codes, shown in the chosen language. */
@@ -54,12 +58,17 @@ window.CHOCO_I18N = (() => {
     STORE_REOPENED: { es: 'Almacén reabierto tras una escritura fallida', en: 'Store reopened after a failed write' },
     CLOCK_STEPPED: { es: 'Salto del reloj del sistema', en: 'Wall clock stepped' },
     CLOCK_UNTRUSTED: { es: 'Reloj del sistema no fiable', en: 'Wall clock not trusted' },
+    HOLDING_LIMIT: { es: 'Espera entre pasos por encima del límite', en: 'Wait between steps above its limit' },
   };
   /**
    * Gateway messages (English in logs and MQTT) rendered in the page's language. `m` is the regex match, `f` has
    * `date(iso)`, `num(x, d)`, `v(kind, value)` and `t(key)`. Unknown messages show the code's meaning only.
    */
   const MESSAGES = [
+    { re: /^batch (\d+) waits ([\d.]+) h for (\S+) \(limit ([\d.]+) h\)$/, es: (m, f) => `el lote ${m[1]} espera ${f.num(m[2], 1)} h antes de ${m[3]} (límite ${f.num(m[4], 1)} h)`, en: (m, f) => `batch ${m[1]} waits ${f.num(m[2], 1)} h before ${m[3]} (limit ${f.num(m[4], 1)} h)` },
+    { re: /^the plan cannot do all the work \(see infeasible\), so it is not comparable with the fixed shift$/, es: () => 'el plan no puede hacer todo el trabajo, así que no es comparable con el turno fijo', en: () => 'the plan cannot do all the work, so it is not comparable with the fixed shift' },
+    { re: /^the plan in force is kept \(its extra cost is below planner\.replanThresholdEur\) and the fixed shift breaks its constraints$/, es: () => 'se mantiene el plan en vigor (su coste extra está por debajo del umbral) y el turno fijo incumple sus restricciones', en: () => 'the plan in force is kept (its extra cost is below the threshold) and the fixed shift breaks its constraints' },
+    { re: /^the fixed shift costs less only because it breaks the plan's constraints: (.*)$/, es: () => 'el turno fijo solo cuesta menos porque incumple las restricciones del plan (detalle técnico en inglés)', en: () => "the fixed shift costs less only because it breaks the plan's constraints (technical detail in English)" },
     { re: /^plan uses forecast prices after (\S+)$/, es: (m, f) => `el plan usa precios previstos desde ${f.date(m[1])}`, en: (m, f) => `the plan uses forecast prices from ${f.date(m[1])}` },
     { re: /^no plan meets every constraint; the binding one is the contracted power of ([\d.]+) kW$/, es: (m, f) => `ningún plan cumple todas las restricciones; limita la potencia contratada de ${f.num(m[1], 0)} kW`, en: (m, f) => `no plan meets every constraint; the binding one is the contracted power of ${f.num(m[1], 0)} kW` },
     { re: /^no plan meets every constraint; the binding one is the batch order together with the forbidden hours and ambient limits$/, es: () => 'ningún plan cumple todas las restricciones; limitan el orden de los lotes junto con las horas prohibidas y los límites de temperatura', en: () => 'no plan meets every constraint; the binding ones are the batch order with the forbidden hours and ambient limits' },

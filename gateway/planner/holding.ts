@@ -1,0 +1,108 @@
+import { HOUR_MS } from '../time/tz.js';
+import { scheduleCost, unitPrice } from './cost.js';
+import type { PlannedRun, PlannerInput } from './types.js';
+
+/**
+ * Holding: the mass of a batch waits in a warm, stirred tank between two steps of the batch order. Each process
+ * names how long a batch may wait for it (`maxWaitMinutes`, after the previous step ended) and what the tank
+ * draws meanwhile (`holdKw`). Batches pair up in the order the solvers use: the k-th run of a process (its fixed,
+ * already started runs first) takes the batch of the (k − credit)-th run of the previous process; the first
+ * `credit` ones are batches already waiting when the horizon starts (`orderCredit`, since `waitingSince`).
+ */
+
+/** The holding limit of `process` in slots (rounded down: never more than the limit), undefined without one. */
+export function holdLimitSlots(input: PlannerInput, process: string): number | undefined {
+  const p = input.processes.find((x) => x.name === process);
+  if (!p || p.maxWaitMinutes === undefined || input.order.indexOf(process) < 1) return undefined;
+  return Math.floor((p.maxWaitMinutes * 60_000) / input.resolutionMs);
+}
+
+/** € per batch held in slot t while it waits for `process` (holdKw × slot hours × €/kWh of that slot). */
+export function holdEurPerSlot(input: PlannerInput, process: string): number[] {
+  const kw = input.processes.find((x) => x.name === process)?.holdKw ?? 0;
+  const hours = input.resolutionMs / HOUR_MS;
+  return input.starts.map((_, t) => kw * hours * unitPrice(input, t));
+}
+
+/** One batch's wait for `process`: slots [fromSlot, toSlot); `open` when it still waits at the horizon's end. */
+export interface Held {
+  process: string;
+  /** The batch that waits (its id once the plan is numbered). */
+  batch: number;
+  fromSlot: number;
+  toSlot: number;
+  open: boolean;
+  limitSlots?: number;
+}
+
+/** Every wait between consecutive steps in the schedule `runs` (planned) plus the input's fixed runs. */
+export function heldIntervals(input: PlannerInput, runs: readonly PlannedRun[]): Held[] {
+  const T = input.starts.length;
+  const all = [...input.fixedRuns, ...runs];
+  const out: Held[] = [];
+  for (let i = 1; i < input.order.length; i++) {
+    const a = input.order[i - 1]!;
+    const b = input.order[i]!;
+    const limitSlots = holdLimitSlots(input, b);
+    const aList = all.filter((r) => r.process === a).sort((x, y) => x.startSlot - y.startSlot);
+    const bList = all.filter((r) => r.process === b).sort((x, y) => x.startSlot - y.startSlot);
+    const credit = input.orderCredit[b] ?? 0;
+    const fixedB = input.fixedRuns.filter((r) => r.process === b).length;
+    const since = (k: number) => input.waitingSince?.[b]?.[k - fixedB] ?? 0;
+    const push = (h: Omit<Held, 'process' | 'limitSlots'>) => out.push({ process: b, ...h, ...(limitSlots === undefined ? {} : { limitSlots }) });
+    bList.forEach((run, k) => {
+      if (input.fixedRuns.includes(run)) return;
+      const pred = k < credit ? undefined : aList[k - credit];
+      if (k >= credit && !pred) return;
+      push({ batch: run.batch, fromSlot: pred ? pred.startSlot + pred.slots : since(k), toSlot: run.startSlot, open: false });
+    });
+    for (let k = Math.max(bList.length, fixedB); k < credit; k++) push({ batch: 0, fromSlot: since(k), toSlot: T, open: true });
+    aList.forEach((run, j) => {
+      if (j + credit >= bList.length && run.startSlot + run.slots < T) push({ batch: run.batch, fromSlot: run.startSlot + run.slots, toSlot: T, open: true });
+    });
+  }
+  return out;
+}
+
+/** Energy (kWh) and cost (€) of the holding in the horizon. */
+export function holdingCost(input: PlannerInput, held: readonly Held[]): { eur: number; kwh: number } {
+  const T = input.starts.length;
+  const hours = input.resolutionMs / HOUR_MS;
+  let eur = 0;
+  let kwh = 0;
+  for (const h of held) {
+    const kw = input.processes.find((x) => x.name === h.process)?.holdKw ?? 0;
+    if (!kw) continue;
+    for (let t = Math.max(0, h.fromSlot); t < Math.min(T, h.toSlot); t++) {
+      kwh += kw * hours;
+      eur += kw * hours * unitPrice(input, t);
+    }
+  }
+  return { eur, kwh };
+}
+
+/**
+ * The waits longer than their limit. A wait still open at the horizon's end is not one: its next step is work of a
+ * later day the horizon does not hold yet (the next plans place it; the solver already keeps such a batch's
+ * previous step as late as it can, since the limit is counted inside the horizon).
+ */
+export function holdingBreaches(held: readonly Held[]): Held[] {
+  return held.filter((h) => !h.open && h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots);
+}
+
+/** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
+export function describeBreach(input: PlannerInput, h: Held): string {
+  const hours = (slots: number) => Math.round(((slots * input.resolutionMs) / HOUR_MS) * 100) / 100;
+  const who = h.batch ? `batch ${h.batch}` : 'a batch already waiting';
+  return `${who} waits ${hours(h.toSlot - h.fromSlot)} h for ${h.process} (limit ${hours(h.limitSlots ?? 0)} h)`;
+}
+
+/**
+ * What a schedule costs in the horizon, every part priced the same way: the runs (the fixed, already started ones
+ * and the planned ones, cooling included) plus the holding between steps. € to the cent, kWh to 0.1.
+ */
+export function totalCost(input: PlannerInput, runs: readonly PlannedRun[]): { eur: number; kwh: number; holdEur: number; holdKwh: number } {
+  const run = scheduleCost(input, [...input.fixedRuns.map((r) => ({ ...r, startSlot: Math.max(0, r.startSlot), slots: Math.min(r.startSlot + r.slots, input.starts.length) - Math.max(0, r.startSlot) })), ...runs]);
+  const hold = holdingCost(input, heldIntervals(input, runs));
+  return { eur: Math.round((run.eur + hold.eur) * 100) / 100, kwh: Math.round((run.kwh + hold.kwh) * 10) / 10, holdEur: Math.round(hold.eur * 100) / 100, holdKwh: Math.round(hold.kwh * 10) / 10 };
+}
