@@ -9,7 +9,7 @@ const TIERS = [
   ['gateway/time'], //                 clock, time zones, calendar
   ['gateway/config'], //               config schema and loading
   ['gateway/util'], //                 errors, logging, version, health states, the HTTP fetcher and its retry policy
-  ['gateway/series', 'gateway/modbus'], // slot type, LevelDB store, backup, series status | the shared Modbus client
+  ['gateway/series', 'gateway/modbus', 'gateway/opcua'], // slot type, LevelDB store, backup, series status | the shared Modbus client | the shared OPC UA client
   ['gateway/mqtt'], //                 topic contract, connection (LWT), broker, bridge
   ['gateway/weather'], //              combined weather view and its payloads
   ['gateway/core'], //                 event bus, plugin API and host, scheduler, alerts, sd_notify

@@ -7,6 +7,7 @@ import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { uplinkPlugin } from '../plugins/uplink/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
+import { opcuaSensorsPlugin } from '../plugins/opcua-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
 import { predictionsPlugin } from '../plugins/predictions/index.js';
@@ -29,6 +30,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   replayPlugin,
   replayWeatherPlugin,
   modbusSensorsPlugin,
+  opcuaSensorsPlugin,
   weatherCombinedPlugin,
   predictionsPlugin,
   plannerPlugin,

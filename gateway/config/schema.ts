@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { OpcuaSection } from './opcua-schema.js';
 
 /** A secret is given inline, or as `{ file: path }` (systemd LoadCredential); it is never logged. */
 export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })], {
@@ -439,6 +440,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    opcua: OpcuaSection,
     plugins: Type.Object(
       {
         dir: Type.Optional(Type.String({ description: 'folder of external plugins (.js/.mjs default-exporting a plugin factory)' })),
