@@ -3,6 +3,7 @@ import { esiosDriversPlugin } from '../plugins/esios/drivers.js';
 import { esiosPlugin } from '../plugins/esios/index.js';
 import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
+import { opcuaLinesPlugin } from '../plugins/opcua-lines/index.js';
 import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { uplinkPlugin } from '../plugins/uplink/index.js';
@@ -35,6 +36,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   predictionsPlugin,
   plannerPlugin,
   modbusLinesPlugin,
+  opcuaLinesPlugin,
   sparkplugPlugin,
   homeAssistantPlugin,
   notifyPlugin,

@@ -9,6 +9,8 @@ export interface TestVariable {
   dataType: 'Double' | 'Int16' | 'UInt16' | 'UInt32' | 'Int32' | 'Boolean' | 'String' | 'DateTime';
   value: unknown;
   writable?: boolean;
+  /** Answers Good to a write but keeps its value (a PLC program that overwrites the tag): read-back must catch it. */
+  ignoreWrites?: boolean;
 }
 
 export interface TestServerOptions {
@@ -98,7 +100,7 @@ export class TestOpcuaServer {
         value: {
           get: () => this.status.get(id) ?? new Variant({ dataType: DataType[v.dataType], value: this.values.get(id) }),
           set: (variant: Variant) => {
-            this.values.set(id, variant.value);
+            if (!v.ignoreWrites) this.values.set(id, variant.value);
             this.writes++;
             return StatusCodes.Good;
           },
@@ -119,7 +121,7 @@ export class TestOpcuaServer {
         ],
         outputArguments: [],
       });
-      method.bindMethod(async (args: Variant[]) => {
+      method.bindMethod(async (args: Variant[], _context: unknown) => {
         this.methodCalls++;
         this.values.set('Line.Command', args[0]!.value);
         this.values.set('Line.PowerSetpoint', args[1]!.value);
