@@ -179,6 +179,7 @@ export async function openSession(m: OpcuaModules, e: OpcuaEndpoint, o: OpenOpti
     if (error instanceof OpcuaFault) throw error;
     const msg = errorMessage(error);
     if (/BadUserAccessDenied|BadIdentityToken|BadCertificate|BadUser|access denied|identity/i.test(msg)) throw new OpcuaFault('login_failed', `${o.label}: the server refused the login (${e.auth.type}${e.auth.username ? ` ${e.auth.username}` : ''}): ${short(msg)}`);
+    if (/end ?point must exist|endpoint/i.test(msg)) throw new OpcuaFault('security_rejected', `${o.label}: the server offers no endpoint for ${e.security === 'None' ? 'security None' : `${e.securityPolicy} ${e.security}`} at ${e.endpointUrl}`);
     throw new OpcuaFault(/time/i.test(msg) ? 'timeout' : 'unreachable', `${o.label}: session refused: ${short(msg)}`);
   }
   let namespaces: string[];
