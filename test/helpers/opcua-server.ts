@@ -161,6 +161,14 @@ export class TestOpcuaServer {
     return join(this.options.pkiDir, 'server', 'own', 'certs', 'certificate.pem');
   }
 
+  /** Ends every session as the server does when a session times out (ClosingReason "Timeout"); returns how many. */
+  expireSessions(): number {
+    const engine = this.server!.engine as unknown as { _sessions: Record<string, { authenticationToken: never }>; closeSession(token: never, deleteSubscriptions: boolean, reason: 'Timeout'): void };
+    const sessions = Object.values(engine._sessions);
+    for (const s of sessions) engine.closeSession(s.authenticationToken, true, 'Timeout');
+    return sessions.length;
+  }
+
   /** Copies this server's certificate into a client PKI's trusted/certs (what an engineer does to trust a PLC). */
   trustIn(clientPkiDir: string): void {
     mkdirSync(join(clientPkiDir, 'trusted', 'certs'), { recursive: true });

@@ -124,12 +124,29 @@ describe('OPC UA sensors against a real node-opcua server', () => {
     await vi.waitFor(() => expect(plugin.readings().floor_temp).toMatchObject({ state: 'ok', value: 22.2 }), { timeout: 5_000 });
   });
 
+  it('names a node that disappears after a PLC download, while the other points keep coming', async () => {
+    await vi.waitFor(() => expect(plugin.readings().tank_level!.state).toBe('ok'), { timeout: 5_000 });
+    server.remove('Tank.Level');
+    await vi.waitFor(() => expect(plugin.readings().tank_level).toMatchObject({ state: 'failed', code: 'node_missing' }), { timeout: 10_000 });
+    server.set(1001, 49.5);
+    await vi.waitFor(() => expect(plugin.readings().power).toMatchObject({ state: 'ok', value: 49.5 }), { timeout: 5_000 });
+  });
+
   it('renews the secure channel without losing the subscription', async () => {
     const sessions = devices().line1!.sessions;
     await vi.waitFor(() => expect(devices().line1!.secure_channel_renewals).toBeGreaterThanOrEqual(1), { timeout: 15_000 });
     server.set(1001, 51);
     await vi.waitFor(() => expect(plugin.readings().power!.value).toBe(51), { timeout: 5_000 });
     expect(devices().line1!.sessions).toBe(sessions);
+  });
+
+  it('names a session the server timed out (node-opcua drops the connection with it), and goes on with a fresh one', async () => {
+    const sessions = devices().line1!.sessions;
+    expect(server.expireSessions()).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(devices().line1!.sessions).toBeGreaterThan(sessions), { timeout: 20_000 });
+    expect(devices().line1!.last_fault!.code).toMatch(/session_timeout|session_closed|connection_lost/);
+    server.set(1001, 52);
+    await vi.waitFor(() => expect(plugin.readings().power).toMatchObject({ state: 'ok', value: 52 }), { timeout: 10_000 });
   });
 
   it('refuses a server whose certificate is not trusted, says where it is, and connects once it is trusted; the other device is unaffected', async () => {
