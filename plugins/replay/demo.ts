@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../../gateway/config/load.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { SIMULATED_POINTS, simulatedLines } from './simulated-sensor.js';
+import type { simulatedOpcuaConfig } from './simulated-opcua.js';
 
 /** The file that marks a directory as the demo's own: only a directory holding it is ever emptied by the demo. */
 export const DEMO_MARKER = '.choco-edge-demo';
 
-/** What a demo writes in its directory (the marker, the store, recalibrated models): the only entries it ever deletes. */
-const DEMO_WRITES = new Set([DEMO_MARKER, 'store', 'models']);
+/** What a demo writes in its directory (the marker, the store, recalibrated models, the OPC UA client and simulated PLC PKIs): the only entries it ever deletes. */
+const DEMO_WRITES = new Set([DEMO_MARKER, 'store', 'models', 'opcua-pki', 'opcua-plc']);
 
 /**
  * Gives the demo a directory of its own, `<dataDir>/demo`: created and marked (with this process's pid) on first
@@ -81,8 +82,8 @@ function isDanglingLink(path: string): boolean {
   }
 }
 
-/** The configuration the demo runs with: replay on, live sources off, `demoDir` (from prepareDemoDir) as data directory, the simulated devices. */
-export function demoConfig(configFile: string | undefined, demoDir: string, sensorPort?: number, plcPort?: number): Config {
+/** The configuration the demo runs with: replay on, live sources off, `demoDir` (from prepareDemoDir) as data directory, the simulated devices (Modbus ports, or the simulated OPC UA PLC's configuration). */
+export function demoConfig(configFile: string | undefined, demoDir: string, sensorPort?: number, plcPort?: number, opcua?: ReturnType<typeof simulatedOpcuaConfig>): Config {
   const base = loadConfig({ file: configFile });
   const config = loadConfig({
     file: configFile,
@@ -91,6 +92,7 @@ export function demoConfig(configFile: string | undefined, demoDir: string, sens
       sources: { ree: { enabled: false }, esios: { enabled: false }, omie: { enabled: false }, aemet: { enabled: false }, openweathermap: { enabled: false }, replay: { enabled: true } },
       ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 1000, timeoutMs: 5000, points: SIMULATED_POINTS }] } } : {}),
       ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
+      ...(opcua ? { opcua } : {}),
     },
   });
   // Set after loading: CHOCO_EDGE_DATA_DIR names the folder the demo's own subdirectory goes in, never the demo's store itself.
