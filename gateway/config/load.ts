@@ -276,6 +276,9 @@ export function redactConfig(config: Config): unknown {
 function redactWith(schema: TSchema, value: unknown): unknown {
   if (value === undefined) return value;
   if (isSecret(schema)) return '***';
+  // A secret inside a list (opcua.devices[].auth.password) is a secret too.
+  const items = (schema as { items?: TSchema }).items;
+  if (items && Array.isArray(value)) return value.map((v) => redactWith(items, v));
   const props = (schema as { properties?: Record<string, TSchema> }).properties;
   if (props && value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
