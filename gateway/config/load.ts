@@ -4,6 +4,7 @@ import { checkInputFile } from './cli-input.js';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
+import { fieldNameProblems } from './field-names.js';
 import { ConfigSchema, type Config, type SecretValue } from './schema.js';
 import { topicNameProblems } from './topic-names.js';
 
@@ -85,6 +86,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }
   });
   if (!problems.length) problems.push(...topicNameProblems(withDefaults as Config));
+  if (!problems.length) problems.push(...fieldNameProblems(withDefaults as Config));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
 }

@@ -25,4 +25,21 @@ describe('OPC UA configuration', () => {
     expect(JSON.stringify(redactConfig(config))).not.toContain('Pa55-from-file');
     expect(() => loadConfig({ env: {}, overrides: device('nsu=urn:x;i=1', { auth: { type: 'user', username: 'gw', password: { file: join(dir, 'missing') } } }) })).toThrow(ConfigError);
   });
+
+  it('refuses a point, device or line named twice across Modbus and OPC UA (one series, one readings record, one writer each)', () => {
+    const modbus = { modbus: { devices: [{ name: 'floor', host: '10.0.0.9', points: [{ name: 'room_temp', address: 0 }] }, { name: 'tank', host: '10.0.0.8', points: [{ name: 'room_temp', address: 1 }] }] } };
+    expect(() => loadConfig({ env: {}, overrides: modbus })).toThrow(ConfigError);
+    try {
+      loadConfig({ env: {}, overrides: { ...modbus, ...device('nsu=urn:x;i=1', { name: 'floor', points: [{ name: 't', nodeId: 'nsu=urn:x;i=1' }] }), lines: [{ line: 'conching', registers: { command: 0, powerSetpoint: 1, validUntil: 2, heartbeat: 4 } }] } });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        '/opcua/devices/0/name: device name "floor" is already used at /modbus/devices/0/name',
+        '/modbus/devices/1/points/0/name: point name (series sensor.<name>, topic sensors/<name>) "room_temp" is already used at /modbus/devices/0/points/0/name',
+      ]);
+    }
+    const n = (id: string) => `nsu=urn:x;s=${id}`;
+    const twice = { lines: [{ line: 'conching', registers: { command: 0, powerSetpoint: 1, validUntil: 2, heartbeat: 4 } }], opcua: { lines: [{ line: 'conching', endpointUrl: 'opc.tcp://10.0.0.5:4840', nodes: { command: n('c'), powerSetpoint: n('p'), validUntil: n('v'), heartbeat: n('h') } }] } };
+    expect(() => loadConfig({ env: {}, overrides: twice })).toThrow(ConfigError);
+  });
 });
