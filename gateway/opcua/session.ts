@@ -59,9 +59,13 @@ let loading: Promise<OpcuaModules> | undefined;
  */
 export function loadOpcua(log: Logger): Promise<OpcuaModules> {
   loading ??= (async () => {
+    const forward = (level: 'debug' | 'warn') => (...args: unknown[]) => log[level]({ module: 'node-opcua' }, args.map((a) => (typeof a === 'string' ? a : errorMessage(a))).join(' ').slice(0, 500));
+    // node-opcua's loggers print with console.log, some while its modules load (a Node 20 note about PKCS#1 v1.5,
+    // which only Basic128Rsa15 uses): during the import console.log goes to the log at debug, then the loggers are set.
+    const consoleLog = console.log;
+    console.log = forward('debug');
     try {
-      const [client, certs] = await Promise.all([import('node-opcua-client'), import('node-opcua-certificate-manager')]);
-      const forward = (level: 'debug' | 'warn') => (...args: unknown[]) => log[level]({ module: 'node-opcua' }, args.map((a) => (typeof a === 'string' ? a : errorMessage(a))).join(' ').slice(0, 500));
+      const [client, certs] = await Promise.all([import('node-opcua-client'), import('node-opcua-certificate-manager')]).finally(() => (console.log = consoleLog));
       client.setWarningLogger(forward('debug'));
       client.setErrorLogger(forward('debug'));
       client.setDebugLogger(forward('debug'));
