@@ -10,7 +10,7 @@ const TIERS = [
   ['gateway/config'], //               config schema and loading
   ['gateway/util'], //                 errors, logging, version, health states, the HTTP fetcher and its retry policy
   ['gateway/contract'], //             the electricity supply contract: access tariff, period calendar, prices (data)
-  ['gateway/series', 'gateway/modbus'], // slot type, LevelDB store, backup, series status | the shared Modbus client
+  ['gateway/series', 'gateway/modbus', 'gateway/opcua'], // slot type, LevelDB store, backup, series status | the shared Modbus client | the shared OPC UA client
   ['gateway/meters'], //               energy meters: profiles (data), decoding, counter checks, quarter-hours
   ['gateway/bill'], //                 the bill (energy, power, excess power, tax, VAT) and measured savings
   ['gateway/site-load'], //            the site's unplanned base load: profile and forecast

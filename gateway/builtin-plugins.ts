@@ -5,11 +5,13 @@ import { homeAssistantPlugin } from '../plugins/homeassistant/index.js';
 import { modbusLinesPlugin } from '../plugins/modbus-lines/index.js';
 import { powerGuardPlugin } from '../plugins/power-guard/index.js';
 import { siteLoadPlugin } from '../plugins/site-load/index.js';
+import { opcuaLinesPlugin } from '../plugins/opcua-lines/index.js';
 import { notifyPlugin } from '../plugins/notify/index.js';
 import { sparkplugPlugin } from '../plugins/sparkplug/index.js';
 import { uplinkPlugin } from '../plugins/uplink/index.js';
 import { modbusSensorsPlugin } from '../plugins/modbus-sensors/index.js';
 import { metersPlugin } from '../plugins/meters/index.js';
+import { opcuaSensorsPlugin } from '../plugins/opcua-sensors/index.js';
 import { openWeatherMapPlugin } from '../plugins/openweathermap/index.js';
 import { plannerPlugin } from '../plugins/planner/index.js';
 import { billPlugin } from '../plugins/bill/index.js';
@@ -34,6 +36,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   replayWeatherPlugin,
   modbusSensorsPlugin,
   metersPlugin,
+  opcuaSensorsPlugin,
   weatherCombinedPlugin,
   predictionsPlugin,
   plannerPlugin,
@@ -41,6 +44,7 @@ export const BUILTIN_PLUGINS: PluginFactory[] = [
   modbusLinesPlugin,
   powerGuardPlugin,
   siteLoadPlugin,
+  opcuaLinesPlugin,
   sparkplugPlugin,
   homeAssistantPlugin,
   notifyPlugin,

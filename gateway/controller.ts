@@ -371,8 +371,13 @@ export class Gateway implements HttpContext {
     return this.plugins.get('replay')?.plugin as ReplaySource | undefined;
   }
 
+  /** Latest reading per floor point, Modbus and OPC UA alike, each with its `protocol`. */
   sensorReadings(): Record<string, PointReading> | undefined {
-    return (this.plugins.get('modbus-sensors')?.plugin as { readings?: () => Record<string, PointReading> } | undefined)?.readings?.();
+    const of = (name: string) => (this.plugins.get(name)?.plugin as { readings?: () => Record<string, PointReading> } | undefined)?.readings?.();
+    const modbus = of('modbus-sensors');
+    const opcua = of('opcua-sensors');
+    if (!modbus && !opcua) return undefined;
+    return { ...Object.fromEntries(Object.entries(modbus ?? {}).map(([k, r]) => [k, { ...r, protocol: 'modbus' }])), ...opcua };
   }
 
   async seriesStatuses(): Promise<SeriesStatus[]> {

@@ -27,6 +27,7 @@ import { resolveContract } from './contract/contract.js';
 import { simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 import { startSimulatedSiteMeter } from '../plugins/replay/simulated-meter.js';
 import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
+import { simulatedOpcuaConfig, startSimulatedOpcuaPlc } from '../plugins/replay/simulated-opcua.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -180,12 +181,16 @@ async function main(): Promise<number> {
       const demoDir = prepareDemoDir(base.dataDir);
       const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
       let gateway: Gateway | undefined;
-      const sensor = settings.simulatedSensor ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
-      const plc = settings.simulatedSensor ? await startSimulatedPlc() : undefined;
+      const modbus = settings.simulatedSensor && settings.plc === 'modbus';
+      const sensor = modbus ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
+      const plc = modbus ? await startSimulatedPlc() : undefined;
+      const lines = [...new Set(base.planner.processes.map((p) => p.line))];
+      // The simulated site meter follows the runs the simulated Modbus PLC received (with an OPC UA PLC there is none).
       const meter = plc ? await startSimulatedSiteMeter(clock, { holding: plc.holding, lines: simulatedLines(base.planner.processes.map((p) => p.line), plc.port) }) : undefined;
-      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port, meter?.port);
+      const uaPlc = settings.simulatedSensor && settings.plc === 'opcua' ? await startSimulatedOpcuaPlc(() => gateway?.store, clock, lines, join(demoDir, 'opcua-plc'), join(demoDir, 'opcua-pki')) : undefined;
+      const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port, meter?.port, uaPlc ? simulatedOpcuaConfig(uaPlc.endpointUrl, lines) : undefined);
       gateway = new Gateway({ config, clock });
-      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop(), meter?.stop()]));
+      gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop(), meter?.stop(), uaPlc?.stop()]));
       gateway.bus.on('replay.ended', 'demo', (e) => {
         gateway?.log.info({ dataEnd: new Date(e.dataEnd).toISOString() }, 'demo: the replay reached the end of its recorded data; the demo stops (run it again, or set demo.startAt)');
         process.kill(process.pid, 'SIGTERM');
@@ -199,7 +204,7 @@ async function main(): Promise<number> {
           mqtt: gateway.brokerPorts,
           try: [`curl '${gateway.http?.url}/ree/prices?hours=24'`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
         },
-        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated Modbus floor sensor and a simulated PLC for the lines`,
+        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated ${config.demo.plc === 'opcua' ? 'OPC UA' : 'Modbus'} floor sensor and a simulated ${config.demo.plc === 'opcua' ? 'OPC UA' : 'Modbus'} PLC for the lines`,
       );
       return -1;
     }

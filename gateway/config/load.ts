@@ -4,6 +4,7 @@ import { checkInputFile } from './cli-input.js';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
+import { fieldNameProblems } from './field-names.js';
 import { ConfigSchema, type Config, type SecretValue } from './schema.js';
 import { topicNameProblems } from './topic-names.js';
 import { contractProblems } from './contract-schema.js';
@@ -89,6 +90,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!problems.length) problems.push(...topicNameProblems(withDefaults as Config));
   if (!problems.length) problems.push(...contractProblems((withDefaults as Config).energy?.contract));
   if (!problems.length) problems.push(...meterProblems((withDefaults as Config).energy?.meters, (withDefaults as Config).energy?.meterProfiles));
+  if (!problems.length) problems.push(...fieldNameProblems(withDefaults as Config));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
 }
@@ -280,6 +282,9 @@ export function redactConfig(config: Config): unknown {
 function redactWith(schema: TSchema, value: unknown): unknown {
   if (value === undefined) return value;
   if (isSecret(schema)) return '***';
+  // A secret inside a list (opcua.devices[].auth.password) is a secret too.
+  const items = (schema as { items?: TSchema }).items;
+  if (items && Array.isArray(value)) return value.map((v) => redactWith(items, v));
   const props = (schema as { properties?: Record<string, TSchema> }).properties;
   if (props && value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ContractSchema } from './contract-schema.js';
 import { MeterKeepDaysSchema, MeterProfilesSchema, MetersSchema } from './meters-schema.js';
 import { PowerGuardSchema, SiteLoadSchema } from './site-load-schema.js';
+import { OpcuaSection } from './opcua-schema.js';
 
 /** A secret is given inline, or as `{ file: path }` (systemd LoadCredential); it is never logged. */
 export const Secret = Type.Union([Type.String({ minLength: 1 }), Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })], {
@@ -504,6 +505,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    opcua: OpcuaSection,
     plugins: Type.Object(
       {
         dir: Type.Optional(Type.String({ description: 'folder of external plugins (.js/.mjs default-exporting a plugin factory)' })),
@@ -515,6 +517,7 @@ export const ConfigSchema = Type.Object(
       {
         startAt: Type.String({ default: '2018-01-08T09:00:00Z', description: 'simulated start (UTC); the recording must hold the week before it' }),
         simulatedSensor: Type.Boolean({ default: true, description: 'start a simulated Modbus TCP plant-floor sensor and a simulated line PLC in the demo' }),
+        plc: Type.Union([Type.Literal('modbus'), Type.Literal('opcua')], { default: 'modbus', description: 'protocol of the simulated floor sensor and line PLC: Modbus TCP, or OPC UA (Basic256Sha256 SignAndEncrypt; needs the optional node-opcua)' }),
         speed: Type.Number({ exclusiveMinimum: 0, default: 600, description: 'simulated seconds per real second (600: a simulated hour every 6 s, the shipped year in about 14 h)' }),
       },
       { additionalProperties: false, default: {} },

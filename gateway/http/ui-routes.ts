@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fieldDevices } from './field-devices.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
@@ -131,6 +132,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
       },
       plan,
       lines: planner()?.lines() ?? [],
+      devices: fieldDevices(gw.pluginHealth()),
       alert_groups: groupAlerts(gw.alerts.recent()),
       alerts: gw.alerts.recent(50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),
       health: {

@@ -78,12 +78,15 @@ export function registerWeatherRoutes(app: FastifyInstance, gw: HttpContext): vo
   app.get('/weather/openweather', { schema: { summary: 'Latest OpenWeatherMap observation (prototype contract)', tags: ['weather'] } }, () => latestFrom('openweathermap'));
   app.get('/aemet/weather', { schema: { summary: 'Latest AEMET station observation (prototype contract)', tags: ['weather'] } }, () => latestFrom('aemet'));
 
-  app.get('/api/sensors', { schema: { summary: 'Latest reading per Modbus point with its health; per device the requests a poll cycle takes and the achieved poll rate', tags: ['sensors'] } }, async () => {
+  app.get('/api/sensors', { schema: { summary: 'Latest reading per Modbus and OPC UA point with its health and protocol; per Modbus device the requests a poll cycle takes and the achieved poll rate, per OPC UA device its session, namespaces and faults', tags: ['sensors'] } }, async () => {
     const health = gw.pluginHealth()['modbus-sensors'];
+    const opcua = gw.pluginHealth()['opcua-sensors'];
     const points = gw.sensorReadings() ?? {};
+    const withProtocol = (devices: unknown, protocol: string) => Object.fromEntries(Object.entries((devices ?? {}) as Record<string, object>).map(([k, d]) => [k, { protocol, ...d }]));
     return {
       health: health ? { state: health.state, message: health.message } : null,
-      devices: health?.details?.devices ?? {},
+      opcua_health: opcua && opcua.state !== 'disabled' ? { state: opcua.state, message: opcua.message } : null,
+      devices: { ...withProtocol(health?.details?.devices, 'modbus'), ...withProtocol(opcua?.details?.devices, 'opcua') },
       store: health?.details?.store ?? null,
       points: Object.entries(points).map(([name, r]) => ({ name, ...r, age_s: r.at ? Math.round((gw.clock.now() - Date.parse(r.at)) / 1000) : null })),
     };

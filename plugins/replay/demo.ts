@@ -5,12 +5,13 @@ import type { Config } from '../../gateway/config/schema.js';
 import { SIMULATED_POINTS, simulatedLines } from './simulated-sensor.js';
 import { simulatedSiteMeterConfig } from './simulated-meter.js';
 import { DEMO_CONTRACT } from './demo-contract.js';
+import type { simulatedOpcuaConfig } from './simulated-opcua.js';
 
 /** The file that marks a directory as the demo's own: only a directory holding it is ever emptied by the demo. */
 export const DEMO_MARKER = '.choco-edge-demo';
 
-/** What a demo writes in its directory (the marker, the store, recalibrated models): the only entries it ever deletes. */
-const DEMO_WRITES = new Set([DEMO_MARKER, 'store', 'models']);
+/** What a demo writes in its directory (the marker, the store, recalibrated models, the OPC UA client and simulated PLC PKIs): the only entries it ever deletes. */
+const DEMO_WRITES = new Set([DEMO_MARKER, 'store', 'models', 'opcua-pki', 'opcua-plc']);
 
 /**
  * Gives the demo a directory of its own, `<dataDir>/demo`: created and marked (with this process's pid) on first
@@ -83,8 +84,8 @@ function isDanglingLink(path: string): boolean {
   }
 }
 
-/** The configuration the demo runs with: replay on, live sources off, `demoDir` (from prepareDemoDir) as data directory, the simulated devices. */
-export function demoConfig(configFile: string | undefined, demoDir: string, sensorPort?: number, plcPort?: number, meterPort?: number): Config {
+/** The configuration the demo runs with: replay on, live sources off, `demoDir` (from prepareDemoDir) as data directory, the simulated devices (Modbus ports, the site meter's port, or the simulated OPC UA PLC's configuration). */
+export function demoConfig(configFile: string | undefined, demoDir: string, sensorPort?: number, plcPort?: number, meterPort?: number, opcua?: ReturnType<typeof simulatedOpcuaConfig>): Config {
   const base = loadConfig({ file: configFile });
   const config = loadConfig({
     file: configFile,
@@ -94,6 +95,7 @@ export function demoConfig(configFile: string | undefined, demoDir: string, sens
       ...(sensorPort ? { modbus: { devices: [{ name: 'simulated-floor', host: '127.0.0.1', port: sensorPort, pollMs: 1000, timeoutMs: 5000, points: SIMULATED_POINTS }] } } : {}),
       ...(plcPort ? { lines: simulatedLines(base.planner.processes.map((p) => p.line), plcPort) } : {}),
       ...(meterPort ? { energy: { meters: [simulatedSiteMeterConfig(meterPort)], ...(base.energy.contract ? {} : { contract: DEMO_CONTRACT }) } } : {}),
+      ...(opcua ? { opcua } : {}),
     },
   });
   // Set after loading: CHOCO_EDGE_DATA_DIR names the folder the demo's own subdirectory goes in, never the demo's store itself.

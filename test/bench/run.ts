@@ -33,6 +33,7 @@ import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
 import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { scaleBench } from './scale.js';
+import { opcuaStartAndIdle } from './opcua.js';
 import { readFileSync } from 'node:fs';
 
 const pct = (xs: number[], p: number): number => {
@@ -321,6 +322,11 @@ if (process.argv.includes('--planner')) {
   await planning();
   process.exit(0);
 }
+// `npm run bench -- --opcua`: only the OPC UA start time and idle RSS, without and with a device.
+if (process.argv.includes('--opcua')) {
+  await opcuaStartAndIdle();
+  process.exit(0);
+}
 await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
 await storeThroughput();
 await weatherPollCost(50);
@@ -329,5 +335,6 @@ await inference();
 dailyRecalibration();
 await planning();
 await coldStartAndIdle();
+await opcuaStartAndIdle();
 await brokerThroughput();
 await scaleBench();

@@ -95,7 +95,7 @@
     if (floorT || floorH) {
       const stale = (floorT && floorT[1].stale) || (floorH && floorH[1].stale);
       const ageS = floorT && floorT[1].at ? (Date.parse(s.now) - Date.parse(floorT[1].at)) / 1000 : null;
-      cards.push(card('card-floor', t('floor'), `${floorT ? fmt(floorT[1].value, 1) : '—'}&nbsp;°C · ${floorH ? fmt(floorH[1].value, 0) : '—'}&nbsp;%`, metaOf('modbus', ageS, stale, ''), stale ? 'stale' : ''));
+      cards.push(card('card-floor', t('floor'), `${floorT ? fmt(floorT[1].value, 1) : '—'}&nbsp;°C · ${floorH ? fmt(floorH[1].value, 0) : '—'}&nbsp;%`, metaOf(floorT && floorT[1].protocol === 'opcua' ? 'OPC UA' : 'modbus', ageS, stale, ''), stale ? 'stale' : ''));
     }
     // One recommendation, the plan's for this hour; the production-recommender's class only as a labelled input.
     const r = s.recommendation || {};
@@ -250,8 +250,10 @@
     const messages = Object.entries(h.plugins).filter(([, p]) => p.message).map(([n, p]) => `<li translate="no" lang="en"><b>${esc(n)}</b>: ${esc(p.message)}</li>`).join('');
     const jobs = h.jobs.map((j) => `<tr><td>${id(j.id)}</td><td>${j.lastRun ? `${esc(v('outcome', j.lastRun.outcome))} ${localTime(j.lastRun.at, true)} (${fmt(j.lastRun.durationMs, 0)} ${t('ms')})` : '—'}</td><td>${j.paused ? t('paused') : localTime(j.nextRun, true)}</td><td><button class="auth-only" data-job="${esc(j.id)}" data-action="trigger">${t('trigger')}</button> <button class="auth-only" data-job="${esc(j.id)}" data-action="${j.paused ? 'resume' : 'pause'}">${t(j.paused ? 'resume' : 'pause')}</button></td></tr>`).join('');
     const stale = h.series.filter((x) => x.stale).map((x) => `<span class="badge stale" translate="no">${esc(x.id)}</span>`).join(' ');
+    const devices = (s.devices || []).map((d) => `<tr><td>${id(d.name)}</td><td translate="no">${esc(d.protocol === 'opcua' ? 'OPC UA' : 'Modbus')}</td><td>${t(d.role === 'line' ? 'line' : 'floor')}</td><td class="state-${esc(d.state)}" title="${esc(d.message)}">${esc(v('state', d.state))}${d.code ? ` <small translate="no">${esc(d.code)}</small>` : ''}</td></tr>`).join('');
+    const deviceTable = devices ? `<table class="devices"><tr><th>${t('device')}</th><th>${t('protocol')}</th><th></th><th>${t('state')}</th></tr>${devices}</table>` : '';
     setHtml('health', `<p>broker: ${h.broker.connected ? `<span class="badge ok">${esc(v('state', 'ok'))}</span>` : `<span class="badge stale">${t('down')}</span>`} · ${t('clients')} ${h.broker.clients ?? '—'} · ${t('models')}: ${h.models.map((m) => `${id(`${m.name}@${m.version}`)} (${id(m.backend)}, ${fmt(m.inferences, 0)})`).join(', ') || '—'} ${stale}</p>
-      <table><tr><th>${t('plugin')}</th><th>${t('state')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
+      ${deviceTable}<table><tr><th>${t('plugin')}</th><th>${t('state')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
       <details><summary>${t('details')}</summary><ul class="log">${messages}</ul></details>`);
   }
 
