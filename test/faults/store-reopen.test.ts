@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SeriesStore, type StoreReopen } from '../../gateway/series/store.js';
+import { testConfig } from '../helpers/context.js';
+import { startGateway } from '../helpers/gateway.js';
 
 /**
  * Issue #27 fault 2, the store half: "Iterator is not open", "Database is not open" — the store was closed and reopened
@@ -104,5 +106,34 @@ describe.skipIf(!isRoot)(`a reopen after a real failed write (disk full, 2 MB tm
     const integrity = store.integrity();
     expect(integrity).toMatchObject({ state: 'ok', reopens: 1, lastReopen: { cause: reopened[0]!.cause } });
     expect(integrity.message).toMatch(/reopened 1 time after a failed write, last at \d{4}-/);
+    await store.close();
+    store = undefined;
+  });
+
+  it('in the running gateway a reopen raises a STORE_REOPENED alert and shows in /healthz', async () => {
+    const dataDir = join(mnt, 'gateway');
+    mkdirSync(dataDir);
+    const { gw } = await startGateway(testConfig('http://127.0.0.1:9', { dataDir }), '2026-12-06T10:00:00Z');
+    try {
+      const filler = join(mnt, 'filler-gw');
+      const chunk = Buffer.alloc(16 * 1024, 7);
+      try {
+        for (;;) writeFileSync(filler, chunk, { flag: 'a' });
+      } catch {
+        // ENOSPC
+      }
+      let failed = false;
+      for (let i = 0; i < 200 && !failed; i++) await gw.store.setValue(`probe.${i}`, { pad: 'x'.repeat(4000) }).catch(() => (failed = true));
+      expect(failed).toBe(true);
+      rmSync(filler);
+      const report = await gw.health(); // the health check reopens the store once space is back
+      expect(report.store).toMatchObject({ reopens: 1, lastReopen: { cause: expect.stringMatching(/^write failed: /) } });
+      await vi.waitFor(() => expect(gw.alerts.recent().find((a) => a.code === 'STORE_REOPENED')).toBeTruthy());
+      expect(gw.alerts.recent().find((a) => a.code === 'STORE_REOPENED')).toMatchObject({ level: 'warning', message: expect.stringMatching(/^store reopened after write failed: .* \(1 since start\)$/) });
+      const healthz = await (await fetch(`${gw.http!.url}/healthz`)).json();
+      expect(JSON.stringify(healthz)).toMatch(/reopened 1 time after a failed write/);
+    } finally {
+      await gw.stop();
+    }
   });
 });
