@@ -83,12 +83,12 @@ describe('under attack: every port bounded, logins off the event loop, the line 
 
   it('a storm of wrong passwords and 20 MB CONNECT packets: the heartbeat never misses the watchdog, the PLC still logs in', async () => {
     const since = performance.now();
-    // 400 logins of a known user with a wrong password, from 40 addresses, all at once.
-    const logins = Array.from({ length: 400 }, (_, i) => {
-      const c = rawClient(mqttPort, `127.0.1.${2 + (i % 40)}`);
-      c.socket.on('connect', () => c.socket.write(connectPacket('conching-plc', `wrong-${i}`, `attacker-${i}`)));
-      return c.closed;
-    });
+    // 400 logins of a known user with a wrong password, from 40 addresses: connected first, then all sent at once,
+    // so the broker finds them in one turn of its event loop.
+    const attackers = Array.from({ length: 400 }, (_, i) => rawClient(mqttPort, `127.0.1.${2 + (i % 40)}`));
+    await Promise.all(attackers.map((c) => new Promise<void>((resolve) => (c.socket.once('connect', () => resolve()), c.socket.once('close', () => resolve())))));
+    for (const [i, c] of attackers.entries()) c.socket.write(connectPacket('conching-plc', `wrong-${i}`, `attacker-${i}`));
+    const logins = attackers.map((c) => c.closed);
     // 10 CONNECTs that claim 20 MB each and send as fast as the broker takes it.
     const claimed = 20 * 1024 * 1024;
     const oversized = Array.from({ length: 10 }, async (_, i) => {
@@ -110,11 +110,13 @@ describe('under attack: every port bounded, logins off the event loop, the line 
     });
     const ended = await Promise.all(logins);
     const sentBeforeClose = await Promise.all(oversized);
-    const gapDuringStorm = longestGap(since);
-    const stormMs = performance.now() - since;
-    expect(gapDuringStorm, 'longest heartbeat gap during the storm (ms)').toBeLessThan(PLC_WATCHDOG_MS);
-    // And the rhythm holds: at least half the writes the period asks for (main: 8 of 28 in a 14 s storm).
-    expect(beats.filter((t) => t >= since).length, `heartbeat writes in a ${Math.round(stormMs)} ms storm`).toBeGreaterThanOrEqual(Math.floor(stormMs / WATCHDOG_MS / 2));
+    // A few more beats after the storm, so a stall at its end shows too; then the gap and the rhythm.
+    const afterStorm = beats.length;
+    await vi.waitFor(() => expect(beats.length).toBeGreaterThan(afterStorm + 5), { timeout: 30_000, interval: 50 });
+    const windowMs = performance.now() - since;
+    expect(longestGap(since), 'longest heartbeat gap during the storm (ms)').toBeLessThan(PLC_WATCHDOG_MS);
+    // The rhythm holds: at least 70 % of the writes the period asks for (main: 14 of 24, 54-58 %, in a 12 s storm).
+    expect(beats.filter((t) => t >= since).length, `heartbeat writes in ${Math.round(windowMs)} ms`).toBeGreaterThanOrEqual(Math.floor((0.7 * windowMs) / WATCHDOG_MS));
     // Every wrong login is answered "refused" (CONNACK 0x20 with a non-zero code) or closed; none is let in.
     for (const { received } of ended) if (received.length >= 4) expect(received[3]).not.toBe(0);
     // Each oversized CONNECT is cut at its header: the broker stopped reading long before 20 MB.
@@ -123,11 +125,7 @@ describe('under attack: every port bounded, logins off the event loop, the line 
     // The line's own PLC, from its own address, still gets in right after the storm.
     const plcClient = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'conching-plc', password: 'plc-pass', clientId: 'conching-plc-1', reconnectPeriod: 0, connectTimeout: 30_000 });
     await plcClient.endAsync();
-    // A few more beats after the storm, so a stall at its end would show as a gap too.
-    const after = beats.length;
-    await vi.waitFor(() => expect(beats.length).toBeGreaterThan(after + 2), { timeout: 30_000, interval: 50 });
-    const beatsDuring = beats.filter((t) => t >= since).length;
-    expect(longestGap(since), `heartbeat gaps during the storm (ms): ${beatsDuring} writes`).toBeLessThan(PLC_WATCHDOG_MS);
+    expect(longestGap(since), 'longest heartbeat gap, storm and PLC login').toBeLessThan(PLC_WATCHDOG_MS);
     expect(gw.mqtt.connected).toBe(true);
   }, 180_000);
 
