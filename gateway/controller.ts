@@ -12,6 +12,7 @@ import { readSecret } from './config/load.js';
 import { errorMessage } from './util/errors.js';
 import { Fetcher } from './util/fetcher.js';
 import { HealthWatch } from './core/health-watch.js';
+import { OutputMode } from './core/output-mode.js';
 import type { ComponentHealth } from './util/health.js';
 import { createLogger, moduleLogger, type Logger } from './util/log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
@@ -70,6 +71,8 @@ export class Gateway implements HttpContext {
   bridge!: Bridge;
   scheduler!: Scheduler;
   healthWatch?: HealthWatch;
+  /** The write-nothing mode (outputs.dryRun), switched at run time through the HTTP API. */
+  outputs!: OutputMode;
   http?: HttpServer;
   readonly plugins = new Map<string, HostedPlugin>();
   /** Alerts from every part: raised once an hour at most per code and message, kept newest first, published. */
@@ -144,6 +147,8 @@ export class Gateway implements HttpContext {
     await this.mqtt.start();
     this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
     this.alerts.wire(this.bus, 'gateway');
+    this.outputs = new OutputMode({ dryRun: cfg.outputs.dryRun, clock: this.clock, bus: this.bus, log: this.logger('outputs'), store: this.store, mqtt: this.mqtt });
+    await this.outputs.start();
 
     await startPlugins({ factories: this.options.plugins ?? BUILTIN_PLUGINS, config: cfg, bus: this.bus, log: this.log, context: (name) => this.pluginContext(name), hosted: this.plugins });
 
@@ -191,6 +196,7 @@ export class Gateway implements HttpContext {
       mqttUrl: this.mqttUrl,
       mqttCredentials: this.mqttCredentials,
       catalog: () => this.catalog(name),
+      outputs: this.outputs,
     };
   }
 

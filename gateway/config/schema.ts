@@ -353,6 +353,16 @@ export const ConfigSchema = Type.Object(
       ),
       { default: [] },
     ),
+    outputs: Type.Object(
+      {
+        dryRun: Type.Boolean({
+          default: false,
+          description:
+            'commissioning: plan and show every line command and setpoint the gateway would send (Modbus registers, MQTT lines/<line>/command, Sparkplug line metrics), write none; switch off at run time with POST /api/outputs/dry-run (bearer token). A restart goes back to this value.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     uplink: Type.Object(
       {
         enabled: Type.Boolean({ default: false }),

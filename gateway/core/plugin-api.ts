@@ -7,6 +7,7 @@ import type { Logger } from '../util/log.js';
 import type { SeriesDescriptor } from '../series/status.js';
 import type { SeriesStore } from '../series/store.js';
 import type { MqttConnection } from '../mqtt/connection.js';
+import type { OutputMode } from './output-mode.js';
 
 /** What a plugin declares about a series it writes (defined with the series status that judges it). */
 export type { SeriesDescriptor };
@@ -42,6 +43,11 @@ export interface PluginContext {
   mqttCredentials: { username?: string; password?: string };
   /** Every series the running plugins write (for outputs that publish them). */
   catalog: () => SeriesDescriptor[];
+  /**
+   * The write-nothing mode (outputs.dryRun) every output that writes to a PLC follows: while `dryRun` it records
+   * what it would write (`wouldWrite`) and writes nothing. Absent (tests): fixed at `config.outputs.dryRun`.
+   */
+  outputs?: OutputMode;
 }
 
 export interface Plugin {

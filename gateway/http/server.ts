@@ -11,6 +11,7 @@ import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { registerPlanRoutes } from './plan-routes.js';
+import { registerOutputRoutes } from './output-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
 import swaggerUi from '@fastify/swagger-ui';
@@ -82,6 +83,7 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
   registerWeatherRoutes(app, gateway);
   registerModelRoutes(app, gateway, guard);
   registerPlanRoutes(app, gateway, guard);
+  registerOutputRoutes(app, gateway, guard);
   registerUiRoutes(app, gateway, guard);
   registerMetrics(app, gateway);
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -124,7 +124,7 @@ export interface Payloads {
   'lines/+/state': {
     v: number;
     line: string;
-    state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+    state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped' | 'dry_run';
     /** What the PLC holds, read back: null before the first verified write. */
     written: { command: 'idle' | 'run' | 'halt'; power_kw: number; valid_until: string; at: string } | null;
     error: string | null;
@@ -132,6 +132,19 @@ export interface Payloads {
     at: string;
   };
   alerts: { v: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: string };
+  /**
+   * The write-nothing (commissioning) mode, retained: on, since when, who switched it and why, and what the gateway
+   * would have written to each line (Modbus registers, MQTT line commands, Sparkplug metrics) while it is on.
+   */
+  'outputs/dry-run': {
+    v: number;
+    dry_run: boolean;
+    since: string;
+    by: string;
+    reason: string;
+    would_write: Array<{ via: 'modbus' | 'mqtt' | 'sparkplug'; target: string; what: string; values: Record<string, unknown>; first_at: string; last_at: string; times: number }>;
+    at: string;
+  };
   /** Only while recorded data is replayed (the demo): that it is a replay, the simulated time, the speed. */
   replay: {
     v: number;
@@ -202,6 +215,7 @@ export const topics = {
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
   lineSetWildcard: 'lines/+/set',
   alerts: 'alerts',
+  outputsDryRun: 'outputs/dry-run',
   replay: 'replay',
   request: (name: string): `bridge/request/${string}` => `bridge/request/${topicLevels(name, 'request name')}`,
   response: (name: string): `bridge/response/${string}` => `bridge/response/${topicLevels(name, 'request name')}`,

@@ -11,6 +11,7 @@ import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
+import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, HOUR_MS, formatUtcIso, localDate } from '../../gateway/time/tz.js';
@@ -65,6 +66,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return started;
   };
   const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
+  const outputs = outputModeOf(ctx);
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
     ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
@@ -145,20 +147,19 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const running = mine.find((r) => r.s <= now && r.e > now);
       const next = mine.find((r) => r.s > now);
       const until = running?.e ?? next?.s ?? input.starts[0]! + input.starts.length * input.resolutionMs;
-      await ctx.mqtt.publish(
-        topics.lineCommand(p.line),
-        {
-          v: PAYLOAD_VERSION,
-          plan_id: doc.plan_id,
-          line: p.line,
-          process: p.name,
-          at: formatUtcIso(now),
-          now: { command: running ? 'run' : 'idle', power_kw: running ? p.kw : 0, batch: running?.batch ?? null, until: formatUtcIso(until) },
-          next: next ? { command: 'run', start: formatUtcIso(next.s), end: formatUtcIso(next.e), batch: next.batch } : null,
-          valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
-        },
-        { retain: true },
-      );
+      const command = {
+        v: PAYLOAD_VERSION,
+        plan_id: doc.plan_id,
+        line: p.line,
+        process: p.name,
+        at: formatUtcIso(now),
+        now: { command: running ? ('run' as const) : ('idle' as const), power_kw: running ? p.kw : 0, batch: running?.batch ?? null, until: formatUtcIso(until) },
+        next: next ? { command: 'run' as const, start: formatUtcIso(next.s), end: formatUtcIso(next.e), batch: next.batch } : null,
+        valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
+      };
+      // The write-nothing mode: the line command a PLC would act on is shown (outputs/dry-run, the API), not sent.
+      if (outputs.dryRun) outputs.wouldWrite('mqtt', topics.lineCommand(p.line), `${command.now.command} ${command.now.power_kw} kW until ${command.now.until}`, command);
+      else await ctx.mqtt.publish(topics.lineCommand(p.line), command, { retain: true });
     }
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
@@ -232,6 +233,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   return {
     name: 'planner',
     async start() {
+      // Switched live: the line commands of a fresh plan go out at once rather than at the next planning run.
+      ctx.bus.on('outputs.mode', 'planner', (e) => {
+        if (!e.dryRun) void plan().catch((error: unknown) => ctx.log.warn({ err: errorMessage(error) }, 'planning after the dry run was switched off failed'));
+      });
       ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
         const line = topic.split('/').at(-2)!;
         const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown } | undefined;
@@ -256,7 +261,9 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       version = current?.doc.version ?? 0;
       tracker.set('starting', 'waiting for the first planning run');
     },
-    async stop() {},
+    async stop() {
+      ctx.bus.removeOwner('planner');
+    },
     health: () => tracker.get(),
     jobs: { planning: plan },
     current: () => current?.doc ?? null,

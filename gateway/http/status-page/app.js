@@ -81,6 +81,14 @@
     setHtml('replay', `▶ ${t('replay')} (${day(r.data_from)} → ${day(Date.parse(r.data_to) - 1)}) · ${t('simulated')}: <b>${localTime(r.simulated_time, true)}</b>${speed}${r.state === 'ended' ? ` · ${t('replayEnded')}` : ''}`);
   }
 
+  /** The write-nothing mode (outputs.dryRun): while it is on, a banner says that nothing is sent to the PLCs. */
+  function renderDryRun(s) {
+    const o = s.outputs;
+    $('dryrun').hidden = !(o && o.dry_run);
+    if (!o || !o.dry_run) return;
+    setHtml('dryrun', `⏸ ${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`);
+  }
+
   function renderNow(s) {
     const p = s.price;
     const priceCls = !p || p.total_eur_kwh === null ? 'stale' : p.stale ? 'stale' : p.total_eur_kwh < s.thresholds.green_below ? 'green' : p.total_eur_kwh < s.thresholds.red_above ? 'yellow' : 'red';
@@ -237,6 +245,7 @@
     $('clock').textContent = localTime(status.now, true);
     $('version').textContent = `v${status.version}`;
     renderReplay(status);
+    renderDryRun(status);
     renderNow(status);
     renderCharts(status);
     renderPlan(status);

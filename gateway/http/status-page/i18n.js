@@ -14,6 +14,7 @@ window.CHOCO_I18N = (() => {
       showMore: 'Mostrar más', showLess: 'Mostrar menos', times: 'veces', firstSeen: 'primera', lastSeen: 'última', replay: 'Reproducción de datos grabados', simulated: 'fecha simulada', speed: 'velocidad', replayEnded: 'la grabación ha terminado',
       runs: 'tandas', noPlanReason: 'ningún plan cumple todas las restricciones', api: 'API', metrics: 'métricas', ms: 'ms', stop: 'parar', resumeCmd: 'reanudar',
       recalibration: 'Recalibración diaria', technical: 'Detalle técnico (en inglés)', resolved: 'resuelta',
+      dryRun: 'Modo sin escritura (puesta en marcha): el plan se calcula y se muestra, pero no se envía ninguna orden ni consigna a los PLC', dryRunSince: 'desde', dryRunHeld: 'escrituras retenidas', dryRunBy: 'activado por',
     },
     en: {
       price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
@@ -26,6 +27,7 @@ window.CHOCO_I18N = (() => {
       showMore: 'Show more', showLess: 'Show less', times: 'times', firstSeen: 'first', lastSeen: 'last', replay: 'Replay of recorded data', simulated: 'simulated time', speed: 'speed', replayEnded: 'the recording has ended',
       runs: 'batches', noPlanReason: 'no plan meets every constraint', api: 'API', metrics: 'metrics', ms: 'ms', stop: 'stop', resumeCmd: 'resume',
       recalibration: 'Daily recalibration', technical: 'Technical detail (in English)', resolved: 'resolved',
+      dryRun: 'Write-nothing mode (commissioning): the plan is computed and shown, but no line command or setpoint is sent to any PLC', dryRunSince: 'since', dryRunHeld: 'writes held back', dryRunBy: 'switched by',
     },
   };
   /** Values the gateway sends as codes, shown in the chosen language. */
