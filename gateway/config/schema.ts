@@ -103,6 +103,12 @@ export const ConfigSchema = Type.Object(
       {
         id: Type.String({ default: 'linares', pattern: '^[a-z0-9_-]+$' }),
         name: Type.String({ default: 'Chocolate factory, Linares (Jaén)' }),
+        names: Type.Optional(
+          Type.Object(
+            { es: Type.Optional(Type.String({ minLength: 1 })), en: Type.Optional(Type.String({ minLength: 1 })) },
+            { additionalProperties: false, description: 'the site name as the status page shows it in each language; a language left out shows `name`' },
+          ),
+        ),
         timezone: Type.String({ default: 'Europe/Madrid' }),
       },
       { additionalProperties: false, default: {} },

@@ -6,6 +6,7 @@ import { Aedes } from 'aedes';
 import { allowed, clientIdProblem, verifyPassword, type MqttRole, type MqttUser } from './auth.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../util/log.js';
+import { RefusalLog } from './refusal-log.js';
 
 export interface BrokerOptions {
   host: string;
@@ -41,6 +42,7 @@ export class EmbeddedBroker {
   async start(): Promise<{ port: number; wsPort: number; tlsPort?: number }> {
     const o = this.options;
     const principals = new WeakMap<object, Principal>();
+    const refusals = new RefusalLog(this.log);
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) => {
         const pw = password ? Buffer.from(password).toString('utf8') : '';
@@ -67,12 +69,14 @@ export class EmbeddedBroker {
         const p = client ? principals.get(client) : undefined;
         if (!client || (p && allowed(p, o.base, 'publish', packet.topic))) return done(null);
         this.refused++;
+        refusals.refused('publish', { client: client.id, username: p?.username ?? '?' }, packet.topic);
         done(new Error(`${p?.username ?? '?'} may not publish to ${packet.topic}`));
       },
       authorizeSubscribe: (client, sub, done) => {
         const p = principals.get(client);
         if (p && allowed(p, o.base, 'subscribe', sub.topic)) return done(null, sub);
         this.refused++;
+        refusals.refused('subscribe', { client: client.id, username: p?.username ?? '?' }, sub.topic);
         done(null, null as never);
       },
     });

@@ -67,6 +67,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
   const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
   const outputs = outputModeOf(ctx);
+  /** The plans published last (newest last): an acknowledgement must name one of them. */
+  let recentPlanIds: string[] = [];
+  const RECENT_PLANS = 3;
+  /** Where the forecast prices start in the plan in force (null: published prices only), so FORECAST_PRICES says a change once. */
+  let forecastFrom: string | null | undefined;
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
     ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
@@ -161,6 +166,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if (outputs.dryRun) outputs.wouldWrite('mqtt', topics.lineCommand(p.line), `${command.now.command} ${command.now.power_kw} kW until ${command.now.until}`, command);
       else await ctx.mqtt.publish(topics.lineCommand(p.line), command, { retain: true });
     }
+    recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
@@ -172,7 +178,13 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const halt = doc.hours.find((h) => h.recommendation === 'Halt');
     if (halt) await alert('HALT', 'critical', `Halt from ${halt.start_local}`);
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
-    if (doc.hours.some((h) => h.price_source === 'forecast')) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${doc.hours.find((h) => h.price_source === 'forecast')!.start_local}`);
+    // Raised when it changes (the plan starts or stops relying on forecasts, or the published prices reach further),
+    // not at every re-plan: one line per publication instead of one per planning run.
+    const from = doc.hours.find((h) => h.price_source === 'forecast')?.start_local ?? null;
+    if (from !== forecastFrom) {
+      forecastFrom = from;
+      if (from) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${from}`);
+    }
   };
 
   /** The production recommender's class per hour, as the predictions job stored it (absent when models are off). */
@@ -245,6 +257,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         if (!body || typeof body !== 'object' || Array.isArray(body)) return refuse('the message must be a JSON object');
         if (body.command === 'ack') {
           if (typeof body.plan_id !== 'string' || !body.plan_id) return refuse('an acknowledgement needs "plan_id": the plan it acknowledges (non-empty string)');
+          // Only a plan this gateway published (the one in force, or one just replaced while the PLC answered) is acknowledged.
+          if (!recentPlanIds.includes(body.plan_id)) return refuse(`unknown plan_id ${JSON.stringify(body.plan_id.slice(0, 80))}: not one of the plans this gateway published recently (in force: ${current?.doc.plan_id ?? 'none yet'})`);
           acks.set(line, { plan_id: body.plan_id, at: formatUtcIso(ctx.clock.now()) });
         } else if (body.command === 'stop' || body.command === 'resume') {
           const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
@@ -257,6 +271,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);
       current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;
+      if (current) recentPlanIds = [current.doc.plan_id];
       started = (await ctx.store.getValue<StartedRun[]>('planner.started')) ?? [];
       version = current?.doc.version ?? 0;
       tracker.set('starting', 'waiting for the first planning run');

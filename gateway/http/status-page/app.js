@@ -1,7 +1,7 @@
 /* choco-edge status page: plain JavaScript, no build step, no CDN. Data from /api/status, live through /api/events. */
 (() => {
   'use strict';
-  const { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS } = window.CHOCO_I18N;
+  const { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS, REASONS } = window.CHOCO_I18N;
   const urlLang = new URLSearchParams(location.search).get('lang');
   let lang = TEXT[urlLang] ? urlLang : TEXT[localStorage.getItem('choco-lang')] ? localStorage.getItem('choco-lang') : null;
   let status = null;
@@ -86,7 +86,7 @@
     const o = s.outputs;
     $('dryrun').hidden = !(o && o.dry_run);
     if (!o || !o.dry_run) return;
-    setHtml('dryrun', `⏸ ${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`);
+    setHtml('dryrun', `${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`);
   }
 
   function renderNow(s) {
@@ -216,12 +216,14 @@
 
   function renderHealth(s) {
     const h = s.health;
-    const plugins = Object.entries(h.plugins).map(([n, p]) => `<tr><td>${id(n)}</td><td class="state-${esc(p.state)}">${esc(v('state', p.state))}</td></tr>`).join('');
+    // Why a plugin is not ok, in the page's language (by its health code); the English message stays in the fold.
+    const why = (p) => (p.state === 'ok' || p.state === 'disabled' ? '' : REASONS[p.code] ? REASONS[p.code][lang] || REASONS[p.code].es : p.code ? REASONS.unknown[lang] : '');
+    const plugins = Object.entries(h.plugins).map(([n, p]) => `<tr><td>${id(n)}</td><td class="state-${esc(p.state)}">${esc(v('state', p.state))}</td><td class="reason">${esc(why(p))}</td></tr>`).join('');
     const messages = Object.entries(h.plugins).filter(([, p]) => p.message).map(([n, p]) => `<li translate="no" lang="en"><b>${esc(n)}</b>: ${esc(p.message)}</li>`).join('');
     const jobs = h.jobs.map((j) => `<tr><td>${id(j.id)}</td><td>${j.lastRun ? `${esc(v('outcome', j.lastRun.outcome))} ${localTime(j.lastRun.at, true)} (${fmt(j.lastRun.durationMs, 0)} ${t('ms')})` : '—'}</td><td>${j.paused ? t('paused') : localTime(j.nextRun, true)}</td><td><button class="auth-only" data-job="${esc(j.id)}" data-action="trigger">${t('trigger')}</button> <button class="auth-only" data-job="${esc(j.id)}" data-action="${j.paused ? 'resume' : 'pause'}">${t(j.paused ? 'resume' : 'pause')}</button></td></tr>`).join('');
     const stale = h.series.filter((x) => x.stale).map((x) => `<span class="badge stale" translate="no">${esc(x.id)}</span>`).join(' ');
     setHtml('health', `<p>broker: ${h.broker.connected ? `<span class="badge ok">${esc(v('state', 'ok'))}</span>` : `<span class="badge stale">${t('down')}</span>`} · ${t('clients')} ${h.broker.clients ?? '—'} · ${t('models')}: ${h.models.map((m) => `${id(`${m.name}@${m.version}`)} (${id(m.backend)}, ${fmt(m.inferences, 0)})`).join(', ') || '—'} ${stale}</p>
-      <table><tr><th>${t('plugin')}</th><th>${t('state')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
+      <table><tr><th>${t('plugin')}</th><th>${t('state')}</th><th>${t('reason')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
       <details><summary>${t('details')}</summary><ul class="log">${messages}</ul></details>`);
   }
 
@@ -241,7 +243,7 @@
     if (!status) return;
     lang ||= TEXT[status.language] ? status.language : 'es';
     applyI18n();
-    $('site').textContent = status.site.name;
+    $('site').textContent = (status.site_name && status.site_name[lang]) || status.site.name;
     $('clock').textContent = localTime(status.now, true);
     $('version').textContent = `v${status.version}`;
     renderReplay(status);
