@@ -26,6 +26,7 @@ import { PLUGIN_API_VERSION } from './core/plugin-api.js';
 import { Scheduler } from './core/scheduler.js';
 import { mergeDescriptors, seriesStatuses, type SeriesStatus } from './series/status.js';
 import { SeriesStore } from './series/store.js';
+import { runScheduledBackup } from './series/scheduled-backup.js';
 import type { HttpContext } from './http/context.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { PlannerPlugin } from '../plugins/planner/index.js';
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   /** Time for device timers (PLC watchdog, Modbus backoff); real time unless a test injects one. */
   deviceClock?: Clock;
   log?: Logger;
+  /** The config file it was loaded from, if any: the scheduled backup keeps a copy of it. */
+  configFile?: string;
   /** Replaces the built-in plugin list (tests). */
   plugins?: PluginFactory[];
 }
@@ -237,6 +240,13 @@ export class Gateway implements HttpContext {
         this.alerts.resolve(healthResolutions(report), this.clock.now());
         for (const alert of healthAlerts(report, this.clock.now())) this.bus.emit('alert', alert);
         return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
+      };
+    }
+    if (id === 'backup') {
+      return async () => {
+        const dir = resolve(this.config.store.backups.dir ?? join(this.config.dataDir, 'backups'));
+        const r = await runScheduledBackup(this.store, { dir, keep: this.config.store.backups.keep, site: this.config.site.id, version: VERSION, configFile: this.options.configFile, now: this.clock.now() });
+        return { summary: `backup ${r.file} (${r.bytes} bytes); ${r.kept} kept${r.deleted.length ? `, ${r.deleted.length} older deleted` : ''}` };
       };
     }
     if (id === 'cleanup') {

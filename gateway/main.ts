@@ -172,7 +172,7 @@ async function main(): Promise<number> {
     case 'start': {
       const config = loadConfig({ file: configFile });
       await checkListenPorts(config, 'gateway');
-      await run(new Gateway({ config }));
+      await run(new Gateway({ config, configFile: configFileFor({ file: configFile }) }));
       return -1;
     }
     case 'demo': {

@@ -194,6 +194,13 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        backups: Type.Object(
+          {
+            dir: Type.Optional(Type.String({ minLength: 1, description: 'where the scheduled backup job writes (default <dataDir>/backups); another disk is better' })),
+            keep: Type.Integer({ minimum: 1, maximum: 1000, default: 7, description: 'the newest backups kept; older ones the job wrote are deleted' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -213,6 +220,10 @@ export const ConfigSchema = Type.Object(
             recalibration: Job('30 14 * * *', 'recalibrate the price forecaster on the store’s own history after D+1 prices are published; the new calibration replaces the active one only if not worse on the last weeks'),
             retraining: Type.Object(
               { enabled: Type.Boolean({ default: false }), cron: Cron('0 4 * * 1', 'retrain the price forecaster on the gateway’s own history; promote only if better') },
+              { additionalProperties: false, default: {} },
+            ),
+            backup: Type.Object(
+              { enabled: Type.Boolean({ default: false }), cron: Cron('30 3 * * *', 'back the store and the config file up to store.backups.dir, keeping store.backups.keep') },
               { additionalProperties: false, default: {} },
             ),
           },

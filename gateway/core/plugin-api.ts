@@ -16,7 +16,7 @@ export type { SeriesDescriptor };
 export const PLUGIN_API_VERSION = 1;
 
 /** Jobs the scheduler knows; a plugin contributes handlers to the jobs it serves. */
-export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'recalibration' | 'retraining';
+export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'recalibration' | 'retraining' | 'backup';
 
 export interface JobRunResult {
   /** Short human summary for job status, e.g. "omie_es: 96 slots for 2025-10-01". */
