@@ -119,7 +119,8 @@ export interface Payloads {
   };
   /**
    * What the gateway last verified on a line's PLC (retained): `ok` after a write read back as written, `degraded`
-   * while it retries, `failed` once the PLC stopped taking writes, `stopped` when the gateway stopped writing.
+   * while it retries, `failed` once the PLC stopped taking writes, `stopped` when the gateway stopped writing, `dry_run` while the write-nothing mode (outputs.dryRun) is on
+   * (the PLC is read, nothing is written; what would be written is on `outputs/dry-run`).
    */
   'lines/+/state': {
     v: number;
