@@ -18,7 +18,11 @@ const switchOut = (s: DryRunSwitch) => ({ dry_run: s.dryRun, at: formatUtcIso(s.
 /** The write-nothing mode (outputs.dryRun): what the gateway would write, and the authenticated switch. */
 export function registerOutputRoutes(app: FastifyInstance, gw: HttpContext, guard: AuthGuard): void {
   const status = () => ({
-    ...switchOut(gw.outputs.state()),
+    // The same names as the retained MQTT payload outputs/dry-run.
+    dry_run: gw.outputs.state().dryRun,
+    since: formatUtcIso(gw.outputs.state().at),
+    by: gw.outputs.state().by,
+    reason: gw.outputs.state().reason,
     /** Newest first: per output and target, what would have been written and how many times it was held back. */
     would_write: gw.outputs.wouldWrites().map((w) => ({ via: w.via, target: w.target, what: w.what, values: w.values, first_at: formatUtcIso(w.firstAt), last_at: formatUtcIso(w.lastAt), times: w.times })),
     /** The audit trail, newest last (kept in the store across restarts). */

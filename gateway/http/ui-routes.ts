@@ -112,7 +112,14 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
       /** Set while recorded data is replayed (the demo): the simulated time and speed, shown as a banner. */
       replay: gw.replay()?.status() ?? null,
       /** The write-nothing mode (outputs.dryRun): shown as a banner while it is on. */
-      outputs: { dry_run: gw.outputs.dryRun, since: formatUtcIso(gw.outputs.state().at), by: gw.outputs.state().by, reason: gw.outputs.state().reason, held_back: gw.outputs.wouldWrites().length },
+      outputs: {
+        dry_run: gw.outputs.dryRun,
+        since: formatUtcIso(gw.outputs.state().at),
+        by: gw.outputs.state().by,
+        reason: gw.outputs.state().reason,
+        held_back: gw.outputs.wouldWrites().length,
+        would_write: gw.outputs.wouldWrites().map((w) => ({ via: w.via, target: w.target, what: w.what, values: w.values, last_at: formatUtcIso(w.lastAt) })),
+      },
       thresholds: { green_below: ui.priceGreenBelowEurKwh, red_above: ui.priceRedAboveEurKwh },
       price: primary
         ? {

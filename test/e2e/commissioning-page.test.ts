@@ -50,6 +50,9 @@ describe.skipIf(!CHROMIUM)('the Spanish page during commissioning, in headless C
     const text = await banner.innerText();
     expect(text).toMatch(/^Modo sin escritura \(puesta en marcha\): el plan se calcula y se muestra, pero no se envía ninguna orden ni consigna a los PLC/);
     expect(text).toMatch(/escrituras retenidas: [1-9]/);
+    // Folded under the banner: each line command it would have published.
+    await banner.locator('details.would-write summary').click();
+    expect(await banner.locator('details.would-write').innerText()).toMatch(/lo que se escribiría en cada PLC[\s\S]*mqtt · lines\/conching\/command: (run|idle) \d+(\.\d+)? kW until 20\d\d-/);
     // The alert says so in Spanish too.
     await expect.poll(() => page.locator('#alerts tr[data-code="DRY_RUN"]').innerText(), SLOW).toMatch(/Modo sin escritura\s+la configuración \(outputs\.dryRun\) pide no escribir nada en los PLC/);
     if (SHOTS) await page.screenshot({ path: `${SHOTS}/commissioning-es.png`, fullPage: true });

@@ -86,7 +86,13 @@
     const o = s.outputs;
     $('dryrun').hidden = !(o && o.dry_run);
     if (!o || !o.dry_run) return;
-    setHtml('dryrun', `${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`);
+    // What each output would have written, folded: the Modbus registers with their values, the MQTT line commands.
+    const rows = (o.would_write || []).map((w) => {
+      const values = w.via === 'modbus' ? Object.entries(w.values).map(([k, x]) => `${k.split(' ')[0]}=${x}`).join(' ') : '';
+      return `<li><span translate="no">${esc(w.via)} · ${esc(w.target)}: ${esc(w.what)}${values ? ` · ${esc(values)}` : ''}</span></li>`;
+    }).join('');
+    setHtml('dryrun', `${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`
+      + (rows ? `<details class="would-write"><summary>${t('dryRunShow')}</summary><ul>${rows}</ul></details>` : ''));
   }
 
   function renderNow(s) {
