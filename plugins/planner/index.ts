@@ -70,8 +70,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   /** The plans published last (newest last): an acknowledgement must name one of them. */
   let recentPlanIds: string[] = [];
   const RECENT_PLANS = 3;
-  /** Where the forecast prices start in the plan in force (null: published prices only), so FORECAST_PRICES says a change once. */
-  let forecastFrom: string | null | undefined;
+  /** Where the forecast prices started when FORECAST_PRICES was last raised: it is raised again only for a new boundary. */
+  let forecastFrom: string | undefined;
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
     ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
@@ -180,10 +180,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
     // Raised when it changes (the plan starts or stops relying on forecasts, or the published prices reach further),
     // not at every re-plan: one line per publication instead of one per planning run.
+    // A plan between two on published prices only (a forecast being rewritten) does not make the same boundary new again.
     const from = doc.hours.find((h) => h.price_source === 'forecast')?.start_local ?? null;
-    if (from !== forecastFrom) {
+    if (from && from !== forecastFrom) {
       forecastFrom = from;
-      if (from) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${from}`);
+      await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${from}`);
     }
   };
 

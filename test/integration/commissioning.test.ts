@@ -63,9 +63,18 @@ describe('commissioning: acknowledgements, repeated alerts and refused publishes
     expect(lines.filter((l) => /plan uses forecast prices/.test(JSON.stringify(l)))).toHaveLength(1);
     // After 13:00 Madrid the replayed auction publishes D+1: the boundary moves, and that change is said once.
     await clock.advanceTo(Date.parse('2018-04-02T11:30:00Z'));
-    await gw.scheduler.trigger('priceIngestion');
+    // Wait for D+1 in the store (the scheduled ingestion may be the one that stores it), not for a fixed time.
+    const tomorrow = Date.parse('2018-04-02T22:00:00Z');
+    await vi.waitFor(async () => {
+      await gw.scheduler.trigger('priceIngestion');
+      expect((await gw.store.read('omie_es', tomorrow, tomorrow + 86_400_000)).length).toBeGreaterThanOrEqual(24);
+    }, SLOW);
     await gw.scheduler.trigger('predictions');
-    await gw.scheduler.trigger('planning');
+    // A trigger while the scheduled run of the same job is going is skipped: re-plan until a plan on D+1 exists.
+    await vi.waitFor(async () => {
+      await gw.scheduler.trigger('planning');
+      expect(gw.planner()!.current()!.hours.some((h) => h.start_local.startsWith('2018-04-03') && h.price_source === 'published')).toBe(true);
+    }, SLOW);
     await gw.scheduler.trigger('planning');
     const after = gw.alerts.recent().filter((a) => a.code === 'FORECAST_PRICES');
     expect(after.map((a) => a.message).reverse()).toEqual([expect.stringMatching(/after 2018-04-03T00:00/), expect.stringMatching(/after 2018-04-04T00:00/)]);
