@@ -12,7 +12,7 @@ import { readSecret } from './config/load.js';
 import { errorMessage } from './util/errors.js';
 import { Fetcher } from './util/fetcher.js';
 import { HealthWatch } from './core/health-watch.js';
-import { OutputMode } from './core/output-mode.js';
+import { OutputMode, dryRunLines } from './core/output-mode.js';
 import type { ComponentHealth } from './util/health.js';
 import { createLogger, moduleLogger, type Logger } from './util/log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
@@ -150,7 +150,7 @@ export class Gateway implements HttpContext {
     await this.mqtt.start();
     this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
     this.alerts.wire(this.bus, 'gateway');
-    this.outputs = new OutputMode({ dryRun: cfg.outputs.dryRun, clock: this.clock, bus: this.bus, log: this.logger('outputs'), store: this.store, mqtt: this.mqtt });
+    this.outputs = new OutputMode({ dryRun: cfg.outputs.dryRun, dryRunLines: dryRunLines(cfg), clock: this.clock, bus: this.bus, log: this.logger('outputs'), store: this.store, mqtt: this.mqtt });
     await this.outputs.start();
 
     await startPlugins({ factories: this.options.plugins ?? BUILTIN_PLUGINS, config: cfg, bus: this.bus, log: this.log, context: (name) => this.pluginContext(name), hosted: this.plugins });

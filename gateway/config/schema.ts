@@ -355,6 +355,7 @@ export const ConfigSchema = Type.Object(
           unitId: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
           timeoutMs: Type.Integer({ minimum: 50, default: 1000 }),
           watchdogMs: Type.Integer({ minimum: 100, default: 10_000, description: 'rewrite period: a PLC that sees the heartbeat stop falls back safely' }),
+          dryRun: Type.Optional(Type.Boolean({ description: 'commissioning this line while the others run: write nothing to it (as outputs.dryRun, for this line only); switch it off at run time with POST /api/outputs/dry-run {line}' })),
           maxBackoffMs: Type.Integer({ minimum: 100, default: 30_000 }),
           registers: Type.Object(
             {

@@ -7,12 +7,13 @@ import type { MqttConnection } from '../mqtt/connection.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../mqtt/topics.js';
 import type { EventBus } from './event-bus.js';
 
-/** One switch of the write-nothing mode: to what, when (UTC ms), who (`config`, `http 10.0.0.5`) and why. */
+/** One switch of the write-nothing mode: to what, when (UTC ms), who (`config`, `http 10.0.0.5`) and why; `line` when it was one line's. */
 export interface DryRunSwitch {
   dryRun: boolean;
   at: number;
   by: string;
   reason: string;
+  line?: string;
 }
 
 /** What an output would have written while the mode is on, the latest per output and target. */
@@ -45,13 +46,17 @@ const HISTORY_KEY = 'outputs.dryRun.history';
  */
 export class OutputMode {
   private current: DryRunSwitch;
+  /** Lines in the mode on their own (`lines[].dryRun`, or switched one by one), whatever the global mode says. */
+  private readonly lineSwitches = new Map<string, DryRunSwitch>();
   private history: DryRunSwitch[] = [];
-  private readonly would = new Map<string, WouldWrite & { key: string }>();
+  private readonly would = new Map<string, WouldWrite & { key: string; line?: string }>();
   private publishing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly opts: {
       dryRun: boolean;
+      /** Lines configured with `lines[].dryRun: true`. */
+      dryRunLines?: string[];
       clock: Clock;
       bus?: EventBus;
       log?: Logger;
@@ -60,10 +65,22 @@ export class OutputMode {
     },
   ) {
     this.current = { dryRun: opts.dryRun, at: opts.clock.now(), by: 'config', reason: opts.dryRun ? 'outputs.dryRun is true in the configuration' : 'outputs.dryRun is false in the configuration' };
+    for (const line of opts.dryRunLines ?? []) this.lineSwitches.set(line, { dryRun: true, at: opts.clock.now(), by: 'config', reason: `lines[].dryRun is true for ${line} in the configuration`, line });
   }
 
+  /** The global mode: nothing is written to any line. */
   get dryRun(): boolean {
     return this.current.dryRun;
+  }
+
+  /** Whether nothing may be written to `line`: the global mode, or the line's own (commissioning one line while the others run). */
+  dryRunFor(line: string): boolean {
+    return this.current.dryRun || this.lineSwitches.get(line)?.dryRun === true;
+  }
+
+  /** The lines in the mode on their own, with who switched them and why. */
+  lineStates(): DryRunSwitch[] {
+    return [...this.lineSwitches.values()].filter((s) => s.dryRun).map((s) => ({ ...s }));
   }
 
   /** The mode now, since when and by whom. */
@@ -78,7 +95,7 @@ export class OutputMode {
 
   /** What each output would have written, newest first; empty while the gateway writes. */
   wouldWrites(): WouldWrite[] {
-    return [...this.would.values()].sort((a, b) => b.lastAt - a.lastAt).map(({ key: _key, ...w }) => w);
+    return [...this.would.values()].sort((a, b) => b.lastAt - a.lastAt).map(({ key: _key, line: _line, ...w }) => w);
   }
 
   /** Restores the audit trail, records the configured mode when it differs from the last switch, and publishes. */
@@ -86,7 +103,11 @@ export class OutputMode {
     const saved = await this.opts.store?.getValue<DryRunSwitch[]>(HISTORY_KEY).catch(() => undefined);
     this.history = Array.isArray(saved) ? saved.slice(-SWITCHES_KEPT) : [];
     const last = this.history.at(-1);
-    if (!last || last.dryRun !== this.current.dryRun) await this.remember(this.current);
+    if (!last || last.dryRun !== this.current.dryRun || last.line) await this.remember(this.current);
+    for (const s of this.lineSwitches.values()) await this.remember(s);
+    if (this.lineSwitches.size && !this.current.dryRun) {
+      this.opts.log?.warn({ lines: [...this.lineSwitches.keys()] }, 'outputs: DRY RUN for some lines (lines[].dryRun): nothing is written to them');
+    }
     if (this.current.dryRun) {
       this.opts.log?.warn({ by: 'config' }, 'outputs: DRY RUN (outputs.dryRun): line commands and setpoints are computed and shown, none is written');
       this.opts.bus?.emit('alert', { code: 'DRY_RUN', level: 'warning', message: 'outputs: dry run from the configuration: no line command or setpoint is written to any PLC', at: this.opts.clock.now() });
@@ -98,19 +119,24 @@ export class OutputMode {
    * Switches the mode. `by` says who (`http <address>`), `reason` why (required: it goes in the audit trail).
    * Returns whether it changed; switching to the mode already in force changes nothing and records nothing.
    */
-  async set(dryRun: boolean, by: string, reason: string): Promise<boolean> {
-    if (dryRun === this.current.dryRun) return false;
-    const change: DryRunSwitch = { dryRun, at: this.opts.clock.now(), by, reason };
-    this.current = change;
-    if (!dryRun) this.would.clear();
+  async set(dryRun: boolean, by: string, reason: string, line?: string): Promise<boolean> {
+    const before = line ? this.lineSwitches.get(line)?.dryRun === true : this.current.dryRun;
+    if (dryRun === before) return false;
+    const change: DryRunSwitch = { dryRun, at: this.opts.clock.now(), by, reason, ...(line ? { line } : {}) };
+    if (line) {
+      if (dryRun) this.lineSwitches.set(line, change);
+      else this.lineSwitches.delete(line);
+    } else this.current = change;
+    if (!dryRun) for (const [id, w] of this.would) if (!line || w.line === line) this.would.delete(id);
+    const what = line ? `line ${line}` : 'all lines';
     this.opts.log?.warn(
-      { by, reason, dryRun },
-      dryRun ? 'outputs: dry run switched ON: from now on no line command or setpoint is written' : 'outputs: dry run switched OFF: line commands and setpoints are written to the PLCs from now on',
+      { by, reason, dryRun, ...(line ? { line } : {}) },
+      dryRun ? `outputs: dry run switched ON for ${what}: from now on no line command or setpoint is written there` : `outputs: dry run switched OFF for ${what}: line commands and setpoints are written from now on${line && this.current.dryRun ? ' (once the global dry run is off too)' : ''}`,
     );
     this.opts.bus?.emit('alert', {
       code: dryRun ? 'DRY_RUN' : 'OUTPUTS_LIVE',
       level: 'warning',
-      message: `outputs: dry run switched ${dryRun ? 'on' : 'off'} by ${by}: ${reason}`,
+      message: `outputs: dry run switched ${dryRun ? 'on' : 'off'}${line ? ` for line ${line}` : ''} by ${by}: ${reason}`,
       at: change.at,
     });
     await this.remember(change);
@@ -123,7 +149,7 @@ export class OutputMode {
    * Records what `via` would have written to `target` (call it instead of writing, while {@link dryRun}).
    * Identical content only counts up; new content is published on `outputs/dry-run`.
    */
-  wouldWrite(via: WouldWrite['via'], target: string, what: string, values: Record<string, unknown>): void {
+  wouldWrite(via: WouldWrite['via'], target: string, what: string, values: Record<string, unknown>, line?: string): void {
     const now = this.opts.clock.now();
     const id = `${via} ${target}`;
     const key = JSON.stringify([what, values]);
@@ -133,7 +159,7 @@ export class OutputMode {
       seen.lastAt = now;
       return;
     }
-    this.would.set(id, { via, target, what, values, firstAt: now, lastAt: now, times: 1, key });
+    this.would.set(id, { via, target, what, values, firstAt: now, lastAt: now, times: 1, key, line });
     this.publish();
   }
 
@@ -165,6 +191,11 @@ export class OutputMode {
 }
 
 /** The gateway's mode, or (a plugin built without one, in tests) a fixed one from the configuration. */
-export function outputModeOf(ctx: { outputs?: OutputMode; config: { outputs: { dryRun: boolean } }; clock: Clock }): OutputMode {
-  return ctx.outputs ?? new OutputMode({ dryRun: ctx.config.outputs.dryRun, clock: ctx.clock });
+export function outputModeOf(ctx: { outputs?: OutputMode; config: { outputs: { dryRun: boolean }; lines: Array<{ line: string; dryRun?: boolean }> }; clock: Clock }): OutputMode {
+  return ctx.outputs ?? new OutputMode({ dryRun: ctx.config.outputs.dryRun, dryRunLines: dryRunLines(ctx.config), clock: ctx.clock });
+}
+
+/** The lines configured with `lines[].dryRun: true`. */
+export function dryRunLines(config: { lines: Array<{ line: string; dryRun?: boolean }> }): string[] {
+  return config.lines.filter((l) => l.dryRun).map((l) => l.line);
 }

@@ -33,7 +33,7 @@ export interface HttpContext {
   readonly broker?: Pick<EmbeddedBroker, 'connectedClients' | 'published'>;
   readonly eventLoop: IntervalHistogram;
   /** The write-nothing mode (outputs.dryRun): shown on the page, switched by POST /api/outputs/dry-run. */
-  readonly outputs: Pick<OutputMode, 'dryRun' | 'state' | 'switches' | 'wouldWrites' | 'set'>;
+  readonly outputs: Pick<OutputMode, 'dryRun' | 'state' | 'switches' | 'wouldWrites' | 'set' | 'lineStates'>;
   readonly uptimeMs: number;
   /** Every series the running plugins write. */
   catalog(): SeriesDescriptor[];

@@ -117,6 +117,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
         since: formatUtcIso(gw.outputs.state().at),
         by: gw.outputs.state().by,
         reason: gw.outputs.state().reason,
+        lines: gw.outputs.lineStates().map((l) => l.line),
         held_back: gw.outputs.wouldWrites().length,
         would_write: gw.outputs.wouldWrites().map((w) => ({ via: w.via, target: w.target, what: w.what, values: w.values, last_at: formatUtcIso(w.lastAt) })),
       },

@@ -118,7 +118,7 @@ class LineWriter {
     try {
       // A line without a host talks to a PLC on this box, as before.
       if (!this.client?.isOpen) this.client = await connectModbus({ ...this.cfg, host: this.cfg.host ?? '127.0.0.1' }, `line ${this.cfg.line}`);
-      if (this.outputs.dryRun) await this.dryRun(this.client, this.state());
+      if (this.outputs.dryRunFor(this.cfg.line)) await this.dryRun(this.client, this.state());
       else await this.write(this.client, this.state());
       this.backoffMs = 0;
       this.consecutiveFailures = 0;
@@ -144,7 +144,7 @@ class LineWriter {
     // A request that timed out may still be answered: a fresh connection never mistakes that answer for another's.
     await closeModbus(this.client).catch(() => undefined);
     this.backoffMs = Math.min(this.cfg.maxBackoffMs, Math.max(500, this.backoffMs * 2));
-    if (this.outputs.dryRun) {
+    if (this.outputs.dryRunFor(this.cfg.line)) {
       // Nothing is written in a dry run: a PLC that cannot be read is worth knowing before going live, not an alarm.
       this.tracker.set('degraded', `dry run: line ${this.cfg.line}: PLC not readable (${errorMessage(error)}); retrying in ${this.backoffMs} ms; nothing is written`, 'plc_unreachable');
       this.onChange(this);
@@ -182,14 +182,14 @@ class LineWriter {
     const registers = this.registers(state, (this.heartbeat + 1) & 0xffff);
     const holds: Record<string, number> = {};
     for (const [address, , name] of registers) {
-      if (this.stopped || !this.outputs.dryRun) throw new Superseded('the mode changed');
+      if (this.stopped || !this.outputs.dryRunFor(this.cfg.line)) throw new Superseded('the mode changed');
       holds[`${address} ${name}`] = (await client.readHoldingRegisters(address, 1)).data[0]!;
     }
     this.dryCycles++;
     const what = `${state.command} ${state.powerKw} kW until ${new Date(state.validUntil).toISOString()}`;
     const where = `${this.cfg.host ?? '127.0.0.1'}:${this.cfg.port} unit ${this.cfg.unitId}`;
     // The heartbeat is left out of the recorded values: it would make every watchdog cycle look like new content.
-    this.outputs.wouldWrite('modbus', `line ${this.cfg.line} (${where})`, what, Object.fromEntries(registers.filter(([, , n]) => n !== 'heartbeat').map(([a, v, n]) => [`${a} ${n}`, v])));
+    this.outputs.wouldWrite('modbus', `line ${this.cfg.line} (${where})`, what, Object.fromEntries(registers.filter(([, , n]) => n !== 'heartbeat').map(([a, v, n]) => [`${a} ${n}`, v])), this.cfg.line);
     this.tracker.set('ok', `dry run: would write ${what} (registers ${registers.map(([a, v]) => `${a}=${v}`).join(', ')}); PLC holds ${Object.entries(holds).map(([k, v]) => `${k.split(' ')[0]}=${v}`).join(', ')}; nothing written`);
     this.onChange(this);
   }
@@ -198,7 +198,7 @@ class LineWriter {
     const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
     const values = this.registers(state, heartbeat).map(([a, v]) => [a, v] as [number, number]);
     const betweenRequests = () => {
-      if (this.superseded || this.stopped || this.outputs.dryRun) throw new Superseded('a newer plan arrived');
+      if (this.superseded || this.stopped || this.outputs.dryRunFor(this.cfg.line)) throw new Superseded('a newer plan arrived');
     };
     for (const [address, value] of values) {
       betweenRequests();
@@ -228,7 +228,7 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
   /** Republishes the retained line state when what it says changed (not at every heartbeat). */
   const publishState = (w: LineWriter, override?: 'stopped') => {
     const h = w.tracker.get();
-    const state: LineWriterState = override ?? (h.state === 'disabled' ? 'stopped' : outputs.dryRun && h.state === 'ok' ? 'dry_run' : (h.state as LineWriterState));
+    const state: LineWriterState = override ?? (h.state === 'disabled' ? 'stopped' : outputs.dryRunFor(w.line) && h.state === 'ok' ? 'dry_run' : (h.state as LineWriterState));
     const last = w.lastWritten;
     const written = last ? { command: last.state.command, power_kw: last.state.powerKw, valid_until: formatUtcIso(last.state.validUntil), at: formatUtcIso(last.at) } : null;
     const error = state === 'ok' ? null : h.message;

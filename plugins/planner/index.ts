@@ -163,7 +163,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
       };
       // The write-nothing mode: the line command a PLC would act on is shown (outputs/dry-run, the API), not sent.
-      if (outputs.dryRun) outputs.wouldWrite('mqtt', topics.lineCommand(p.line), `${command.now.command} ${command.now.power_kw} kW until ${command.now.until}`, command);
+      if (outputs.dryRunFor(p.line)) outputs.wouldWrite('mqtt', topics.lineCommand(p.line), `${command.now.command} ${command.now.power_kw} kW until ${command.now.until}`, command, p.line);
       else await ctx.mqtt.publish(topics.lineCommand(p.line), command, { retain: true });
     }
     recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);

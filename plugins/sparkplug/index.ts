@@ -90,13 +90,14 @@ export function createSparkplug(ctx: PluginContext): Plugin {
    */
   const lineMetrics = (line: string): Metric[] => {
     const s = lineStateAt(plan, line, ctx.clock.now(), (process) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? kwOf(line));
-    const prefix = outputs.dryRun ? 'would/' : '';
+    const dry = outputs.dryRunFor(line);
+    const prefix = dry ? 'would/' : '';
     const metrics: Metric[] = [
       { name: `${prefix}command`, type: 'String', value: s.command },
       { name: `${prefix}power_kw`, type: 'Double', value: s.powerKw },
       { name: `${prefix}valid_until`, type: 'DateTime', value: s.validUntil },
     ];
-    if (outputs.dryRun) outputs.wouldWrite('sparkplug', `DDATA ${line}`, `${s.command} ${s.powerKw} kW until ${new Date(s.validUntil).toISOString()}`, { command: s.command, power_kw: s.powerKw, valid_until: new Date(s.validUntil).toISOString() });
+    if (dry) outputs.wouldWrite('sparkplug', `DDATA ${line}`, `${s.command} ${s.powerKw} kW until ${new Date(s.validUntil).toISOString()}`, { command: s.command, power_kw: s.powerKw, valid_until: new Date(s.validUntil).toISOString() }, line);
     return metrics;
   };
   const stamp = (metrics: Metric[], at: number): Metric[] => metrics.map((m) => ({ ...m, timestamp: at }));

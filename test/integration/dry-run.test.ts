@@ -144,3 +144,56 @@ describe('outputs.dryRun: plan and show every write, send none, until switched o
     expect(await (await post({ dry_run: true, reason: 'again' }, TOKEN)).json()).toMatchObject({ changed: false });
   });
 });
+
+/** Commissioning one line while another runs: `lines[].dryRun` holds back only that line's writes. */
+describe('lines[].dryRun: one line in the write-nothing mode while the others are written', () => {
+  let plc: FakePlc;
+  let gw: Gateway;
+  let http: string;
+  let topics: Collected;
+
+  beforeAll(async () => {
+    plc = new FakePlc(await freePort());
+    for (const a of [100, 101, 102, 103, 104, 200, 201, 202, 203, 204]) plc.holding.set(a, 0);
+    await plc.start();
+    const config = testConfig('http://127.0.0.1:9', {
+      sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false }, replay: { enabled: true } },
+      lines: [
+        { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: 100, timeoutMs: 500, maxBackoffMs: 400, registers, dryRun: true },
+        { line: 'mixing', host: '127.0.0.1', port: plc.port, watchdogMs: 100, timeoutMs: 500, maxBackoffMs: 400, registers: { command: 200, powerSetpoint: 201, validUntil: 202, heartbeat: 204 } },
+      ],
+    });
+    ({ gw } = await startGateway(config, NOW));
+    http = gw.http!.url;
+    topics = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/lines/#');
+    await gw.scheduler.trigger('predictions');
+    await gw.scheduler.trigger('planning');
+  }, 120_000);
+  afterAll(async () => {
+    await topics?.client.endAsync();
+    await gw?.stop();
+    await plc?.stop();
+  });
+
+  const post = (body: unknown) =>
+    fetch(`${http}/api/outputs/dry-run`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+
+  it('writes the live line, holds the commissioned one back, then writes it once switched off for that line alone', async () => {
+    await vi.waitFor(() => expect(plc.writes.filter((w) => w.address === 204).length).toBeGreaterThanOrEqual(3), { timeout: 60_000 });
+    expect(plc.writes.filter((w) => w.address < 200)).toEqual([]);
+    await topics.waitFor('choco-edge/lines/mixing/command');
+    expect(topics.messages.filter((m) => m.topic === 'choco-edge/lines/conching/command')).toEqual([]);
+    const shown = (await (await fetch(`${http}/api/outputs`)).json()) as { dry_run: boolean; lines: Array<{ line: string; by: string }>; would_write: Array<{ target: string }> };
+    expect(shown.dry_run).toBe(false);
+    expect(shown.lines).toEqual([expect.objectContaining({ line: 'conching', by: 'config' })]);
+    expect(shown.would_write.map((w) => w.target).sort()).toEqual(['line conching (127.0.0.1:' + plc.port + ' unit 1)', 'lines/conching/command']);
+
+    expect((await post({ dry_run: false, reason: 'typo', line: 'conche' })).status).toBe(400);
+    const res = await post({ dry_run: false, reason: 'conching commissioned', line: 'conching' });
+    expect(await res.json()).toMatchObject({ changed: true, dry_run: false, lines: [] });
+    await vi.waitFor(() => expect(plc.writes.filter((w) => w.address === 104).length).toBeGreaterThanOrEqual(2), { timeout: 60_000 });
+    await topics.waitFor('choco-edge/lines/conching/command');
+    const audit = ((await (await fetch(`${http}/api/outputs`)).json()) as { switches: Array<{ line?: string; dry_run: boolean; reason: string }> }).switches;
+    expect(audit.at(-1)).toMatchObject({ line: 'conching', dry_run: false, reason: 'conching commissioned' });
+  });
+});

@@ -81,17 +81,19 @@
     setHtml('replay', `▶ ${t('replay')} (${day(r.data_from)} → ${day(Date.parse(r.data_to) - 1)}) · ${t('simulated')}: <b>${localTime(r.simulated_time, true)}</b>${speed}${r.state === 'ended' ? ` · ${t('replayEnded')}` : ''}`);
   }
 
-  /** The write-nothing mode (outputs.dryRun): while it is on, a banner says that nothing is sent to the PLCs. */
+  /** The write-nothing mode (outputs.dryRun, or lines[].dryRun for some lines): while it is on, a banner says what is not sent. */
   function renderDryRun(s) {
     const o = s.outputs;
-    $('dryrun').hidden = !(o && o.dry_run);
-    if (!o || !o.dry_run) return;
+    const some = o && !o.dry_run && o.lines && o.lines.length;
+    $('dryrun').hidden = !(o && (o.dry_run || some));
+    if (!o || !(o.dry_run || some)) return;
     // What each output would have written, folded: the Modbus registers with their values, the MQTT line commands.
     const rows = (o.would_write || []).map((w) => {
       const values = w.via === 'modbus' ? Object.entries(w.values).map(([k, x]) => `${k.split(' ')[0]}=${x}`).join(' ') : '';
       return `<li><span translate="no">${esc(w.via)} · ${esc(w.target)}: ${esc(w.what)}${values ? ` · ${esc(values)}` : ''}</span></li>`;
     }).join('');
-    setHtml('dryrun', `${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`
+    const head = some ? `${esc(t('dryRunLines'))}: ${o.lines.map(id).join(', ')}` : `${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)}`;
+    setHtml('dryrun', `${head} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`
       + (rows ? `<details class="would-write"><summary>${t('dryRunShow')}</summary><ul>${rows}</ul></details>` : ''));
   }
 

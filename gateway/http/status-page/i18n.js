@@ -15,7 +15,7 @@ window.CHOCO_I18N = (() => {
       runs: 'tandas', noPlanReason: 'ningún plan cumple todas las restricciones', api: 'API', metrics: 'métricas', ms: 'ms', stop: 'parar', resumeCmd: 'reanudar',
       recalibration: 'Recalibración diaria', technical: 'Detalle técnico (en inglés)', resolved: 'resuelta',
       reason: 'Motivo',
-      dryRun: 'Modo sin escritura (puesta en marcha): el plan se calcula y se muestra, pero no se envía ninguna orden ni consigna a los PLC', dryRunSince: 'desde', dryRunHeld: 'escrituras retenidas', dryRunBy: 'activado por', dryRunShow: 'lo que se escribiría en cada PLC',
+      dryRun: 'Modo sin escritura (puesta en marcha): el plan se calcula y se muestra, pero no se envía ninguna orden ni consigna a los PLC', dryRunSince: 'desde', dryRunHeld: 'escrituras retenidas', dryRunBy: 'activado por', dryRunShow: 'lo que se escribiría en cada PLC', dryRunLines: 'Modo sin escritura (puesta en marcha) para las líneas',
     },
     en: {
       price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
@@ -29,7 +29,7 @@ window.CHOCO_I18N = (() => {
       runs: 'batches', noPlanReason: 'no plan meets every constraint', api: 'API', metrics: 'metrics', ms: 'ms', stop: 'stop', resumeCmd: 'resume',
       recalibration: 'Daily recalibration', technical: 'Technical detail (in English)', resolved: 'resolved',
       reason: 'Reason',
-      dryRun: 'Write-nothing mode (commissioning): the plan is computed and shown, but no line command or setpoint is sent to any PLC', dryRunSince: 'since', dryRunHeld: 'writes held back', dryRunBy: 'switched by', dryRunShow: 'what would be written to each PLC',
+      dryRun: 'Write-nothing mode (commissioning): the plan is computed and shown, but no line command or setpoint is sent to any PLC', dryRunSince: 'since', dryRunHeld: 'writes held back', dryRunBy: 'switched by', dryRunShow: 'what would be written to each PLC', dryRunLines: 'Write-nothing mode (commissioning) for the lines',
     },
   };
   /** Values the gateway sends as codes, shown in the chosen language. */
