@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Deletes the temporary choco-* folders each test file made, after its tests (test/setup/temp-dirs.ts).
+    setupFiles: ['test/setup/temp-dirs.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: 'test-output/vitest.json' },
   },

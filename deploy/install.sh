@@ -2,8 +2,11 @@
 # Installs choco-edge as a systemd service: user, directories, build, unit, credentials; a safe config (no devices,
 # no lines, no outputs). It does not start the service unless asked.
 #   sudo deploy/install.sh [--start] [--journald] [--copy-modules]
+#   sudo deploy/install.sh --rollback [--start]     put the previous version back (kept as /opt/choco-edge.previous)
 #   deploy/install.sh --root DIR --no-systemctl [--copy-modules]     lay the files out under DIR only (tests, images)
-#     --start          enable and start choco-edge.service after installing (otherwise: printed as a next step)
+#     --start          enable and (re)start choco-edge.service after installing: an upgrade of a running gateway
+#                      restarts it on the new version (otherwise: printed as a next step)
+#     --rollback       swap /opt/choco-edge and /opt/choco-edge.previous (config and data are left as they are)
 #     --journald       also install the journald limits (deploy/journald-choco-edge.conf); journald is not restarted
 #     --copy-modules   copy this checkout's node_modules instead of running npm ci (offline install)
 set -euo pipefail
@@ -12,9 +15,15 @@ SYSTEMCTL=1
 COPY_MODULES=0
 START=0
 JOURNALD=0
+ROLLBACK=0
+# A flag that takes a value and got none (or another flag): one sentence and exit 2, not "$2: unbound variable".
+need_value() {
+  if [ $# -lt 2 ] || [ -z "$2" ] || [ "${2#--}" != "$2" ]; then echo "install.sh: $1 needs a folder, e.g. $1 /tmp/choco-root (see the header of $0)" >&2; exit 2; fi
+}
 while [ $# -gt 0 ]; do
   case "$1" in
-    --root) ROOT="$2"; shift 2 ;;
+    --root) need_value "$@"; ROOT="$2"; shift 2 ;;
+    --rollback) ROLLBACK=1; shift ;;
     --no-systemctl) SYSTEMCTL=0; shift ;;
     --copy-modules) COPY_MODULES=1; shift ;;
     --start) START=1; shift ;;
@@ -26,6 +35,19 @@ SRC="$(cd "$(dirname "$0")/.." && pwd)"
 APP="$ROOT/opt/choco-edge"
 ETC="$ROOT/etc/choco-edge"
 UNIT_DIR="$ROOT/etc/systemd/system"
+
+if [ "$ROLLBACK" = 1 ]; then
+  [ -n "$ROOT" ] || [ "$(id -u)" = 0 ] || { echo "run as root (or with --root DIR)" >&2; exit 1; }
+  [ -d "$APP.previous" ] || { echo "install.sh: no previous version to roll back to ($APP.previous does not exist)" >&2; exit 2; }
+  rm -rf "$APP.rollback"
+  mv "$APP" "$APP.rollback" && mv "$APP.previous" "$APP" && mv "$APP.rollback" "$APP.previous"
+  echo "rolled back: $APP is the previous version again ($(node -p "require('$APP/package.json').version" 2>/dev/null || echo '?')); the one it replaced is kept as $APP.previous"
+  if [ "$SYSTEMCTL" = 1 ] && [ -z "$ROOT" ] && { [ "$START" = 1 ] || systemctl is-active --quiet choco-edge.service; }; then
+    systemctl restart choco-edge.service
+    echo "choco-edge.service restarted on the rolled-back version: journalctl -u choco-edge -f"
+  fi
+  exit 0
+fi
 
 need_node() {
   echo "choco-edge needs Node.js 20.19 or newer and npm; $1." >&2
@@ -55,10 +77,10 @@ rm -rf "$STAGE"
 mkdir -p "$STAGE" "$ETC/credentials" "$UNIT_DIR/choco-edge.service.d" "$ROOT/var/lib/choco-edge"
 cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/dist" "$SRC/models" "$SRC/plugins" "$SRC/gateway" "$SRC/config" "$SRC/README.md" "$STAGE/"
 if [ "$COPY_MODULES" = 1 ]; then cp -a "$SRC/node_modules" "$STAGE/"; else (cd "$STAGE" && npm ci --omit=dev --no-audit --no-fund); fi
-rm -rf "$APP.old"
-[ -d "$APP" ] && mv "$APP" "$APP.old"
+# The version it replaces is kept as $APP.previous for `install.sh --rollback` (one generation).
+rm -rf "$APP.previous"
+if [ -d "$APP" ]; then mv "$APP" "$APP.previous"; fi
 mv "$STAGE" "$APP"
-rm -rf "$APP.old"
 
 NEW_CONFIG=0
 if [ ! -f "$ETC/config.yaml" ]; then cp "$SRC/deploy/config.yaml" "$ETC/config.yaml"; NEW_CONFIG=1; fi
@@ -87,9 +109,15 @@ if [ -z "$ROOT" ]; then
 fi
 if [ "$SYSTEMCTL" = 1 ] && [ -z "$ROOT" ]; then
   systemctl daemon-reload
+  WAS_ACTIVE=0
+  systemctl is-active --quiet choco-edge.service && WAS_ACTIVE=1
   if [ "$START" = 1 ]; then
-    systemctl enable --now choco-edge.service
+    # restart, not start: a gateway running the previous version must come back on this one.
+    systemctl enable choco-edge.service
+    systemctl restart choco-edge.service
     systemctl --no-pager status choco-edge.service || true
+  elif [ "$WAS_ACTIVE" = 1 ]; then
+    echo "note: choco-edge.service is still running the previous version; restart it to upgrade: sudo systemctl restart choco-edge"
   fi
 fi
 

@@ -12,6 +12,7 @@ import { readSecret } from './config/load.js';
 import { errorMessage } from './util/errors.js';
 import { Fetcher } from './util/fetcher.js';
 import { HealthWatch } from './core/health-watch.js';
+import { OutputMode, dryRunLines } from './core/output-mode.js';
 import type { ComponentHealth } from './util/health.js';
 import { createLogger, moduleLogger, registerSecrets, type Logger } from './util/log.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
@@ -25,6 +26,7 @@ import { PLUGIN_API_VERSION } from './core/plugin-api.js';
 import { Scheduler } from './core/scheduler.js';
 import { mergeDescriptors, seriesStatuses, type SeriesStatus } from './series/status.js';
 import { SeriesStore } from './series/store.js';
+import { runScheduledBackup } from './series/scheduled-backup.js';
 import type { HttpContext } from './http/context.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { PlannerPlugin } from '../plugins/planner/index.js';
@@ -41,6 +43,8 @@ export interface GatewayOptions {
   /** Time for device timers (PLC watchdog, Modbus backoff); real time unless a test injects one. */
   deviceClock?: Clock;
   log?: Logger;
+  /** The config file it was loaded from, if any: the scheduled backup keeps a copy of it. */
+  configFile?: string;
   /** Replaces the built-in plugin list (tests). */
   plugins?: PluginFactory[];
   /**
@@ -77,6 +81,8 @@ export class Gateway implements HttpContext {
   bridge!: Bridge;
   scheduler!: Scheduler;
   healthWatch?: HealthWatch;
+  /** The write-nothing mode (outputs.dryRun), switched at run time through the HTTP API. */
+  outputs!: OutputMode;
   http?: HttpServer;
   readonly plugins = new Map<string, HostedPlugin>();
   /** Alerts from every part: raised once an hour at most per code and message, kept newest first, published. */
@@ -160,6 +166,8 @@ export class Gateway implements HttpContext {
     await this.mqtt.start();
     this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
     this.alerts.wire(this.bus, 'gateway');
+    this.outputs = new OutputMode({ dryRun: cfg.outputs.dryRun, dryRunLines: dryRunLines(cfg), clock: this.clock, bus: this.bus, log: this.logger('outputs'), store: this.store, mqtt: this.mqtt });
+    await this.outputs.start();
 
     await startPlugins({ factories: this.options.plugins ?? BUILTIN_PLUGINS, config: cfg, bus: this.bus, log: this.log, context: (name) => this.pluginContext(name), hosted: this.plugins });
 
@@ -258,6 +266,7 @@ export class Gateway implements HttpContext {
       mqttCredentials: this.mqttCredentials,
       catalog: () => this.catalog(name),
       clockUntrusted: () => this.clockUntrusted(),
+      outputs: this.outputs,
     };
   }
 
@@ -298,6 +307,13 @@ export class Gateway implements HttpContext {
         this.alerts.resolve(healthResolutions(report), this.clock.now());
         for (const alert of healthAlerts(report, this.clock.now())) this.bus.emit('alert', alert);
         return { summary: `health ${report.state}${report.reasons.length ? `: ${report.reasons.join('; ')}` : ''}` };
+      };
+    }
+    if (id === 'backup') {
+      return async () => {
+        const dir = resolve(this.config.store.backups.dir ?? join(this.config.dataDir, 'backups'));
+        const r = await runScheduledBackup(this.store, { dir, keep: this.config.store.backups.keep, site: this.config.site.id, version: VERSION, configFile: this.options.configFile, now: this.clock.now() });
+        return { summary: `backup ${r.file} (${r.bytes} bytes); ${r.kept} kept${r.deleted.length ? `, ${r.deleted.length} older deleted` : ''}` };
       };
     }
     if (id === 'cleanup') {

@@ -5,7 +5,7 @@ import { AcceleratedClock } from './time/clock.js';
 import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
 import { Gateway } from './controller.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
-import { checkListenPorts } from './config/ports.js';
+import { checkConfigPorts, checkListenPorts } from './config/ports.js';
 import { SdNotify } from './core/sd-notify.js';
 import { dstHourWarnings } from './core/cron-local.js';
 import { hashPassword } from './mqtt/auth.js';
@@ -73,6 +73,18 @@ const OPTIONS: Record<string, string[]> = {
   restore: ['from', 'force'],
 };
 
+/** Flags that may stand alone (`restore --force`). */
+const FLAGS_WITHOUT_VALUE = new Set(['force']);
+const EXAMPLE_VALUE: Record<string, string> = {
+  config: '--config /etc/choco-edge/config.yaml',
+  out: '--out /var/backups/choco-edge/choco-edge-2026-12-06.jsonl.gz',
+  from: '--from 2025-01-01',
+  to: '--to 2025-02-01',
+  prices: '--prices omie_day_ahead_spain_hourly.csv.gz',
+  weather: '--weather meteostat_madrid_barajas_hourly.csv.gz',
+  model: '--model price-forecaster',
+};
+
 function parseArgs(argv: string[]): { command: string; configFile?: string; options: Record<string, string> } {
   const [first = 'help', ...args] = argv;
   // Two-word commands: `store repair`.
@@ -83,7 +95,15 @@ function parseArgs(argv: string[]): { command: string; configFile?: string; opti
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     const [flag, inline] = arg.startsWith('--') ? (arg.slice(2).split(/=(.*)/s) as [string, string?]) : [arg, undefined];
-    const value = () => inline ?? rest[++i] ?? '';
+    // A flag given without its value (`--out` last, or followed by another flag) is refused, never read as "".
+    const value = () => {
+      const v = inline ?? (rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('--') ? rest[++i] : undefined);
+      if (v === undefined || v.trim() === '') {
+        if (FLAGS_WITHOUT_VALUE.has(flag)) return '';
+        throw new ConfigError(`${arg.split('=')[0]} needs a value (${command === 'help' ? 'see choco-edge help' : `e.g. ${EXAMPLE_VALUE[flag] ?? `--${flag} VALUE`}`})`, []);
+      }
+      return v;
+    };
     if (flag === 'config' || arg === '-c') configFile = value();
     else if (OPTIONS[command]?.includes(flag)) options[flag] = value();
     else throw new ConfigError(`unknown argument ${JSON.stringify(arg)} for ${command}`, []);
@@ -171,7 +191,7 @@ async function main(): Promise<number> {
     case 'start': {
       const config = loadConfig({ file: configFile });
       await checkListenPorts(config, 'gateway');
-      await run(new Gateway({ config }));
+      await run(new Gateway({ config, configFile: configFileFor({ file: configFile }) }));
       return -1;
     }
     case 'demo': {
@@ -211,6 +231,8 @@ async function main(): Promise<number> {
     case 'check-config': {
       const config = loadConfig({ file: configFile });
       const loaded = configFileFor({ file: configFile });
+      // The ports `start` would refuse: taken by the gateway being reconfigured is a warning (a restart frees them).
+      for (const warning of await checkConfigPorts(config)) process.stderr.write(`warning: ${warning}\n`);
       process.stdout.write(`configuration is valid (${loaded ? `${loaded}, ` : 'no config file: '}defaults and CHOCO_EDGE_* environment)\n`);
       for (const factory of BUILTIN_PLUGINS) {
         const on = factory.enabled(config);
@@ -261,9 +283,11 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'backup': {
-      const config = loadConfig({ file: configFile });
-      const out = options.out ?? `choco-edge-backup-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}.jsonl.gz`;
+      // No default file: run from a service account or a cron job, "the current folder" is nobody's choice.
+      if (options.out === undefined) throw new InputError('backup needs --out FILE.jsonl.gz: where to write the backup (e.g. --out /var/backups/choco-edge/choco-edge-2026-12-06.jsonl.gz)');
+      const out = options.out;
       checkOutputFile(out, '--out');
+      const config = loadConfig({ file: configFile });
       const store = await openStoreForCli(config.dataDir, { create: false });
       try {
         await writeBackup(store, out, { version: VERSION, configFile: configFile ?? process.env.CHOCO_EDGE_CONFIG, now: Date.now() });

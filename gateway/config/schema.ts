@@ -143,6 +143,12 @@ export const ConfigSchema = Type.Object(
       {
         id: Type.String({ default: 'linares', pattern: '^[a-z0-9_-]+$' }),
         name: Type.String({ default: 'Chocolate factory, Linares (Jaén)' }),
+        names: Type.Optional(
+          Type.Object(
+            { es: Type.Optional(Type.String({ minLength: 1 })), en: Type.Optional(Type.String({ minLength: 1 })) },
+            { additionalProperties: false, description: 'the site name as the status page shows it in each language; a language left out shows `name`' },
+          ),
+        ),
         timezone: Type.String({ default: 'Europe/Madrid' }),
       },
       { additionalProperties: false, default: {} },
@@ -241,6 +247,13 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        backups: Type.Object(
+          {
+            dir: Type.Optional(Type.String({ minLength: 1, description: 'where the scheduled backup job writes (default <dataDir>/backups); another disk is better' })),
+            keep: Type.Integer({ minimum: 1, maximum: 1000, default: 7, description: 'the newest backups kept; older ones the job wrote are deleted' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -260,6 +273,10 @@ export const ConfigSchema = Type.Object(
             recalibration: Job('30 14 * * *', 'recalibrate the price forecaster on the store’s own history after D+1 prices are published; the new calibration replaces the active one only if not worse on the last weeks'),
             retraining: Type.Object(
               { enabled: Type.Boolean({ default: false }), cron: Cron('0 4 * * 1', 'retrain the price forecaster on the gateway’s own history; promote only if better') },
+              { additionalProperties: false, default: {} },
+            ),
+            backup: Type.Object(
+              { enabled: Type.Boolean({ default: false }), cron: Cron('30 3 * * *', 'back the store and the config file up to store.backups.dir, keeping store.backups.keep') },
               { additionalProperties: false, default: {} },
             ),
           },
@@ -402,6 +419,7 @@ export const ConfigSchema = Type.Object(
           unitId: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
           timeoutMs: Type.Integer({ minimum: 50, default: 1000 }),
           watchdogMs: Type.Integer({ minimum: 100, default: 10_000, description: 'rewrite period: a PLC that sees the heartbeat stop falls back safely' }),
+          dryRun: Type.Optional(Type.Boolean({ description: 'commissioning this line while the others run: write nothing to it (as outputs.dryRun, for this line only); switch it off at run time with POST /api/outputs/dry-run {line}' })),
           maxBackoffMs: Type.Integer({ minimum: 100, default: 30_000 }),
           registers: Type.Object(
             {
@@ -417,6 +435,16 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
       { default: [] },
+    ),
+    outputs: Type.Object(
+      {
+        dryRun: Type.Boolean({
+          default: false,
+          description:
+            'commissioning: plan and show every line command and setpoint the gateway would send (Modbus registers, MQTT lines/<line>/command, Sparkplug line metrics), write none; switch off at run time with POST /api/outputs/dry-run (bearer token). A restart goes back to this value.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
     ),
     uplink: Type.Object(
       {

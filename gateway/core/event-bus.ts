@@ -20,7 +20,9 @@ export interface BusEvents {
   'gateway.stopping': { reason: string };
   'plan.updated': { version: number; planId: string; doc: PlanDocumentPayload };
   /** A line's PLC link changed state (modbus-lines): `failed` once writes stopped being verified, `ok` when they are again. */
-  'line.state': { line: string; state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped'; message: string };
+  'line.state': { line: string; state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped' | 'dry_run'; message: string };
+  /** The write-nothing mode was switched (outputs.dryRun): every output that writes to a PLC follows it at once. */
+  'outputs.mode': { dryRun: boolean; at: number; by: string; reason: string; line?: string };
   alert: Alert;
   /** The replayed recording has no data past `dataEnd` (the demo ends there). */
   'replay.ended': { at: number; dataEnd: number };

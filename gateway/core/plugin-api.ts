@@ -7,6 +7,7 @@ import type { Logger } from '../util/log.js';
 import type { SeriesDescriptor } from '../series/status.js';
 import type { SeriesStore } from '../series/store.js';
 import type { MqttConnection } from '../mqtt/connection.js';
+import type { OutputMode } from './output-mode.js';
 
 /** What a plugin declares about a series it writes (defined with the series status that judges it). */
 export type { SeriesDescriptor };
@@ -15,7 +16,7 @@ export type { SeriesDescriptor };
 export const PLUGIN_API_VERSION = 1;
 
 /** Jobs the scheduler knows; a plugin contributes handlers to the jobs it serves. */
-export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'recalibration' | 'retraining';
+export type JobId = 'priceIngestion' | 'weatherIngestion' | 'predictions' | 'planning' | 'health' | 'backfill' | 'tokenCheck' | 'cleanup' | 'recalibration' | 'retraining' | 'backup';
 
 export interface JobRunResult {
   /** Short human summary for job status, e.g. "omie_es: 96 slots for 2025-10-01". */
@@ -47,6 +48,11 @@ export interface PluginContext {
    * injected test or demo clock). While it is not, nothing is planned and no price or reading is stored as current.
    */
   clockUntrusted?: () => string | undefined;
+  /**
+   * The write-nothing mode (outputs.dryRun) every output that writes to a PLC follows: while `dryRun` it records
+   * what it would write (`wouldWrite`) and writes nothing. Absent (tests): fixed at `config.outputs.dryRun`.
+   */
+  outputs?: OutputMode;
 }
 
 export interface Plugin {

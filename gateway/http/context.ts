@@ -10,6 +10,7 @@ import type { Alerts } from '../core/alerts.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { HealthReport } from '../core/health-report.js';
 import type { Scheduler } from '../core/scheduler.js';
+import type { OutputMode } from '../core/output-mode.js';
 import type { PlannerPlugin } from '../../plugins/planner/index.js';
 import type { BillPlugin } from '../../plugins/bill/index.js';
 import type { PredictionsPlugin } from '../../plugins/predictions/index.js';
@@ -32,6 +33,8 @@ export interface HttpContext {
   /** The embedded broker, when there is one. */
   readonly broker?: Pick<EmbeddedBroker, 'connectedClients' | 'published'>;
   readonly eventLoop: IntervalHistogram;
+  /** The write-nothing mode (outputs.dryRun): shown on the page, switched by POST /api/outputs/dry-run. */
+  readonly outputs: Pick<OutputMode, 'dryRun' | 'state' | 'switches' | 'wouldWrites' | 'set' | 'lineStates'>;
   readonly uptimeMs: number;
   /** Every series the running plugins write. */
   catalog(): SeriesDescriptor[];

@@ -14,6 +14,7 @@ import { registerModelRoutes } from './model-routes.js';
 import { registerPlanRoutes } from './plan-routes.js';
 import { registerBillRoutes } from './bill-routes.js';
 import { registerEnergyRoutes } from './energy-routes.js';
+import { registerOutputRoutes } from './output-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
 import swaggerUi from '@fastify/swagger-ui';
@@ -101,6 +102,7 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
   registerPlanRoutes(app, gateway, guard);
   registerBillRoutes(app, gateway);
   registerEnergyRoutes(app, gateway);
+  registerOutputRoutes(app, gateway, guard);
   registerUiRoutes(app, gateway, guard);
   registerMetrics(app, gateway);
   await app.register(swaggerUi, { routePrefix: '/docs' });

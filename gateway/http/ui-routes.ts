@@ -18,6 +18,26 @@ import { groupAlerts } from './alert-groups.js';
 import { ErrorBody } from './routes.js';
 import type { AuthGuard } from './auth.js';
 
+/** The embedded default site name, and how the Spanish page says it. */
+const DEFAULT_SITE = { en: 'Chocolate factory, Linares (Jaén)', es: 'Fábrica de chocolate, Linares (Jaén)' };
+
+/** The site name per page language: `site.names` first, then `site.name` (the default name comes in both). */
+export function siteNames(site: { name: string; names?: { es?: string; en?: string } }): { es: string; en: string } {
+  const builtIn = site.name === DEFAULT_SITE.en ? DEFAULT_SITE : { es: site.name, en: site.name };
+  return { es: site.names?.es ?? builtIn.es, en: site.names?.en ?? builtIn.en };
+}
+
+/**
+ * A job as the page shows it: a run that completed but whose every handler said it skipped its work
+ * ("recalibration skipped: …") is shown as skipped, as the accuracy panel says, not as ok.
+ */
+export function shownJob<J extends { lastRun: { outcome: string; summary: string } | null }>(job: J): J {
+  const run = job.lastRun;
+  if (!run || run.outcome !== 'ok' || !run.summary) return job;
+  const parts = run.summary.split(' | ');
+  return parts.every((p) => /^(?:[\w-]+: )?[\w-]+ skipped: /.test(p)) ? { ...job, lastRun: { ...run, outcome: 'skipped' } } : job;
+}
+
 const require = createRequire(import.meta.url);
 const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
 const PAGE_DIR = join(PROJECT_ROOT, 'gateway', 'http', 'status-page');
@@ -91,11 +111,23 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
     return {
       version: VERSION,
       site: gw.config.site,
+      /** The site name in each page language (site.names, else site.name; the default name has its Spanish one). */
+      site_name: siteNames(gw.config.site),
       now: formatUtcIso(now),
       now_local: formatLocalIso(now, tz),
       language: ui.language,
       /** Set while recorded data is replayed (the demo): the simulated time and speed, shown as a banner. */
       replay: gw.replay()?.status() ?? null,
+      /** The write-nothing mode (outputs.dryRun): shown as a banner while it is on. */
+      outputs: {
+        dry_run: gw.outputs.dryRun,
+        since: formatUtcIso(gw.outputs.state().at),
+        by: gw.outputs.state().by,
+        reason: gw.outputs.state().reason,
+        lines: gw.outputs.lineStates().map((l) => l.line),
+        held_back: gw.outputs.wouldWrites().length,
+        would_write: gw.outputs.wouldWrites().map((w) => ({ via: w.via, target: w.target, what: w.what, values: w.values, last_at: formatUtcIso(w.lastAt) })),
+      },
       thresholds: { green_below: ui.priceGreenBelowEurKwh, red_above: ui.priceRedAboveEurKwh },
       price: primary
         ? {
@@ -138,7 +170,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
       health: {
         plugins: gw.pluginHealth(),
         series: series.map((s) => ({ id: s.id, source: s.source, stale: s.stale, stale_reason: s.staleReason, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000) })),
-        jobs: gw.scheduler.status(),
+        jobs: gw.scheduler.status().map(shownJob),
         models: f?.registry.loaded().map((m) => ({ name: m.name, version: m.version, inferences: m.inferences, backend: f.registry.backend?.name })) ?? [],
         broker: { connected: gw.mqtt.connected, clients: gw.broker?.connectedClients ?? null },
       },

@@ -27,6 +27,7 @@ export interface BrokerLimits extends ConnectionLimits {
 const INTERNAL_PACKET_BYTES = 16 * 1024 * 1024;
 /** Checked for an unknown user name, so a wrong name costs what a wrong password costs (no user enumeration). */
 const DUMMY_HASH = 'scrypt:AAAAAAAAAAAAAAAAAAAAAA==:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+import { RefusalLog } from './refusal-log.js';
 
 export interface BrokerOptions {
   host: string;
@@ -89,6 +90,7 @@ export class EmbeddedBroker {
     this.logins = new LoginGuard({ failuresPerAddress: limits.failedLoginsPerAddress, failureWindowMs: limits.failedLoginWindowMs, maxPendingChecks: limits.maxPendingLogins });
     /** The remote address of each connection aedes handles (a WebSocket stream has none of its own). */
     const addresses = new WeakMap<object, string>();
+    const refusals = new RefusalLog(this.log);
     const aedes = await Aedes.createBroker({
       connectTimeout: limits.connectTimeoutMs,
       authenticate: (client, username, password, done) => {
@@ -133,12 +135,14 @@ export class EmbeddedBroker {
         const p = client ? principals.get(client) : undefined;
         if (!client || (p && allowed(p, o.base, 'publish', packet.topic))) return done(null);
         this.refused++;
+        refusals.refused('publish', { client: client.id, username: p?.username ?? '?' }, packet.topic);
         done(new Error(`${p?.username ?? '?'} may not publish to ${packet.topic}`));
       },
       authorizeSubscribe: (client, sub, done) => {
         const p = principals.get(client);
         if (p && allowed(p, o.base, 'subscribe', sub.topic)) return done(null, sub);
         this.refused++;
+        refusals.refused('subscribe', { client: client.id, username: p?.username ?? '?' }, sub.topic);
         done(null, null as never);
       },
     });

@@ -178,12 +178,13 @@ export interface Payloads {
   };
   /**
    * What the gateway last verified on a line's PLC (retained): `ok` after a write read back as written, `degraded`
-   * while it retries, `failed` once the PLC stopped taking writes, `stopped` when the gateway stopped writing.
+   * while it retries, `failed` once the PLC stopped taking writes, `stopped` when the gateway stopped writing, `dry_run` while the write-nothing mode (outputs.dryRun) is on
+   * (the PLC is read, nothing is written; what would be written is on `outputs/dry-run`).
    */
   'lines/+/state': {
     v: number;
     line: string;
-    state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+    state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped' | 'dry_run';
     /** What the PLC holds, read back: null before the first verified write. */
     written: { command: 'idle' | 'run' | 'halt'; power_kw: number; valid_until: string; at: string } | null;
     error: string | null;
@@ -191,6 +192,19 @@ export interface Payloads {
     at: string;
   };
   alerts: { v: number; code: string; level: 'info' | 'warning' | 'critical'; message: string; at: string };
+  /**
+   * The write-nothing (commissioning) mode, retained: on, since when, who switched it and why, and what the gateway
+   * would have written to each line (Modbus registers, MQTT line commands, Sparkplug metrics) while it is on.
+   */
+  'outputs/dry-run': {
+    v: number;
+    dry_run: boolean;
+    since: string;
+    by: string;
+    reason: string;
+    would_write: Array<{ via: 'modbus' | 'mqtt' | 'sparkplug'; target: string; what: string; values: Record<string, unknown>; first_at: string; last_at: string; times: number }>;
+    at: string;
+  };
   /** Only while recorded data is replayed (the demo): that it is a replay, the simulated time, the speed. */
   replay: {
     v: number;
@@ -266,6 +280,7 @@ export const topics = {
   lineSet: (line: string) => `lines/${topicLevel(line, 'line')}/set`,
   lineSetWildcard: 'lines/+/set',
   alerts: 'alerts',
+  outputsDryRun: 'outputs/dry-run',
   replay: 'replay',
   request: (name: string): `bridge/request/${string}` => `bridge/request/${topicLevels(name, 'request name')}`,
   response: (name: string): `bridge/response/${string}` => `bridge/response/${topicLevels(name, 'request name')}`,

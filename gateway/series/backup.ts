@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,8 +17,14 @@ export async function* backupLines(store: SeriesStore, meta: { version: string; 
 export async function writeBackup(store: SeriesStore, file: string, meta: { version: string; configFile?: string; now: number }): Promise<{ file: string }> {
   const configText = meta.configFile && existsSync(meta.configFile) ? readFileSync(meta.configFile, 'utf8') : null;
   const partial = `${file}.partial`;
-  await pipeline(Readable.from(backupLines(store, { version: meta.version, configText, now: meta.now })), createGzip(), createWriteStream(partial));
-  renameSync(partial, file);
+  try {
+    await pipeline(Readable.from(backupLines(store, { version: meta.version, configText, now: meta.now })), createGzip(), createWriteStream(partial));
+    renameSync(partial, file);
+  } catch (error) {
+    // Nothing left behind: a backup that did not complete is not a file anyone should find and restore.
+    rmSync(partial, { force: true });
+    throw error;
+  }
   return { file };
 }
 

@@ -1,6 +1,6 @@
 import { QUARTER_HOUR_MS, type Slot } from '../../gateway/series/slots.js';
 import { HOUR_MS, localDate } from '../../gateway/time/tz.js';
-import { readInputText } from '../../gateway/config/cli-input.js';
+import { InputError, readInputText } from '../../gateway/config/cli-input.js';
 import type { DriverRow } from '../../gateway/inference/price-features.js';
 
 export { seededRandom } from '../../gateway/inference/seeded-random.js';
@@ -8,8 +8,12 @@ export { seededRandom } from '../../gateway/inference/seeded-random.js';
 /** Reads a (gzipped) CSV with a header row into records. */
 export function readCsv(path: string): Array<Record<string, string>> {
   const text = readInputText(path, 'data file');
+  // A wrong kind of file is one sentence (InputError, exit 2), never a stack: binary, empty, JSON instead of CSV.
+  if (text.includes('\u0000')) throw new InputError(`${path}: is not a CSV text file (it holds binary data)`);
   const [header, ...lines] = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const cols = header!.split(',');
+  if (header === undefined) throw new InputError(`${path}: is empty (expected a CSV file with a header row)`);
+  if (!header.includes(',')) throw new InputError(`${path}: is not a CSV file with a header row (its first line is ${JSON.stringify(header.slice(0, 60))})`);
+  const cols = header.split(',');
   return lines.map((line) => {
     const f = line.split(',');
     return Object.fromEntries(cols.map((c, i) => [c, f[i] ?? '']));
@@ -27,7 +31,7 @@ const PRICE_COLUMNS: Array<{ column: string; toEurMwh: number }> = [
 export function loadHourlyPrices(path: string, column?: string): Map<number, number> {
   const rows = readCsv(path);
   const known = column ? { column, toEurMwh: column.endsWith('_eur_kwh') ? 1000 : 1 } : PRICE_COLUMNS.find((c) => rows[0] && c.column in rows[0]);
-  if (!known) throw new Error(`${path}: no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
+  if (!known) throw new InputError(`${path}: is not a price file: it has no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
   const sums = new Map<number, { sum: number; n: number }>();
   for (const r of rows) {
     const t = Date.parse(r.datetime_utc!);
@@ -41,7 +45,7 @@ export function loadHourlyPrices(path: string, column?: string): Map<number, num
   }
   const out = new Map<number, number>();
   for (const [h, acc] of sums) out.set(h, Math.round((acc.sum / acc.n) * 10_000) / 10_000);
-  if (!out.size) throw new Error(`${path}: no rows with datetime_utc and ${known.column}`);
+  if (!out.size) throw new InputError(`${path}: has no rows with datetime_utc and ${known.column}`);
   return out;
 }
 
@@ -50,13 +54,15 @@ export function loadWeather(path: string, city = 'Seville'): { temp: Map<number,
   const first = readCsv(path)[0] ?? {};
   if ('dt_iso' in first) return loadKaggleWeather(path, city);
   if ('time' in first && 'temp' in first) return loadMeteostat(path);
-  throw new Error(`${path}: neither a Kaggle weather_features nor a Meteostat hourly file`);
+  throw new InputError(`${path}: is not a weather file: neither a Kaggle weather_features file (dt_iso, temp) nor a Meteostat hourly one (time, temp)`);
 }
 
 /** REE's D-1 demand, wind and PV forecasts (MW) keyed by UTC hour start. */
 export function loadDrivers(path: string): Map<number, DriverRow> {
   const out = new Map<number, DriverRow>();
-  for (const r of readCsv(path)) {
+  const rows = readCsv(path);
+  if (rows[0] && !('demand_forecast_d1_mw' in rows[0])) throw new InputError(`${path}: is not a drivers file: it has no demand_forecast_d1_mw column (expected REE's D-1 forecasts, like esios_d1_forecasts_spain_hourly.csv.gz)`);
+  for (const r of rows) {
     const t = Date.parse(r.datetime_utc!);
     const demand = Number(r.demand_forecast_d1_mw);
     const wind = Number(r.wind_forecast_d1_mw);
@@ -102,7 +108,7 @@ export function loadPriceSlots(paths: readonly string[], column?: string): Slot[
   for (const path of paths) {
     const rows = readCsv(path);
     const known = column ? { column, toEurMwh: column.endsWith('_eur_kwh') ? 1000 : 1 } : PRICE_COLUMNS.find((c) => rows[0] && c.column in rows[0]);
-    if (!known) throw new Error(`${path}: no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
+    if (!known) throw new InputError(`${path}: is not a price file: it has no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
     const fileDays = new Map<string, Slot[]>();
     for (const r of rows) {
       const t = Date.parse(r.datetime_utc!);
@@ -121,7 +127,7 @@ export function loadPriceSlots(paths: readonly string[], column?: string): Slot[
     }
   }
   const out = [...byDay.values()].flat().sort((a, b) => a.start - b.start);
-  if (!out.length) throw new Error(`${paths.join(', ')}: no price rows`);
+  if (!out.length) throw new InputError(`${paths.join(', ')}: has no price rows (datetime_utc and a price on each row)`);
   return out;
 }
 

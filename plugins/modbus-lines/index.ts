@@ -6,6 +6,7 @@ import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway
 import { formatUtcIso } from '../../gateway/time/tz.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
+import { outputModeOf, type OutputMode } from '../../gateway/core/output-mode.js';
 
 type LineConfig = Config['lines'][number];
 
@@ -36,7 +37,7 @@ export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: 
 export const FAILED_CYCLES_BEFORE_ALERT = 3;
 
 /** What a line's retained `lines/<line>/state` says, and what its health says. */
-export type LineWriterState = 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+export type LineWriterState = 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped' | 'dry_run';
 
 /** A cycle stopped between requests because a newer plan arrived (or the plugin stops): not a failure. */
 class Superseded extends Error {}
@@ -66,6 +67,8 @@ class LineWriter {
   maxConcurrentCycles = 0;
   private concurrentCycles = 0;
   lastWritten: { state: LineState; heartbeat: number; at: number } | null = null;
+  /** Cycles that only computed (and read) what they would write: the write-nothing mode (outputs.dryRun). */
+  dryCycles = 0;
 
   constructor(
     private readonly cfg: LineConfig,
@@ -73,6 +76,7 @@ class LineWriter {
     private readonly state: () => LineState,
     private readonly onFailure: (message: string) => void,
     private readonly onChange: (writer: LineWriter) => void,
+    private readonly outputs: OutputMode,
   ) {
     this.tracker = new HealthTracker(() => ctx.clock.now());
     this.deviceClock = ctx.deviceClock ?? realClock;
@@ -116,7 +120,8 @@ class LineWriter {
     try {
       // A line without a host talks to a PLC on this box, as before.
       if (!this.client?.isOpen) this.client = await connectModbus({ ...this.cfg, host: this.cfg.host ?? '127.0.0.1' }, `line ${this.cfg.line}`);
-      await this.write(this.client, this.state());
+      if (this.outputs.dryRunFor(this.cfg.line)) await this.dryRun(this.client, this.state());
+      else await this.write(this.client, this.state());
       this.backoffMs = 0;
       this.consecutiveFailures = 0;
       next = this.cfg.watchdogMs;
@@ -141,6 +146,12 @@ class LineWriter {
     // A request that timed out may still be answered: a fresh connection never mistakes that answer for another's.
     await closeModbus(this.client).catch(() => undefined);
     this.backoffMs = Math.min(this.cfg.maxBackoffMs, Math.max(500, this.backoffMs * 2));
+    if (this.outputs.dryRunFor(this.cfg.line)) {
+      // Nothing is written in a dry run: a PLC that cannot be read is worth knowing before going live, not an alarm.
+      this.tracker.set('degraded', `dry run: line ${this.cfg.line}: PLC not readable (${errorMessage(error)}); retrying in ${this.backoffMs} ms; nothing is written`, 'plc_unreachable');
+      this.onChange(this);
+      return Math.min(this.backoffMs, this.cfg.watchdogMs);
+    }
     const message = `line ${this.cfg.line}: write failed (${errorMessage(error)}); retrying in ${this.backoffMs} ms`;
     if (this.consecutiveFailures >= FAILED_CYCLES_BEFORE_ALERT) {
       this.tracker.set('failed', `${message}; ${this.consecutiveFailures} cycles failed in a row`, 'plc_write_failed');
@@ -152,22 +163,47 @@ class LineWriter {
     return Math.min(this.backoffMs, this.cfg.watchdogMs);
   }
 
-  private async write(client: ModbusClient, state: LineState): Promise<void> {
+  /** The registers a write of `state` sets, in write order: [address, value, name]. */
+  private registers(state: LineState, heartbeat: number): Array<[number, number, string]> {
     const r = this.cfg.registers;
-    const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
     const seconds = Math.floor(state.validUntil / 1000);
-    const values: Array<[number, number]> = [
+    return [
       // The batch id first (uint32, high word first; 0 = no batch), when the line's register map has one: a PLC that
       // sees a run command already holds the batch it is for.
-      ...(r.batch === undefined ? [] : ([[r.batch, ((state.batch ?? 0) >>> 16) & 0xffff], [r.batch + 1, (state.batch ?? 0) & 0xffff]] as Array<[number, number]>)),
-      [r.command, COMMAND_CODES[state.command]],
-      [r.powerSetpoint, Math.round(state.powerKw * 10) & 0xffff],
-      [r.validUntil, (seconds >>> 16) & 0xffff],
-      [r.validUntil + 1, seconds & 0xffff],
-      [r.heartbeat, heartbeat],
+      ...(r.batch === undefined ? [] : ([[r.batch, ((state.batch ?? 0) >>> 16) & 0xffff, 'batch_hi'], [r.batch + 1, (state.batch ?? 0) & 0xffff, 'batch_lo']] as Array<[number, number, string]>)),
+      [r.command, COMMAND_CODES[state.command], 'command'],
+      [r.powerSetpoint, Math.round(state.powerKw * 10) & 0xffff, 'power_setpoint_kw_x10'],
+      [r.validUntil, (seconds >>> 16) & 0xffff, 'valid_until_hi'],
+      [r.validUntil + 1, seconds & 0xffff, 'valid_until_lo'],
+      [r.heartbeat, heartbeat, 'heartbeat'],
     ];
+  }
+
+  /**
+   * The write-nothing mode: what this cycle would write is recorded (and shown), nothing is sent. The PLC's
+   * registers are read (a read changes nothing) so that commissioning sees the link works and what it holds.
+   */
+  private async dryRun(client: ModbusClient, state: LineState): Promise<void> {
+    const registers = this.registers(state, (this.heartbeat + 1) & 0xffff);
+    const holds: Record<string, number> = {};
+    for (const [address, , name] of registers) {
+      if (this.stopped || !this.outputs.dryRunFor(this.cfg.line)) throw new Superseded('the mode changed');
+      holds[`${address} ${name}`] = (await client.readHoldingRegisters(address, 1)).data[0]!;
+    }
+    this.dryCycles++;
+    const what = `${state.command} ${state.powerKw} kW until ${new Date(state.validUntil).toISOString()}`;
+    const where = `${this.cfg.host ?? '127.0.0.1'}:${this.cfg.port} unit ${this.cfg.unitId}`;
+    // The heartbeat is left out of the recorded values: it would make every watchdog cycle look like new content.
+    this.outputs.wouldWrite('modbus', `line ${this.cfg.line} (${where})`, what, Object.fromEntries(registers.filter(([, , n]) => n !== 'heartbeat').map(([a, v, n]) => [`${a} ${n}`, v])), this.cfg.line);
+    this.tracker.set('ok', `dry run: would write ${what} (registers ${registers.map(([a, v]) => `${a}=${v}`).join(', ')}); PLC holds ${Object.entries(holds).map(([k, v]) => `${k.split(' ')[0]}=${v}`).join(', ')}; nothing written`);
+    this.onChange(this);
+  }
+
+  private async write(client: ModbusClient, state: LineState): Promise<void> {
+    const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
+    const values = this.registers(state, heartbeat).map(([a, v]) => [a, v] as [number, number]);
     const betweenRequests = () => {
-      if (this.superseded || this.stopped) throw new Superseded('a newer plan arrived');
+      if (this.superseded || this.stopped || this.outputs.dryRunFor(this.cfg.line)) throw new Superseded('a newer plan arrived');
     };
     for (const [address, value] of values) {
       betweenRequests();
@@ -198,7 +234,7 @@ export function withGuardShifts(doc: PlanDocumentPayload | null, shifts: Readonl
   return { ...doc, runs: doc.runs.map((r) => ({ ...r, start: move(r.start, r.line, r.start), end: move(r.end, r.line, r.start) })) };
 }
 
-export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Record<string, { writes: number; failures: number; supersededCycles: number; maxConcurrentCycles: number; lastWritten: unknown }> } {
+export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Record<string, { writes: number; failures: number; supersededCycles: number; maxConcurrentCycles: number; dryCycles: number; lastWritten: unknown }> } {
   let doc: PlanDocumentPayload | null = null;
   let shifts: Array<{ line: string; runStart: number; shiftMs: number }> = [];
   const kwOf = (process: string) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? 0;
@@ -206,11 +242,12 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
   let lastAlert = -Infinity;
   const published = new Map<string, string>();
   let stopping = false;
+  const outputs = outputModeOf(ctx);
 
   /** Republishes the retained line state when what it says changed (not at every heartbeat). */
   const publishState = (w: LineWriter, override?: 'stopped') => {
     const h = w.tracker.get();
-    const state = override ?? (h.state === 'disabled' ? 'stopped' : h.state);
+    const state: LineWriterState = override ?? (h.state === 'disabled' ? 'stopped' : outputs.dryRunFor(w.line) && h.state === 'ok' ? 'dry_run' : (h.state as LineWriterState));
     const last = w.lastWritten;
     const written = last ? { command: last.state.command, power_kw: last.state.powerKw, valid_until: formatUtcIso(last.state.validUntil), at: formatUtcIso(last.at) } : null;
     const error = state === 'ok' ? null : h.message;
@@ -241,6 +278,7 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
         (w) => {
           if (!stopping) void publishState(w);
         },
+        outputs,
       ),
   );
   return {
@@ -254,6 +292,10 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
         const changed = JSON.stringify(e.shifts.map((x) => [x.line, x.runStart, x.shiftMs])) !== JSON.stringify(shifts.map((x) => [x.line, x.runStart, x.shiftMs]));
         shifts = e.shifts;
         if (changed) for (const w of writers) if (e.shifts.some((x) => x.line === w.line)) w.writeNow();
+      });
+      // Switching the write-nothing mode takes effect at once: off writes the plan now, on stops between two requests.
+      ctx.bus.on('outputs.mode', 'modbus-lines', () => {
+        for (const w of writers) w.writeNow();
       });
       for (const w of writers) w.start();
     },
@@ -273,7 +315,7 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
     },
     writers() {
       return Object.fromEntries(
-        writers.map((w) => [w.line, { writes: w.writes, failures: w.failures, supersededCycles: w.supersededCycles, maxConcurrentCycles: w.maxConcurrentCycles, lastWritten: w.lastWritten }]),
+        writers.map((w) => [w.line, { writes: w.writes, failures: w.failures, supersededCycles: w.supersededCycles, maxConcurrentCycles: w.maxConcurrentCycles, dryCycles: w.dryCycles, lastWritten: w.lastWritten }]),
       );
     },
   };

@@ -14,6 +14,7 @@ import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
+import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, HOUR_MS, formatUtcIso, localDate } from '../../gateway/time/tz.js';
@@ -75,6 +76,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return started;
   };
   const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
+  const outputs = outputModeOf(ctx);
+  /** The plans published last (newest last): an acknowledgement must name one of them. */
+  let recentPlanIds: string[] = [];
+  const RECENT_PLANS = 3;
+  /** Where the forecast prices started when FORECAST_PRICES was last raised: it is raised again only for a new boundary. */
+  let forecastFrom: string | undefined;
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
     ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
@@ -192,20 +199,19 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const running = mine.find((r) => r.s <= now && r.e > now);
       const next = mine.find((r) => r.s > now);
       const until = running?.e ?? next?.s ?? input.starts[0]! + input.starts.length * input.resolutionMs;
-      await ctx.mqtt.publish(
-        topics.lineCommand(p.line),
-        {
-          v: PAYLOAD_VERSION,
-          plan_id: doc.plan_id,
-          line: p.line,
-          process: p.name,
-          at: formatUtcIso(now),
-          now: { command: running ? 'run' : 'idle', power_kw: running ? p.kw : 0, batch: running?.batch ?? null, until: formatUtcIso(until) },
-          next: next ? { command: 'run', start: formatUtcIso(next.s), end: formatUtcIso(next.e), batch: next.batch } : null,
-          valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
-        },
-        { retain: true },
-      );
+      const command = {
+        v: PAYLOAD_VERSION,
+        plan_id: doc.plan_id,
+        line: p.line,
+        process: p.name,
+        at: formatUtcIso(now),
+        now: { command: running ? ('run' as const) : ('idle' as const), power_kw: running ? p.kw : 0, batch: running?.batch ?? null, until: formatUtcIso(until) },
+        next: next ? { command: 'run' as const, start: formatUtcIso(next.s), end: formatUtcIso(next.e), batch: next.batch } : null,
+        valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
+      };
+      // The write-nothing mode: the line command a PLC would act on is shown (outputs/dry-run, the API), not sent.
+      if (outputs.dryRunFor(p.line)) outputs.wouldWrite('mqtt', topics.lineCommand(p.line), `${command.now.command} ${command.now.power_kw} kW until ${command.now.until}`, command, p.line);
+      else await ctx.mqtt.publish(topics.lineCommand(p.line), command, { retain: true });
     }
     // The one recommendation (gateway/planner/recommendation.ts): the plan's class for this hour, the model's beside it as an input.
     const rec = planRecommendationAt(doc, now);
@@ -213,6 +219,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const after = doc.hours.filter((h) => Date.parse(h.start) > Date.parse(rec.hour_start)).slice(0, 12);
       await ctx.mqtt.publish(topics.recommendationCurrent, { v: PAYLOAD_VERSION, method: 'plan', at: formatUtcIso(now), ...rec, next: after.map((h) => ({ start: h.start, recommendation: h.recommendation, urgency: h.urgency })) }, { retain: true });
     }
+    recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
@@ -226,7 +233,14 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
     // A wait between steps the plan cannot keep within its limit (the first; the plan document lists them all).
     if (doc.holding_breaches.length) await alert('HOLDING_LIMIT', 'warning', doc.holding_breaches[0]!);
-    if (doc.hours.some((h) => h.price_source === 'forecast')) await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${doc.hours.find((h) => h.price_source === 'forecast')!.start_local}`);
+    // Raised when it changes (the plan starts or stops relying on forecasts, or the published prices reach further),
+    // not at every re-plan: one line per publication instead of one per planning run.
+    // A plan between two on published prices only (a forecast being rewritten) does not make the same boundary new again.
+    const from = doc.hours.find((h) => h.price_source === 'forecast')?.start_local ?? null;
+    if (from && from !== forecastFrom) {
+      forecastFrom = from;
+      await alert('FORECAST_PRICES', 'info', `plan uses forecast prices after ${from}`);
+    }
   };
 
   /** The production recommender's class per hour, as the predictions job stored it (absent when models are off). */
@@ -308,6 +322,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   return {
     name: 'planner',
     async start() {
+      // Switched live: the line commands of a fresh plan go out at once rather than at the next planning run.
+      ctx.bus.on('outputs.mode', 'planner', (e) => {
+        if (!e.dryRun) void plan().catch((error: unknown) => ctx.log.warn({ err: errorMessage(error) }, 'planning after the dry run was switched off failed'));
+      });
       ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
         const line = topic.split('/').at(-2)!;
         const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown; batch?: unknown } | undefined;
@@ -316,6 +334,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         if (!body || typeof body !== 'object' || Array.isArray(body)) return refuse('the message must be a JSON object');
         if (body.command === 'ack') {
           if (typeof body.plan_id !== 'string' || !body.plan_id) return refuse('an acknowledgement needs "plan_id": the plan it acknowledges (non-empty string)');
+          // Only a plan this gateway published (the one in force, or one just replaced while the PLC answered) is acknowledged.
+          if (!recentPlanIds.includes(body.plan_id)) return refuse(`unknown plan_id ${JSON.stringify(body.plan_id.slice(0, 80))}: not one of the plans this gateway published recently (in force: ${current?.doc.plan_id ?? 'none yet'})`);
           if (body.batch !== undefined && body.batch !== null && !(Number.isInteger(body.batch) && (body.batch as number) > 0)) return refuse(`"batch" must be the batch id the line runs or takes next (a positive integer), got ${JSON.stringify(body.batch)}`);
           // The batch the line says it acknowledges, checked against the plan in force: a PLC on another batch shows here.
           const planned = current?.doc.runs.filter((r) => r.line === line).map((r) => r.batch) ?? [];
@@ -332,12 +352,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);
       current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;
+      if (current) recentPlanIds = [current.doc.plan_id];
       started = (await ctx.store.getValue<StartedRun[]>('planner.started')) ?? [];
       nextBatch = Math.max((await ctx.store.getValue<number>('planner.nextBatch')) ?? 1, ...started.map((r) => r.batch + 1));
       version = current?.doc.version ?? 0;
       tracker.set('starting', 'waiting for the first planning run');
     },
-    async stop() {},
+    async stop() {
+      ctx.bus.removeOwner('planner');
+    },
     health: () => tracker.get(),
     jobs: { planning: () => serially(() => plan()) },
     current: () => current?.doc ?? null,

@@ -9,6 +9,7 @@ import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { lineStateAt } from '../modbus-lines/index.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
+import { outputModeOf } from '../../gateway/core/output-mode.js';
 
 export interface Metric {
   name: string;
@@ -78,21 +79,31 @@ export function createSparkplug(ctx: PluginContext): Plugin {
   }
   let session: Session | null = null;
 
+  const outputs = outputModeOf(ctx);
   const nodeMetrics = (): Metric[] => [
     { name: 'plan/cost_eur', type: 'Double', value: plan?.totals.cost_eur ?? 0 },
     { name: 'plan/version', type: 'Int32', value: plan?.version ?? 0 },
     // The one recommendation: the plan's class for the current hour (gateway/planner/recommendation.ts).
     { name: 'plan/recommendation', type: 'String', value: planRecommendationAt(plan, ctx.clock.now())?.recommendation ?? '' },
+    ...(outputs.dryRun ? [{ name: 'outputs/dry_run', type: 'Boolean' as const, value: true }] : []),
   ];
+  /**
+   * A line's metrics. In the write-nothing mode (outputs.dryRun) they are born as `would/command`, `would/power_kw`,
+   * `would/valid_until`: a host or PLC that acts on `command` sees no command, the engineer sees what it would be.
+   */
   const lineMetrics = (line: string): Metric[] => {
     const s = lineStateAt(plan, line, ctx.clock.now(), (process) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? kwOf(line));
-    return [
-      { name: 'command', type: 'String', value: s.command },
-      { name: 'power_kw', type: 'Double', value: s.powerKw },
-      { name: 'valid_until', type: 'DateTime', value: s.validUntil },
+    const dry = outputs.dryRunFor(line);
+    const prefix = dry ? 'would/' : '';
+    const metrics: Metric[] = [
+      { name: `${prefix}command`, type: 'String', value: s.command },
+      { name: `${prefix}power_kw`, type: 'Double', value: s.powerKw },
+      { name: `${prefix}valid_until`, type: 'DateTime', value: s.validUntil },
       // The plant-unique id of the batch the line runs now, 0 when none (see the plan document).
-      { name: 'batch', type: 'Int64', value: s.batch ?? 0 },
+      { name: `${prefix}batch`, type: 'Int64', value: s.batch ?? 0 },
     ];
+    if (dry) outputs.wouldWrite('sparkplug', `DDATA ${line}`, `${s.command} ${s.powerKw} kW until ${new Date(s.validUntil).toISOString()}`, { command: s.command, power_kw: s.powerKw, valid_until: new Date(s.validUntil).toISOString() }, line);
+    return metrics;
   };
   const stamp = (metrics: Metric[], at: number): Metric[] => metrics.map((m) => ({ ...m, timestamp: at }));
   const deathPayload = () => Buffer.from(codec.encodePayload({ timestamp: ctx.clock.now(), metrics: [{ name: 'bdSeq', type: 'Int64', value: bdSeq }] }));
@@ -225,6 +236,12 @@ export function createSparkplug(ctx: PluginContext): Plugin {
           session.born = false;
           void birth(session);
         }
+      });
+      // The metric set changes with the write-nothing mode: a new birth sequence announces it (Sparkplug rebirth).
+      ctx.bus.on('outputs.mode', 'sparkplug', () => {
+        if (!session) return;
+        session.born = false;
+        void birth(session);
       });
       ctx.bus.on('plan.updated', 'sparkplug', (e) => {
         plan = e.doc;

@@ -45,6 +45,20 @@ describe('README', () => {
     expect(text).toContain('seconds = reg[validUntil] * 65536 + reg[validUntil + 1]');
   });
 
+  it('the PLC commissioning guide: its worked example is what the gateway writes (valid-until words, setpoint)', async () => {
+    const text = section('### Commissioning a PLC: write nothing first');
+    const { COMMAND_CODES } = await import('../../plugins/modbus-lines/index.js');
+    const { formatLocalIso } = await import('../../gateway/time/tz.js');
+    const seconds = Date.parse('2025-01-15T13:00:00Z') / 1000;
+    expect(formatLocalIso(seconds * 1000, 'Europe/Madrid')).toMatch(/^2025-01-15T14:00:00(\.000)?\+01:00$/);
+    const row = (address: number) => Number(new RegExp(`\\| ${address} \\| (\\d+)`).exec(text)?.[1]);
+    expect(row(100)).toBe(COMMAND_CODES.run);
+    expect(row(101)).toBe(150 * 10);
+    expect(row(102) * 65536 + row(103)).toBe(seconds);
+    expect(text).toContain(`Unix ${seconds}`);
+    expect(text).toMatch(/POST .*\/api\/outputs\/dry-run/s);
+  });
+
   it('the demo prints its curl with the URL quoted (a ? in an unquoted URL is a glob to the shell)', () => {
     const main = readFileSync(MAIN, 'utf8');
     const printed = [...main.matchAll(/`curl ([^`]*)`/g)].map((m) => m[1]!);

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,4 +21,33 @@ export function buildGatewayInto(): { root: string; app: string; main: string } 
   cpSync(join(REPO, 'config'), join(app, 'config'), { recursive: true });
   for (const dir of ['node_modules', 'models', 'plugins']) symlinkSync(join(REPO, dir), join(app, dir));
   return { root, app, main: join(app, 'dist/gateway/main.js') };
+}
+
+/** The unprivileged user the sandbox runs the gateway as (User= in the unit, `nobody` here). */
+export const NOBODY = 65534;
+
+/**
+ * Why user `nobody` cannot run the built gateway from this checkout, or undefined when it can. The built copy links
+ * node_modules to the checkout and runs this node binary from a root under the temporary folder, so nobody must be
+ * able to enter every folder above them: a checkout inside a private (0700) home cannot be run as nobody, and the
+ * gateway would fail with ERR_MODULE_NOT_FOUND after the test had waited out its timeout. Needs root and setpriv.
+ */
+export function unreachableForNobody(targets: Array<{ path: string; test: '-r' | '-x' }> = [
+  { path: join(REPO, 'node_modules/node-cron/package.json'), test: '-r' },
+  { path: process.execPath, test: '-x' },
+  { path: tmpdir(), test: '-x' },
+]): string | undefined {
+  const can = (test: string, path: string) => spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'test', test, path]).status === 0;
+  for (const { path, test } of targets) {
+    if (can(test, path)) continue;
+    // Name the folder that stops it: the highest one nobody cannot enter.
+    const chain: string[] = [];
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      chain.unshift(dir);
+      if (dir === dirname(dir)) break;
+    }
+    const blocker = chain.find((dir) => !can('-x', dir));
+    return `user nobody (${NOBODY}), whom the sandbox runs the gateway as, cannot reach ${path}${blocker ? `: ${blocker} is private to its owner (e.g. mode 0700)` : ''}; run the tests from a checkout other users can enter`;
+  }
+  return undefined;
 }

@@ -27,6 +27,8 @@ export class FakePlc {
   busyAnswers = 0;
   lateAnswers = 0;
   private sinceBusy = 0;
+  /** Every register write the PLC received, in arrival order (kept or not): the record a dry run must leave empty. */
+  readonly writes: Array<{ address: number; value: number; at: number }> = [];
 
   constructor(readonly port: number) {}
 
@@ -79,6 +81,7 @@ export class FakePlc {
         getMultipleHoldingRegisters: read(this.holding),
         getMultipleInputRegisters: read(this.input),
         setRegister: (addr: number, value: number, _unit: number, cb: (err: unknown) => void) => {
+          this.writes.push({ address: addr, value, at: Date.now() });
           this.answer(() => cb(null), cb);
           if (!this.dropWrites.has(addr) && this.sinceBusy === 0) this.holding.set(addr, value);
         },

@@ -1,15 +1,21 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAIN, gatewayEnv } from '../helpers/process.js';
 import { formatSimulation } from '../../models/eval/simulate.js';
 
-/** The real CLI in a child process: exit code and both streams. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+const require = createRequire(import.meta.url);
+
+/** tsx by its file, so that the CLI can also run from another current folder. */
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+
+/** The real CLI in a child process (in `cwd` when given): exit code and both streams. */
+function cli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: gatewayEnv({ CHOCO_EDGE_LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { env: gatewayEnv({ CHOCO_EDGE_LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'], cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -173,5 +179,97 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     expect(r.stderr).toMatch(/--from 2025-01-15 must come before --to 2025-01-01/);
     expect(r.stdout).not.toMatch(/NaN/);
     oneSentence(r.stderr);
+  });
+});
+
+describe('commissioning mistakes: one sentence, exit 2, nothing left behind', () => {
+  const { createServer } = require('node:net') as typeof import('node:net');
+  const listen = async (server: import('node:net').Server): Promise<number> => {
+    await new Promise<void>((done) => server.listen({ host: '127.0.0.1', port: 0 }, () => done()));
+    return (server.address() as import('node:net').AddressInfo).port;
+  };
+  const env = (port: number) => ({ CHOCO_EDGE_HTTP_HOST: '127.0.0.1', CHOCO_EDGE_HTTP_PORT: String(port) });
+
+  it('check-config refuses a port that start would refuse, with the same sentence', async () => {
+    const blocker = createServer();
+    const port = await listen(blocker);
+    try {
+      const [check, start] = await Promise.all([cli(['check-config'], env(port)), cli(['start'], env(port))]);
+      expect(check.status, check.stderr).toBe(2);
+      expect(check.stderr).toContain(`cannot listen on 127.0.0.1:${port} (http.port, CHOCO_EDGE_HTTP_PORT): the port is in use`);
+      oneSentence(check.stderr);
+      expect(check.stderr.trim()).toBe(start.stderr.trim());
+      expect(check.stdout).not.toMatch(/configuration is valid/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('check-config only warns when the port is held by the running choco-edge being reconfigured (a restart frees it)', async () => {
+    const { createServer: createHttp } = await import('node:http');
+    const running = createHttp((req, res) => res.end(req.url === '/health' ? JSON.stringify({ status: 'ok', version: '0.1.0', uptime_s: 5 }) : '{}'));
+    const port = await listen(running as unknown as import('node:net').Server);
+    try {
+      const r = await cli(['check-config'], env(port));
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`warning: the gateway cannot listen on 127\\.0\\.0\\.1:${port} \\(http\\.port, CHOCO_EDGE_HTTP_PORT\\): the port is in use by the choco-edge 0\\.1\\.0 answering on it`));
+      expect(r.stdout).toMatch(/configuration is valid/);
+    } finally {
+      running.close();
+    }
+  });
+
+  it('backup --out without a value and backup without --out: exit 2, nothing written in the current folder', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'choco-backup-cwd-'));
+    const noValue = await cli(['backup', '--out'], {}, cwd);
+    expect(noValue.status, noValue.stderr).toBe(2);
+    expect(noValue.stderr).toMatch(/--out needs a value \(e\.g\. --out \/var\/backups\/choco-edge\//);
+    oneSentence(noValue.stderr);
+    const flagNext = await cli(['backup', '--out', '--config', join(dir, 'x.yaml')], {}, cwd);
+    expect(flagNext.status).toBe(2);
+    expect(flagNext.stderr).toMatch(/--out needs a value/);
+    const none = await cli(['backup'], {}, cwd);
+    expect(none.status, none.stderr).toBe(2);
+    expect(none.stderr).toMatch(/backup needs --out FILE\.jsonl\.gz: where to write the backup/);
+    oneSentence(none.stderr);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('eval and simulate given the wrong kind of file: which file and what it should be, exit 2, no stack', async () => {
+    const weather = file('weather.csv', 'dt_iso,city_name,temp,humidity\n2018-01-01 00:00:00+01:00,Seville,283.15,80\n');
+    const prices = file('prices-ok.csv', 'datetime_utc,price_es_eur_mwh\n2018-01-01T00:00:00Z,50\n');
+    const cases: Array<[string[], RegExp]> = [
+      [['eval', '--model', 'price-forecaster', '--prices', weather], /weather\.csv: is not a price file: it has no price column/],
+      [['simulate', '--from', '2018-01-01', '--to', '2018-01-02', '--prices', weather], /weather\.csv: is not a price file/],
+      [['eval', '--model', 'production-recommender', '--prices', prices, '--weather', prices], /prices-ok\.csv: is not a weather file/],
+      [['eval', '--model', 'price-forecaster', '--prices', file('empty.csv', '')], /empty\.csv: is empty \(expected a CSV file with a header row\)/],
+      [['eval', '--model', 'price-forecaster', '--prices', file('doc.json', '{"prices": [1, 2, 3]}\n')], /doc\.json: is not a price file/],
+      [['eval', '--model', 'price-forecaster', '--prices', file('notes.csv', 'just a line of notes\n')], /notes\.csv: is not a CSV file with a header row/],
+      [['eval', '--model', 'price-forecaster', '--prices', file('blob.csv', Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0]))], /blob\.csv: is not a CSV text file/],
+      [['simulate', '--from', '2018-03-21', '--to', '2018-03-23', '--prices', new URL('../../plugins/replay/sample/omie_es_2018-03.csv', import.meta.url).pathname, '--drivers', weather], /weather\.csv: is not a drivers file/],
+      [['eval', '--model', 'price-forecaster', '--prices'], /--prices needs a value/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      oneSentence(r.stderr);
+    }
+  }, 240_000);
+
+  it('deploy/install.sh --root without a folder: one sentence, exit 2, nothing installed', () => {
+    const INSTALL = new URL('../../deploy/install.sh', import.meta.url).pathname;
+    const cwd = mkdtempSync(join(tmpdir(), 'choco-install-arg-'));
+    for (const args of [['--root'], ['--root', '--no-systemctl'], ['--root', '']]) {
+      const r = spawnSync('bash', [INSTALL, ...args], { encoding: 'utf8', cwd });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^install\.sh: --root needs a folder, e\.g\. --root \/tmp\/choco-root/);
+      expect(r.stderr).not.toMatch(/unbound variable/);
+      oneSentence(r.stderr);
+    }
+    const rollback = spawnSync('bash', [INSTALL, '--root', cwd, '--no-systemctl', '--rollback'], { encoding: 'utf8' });
+    expect(rollback.status).toBe(2);
+    expect(rollback.stderr).toMatch(/no previous version to roll back to/);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 });

@@ -89,7 +89,7 @@ describe('gateway end to end: fixtures → store → MQTT and HTTP', () => {
 
   it('shows every job, runs one on request only with the token, and pauses and resumes', async () => {
     const status = await (await fetch(`${http}/scheduler/status`)).json();
-    expect(status.jobs.map((j: { id: string }) => j.id)).toEqual(['priceIngestion', 'weatherIngestion', 'predictions', 'planning', 'health', 'backfill', 'tokenCheck', 'cleanup', 'recalibration', 'retraining']);
+    expect(status.jobs.map((j: { id: string }) => j.id)).toEqual(['priceIngestion', 'weatherIngestion', 'predictions', 'planning', 'health', 'backfill', 'tokenCheck', 'cleanup', 'recalibration', 'retraining', 'backup']);
     expect(status.jobs.find((j: { id: string }) => j.id === 'weatherIngestion').placeholder).toMatch(/placeholder: no weather source is enabled/);
     expect(status.jobs.find((j: { id: string }) => j.id === 'planning').placeholder).toBeNull();
     expect(status.jobs.find((j: { id: string }) => j.id === 'priceIngestion').nextRun).toBe('2025-10-26T12:45:00.000Z');

@@ -75,10 +75,12 @@ describe('planner through the whole gateway', () => {
       const conching = plan.runs.filter((r: { process: string; start: string }) => r.process === 'conching' && Date.parse(r.start) >= Date.parse(NOW));
       if (!conching.length || conching.some((r: { start: string }) => Date.parse(r.start) < Date.parse(until))) throw new Error('plan does not respect the stop yet');
     }, { timeout: 60_000, interval: 100 });
-    await sub.client.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'ack', plan_id: 'x#1' }));
+    // The acknowledgement names the plan in force (one it never published is refused: issue #26).
+    const planId = ((await (await fetch(`${http}/api/plan`)).json()) as { plan_id: string }).plan_id;
+    await sub.client.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'ack', plan_id: planId }));
     await vi.waitFor(async () => {
       const lines = await (await fetch(`${http}/api/lines`)).json();
-      expect(lines.find((l: { line: string }) => l.line === 'mixing').ack.plan_id).toBe('x#1');
+      expect(lines.find((l: { line: string }) => l.line === 'mixing').ack.plan_id).toBe(planId);
       expect(lines.find((l: { line: string }) => l.line === 'conching').override).toMatchObject({ command: 'stop', until: '2018-04-03T06:00:00Z' });
     }, { timeout: 60_000 });
     const alerts = await (await fetch(`${http}/api/alerts`)).json();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SeriesStore } from '../../gateway/series/store.js';
-import { REPO, buildGatewayInto } from '../helpers/built-gateway.js';
+import { NOBODY, REPO, buildGatewayInto, unreachableForNobody } from '../helpers/built-gateway.js';
 
 /**
  * The built gateway under each hardening directive of deploy/choco-edge.service, applied without systemd by
@@ -14,7 +14,6 @@ import { REPO, buildGatewayInto } from '../helpers/built-gateway.js';
  */
 const SANDBOX = fileURLToPath(new URL('../helpers/sandbox.py', import.meta.url));
 const UNIT = readFileSync(new URL('../../deploy/choco-edge.service', import.meta.url), 'utf8');
-const NOBODY = 65534;
 const tool = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 const reason =
   process.getuid?.() !== 0 ? 'needs root (mount namespace, seccomp before dropping privileges)'
@@ -22,7 +21,7 @@ const reason =
   : !tool('setpriv') ? 'needs setpriv (util-linux)'
   : !['x64', 'arm64'].includes(arch()) ? `no seccomp filter for ${arch()}`
   : spawnSync('python3', [SANDBOX, '--private-tmp', '/tmp', '--', 'true']).status !== 0 ? 'mount namespaces are not allowed here'
-  : undefined;
+  : unreachableForNobody();
 if (reason) console.warn(`sandbox tests skipped: ${reason}`);
 
 /** Each directive the unit sets, with the sandbox flags that apply it (data dir and install root filled in). */

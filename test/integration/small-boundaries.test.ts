@@ -26,16 +26,19 @@ describe('small boundaries (issue #14.9)', () => {
     await new Promise((resolve) => hook?.close(resolve));
   });
 
-  it('refuses an acknowledgement without a plan id ({"command":"ack","plan_id":null}, {"command":"ack"}, {}) and keeps a real one', async () => {
+  it('refuses an acknowledgement without a plan id ({"command":"ack","plan_id":null}, {"command":"ack"}, {}) or naming a plan it never published', async () => {
     const planner = gw.plugins.get('planner')!.plugin as PlannerPlugin;
     const ack = (line: string) => planner.lines().find((l) => l.line === line)!.ack as { plan_id: string } | null;
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, { reconnectPeriod: 0 });
     for (const body of [{ command: 'ack', plan_id: null }, { command: 'ack' }, { command: 'ack', plan_id: '' }, {}, []]) {
       await c.publishAsync('choco-edge/lines/conching/set', JSON.stringify(body), { qos: 1 });
     }
-    // Same connection, same order: once this one is stored, the ones before it have been handled.
+    // A plan id this gateway never published (here no plan exists: no prices) is refused too (issue #26).
     await c.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'ack', plan_id: 'plan-7' }), { qos: 1 });
-    await vi.waitFor(() => expect(ack('mixing')?.plan_id).toBe('plan-7'), { timeout: 10_000 });
+    // Same connection, same order: once this override is stored, the messages before it have been handled.
+    await c.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'resume' }), { qos: 1 });
+    await vi.waitFor(() => expect(planner.lines().find((l) => l.line === 'mixing')!.override?.command).toBe('resume'), { timeout: 10_000 });
+    expect(ack('mixing')).toBeNull();
     expect(ack('conching')).toBeNull();
     await c.endAsync();
   });

@@ -1,7 +1,7 @@
 /* choco-edge status page: plain JavaScript, no build step, no CDN. Data from /api/status, live through /api/events. */
 (() => {
   'use strict';
-  const { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS } = window.CHOCO_I18N;
+  const { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS, REASONS } = window.CHOCO_I18N;
   const urlLang = new URLSearchParams(location.search).get('lang');
   let lang = TEXT[urlLang] ? urlLang : TEXT[localStorage.getItem('choco-lang')] ? localStorage.getItem('choco-lang') : null;
   let status = null;
@@ -79,6 +79,22 @@
     if (!r) return;
     const speed = r.speed ? ` · ${t('speed')} ×${fmt(r.speed, 0)}` : '';
     setHtml('replay', `▶ ${t('replay')} (${day(r.data_from)} → ${day(Date.parse(r.data_to) - 1)}) · ${t('simulated')}: <b>${localTime(r.simulated_time, true)}</b>${speed}${r.state === 'ended' ? ` · ${t('replayEnded')}` : ''}`);
+  }
+
+  /** The write-nothing mode (outputs.dryRun, or lines[].dryRun for some lines): while it is on, a banner says what is not sent. */
+  function renderDryRun(s) {
+    const o = s.outputs;
+    const some = o && !o.dry_run && o.lines && o.lines.length;
+    $('dryrun').hidden = !(o && (o.dry_run || some));
+    if (!o || !(o.dry_run || some)) return;
+    // What each output would have written, folded: the Modbus registers with their values, the MQTT line commands.
+    const rows = (o.would_write || []).map((w) => {
+      const values = w.via === 'modbus' ? Object.entries(w.values).map(([k, x]) => `${k.split(' ')[0]}=${x}`).join(' ') : '';
+      return `<li><span translate="no">${esc(w.via)} · ${esc(w.target)}: ${esc(w.what)}${values ? ` · ${esc(values)}` : ''}</span></li>`;
+    }).join('');
+    const head = some ? `${esc(t('dryRunLines'))}: ${o.lines.map(id).join(', ')}` : `${esc(t('dryRun'))} · ${t('dryRunSince')} ${localTime(o.since, true)} · ${t('dryRunBy')} ${id(o.by)}`;
+    setHtml('dryrun', `${head} · ${t('dryRunHeld')}: ${fmt(o.held_back, 0)}`
+      + (rows ? `<details class="would-write"><summary>${t('dryRunShow')}</summary><ul>${rows}</ul></details>` : ''));
   }
 
   function renderNow(s) {
@@ -246,14 +262,16 @@
 
   function renderHealth(s) {
     const h = s.health;
-    const plugins = Object.entries(h.plugins).map(([n, p]) => `<tr><td>${id(n)}</td><td class="state-${esc(p.state)}">${esc(v('state', p.state))}</td></tr>`).join('');
+    // Why a plugin is not ok, in the page's language (by its health code); the English message stays in the fold.
+    const why = (p) => (p.state === 'ok' || p.state === 'disabled' ? '' : REASONS[p.code] ? REASONS[p.code][lang] || REASONS[p.code].es : p.code ? REASONS.unknown[lang] : '');
+    const plugins = Object.entries(h.plugins).map(([n, p]) => `<tr><td>${id(n)}</td><td class="state-${esc(p.state)}">${esc(v('state', p.state))}</td><td class="reason">${esc(why(p))}</td></tr>`).join('');
     const messages = Object.entries(h.plugins).filter(([, p]) => p.message).map(([n, p]) => `<li translate="no" lang="en"><b>${esc(n)}</b>: ${esc(p.message)}</li>`).join('');
     const jobs = h.jobs.map((j) => `<tr><td>${id(j.id)}</td><td>${j.lastRun ? `${esc(v('outcome', j.lastRun.outcome))} ${localTime(j.lastRun.at, true)} (${fmt(j.lastRun.durationMs, 0)} ${t('ms')})` : '—'}</td><td>${j.paused ? t('paused') : localTime(j.nextRun, true)}</td><td><button class="auth-only" data-job="${esc(j.id)}" data-action="trigger">${t('trigger')}</button> <button class="auth-only" data-job="${esc(j.id)}" data-action="${j.paused ? 'resume' : 'pause'}">${t(j.paused ? 'resume' : 'pause')}</button></td></tr>`).join('');
     const stale = h.series.filter((x) => x.stale).map((x) => `<span class="badge stale" translate="no">${esc(x.id)}</span>`).join(' ');
     const devices = (s.devices || []).map((d) => `<tr><td>${id(d.name)}</td><td translate="no">${esc(d.protocol === 'opcua' ? 'OPC UA' : 'Modbus')}</td><td>${t(d.role === 'line' ? 'line' : 'floor')}</td><td class="state-${esc(d.state)}" title="${esc(d.message)}">${esc(v('state', d.state))}${d.code ? ` <small translate="no">${esc(d.code)}</small>` : ''}</td></tr>`).join('');
     const deviceTable = devices ? `<table class="devices"><tr><th>${t('device')}</th><th>${t('protocol')}</th><th></th><th>${t('state')}</th></tr>${devices}</table>` : '';
     setHtml('health', `<p>broker: ${h.broker.connected ? `<span class="badge ok">${esc(v('state', 'ok'))}</span>` : `<span class="badge stale">${t('down')}</span>`} · ${t('clients')} ${h.broker.clients ?? '—'} · ${t('models')}: ${h.models.map((m) => `${id(`${m.name}@${m.version}`)} (${id(m.backend)}, ${fmt(m.inferences, 0)})`).join(', ') || '—'} ${stale}</p>
-      ${deviceTable}<table><tr><th>${t('plugin')}</th><th>${t('state')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
+      ${deviceTable}<table><tr><th>${t('plugin')}</th><th>${t('state')}</th><th>${t('reason')}</th></tr>${plugins}</table><table><tr><th>${t('job')}</th><th>${t('last')}</th><th>${t('next')}</th><th></th></tr>${jobs}</table>
       <details><summary>${t('details')}</summary><ul class="log">${messages}</ul></details>`);
   }
 
@@ -273,10 +291,11 @@
     if (!status) return;
     lang ||= TEXT[status.language] ? status.language : 'es';
     applyI18n();
-    $('site').textContent = status.site.name;
+    $('site').textContent = (status.site_name && status.site_name[lang]) || status.site.name;
     $('clock').textContent = localTime(status.now, true);
     $('version').textContent = `v${status.version}`;
     renderReplay(status);
+    renderDryRun(status);
     renderNow(status);
     renderCharts(status);
     renderPlan(status);

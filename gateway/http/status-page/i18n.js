@@ -16,6 +16,8 @@ window.CHOCO_I18N = (() => {
       recalibration: 'Recalibración diaria', technical: 'Detalle técnico (en inglés)', resolved: 'resuelta',
       fromPlan: 'según el plan', modelInput: 'entrada del modelo', runningNow: 'en marcha', nextRun: 'siguiente', batch: 'lote', perDay: 'al día',
       noChange: 'sin cambios: es el plan en vigor', confirmApply: 'Se aplicará:', confirm: 'Confirmar', cancel: 'Cancelar', applied: 'aplicado', holding: 'espera entre pasos', savedWhy: 'por qué',
+      reason: 'Motivo',
+      dryRun: 'Modo sin escritura (puesta en marcha): el plan se calcula y se muestra, pero no se envía ninguna orden ni consigna a los PLC', dryRunSince: 'desde', dryRunHeld: 'escrituras retenidas', dryRunBy: 'activado por', dryRunShow: 'lo que se escribiría en cada PLC', dryRunLines: 'Modo sin escritura (puesta en marcha) para las líneas',
     },
     en: {
       price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
@@ -30,6 +32,8 @@ window.CHOCO_I18N = (() => {
       recalibration: 'Daily recalibration', technical: 'Technical detail (in English)', resolved: 'resolved',
       fromPlan: 'from the plan', modelInput: 'model input', runningNow: 'running now', nextRun: 'next', batch: 'batch', perDay: 'per day',
       noChange: 'no change: this is the plan in force', confirmApply: 'This will apply:', confirm: 'Confirm', cancel: 'Cancel', applied: 'applied', holding: 'wait between steps', savedWhy: 'why',
+      reason: 'Reason',
+      dryRun: 'Write-nothing mode (commissioning): the plan is computed and shown, but no line command or setpoint is sent to any PLC', dryRunSince: 'since', dryRunHeld: 'writes held back', dryRunBy: 'switched by', dryRunShow: 'what would be written to each PLC', dryRunLines: 'Write-nothing mode (commissioning) for the lines',
     },
   };
   /** Values the gateway sends as codes, shown in the chosen language. */
@@ -38,12 +42,36 @@ window.CHOCO_I18N = (() => {
     urgency: { Low: { es: 'baja', en: 'low' }, Medium: { es: 'media', en: 'medium' }, High: { es: 'alta', en: 'high' }, Critical: { es: 'crítica', en: 'critical' } },
     level: { info: { es: 'info', en: 'info' }, warning: { es: 'aviso', en: 'warning' }, critical: { es: 'crítica', en: 'critical' } },
     state: { ok: { es: 'ok', en: 'ok' }, degraded: { es: 'degradado', en: 'degraded' }, failed: { es: 'fallido', en: 'failed' }, disabled: { es: 'desactivado', en: 'disabled' }, starting: { es: 'arrancando', en: 'starting' } },
-    outcome: { ok: { es: 'ok', en: 'ok' }, failed: { es: 'fallida', en: 'failed' }, placeholder: { es: 'sin uso', en: 'unused' }, 'skipped-overlap': { es: 'omitida', en: 'skipped' } },
+    outcome: { ok: { es: 'ok', en: 'ok' }, failed: { es: 'fallida', en: 'failed' }, placeholder: { es: 'sin uso', en: 'unused' }, 'skipped-overlap': { es: 'omitida', en: 'skipped' }, skipped: { es: 'omitida', en: 'skipped' } },
     recalibration: {
       'not run yet': { es: 'aún no ejecutada', en: 'not run yet' }, promoted: { es: 'nueva calibración en uso', en: 'new calibration in use' }, 'kept active': { es: 'se mantiene la activa', en: 'active one kept' },
       'up to date': { es: 'al día', en: 'up to date' }, skipped: { es: 'omitida', en: 'skipped' }, failed: { es: 'fallida', en: 'failed' },
     },
     price_source: { published: { es: 'publicado', en: 'published' }, forecast: { es: 'previsión', en: 'forecast' }, observed: { es: 'observado', en: 'observed' }, persistence: { es: 'persistencia', en: 'persistence' } },
+  };
+  /**
+   * Why a source or plugin is not ok, by the health code it reports (the same code as in logs and alerts): the page
+   * says it in its language; the gateway's own English message stays under the technical fold.
+   */
+  const REASONS = {
+    timeout: { es: 'la fuente no responde a tiempo; se reintenta', en: 'the source does not answer in time; retrying' },
+    unreachable: { es: 'no se puede conectar con la fuente (red o servidor caído); se reintenta', en: 'the source cannot be reached (network or server down); retrying' },
+    rate_limited: { es: 'la fuente limita las peticiones; se espera antes de reintentar', en: 'the source is rate-limiting; waiting before retrying' },
+    server_error: { es: 'error en el servidor de la fuente; se reintenta', en: 'the source\'s server failed; retrying' },
+    client_error: { es: 'la fuente rechaza la petición', en: 'the source refuses the request' },
+    auth_failed: { es: 'la fuente rechaza la clave o el token', en: 'the source refuses the key or token' },
+    malformed_payload: { es: 'respuesta con un formato inesperado; no se ha guardado nada', en: 'the answer has an unexpected format; nothing was stored' },
+    wrong_unit: { es: 'respuesta en una unidad inesperada; no se ha guardado nada', en: 'the answer is in an unexpected unit; nothing was stored' },
+    payload_mismatch: { es: 'la respuesta no es la pedida (otro día, región o serie); no se ha guardado nada', en: 'the answer is not what was asked for (another day, region or series); nothing was stored' },
+    store_failed: { es: 'no se pudo guardar en el almacén de datos', en: 'could not write to the data store' },
+    config_invalid: { es: 'configuración no válida', en: 'invalid configuration' },
+    plugin_failed: { es: 'el plugin ha fallado', en: 'the plugin failed' },
+    inputs_missing: { es: 'faltan datos de entrada (precios o tiempo)', en: 'input data (prices or weather) missing' },
+    plc_write_failed: { es: 'el PLC no acepta las escrituras', en: 'the PLC does not take the writes' },
+    plc_write_retrying: { es: 'fallo al escribir en el PLC; se reintenta', en: 'write to the PLC failed; retrying' },
+    plc_unreachable: { es: 'modo sin escritura: no se puede leer el PLC', en: 'write-nothing mode: the PLC cannot be read' },
+    overrun: { es: 'el ciclo de lectura no da abasto', en: 'the poll cycle overruns' },
+    unknown: { es: 'error sin clasificar (ver el detalle técnico)', en: 'unclassified error (see the technical detail)' },
   };
   /** What each alert code means. */
   const CODES = {
@@ -59,6 +87,8 @@ window.CHOCO_I18N = (() => {
     CLOCK_STEPPED: { es: 'Salto del reloj del sistema', en: 'Wall clock stepped' },
     CLOCK_UNTRUSTED: { es: 'Reloj del sistema no fiable', en: 'Wall clock not trusted' },
     HOLDING_LIMIT: { es: 'Espera entre pasos por encima del límite', en: 'Wait between steps above its limit' },
+    DRY_RUN: { es: 'Modo sin escritura', en: 'Write-nothing mode' },
+    OUTPUTS_LIVE: { es: 'Escritura en los PLC activada', en: 'Writing to the PLCs switched on' },
   };
   /**
    * Gateway messages (English in logs and MQTT) rendered in the page's language. `m` is the regex match, `f` has
@@ -83,6 +113,8 @@ window.CHOCO_I18N = (() => {
     { re: /^(\S+): last fetched (\d+) min ago \(limit (\d+) min\)$/, es: (m) => `${m[1]}: última descarga hace ${m[2]} min (límite ${m[3]} min)`, en: (m) => `${m[1]}: last fetched ${m[2]} min ago (limit ${m[3]} min)` },
     { re: /^price ([-\d.]+) €\/MWh at (\S+) \((\w+)\)$/, es: (m, f) => `precio de ${f.num(m[1], 2)} €/MWh a las ${f.date(m[2])} (${f.v('price_source', m[3])})`, en: (m, f) => `price ${f.num(m[1], 2)} €/MWh at ${f.date(m[2])} (${f.v('price_source', m[3])})` },
     { re: /^outdoor ([-\d.]+) °C at (\S+): production halted for those hours$/, es: (m, f) => `exterior ${f.num(m[1], 1)} °C a las ${f.date(m[2])}: producción parada esas horas`, en: (m, f) => `outdoor ${f.num(m[1], 1)} °C at ${f.date(m[2])}: production halted for those hours` },
+    { re: /^outputs: dry run from the configuration: /, es: () => 'la configuración (outputs.dryRun) pide no escribir nada en los PLC', en: () => 'the configuration (outputs.dryRun) asks to write nothing to the PLCs' },
+    { re: /^outputs: dry run switched (on|off) by (\S+(?: \S+)?): (.*)$/, es: (m) => `${m[1] === 'on' ? 'escritura en los PLC detenida' : 'escritura en los PLC activada'} por ${m[2]}: «${m[3]}»`, en: (m) => `${m[1] === 'on' ? 'writing to the PLCs stopped' : 'writing to the PLCs started'} by ${m[2]}: "${m[3]}"` },
     { re: /^Halt from (\S+)$/, es: (m, f) => `parada desde ${f.date(m[1])}`, en: (m, f) => `halt from ${f.date(m[1])}` },
     { re: /^line (\S+): write failed \((.*)\); retrying in (\d+) ms$/, es: (m) => `línea ${m[1]}: la escritura falló; reintento en ${m[3]} ms`, en: (m) => `line ${m[1]}: write failed; retrying in ${m[3]} ms` },
   ];
@@ -95,5 +127,5 @@ window.CHOCO_I18N = (() => {
     { re: /^promoted .*: no active model to compare with/, es: 'primera calibración en uso', en: 'first calibration in use' },
     { re: /^promoted/, es: 'la nueva calibración no es peor que la activa en los últimos días', en: 'the new calibration is not worse than the active one on the last days' },
   ];
-  return { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS };
+  return { LOCALE, TEXT, VALUES, CODES, MESSAGES, RECALIBRATION_REASONS, REASONS };
 })();
