@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../../gateway/controller.js';
+import { localDate } from '../../gateway/time/tz.js';
 import { testConfig } from '../helpers/context.js';
 import { startGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/mosquitto.js';
@@ -71,7 +72,8 @@ describe('quota changes are applied exactly once, in order, each taking effect o
       const plan = await (await fetch(`${http}/api/plan`)).json();
       expect(plan.version).toBeGreaterThanOrEqual(versions.at(-1)!);
       const lastQuota = quotas.at(-1)!;
-      const today = (p: { runs: Array<{ process: string; start: string }> }) => p.runs.filter((r) => r.process === 'conching' && r.start.startsWith('2018-04-02')).length;
+      // Conching started on the plant's local day (Europe/Madrid): a run at 23:00Z is already tomorrow's.
+      const today = (p: { runs: Array<{ process: string; start: string }> }) => p.runs.filter((r) => r.process === 'conching' && localDate(Date.parse(r.start)) === '2018-04-02').length;
       expect(today(docs.at(-1)!)).toBeLessThanOrEqual(lastQuota);
     }
     expect(errors).toEqual([]);
