@@ -48,7 +48,8 @@ const probe = (async () => {
   }
 })();
 const since = performance.now();
-const closed = (s: ReturnType<typeof netConnect>) => new Promise<void>((resolve) => s.on('close', () => resolve()).on('error', () => undefined));
+// Reads (and drops) whatever the gateway answers, so its close is seen.
+const closed = (s: ReturnType<typeof netConnect>) => new Promise<void>((resolve) => s.on('close', () => resolve()).on('error', () => undefined).resume());
 // Connected first, then every CONNECT sent at once: the broker finds them all in one turn of its event loop.
 const sockets = Array.from({ length: logins }, (_, i) => netConnect({ port, host: '127.0.0.1', localAddress: `127.0.1.${2 + (i % addresses)}` }));
 const storm = sockets.map((s) => closed(s));
@@ -91,6 +92,30 @@ console.log(`heartbeat: longest gap ${Math.round(gap)} ms (period 500 ms), ${dur
 console.log(`/health: ${healthMs.length} probes, slowest ${Math.round(Math.max(...healthMs))} ms`);
 console.log(`oversized CONNECT: at most ${mb(Math.max(...sent))} MB sent before the broker closed it (of ${megabytes} MB)`);
 console.log(`RSS: ${mb(rssBefore)} MB before, ${mb(rssMax)} MB at most`);
+
+// HTTP: half-sent bodies from 20 addresses; the port admits 64 per address, 256 in all; the rest wait for nothing.
+const halfSent = Number(process.env.ATTACK_HTTP ?? 2000);
+const httpPort = Number(new URL(gw.http!.url).port);
+const beatsBefore = beats.length;
+const httpSince = performance.now();
+let openMax = 0;
+const openTimer = setInterval(() => (openMax = Math.max(openMax, gw.http!.gate.openConnections)), 20);
+const bodies = Array.from({ length: halfSent }, (_, i) => {
+  const s = netConnect({ port: httpPort, host: '127.0.0.1', localAddress: `127.0.3.${2 + (i % 20)}` });
+  s.on('connect', () => s.write(`POST /api/alerts/1/ack HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{"a":"`));
+  return closed(s);
+});
+let left = halfSent;
+for (const b of bodies) void b.then(() => left--);
+const leftTimer = setInterval(() => process.env.ATTACK_DEBUG && console.log(`open clients ${left}, gate open ${gw.http!.gate.openConnections}`), 5000);
+await Promise.all(bodies);
+clearInterval(leftTimer);
+const httpMs = performance.now() - httpSince;
+clearInterval(openTimer);
+const httpBeats = beats.slice(beatsBefore);
+const httpGap = httpBeats.slice(1).reduce((m, t, i) => Math.max(m, t - httpBeats[i]!), 0);
+const refused = gw.http!.gate.refused;
+console.log(`HTTP: ${halfSent} half-sent bodies from 20 addresses: at most ${openMax} open at once, ${refused.address + refused.total + refused.rate} refused at accept (${JSON.stringify(refused)}), all closed after ${Math.round(httpMs)} ms (request timeout 30 s); heartbeat gap ${Math.round(httpGap)} ms`);
 await gw.stop();
 await plc.stop();
 process.exit(0);
