@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel } from './tf.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { SeriesStore } from '../series/store.js';

@@ -1,4 +1,4 @@
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from './tf.js';
 import { CLASSES, URGENCY, type RecommendationClass, type Urgency } from './prototype-scores.js';
 import { hourly } from '../series/slots.js';
 import type { SeriesStore } from '../series/store.js';

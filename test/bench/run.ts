@@ -203,7 +203,7 @@ async function inference(): Promise<void> {
   const single: number[] = [];
   for (let i = 0; i < 500; i++) {
     const t0 = performance.now();
-    tf.tidy(() => (model.predict(tf.tensor2d([row])) as import('@tensorflow/tfjs').Tensor).dataSync());
+    tf.tidy(() => (model.predict(tf.tensor2d([row])) as import('../../gateway/inference/tf.js').Tensor).dataSync());
     single.push(performance.now() - t0);
   }
   console.log(`price forecaster, batch 1 (one row): p50 ${fmt(pct(single, 50))} p99 ${fmt(pct(single, 99))}`);

@@ -198,7 +198,7 @@ function libraryFloor(): string {
     for (const [name, load] of [
       ['level', () => import('level')], ['mqtt + aedes', async () => { await import('mqtt'); await import('aedes'); }],
       ['fastify + swagger', async () => { await import('fastify'); await import('@fastify/swagger'); await import('@fastify/swagger-ui'); }],
-      ['pino', () => import('pino')], ['modbus-serial', () => import('modbus-serial')], ['tfjs + wasm backend', async () => { const tf = await import('@tensorflow/tfjs'); await import('@tensorflow/tfjs-backend-wasm'); }],
+      ['pino', () => import('pino')], ['modbus-serial', () => import('modbus-serial')], ['tfjs-core + layers + wasm backend', async () => { await import('@tensorflow/tfjs-core'); await import('@tensorflow/tfjs-layers'); await import('@tensorflow/tfjs-backend-wasm'); }],
       ['highs (MILP, WASM)', async () => { const h = (await import('highs')).default; await h(); }],
     ]) { await load(); out.push([name, rss()]); }
     console.log(JSON.stringify(out));`;
