@@ -3,6 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
+import './packet-cache.js';
 import { allowed, clientIdProblem, verifyPassword, type MqttRole, type MqttUser } from './auth.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../util/log.js';
