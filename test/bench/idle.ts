@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { projectPath } from '../../gateway/util/version.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 
 export const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +45,7 @@ interface IdleRun {
  * offline is overridden (data folder, free ports on loopback, the price sources pointed at a closed port, logs at
  * error). Models, planner, broker, HTTP API all as shipped. RSS from /proc 8 s after the first MQTT message.
  */
-async function idleOnce(): Promise<IdleRun> {
+async function idleOnce(flags: readonly string[]): Promise<IdleRun> {
   const dir = mkdtempSync(join(tmpdir(), 'choco-idle-'));
   const traceJs = join(dir, 'trace.cjs');
   writeFileSync(traceJs, TRACE);
@@ -68,7 +69,7 @@ async function idleOnce(): Promise<IdleRun> {
   };
   const t0 = performance.now();
   let firstPublishMs = NaN;
-  const child = spawn(process.execPath, ['--require', traceJs, projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...flags, '--require', traceJs, projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
   for (;;) {
     try {
       const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 500 });
@@ -122,14 +123,17 @@ export async function idleBench(runs = Number(process.env.BENCH_IDLE_RUNS ?? 3))
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'ignore', cwd: projectPath('.') });
   const results: IdleRun[] = [];
   const loads: string[] = [];
+  const defaults: IdleRun[] = [];
   for (let i = 0; i < runs; i++) {
     loads.push(loadavg());
-    results.push(await idleOnce());
+    results.push(await idleOnce(NODE_FLAGS));
+    defaults.push(await idleOnce([]));
   }
   const loaded = results.at(-1)!.packages;
   const fmtRows = (rows: Array<[string, number]>) => rows.map(([n, mb], i) => `${n} ${i ? '+' : ''}${mb.toFixed(1)}`).join(', ');
-  console.log(`idle RSS, default configuration, 8 s after the first MQTT message (node dist/gateway/main.js start), ${runs} runs, load ${loads.join(' / ')}:`);
+  console.log(`idle RSS, default configuration, 8 s after the first MQTT message (node ${NODE_FLAGS.join(' ')} dist/gateway/main.js start, as the systemd unit runs it), ${runs} runs, load ${loads.join(' / ')}:`);
   console.log(`  RSS ${results.map((r) => r.rssMb.toFixed(1)).join(', ')} MB (median ${median(results.map((r) => r.rssMb)).toFixed(1)}); V8 heap used ${median(results.map((r) => r.heapUsedMb)).toFixed(1)} MB, external ${median(results.map((r) => r.externalMb)).toFixed(1)} MB; cold start to the first MQTT message median ${median(results.map((r) => r.firstPublishMs)).toFixed(0)} ms; first /docs page (OpenAPI UI) ${median(results.map((r) => r.firstDocsMs)).toFixed(1)} ms`);
+  console.log(`  the same without ${NODE_FLAGS.join(' ')} (node's default 16 MB semi-space): RSS ${defaults.map((r) => r.rssMb.toFixed(1)).join(', ')} MB (median ${median(defaults.map((r) => r.rssMb)).toFixed(1)})`);
   console.log(`  npm packages loaded at idle (${loaded.length}): ${loaded.join(' ')}`);
   const all = importFloor(ALL_LIBRARIES);
   console.log(`  floor, bare node importing every library the gateway can load: ${fmtRows(all.rows)} → ${all.total.toFixed(1)} MB`);

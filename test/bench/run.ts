@@ -33,6 +33,7 @@ import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
 import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { scaleBench } from './scale.js';
+import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 import { readFileSync } from 'node:fs';
 
 const pct = (xs: number[], p: number): number => {
@@ -256,7 +257,7 @@ async function coldStartAndIdle(): Promise<void> {
   const port = await freePort();
   const env = { ...process.env, CHOCO_EDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'choco-cold-')), CHOCO_EDGE_HTTP_PORT: String(await freePort()), CHOCO_EDGE_HTTP_HOST: '127.0.0.1', CHOCO_EDGE_MQTT_EMBEDDED_PORT: String(port), CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0', CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1', CHOCO_EDGE_MQTT_EMBEDDED_ALLOW_ANONYMOUS: 'true', CHOCO_EDGE_SOURCES_REE_BASE_URL: 'http://127.0.0.1:9', CHOCO_EDGE_SOURCES_OMIE_BASE_URL: 'http://127.0.0.1:9', CHOCO_EDGE_FETCH_RETRIES: '0', CHOCO_EDGE_LOG_LEVEL: 'error' };
   const t0 = performance.now();
-  const child = spawn(process.execPath, [projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...NODE_FLAGS, projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
   let firstPublishMs = NaN;
   for (;;) {
     try {

@@ -10,6 +10,7 @@ import { SeriesStore } from '../../gateway/series/store.js';
 import { projectPath } from '../../gateway/util/version.js';
 import { planBlocks } from '../../plugins/modbus-sensors/blocks.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 
 const { ServerTCP } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP };
 const DEVICES = 10;
@@ -102,7 +103,7 @@ async function runOne(tags: number, windowS: number, historyHours: number): Prom
       modbus: { devices },
     }),
   );
-  const child: ChildProcess = spawn(process.execPath, [projectPath('dist/gateway/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, projectPath('dist/gateway/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid!;
   const http = `http://127.0.0.1:${httpPort}`;
   const sensors = async () => (await (await fetch(`${http}/api/sensors`)).json()) as { devices: Record<string, { polls: number; requests_per_cycle: number }> };
