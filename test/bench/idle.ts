@@ -119,7 +119,15 @@ const DIRECT = Object.keys((JSON.parse(readFileSync(projectPath('package.json'),
 /** Every library the gateway can load (the issue's floor: "bare node importing the same libraries"). */
 const ALL_LIBRARIES = ['level', 'mqtt', 'aedes', 'fastify', '@fastify/swagger', '@fastify/swagger-ui', 'pino', 'modbus-serial', ...DIRECT.filter((d) => d.startsWith('@tensorflow/')), 'highs'];
 
-export async function idleBench(runs = Number(process.env.BENCH_IDLE_RUNS ?? 3)): Promise<void> {
+export interface IdleFigures {
+  rssMb: number;
+  defaultFlagsRssMb: number;
+  floorAllMb: number;
+  floorIdleMb: number;
+  load: string;
+}
+
+export async function idleBench(runs = Number(process.env.BENCH_IDLE_RUNS ?? 3)): Promise<IdleFigures> {
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'ignore', cwd: projectPath('.') });
   const results: IdleRun[] = [];
   const loads: string[] = [];
@@ -140,6 +148,7 @@ export async function idleBench(runs = Number(process.env.BENCH_IDLE_RUNS ?? 3))
   const atIdle = ALL_LIBRARIES.filter((l) => loaded.includes(l));
   const idle = importFloor(atIdle);
   console.log(`  floor, bare node importing the libraries loaded at idle: ${fmtRows(idle.rows)} → ${idle.total.toFixed(1)} MB`);
+  return { rssMb: median(results.map((r) => r.rssMb)), defaultFlagsRssMb: median(defaults.map((r) => r.rssMb)), floorAllMb: all.total, floorIdleMb: idle.total, load: loads.join(' / ') };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await idleBench();
