@@ -334,6 +334,11 @@ if (process.argv.includes('--scale')) {
   await scaleBench();
   process.exit(0);
 }
+// `npm run bench -- --ingest`: only the ingest → store → MQTT latency and its floors (BENCH_REPEAT times).
+if (process.argv.includes('--ingest')) {
+  for (let i = 0; i < Number(process.env.BENCH_REPEAT ?? 1); i++) await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
+  process.exit(0);
+}
 // `npm run bench -- --idle`: only the idle memory of the real gateway and its floors.
 if (process.argv.includes('--idle')) {
   await idleBench();
