@@ -296,7 +296,7 @@ async function coldStartAndIdle(): Promise<void> {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  console.log(`cold start (node dist/gateway/main.js start, models loaded) to the first MQTT message: ${fmt(firstPublishMs)}; idle RSS after 8 s: ${rss.toFixed(1)} MB`);
+  console.log(`cold start (node ${NODE_FLAGS.join(" ")} dist/gateway/main.js start; networks load on first use) to the first MQTT message: ${fmt(firstPublishMs)}; idle RSS after 8 s: ${rss.toFixed(1)} MB`);
 }
 
 async function brokerThroughput(): Promise<void> {
