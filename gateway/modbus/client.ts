@@ -10,6 +10,11 @@ export type ModbusClient = InstanceType<(typeof modbusSerial)['default']>;
 let modbusRtu: Promise<(typeof modbusSerial)['default']> | undefined;
 const loadModbusRtu = () => (modbusRtu ??= import('modbus-serial').then((m) => m.default.default));
 
+/** Imports modbus-serial now: plugins with devices configured call it at start, so the first poll is not delayed. */
+export async function preloadModbus(): Promise<void> {
+  await loadModbusRtu();
+}
+
 export interface ModbusEndpoint {
   transport: 'tcp' | 'rtu';
   host?: string;
