@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { io } from '@tensorflow/tfjs';
+import type { io } from './tf.js';
 import { tf } from './backend.js';
 
 const WEIGHTS_FILE = 'weights.bin';

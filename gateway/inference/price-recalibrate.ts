@@ -1,4 +1,4 @@
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel } from './tf.js';
 import { PLANT_TZ, addDays, localDayRange } from '../time/tz.js';
 import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices } from './price-model.js';

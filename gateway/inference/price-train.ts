@@ -1,4 +1,4 @@
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from './tf.js';
 import { addDays, localMidnightUtc } from '../time/tz.js';
 import { tf } from './backend.js';
 import { MissingInputsError, PRICE_QUANTILES, buildPriceFeatures, type DriverRow } from './price-features.js';

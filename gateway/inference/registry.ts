@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel } from './tf.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { SeriesStore } from '../series/store.js';
@@ -87,7 +87,42 @@ export class ModelRegistry {
     private readonly log: Logger,
     private readonly now: () => number,
     private readonly keep = 3,
+    /**
+     * When true, a network version (model.json) is checked without TF.js at refresh (see `checkNetworkFiles`) and
+     * loaded, TF.js and its backend with it, on first use (`ready`): until then its entry answers everything but
+     * `model`. Only while TF.js is not loaded yet: once one network has run, later versions load at refresh as
+     * before. The gateway's predictions plugin sets it, so that a box whose models have not run keeps TF.js
+     * (tens of MB: the WASM heap, the library's code) out of memory.
+     */
+    private readonly lazyNetworks = false,
   ) {}
+
+  /** Network versions checked but not loaded yet (lazyNetworks), by model name. */
+  private readonly deferred = new Map<string, Candidate>();
+
+  /**
+   * Loads the deferred network of `name` (TF.js and its backend on the first one) and answers its entry; without a
+   * deferred network, the entry as it is. Throws like `get` when `name` has no active version, and with the load
+   * error when the network does not load (the entry is then dropped and the problem listed).
+   */
+  async ready(name: string): Promise<LoadedModel> {
+    const c = this.deferred.get(name);
+    if (c) {
+      this.backend ??= await initBackend();
+      if (this.deferred.get(name) === c) {
+        try {
+          await this.load(c, true);
+        } catch (error) {
+          this.deferred.delete(name);
+          this.active.delete(name);
+          this.problems.set(`${name}@${c.version}`, `failed to load: ${errorMessage(error)}`);
+          this.log.error({ model: name, version: c.version, err: errorMessage(error) }, 'model failed to load');
+          throw error;
+        }
+      }
+    }
+    return this.get(name);
+  }
 
   candidates(name: string): Candidate[] {
     const out: Candidate[] = [];
@@ -120,7 +155,7 @@ export class ModelRegistry {
 
   /** Loads the wanted version of every model; call again to pick up new versions without a restart. */
   async refresh(): Promise<void> {
-    this.backend ??= await initBackend();
+    if (!this.lazyNetworks) this.backend ??= await initBackend();
     for (const name of this.names()) {
       const candidates = this.candidates(name);
       if (!candidates.length) continue;
@@ -138,21 +173,33 @@ export class ModelRegistry {
     }
   }
 
-  private async load(c: Candidate): Promise<void> {
+  private async load(c: Candidate, now = false): Promise<void> {
     const started = performance.now();
-    let model: ModelArtifact;
+    let model: ModelArtifact | undefined;
     if (existsSync(join(c.dir, 'calibration.json'))) {
       const calibration = JSON.parse(readFileSync(join(c.dir, 'calibration.json'), 'utf8')) as unknown;
       if (!isLearCalibration(calibration)) throw new Error('calibration.json is not a lear-ensemble calibration');
       model = calibration;
+    } else if (this.lazyNetworks && !this.backend && !now) {
+      checkNetworkFiles(c);
     } else {
       model = await loadNetwork(c);
     }
     const previous = this.active.get(c.card.name);
-    this.active.set(c.card.name, { name: c.card.name, version: c.version, dir: c.dir, card: c.card, model, loadMs: Math.round((performance.now() - started) * 10) / 10, loadedAt: this.now(), inferences: 0, lastInferenceAt: null, lastInferenceMs: null });
-    disposeArtifact(previous?.model);
+    const wasDeferred = this.deferred.has(c.card.name);
+    const entry = { name: c.card.name, version: c.version, dir: c.dir, card: c.card, loadMs: Math.round((performance.now() - started) * 10) / 10, loadedAt: this.now(), inferences: previous && now ? previous.inferences : 0, lastInferenceAt: null, lastInferenceMs: null } as Omit<LoadedModel, 'model'>;
+    if (model) {
+      this.active.set(c.card.name, { ...entry, model });
+      this.deferred.delete(c.card.name);
+    } else {
+      // Not enumerable: spreading or serialising the entry never touches the network that is not there yet.
+      const name = c.card.name;
+      this.active.set(name, Object.defineProperty(entry, 'model', { enumerable: false, get: () => { throw new Error(`${name}@${c.version} is not loaded yet: await ready('${name}') first`); } }) as LoadedModel);
+      this.deferred.set(name, c);
+    }
+    if (!wasDeferred) disposeArtifact(previous?.model);
     this.problems.delete(`${c.card.name}@${c.version}`);
-    this.log.info({ model: c.card.name, version: c.version, backend: this.backend?.name }, 'model loaded');
+    this.log.info({ model: c.card.name, version: c.version, backend: this.backend?.name ?? null, deferred: !model }, model ? 'model loaded' : 'model checked; its network loads on first use');
   }
 
   /**
@@ -189,7 +236,8 @@ export class ModelRegistry {
 
   /** Frees every loaded artifact (stop). */
   dispose(): void {
-    for (const m of this.active.values()) disposeArtifact(m.model);
+    for (const m of this.active.values()) if (!this.deferred.has(m.name)) disposeArtifact(m.model);
+    this.deferred.clear();
     for (const n of this.networks.values()) n.model.dispose();
     this.retiredNetworks.forEach((m) => m.dispose());
     this.retiredNetworks = [];
@@ -252,6 +300,28 @@ export class ModelRegistry {
   problemList(): Array<{ model: string; problem: string }> {
     return [...this.problems.entries()].map(([model, problem]) => ({ model, problem }));
   }
+}
+
+/**
+ * The checks `loadNetwork` makes, without TF.js: model.json parses, its first layer takes as many inputs as the card
+ * lists (`batch_input_shape`, or the first kernel's rows), and the weight files hold exactly the bytes the manifest
+ * describes. Throws with the reason. What it cannot see (a topology TF.js refuses) shows at the first use.
+ */
+export function checkNetworkFiles(c: { dir: string; card: ModelCard }): void {
+  type Spec = { shape: number[]; dtype?: string };
+  const json = JSON.parse(readFileSync(join(c.dir, 'model.json'), 'utf8')) as {
+    modelTopology?: { config?: { layers?: Array<{ config?: { batch_input_shape?: Array<number | null> } }> } };
+    weightsManifest?: Array<{ paths: string[]; weights: Spec[] }>;
+  };
+  const manifest = json.weightsManifest;
+  if (!Array.isArray(manifest)) throw new Error('model.json has no weightsManifest');
+  const specs = manifest.flatMap((g) => g.weights);
+  const inputs = json.modelTopology?.config?.layers?.[0]?.config?.batch_input_shape?.[1] ?? specs[0]?.shape[0];
+  if (inputs !== c.card.inputs.length) throw new Error(`model takes ${String(inputs)} inputs, its card lists ${c.card.inputs.length}`);
+  const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+  const wanted = specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (BYTES[w.dtype ?? 'float32'] ?? NaN), 0);
+  const held = manifest.flatMap((g) => g.paths).reduce((n, p) => n + statSync(join(c.dir, p)).size, 0);
+  if (held !== wanted) throw new Error(`weight files hold ${held} bytes, the manifest describes ${wanted}`);
 }
 
 /** A candidate's TF.js network, refused (and freed) when it does not take the inputs its card lists. */

@@ -1,4 +1,4 @@
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from './tf.js';
 import { CLASSES, URGENCY, type RecommendationClass, type Urgency } from './prototype-scores.js';
 import { hourly } from '../series/slots.js';
 import type { SeriesStore } from '../series/store.js';
@@ -87,7 +87,8 @@ export class PredictionService {
     if (now - lastKnownEnd > maxAge) {
       throw new InferenceRefused(PRICE_MODEL, `latest ${this.options.priceSeries} price ended ${new Date(lastKnownEnd).toISOString()}, more than ${maxAge / HOUR_MS} h ago: prices are stale`);
     }
-    if (isLearCalibration(m.model)) return this.calibratedForecast(now, lastKnownEnd, m.version);
+    // The network (and TF.js with it) is loaded here, on first use, once the inputs are known to be there.
+    if (isLearCalibration((await this.registry.ready(PRICE_MODEL)).model)) return this.calibratedForecast(now, lastKnownEnd, m.version);
     const drivers = await this.drivers(lastKnownEnd, lastKnownEnd + DAY_MS);
     try {
       const { slots, driversUsed } = this.registry.run(PRICE_MODEL, (model) => forecastPrices(asNetwork(model, PRICE_MODEL), prices, lastKnownEnd, drivers, this.options.timezone));
@@ -159,6 +160,7 @@ export class PredictionService {
         priceSource.push('forecast');
       }
       const temps = await this.temperatures(starts, now);
+      await this.registry.ready(RECOMMENDER_MODEL);
       const x = buildRecommenderFeatures(starts, dayPrices, temps.map((t) => t.value), date, tz);
       const probs = this.registry.run(RECOMMENDER_MODEL, (model) => tf.tidy(() => (asNetwork(model, RECOMMENDER_MODEL).predict(tf.tensor2d(x)) as Tensor).arraySync() as number[][]));
       starts.forEach((t, i) => {

@@ -1,8 +1,19 @@
-import modbusSerial from 'modbus-serial';
+import type modbusSerial from 'modbus-serial';
 
 // modbus-serial is CommonJS: its module object is the client class, and `.default` points back to it.
-const ModbusRTU = modbusSerial.default;
-export type ModbusClient = InstanceType<typeof ModbusRTU>;
+export type ModbusClient = InstanceType<(typeof modbusSerial)['default']>;
+
+/**
+ * modbus-serial, imported on the first connection: it loads serialport and its native bindings (about 6 MB of
+ * RSS), which a gateway with no Modbus device or output never needs.
+ */
+let modbusRtu: Promise<(typeof modbusSerial)['default']> | undefined;
+const loadModbusRtu = () => (modbusRtu ??= import('modbus-serial').then((m) => m.default.default));
+
+/** Imports modbus-serial now: plugins with devices configured call it at start, so the first poll is not delayed. */
+export async function preloadModbus(): Promise<void> {
+  await loadModbusRtu();
+}
 
 export interface ModbusEndpoint {
   transport: 'tcp' | 'rtu';
@@ -147,6 +158,7 @@ function watchTransactionIds(client: ModbusClient, label: string): <T>(request: 
  * with `modbusCode`.
  */
 export async function connectModbus(e: ModbusEndpoint, label: string): Promise<ModbusClient> {
+  const ModbusRTU = await loadModbusRtu();
   const client = new ModbusRTU();
   if (e.transport === 'tcp') {
     if (!e.host) throw new Error(`${label}: tcp needs a host`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Duplex } from 'node:stream';
+import './packet-cache.js';
 import { allowed, clientIdProblem, verifyPasswordAsync, type MqttRole, type MqttUser } from './auth.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../util/log.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import './packet-cache.js';
 import type { Clock } from '../time/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';

@@ -210,7 +210,8 @@ export class SeriesStore {
         const from = Math.min(...slots.map((s) => s.start));
         const to = Math.max(...slots.map((s) => s.end));
         const keep = new Set(slots.map((s) => s.start));
-        for await (const key of this.guard.scan(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }))) {
+        // One native read of the whole range (`all()`), not one promise per key: the range is one day's slots; under the read guard.
+        for (const key of await this.guard.run(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }).all())) {
           if (!keep.has(Number(key.slice(key.lastIndexOf('!') + 1)))) {
             ops.push({ type: 'del', key });
             removed++;
@@ -249,7 +250,8 @@ export class SeriesStore {
     const out: StoredSlot[] = [];
     // A slot that started before `from` may still cover it: look back as far as the longest slot this series ever had.
     const lookback = this.metas.get(series)?.maxSlotMs ?? DAY_MS;
-    for await (const [key, raw] of this.guard.scan(() => this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) }))) {
+    // `all()`: the range in as few native reads as LevelDB allows, not one promise per entry (every entry is kept anyway); under the read guard.
+    for (const [key, raw] of await this.guard.run(() => this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) }).all())) {
       const v = raw as StoredValue;
       const start = Number(key.slice(key.lastIndexOf('!') + 1));
       if (v.e <= from) continue;

@@ -32,7 +32,35 @@ export interface LocalParts {
   second: number;
 }
 
+/**
+ * Offset of `tz` from UTC (ms) per UTC quarter-hour, memoised: every zone's offset is a multiple of 15 minutes and
+ * changes at a whole quarter-hour of UTC (from 1901 on: local-mean-time offsets before that are not), so one Intl
+ * call per quarter-hour serves every instant in it. Intl's formatToParts costs microseconds a call, and payloads
+ * format every slot (issue 24: the ingest → MQTT path). Bounded: cleared past 100,000 entries per zone.
+ */
+const QUARTER_MS = 900_000;
+const offsets = new Map<string, Map<number, number>>();
+
+const MODERN_MS = Date.UTC(1901, 0, 1);
+
 export function localParts(ms: number, tz = PLANT_TZ): LocalParts {
+  if (!(ms >= MODERN_MS)) return intlParts(ms, tz);
+  const bucket = Math.floor(ms / QUARTER_MS);
+  let zone = offsets.get(tz);
+  if (!zone) offsets.set(tz, (zone = new Map()));
+  let offset = zone.get(bucket);
+  if (offset === undefined) {
+    const p = intlParts(bucket * QUARTER_MS, tz);
+    offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - bucket * QUARTER_MS;
+    if (zone.size >= 100_000) zone.clear();
+    zone.set(bucket, offset);
+  }
+  const d = new Date(ms + offset);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+}
+
+/** The wall-clock parts of `ms` in `tz`, straight from Intl (what localParts memoises). */
+export function intlParts(ms: number, tz = PLANT_TZ): LocalParts {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(new Date(ms))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel } from '../../gateway/inference/tf.js';
 import { addDays, localDate } from '../../gateway/time/tz.js';
 import { projectPath } from '../../gateway/util/version.js';
 import { initBackend, tf } from '../../gateway/inference/backend.js';

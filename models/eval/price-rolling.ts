@@ -7,7 +7,7 @@ import { loadDriverSlots, loadPriceSlots } from './datasets.js';
 import { learHistory, type LearDayForecast, type LearHistory, type LearSettings } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
 import { networkMember, rollingOrigins } from '../../gateway/inference/price-recalibrate.js';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel } from '../../gateway/inference/tf.js';
 import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { fileLoadHandler } from '../../gateway/inference/io.js';
 

@@ -1,4 +1,4 @@
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '../../gateway/inference/tf.js';
 import { CLASSES, legacyScores, type RecommendationClass } from '../../gateway/inference/prototype-scores.js';
 import { DEFAULT_PLANT, hindsightDay, type PlantProfile } from './hindsight.js';
 import { HOUR_MS, addDays, localDayRange } from '../../gateway/time/tz.js';

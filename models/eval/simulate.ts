@@ -47,7 +47,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const prices = loadHourlyPrices(pricePaths[0]!);
   checkCoverage(prices, options.prices, options.from, options.to, tz);
   const weather = options.weather ? loadWeather(options.weather) : undefined;
-  let model: import('@tensorflow/tfjs').LayersModel | undefined;
+  let model: import('../../gateway/inference/tf.js').LayersModel | undefined;
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
   let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
   let network: Awaited<ReturnType<typeof import('./price-rolling.js').networkMemberFrom>>;
@@ -161,7 +161,7 @@ function recalibratedHours(slots: ReadonlyArray<{ start: number; value: number }
 }
 
 /** The shipped network's forecast from the prices up to the start of the day. */
-function networkHours(model: import('@tensorflow/tfjs').LayersModel | undefined, prices: ReadonlyMap<number, number>, dayStart: number, starts: readonly number[], tz: string): number[] | undefined {
+function networkHours(model: import('../../gateway/inference/tf.js').LayersModel | undefined, prices: ReadonlyMap<number, number>, dayStart: number, starts: readonly number[], tz: string): number[] | undefined {
   if (!model) return undefined;
   try {
     const f = forecastPrices(model, prices, dayStart, undefined, tz).slots;

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '../../gateway/inference/tf.js';
 import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { fileSaveHandler } from '../../gateway/inference/io.js';
 import { evaluateRecommender, formatRecommenderEvaluation, labelledDays, type DayInputs } from '../eval/recommender.js';
@@ -53,7 +53,7 @@ async function train(model: LayersModel, data: { xs: number[][]; ys: number[][] 
           const x = tf.tensor2d(idx.map((k) => data.xs[k]!));
           const y = tf.tensor2d(idx.map((k) => data.ys[k]!));
           const w = tf.tensor1d(idx.map((k) => weights[k]!));
-          return tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as Tensor, w) as import('@tensorflow/tfjs').Scalar;
+          return tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as Tensor, w) as import('../../gateway/inference/tf.js').Scalar;
         }, true)
         ?.dispose();
     }

@@ -5,7 +5,7 @@ import { HealthTracker, worst, type ComponentHealth } from '../../gateway/util/h
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { formatUtcIso } from '../../gateway/time/tz.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
-import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
+import { closeModbus, connectModbus, preloadModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 import { outputModeOf, type OutputMode } from '../../gateway/core/output-mode.js';
 
 type LineConfig = Config['lines'][number];
@@ -284,6 +284,7 @@ export function createModbusLines(ctx: PluginContext): Plugin & { writers(): Rec
   return {
     name: 'modbus-lines',
     async start() {
+      if (writers.length) await preloadModbus();
       ctx.bus.on('plan.updated', 'modbus-lines', (e) => {
         doc = e.doc;
         for (const w of writers) w.writeNow();

@@ -6,7 +6,7 @@ import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
 import type { Unit } from '../../gateway/series/slots.js';
 import { formatUtcIso } from '../../gateway/time/tz.js';
-import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
+import { closeModbus, connectModbus, preloadModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 import { planBlocks, type BlockPoint, type ReadBlock } from './blocks.js';
 import { decodeRegisters, exceptionName } from './decode.js';
 import { isDue, type Reported } from './exception.js';
@@ -339,6 +339,7 @@ export function createModbusSensors(ctx: PluginContext, deviceClock: Clock = ctx
   return {
     name: 'modbus-sensors',
     async start() {
+      if (pollers.length) await preloadModbus();
       for (const p of pollers) await p.start();
     },
     async stop() {

@@ -52,6 +52,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     ctx.log,
     () => ctx.clock.now(),
     cfg.keepVersions,
+    true, // networks (and TF.js) load on first use
   );
   const service = new PredictionService(registry, ctx.store, {
     priceSeries: cfg.priceSeries,
@@ -177,7 +178,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     }
     let lastDay = localDate(latest.end - 1, tz);
     if (localDayRange(lastDay, tz).end !== latest.end) lastDay = addDays(lastDay, -1);
-    const active = registry.has(PRICE_MODEL) ? registry.get(PRICE_MODEL) : undefined;
+    const active = registry.has(PRICE_MODEL) ? await registry.ready(PRICE_MODEL) : undefined;
     if (active && isLearCalibration(active.model) && active.model.lastDay >= lastDay) {
       const summary = `recalibration not needed: ${PRICE_MODEL}@${active.version} already saw prices up to ${active.model.lastDay}`;
       lastRecalibration = { ...lastRecalibration, at: now, status: 'up to date', summary };
@@ -241,7 +242,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
   /** Trains a new price forecaster on the store's own history and promotes it only if it beats the active one on the last weeks. */
   const retrain = async (): Promise<JobRunResult> => {
     const now = ctx.clock.now();
-    const active = registry.get(PRICE_MODEL);
+    const active = await registry.ready(PRICE_MODEL);
     if (isLearCalibration(active.model)) return { summary: `retraining skipped: the active ${PRICE_MODEL}@${active.version} is a daily calibration (the recalibration job keeps it current)` };
     const prices = new Map(hourly(await ctx.store.read(cfg.priceSeries, 0, now)).map((s) => [s.start, s.value]));
     const first = Math.min(...prices.keys());
@@ -279,7 +280,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     recalibration: () => lastRecalibration,
     async start() {
       await registry.refresh();
-      tracker.set(registry.loaded().length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} on ${registry.backend?.name}`);
+      tracker.set(registry.loaded().length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} ${registry.backend ? ` on ${registry.backend.name}` : ' (networks load on first use)'}`);
     },
     async stop() {
       registry.dispose();

@@ -1,9 +1,7 @@
 import { createServer } from 'node:net';
-import modbusSerial from 'modbus-serial';
 import type { Clock } from '../../gateway/time/clock.js';
 import type { SeriesStore } from '../../gateway/series/store.js';
 
-const { ServerTCP } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP };
 
 interface SimulatedDevice {
   port: number;
@@ -16,6 +14,9 @@ async function serveModbus(vector: object): Promise<SimulatedDevice> {
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as { port: number }).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
+  // Imported here, not at the top: main.ts imports this file for `demo`, and modbus-serial (serialport and its
+  // native bindings, ~6 MB of RSS) must not load in a gateway that has no Modbus device.
+  const { ServerTCP } = (await import('modbus-serial')).default as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP };
   const server = new ServerTCP(vector as never, { host: '127.0.0.1', port, unitID: 1 });
   await new Promise<void>((resolve) => server.on('initialized', () => resolve()));
   return {

@@ -34,6 +34,12 @@ import { EmbeddedBroker } from '../../gateway/mqtt/broker.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { scaleBench } from './scale.js';
 import { opcuaStartAndIdle } from './opcua.js';
+import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
+import { idleBench, type IdleFigures } from './idle.js';
+import { brokerHop, fsyncFloor, loadavg, productionInstall } from './anchors.js';
+
+/** Issue 24's figures, each with its floor or anchor, collected as the benches run and printed at the end. */
+const issue24: Array<[string, string, string]> = [];
 import { readFileSync } from 'node:fs';
 
 const pct = (xs: number[], p: number): number => {
@@ -67,17 +73,26 @@ async function ingestToPublish(iterations: number): Promise<void> {
   await sub.subscribeAsync('choco-edge/prices/omie_es', { qos: 1 });
   const omie = gw.plugins.get('omie')!.plugin as DaySource;
   const samples: number[] = [];
+  const cpu: number[] = [];
+  const load = loadavg();
   for (let i = 0; i < iterations; i++) {
     await clock.advance(1000);
     const fetchedAt = new Date(clock.now()).toISOString();
     const delivered = new Promise<void>((resolve) => (waiting = { fetchedAt, resolve }));
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await omie.ingestDay('2025-10-01');
     await delivered;
     samples.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   console.log(`ingest→store→MQTT (a day of 96 quarter-hour OMIE prices: HTTP fetch, parse, fsynced LevelDB batch, publish, delivery to a subscriber), ${iterations} runs`);
-  console.log(`  p50 ${fmt(pct(samples, 50))}   p99 ${fmt(pct(samples, 99))}   max ${fmt(Math.max(...samples))}`);
+  console.log(`  p50 ${fmt(pct(samples, 50))}   p99 ${fmt(pct(samples, 99))}   max ${fmt(Math.max(...samples))}; CPU of this process per run (gateway, HTTP server and subscriber together) p50 ${fmt(pct(cpu, 50))} p99 ${fmt(pct(cpu, 99))}; load ${load}`);
+  const fsync = fsyncFloor();
+  const hop = await brokerHop();
+  console.log(`  floors, same run: one 4 kB write + fdatasync in the temp folder p50 ${fmt(fsync.p50)} p99 ${fmt(fsync.p99)}; one QoS 1 broker hop (8 kB, embedded aedes, loopback) p50 ${fmt(hop.p50)} p99 ${fmt(hop.p99)}`);
+  issue24.push(['ingest → store → MQTT delivery', `p50 ${fmt(pct(samples, 50))}, p99 ${fmt(pct(samples, 99))} (CPU p50 ${fmt(pct(cpu, 50))}, p99 ${fmt(pct(cpu, 99))}); load ${load}`, `fsync p50 ${fmt(fsync.p50)} / p99 ${fmt(fsync.p99)}; broker hop p50 ${fmt(hop.p50)} / p99 ${fmt(hop.p99)}`]);
   await sub.endAsync();
   await gw.stop();
   await server.stop();
@@ -109,7 +124,9 @@ async function storeThroughput(): Promise<void> {
     if (!sync) {
       const s = performance.now();
       const reopened = await SeriesStore.open(dir);
-      console.log(`store open with its integrity check (every record read, LevelDB LOG, marker count): ${fmt(performance.now() - s)} for ${reopened.integrity().records?.toLocaleString('en')} records`);
+      const openMs = performance.now() - s;
+      console.log(`store open with its integrity check (every record read, LevelDB LOG, marker count): ${fmt(openMs)} for ${reopened.integrity().records?.toLocaleString('en')} records`);
+      issue24.push(['store open with its integrity check', `${fmt(openMs)} for ${reopened.integrity().records?.toLocaleString('en')} records; load ${loadavg()}`, '— (measured only here: integrity.ts is another branch\'s)']);
       await reopened.close();
     }
   }
@@ -204,7 +221,7 @@ async function inference(): Promise<void> {
   const single: number[] = [];
   for (let i = 0; i < 500; i++) {
     const t0 = performance.now();
-    tf.tidy(() => (model.predict(tf.tensor2d([row])) as import('@tensorflow/tfjs').Tensor).dataSync());
+    tf.tidy(() => (model.predict(tf.tensor2d([row])) as import('../../gateway/inference/tf.js').Tensor).dataSync());
     single.push(performance.now() - t0);
   }
   console.log(`price forecaster, batch 1 (one row): p50 ${fmt(pct(single, 50))} p99 ${fmt(pct(single, 99))}`);
@@ -250,6 +267,8 @@ async function planning(): Promise<void> {
     gapsEur.push(totalCost(input, g.runs).eur - m.costEur);
   }
   console.log(`plan 48 h × 15 min × 4 processes (2 batches entering the line each local day: 4 runs per process), MILP on HiGHS WASM, 10 instances: p50 ${fmt(pct(milp, 50))} p99 ${fmt(pct(milp, 99))}`);
+  issue24.push(['plan 48 h × 15 min × 4 processes, MILP', `p50 ${fmt(pct(milp, 50))}, p99 ${fmt(pct(milp, 99))}; load ${loadavg()}`, '— (measured only here: milp.ts is another branch\'s)']);
+  issue24.push(['greedy fallback, cost gap to the MILP', `p50 ${pct(gaps, 50).toFixed(1)} %, max ${Math.max(...gaps).toFixed(1)} %`, 'HiGHS\'s best incumbent (another branch)']);
   console.log(`greedy fallback: p50 ${fmt(pct(greedyMs, 50))}; no plan on ${greedyInfeasible} of 10; cost gap to the MILP optimum p50 ${pct(gaps, 50).toFixed(1)} %, max ${Math.max(...gaps).toFixed(1)} % (in €: p50 ${pct(gapsEur, 50).toFixed(2)}, max ${Math.max(...gapsEur).toFixed(2)})`);
 }
 
@@ -258,7 +277,7 @@ async function coldStartAndIdle(): Promise<void> {
   const port = await freePort();
   const env = { ...process.env, CHOCO_EDGE_DATA_DIR: mkdtempSync(join(tmpdir(), 'choco-cold-')), CHOCO_EDGE_HTTP_PORT: String(await freePort()), CHOCO_EDGE_HTTP_HOST: '127.0.0.1', CHOCO_EDGE_MQTT_EMBEDDED_PORT: String(port), CHOCO_EDGE_MQTT_EMBEDDED_WS_PORT: '0', CHOCO_EDGE_MQTT_EMBEDDED_HOST: '127.0.0.1', CHOCO_EDGE_MQTT_EMBEDDED_ALLOW_ANONYMOUS: 'true', CHOCO_EDGE_SOURCES_REE_BASE_URL: 'http://127.0.0.1:9', CHOCO_EDGE_SOURCES_OMIE_BASE_URL: 'http://127.0.0.1:9', CHOCO_EDGE_FETCH_RETRIES: '0', CHOCO_EDGE_LOG_LEVEL: 'error' };
   const t0 = performance.now();
-  const child = spawn(process.execPath, [projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...NODE_FLAGS, projectPath('dist/gateway/main.js'), 'start'], { env, stdio: 'ignore' });
   let firstPublishMs = NaN;
   for (;;) {
     try {
@@ -279,7 +298,7 @@ async function coldStartAndIdle(): Promise<void> {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  console.log(`cold start (node dist/gateway/main.js start, models loaded) to the first MQTT message: ${fmt(firstPublishMs)}; idle RSS after 8 s: ${rss.toFixed(1)} MB`);
+  console.log(`cold start (node ${NODE_FLAGS.join(" ")} dist/gateway/main.js start; networks load on first use) to the first MQTT message: ${fmt(firstPublishMs)}; idle RSS after 8 s: ${rss.toFixed(1)} MB`);
 }
 
 async function brokerThroughput(): Promise<void> {
@@ -327,6 +346,23 @@ if (process.argv.includes('--opcua')) {
   await opcuaStartAndIdle();
   process.exit(0);
 }
+// `npm run bench -- --ingest`: only the ingest → store → MQTT latency and its floors (BENCH_REPEAT times).
+if (process.argv.includes('--ingest')) {
+  for (let i = 0; i < Number(process.env.BENCH_REPEAT ?? 1); i++) await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
+  process.exit(0);
+}
+// `npm run bench -- --idle`: only the idle memory of the real gateway and its floors.
+if (process.argv.includes('--idle')) {
+  await idleBench();
+  process.exit(0);
+}
+{
+  const load = loadavg();
+  const install = productionInstall();
+  if ('error' in install) console.log(`production install: ${install.error}`);
+  else console.log(`production install (npm ci --omit=dev + dist/): ${install.totalMb.toFixed(0)} MB (node_modules ${install.nodeModulesMb.toFixed(0)}, dist ${install.distMb.toFixed(1)}); TensorFlow.js ${install.tensorflowMb.toFixed(0)} MB; largest: ${install.top} (MB)`);
+  issue24.push(['installed tree for production (npm ci --omit=dev + dist/)', 'error' in install ? install.error : `${install.totalMb.toFixed(0)} MB, of which TensorFlow.js ${install.tensorflowMb.toFixed(0)} MB; load ${load}`, 'tfjs-core + layers + wasm backend (+ the cpu backend it depends on) ≈ 90 MB']);
+}
 await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
 await storeThroughput();
 await weatherPollCost(50);
@@ -336,5 +372,12 @@ dailyRecalibration();
 await planning();
 await coldStartAndIdle();
 await opcuaStartAndIdle();
+const idle: IdleFigures = await idleBench();
+issue24.push(['idle RSS, default configuration, 8 s after start', `${idle.rssMb.toFixed(1)} MB (${idle.defaultFlagsRssMb.toFixed(1)} MB without ${NODE_FLAGS.join(' ')}); load ${idle.load}`, `bare node importing every library the gateway can load ${idle.floorAllMb.toFixed(1)} MB; those loaded at idle ${idle.floorIdleMb.toFixed(1)} MB`]);
 await brokerThroughput();
-await scaleBench();
+const scale = await scaleBench();
+const at5000 = scale.find((r) => r.tags === 5000);
+if (at5000) issue24.push(['5,000 Modbus tags at 1 s', `RSS ${at5000.rss.toFixed(0)} MB (peak ${at5000.peak.toFixed(0)}), heap ${at5000.heapMb.toFixed(0)} MB, CPU ${at5000.cpu.toFixed(1)} % of a core`, 'Neuron: 256 MB per 1 k tags; the idle gateway above']);
+console.log('\nissue 24, each figure with its floor or anchor (this run):');
+console.log('| figure | measured | floor or anchor |\n|---|---|---|');
+for (const [figure, measured, floor] of issue24) console.log(`| ${figure} | ${measured} | ${floor} |`);

@@ -10,6 +10,7 @@ import { SeriesStore } from '../../gateway/series/store.js';
 import { projectPath } from '../../gateway/util/version.js';
 import { planBlocks } from '../../plugins/modbus-sensors/blocks.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 
 const { ServerTCP } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP };
 const DEVICES = 10;
@@ -102,7 +103,7 @@ async function runOne(tags: number, windowS: number, historyHours: number): Prom
       modbus: { devices },
     }),
   );
-  const child: ChildProcess = spawn(process.execPath, [projectPath('dist/gateway/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, projectPath('dist/gateway/main.js'), 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid!;
   const http = `http://127.0.0.1:${httpPort}`;
   const sensors = async () => (await (await fetch(`${http}/api/sensors`)).json()) as { devices: Record<string, { polls: number; requests_per_cycle: number }> };
@@ -198,7 +199,7 @@ function libraryFloor(): string {
     for (const [name, load] of [
       ['level', () => import('level')], ['mqtt + aedes', async () => { await import('mqtt'); await import('aedes'); }],
       ['fastify + swagger', async () => { await import('fastify'); await import('@fastify/swagger'); await import('@fastify/swagger-ui'); }],
-      ['pino', () => import('pino')], ['modbus-serial', () => import('modbus-serial')], ['tfjs + wasm backend', async () => { const tf = await import('@tensorflow/tfjs'); await import('@tensorflow/tfjs-backend-wasm'); }],
+      ['pino', () => import('pino')], ['modbus-serial', () => import('modbus-serial')], ['tfjs-core + layers + wasm backend', async () => { await import('@tensorflow/tfjs-core'); await import('@tensorflow/tfjs-layers'); await import('@tensorflow/tfjs-backend-wasm'); }],
       ['highs (MILP, WASM)', async () => { const h = (await import('highs')).default; await h(); }],
     ]) { await load(); out.push([name, rss()]); }
     console.log(JSON.stringify(out));`;
@@ -206,7 +207,8 @@ function libraryFloor(): string {
   return rows.map(([name, mb], i) => `${name} ${i ? `+${(mb - rows[i - 1]![1]).toFixed(1)}` : mb.toFixed(1)}`).join(', ') + ` → ${rows.at(-1)![1].toFixed(1)} MB`;
 }
 
-export async function scaleBench(sizes = [0, 100, 1000, 5000], windowS = Number(process.env.BENCH_SCALE_SECONDS ?? 30), historyHours = Number(process.env.BENCH_HISTORY_HOURS ?? 1)): Promise<void> {
+export async function scaleBench(sizes = [0, 100, 1000, 5000], windowS = Number(process.env.BENCH_SCALE_SECONDS ?? 30), historyHours = Number(process.env.BENCH_HISTORY_HOURS ?? 1)): Promise<Row[]> {
+  const rows: Row[] = [];
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'ignore', cwd: projectPath('.') });
   console.log(`plant floor at scale: the real gateway process, 10 Modbus TCP devices (modbus-serial ServerTCP), N int16 holding registers polled every 1 s,`);
   console.log(`  MQTT one message per device per cycle with a change (publish: device), group commit every 5 s; ${historyHours} h of 1 s readings preloaded before start;`);
@@ -214,6 +216,7 @@ export async function scaleBench(sizes = [0, 100, 1000, 5000], windowS = Number(
   console.log('  tags | CPU % of a core | RSS MB (peak) | heap / external MB | written MB/min | GB/day | polls/s per device (min) | MQTT msg/s | requests/cycle (server count) | /healthz ms median (best) | health');
   for (const n of sizes) {
     const r = await runOne(n, windowS, n ? historyHours : 0);
+    rows.push(r);
     console.log(
       `  ${String(r.tags).padStart(5)} | ${r.cpu.toFixed(1).padStart(6)} | ${r.rss.toFixed(0)} (${r.peak.toFixed(0)}) | ${r.heapMb.toFixed(0)} / ${r.externalMb.toFixed(0)} | ${(r.bytesPerMin / 1048576).toFixed(2)} | ${((r.bytesPerMin * 1440) / 1e9).toFixed(2)} | ${n ? `${r.pollsPerDevice.mean.toFixed(3)} (${r.pollsPerDevice.min.toFixed(3)})` : '–'} | ${r.mqttPerS.toFixed(1)} | ${n ? `${r.requestsPerCycle.toFixed(1)} (${r.serverRequestsPerCycle.toFixed(1)})` : '–'} | ${r.healthzMs.toFixed(1)} (${r.healthzBestMs.toFixed(1)}) | ${r.health}`,
     );
@@ -224,4 +227,5 @@ export async function scaleBench(sizes = [0, 100, 1000, 5000], windowS = Number(
     const v = await storeWriteVolume(n, hours);
     console.log(`  store write volume, ${n} tags, ${hours} h of 1 s cycles written back to back (log + flushes + compactions): ${v.bytesPerReading.toFixed(1)} bytes per reading → ${v.gbPerDay.toFixed(2)} GB/day at 1 s; ${v.diskMb.toFixed(0)} MB on disk`);
   }
+  return rows;
 }
