@@ -1,10 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, BusEvents } from '../../gateway/core/event-bus.js';
 import { loadConfig, redactConfig } from '../../gateway/config/load.js';
+import { resolveNodeProfile } from '../../gateway/meters/profile.js';
 import { readMeterQuarterHours } from '../../gateway/meters/quarter-hours.js';
+import { parse as parseYaml } from 'yaml';
 import type { MeterReading } from '../../gateway/meters/reading.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 import { realClock, type Clock } from '../../gateway/time/clock.js';
@@ -238,4 +242,27 @@ describe('OPC UA meter configuration', () => {
     // A missing password file stops the start, before anything opens.
     expect(problems({ energy: { meters: [{ name: 'm', role: 'site', profile: 'plc-conche', transport: 'opcua', opcua: { ...endpoint, auth: { type: 'user', username: 'u', password: { file: join(dir, 'absent') } } } }], meterProfiles: { 'plc-conche': profiles['plc-conche'] } } })).toEqual([expect.stringMatching(/^\/energy\/meters\/0\/opcua\/auth\/password: secret file .* does not exist/)]);
   });
+
+  it('README "Meters over OPC UA": its example loads as written (with the password file present) and names its nodes by URI', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('### Meters over OPC UA');
+    expect(start).toBeGreaterThan(readme.indexOf('### Connecting a meter'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(start))![1]!.replace('/run/credentials/choco-edge.service/plc-password', passwordFile);
+    const config = loadConfig({ env: {}, overrides: parseYaml(yaml) as Record<string, unknown> });
+    expect(config.energy.meters[0]).toMatchObject({ name: 'conching', transport: 'opcua', opcua: { endpointUrl: 'opc.tcp://192.168.10.20:4840', security: 'SignAndEncrypt', auth: { password: PASSWORD } } });
+    const profile = resolveNodeProfile('plc-energy', config.energy.meterProfiles);
+    expect(profile.nodes.importKwh).toMatchObject({ nodeId: 'nsu=http://plant.example/S7-1500/Energy;s=Conche.ImportWh', scale: 0.001, unit: 'kWh' });
+    expect(profile.nodes.importKvarh!.scale).toBe(1);
+  });
+
+  it('node-opcua stays unloaded until an OPC UA meter opens its session (a child process records every module resolved)', () => {
+    const script = fileURLToPath(new URL('../meters/opcua-lazy.mjs', import.meta.url));
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', script, mkdtempSync(join(tmpdir(), 'choco-lazy-'))], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 60_000 })) as { createMeters: string; atImport: string[]; afterOpen: string[]; fault: string };
+    expect(out.createMeters).toBe('function');
+    // Loading the meters plugin (and every built-in plugin) resolves no node-opcua module ...
+    expect(out.atImport).toEqual([]);
+    // ... the first OPC UA meter session does (then fails: nothing listens on port 9).
+    expect(out.afterOpen).toContain('node-opcua-client');
+    expect(out.fault).toBe('unreachable');
+  }, 70_000);
 });
