@@ -134,7 +134,8 @@ class MeterPoller {
       }
       this.failures++;
       this.backoffMs = nodeFault ? this.meter.pollMs : Math.min(this.meter.maxBackoffMs, Math.max(this.meter.pollMs, this.backoffMs * 2 || 500));
-      const message = `${errorMessage(error)}; ${nodeFault ? 'read again' : 'reconnecting'} in ${Math.round(this.backoffMs)} ms`;
+      // (OPC UA faults already begin with "meter <name>: ".)
+      const message = `${errorMessage(error).replace(`meter ${this.meter.name}: `, '')}; ${nodeFault ? 'read again' : 'reconnecting'} in ${Math.round(this.backoffMs)} ms`;
       this.tracker.set('failed', `meter ${this.meter.name}: ${message}`, error instanceof OpcuaFault ? error.code : /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
       this.ctx.log.warn({ meter: this.meter.name, err: message }, 'energy meter unavailable');
       const at = this.ctx.clock.now();

@@ -221,6 +221,35 @@ describe('energy meters over OPC UA (a real node-opcua server, SignAndEncrypt, p
     expect(details().tempering!.sessions).toBe(1);
     expect(readings.some((r) => r.kw === 0 || r.importKwh === 0)).toBe(false);
   });
+
+  it('a PLC restart that renumbers the namespaces: named while away, a fresh session, the right variables again, the downtime a bridged gap', async () => {
+    let wh = 45_678_900;
+    server.set('Site.ImportWh', wh);
+    const tick = setInterval(() => server.set('Site.ImportWh', (wh += 2)), 50); // 144 kW on the wall clock
+    cleanups.push(async () => clearInterval(tick));
+    const { readings, details, alerts } = await start([uaMeter('site-main', 'plc-site', { role: 'site', line: undefined, maxKw: 1_000, gapSeconds: 1, maxBackoffMs: 400 })]);
+    await until('good readings', () => readings.filter((r) => r.quality === 'good').length >= 3);
+    const before = server.namespaceIndex;
+    await server.stop();
+    // Lost, then each reopen refused while the server is down: named unreachable (not a security mismatch: node-opcua
+    // fails such a connect "in findEndpoint", which session.ts once took for a missing secure endpoint).
+    const away = await until('the meter named unreachable', () => details()['site-main']?.code === 'unreachable' && details()['site-main']);
+    expect(away.state).toBe('failed');
+    expect(away.message).toMatch(/^meter site-main: cannot connect to opc\.tcp:\/\/127\.0\.0\.1:\d+\/UA\/Test: .*; reconnecting in \d+ ms$/);
+    expect(readings.at(-1)).toMatchObject({ quality: 'failed', kw: null, importKwh: null });
+    // After the "PLC download" another namespace holds decoys (99) at our old index, with the same identifiers.
+    server = new TestOpcuaServer({ ...server.options, before: ['urn:choco-edge:test:other-program', 'urn:choco-edge:test:third'], decoyValue: 99 });
+    await server.start();
+    expect(server.namespaceIndex).not.toBe(before);
+    const n = readings.length;
+    await until('good again', () => readings.slice(n).filter((r) => r.quality === 'good').length >= 2);
+    expect(details()['site-main']!.sessions).toBeGreaterThanOrEqual(2);
+    expect(readings.some((r) => r.kw === 0.099 || r.kw === 99)).toBe(false);
+    expect(readings.slice(n).find((r) => r.quality === 'good')!.kw).toBe(123.4);
+    // The time away was a gap (alert raised, its energy bridged when it is short), never a reset or a jump.
+    expect(alerts.some((a) => a.code === 'METER_GAP')).toBe(true);
+    expect(alerts.some((a) => /METER_(RESET|ROLLBACK|JUMP)/.test(a.code))).toBe(false);
+  }, 90_000);
 });
 
 describe('OPC UA meter configuration', () => {
