@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { OpcuaEndpointFields, OpcuaNodeId } from './opcua-schema.js';
 
 /**
  * Energy meters over Modbus (config `energy.meters`) and user meter profiles (`energy.meterProfiles`).
@@ -24,18 +25,41 @@ export const MeterRegisterSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A quantity read from an OPC UA variable instead of a register (a PLC's energy block, a meter with an OPC UA server). */
+export const MeterNodeSchema = Type.Object(
+  {
+    nodeId: { ...OpcuaNodeId, description: 'the variable, namespace by URI: nsu=<namespace URI>;s=<id> or nsu=<URI>;i=<n> (never an index: a PLC download can renumber)' },
+    scale: Type.Optional(Type.Number({ description: 'value × scale = the value in `unit` (default 1; e.g. Wh → kWh: 0.001)' })),
+    unit: Type.Union([Type.Literal('kW'), Type.Literal('kWh'), Type.Literal('kvarh')]),
+    note: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 export const MeterProfileSchema = Type.Object(
   {
     model: Type.String({ minLength: 1, description: 'maker and model the map is for' }),
     sources: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'where the register map comes from (the manual, public drivers)' })),
     firstRegister: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1)], { description: "0 (default): the manual numbers wire addresses; 1: the manual numbers registers from 1 (Schneider: register 3060 is address 3059)" })),
-    registers: Type.Object(
-      {
-        importKwh: MeterRegisterSchema,
-        kw: MeterRegisterSchema,
-        importKvarh: Type.Optional(MeterRegisterSchema),
-      },
-      { additionalProperties: false, description: 'importKwh: the import active-energy counter that is billed; kw: total active power; importKvarh: the inductive reactive-energy counter, where the meter has one' },
+    registers: Type.Optional(
+      Type.Object(
+        {
+          importKwh: MeterRegisterSchema,
+          kw: MeterRegisterSchema,
+          importKvarh: Type.Optional(MeterRegisterSchema),
+        },
+        { additionalProperties: false, description: 'Modbus (transport tcp or rtu). importKwh: the import active-energy counter that is billed; kw: total active power; importKvarh: the inductive reactive-energy counter, where the meter has one' },
+      ),
+    ),
+    nodes: Type.Optional(
+      Type.Object(
+        {
+          importKwh: MeterNodeSchema,
+          kw: MeterNodeSchema,
+          importKvarh: Type.Optional(MeterNodeSchema),
+        },
+        { additionalProperties: false, description: 'OPC UA (transport opcua): the same quantities as OPC UA variables (README "Meters over OPC UA")' },
+      ),
     ),
     note: Type.Optional(Type.String()),
   },
@@ -49,7 +73,8 @@ export const MeterSchema = Type.Object(
     line: Type.Optional(Type.String({ pattern: '^[a-z0-9_-]+$', description: 'the line a line meter measures (planner.processes[].line)' })),
     provenance: Type.String({ default: 'measured', description: "what its readings are, shown with them: 'measured' for a real meter; the demo's meter says 'simulated: …'" }),
     profile: Type.String({ minLength: 1, description: `a shipped profile (${SHIPPED_METER_PROFILES.join(', ')}) or a name in energy.meterProfiles` }),
-    transport: Type.Union([Type.Literal('tcp'), Type.Literal('rtu')], { default: 'tcp' }),
+    transport: Type.Union([Type.Literal('tcp'), Type.Literal('rtu'), Type.Literal('opcua')], { default: 'tcp', description: 'Modbus TCP, Modbus RTU, or OPC UA (the profile then names nodes; the server in `opcua`)' }),
+    opcua: Type.Optional(Type.Object(MeterOpcuaEndpointFields(), { additionalProperties: false, description: 'transport opcua: the server, as opcua.devices[] give it (endpoint, security, login with secrets from files, timeouts); the client PKI is opcua.pkiDir' })),
     host: Type.Optional(Type.String()),
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 502 }),
     path: Type.Optional(Type.String({ description: 'serial device for RTU, e.g. /dev/ttyUSB0' })),
@@ -67,6 +92,13 @@ export const MeterSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The endpoint fields of an OPC UA device, without its maxBackoffMs (a meter has its own). */
+function MeterOpcuaEndpointFields() {
+  const { maxBackoffMs: _unused, ...fields } = OpcuaEndpointFields;
+  return fields;
+}
+
+export type MeterNodeConfig = Static<typeof MeterNodeSchema>;
 export type MeterRegisterConfig = Static<typeof MeterRegisterSchema>;
 export type MeterProfileConfig = Static<typeof MeterProfileSchema>;
 export type MeterConfig = Static<typeof MeterSchema>;
@@ -86,6 +118,13 @@ export function meterProblems(meters: readonly MeterConfig[] | undefined, profil
     if (m.role === 'line' && !m.line) problems.push(`${at}/line: a line meter needs the line it measures`);
     if (m.role === 'site' && m.line) problems.push(`${at}/line: a site meter measures the whole site, not line ${m.line}`);
     if (!(SHIPPED_METER_PROFILES as readonly string[]).includes(m.profile) && !profiles?.[m.profile]) problems.push(`${at}/profile: no meter profile ${JSON.stringify(m.profile)} (shipped: ${SHIPPED_METER_PROFILES.join(', ')}; or define it in energy.meterProfiles)`);
+    const profile = profiles?.[m.profile];
+    if (m.transport === 'opcua') {
+      if (!m.opcua) problems.push(`${at}/opcua: an OPC UA meter needs its server (opcua.endpointUrl, security, auth)`);
+      if (profile && !profile.nodes) problems.push(`${at}/profile: profile ${m.profile} names registers, not OPC UA nodes: give it nodes (importKwh, kw) for transport opcua`);
+      else if (!profile && (SHIPPED_METER_PROFILES as readonly string[]).includes(m.profile)) problems.push(`${at}/profile: the shipped profile ${m.profile} is a Modbus register map: an OPC UA meter needs a profile with nodes in energy.meterProfiles`);
+    } else if (profile && !profile.registers) problems.push(`${at}/profile: profile ${m.profile} names OPC UA nodes, not registers: use transport opcua, or give it registers`);
+    if (m.transport !== 'opcua' && m.opcua) problems.push(`${at}/opcua: an OPC UA server is given but the transport is ${m.transport}`);
     if (m.transport === 'tcp' && !m.host) problems.push(`${at}/host: a Modbus TCP meter needs a host`);
     if (m.transport === 'rtu' && !m.path) problems.push(`${at}/path: a Modbus RTU meter needs a serial path`);
   });

@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { MeterProfileSchema, SHIPPED_METER_PROFILES, type MeterProfileConfig, type MeterRegisterConfig } from '../config/meters-schema.js';
+import { MeterProfileSchema, SHIPPED_METER_PROFILES, type MeterNodeConfig, type MeterProfileConfig, type MeterRegisterConfig } from '../config/meters-schema.js';
 import eastronSdm630 from './profiles/eastron-sdm630.json' with { type: 'json' };
 import carloGavazziEm24 from './profiles/carlo-gavazzi-em24.json' with { type: 'json' };
 import janitzaUmg96rmE from './profiles/janitza-umg96rm-e.json' with { type: 'json' };
@@ -30,9 +30,11 @@ export function checkProfile(name: string, raw: unknown): MeterProfile {
   const error = Value.Errors(MeterProfileSchema, raw).First();
   if (error) throw new Error(`meter profile ${name}: ${error.path || '/'} ${error.message}`);
   const given = raw as MeterProfileConfig;
+  if (!given.registers) throw new Error(`meter profile ${name}: names OPC UA nodes, not Modbus registers: use it with transport opcua`);
   const fill = (r: MeterRegisterConfig): MeterRegister => ({ ...r, wordOrder: r.wordOrder ?? 'big', byteOrder: r.byteOrder ?? 'big', scale: r.scale ?? 1 });
+  const { nodes: _nodes, ...modbus } = given;
   const profile: MeterProfile = {
-    ...given,
+    ...modbus,
     sources: given.sources ?? [],
     firstRegister: given.firstRegister ?? 0,
     registers: { importKwh: fill(given.registers.importKwh), kw: fill(given.registers.kw), ...(given.registers.importKvarh ? { importKvarh: fill(given.registers.importKvarh) } : {}) },
@@ -56,6 +58,37 @@ export function resolveProfile(name: string, user: Record<string, unknown> = {})
   const shipped = SHIPPED_PROFILES[name];
   if (!shipped) throw new Error(`no meter profile ${JSON.stringify(name)} (shipped: ${Object.keys(SHIPPED_PROFILES).join(', ')}; or define it in energy.meterProfiles)`);
   return shipped;
+}
+
+/** A meter variable over OPC UA with its defaults filled (scale 1). */
+export type MeterNode = Required<Omit<MeterNodeConfig, 'note'>> & { note?: string };
+/** A checked profile that names OPC UA variables (`nodes`) instead of registers. */
+export interface MeterNodeProfile {
+  model: string;
+  sources: string[];
+  nodes: { importKwh: MeterNode; kw: MeterNode; importKvarh?: MeterNode };
+  note?: string;
+}
+
+/**
+ * The profile an OPC UA meter names (`energy.meterProfiles`, with `nodes`), checked like a register map: units
+ * kWh / kW / kvarh per quantity, a non-zero scale. The shipped profiles are Modbus register maps: refused here.
+ */
+export function resolveNodeProfile(name: string, user: Record<string, unknown> = {}): MeterNodeProfile {
+  const raw = user[name];
+  if (raw === undefined) throw new Error(`no meter profile ${JSON.stringify(name)} with OPC UA nodes in energy.meterProfiles (the shipped profiles are Modbus register maps)`);
+  const error = Value.Errors(MeterProfileSchema, raw).First();
+  if (error) throw new Error(`meter profile ${name}: ${error.path || '/'} ${error.message}`);
+  const given = raw as MeterProfileConfig;
+  if (!given.nodes) throw new Error(`meter profile ${name}: names Modbus registers, not OPC UA nodes: give it nodes (importKwh, kw) for transport opcua`);
+  const fill = (n: MeterNodeConfig): MeterNode => ({ ...n, scale: n.scale ?? 1 });
+  const nodes = { importKwh: fill(given.nodes.importKwh), kw: fill(given.nodes.kw), ...(given.nodes.importKvarh ? { importKvarh: fill(given.nodes.importKvarh) } : {}) };
+  for (const [quantity, n] of Object.entries(nodes) as Array<[MeterQuantity, MeterNode]>) {
+    const want = quantity === 'kw' ? 'kW' : quantity === 'importKwh' ? 'kWh' : 'kvarh';
+    if (n.unit !== want) throw new Error(`meter profile ${name}: /nodes/${quantity} must be in ${want}, not ${n.unit}`);
+    if (!(n.scale !== 0 && Number.isFinite(n.scale))) throw new Error(`meter profile ${name}: /nodes/${quantity} scale must be a non-zero number`);
+  }
+  return { model: given.model, sources: given.sources ?? [], nodes, ...(given.note ? { note: given.note } : {}) };
 }
 
 /** The wire address of a register (the manual's number minus the profile's first register number). */
@@ -114,7 +147,7 @@ export function decodeRegister(words: readonly number[], r: MeterRegister): numb
  * The smallest step a register can show at `value` (in its unit): its scale for integer types, the float's spacing
  * at that magnitude (float32: 24 significant bits) × scale for floats.
  */
-export function registerResolution(r: MeterRegister, value: number): number {
+export function registerResolution(r: Pick<MeterRegister, 'type' | 'scale'>, value: number): number {
   const scale = Math.abs(r.scale);
   if (r.type !== 'float32' && r.type !== 'float64') return scale;
   const raw = Math.abs(value / r.scale);

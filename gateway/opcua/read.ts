@@ -11,7 +11,12 @@ export type NumberOrFault = { value: number } | { fault: OpcuaFault };
  * `wrong_type`); throws OpcuaFault only when the request itself fails (session or connection gone).
  */
 export async function readNumbers(m: OpcuaModules, s: OpcuaSession, nodeIds: readonly string[]): Promise<NumberOrFault[]> {
-  const out: NumberOrFault[] = new Array(nodeIds.length);
+  return (await readTypedNumbers(m, s, nodeIds)).map((r) => ('fault' in r ? r : { value: r.value }));
+}
+
+/** readNumbers, each value with the variable's built-in DataType name as read (`Double`, `Float`, `UInt32`…): a counter's step depends on it. */
+export async function readTypedNumbers(m: OpcuaModules, s: OpcuaSession, nodeIds: readonly string[]): Promise<Array<{ value: number; dataType: string } | { fault: OpcuaFault }>> {
+  const out: Array<{ value: number; dataType: string } | { fault: OpcuaFault }> = new Array(nodeIds.length);
   const asked: Array<{ i: number; nodeId: string }> = [];
   nodeIds.forEach((text, i) => {
     try {
@@ -30,7 +35,7 @@ export async function readNumbers(m: OpcuaModules, s: OpcuaSession, nodeIds: rea
     asked.forEach((a, k) => {
       const dv = values[k]!;
       try {
-        out[a.i] = { value: numericValue(m, dv) };
+        out[a.i] = { value: numericValue(m, dv), dataType: String(m.client.DataType[dv.value?.dataType ?? 0] ?? 'Null') };
       } catch (error) {
         const fault = error instanceof OpcuaFault ? error : new OpcuaFault('bad_status', errorMessage(error));
         out[a.i] = { fault: /BadNodeIdUnknown/.test(fault.message) ? new OpcuaFault('node_missing', `${nodeIds[a.i]}: not on the server`) : new OpcuaFault(fault.code, `${nodeIds[a.i]}: ${fault.message}`) };

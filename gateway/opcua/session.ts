@@ -238,6 +238,8 @@ function classifyConnectError(error: unknown, e: OpcuaEndpoint, o: OpenOptions, 
     }
     return new OpcuaFault('certificate_untrusted', `${o.label}: the server certificate${thumb ? ` ${thumb}` : ''} is not trusted: ${where}`);
   }
+  // A server that is down fails in node-opcua's findEndpoint ("Fail to connect to server … (in findEndpoint)"): unreachable, not a security mismatch.
+  if (/Fail(ed)? to connect to server|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|ECONNRESET/i.test(msg)) return new OpcuaFault('unreachable', `${o.label}: cannot connect to ${e.endpointUrl}: ${short(msg)}`);
   if (/endpoint|security ?mode|security ?policy|BadSecurity/i.test(msg)) return new OpcuaFault('security_rejected', `${o.label}: the server offers no endpoint for ${e.security === 'None' ? 'security None' : `${e.securityPolicy} ${e.security}`}: ${short(msg)}`);
   if (/timed? ?out|timeout/i.test(msg)) return new OpcuaFault('timeout', `${o.label}: ${short(msg)}`);
   return new OpcuaFault('unreachable', `${o.label}: cannot connect to ${e.endpointUrl}: ${short(msg)}`);

@@ -7,7 +7,9 @@ import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory
 import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
 import { MeterCounter, type CounterState } from '../../gateway/meters/counter.js';
-import { decodeRegister, planReads, registerResolution, resolveProfile, type MeterProfile, type MeterQuantity, type MeterRead } from '../../gateway/meters/profile.js';
+import { decodeRegister, planReads, registerResolution, resolveNodeProfile, resolveProfile, type MeterProfile, type MeterQuantity, type MeterRead } from '../../gateway/meters/profile.js';
+import { OpcuaFault } from '../../gateway/opcua/session.js';
+import { NODE_FAULTS, OpcuaMeterSource } from './opcua-source.js';
 import { pruneMeterQuarterHours, writeMeterQuarterHours, type MeterQuarterHour } from '../../gateway/meters/quarter-hours.js';
 import type { MeterFaultKind, MeterReading } from '../../gateway/meters/reading.js';
 
@@ -41,7 +43,10 @@ class MeterPoller {
   private gapRaised = false;
   private work: Promise<void> = Promise.resolve();
   readonly tracker: HealthTracker;
-  readonly profile: MeterProfile;
+  /** The Modbus register map (transport tcp or rtu). */
+  readonly profile?: MeterProfile;
+  /** transport opcua: the meter's variables, read through an OPC UA session. */
+  readonly ua?: OpcuaMeterSource;
   last: MeterReading | null = null;
   polls = 0;
   failures = 0;
@@ -56,8 +61,9 @@ class MeterPoller {
     private readonly device: Clock,
   ) {
     this.tracker = new HealthTracker(() => ctx.clock.now());
-    this.profile = resolveProfile(meter.profile, ctx.config.energy.meterProfiles);
-    this.reads = planReads(this.profile);
+    if (meter.transport === 'opcua') this.ua = new OpcuaMeterSource(meter, resolveNodeProfile(meter.profile, ctx.config.energy.meterProfiles), ctx.config, ctx.log);
+    else this.profile = resolveProfile(meter.profile, ctx.config.energy.meterProfiles);
+    this.reads = this.profile ? planReads(this.profile) : [];
   }
 
   async start(): Promise<void> {
@@ -81,6 +87,7 @@ class MeterPoller {
     this.timer?.cancel();
     await this.work.catch(() => undefined);
     await closeModbus(this.client).catch(() => undefined);
+    await this.ua?.close();
     // The last trusted reading, so that the next start bridges only the time the gateway was stopped.
     const state = this.counter?.state();
     if (state) await this.ctx.store.setValue(stateKey(this.meter.name), state).catch(() => undefined);
@@ -97,8 +104,19 @@ class MeterPoller {
     if (this.stopped) return;
     const began = this.device.now();
     try {
+      if (this.ua) {
+        if (!this.ua.isOpen) {
+          await this.ua.open();
+          if (this.polls > 0 || this.backoffMs > 0) this.reconnects++;
+        }
+        const { values, at, resolutionKwh } = await this.ua.read(() => this.ctx.clock.now());
+        this.backoffMs = 0;
+        await this.take(values, at, resolutionKwh);
+        this.schedule(Math.max(0, began + this.meter.pollMs - this.device.now()));
+        return;
+      }
       if (!this.client?.isOpen) {
-        this.client = await connectModbus(this.meter, `meter ${this.meter.name}`);
+        this.client = await connectModbus({ ...this.meter, transport: this.meter.transport === 'rtu' ? 'rtu' : 'tcp' }, `meter ${this.meter.name}`);
         if (this.polls > 0 || this.backoffMs > 0) this.reconnects++;
       }
       const { values, at } = await this.readValues();
@@ -106,11 +124,19 @@ class MeterPoller {
       await this.take(values, at);
       this.schedule(Math.max(0, began + this.meter.pollMs - this.device.now()));
     } catch (error) {
-      await closeModbus(this.client).catch(() => undefined);
+      // OPC UA: a bad status code or a value that is not a number is one variable's fault, named in health (code
+      // bad_status, wrong_type, node_missing, namespace_missing): the session stays and the meter is read again at
+      // its period; anything else (session or connection) closes it and backs off.
+      const nodeFault = error instanceof OpcuaFault && NODE_FAULTS.has(error.code);
+      if (!nodeFault) {
+        await closeModbus(this.client).catch(() => undefined);
+        await this.ua?.close();
+      }
       this.failures++;
-      this.backoffMs = Math.min(this.meter.maxBackoffMs, Math.max(this.meter.pollMs, this.backoffMs * 2 || 500));
-      const message = `${errorMessage(error)}; reconnecting in ${Math.round(this.backoffMs)} ms`;
-      this.tracker.set('failed', `meter ${this.meter.name}: ${message}`, /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
+      this.backoffMs = nodeFault ? this.meter.pollMs : Math.min(this.meter.maxBackoffMs, Math.max(this.meter.pollMs, this.backoffMs * 2 || 500));
+      // (OPC UA faults already begin with "meter <name>: ".)
+      const message = `${errorMessage(error).replace(`meter ${this.meter.name}: `, '')}; ${nodeFault ? 'read again' : 'reconnecting'} in ${Math.round(this.backoffMs)} ms`;
+      this.tracker.set('failed', `meter ${this.meter.name}: ${message}`, error instanceof OpcuaFault ? error.code : /timed out/i.test(errorMessage(error)) ? 'timeout' : 'unreachable');
       this.ctx.log.warn({ meter: this.meter.name, err: message }, 'energy meter unavailable');
       const at = this.ctx.clock.now();
       this.emitReading({ at, kw: null, importKwh: null, quality: 'failed' });
@@ -145,7 +171,7 @@ class MeterPoller {
       }
       if (read.quantities.some((q) => q.quantity === 'importKwh')) at = this.ctx.clock.now();
       for (const q of read.quantities) {
-        const r = this.profile.registers[q.quantity]!;
+        const r = this.profile!.registers[q.quantity]!;
         const value = decodeRegister(data.slice(q.offset), r);
         out[q.quantity] = Number.isFinite(value) ? value : null;
       }
@@ -153,18 +179,23 @@ class MeterPoller {
     return { values: out, at: at ?? this.ctx.clock.now() };
   }
 
-  private async take(values: Partial<Record<MeterQuantity, number | null>>, at: number): Promise<void> {
+  /** Reactive energy is read: the profile has it and the meter answered it. */
+  private get reactive(): boolean {
+    return this.ua ? Boolean(this.ua.profile.nodes.importKvarh) && !this.ua.noKvarh : Boolean(this.profile!.registers.importKvarh) && !this.noKvarh;
+  }
+
+  private async take(values: Partial<Record<MeterQuantity, number | null>>, at: number, resolution?: number): Promise<void> {
     this.polls++;
     const kw = values.kw ?? null;
     const importKwh = values.importKwh ?? null;
-    const importKvarh = this.profile.registers.importKvarh && !this.noKvarh ? (values.importKvarh ?? null) : undefined;
+    const importKvarh = this.reactive ? (values.importKvarh ?? null) : undefined;
     if (kw === null || importKwh === null) {
       this.tracker.set('degraded', `meter ${this.meter.name}: the meter answered a value that is not a number (NaN or infinite)`, 'bad_value');
       this.emitReading({ at, kw, importKwh, ...(importKvarh !== undefined ? { importKvarh } : {}), quality: 'failed' });
       await this.closeQuarterHours(at);
       return;
     }
-    const resolutionKwh = registerResolution(this.profile.registers.importKwh, importKwh);
+    const resolutionKwh = resolution ?? registerResolution(this.profile!.registers.importKwh, importKwh);
     const verdict = this.counter.push({ at, importKwh, kw, resolutionKwh, ...(importKvarh !== undefined ? { importKvarh } : {}) });
     if (verdict.raised && verdict.fault) this.fault(verdict.fault, verdict.message ?? verdict.fault, at);
     this.gapRaised = false;
@@ -221,7 +252,7 @@ class MeterPoller {
     if (!closed.length) return;
     // The contract's access tariff; without a contract, the planner's (the same calendar).
     const tariff = this.ctx.config.energy.contract?.tariff ?? this.ctx.config.planner.tariff;
-    const reactive = Boolean(this.profile.registers.importKvarh) && !this.noKvarh;
+    const reactive = this.reactive;
     const rows: MeterQuarterHour[] = closed.map(({ kvarh, ...q }) => ({
       meter: this.meter.name,
       role: this.meter.role,
@@ -261,8 +292,10 @@ class MeterPoller {
       ...(this.meter.line ? { line: this.meter.line } : {}),
       provenance: this.meter.provenance,
       profile: this.meter.profile,
-      model: this.profile.model,
-      reactive_energy: Boolean(this.profile.registers.importKvarh) && !this.noKvarh,
+      model: (this.ua?.profile ?? this.profile!).model,
+      transport: this.meter.transport,
+      ...(this.ua ? { endpoint: this.meter.opcua?.endpointUrl, sessions: this.ua.sessions } : {}),
+      reactive_energy: this.reactive,
       last: this.last,
       polls: this.polls,
       failures: this.failures,
