@@ -199,6 +199,13 @@ export function excessLp(input: PlannerInput, startsCovering: (t: number) => Arr
       if (Number.isFinite(s.toKw)) out.bounds.push(` 0 <= ${x} <= ${(s.toKw - s.fromKw).toFixed(6)}`);
     });
     out.rows.push({ terms: [...vars.map((v) => `+ ${v.kw.toFixed(4)} ${v.name}`), ...xs], rhs: `<= ${room.toFixed(4)}` });
+    // Valid cuts that tighten the LP relaxation (a half-started run no longer makes half the excess of a whole one
+    // minus the room): a process that alone passes the room makes at least (kW − room) of excess while it runs.
+    for (const [proc, kw] of maxByProcess) {
+      if (kw <= room + 1e-9) continue;
+      const mine = vars.filter((v) => v.name.split('_')[1] === proc);
+      out.rows.push({ terms: [...mine.map((v) => `+ ${Math.max(0, v.kw - room).toFixed(4)} ${v.name}`), ...xs], rhs: '<= 0' });
+    }
   });
   return out;
 }
