@@ -156,17 +156,22 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
 
 /**
  * Where the fixed-shift baseline would have started the day's runs: from the shift's start (local HH:MM), each
- * line one run after another, in the order the runs really started, and each run after the run that fed it as the
- * plan ran it — the latest earlier-started run of the process before it in `order` (planner.order) — has ended in
- * the baseline too. This is the planner's fixed-shift comparison (the same work placed earliest in the shift)
- * for the runs that really happened; runs the shift cannot hold end after it (the baseline overruns, it is not cut).
+ * line one run after another, in the order the runs really started, and each run after the run that fed it has
+ * ended in the baseline too. The run that fed it is the run of the process before it in `order` (planner.order)
+ * with the same batch id (`runs[].batch` is one id for the whole batch through every step, gateway/planner/
+ * batch-ids.ts); a batch whose previous step ran before the day has no feeder today and starts with the shift.
+ * Runs without a batch id (batch ≤ 0, records from before plant-unique ids) fall back to the latest earlier-started
+ * run of the previous process. This is the planner's fixed-shift comparison (the same work placed earliest in the
+ * shift) for the runs that really happened; runs the shift cannot hold end after it (the baseline overruns, it is
+ * not cut).
  */
 export function fixedShiftStarts<R extends Omit<ExecutedRun, 'baselineStart'>>(runs: readonly R[], shiftStartUtc: number, order: readonly string[] = []): Array<R & { baselineStart: number }> {
   const lineFree = new Map<string, number>();
   const placed: Array<R & { baselineStart: number }> = [];
   for (const r of [...runs].sort((a, b) => a.start - b.start)) {
     const step = order.indexOf(r.process);
-    const feeder = step > 0 ? placed.filter((p) => p.process === order[step - 1] && p.start < r.start).at(-1) : undefined;
+    const previous = step > 0 ? placed.filter((p) => p.process === order[step - 1] && p.start < r.start) : [];
+    const feeder = r.batch > 0 ? previous.find((p) => p.batch === r.batch) : previous.at(-1);
     const s = Math.max(shiftStartUtc, lineFree.get(r.line) ?? shiftStartUtc, feeder ? feeder.baselineStart + (feeder.end - feeder.start) : shiftStartUtc);
     const aligned = Math.ceil(s / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
     lineFree.set(r.line, aligned + (r.end - r.start));

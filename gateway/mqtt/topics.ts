@@ -37,7 +37,35 @@ export interface PlanDocumentPayload {
    * the holding part. `baseline_eur`: the fixed shift doing the same work, priced the same way. `saved_reason`: why
    * `saved_eur` is negative, in words (null when it is not).
    */
-  totals: { kwh: number; cost_eur: number; holding_kwh: number; holding_eur: number; baseline_eur: number | null; saved_eur: number | null; saved_reason: string | null };
+  totals: { kwh: number; cost_eur: number; holding_kwh: number; holding_eur: number; excess_eur: number | null; baseline_eur: number | null; saved_eur: number | null; saved_reason: string | null };
+  /** With energy.contract (gateway/planner/contract-view.ts): the site as the bill sees the plan; null without a contract. */
+  site: PlanSiteView | null;
+}
+
+/**
+ * The plan seen by the bill (issue #22). `quarter_hours`: per quarter-hour of the horizon, the base load (forecast),
+ * the planned load (runs + their cooling), their sum and the contracted power of the quarter-hour's power period,
+ * kW; `above_kw` = max(0, site − contracted). `expected_bill` (label `forecast`: planning prices and a forecast base
+ * load): the bill terms of the horizon's quarter-hours with the plan and with the fixed shift (null when there is
+ * none), as gateway/bill prices them (energy, power pro rata by days, excess of the horizon only, tax, VAT; €).
+ * `totals.excess_eur` is the part of `cost_eur` that is excess power (exact formula, over what the month already holds).
+ */
+export interface PlanSiteView {
+  base_source: string;
+  tariff: string;
+  quarter_hours: Array<{ start: string; start_local: string; period: string; base_kw: number; planned_kw: number; site_kw: number; contracted_kw: number; above_kw: number }>;
+  expected_bill: { label: 'forecast'; plan: PlanBillTerms; fixed_shift: PlanBillTerms | null };
+}
+
+export interface PlanBillTerms {
+  energy_kwh: number;
+  energy_eur: number;
+  power_eur: number;
+  excess_eur: number;
+  tax_eur: number;
+  vat_eur: number;
+  total_eur: number;
+  excess_quarter_hours: number;
 }
 
 export interface PriceSlotPayload {

@@ -1,8 +1,8 @@
 import { HOUR_MS } from '../time/tz.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 
-/** €/kWh paid in slot t: the energy price plus the tariff adder. */
-export const unitPrice = (input: PlannerInput, t: number): number => input.priceEurMwh[t]! / 1000 + input.adderEurKwh[t]!;
+/** €/kWh paid in slot t: the energy price (× marketWeight, 1 unless a fixed-price contract) plus the tariff adder. */
+export const unitPrice = (input: PlannerInput, t: number): number => ((input.marketWeight ?? 1) * input.priceEurMwh[t]!) / 1000 + input.adderEurKwh[t]!;
 
 /** Cooling kW a running process drags in while it is hot outside. */
 export const coolingKw = (input: PlannerInput, t: number): number => input.coolingKwPerDegree * Math.max(0, (input.outdoorC[t] ?? input.coolingFromC) - input.coolingFromC);
@@ -17,10 +17,16 @@ export function slotCost(input: PlannerInput, process: string, t: number, prices
   const p = input.processes.find((x) => x.name === process)!;
   const hours = input.resolutionMs / HOUR_MS;
   const kwh = (p.kw + coolingKw(input, t)) * hours;
-  return { kwh, eur: kwh * (prices[t]! / 1000 + input.adderEurKwh[t]!) };
+  return { kwh, eur: kwh * (((input.marketWeight ?? 1) * prices[t]!) / 1000 + input.adderEurKwh[t]!) };
 }
 
 export function scheduleCost(input: PlannerInput, runs: readonly PlannedRun[], prices: readonly number[] = input.priceEurMwh): { eur: number; kwh: number } {
+  const { eur, kwh } = scheduleCostExact(input, runs, prices);
+  return { eur: Math.round(eur * 100) / 100, kwh: Math.round(kwh * 10) / 10 };
+}
+
+/** As scheduleCost, not rounded (for sums that round once, at the end). */
+export function scheduleCostExact(input: PlannerInput, runs: readonly PlannedRun[], prices: readonly number[] = input.priceEurMwh): { eur: number; kwh: number } {
   let eur = 0;
   let kwh = 0;
   for (const r of runs) {
@@ -30,7 +36,7 @@ export function scheduleCost(input: PlannerInput, runs: readonly PlannedRun[], p
       kwh += c.kwh;
     }
   }
-  return { eur: Math.round(eur * 100) / 100, kwh: Math.round(kwh * 10) / 10 };
+  return { eur, kwh };
 }
 
 /** Slot indices where process `name` may not run: forbidden slots, too hot outside, or too warm for it on the floor. */

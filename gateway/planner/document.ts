@@ -2,6 +2,7 @@ import { URGENCY, type RecommendationClass } from '../inference/prototype-scores
 import { PAYLOAD_VERSION, type PlanDocumentPayload } from '../mqtt/topics.js';
 import { HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { sitePlanView } from './contract-view.js';
 import { describeBreach, heldIntervals, holdEurPerSlot, holdingBreaches, holdLimitSlots, totalCost } from './holding.js';
 import type { PlanOutcome } from './plan.js';
 import type { PlannerInput, PlannedRun } from './types.js';
@@ -17,7 +18,7 @@ export function hourRecommendation(powerKw: number, contractedKw: number, blocke
 export function planDocument(
   input: PlannerInput,
   outcome: PlanOutcome,
-  meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; savedReason?: string | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string; modelRecommendation?: (hourStart: number) => RecommendationClass | null },
+  meta: { planId: string; version: number; createdAt: number; baselineEur: number | null; savedReason?: string | null; keptPrevious: boolean; timezone: string; lineOf: (process: string) => string; modelRecommendation?: (hourStart: number) => RecommendationClass | null; /** The fixed shift's schedule, for its expected bill (with a contract). */ baselineRuns?: readonly PlannedRun[] | null },
 ): PlanDocumentPayload {
   const T = input.starts.length;
   const power = new Array<number>(T).fill(0);
@@ -96,11 +97,13 @@ export function planDocument(
     runs,
     hours,
     holding_breaches: holdingBreaches(held).map((h) => describeBreach(input, h)),
+    site: sitePlanView(input, outcome.runs, meta.baselineRuns ?? null, meta.timezone),
     totals: {
       kwh: total.kwh,
       cost_eur: totalEur,
       holding_kwh: total.holdKwh,
       holding_eur: total.holdEur,
+      excess_eur: input.site ? total.excessEur : null,
       baseline_eur: meta.baselineEur,
       saved_eur: saved,
       saved_reason: saved !== null && saved < 0 ? (meta.savedReason ?? 'no reason known: report this plan') : null,

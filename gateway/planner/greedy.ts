@@ -1,3 +1,4 @@
+import { addedExcessEur, siteRoomKw } from './contract-terms.js';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, processChain, runSlots } from './milp.js';
@@ -18,8 +19,11 @@ function dayOfNextRun(input: PlannerInput, process: string, placed: number): Day
  * (or, with `earliest`, the first start) that respects power, blocked slots, machine occupancy, order, the local
  * day each run belongs to, and the room the runs still to place need after it.
  */
-export function solveGreedy(input: PlannerInput, options: { earliest?: boolean } = {}): SolveResult {
+export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; allowExcess?: boolean } = {}): SolveResult {
   const started = performance.now();
+  // With a contract, each quarter-hour's base + planned load stays within its period's contracted power; only when
+  // that places not every run does a second pass allow an excess, priced (contract-terms.ts addedExcessEur).
+  const room = options.allowExcess ? undefined : siteRoomKw(input);
   const T = input.starts.length;
   const power = new Array<number>(T).fill(0);
   const busy = new Map<string, boolean[]>(input.processes.map((p) => [p.name, new Array<boolean>(T).fill(false)]));
@@ -92,8 +96,9 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
         let ok = true;
         let cost = 0;
         for (let u = t; u < t + L && ok; u++) {
-          if (blocked[u] || busy.get(name)![u] || power[u]! + p.kw + coolingKw(input, u) > input.contractedKw + 1e-9) ok = false;
-          else cost += slotCost(input, name, u).eur;
+          const kw = p.kw + coolingKw(input, u);
+          if (blocked[u] || busy.get(name)![u] || power[u]! + kw > input.contractedKw + 1e-9 || (room && power[u]! + kw > room[u]! + 1e-9)) ok = false;
+          else cost += slotCost(input, name, u).eur + (options.allowExcess ? addedExcessEur(input, u, power[u]!, kw) : 0);
         }
         if (!ok) continue;
         if (hold) for (let u = Math.max(0, since!); u < t; u++) cost += hold[u]!;
@@ -115,5 +120,6 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean }
     }
     if (k > 1000) break;
   }
+  if (infeasible.length && room) return solveGreedy(input, { ...options, allowExcess: true });
   return { method: 'greedy', status: infeasible.length ? 'Infeasible' : 'Feasible', runs: numberBatches(input, runs), solveMs: performance.now() - started, ...(infeasible.length ? { infeasible } : {}) };
 }

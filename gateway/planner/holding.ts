@@ -1,5 +1,6 @@
 import { HOUR_MS } from '../time/tz.js';
-import { scheduleCost, unitPrice } from './cost.js';
+import { siteExcess } from './contract-terms.js';
+import { scheduleCostExact, unitPrice } from './cost.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 
 /**
@@ -99,10 +100,13 @@ export function describeBreach(input: PlannerInput, h: Held): string {
 
 /**
  * What a schedule costs in the horizon, every part priced the same way: the runs (the fixed, already started ones
- * and the planned ones, cooling included) plus the holding between steps. € to the cent, kWh to 0.1.
+ * and the planned ones, cooling included) plus the holding between steps, plus, with a contract, the excess-power
+ * term of base + planned load (exact). € to the cent, kWh to 0.1.
  */
-export function totalCost(input: PlannerInput, runs: readonly PlannedRun[]): { eur: number; kwh: number; holdEur: number; holdKwh: number } {
-  const run = scheduleCost(input, [...input.fixedRuns.map((r) => ({ ...r, startSlot: Math.max(0, r.startSlot), slots: Math.min(r.startSlot + r.slots, input.starts.length) - Math.max(0, r.startSlot) })), ...runs]);
+export function totalCost(input: PlannerInput, runs: readonly PlannedRun[]): { eur: number; kwh: number; holdEur: number; holdKwh: number; excessEur: number } {
+  const run = scheduleCostExact(input, [...input.fixedRuns.map((r) => ({ ...r, startSlot: Math.max(0, r.startSlot), slots: Math.min(r.startSlot + r.slots, input.starts.length) - Math.max(0, r.startSlot) })), ...runs]);
   const hold = holdingCost(input, heldIntervals(input, runs));
-  return { eur: Math.round((run.eur + hold.eur) * 100) / 100, kwh: Math.round((run.kwh + hold.kwh) * 10) / 10, holdEur: Math.round(hold.eur * 100) / 100, holdKwh: Math.round(hold.kwh * 10) / 10 };
+  // With a contract (contract-terms.ts): the excess-power term the site's load adds, exact (the bill's formula).
+  const excess = input.site ? siteExcess(input, runs).exactEur : 0;
+  return { eur: Math.round((run.eur + hold.eur + excess) * 100) / 100, kwh: Math.round((run.kwh + hold.kwh) * 10) / 10, holdEur: Math.round(hold.eur * 100) / 100, holdKwh: Math.round(hold.kwh * 10) / 10, excessEur: Math.round(excess * 100) / 100 };
 }

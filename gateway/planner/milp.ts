@@ -1,5 +1,6 @@
 import type { LegacyHighs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { excessLp } from './contract-terms.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
@@ -113,7 +114,9 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     });
   }
   const penalty = 1000;
-  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`)]), 'Subject To');
+  // The contract's excess-power term (contract-terms.ts): continuous variables, their rows and bounds.
+  const site = !maximizeStartsIn && input.site ? excessLp(input, coveringStarts(input, byProcess, name), fixedPower(input)) : undefined;
+  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`), ...(site?.objective ?? [])]), 'Subject To');
   let row = 0;
   const add = (terms: string[], rhs: string) => {
     if (!terms.length) return;
@@ -167,8 +170,23 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     }
   }
   for (const r of holdRows) add(r.terms, `>= ${r.rhs}`);
+  for (const r of site?.rows ?? []) add(r.terms, r.rhs);
+  if (site?.bounds.length) lines.push('Bounds', ...site.bounds);
   lines.push('Binary', ...chunk([...vars.keys()]), 'End');
   return { lp: lines.join('\n'), vars };
+}
+
+/** Per slot t, the start variables whose run covers t, with the run's kW there (cooling included). */
+function coveringStarts(input: PlannerInput, byProcess: Map<string, number[]>, name: (process: string, t: number) => string): (t: number) => Array<{ name: string; kw: number }> {
+  const sets = input.processes.map((p) => ({ p, starts: new Set(byProcess.get(p.name)), L: runSlots(input, p.name) }));
+  return (t) => {
+    const out: Array<{ name: string; kw: number }> = [];
+    for (const { p, starts, L } of sets) {
+      const kw = p.kw + coolingKw(input, t);
+      for (let u = Math.max(0, t - L + 1); u <= t; u++) if (starts.has(u)) out.push({ name: name(p.name, u), kw });
+    }
+    return out;
+  };
 }
 
 function chunk(terms: string[]): string[] {
@@ -179,10 +197,38 @@ function chunk(terms: string[]): string[] {
 
 /** The cheapest plan, or with `maximizeStartsIn` the one that starts the most runs in that day and then overall (cost ignored). */
 export async function solveMilp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota } = {}): Promise<SolveResult> {
+  if (input.site && !input.site.hard && !options.maximizeStartsIn) return solveUnderContract(input);
+  return solveLp(input, options);
+}
+
+/**
+ * Under a contract, in two phases (the soft excess rows alone made the MILP 4-7× slower, `npm run bench --
+ * --planner`): first every period's contracted power as a hard limit (small and fast: presolve drops the starts that
+ * cannot fit); then the full problem with the excess term, given at most `EXCESS_PHASE_FACTOR` × the first phase's
+ * time (within the time limit) and the first plan's cost as its objective bound. The second plan is taken when it is
+ * cheaper (an excess whose energy saving pays for it); else the first. No first plan (nothing fits under the
+ * contracted powers): the second phase alone, with the whole time limit.
+ */
+async function solveUnderContract(input: PlannerInput): Promise<SolveResult> {
+  const started = performance.now();
+  const hard = await solveLp({ ...input, site: { ...input.site!, hard: true } }, {});
+  const spent = performance.now() - started;
+  const left = input.timeLimitMs - spent;
+  if (!hard.runs.length) return { ...(await solveLp({ ...input, timeLimitMs: Math.max(10, left) }, {})), solveMs: performance.now() - started };
+  if (left <= 10) return { ...hard, solveMs: performance.now() - started };
+  const soft = await solveLp({ ...input, timeLimitMs: Math.min(left, Math.max(500, EXCESS_PHASE_FACTOR * spent)) }, { objectiveBound: hard.objective! + 1e-6 });
+  const better = soft.runs.length && soft.objective !== undefined && soft.objective < hard.objective! - 1e-6;
+  return { ...(better ? soft : hard), status: better ? soft.status : hard.status, solveMs: performance.now() - started };
+}
+
+/** The excess phase's share of time, × the hard phase's (see solveUnderContract). */
+export const EXCESS_PHASE_FACTOR = 1;
+
+async function solveLp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota; objectiveBound?: number }): Promise<SolveResult & { objective?: number }> {
   const started = performance.now();
   const { lp, vars } = buildLp(input, input.contractedKw, options.maximizeStartsIn);
   const h = await solver();
-  const solution = h.solve(lp, { time_limit: Math.max(0.01, input.timeLimitMs / 1000), mip_rel_gap: 1e-6, output_flag: false });
+  const solution = h.solve(lp, { time_limit: Math.max(0.01, input.timeLimitMs / 1000), mip_rel_gap: 1e-6, output_flag: false, ...(options.objectiveBound !== undefined ? { objective_bound: options.objectiveBound } : {}) });
   const status = String(solution.Status);
   const usable = status === 'Optimal' || (status === 'Time limit reached' && Object.values(solution.Columns).some((c) => (c as { Primal?: number }).Primal !== undefined && Number.isFinite((c as { Primal: number }).Primal)) && solution.ObjectiveValue < 1e20);
   if (!usable) return { method: 'milp', status, runs: [], solveMs: performance.now() - started };
@@ -191,7 +237,7 @@ export async function solveMilp(input: PlannerInput, options: { maximizeStartsIn
     const col = solution.Columns[v] as { Primal: number } | undefined;
     if (col && col.Primal > 0.5) runs.push({ process, batch: 0, startSlot: start, slots: runSlots(input, process) });
   }
-  return { method: 'milp', status, runs: numberBatches(input, runs), solveMs: performance.now() - started };
+  return { method: 'milp', status, runs: numberBatches(input, runs), solveMs: performance.now() - started, objective: solution.ObjectiveValue };
 }
 
 /** Batch numbers follow start order within each process, after the fixed runs. */

@@ -1,3 +1,5 @@
+import type { Contract } from '../contract/contract.js';
+
 /** One energy-hungry process of the plant: how much power, for how long, how often. */
 export interface ProcessSpec {
   name: string;
@@ -33,6 +35,13 @@ export interface PlannerInput {
   priceSource: Array<'published' | 'forecast'>;
   /** Tariff adder per slot, €/kWh, and its period name. */
   adderEurKwh: number[];
+  /**
+   * Weight of the market price in the slot's €/kWh (cost.ts unitPrice = marketWeight × €/MWh / 1000 + adder).
+   * Absent: 1. A fixed-price contract sets 0 (its price is the adder), see contract-terms.ts.
+   */
+  marketWeight?: number;
+  /** The supply contract's view of the horizon (contract-terms.ts): base load, Pc per period, excess price. Absent: one cap, tariff adders. */
+  site?: SiteTerms;
   period: string[];
   /** Outdoor temperature per slot, °C, if known. */
   outdoorC: Array<number | null>;
@@ -95,3 +104,36 @@ export interface SolveResult {
   /** Present when the demand cannot be met: which constraint and why. */
   infeasible?: string[];
 }
+
+/** One quarter-hour of the horizon as the contract sees it. */
+export interface SiteQuarterHour {
+  /** UTC ms */
+  start: number;
+  /** Index of the planner slot holding it. */
+  slot: number;
+  /** Forecast unplanned load, kW (average over the quarter-hour). */
+  baseKw: number;
+  /** Power period 1..6 (2.0TD: 1..2). */
+  period: number;
+  /** Contracted power of that period, kW. */
+  contractedKw: number;
+  /** Kp × tep of that period, € per kW of excess (0 for 2.0TD: no quarter-hour excess term). */
+  eurPerKw: number;
+  /** The excess group: local month and power period, e.g. "2025-01:P1" (the formula's square root is per group). */
+  group: string;
+}
+
+/** The supply contract's view of the horizon (built by contract-terms.ts withContract). */
+export interface SiteTerms {
+  contract: Contract;
+  quarterHours: SiteQuarterHour[];
+  /** Σ (Pd − Pc)² (kW²) each group already holds from measured quarter-hours; a group not named: 0. */
+  s0Kw2: Record<string, number>;
+  /** Breakpoints (kW of excess) of the piecewise-linear bound in the MILP. */
+  breakpointsKw: number[];
+  /** Where the base load comes from, for the plan document ("forecast.site.base_load", a profile, none). */
+  baseSource: string;
+  /** The MILP's first phase: each period's contracted power as a hard limit (no excess variables). */
+  hard?: boolean;
+}
+

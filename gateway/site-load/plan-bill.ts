@@ -4,8 +4,8 @@
  * (gateway/bill/bill.ts computeBill, one call per local calendar month, excess included), and a stated
  * piecewise-linear bound of the excess-power term for a linear solver.
  *
- * The planner's MILP, greedy fallback and cost (gateway/planner/milp.ts, greedy.ts, cost.ts) are being rewritten on
- * another branch; wiring this into them is a later change.
+ * The planner uses both (gateway/planner/contract-terms.ts): planBill for the plan document's expected bills, the
+ * bound for the MILP's excess term.
  */
 import { billAmounts, computeBill, monthRange, monthsOf, type BillAmounts, type BillPart, type BillQuarterHour } from '../bill/bill.js';
 import { powerPeriodOf } from '../contract/calendar.js';

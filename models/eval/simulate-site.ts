@@ -3,8 +3,9 @@
  * simulated day priced as the bill prices them — the runs' load (each process at its configured kW) + the site's
  * base load, per quarter-hour, through gateway/site-load/plan-bill.ts (the bill's own computeBill, month by month,
  * with energy, power, excess, tax and VAT), on the day's real OMIE prices (an hourly price applies to its four
- * quarter-hours). The planner itself does not see the bill yet (its MILP and greedy fallback price energy only):
- * this reports what each schedule would have been billed, the excess quarter-hours included.
+ * quarter-hours). With the site, simulate.ts also plans every schedule under the contract
+ * (gateway/planner/contract-terms.ts); this reports what each schedule would have been billed, the excess
+ * quarter-hours included.
  *
  * --base-load CSV: `datetime_utc,kw`, the site's unplanned load per quarter-hour or per hour (an hourly row applies
  * to its four quarter-hours), one sentence naming the row for a bad one; without it, the configured profile

@@ -11,6 +11,8 @@ import { violations } from '../../gateway/planner/cost.js';
 import { totalCost } from '../../gateway/planner/holding.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
+import { withContract } from '../../gateway/planner/contract-terms.js';
+import type { PlannerInput } from '../../gateway/planner/types.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
 
 export interface SimulationDay {
@@ -61,6 +63,10 @@ export async function simulate(config: Config, options: { prices: string; weathe
     await initBackend();
     model = await tf.loadLayersModel(fileLoadHandler(options.modelDir));
   }
+  // With the site (energy.contract + base load): every schedule is planned and priced under the contract
+  // (gateway/planner/contract-terms.ts); the plan sees the same base load as hindsight (the file, or the profile).
+  const site = options.site;
+  const priced = (input: PlannerInput): PlannerInput => (site ? withContract(input, site.contract, site.baseLoadKw, { timezone: tz, baseSource: site.baseLoadSource }) : input);
   const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay]));
   const days: SimulationDay[] = [];
   const skipped: string[] = [];
@@ -85,11 +91,11 @@ export async function simulate(config: Config, options: { prices: string; weathe
       planned = (recalibrated ? recalibratedHours(recalibrated.get(addDays(date, -1)), starts) : networkHours(model, prices, start, starts, tz)) ?? starts.map((t) => prices.get(t - 24 * HOUR_MS) ?? 0);
     }
     const base = { starts, resolutionMs: HOUR_MS, priceSource: starts.map(() => priceSource), runsToPlace };
-    const forPlan = buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz);
-    const real = buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz);
+    const forPlan = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz));
+    const real = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz));
     const plan = await planSchedule(forPlan);
     const hindsight = await planSchedule(real);
-    const baseline = solveGreedy(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual, baseline: true }, tz), { earliest: true });
+    const baseline = solveGreedy(priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual, baseline: true }, tz)), { earliest: true });
     // A day the real weather made impossible is left out of every plan; a day only the forecast made impossible
     // is the plan's failure: the plant falls back to the fixed shift, which saves nothing.
     if (hindsight.infeasible || baseline.infeasible) {

@@ -6,6 +6,7 @@ import { CLASSES } from '../../gateway/inference/prototype-scores.js';
 import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { assignBatchIds } from '../../gateway/planner/batch-ids.js';
 import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
+import { contractInput } from './contract-input.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -147,7 +148,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       waitingIds[b] = waiting.map((r) => r.batch);
       waitingSince[b] = waiting.map((r) => Math.floor((r.end - first) / resolutionMs));
     });
-    const input = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince }, tz);
+    // With energy.contract: the contract's prices, Pc per period, base load and the month's excess so far (contract-input.ts).
+    const input = await contractInput(ctx, buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince }, tz));
     for (const o of overrides.values()) {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
@@ -162,7 +164,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
    * plan and costs less (a solver stopped by its time limit, the greedy fallback), it becomes the plan, so the
    * saving is never negative without a reason; otherwise `savedReason` says what the shift breaks.
    */
-  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string } | { refused: string }> => {
+  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineRuns?: PlannedRun[]; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string } | { refused: string }> => {
     const built = await buildInput(cfg, now);
     if ('refused' in built) return built;
     const { waitingIds } = built;
@@ -188,7 +190,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       else if (outcome.infeasible) savedReason = 'the plan cannot do all the work (see infeasible), so it is not comparable with the fixed shift';
       else savedReason = `the fixed shift costs less only because it breaks the plan's constraints: ${broken.slice(0, 3).join('; ')}${split ? '' : ' (and it cannot keep the daily batches on their days)'}`;
     }
-    return { input, outcome, baselineEur, baselineUsable: usable, savedReason, waitingIds, ...(carried ? { carried } : {}) };
+    return { input, outcome, baselineEur, baselineRuns: shiftRuns, baselineUsable: usable, savedReason, waitingIds, ...(carried ? { carried } : {}) };
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
@@ -298,7 +300,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       }
     }
     version++;
-    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
+    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, baselineRuns: solved.baselineRuns ?? null, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
     current = { doc, runs: outcome.runs, startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
     await publish(doc, input, outcome.runs);
     await alertsFor(doc, input);
@@ -371,7 +373,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if (same && current) return current.doc;
       const solved = await solve(withChanges(changes), ctx.clock.now());
       if ('refused' in solved) throw Object.assign(new Error(solved.refused), { statusCode: 422 });
-      return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, savedReason: solved.savedReason, keptPrevious: false, timezone: tz, lineOf });
+      return planDocument(solved.input, solved.outcome, { planId: 'preview', version: version + 1, createdAt: ctx.clock.now(), baselineEur: solved.baselineEur, baselineRuns: solved.baselineRuns ?? null, savedReason: solved.savedReason, keptPrevious: false, timezone: tz, lineOf });
     },
     /**
      * Re-plans with the changes, after every change and planning run that came before it and before any that comes

@@ -129,4 +129,23 @@ describe('measured savings per closed day', () => {
     const carried = fixedShiftStarts([{ process: 'refining', line: 'refining', batch: 2, start: at('2026-01-07T00:00:00Z'), end: at('2026-01-07T04:00:00Z'), kw: 42 }, { process: 'mixing', line: 'mixing', batch: 3, start: at('2026-01-07T01:00:00Z'), end: at('2026-01-07T02:00:00Z'), kw: 30 }], shift, ['mixing', 'refining']);
     expect(carried.map((r) => (r.baselineStart - shift) / 3_600_000)).toEqual([0, 0]);
   });
+
+  it('fixed-shift starts follow batch ids: a step waits for its own batch, not for the latest run before it', () => {
+    const shift = at('2026-01-07T05:00:00Z');
+    // Batch 7 is mixed at 00:00, batch 8 at 01:00; refining takes batch 7 at 02:00, after batch 8 was mixed.
+    const runs = fixedShiftStarts(
+      [
+        { process: 'mixing', line: 'mixing', batch: 7, start: at('2026-01-07T00:00:00Z'), end: at('2026-01-07T01:00:00Z'), kw: 30 },
+        { process: 'mixing', line: 'mixing', batch: 8, start: at('2026-01-07T01:00:00Z'), end: at('2026-01-07T02:00:00Z'), kw: 30 },
+        { process: 'refining', line: 'refining', batch: 7, start: at('2026-01-07T02:00:00Z'), end: at('2026-01-07T06:00:00Z'), kw: 42 },
+        // batch 6, mixed and refined the day before, is conched before batch 7 and must not wait for today's refining
+        { process: 'conching', line: 'conching', batch: 6, start: at('2026-01-07T03:00:00Z'), end: at('2026-01-07T08:00:00Z'), kw: 48 },
+      ],
+      shift,
+      ['mixing', 'refining', 'conching'],
+    );
+    const hours = Object.fromEntries(runs.map((r) => [`${r.process}#${r.batch}`, (r.baselineStart - shift) / 3_600_000]));
+    // mixing #7 05:00-06:00, mixing #8 06:00-07:00; refining #7 after mixing #7 (06:00), not after mixing #8 (07:00)
+    expect(hours).toEqual({ 'mixing#7': 0, 'mixing#8': 1, 'refining#7': 1, 'conching#6': 0 });
+  });
 });

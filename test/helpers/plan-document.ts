@@ -27,6 +27,7 @@ export function planDocument(now: number, runs: PlannedLineRun[], version = 1, t
     runs,
     hours: [],
     holding_breaches: [],
-    totals: { kwh: 0, cost_eur: 0, holding_kwh: 0, holding_eur: 0, baseline_eur: null, saved_eur: null, saved_reason: null, ...totals },
+    site: null,
+    totals: { kwh: 0, cost_eur: 0, holding_kwh: 0, holding_eur: 0, excess_eur: null, baseline_eur: null, saved_eur: null, saved_reason: null, ...totals },
   };
 }
