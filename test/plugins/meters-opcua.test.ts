@@ -237,6 +237,9 @@ describe('energy meters over OPC UA (a real node-opcua server, SignAndEncrypt, p
     expect(away.state).toBe('failed');
     expect(away.message).toMatch(/^meter site-main: cannot connect to opc\.tcp:\/\/127\.0\.0\.1:\d+\/UA\/Test: .*; reconnecting in \d+ ms$/);
     expect(readings.at(-1)).toMatchObject({ quality: 'failed', kw: null, importKwh: null });
+    // Away for longer than gapSeconds (1 s) on the meter's own clock, whatever the speed of this box: a condition, not a sleep.
+    const lastGood = Math.max(...readings.filter((r) => r.quality === 'good').map((r) => r.at));
+    await until('away longer than gapSeconds', () => { const last = readings.at(-1)!; return last.quality === 'failed' && last.at - lastGood > 1_500; });
     // After the "PLC download" another namespace holds decoys (99) at our old index, with the same identifiers.
     server = new TestOpcuaServer({ ...server.options, before: ['urn:choco-edge:test:other-program', 'urn:choco-edge:test:third'], decoyValue: 99 });
     await server.start();
