@@ -38,6 +38,14 @@ export interface PlanDocumentPayload {
    * `saved_eur` is negative, in words (null when it is not).
    */
   totals: { kwh: number; cost_eur: number; holding_kwh: number; holding_eur: number; baseline_eur: number | null; saved_eur: number | null; saved_reason: string | null };
+  /**
+   * Stability (issue #23, gateway/planner/frozen.ts, moves.ts): `frozen_until` the end of the frozen window (UTC ISO;
+   * null when this plan kept none: the first plan, or a line stop, an operator change or the guard released it),
+   * `released` why it was released; `moves_today` the batch moves of the local day so far (forced ones included)
+   * against `max_moves_per_day`; `moves` this plan's moves and the day's earlier ones, each with its reason.
+   * Absent from previews.
+   */
+  stability?: { frozen_until: string | null; released: string | null; moves_today: number; max_moves_per_day: number; moves: Array<{ at: string; day: string; batch: number; steps: Array<{ process: string; from: string; to: string | null }>; reason: string; forced: boolean; plan_id: string }> };
 }
 
 export interface PriceSlotPayload {

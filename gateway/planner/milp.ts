@@ -98,13 +98,15 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
       const aStarts = byProcess.get(a) ?? [];
       const fixedB = input.fixedRuns.filter((r) => r.process === p.name).length;
       const fixedA = input.fixedRuns.filter((r) => r.process === a);
-      const waiting = Math.max(0, (input.orderCredit[p.name] ?? 0) - fixedB);
+      // Batches through a and not taken by a fixed run of b (negative when fixed runs of b take fixed runs of a: kept runs, frozen.ts).
+      const net = (input.orderCredit[p.name] ?? 0) - fixedB;
+      const waiting = Math.max(0, net);
       const since = Array.from({ length: waiting }, (_, k) => input.waitingSince?.[p.name]?.[k] ?? 0);
       for (let t = 0; t < T; t++) {
         const started = bStarts.filter((u) => u <= t).map((u) => `+ ${name(p.name, u)}`);
         const ended = aStarts.filter((u) => u + La <= t - W).map((u) => `- ${name(a, u)}`);
         // Every batch whose previous step ended by t - W (the waiting ones by their own deadline) has started b by t.
-        const rhs = t < W ? since.filter((s) => s + W <= t).length : waiting + fixedA.filter((r) => r.startSlot + r.slots <= t - W).length;
+        const rhs = t < W ? since.filter((s) => s + W <= t).length : net + fixedA.filter((r) => r.startSlot + r.slots <= t - W).length;
         if (rhs <= 0 && !ended.length) continue;
         const s = `h_${pi}_${t}`;
         slack.push(s);
