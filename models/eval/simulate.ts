@@ -12,6 +12,7 @@ import { totalCost } from '../../gateway/planner/holding.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
+import { liveReplan, noisyTemperatures } from './simulate-live.js';
 
 export interface SimulationDay {
   date: string;
@@ -20,6 +21,14 @@ export interface SimulationDay {
   hindsightEur: number;
   priceSource: 'forecast' | 'published';
   method: string;
+  /**
+   * The plan the gateway really runs (simulate-live.ts): provisional at the decision hour, re-planned on the
+   * published prices after the auction result under the move limit; paid at the real prices. Equals `planEur`
+   * when the decision is made on published prices.
+   */
+  liveEur: number;
+  /** Batches the re-plan after the auction moved (0 when it kept the provisional plan). */
+  moves: number;
 }
 
 export interface SimulationResult {
@@ -27,7 +36,7 @@ export interface SimulationResult {
   setup: string;
   days: SimulationDay[];
   skipped: string[];
-  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number };
+  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number; liveEur: number; moves: number };
   /** The bill of each schedule, with the site's base load and the contract (issue #22), when asked for. */
   site?: SiteReport;
 }
@@ -41,7 +50,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed'; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -77,7 +86,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
     }
     const outdoorActual = starts.map((t) => weather?.temp.get(t) ?? null);
     const decidedAt = localDayRange(addDays(date, -1), tz).start + options.decisionHour * HOUR_MS;
-    const outdoorForecast = options.weatherForecast === 'observed' ? outdoorActual : starts.map((t) => (weather ? persistenceTemperature(weather.temp, t, decidedAt) : null));
+    const outdoorForecast = options.weatherForecast === 'observed' ? outdoorActual : options.weatherForecast === 'noisy' ? noisyTemperatures(outdoorActual, date, options.seed ?? 1) : starts.map((t) => (weather ? persistenceTemperature(weather.temp, t, decidedAt) : null));
     let planned = actual as number[];
     let priceSource: 'forecast' | 'published' = 'published';
     if (options.decisionHour < 13) {
@@ -97,7 +106,9 @@ export async function simulate(config: Config, options: { prices: string; weathe
       continue;
     }
     const runs = plan.infeasible ? baseline.runs : plan.runs;
-      const paid = totalCost(real, runs);
+    const paid = totalCost(real, runs);
+    // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
+    const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay) : { runs, moves: 0 };
       if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
     kwh += paid.kwh;
     days.push({
@@ -107,14 +118,16 @@ export async function simulate(config: Config, options: { prices: string; weathe
       hindsightEur: totalCost(real, hindsight.runs).eur,
       priceSource,
       method: plan.infeasible ? 'fixed shift (no feasible plan on the forecast temperatures)' : `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
+      liveEur: totalCost(real, live.runs).eur,
+      moves: live.moves,
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
-  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
+  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
-  const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : 'temperature persistence (last observation of each hour before the decision)';
+  const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
   const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}`;
-  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
+  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
 /**
@@ -172,7 +185,7 @@ function networkHours(model: import('@tensorflow/tfjs').LayersModel | undefined,
   }
 }
 
-export function formatSimulation(r: SimulationResult, from: string, to: string): string {
+export function formatSimulation(r: SimulationResult, from: string, to: string, maxMoves = 2): string {
   const months = new Map<string, { plan: number; base: number; hind: number; n: number }>();
   for (const d of r.days) {
     const m = d.date.slice(0, 7);
@@ -196,7 +209,9 @@ export function formatSimulation(r: SimulationResult, from: string, to: string):
     ...(fallbacks ? [`fixed shift on ${fallbacks} day(s): the plan found no feasible schedule on the forecast temperatures`] : []),
     `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
+    `plan fixed at the decision hour: saved ${saved.toFixed(2)} €, ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving (${(r.totals.baselineEur - r.totals.hindsightEur).toFixed(2)} €)`,
+    `plan the gateway runs (provisional at the decision hour, re-planned on the published prices after the auction, at most ${maxMoves} batch moves a day): saved ${(r.totals.baselineEur - r.totals.liveEur).toFixed(2)} €, ${percent(r.totals.baselineEur - r.totals.liveEur, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving; ${(r.totals.moves / r.days.length).toFixed(2)} batch moves a day (${r.totals.moves} in ${r.days.length} days)`,
     ...(r.site ? formatSiteReport(r.site) : []),
-    `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
+    `total: plan_eur=${r.totals.planEur.toFixed(2)} live_eur=${r.totals.liveEur.toFixed(2)} moves=${r.totals.moves} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
   ].join('\n');
 }

@@ -383,8 +383,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     release = null;
     version++;
     const planned = planDocument(input, outcome, { planId, version, createdAt: now, baselineEur, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
+    const order = planCfg.processes.map((p) => p.name);
     const doc: PlanDocumentPayload = {
       ...planned,
+      // In time order (the kept runs are fixed ones, which the document lists first otherwise).
+      runs: [...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)),
       ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
       stability: {
         frozen_until: hold && frozenMs > 0 ? formatUtcIso(now + frozenMs) : null,
