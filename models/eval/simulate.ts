@@ -29,6 +29,8 @@ export interface SimulationDay {
   liveEur: number;
   /** Batches the re-plan after the auction moved (0 when it kept the provisional plan). */
   moves: number;
+  /** The plan the gateway runs broke a real ambient limit the weather forecast missed (its cost is then optimistic). */
+  liveBroke: boolean;
 }
 
 export interface SimulationResult {
@@ -120,6 +122,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
       method: plan.infeasible ? 'fixed shift (no feasible plan on the forecast temperatures)' : `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
       liveEur: totalCost(real, live.runs).eur,
       moves: live.moves,
+      liveBroke: violations(real, live.runs).length > 0,
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
@@ -211,6 +214,7 @@ export function formatSimulation(r: SimulationResult, from: string, to: string, 
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
     `plan fixed at the decision hour: saved ${saved.toFixed(2)} €, ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving (${(r.totals.baselineEur - r.totals.hindsightEur).toFixed(2)} €)`,
     `plan the gateway runs (provisional at the decision hour, re-planned on the published prices after the auction, at most ${maxMoves} batch moves a day): saved ${(r.totals.baselineEur - r.totals.liveEur).toFixed(2)} €, ${percent(r.totals.baselineEur - r.totals.liveEur, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving; ${(r.totals.moves / r.days.length).toFixed(2)} batch moves a day (${r.totals.moves} in ${r.days.length} days)`,
+    `ambient limits the weather forecast missed (the real plant halts; the cost shown is optimistic): plan fixed at the decision hour on ${r.days.filter((d) => d.method.includes('broke an ambient limit')).length} day(s), plan the gateway runs on ${r.days.filter((d) => d.liveBroke).length} day(s)`,
     ...(r.site ? formatSiteReport(r.site) : []),
     `total: plan_eur=${r.totals.planEur.toFixed(2)} live_eur=${r.totals.liveEur.toFixed(2)} moves=${r.totals.moves} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
   ].join('\n');

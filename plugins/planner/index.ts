@@ -284,19 +284,23 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
    * no plan, or it cannot do the work, does less of it, breaks a holding limit the free plan keeps, or pairs two
    * runs of one process with one batch.
    */
-  const unsoundHold = (held: Solved, free: Solved & object): string | null => {
+  const unsoundHold = async (held: Solved, freePlan: () => Promise<Solved>): Promise<string | null> => {
     if ('refused' in held) return held.refused;
     if (held.outcome.infeasible) return held.outcome.infeasible.join('; ');
-    if ('refused' in free) return null;
     const all = (x: typeof held) => [...x.input.fixedRuns.filter((r) => r.startSlot >= 0 || r.startSlot + r.slots > 0), ...x.outcome.runs];
-    const count = (x: typeof held, p: string) => all(x).filter((r) => r.process === p && x.input.starts[0]! + r.startSlot * x.input.resolutionMs > ctx.clock.now()).length;
-    const short = planCfg.processes.find((p) => count(held, p.name) < count(free, p.name));
-    if (short) return `it plans fewer ${short.name} runs`;
-    const breaches = (x: typeof held) => holdingBreaches(heldIntervals(x.input, x.outcome.runs)).length;
-    if (breaches(held) > breaches(free)) return `it breaks a holding limit: ${describeBreach(held.input, holdingBreaches(heldIntervals(held.input, held.outcome.runs))[0]!)}`;
     const ids = all(held).map((r) => `${r.process} #${r.batch}`);
     const twice = ids.find((id, i) => ids.indexOf(id) !== i);
     if (twice) return `batch order: ${twice} twice`;
+    // Only a plan that carried work past midnight or breaks a holding limit can do less than the free plan: the
+    // free plan is solved for the comparison only then.
+    const breaches = (x: typeof held) => holdingBreaches(heldIntervals(x.input, x.outcome.runs)).length;
+    if (!held.carried && !breaches(held)) return null;
+    const free = await freePlan();
+    if ('refused' in free) return null;
+    const count = (x: typeof held, p: string) => all(x).filter((r) => r.process === p && x.input.starts[0]! + r.startSlot * x.input.resolutionMs > ctx.clock.now()).length;
+    const short = planCfg.processes.find((p) => count(held, p.name) < count(free, p.name));
+    if (short) return `it plans fewer ${short.name} runs`;
+    if (breaches(held) > breaches(free)) return `it breaks a holding limit: ${describeBreach(held.input, holdingBreaches(heldIntervals(held.input, held.outcome.runs))[0]!)}`;
     return null;
   };
 
@@ -320,11 +324,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     let holdFailed: string | null = null;
     if (frozen) {
       // The window cannot be kept (e.g. new heat, a quota or a holding limit the kept runs no longer fit): planned free, said why.
-      const free = await solve(planCfg, now);
-      const unsound = 'refused' in free ? null : unsoundHold(solved, free);
+      let free: Solved | undefined;
+      const freePlan = async () => (free ??= await solve(planCfg, now));
+      const unsound = await unsoundHold(solved, freePlan);
       if (unsound) {
         holdFailed = `the frozen window cannot be kept (${unsound})`;
-        solved = free;
+        solved = await freePlan();
       }
     }
     let hold = holdFailed ? undefined : frozen;
@@ -365,7 +370,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       // made only when they save more than planner.replanThresholdEur and fit in the day's planner.maxMovesPerDay.
       const keepAll = holdOf(frozenRuns(before, now, Infinity, released?.processes));
       const pinned = await solve(planCfg, now, keepAll);
-      const unsound = unsoundHold(pinned, solved);
+      const free = solved;
+      const unsound = await unsoundHold(pinned, async () => free);
       const pinnedOk = !unsound && !('refused' in pinned);
       const gain = pinnedOk ? pinned.outcome.costEur - outcome.costEur : Infinity;
       const fits = withinLimit(moves, today, diff.size, planCfg.maxMovesPerDay);

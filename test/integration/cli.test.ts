@@ -138,7 +138,7 @@ describe('CLI errors are one clear sentence and exit 2', () => {
   });
 
   it('the simulate report never prints NaN or Infinity (one day, all plans cost the same)', () => {
-    const day = { date: '2018-01-01', planEur: 10, baselineEur: 10, hindsightEur: 10, priceSource: 'published' as const, method: 'milp', liveEur: 10, moves: 0 };
+    const day = { date: '2018-01-01', planEur: 10, baselineEur: 10, hindsightEur: 10, priceSource: 'published' as const, method: 'milp', liveEur: 10, moves: 0, liveBroke: false };
     const text = formatSimulation({ setup: 'plan fixed at 14:00 the day before on published prices; no weather', days: [day], skipped: [], totals: { planEur: 10, baselineEur: 10, hindsightEur: 10, kwh: 5, liveEur: 10, moves: 0 } }, '2018-01-01', '2018-01-02');
     expect(text).toMatch(/share of the perfect-hindsight saving kept: n\/a/);
     expect(text).not.toMatch(/NaN|Infinity/);
