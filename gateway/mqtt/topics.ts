@@ -45,6 +45,12 @@ export interface PlanDocumentPayload {
    * against `max_moves_per_day`; `moves` this plan's moves and the day's earlier ones, each with its reason.
    * Absent from previews.
    */
+  /**
+   * How sure the plan is where it was made on forecast prices (gateway/planner/band.ts): the slots planned on the
+   * forecast, and the saving against the fixed shift at the point forecast and over price scenarios drawn from the
+   * forecaster's 10-90 % band (mean, 10th and 90th percentile), €. Absent when no hour is forecast with a band.
+   */
+  forecast_band?: { forecast_slots: number; first_forecast: string; saved_point_eur: number; saved_expected_eur: number; saved_p10_eur: number; saved_p90_eur: number; scenarios: number };
   stability?: { frozen_until: string | null; released: string | null; moves_today: number; max_moves_per_day: number; moves: Array<{ at: string; day: string; batch: number; steps: Array<{ process: string; from: string; to: string | null }>; reason: string; forced: boolean; plan_id: string }> };
 }
 

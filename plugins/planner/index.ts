@@ -13,6 +13,7 @@ import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/planner/frozen.js';
+import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
@@ -182,7 +183,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
    * plan and costs less (a solver stopped by its time limit, the greedy fallback), it becomes the plan, so the
    * saving is never negative without a reason; otherwise `savedReason` says what the shift breaks.
    */
-  const solve = async (cfg: PlannerConfig, now: number, hold?: Hold): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string } | { refused: string }> => {
+  const solve = async (cfg: PlannerConfig, now: number, hold?: Hold): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string; baselineRuns?: PlannedRun[] } | { refused: string }> => {
     const built = await buildInput(cfg, now, hold);
     if ('refused' in built) return built;
     const { waitingIds } = built;
@@ -210,7 +211,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       else if (outcome.infeasible) savedReason = 'the plan cannot do all the work (see infeasible), so it is not comparable with the fixed shift';
       else savedReason = `the fixed shift costs less only because it breaks the plan's constraints: ${broken.slice(0, 3).join('; ')}${split ? '' : ' (and it cannot keep the daily batches on their days)'}`;
     }
-    return { input, outcome, baselineEur, baselineUsable: usable, savedReason, waitingIds, ...(carried ? { carried } : {}) };
+    return { input, outcome, baselineEur, baselineUsable: usable, savedReason, waitingIds, baselineRuns: shiftRuns, ...(carried ? { carried } : {}) };
+  };
+
+  /** The forecast's 10-90 % band per slot of `input` (null where not forecast or not stored). */
+  const bandOf = async (input: PlannerInput) => {
+    const from = input.starts[0]!;
+    const to = input.starts.at(-1)! + input.resolutionMs;
+    const read = async (side: string) => hourly(await ctx.store.read(`forecast.${ctx.config.models.priceSeries}.${side}`, from, to));
+    const [low, high] = [await read('low'), await read('high')];
+    const at = (slots: typeof low, t: number) => slots.find((s) => s.start <= t && s.end > t)?.value ?? null;
+    return { low: input.starts.map((t) => at(low, t)), high: input.starts.map((t) => at(high, t)) };
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
@@ -338,7 +349,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       await alert('STALE_INPUT', 'warning', `planner: ${solved.refused}`);
       throw Object.assign(new Error(`planner: ${solved.refused}`), { statusCode: 409 });
     }
-    let { outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds } = solved;
+    let { outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = solved;
     let keptPrevious = false;
     if (current && !options.fresh && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
@@ -376,7 +387,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const gain = pinnedOk ? pinned.outcome.costEur - outcome.costEur : Infinity;
       const fits = withinLimit(moves, today, diff.size, planCfg.maxMovesPerDay);
       if (pinnedOk && (gain <= planCfg.replanThresholdEur || !fits)) {
-        ({ outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds } = pinned);
+        ({ outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = pinned);
         hold = keepAll;
         keptPrevious = true;
         if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but ${movesOn(moves, today).all} of the day's ${planCfg.maxMovesPerDay} moves are made (planner.maxMovesPerDay)`;
@@ -390,11 +401,14 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     version++;
     const planned = planDocument(input, outcome, { planId, version, createdAt: now, baselineEur, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
     const order = planCfg.processes.map((p) => p.name);
+    const band = baselineRuns && !outcome.infeasible ? await bandOf(input).then((b) => savingBand(input, outcome.runs, baselineRuns!, b.low, b.high, { seed: version })) : null;
+    const firstForecast = input.priceSource.indexOf('forecast');
     const doc: PlanDocumentPayload = {
       ...planned,
       // In time order (the kept runs are fixed ones, which the document lists first otherwise).
       runs: [...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)),
       ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
+      ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
       stability: {
         frozen_until: hold && frozenMs > 0 ? formatUtcIso(now + frozenMs) : null,
         released: released?.reason ?? holdFailed,
