@@ -42,6 +42,27 @@ const quantile = (sorted: readonly number[], q: number): number => {
 };
 
 /**
+ * `n` price paths for `input` drawn from the band (the scenario rule above); slots without a band keep their price.
+ */
+export function bandScenarios(input: PlannerInput, low: ReadonlyArray<number | null>, high: ReadonlyArray<number | null>, n: number, seed = 1, dayMs = 86_400_000): number[][] {
+  const rand = mulberry32(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const out: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const dayFactor = new Map<number, number>();
+    out.push(
+      input.priceEurMwh.map((p, t) => {
+        if (input.priceSource[t] !== 'forecast' || low[t] === null || low[t] === undefined || high[t] === null || high[t] === undefined) return p;
+        const day = Math.floor(input.starts[t]! / dayMs);
+        if (!dayFactor.has(day)) dayFactor.set(day, normal());
+        return p + ((Math.sqrt(0.7) * dayFactor.get(day)! + Math.sqrt(0.3) * normal()) * (high[t]! - low[t]!)) / 2.563;
+      }),
+    );
+  }
+  return out;
+}
+
+/**
  * The saving (`baseline` − `plan`, both with the input's fixed runs) over `scenarios` price paths. `low`/`high`
  * per slot (€/MWh, null where published or unknown: that slot keeps its price). Null when no slot is forecast
  * with a band.

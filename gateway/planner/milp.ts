@@ -1,6 +1,7 @@
 import type { LegacyHighs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
+import { cvarLp } from './risk.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 let highs: Promise<LegacyHighs> | undefined;
@@ -115,7 +116,8 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     });
   }
   const penalty = 1000;
-  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`)]), 'Subject To');
+  const risk = input.risk && !maximizeStartsIn ? cvarLp(input, vars) : undefined;
+  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`), ...(risk?.objective ?? [])]), 'Subject To');
   let row = 0;
   const add = (terms: string[], rhs: string) => {
     if (!terms.length) return;
@@ -169,6 +171,8 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     }
   }
   for (const r of holdRows) add(r.terms, `>= ${r.rhs}`);
+  for (const r of risk?.rows ?? []) add(r, '<= 0');
+  if (risk) lines.push('Bounds', ...risk.bounds);
   lines.push('Binary', ...chunk([...vars.keys()]), 'End');
   return { lp: lines.join('\n'), vars };
 }

@@ -71,6 +71,12 @@ export interface PlannerInput {
    */
   waitingSince?: Record<string, number[]>;
   timeLimitMs: number;
+  /**
+   * Risk-aware planning (risk.ts), off when absent: the MILP minimises the cost at `priceEurMwh` plus `weight` ×
+   * the CVaR at `alpha` of the placed runs' cost over the price `scenarios` (€/MWh per slot each), the mean cost
+   * of the worst (1 − alpha) share of the scenarios.
+   */
+  risk?: { scenarios: number[][]; weight: number; alpha: number };
 }
 
 export interface DayQuota {

@@ -13,6 +13,7 @@ import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
 import { liveReplan, noisyTemperatures } from './simulate-live.js';
+import { bandScenarios } from '../../gateway/planner/band.js';
 
 export interface SimulationDay {
   date: string;
@@ -52,7 +53,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -60,7 +61,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const weather = options.weather ? loadWeather(options.weather) : undefined;
   let model: import('@tensorflow/tfjs').LayersModel | undefined;
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
-  let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
+  let recalibrated: Map<string, Array<{ start: number; end: number; value: number; low?: number; high?: number }>> | undefined;
   let network: Awaited<ReturnType<typeof import('./price-rolling.js').networkMemberFrom>>;
   if (options.decisionHour < 13 && options.forecaster !== 'network') {
     const { networkMemberFrom, rollingRun } = await import('./price-rolling.js');
@@ -97,6 +98,9 @@ export async function simulate(config: Config, options: { prices: string; weathe
     }
     const base = { starts, resolutionMs: HOUR_MS, priceSource: starts.map(() => priceSource), runsToPlace };
     const forPlan = buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz);
+    // Risk-aware (gateway/planner/risk.ts): CVaR over 20 scenarios from the calibration's 10-90 % band.
+    const band = options.riskWeight && priceSource === 'forecast' && recalibrated ? recalibratedBand(recalibrated.get(addDays(date, -1)), starts) : undefined;
+    if (band) forPlan.risk = { scenarios: bandScenarios(forPlan, band.low, band.high, 20, options.seed ?? 1), weight: options.riskWeight!, alpha: 0.8 };
     const real = buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz);
     const plan = await planSchedule(forPlan);
     const hindsight = await planSchedule(real);
@@ -129,7 +133,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
   const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
-  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}`;
+  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}`;
   return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
@@ -174,6 +178,18 @@ function recalibratedHours(slots: ReadonlyArray<{ start: number; value: number }
     return inHour.length ? inHour.reduce((a, s) => a + s.value, 0) / inHour.length : NaN;
   });
   return out.every(Number.isFinite) ? out : undefined;
+}
+
+/** The calibration's 10-90 % band per planner hour (quarter-hours averaged), or undefined when not complete. */
+function recalibratedBand(slots: ReadonlyArray<{ start: number; low?: number; high?: number }> | undefined, starts: readonly number[]): { low: number[]; high: number[] } | undefined {
+  if (!slots?.length) return undefined;
+  const mean = (t: number, side: 'low' | 'high') => {
+    const inHour = slots.filter((s) => s.start >= t && s.start < t + HOUR_MS && s[side] !== undefined);
+    return inHour.length ? inHour.reduce((a, s) => a + s[side]!, 0) / inHour.length : NaN;
+  };
+  const low = starts.map((t) => mean(t, 'low'));
+  const high = starts.map((t) => mean(t, 'high'));
+  return [...low, ...high].every(Number.isFinite) ? { low, high } : undefined;
 }
 
 /** The shipped network's forecast from the prices up to the start of the day. */
