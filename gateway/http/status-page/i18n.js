@@ -15,7 +15,7 @@ window.CHOCO_I18N = (() => {
       runs: 'tandas', noPlanReason: 'ningún plan cumple todas las restricciones', api: 'API', metrics: 'métricas', ms: 'ms', stop: 'parar', resumeCmd: 'reanudar',
       recalibration: 'Recalibración diaria', technical: 'Detalle técnico (en inglés)', resolved: 'resuelta',
       fromPlan: 'según el plan', modelInput: 'entrada del modelo', runningNow: 'en marcha', nextRun: 'siguiente', batch: 'lote', perDay: 'al día',
-      noChange: 'sin cambios: es el plan en vigor', confirmApply: 'Se aplicará:', confirm: 'Confirmar', cancel: 'Cancelar', applied: 'aplicado', holding: 'espera entre pasos', savedWhy: 'por qué', frozenUntil: 'plan fijo hasta', frozenReleased: 'plan no fijado', movesToday: 'cambios de lote hoy',
+      noChange: 'sin cambios: es el plan en vigor', confirmApply: 'Se aplicará:', confirm: 'Confirmar', cancel: 'Cancelar', applied: 'aplicado', holding: 'espera entre pasos', savedWhy: 'por qué', frozenUntil: 'plan fijo hasta', frozenReleased: 'plan no fijado', movesToday: 'cambios de lote hoy', forecastFrom: 'precios previstos desde',
     },
     en: {
       price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
@@ -29,7 +29,7 @@ window.CHOCO_I18N = (() => {
       runs: 'batches', noPlanReason: 'no plan meets every constraint', api: 'API', metrics: 'metrics', ms: 'ms', stop: 'stop', resumeCmd: 'resume',
       recalibration: 'Daily recalibration', technical: 'Technical detail (in English)', resolved: 'resolved',
       fromPlan: 'from the plan', modelInput: 'model input', runningNow: 'running now', nextRun: 'next', batch: 'batch', perDay: 'per day',
-      noChange: 'no change: this is the plan in force', confirmApply: 'This will apply:', confirm: 'Confirm', cancel: 'Cancel', applied: 'applied', holding: 'wait between steps', savedWhy: 'why', frozenUntil: 'plan frozen until', frozenReleased: 'plan not frozen', movesToday: 'batch moves today',
+      noChange: 'no change: this is the plan in force', confirmApply: 'This will apply:', confirm: 'Confirm', cancel: 'Cancel', applied: 'applied', holding: 'wait between steps', savedWhy: 'why', frozenUntil: 'plan frozen until', frozenReleased: 'plan not frozen', movesToday: 'batch moves today', forecastFrom: 'forecast prices from',
     },
   };
   /** Values the gateway sends as codes, shown in the chosen language. */
