@@ -127,4 +127,37 @@ describe('the plan that stays put: frozen window and move limit on a fake clock'
     console.log(`moves over ${days.size} days: ${all.length} (${all.filter((m) => m.forced).length} forced): ${[...moved].map(([d, l]) => `${d}: ${l.map((m) => `#${m.batch}${m.forced ? ` forced (${m.reason})` : ''}`).join(', ')}`).join(' | ')}`);
     await ctx.close();
   }, 300_000);
+
+  it('lets the quarter-hour guard release the window for the line it moved, for one re-plan, and keeps the other lines frozen', async () => {
+    const start = '2025-11-03T08:00:00Z';
+    const ctx = await pluginContext(testConfig('http://127.0.0.1:9', { planner: { horizonHours: 48, timeLimitMs: 0, frozenMinutes: 600, maxMovesPerDay: MAX_MOVES } }), start);
+    const slots = [...loadHourlyPrices(PRICES)].map(([s, value]) => ({ start: s, end: s + H, value }));
+    await ctx.store.write('omie_es', 'EUR/MWh', slots, { source: 'test', fetchedAt: Date.parse(start) });
+    const planner = createPlanner(ctx);
+    await planner.start();
+    await planner.jobs!.planning!();
+    await ctx.clock.advance(H / 2);
+    await planner.jobs!.planning!();
+    expect(planner.current()!.stability!.released).toBeNull();
+    const before = planner.current()!;
+    const now = ctx.clock.now();
+    const conching = before.runs.find((r) => r.process === 'conching' && Date.parse(r.start) > now)!;
+    ctx.bus.emit('power.guard', { shifts: [{ line: 'conching', runStart: Date.parse(conching.start), shiftMs: 15 * 60_000, reason: 'projected 160 kW over 150 kW' }], loadsOff: [], projectedKw: 160, limitKw: 150, period: 1, at: now });
+    await ctx.clock.advance(H / 2);
+    await planner.jobs!.planning!();
+    const guarded = planner.current()!;
+    expect(guarded.stability!.released).toMatch(/^quarter-hour guard moved conching: projected 160 kW/);
+    // The window's end is still there (only conching was released), and the other lines' runs in it did not move.
+    expect(guarded.stability!.frozen_until).not.toBeNull();
+    const t = ctx.clock.now();
+    const others = before.runs.filter((x) => x.process !== 'conching' && Date.parse(x.start) > t && Date.parse(x.start) < t + 600 * 60_000);
+    expect(others.length).toBeGreaterThan(0);
+    for (const r of others) {
+      expect(guarded.runs.some((x) => x.process === r.process && x.batch === r.batch && x.start === r.start), `${r.process} #${r.batch}`).toBe(true);
+    }
+    await ctx.clock.advance(H / 2);
+    await planner.jobs!.planning!();
+    expect(planner.current()!.stability!.released).toBeNull();
+    await ctx.close();
+  }, 120_000);
 });
