@@ -38,7 +38,7 @@ commands:
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz][,CSV…]
-                 [--weather CSV] [--weather-forecast persistence|observed] [--decision-hour 10] [--drivers CSV]
+                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--decision-hour 10] [--drivers CSV]
                  [--forecaster recalibrated|network]; before 13:00 the plan uses the forecast of the calibration
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
@@ -66,7 +66,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'weather-forecast', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
   bill: ['readings', 'prices', 'from', 'to'],
   'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
@@ -257,12 +257,16 @@ async function main(): Promise<number> {
       if (!Number.isInteger(decisionHour) || decisionHour < 0 || decisionHour > 23) throw new InputError(`--decision-hour ${JSON.stringify(options['decision-hour'])} must be a whole hour from 0 to 23`);
       if (options.forecaster && options.forecaster !== 'recalibrated' && options.forecaster !== 'network') throw new EvalUsageError('--forecaster is recalibrated or network');
       const weatherForecast = options['weather-forecast'];
-      if (weatherForecast && weatherForecast !== 'persistence' && weatherForecast !== 'observed') throw new EvalUsageError('--weather-forecast is persistence or observed');
+      if (weatherForecast && weatherForecast !== 'persistence' && weatherForecast !== 'observed' && weatherForecast !== 'noisy') throw new EvalUsageError('--weather-forecast is persistence, observed or noisy');
+      const seed = Number(options.seed ?? 1);
+      if (!Number.isInteger(seed) || seed < 0) throw new InputError(`--seed ${JSON.stringify(options.seed)} must be a whole number ≥ 0`);
+      const riskWeight = Number(options['risk-weight'] ?? 0);
+      if (!Number.isFinite(riskWeight) || riskWeight < 0) throw new InputError(`--risk-weight ${JSON.stringify(options['risk-weight'])} must be a number ≥ 0`);
       if (options['base-load'] !== undefined && !config.energy.contract) throw new InputError('--base-load prices the site as the bill does, which needs energy.contract in --config FILE');
       const baseLoad = config.energy.contract ? baseLoadFor(config, options['base-load'], { start: localDayRange(options.from, config.site.timezone).start, end: localDayRange(options.to, config.site.timezone).start }) : undefined;
       const site = config.energy.contract && baseLoad ? { contract: resolveContract(config.energy.contract), baseLoadKw: baseLoad.kw, baseLoadSource: baseLoad.source } : undefined;
-      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | undefined, site });
-      process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to), 'simulate')}\n`);
+      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | 'noisy' | undefined, seed, riskWeight, site });
+      process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to, config.planner.maxMovesPerDay), 'simulate')}\n`);
       return 0;
     }
     case 'bill': {

@@ -392,6 +392,8 @@ export const ConfigSchema = Type.Object(
         haltAtOutdoorC: Type.Number({ default: 35 }),
         plantTemp: Type.Object({ baseC: Type.Number({ default: 21 }), factor: Type.Number({ default: 0.25 }) }, { additionalProperties: false, default: {} }),
         replanThresholdEur: Type.Number({ minimum: 0, default: 2, description: 'keep the current plan unless the new one saves more than this' }),
+        frozenMinutes: Type.Integer({ minimum: 0, maximum: 1440, default: 120, description: 'frozen window: runs of the plan in force that start within this many minutes are kept and nothing new starts in it; released only by a line stop/resume, an operator change (plan apply) or the quarter-hour guard (README "Stability rules")' }),
+        maxMovesPerDay: Type.Integer({ minimum: 0, default: 2, description: 'batch moves per local day a re-plan may make for a lower cost; moves the plant forces are kept and counted but never refused' }),
         priceSpikeEurMwh: Type.Number({ default: 200, description: 'a price at or above this in the horizon raises PRICE_SPIKE' }),
       },
       { additionalProperties: false, default: {} },

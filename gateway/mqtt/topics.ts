@@ -40,6 +40,20 @@ export interface PlanDocumentPayload {
   totals: { kwh: number; cost_eur: number; holding_kwh: number; holding_eur: number; excess_eur: number | null; baseline_eur: number | null; saved_eur: number | null; saved_reason: string | null };
   /** With energy.contract (gateway/planner/contract-view.ts): the site as the bill sees the plan; null without a contract. */
   site: PlanSiteView | null;
+  /**
+   * How sure the plan is where it was made on forecast prices (gateway/planner/band.ts): the slots planned on the
+   * forecast, and the saving against the fixed shift at the point forecast and over price scenarios drawn from the
+   * forecaster's 10-90 % band (mean, 10th and 90th percentile), €. Absent when no hour is forecast with a band.
+   */
+  forecast_band?: { forecast_slots: number; first_forecast: string; saved_point_eur: number; saved_expected_eur: number; saved_p10_eur: number; saved_p90_eur: number; scenarios: number };
+  /**
+   * Stability (issue #23, gateway/planner/frozen.ts, moves.ts): `frozen_until` the end of the frozen window (UTC ISO;
+   * null when this plan kept none: the first plan, or a line stop, an operator change or the guard released it),
+   * `released` why it was released; `moves_today` the batch moves of the local day so far (forced ones included)
+   * against `max_moves_per_day`; `moves` this plan's moves and the day's earlier ones, each with its reason.
+   * Absent from previews.
+   */
+  stability?: { frozen_until: string | null; released: string | null; moves_today: number; max_moves_per_day: number; moves: Array<{ at: string; day: string; batch: number; steps: Array<{ process: string; from: string; to: string | null }>; reason: string; forced: boolean; plan_id: string }> };
 }
 
 /**

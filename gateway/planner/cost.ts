@@ -40,11 +40,12 @@ export function scheduleCostExact(input: PlannerInput, runs: readonly PlannedRun
 }
 
 /** Slot indices where process `name` may not run: forbidden slots, too hot outside, or too warm for it on the floor. */
-export function blockedSlots(input: PlannerInput, name: string): boolean[] {
+export function blockedSlots(input: PlannerInput, name: string, options: { ignoreFrozen?: boolean } = {}): boolean[] {
   const p = input.processes.find((x) => x.name === name)!;
   return input.starts.map((start, t) => {
     if (input.forbidden[t]) return true;
     if (p.blockedUntil !== undefined && start < p.blockedUntil) return true;
+    if (!options.ignoreFrozen && p.frozenUntil !== undefined && start < p.frozenUntil) return true;
     const o = input.outdoorC[t];
     if (o !== null && o !== undefined && o >= input.haltAtOutdoorC) return true;
     const floor = plantTempC(input, t);

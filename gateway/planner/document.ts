@@ -57,7 +57,7 @@ export function planDocument(
       max_wait_min: limit === undefined ? null : minutes(limit),
     };
   });
-  const blocked = input.processes.map((p) => blockedSlots(input, p.name));
+  const blocked = input.processes.map((p) => blockedSlots(input, p.name, { ignoreFrozen: true }));
   const perHour = Math.max(1, Math.round(HOUR_MS / input.resolutionMs));
   const hours: PlanDocumentPayload['hours'] = [];
   for (let t = 0; t < T; t += perHour) {

@@ -2,6 +2,7 @@ import type { LegacyHighs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { excessLp } from './contract-terms.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
+import { cvarLp } from './risk.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 let highs: Promise<LegacyHighs> | undefined;
@@ -99,13 +100,15 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
       const aStarts = byProcess.get(a) ?? [];
       const fixedB = input.fixedRuns.filter((r) => r.process === p.name).length;
       const fixedA = input.fixedRuns.filter((r) => r.process === a);
-      const waiting = Math.max(0, (input.orderCredit[p.name] ?? 0) - fixedB);
+      // Batches through a and not taken by a fixed run of b (negative when fixed runs of b take fixed runs of a: kept runs, frozen.ts).
+      const net = (input.orderCredit[p.name] ?? 0) - fixedB;
+      const waiting = Math.max(0, net);
       const since = Array.from({ length: waiting }, (_, k) => input.waitingSince?.[p.name]?.[k] ?? 0);
       for (let t = 0; t < T; t++) {
         const started = bStarts.filter((u) => u <= t).map((u) => `+ ${name(p.name, u)}`);
         const ended = aStarts.filter((u) => u + La <= t - W).map((u) => `- ${name(a, u)}`);
         // Every batch whose previous step ended by t - W (the waiting ones by their own deadline) has started b by t.
-        const rhs = t < W ? since.filter((s) => s + W <= t).length : waiting + fixedA.filter((r) => r.startSlot + r.slots <= t - W).length;
+        const rhs = t < W ? since.filter((s) => s + W <= t).length : net + fixedA.filter((r) => r.startSlot + r.slots <= t - W).length;
         if (rhs <= 0 && !ended.length) continue;
         const s = `h_${pi}_${t}`;
         slack.push(s);
@@ -116,7 +119,8 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   const penalty = 1000;
   // The contract's excess-power term (contract-terms.ts): continuous variables, their rows and bounds.
   const site = !maximizeStartsIn && input.site ? excessLp(input, coveringStarts(input, byProcess, name), fixedPower(input)) : undefined;
-  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`), ...(site?.objective ?? [])]), 'Subject To');
+  const risk = input.risk && !maximizeStartsIn ? cvarLp(input, vars) : undefined;
+  lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`), ...(site?.objective ?? []), ...(risk?.objective ?? [])]), 'Subject To');
   let row = 0;
   const add = (terms: string[], rhs: string) => {
     if (!terms.length) return;
@@ -171,7 +175,10 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   }
   for (const r of holdRows) add(r.terms, `>= ${r.rhs}`);
   for (const r of site?.rows ?? []) add(r.terms, r.rhs);
-  if (site?.bounds.length) lines.push('Bounds', ...site.bounds);
+  for (const r of risk?.rows ?? []) add(r, '<= 0');
+  // One Bounds section for the continuous variables of both terms.
+  const bounds = [...(site?.bounds ?? []), ...(risk?.bounds ?? [])];
+  if (bounds.length) lines.push('Bounds', ...bounds);
   lines.push('Binary', ...chunk([...vars.keys()]), 'End');
   return { lp: lines.join('\n'), vars };
 }

@@ -18,6 +18,11 @@ export interface ProcessSpec {
   /** The line controller stopped it until this instant (an override). */
   blockedUntil?: number;
   /**
+   * No new run of this process may start (nor run) before this instant, UTC ms: the frozen window and the runs the
+   * re-plan keeps (frozen.ts). The kept runs themselves are fixed runs. Not a stop: the plan document's Halt ignores it.
+   */
+  frozenUntil?: number;
+  /**
    * Longest the mass of one batch may wait, after the previous step of the batch order ended, before this process
    * starts it (minutes). Absent: no limit. The first process of the order has no previous step.
    */
@@ -75,6 +80,12 @@ export interface PlannerInput {
    */
   waitingSince?: Record<string, number[]>;
   timeLimitMs: number;
+  /**
+   * Risk-aware planning (risk.ts), off when absent: the MILP minimises the cost at `priceEurMwh` plus `weight` ×
+   * the CVaR at `alpha` of the placed runs' cost over the price `scenarios` (€/MWh per slot each), the mean cost
+   * of the worst (1 − alpha) share of the scenarios.
+   */
+  risk?: { scenarios: number[][]; weight: number; alpha: number };
 }
 
 export interface DayQuota {

@@ -14,6 +14,8 @@ import { planSchedule } from '../../gateway/planner/plan.js';
 import { withContract } from '../../gateway/planner/contract-terms.js';
 import type { PlannerInput } from '../../gateway/planner/types.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
+import { liveReplan, noisyTemperatures } from './simulate-live.js';
+import { bandScenarios } from '../../gateway/planner/band.js';
 
 export interface SimulationDay {
   date: string;
@@ -22,6 +24,16 @@ export interface SimulationDay {
   hindsightEur: number;
   priceSource: 'forecast' | 'published';
   method: string;
+  /**
+   * The plan the gateway really runs (simulate-live.ts): provisional at the decision hour, re-planned on the
+   * published prices after the auction result under the move limit; paid at the real prices. Equals `planEur`
+   * when the decision is made on published prices.
+   */
+  liveEur: number;
+  /** Batches the re-plan after the auction moved (0 when it kept the provisional plan). */
+  moves: number;
+  /** The plan the gateway runs broke a real ambient limit the weather forecast missed (its cost is then optimistic). */
+  liveBroke: boolean;
 }
 
 export interface SimulationResult {
@@ -29,7 +41,7 @@ export interface SimulationResult {
   setup: string;
   days: SimulationDay[];
   skipped: string[];
-  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number };
+  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number; liveEur: number; moves: number };
   /** The bill of each schedule, with the site's base load and the contract (issue #22), when asked for. */
   site?: SiteReport;
 }
@@ -43,7 +55,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed'; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -51,7 +63,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
   const weather = options.weather ? loadWeather(options.weather) : undefined;
   let model: import('../../gateway/inference/tf.js').LayersModel | undefined;
   // The forecast the gateway would have had at the decision hour: the calibration made the afternoon before, as the daily job makes it.
-  let recalibrated: Map<string, Array<{ start: number; end: number; value: number }>> | undefined;
+  let recalibrated: Map<string, Array<{ start: number; end: number; value: number; low?: number; high?: number }>> | undefined;
   let network: Awaited<ReturnType<typeof import('./price-rolling.js').networkMemberFrom>>;
   if (options.decisionHour < 13 && options.forecaster !== 'network') {
     const { networkMemberFrom, rollingRun } = await import('./price-rolling.js');
@@ -83,7 +95,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
     }
     const outdoorActual = starts.map((t) => weather?.temp.get(t) ?? null);
     const decidedAt = localDayRange(addDays(date, -1), tz).start + options.decisionHour * HOUR_MS;
-    const outdoorForecast = options.weatherForecast === 'observed' ? outdoorActual : starts.map((t) => (weather ? persistenceTemperature(weather.temp, t, decidedAt) : null));
+    const outdoorForecast = options.weatherForecast === 'observed' ? outdoorActual : options.weatherForecast === 'noisy' ? noisyTemperatures(outdoorActual, date, options.seed ?? 1) : starts.map((t) => (weather ? persistenceTemperature(weather.temp, t, decidedAt) : null));
     let planned = actual as number[];
     let priceSource: 'forecast' | 'published' = 'published';
     if (options.decisionHour < 13) {
@@ -92,6 +104,9 @@ export async function simulate(config: Config, options: { prices: string; weathe
     }
     const base = { starts, resolutionMs: HOUR_MS, priceSource: starts.map(() => priceSource), runsToPlace };
     const forPlan = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz));
+    // Risk-aware (gateway/planner/risk.ts): CVaR over 20 scenarios from the calibration's 10-90 % band.
+    const band = options.riskWeight && priceSource === 'forecast' && recalibrated ? recalibratedBand(recalibrated.get(addDays(date, -1)), starts) : undefined;
+    if (band) forPlan.risk = { scenarios: bandScenarios(forPlan, band.low, band.high, 20, options.seed ?? 1), weight: options.riskWeight!, alpha: 0.8 };
     const real = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz));
     const plan = await planSchedule(forPlan);
     const hindsight = await planSchedule(real);
@@ -103,7 +118,9 @@ export async function simulate(config: Config, options: { prices: string; weathe
       continue;
     }
     const runs = plan.infeasible ? baseline.runs : plan.runs;
-      const paid = totalCost(real, runs);
+    const paid = totalCost(real, runs);
+    // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
+    const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay) : { runs, moves: 0 };
       if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
     kwh += paid.kwh;
     days.push({
@@ -113,14 +130,17 @@ export async function simulate(config: Config, options: { prices: string; weathe
       hindsightEur: totalCost(real, hindsight.runs).eur,
       priceSource,
       method: plan.infeasible ? 'fixed shift (no feasible plan on the forecast temperatures)' : `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
+      liveEur: totalCost(real, live.runs).eur,
+      moves: live.moves,
+      liveBroke: violations(real, live.runs).length > 0,
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
-  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
+  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
-  const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : 'temperature persistence (last observation of each hour before the decision)';
-  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}`;
-  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
+  const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
+  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}`;
+  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
 /**
@@ -166,6 +186,18 @@ function recalibratedHours(slots: ReadonlyArray<{ start: number; value: number }
   return out.every(Number.isFinite) ? out : undefined;
 }
 
+/** The calibration's 10-90 % band per planner hour (quarter-hours averaged), or undefined when not complete. */
+function recalibratedBand(slots: ReadonlyArray<{ start: number; low?: number; high?: number }> | undefined, starts: readonly number[]): { low: number[]; high: number[] } | undefined {
+  if (!slots?.length) return undefined;
+  const mean = (t: number, side: 'low' | 'high') => {
+    const inHour = slots.filter((s) => s.start >= t && s.start < t + HOUR_MS && s[side] !== undefined);
+    return inHour.length ? inHour.reduce((a, s) => a + s[side]!, 0) / inHour.length : NaN;
+  };
+  const low = starts.map((t) => mean(t, 'low'));
+  const high = starts.map((t) => mean(t, 'high'));
+  return [...low, ...high].every(Number.isFinite) ? { low, high } : undefined;
+}
+
 /** The shipped network's forecast from the prices up to the start of the day. */
 function networkHours(model: import('../../gateway/inference/tf.js').LayersModel | undefined, prices: ReadonlyMap<number, number>, dayStart: number, starts: readonly number[], tz: string): number[] | undefined {
   if (!model) return undefined;
@@ -178,7 +210,7 @@ function networkHours(model: import('../../gateway/inference/tf.js').LayersModel
   }
 }
 
-export function formatSimulation(r: SimulationResult, from: string, to: string): string {
+export function formatSimulation(r: SimulationResult, from: string, to: string, maxMoves = 2): string {
   const months = new Map<string, { plan: number; base: number; hind: number; n: number }>();
   for (const d of r.days) {
     const m = d.date.slice(0, 7);
@@ -202,7 +234,10 @@ export function formatSimulation(r: SimulationResult, from: string, to: string):
     ...(fallbacks ? [`fixed shift on ${fallbacks} day(s): the plan found no feasible schedule on the forecast temperatures`] : []),
     `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
+    `plan fixed at the decision hour: saved ${saved.toFixed(2)} €, ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving (${(r.totals.baselineEur - r.totals.hindsightEur).toFixed(2)} €)`,
+    `plan the gateway runs (provisional at the decision hour, re-planned on the published prices after the auction, at most ${maxMoves} batch moves a day): saved ${(r.totals.baselineEur - r.totals.liveEur).toFixed(2)} €, ${percent(r.totals.baselineEur - r.totals.liveEur, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving; ${(r.totals.moves / r.days.length).toFixed(2)} batch moves a day (${r.totals.moves} in ${r.days.length} days)`,
+    `ambient limits the weather forecast missed (the real plant halts; the cost shown is optimistic): plan fixed at the decision hour on ${r.days.filter((d) => d.method.includes('broke an ambient limit')).length} day(s), plan the gateway runs on ${r.days.filter((d) => d.liveBroke).length} day(s)`,
     ...(r.site ? formatSiteReport(r.site) : []),
-    `total: plan_eur=${r.totals.planEur.toFixed(2)} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
+    `total: plan_eur=${r.totals.planEur.toFixed(2)} live_eur=${r.totals.liveEur.toFixed(2)} moves=${r.totals.moves} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
   ].join('\n');
 }

@@ -13,12 +13,15 @@ import { planDocument } from '../../gateway/planner/document.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
+import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/planner/frozen.js';
+import { savingBand } from '../../gateway/planner/band.js';
+import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
-import { DAY_MS, HOUR_MS, formatUtcIso, localDate } from '../../gateway/time/tz.js';
+import { DAY_MS, HOUR_MS, addDays, formatUtcIso, localDate } from '../../gateway/time/tz.js';
 
 type PlannerConfig = Config['planner'];
 
@@ -45,6 +48,12 @@ interface StartedRun {
   batch: number;
   start: number;
   end: number;
+}
+
+/** What a re-plan keeps of the plan in force (frozen.ts): the runs, fixed, and per process no new start before. */
+interface Hold {
+  kept: TimedRun[];
+  until: Record<string, number>;
 }
 
 export interface PlanChanges {
@@ -83,6 +92,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const RECENT_PLANS = 3;
   /** Where the forecast prices started when FORECAST_PRICES was last raised: it is raised again only for a new boundary. */
   let forecastFrom: string | undefined;
+  /** Every batch move of the last week with its reason (moves.ts); kept in the store. */
+  let moves: BatchMove[] = [];
+  /** Why the next re-plan may not keep the frozen window (a line stop or resume, the guard), and for which processes (all when empty). */
+  let release: { reason: string; processes: Set<string> } | null = null;
+  /** The plan in force's runs in absolute time (fixed ones it kept included). */
+  const timedRuns = (): TimedRun[] => (current?.runs ?? []).map((r) => ({ process: r.process, batch: r.batch, start: current!.startMs + r.startSlot * current!.resolutionMs, end: current!.startMs + (r.startSlot + r.slots) * current!.resolutionMs }));
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
     ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
@@ -116,26 +131,38 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */
-  const buildInput = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; waitingIds: Record<string, number[]> } | { refused: string }> => {
+  const buildInput = async (cfg: PlannerConfig, now: number, hold?: Hold): Promise<{ input: PlannerInput; waitingIds: Record<string, number[]> } | { refused: string }> => {
     const { starts, price, source, resolutionMs } = await loadPrices(now, cfg.horizonHours);
     if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
     const first = starts[0]!;
-    const history = startedRuns(now);
+    // The runs the re-plan keeps (frozen.ts) count like started ones: fixed, and done from the day's quota.
+    const kept = (hold?.kept ?? []).filter((r) => r.end <= first + starts.length * resolutionMs);
+    const startedOnly = startedRuns(now);
+    const history = [...startedOnly, ...kept];
     const fixedRuns: PlannedRun[] = history
       .filter((r) => r.end > first)
       .map((r) => ({ process: r.process, batch: r.batch, startSlot: Math.round((r.start - first) / resolutionMs), slots: Math.round((r.end - r.start) / resolutionMs) }));
     const today = localDate(now, tz);
-    const startedToday = (process: string) => history.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
-    const fixed = (process: string) => fixedRuns.filter((r) => r.process === process).length;
-    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, cfg.processes, cfg.order, startedToday);
+    // The work as the free re-plan sees it (the started runs only); a kept run is one of its day's runs and of the
+    // horizon's, not one more (a day whose quota the kept runs already fill gets none).
+    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, cfg.processes, cfg.order, (p) => startedOnly.filter((r) => r.process === p && localDate(r.start, tz) === today).length);
+    for (const r of kept) {
+      const day = days.find((d) => d.day === localDate(r.start, tz));
+      if (day && (day.runs[r.process] ?? 0) > 0) day.runs[r.process]!--;
+      if ((runsToPlace[r.process] ?? 0) > 0) runsToPlace[r.process]!--;
+    }
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
     // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
     // running b runs already consumed, and at least what keeps today's quota counts consistent.
-    const done = (process: string) => history.filter((r) => r.process === process && r.end <= first).length;
+    // Counted on the started runs only: the kept runs (frozen.ts) keep the pairing they had, as the first runs after
+    // the started ones in both lists (no new run of a process starts before its last kept one).
+    const done = (process: string) => startedOnly.filter((r) => r.process === process && r.end <= first).length;
+    const startedFixed = (process: string) => startedOnly.filter((r) => r.process === process && r.end > first).length;
+    const startedOnlyToday = (process: string) => startedOnly.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
     const orderCredit = Object.fromEntries(
       cfg.order.slice(1).map((b, i) => {
         const a = cfg.order[i]!;
-        return [b, Math.max(done(a) - done(b), fixed(b), startedToday(a) - startedToday(b) + fixed(b) - fixed(a))];
+        return [b, Math.max(done(a) - done(b), startedFixed(b), startedOnlyToday(a) - startedOnlyToday(b) + startedFixed(b) - startedFixed(a))];
       }),
     );
     // The batches waiting for each later step: through the previous step before the horizon, not yet started here,
@@ -154,6 +181,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
     }
+    if (hold) input.processes = input.processes.map((p) => (hold.until[p.name] !== undefined ? { ...p, frozenUntil: hold.until[p.name] } : p));
     return { input, waitingIds };
   };
 
@@ -164,12 +192,14 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
    * plan and costs less (a solver stopped by its time limit, the greedy fallback), it becomes the plan, so the
    * saving is never negative without a reason; otherwise `savedReason` says what the shift breaks.
    */
-  const solve = async (cfg: PlannerConfig, now: number): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineRuns?: PlannedRun[]; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string } | { refused: string }> => {
-    const built = await buildInput(cfg, now);
+  const solve = async (cfg: PlannerConfig, now: number, hold?: Hold): Promise<{ input: PlannerInput; outcome: PlanOutcome; baselineEur: number | null; baselineUsable: boolean; savedReason: string | null; waitingIds: Record<string, number[]>; carried?: string; baselineRuns?: PlannedRun[] } | { refused: string }> => {
+    const built = await buildInput(cfg, now, hold);
     if ('refused' in built) return built;
     const { waitingIds } = built;
     const { input, outcome: planned, carried } = await planKeepingDays(built.input);
-    const number = (runs: PlannedRun[]) => assignBatchIds(input, runs, waitingIds, nextBatch);
+    // New batches take ids after the kept ones (which have not started, so nextBatch does not count them yet).
+    const firstFree = Math.max(nextBatch, ...(hold?.kept ?? []).map((r) => r.batch + 1));
+    const number = (runs: PlannedRun[]) => assignBatchIds(input, runs, waitingIds, firstFree);
     let outcome: PlanOutcome = { ...planned, runs: number(planned.runs) };
     const shift = { ...input, forbidden: input.starts.map((t, i) => input.forbidden[i]! || !inWindows([cfg.baselineShift], t, tz)) };
     let baseline = solveGreedy(shift, { earliest: true });
@@ -190,7 +220,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       else if (outcome.infeasible) savedReason = 'the plan cannot do all the work (see infeasible), so it is not comparable with the fixed shift';
       else savedReason = `the fixed shift costs less only because it breaks the plan's constraints: ${broken.slice(0, 3).join('; ')}${split ? '' : ' (and it cannot keep the daily batches on their days)'}`;
     }
-    return { input, outcome, baselineEur, baselineRuns: shiftRuns, baselineUsable: usable, savedReason, waitingIds, ...(carried ? { carried } : {}) };
+    return { input, outcome, baselineEur, baselineUsable: usable, savedReason, waitingIds, baselineRuns: shiftRuns, ...(carried ? { carried } : {}) };
+  };
+
+  /** The forecast's 10-90 % band per slot of `input` (null where not forecast or not stored). */
+  const bandOf = async (input: PlannerInput) => {
+    const from = input.starts[0]!;
+    const to = input.starts.at(-1)! + input.resolutionMs;
+    const read = async (side: string) => hourly(await ctx.store.read(`forecast.${ctx.config.models.priceSeries}.${side}`, from, to));
+    const [low, high] = [await read('low'), await read('high')];
+    const at = (slots: typeof low, t: number) => slots.find((s) => s.start <= t && s.end > t)?.value ?? null;
+    return { low: input.starts.map((t) => at(low, t)), high: input.starts.map((t) => at(high, t)) };
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
@@ -265,7 +305,33 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return run;
   };
 
-  const plan = async (options: { fresh?: boolean } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
+  type Solved = Awaited<ReturnType<typeof solve>>;
+  /**
+   * Why a plan that keeps runs of the plan in force (frozen.ts) is not usable where the free plan `free` is, or null:
+   * no plan, or it cannot do the work, does less of it, breaks a holding limit the free plan keeps, or pairs two
+   * runs of one process with one batch.
+   */
+  const unsoundHold = async (held: Solved, freePlan: () => Promise<Solved>): Promise<string | null> => {
+    if ('refused' in held) return held.refused;
+    if (held.outcome.infeasible) return held.outcome.infeasible.join('; ');
+    const all = (x: typeof held) => [...x.input.fixedRuns.filter((r) => r.startSlot >= 0 || r.startSlot + r.slots > 0), ...x.outcome.runs];
+    const ids = all(held).map((r) => `${r.process} #${r.batch}`);
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice) return `batch order: ${twice} twice`;
+    // Only a plan that carried work past midnight or breaks a holding limit can do less than the free plan: the
+    // free plan is solved for the comparison only then.
+    const breaches = (x: typeof held) => holdingBreaches(heldIntervals(x.input, x.outcome.runs)).length;
+    if (!held.carried && !breaches(held)) return null;
+    const free = await freePlan();
+    if ('refused' in free) return null;
+    const count = (x: typeof held, p: string) => all(x).filter((r) => r.process === p && x.input.starts[0]! + r.startSlot * x.input.resolutionMs > ctx.clock.now()).length;
+    const short = planCfg.processes.find((p) => count(held, p.name) < count(free, p.name));
+    if (short) return `it plans fewer ${short.name} runs`;
+    if (breaches(held) > breaches(free)) return `it breaks a holding limit: ${describeBreach(held.input, holdingBreaches(heldIntervals(held.input, held.outcome.runs))[0]!)}`;
+    return null;
+  };
+
+  const plan = async (options: { fresh?: boolean; reason?: string } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
     // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
     const untrusted = ctx.clockUntrusted?.();
     if (untrusted) {
@@ -273,14 +339,33 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       throw Object.assign(new Error(`planner: wall clock not trusted (${untrusted}); nothing is planned until it is known good`), { statusCode: 409 });
     }
     const now = ctx.clock.now();
-    const solved = await solve(planCfg, now);
+    // The frozen window (frozen.ts): the plan in force's runs starting within it are kept, nothing new starts in it,
+    // unless an operator's change, a line stop or resume, or the guard released it (for the processes it names).
+    const frozenMs = planCfg.frozenMinutes * 60_000;
+    const before = timedRuns();
+    const released = options.fresh ? { reason: options.reason ?? 'an operator changed the plan (quota or contracted power)', processes: new Set<string>() } : release;
+    const releasedAll = !!released && !released.processes.size;
+    const holdOf = (kept: TimedRun[]): Hold => ({ kept, until: noNewStartBefore(planCfg.processes.map((p) => p.name).filter((p) => !released?.processes.has(p)), kept, now + frozenMs) });
+    const frozen = current && frozenMs > 0 && !releasedAll ? holdOf(frozenRuns(before, now, frozenMs, released?.processes)) : undefined;
+    let solved = await solve(planCfg, now, frozen);
+    let holdFailed: string | null = null;
+    if (frozen) {
+      // The window cannot be kept (e.g. new heat, a quota or a holding limit the kept runs no longer fit): planned free, said why.
+      let free: Solved | undefined;
+      const freePlan = async () => (free ??= await solve(planCfg, now));
+      const unsound = await unsoundHold(solved, freePlan);
+      if (unsound) {
+        holdFailed = `the frozen window cannot be kept (${unsound})`;
+        solved = await freePlan();
+      }
+    }
+    let hold = holdFailed ? undefined : frozen;
     if ('refused' in solved) {
       tracker.set('degraded', `no plan: ${solved.refused}`, 'inputs_missing');
       await alert('STALE_INPUT', 'warning', `planner: ${solved.refused}`);
       throw Object.assign(new Error(`planner: ${solved.refused}`), { statusCode: 409 });
     }
-    let { outcome, savedReason } = solved;
-    const { input, baselineEur, baselineUsable, carried, waitingIds } = solved;
+    let { outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = solved;
     let keptPrevious = false;
     if (current && !options.fresh && !outcome.infeasible) {
       // Stability: keep the previous plan's remaining runs unless the new one saves more than the threshold.
@@ -288,7 +373,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / input.resolutionMs) }))
         .filter((r) => r.startSlot >= 0 && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot));
       const sameWork = input.processes.every((p) => previous.filter((r) => r.process === p.name).length === (input.runsToPlace[p.name] ?? 0));
-      const numbered = assignBatchIds(input, previous, waitingIds, nextBatch);
+      const numbered = assignBatchIds(input, previous, waitingIds, Math.max(nextBatch, ...(hold?.kept ?? []).map((r) => r.batch + 1)));
       if (sameWork && !violations(input, numbered).length && !holdingBreaches(heldIntervals(input, numbered)).length) {
         const previousEur = totalCost(input, numbered).eur;
         // Kept only while it does not cost more than the fixed shift it is compared with.
@@ -299,16 +384,66 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         }
       }
     }
+    // Batch moves (moves.ts): what this plan changes of the plan in force's runs not yet started.
+    const planId = `${formatUtcIso(now)}#${version + 1}`;
+    const abs = (inp: PlannerInput, runs: PlannedRun[]): TimedRun[] => runs.map((r) => ({ process: r.process, batch: r.batch, start: inp.starts[0]! + r.startSlot * inp.resolutionMs, end: inp.starts[0]! + (r.startSlot + r.slots) * inp.resolutionMs }));
+    const today = localDate(now, tz);
+    let diff = current && !keptPrevious ? diffBatches(before, abs(input, [...input.fixedRuns, ...outcome.runs]), now) : new Map<number, BatchMove['steps']>();
+    const forcedReason = released?.reason ?? holdFailed ?? (outcome.infeasible ? 'the plan cannot do all the work' : null);
+    let moveReason = forcedReason;
+    let limitNote: string | null = null;
+    if (diff.size && !forcedReason) {
+      // Moves for the cost alone: compared with keeping every run of the plan in force (new work placed after them);
+      // made only when they save more than planner.replanThresholdEur and fit in the day's planner.maxMovesPerDay.
+      const keepAll = holdOf(frozenRuns(before, now, Infinity, released?.processes));
+      const pinned = await solve(planCfg, now, keepAll);
+      const free = solved;
+      const unsound = await unsoundHold(pinned, async () => free);
+      const pinnedOk = !unsound && !('refused' in pinned);
+      const gain = pinnedOk ? pinned.outcome.costEur - outcome.costEur : Infinity;
+      const fits = withinLimit(moves, today, diff.size, planCfg.maxMovesPerDay);
+      if (pinnedOk && (gain <= planCfg.replanThresholdEur || !fits)) {
+        ({ outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = pinned);
+        hold = keepAll;
+        keptPrevious = true;
+        if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but ${movesOn(moves, today).all} of the day's ${planCfg.maxMovesPerDay} moves are made (planner.maxMovesPerDay)`;
+        diff = diffBatches(before, abs(input, [...input.fixedRuns, ...outcome.runs]), now);
+        moveReason = diff.size ? 'the plan in force kept whole still had to move these (batch order)' : null;
+      } else moveReason = pinnedOk ? `saves ${gain.toFixed(2)} € against keeping the plan in force` : `the plan in force cannot take the work (${unsound})`;
+    }
+    const made = movesOf(diff, { now, timezone: tz, reason: moveReason ?? 're-plan', forced: !!forcedReason || !moveReason?.startsWith('saves'), planId });
+    moves = pruneMoves([...moves, ...made], addDays(today, -7));
+    release = null;
     version++;
-    const doc = planDocument(input, outcome, { planId: `${formatUtcIso(now)}#${version}`, version, createdAt: now, baselineEur, baselineRuns: solved.baselineRuns ?? null, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
-    current = { doc, runs: outcome.runs, startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
+    const planned = planDocument(input, outcome, { planId, version, createdAt: now, baselineEur, baselineRuns: baselineRuns ?? null, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
+    const order = planCfg.processes.map((p) => p.name);
+    const band = baselineRuns && !outcome.infeasible ? await bandOf(input).then((b) => savingBand(input, outcome.runs, baselineRuns!, b.low, b.high, { seed: version })) : null;
+    const firstForecast = input.priceSource.indexOf('forecast');
+    const doc: PlanDocumentPayload = {
+      ...planned,
+      // In time order (the kept runs are fixed ones, which the document lists first otherwise).
+      runs: [...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)),
+      ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
+      ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
+      stability: {
+        frozen_until: hold && frozenMs > 0 ? formatUtcIso(now + frozenMs) : null,
+        released: released?.reason ?? holdFailed,
+        moves_today: movesOn(moves, today).all,
+        max_moves_per_day: planCfg.maxMovesPerDay,
+        moves: moves.filter((m) => m.day === today),
+      },
+    };
+    // The plan in force holds the runs it kept (fixed, not started) as well as the ones it placed.
+    const keptRuns = input.fixedRuns.filter((r) => input.starts[0]! + r.startSlot * input.resolutionMs > now);
+    current = { doc, runs: [...keptRuns, ...outcome.runs], startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
     await publish(doc, input, outcome.runs);
     await alertsFor(doc, input);
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
     await ctx.store.setValue('planner.nextBatch', nextBatch);
+    await ctx.store.setValue('planner.moves', moves);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
-    return { doc, summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept: gain below threshold)' : ''}${carried ? `; ${carried}` : ''}` };
+    return { doc, summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept)' : ''}; ${made.length} batch move(s), ${doc.stability!.moves_today} today${carried ? `; ${carried}` : ''}` };
   };
 
   const withChanges = (changes: PlanChanges): PlannerConfig => ({
@@ -347,10 +482,21 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
           const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
           if (!Number.isFinite(until)) return refuse(`"until" is not a date: ${JSON.stringify(body.until)}`);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
+          // A line stop or resume releases the frozen window for the re-plan it causes (frozen.ts).
+          release = { reason: `line ${line}: ${body.command} (override)`, processes: new Set() };
           ctx.store.setValue('planner.overrides', [...overrides.values()]).catch((e: unknown) => tracker.set('degraded', `override not saved: ${errorMessage(e)}`, 'store_failed'));
           void serially(() => plan()).catch(() => undefined);
         } else refuse(`"command" must be ack, stop or resume (got ${JSON.stringify(body.command ?? null)})`);
       });
+      // The quarter-hour guard moved a run of the plan: the next re-plan may move that line's frozen runs (frozen.ts).
+      ctx.bus.on('power.guard', 'planner', (e) => {
+        const lines = [...new Set(e.shifts.map((x) => x.line))];
+        const processes = planCfg.processes.filter((p) => lines.includes(p.line)).map((p) => p.name);
+        if (!processes.length) return;
+        const reason = `quarter-hour guard moved ${lines.join(', ')}: ${e.shifts[0]!.reason}`;
+        release = release && !release.processes.size ? release : { reason, processes: new Set([...(release?.processes ?? []), ...processes]) };
+      });
+      moves = (await ctx.store.getValue<BatchMove[]>('planner.moves')) ?? [];
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);
       current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;

@@ -78,6 +78,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       if (slots.length) await ctx.store.write(forecastSeriesId(f.series, band.name), 'EUR/MWh', slots, { source: `${PRICE_MODEL}@${f.version}`, fetchedAt: f.issuedAt });
     }
     await ctx.store.write(`forecast.${f.series}`, 'EUR/MWh', f.slots.map((s) => ({ start: s.start, end: s.end, value: s.value })), { source: `${PRICE_MODEL}@${f.version}`, fetchedAt: f.issuedAt, replaceRange: true });
+    // The calibrated 10-90 % band, for the planner's saving range (gateway/planner/band.ts).
+    for (const side of ['low', 'high'] as const) await ctx.store.write(`forecast.${f.series}.${side}`, 'EUR/MWh', f.slots.map((s) => ({ start: s.start, end: s.end, value: s[side] })), { source: `${PRICE_MODEL}@${f.version}`, fetchedAt: f.issuedAt, replaceRange: true });
     await ctx.mqtt.publish(
       topics.forecastPrices,
       {

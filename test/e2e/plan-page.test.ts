@@ -136,6 +136,13 @@ describe.skipIf(!CHROMIUM)('the plan on the status page', { timeout: 240_000 }, 
           expect(states.length).toBe(status.lines.filter((l: { command: unknown }) => l.command).length);
           for (const s of states) expect(s).toMatch(lang === 'es' ? /^(running:en marcha|next:siguiente)$/ : /^(running:running now|next:next)$/);
           expect(states.some((s) => s.startsWith('running'))).toBe(true);
+          // Stability (issue #23): the frozen window and the day's batch moves against the limit, as the plan says.
+          expect(await page.locator('#plan-moves').textContent()).toBe(`${status.plan.stability.moves_today}/${status.plan.stability.max_moves_per_day}`);
+          // Where the plan is on forecast prices, the saving's 10-90 % range (gateway/planner/band.ts).
+          const fb = status.plan.forecast_band;
+          expect(await page.locator('#plan-band').count()).toBe(fb ? 1 : 0);
+          if (fb) expect(await page.locator('#plan-band').textContent()).toMatch(lang === 'es' ? /^precios previstos desde .+: ahorro? .+–.+ € \(10–90 %\)$/ : /^forecast prices from .+: saved? .+–.+ € \(10–90 %\)$/);
+          expect(await page.locator('#plan-stability').textContent()).toMatch(lang === 'es' ? /^plan fijo hasta \d{2}:\d{2} · cambios de lote hoy: \d+\/2$/ : /^plan frozen until \d{2}:\d{2} · batch moves today: \d+\/2$/);
         } finally {
           await page.close();
         }

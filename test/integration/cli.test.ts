@@ -146,11 +146,11 @@ describe('CLI errors are one clear sentence and exit 2', () => {
   });
 
   it('the simulate report never prints NaN or Infinity (one day, all plans cost the same)', () => {
-    const day = { date: '2018-01-01', planEur: 10, baselineEur: 10, hindsightEur: 10, priceSource: 'published' as const, method: 'milp' };
-    const text = formatSimulation({ setup: 'plan fixed at 14:00 the day before on published prices; no weather', days: [day], skipped: [], totals: { planEur: 10, baselineEur: 10, hindsightEur: 10, kwh: 5 } }, '2018-01-01', '2018-01-02');
+    const day = { date: '2018-01-01', planEur: 10, baselineEur: 10, hindsightEur: 10, priceSource: 'published' as const, method: 'milp', liveEur: 10, moves: 0, liveBroke: false };
+    const text = formatSimulation({ setup: 'plan fixed at 14:00 the day before on published prices; no weather', days: [day], skipped: [], totals: { planEur: 10, baselineEur: 10, hindsightEur: 10, kwh: 5, liveEur: 10, moves: 0 } }, '2018-01-01', '2018-01-02');
     expect(text).toMatch(/share of the perfect-hindsight saving kept: n\/a/);
     expect(text).not.toMatch(/NaN|Infinity/);
-    const zero = formatSimulation({ setup: 'plan fixed at 14:00 the day before on published prices; no weather', days: [{ ...day, planEur: 0, baselineEur: 0, hindsightEur: 0 }], skipped: [], totals: { planEur: 0, baselineEur: 0, hindsightEur: 0, kwh: 0 } }, '2018-01-01', '2018-01-02');
+    const zero = formatSimulation({ setup: 'plan fixed at 14:00 the day before on published prices; no weather', days: [{ ...day, planEur: 0, baselineEur: 0, hindsightEur: 0, liveEur: 0 }], skipped: [], totals: { planEur: 0, baselineEur: 0, hindsightEur: 0, kwh: 0, liveEur: 0, moves: 0 } }, '2018-01-01', '2018-01-02');
     expect(zero).not.toMatch(/NaN|Infinity/);
   });
 

@@ -84,6 +84,11 @@ describe('models through the whole gateway (replayed real prices and weather)', 
   it('publishes the forecast and the current recommendation, retained, and tracks accuracy once prices arrive', async () => {
     const f = await sub.waitFor('choco-edge/forecast/prices');
     expect(f.slots).toHaveLength(48);
+    // The 10-90 % band is stored beside the forecast, for the plan's saving range (gateway/planner/band.ts).
+    for (const side of ['low', 'high'] as const) {
+      const stored = await gw.store.read(`forecast.${f.series}.${side}`, Date.parse(f.slots[0].start), Date.parse(f.slots.at(-1).start) + 3_600_000);
+      expect(stored.map((s) => s.value)).toEqual(f.slots.map((s: Record<string, number>) => s[side]));
+    }
     const r = await sub.waitFor('choco-edge/recommendation/model');
     expect(r).toMatchObject({ method: 'model', hour_start: '2018-04-02T10:00:00Z' });
     // A day later, with the scheduled runs paused and finished: the test runs what it needs itself, so that no

@@ -15,7 +15,15 @@ describe('simulate with the forecast the gateway would have had at 10:00 the day
     expect(recal.days.every((d) => d.priceSource === 'forecast')).toBe(true);
     // Hindsight is the best plan on the real prices; the forecast-based plan pays at least as much.
     expect(recal.totals.planEur).toBeGreaterThanOrEqual(recal.totals.hindsightEur - 1e-6);
+    // The plan the gateway runs (re-planned on the published prices after the auction, ≤ 2 batch moves a day):
+    // never worse than hindsight, never more moves than the limit on a day, and on published prices it is the plan.
+    expect(recal.totals.liveEur).toBeGreaterThanOrEqual(recal.totals.hindsightEur - 1e-6);
+    expect(recal.totals.liveEur).toBeLessThanOrEqual(recal.totals.planEur + 1e-6);
+    expect(Math.max(...recal.days.map((d) => d.moves))).toBeLessThanOrEqual(config.planner.maxMovesPerDay);
+    expect(formatSimulation(recal, from, to)).toMatch(/plan the gateway runs .*: saved -?\d+\.\d\d €, -?\d+\.\d % of the hindsight saving; \d+\.\d\d batch moves a day/);
     const published = await simulate(config, { prices, from, to, decisionHour: 14 });
+    expect(published.totals.liveEur).toBe(published.totals.planEur);
+    expect(published.totals.moves).toBe(0);
     expect(published.totals.planEur).toBeCloseTo(published.totals.hindsightEur, 1);
     const naive = await simulate(config, { prices, from, to, decisionHour: 10, forecaster: 'network', modelDir: undefined });
     // Without any model the plan falls back to yesterday's prices: a different plan from the recalibrated one.

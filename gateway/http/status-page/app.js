@@ -208,7 +208,13 @@
     const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>${why}`;
     const infeasible = plan.infeasible.length ? ` · <span class="badge stale">${plan.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}</span>` : '';
     const holding = (plan.holding_breaches || []).length ? ` · <span class="badge stale" id="plan-holding">${plan.holding_breaches.map((x) => message('PLAN', x) ?? esc(x)).join('; ')}</span>` : '';
-    setHtml('plan', `<div class="timeline">${rows}${axis}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved} · ${fmt(plan.totals.kwh, 0)} kWh${holding}${infeasible}</p>`);
+    // Stability (issue #23): the frozen window and the day's batch moves against the limit, each move's reason in the title.
+    const st = plan.stability;
+    const stability = st ? ` · <span id="plan-stability" title="${esc(st.moves.map((m) => `${t('batch')} ${m.batch} · ${localTime(m.at)} · ${m.reason}`).join('\n'))}">${st.frozen_until ? `${t('frozenUntil')} ${localTime(st.frozen_until)}` : `${t('frozenReleased')}${st.released ? ` (${esc(st.released)})` : ''}`} · ${t('movesToday')}: <b id="plan-moves">${fmt(st.moves_today, 0)}/${fmt(st.max_moves_per_day, 0)}</b></span>` : '';
+    // How sure the saving is where the plan is on forecast prices (gateway/planner/band.ts): its 10-90 % range.
+    const fb = plan.forecast_band;
+    const band = fb ? ` · <span id="plan-band">${t('forecastFrom')} ${localTime(fb.first_forecast, true)}: ${t('saved')} ${fmt(fb.saved_p10_eur)}–${fmt(fb.saved_p90_eur)} € (10–90 %)</span>` : '';
+    setHtml('plan', `<div class="timeline">${rows}${axis}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved}${band} · ${fmt(plan.totals.kwh, 0)} kWh${stability}${holding}${infeasible}</p>`);
     // Positions go through the CSSOM: the Content-Security-Policy refuses inline style attributes.
     for (const el of $('plan').querySelectorAll('[data-left]')) {
       el.style.left = el.dataset.left;
