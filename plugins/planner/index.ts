@@ -234,6 +234,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
+    // Known before anything names it: a PLC may acknowledge a line command before the rest of the plan is out.
+    recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);
     await ctx.mqtt.publish(topics.plan, doc, { retain: true });
     const now = ctx.clock.now();
     for (const p of planCfg.processes) {
@@ -261,7 +263,6 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const after = doc.hours.filter((h) => Date.parse(h.start) > Date.parse(rec.hour_start)).slice(0, 12);
       await ctx.mqtt.publish(topics.recommendationCurrent, { v: PAYLOAD_VERSION, method: 'plan', at: formatUtcIso(now), ...rec, next: after.map((h) => ({ start: h.start, recommendation: h.recommendation, urgency: h.urgency })) }, { retain: true });
     }
-    recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 

@@ -42,7 +42,7 @@ describe('simulate with the site: the plan, the fixed shift and hindsight billed
     expect(site.plan.excessQuarterHours).toBeGreaterThan(0);
     expect(site.plan.amounts.excess_eur).toBeGreaterThan(0);
     const text = formatSimulation(result, from, to);
-    expect(text.split('\n').at(-1)).toMatch(/^total: plan_eur=\d+\.\d\d baseline_eur=\d+\.\d\d hindsight_eur=\d+\.\d\d excess_eur=\d+\.\d\d excess_quarter_hours=\d+$/);
+    expect(text.split('\n').at(-1)).toMatch(/^total: plan_eur=\d+\.\d\d live_eur=\d+\.\d\d moves=[\d.]+ baseline_eur=\d+\.\d\d hindsight_eur=\d+\.\d\d excess_eur=\d+\.\d\d excess_quarter_hours=\d+$/);
     expect(text).toMatch(/share of the perfect-hindsight bill saving kept: /);
     // With room for every run (1000 kW contracted), no excess at all.
     const roomy = testConfig('http://127.0.0.1:9', { energy: { contract: contract(1000) } });
