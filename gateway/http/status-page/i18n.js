@@ -71,6 +71,7 @@ window.CHOCO_I18N = (() => {
     plc_write_retrying: { es: 'fallo al escribir en el PLC; se reintenta', en: 'write to the PLC failed; retrying' },
     plc_unreachable: { es: 'modo sin escritura: no se puede leer el PLC', en: 'write-nothing mode: the PLC cannot be read' },
     overrun: { es: 'el ciclo de lectura no da abasto', en: 'the poll cycle overruns' },
+    no_base_load: { es: 'sin carga base aún: el contador general tiene menos días medidos de los necesarios y no hay perfil configurado; se prevé 0 kW', en: 'no base load yet: the site meter has fewer measured days than needed and no profile is configured; 0 kW forecast' },
     unknown: { es: 'error sin clasificar (ver el detalle técnico)', en: 'unclassified error (see the technical detail)' },
   };
   /** What each alert code means. */
