@@ -283,6 +283,7 @@ async function main(): Promise<number> {
       const step = Number(options['step-kw'] ?? 1);
       const resolved = resolveContract(contract);
       const advice = advisePower(resolved, parseReadings(readInputText(options.readings, '--readings'), options.readings), { stepKw: step });
+      for (const w of advice.warnings) process.stderr.write(`choco-edge advise-power: warning: ${w}\n`);
       process.stdout.write(`${finiteReport(formatAdvice(advice, resolved), 'advise-power')}\n`);
       return 0;
     }

@@ -49,16 +49,24 @@ export function parseReadings(text: string, name: string): ReadingRow[] {
       kvarh = Number(f[2]);
       if (!Number.isFinite(kvarh) || kvarh < 0) throw new InputError(`${at}: kvarh ${JSON.stringify(f[2])} is not a number ≥ 0`);
     }
-    const prev = out[out.length - 1];
-    if (prev) {
-      if (t === prev.start) throw new InputError(`${at}: ${formatUtcIso(t)} duplicates row ${prev.row}`);
-      if (t < prev.start) throw new InputError(`${at}: ${formatUtcIso(t)} comes before row ${prev.row} (${formatUtcIso(prev.start)}); rows must be sorted by time`);
-      if (t > prev.start + QUARTER_HOUR_MS) {
-        const gap = (t - prev.start) / QUARTER_HOUR_MS - 1;
-        throw new InputError(`${at}: ${formatUtcIso(t)} follows ${formatUtcIso(prev.start)} (row ${prev.row}), so ${gap} quarter-hour${gap > 1 ? 's are' : ' is'} missing from ${formatUtcIso(prev.start + QUARTER_HOUR_MS)}`);
-      }
-    }
     out.push({ start: t, kwh, ...(kvarh !== undefined ? { kvarh } : {}), quality: 'measured', row });
+  }
+  // Order first, over the whole file, then gaps: two rows swapped are "unsorted" (naming the rows), never a
+  // "missing" quarter-hour that is in fact a few rows further down.
+  for (let i = 1; i < out.length; i++) {
+    const prev = out[i - 1]!;
+    const r = out[i]!;
+    const at = `--readings ${name} row ${r.row}`;
+    if (r.start === prev.start) throw new InputError(`${at}: ${formatUtcIso(r.start)} duplicates row ${prev.row}`);
+    if (r.start < prev.start) throw new InputError(`${at}: ${formatUtcIso(r.start)} comes before row ${prev.row} (${formatUtcIso(prev.start)}); rows must be sorted by time`);
+  }
+  for (let i = 1; i < out.length; i++) {
+    const prev = out[i - 1]!;
+    const r = out[i]!;
+    if (r.start > prev.start + QUARTER_HOUR_MS) {
+      const gap = (r.start - prev.start) / QUARTER_HOUR_MS - 1;
+      throw new InputError(`--readings ${name} row ${r.row}: ${formatUtcIso(r.start)} follows ${formatUtcIso(prev.start)} (row ${prev.row}), so ${gap} quarter-hour${gap > 1 ? 's are' : ' is'} missing from ${formatUtcIso(prev.start + QUARTER_HOUR_MS)}`);
+    }
   }
   if (!out.length) throw new InputError(`--readings ${name}: no rows after the header`);
   return out;

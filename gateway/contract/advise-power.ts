@@ -66,6 +66,14 @@ export interface PowerAdvice {
   quarterHours: number;
   /** Highest quarter-hour demand per period, kW. */
   peakKw: number[];
+  /** Quarter-hours of the readings in each power period (index 0 = P1). */
+  periodQuarterHours: number[];
+  /**
+   * Why the advice may not hold, one sentence each (empty when the readings cover a full year and every period):
+   * readings of less than a year (`FULL_YEAR_DAYS`), periods with no quarter-hours, periods with fewer than
+   * `FEW_PERIOD_QUARTER_HOURS`.
+   */
+  warnings: string[];
 }
 
 export interface AdviseOptions {
@@ -82,6 +90,10 @@ export class AdviceInputError extends InputError {}
 const QUARTER_HOUR_MS = 900_000;
 /** 12 months at most: a leap year's 366 days. */
 const MAX_DAYS = 366;
+/** A full year of readings: fewer days than this and the advice misses a season (and weighs a fraction of the power term). */
+export const FULL_YEAR_DAYS = 365;
+/** A period with fewer quarter-hours than 10 whole days' worth is advised on little evidence. */
+export const FEW_PERIOD_QUARTER_HOURS = 960;
 
 /** Demands of one period in one month, sorted high to low, with prefix sums of x and x² for O(log n) excess. */
 class MonthDemands {
@@ -219,7 +231,21 @@ export function advisePower(contract: PowerContract, quarterHours: readonly Quar
   const advisedKw = blocks.flatMap((b) => b.periods.map(() => round3(b.k * step)));
   const current = costOf(prep, contract, contract.contractedKw);
   const advised = costOf(prep, contract, advisedKw);
-  return { advisedKw, current, advised, savingEur: current.totalEur - advised.totalEur, days: prep.days, months: prep.months, quarterHours: quarterHours.length, peakKw: prep.peakKw.map(round3) };
+  const periodQuarterHours = prep.byPeriod.map((months) => months.reduce((n, m) => n + m.sorted.length, 0));
+  return { advisedKw, current, advised, savingEur: current.totalEur - advised.totalEur, days: prep.days, months: prep.months, quarterHours: quarterHours.length, peakKw: prep.peakKw.map(round3), periodQuarterHours, warnings: adviceWarnings(prep.days, prep.months, periodQuarterHours) };
+}
+
+/** The warnings of PowerAdvice.warnings (see there). */
+function adviceWarnings(days: number, months: string[], periodQuarterHours: number[]): string[] {
+  const out: string[] = [];
+  if (days < FULL_YEAR_DAYS) {
+    out.push(`the readings cover ${days} day${days === 1 ? '' : 's'} (${months.length} month${months.length === 1 ? '' : 's'}), less than a full year: the advice weighs ${days}/365 of a year's power term against these months' excess only and misses the seasons not in the readings; do not change the contract on it without a year of readings`);
+  }
+  const none = periodQuarterHours.flatMap((n, p) => (n === 0 ? [`P${p + 1}`] : []));
+  const few = periodQuarterHours.flatMap((n, p) => (n > 0 && n < FEW_PERIOD_QUARTER_HOURS ? [`P${p + 1} (${n})`] : []));
+  if (none.length) out.push(`${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no quarter-hours in the readings: ${none.length === 1 ? 'its' : 'their'} advice follows from the order P1 ≤ … ≤ P6 and the power term alone`);
+  if (few.length) out.push(`${few.join(', ')} ${few.length === 1 ? 'has' : 'have'} fewer than ${FEW_PERIOD_QUARTER_HOURS} quarter-hours (10 days' worth) in the readings: little evidence for ${few.length === 1 ? 'its' : 'their'} advice`);
+  return out;
 }
 
 /** The power + excess cost of the quarter-hours under any set of contracted powers (for comparisons and tests). */

@@ -66,6 +66,8 @@ export function registerEnergyRoutes(app: FastifyInstance, gw: HttpContext): voi
         saving_eur: round2(advice.savingEur),
         days: advice.days,
         months: advice.months,
+        period_quarter_hours: advice.periodQuarterHours,
+        warnings: advice.warnings,
       };
     },
   );

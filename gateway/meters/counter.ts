@@ -31,7 +31,16 @@ export interface CounterOptions {
 }
 
 export interface CounterReading {
+  /** When the counter's answer arrived (ms, gateway clock). */
   at: number;
+  /**
+   * When the request that read the counter was sent (ms, same clock as `at`; default `at`). The counter's value is
+   * of some instant between the two: a stall of the poller (an event-loop pause, a slow link, an accelerated demo
+   * clock) between the meter answering and the answer being taken moves `at` but not the value. The jump rule
+   * therefore allows what the circuit could import from the anchor's request to this answer, the longest the two
+   * values can be apart; a real jump (more than that) is still found.
+   */
+  requestedAt?: number;
   importKwh: number;
   kw: number;
   importKvarh?: number | null;
@@ -54,6 +63,8 @@ export interface CounterVerdict {
 
 interface Anchor {
   at: number;
+  /** The anchor reading's `requestedAt` (absent in state saved before it existed: `at`). */
+  requestedAt?: number;
   kwh: number;
   kvarh: number | null;
 }
@@ -122,7 +133,7 @@ export class MeterCounter {
     this.identical = same && r.kw !== 0 ? this.identical + 1 : 0;
     const anchor = this.anchor;
     if (!anchor) {
-      this.anchor = { at: r.at, kwh: r.importKwh, kvarh };
+      this.anchor = { at: r.at, requestedAt: Math.min(r.at, r.requestedAt ?? r.at), kwh: r.importKwh, kvarh };
       this.nextQh ??= quarterHourStart(r.at);
       return { quality: 'good' };
     }
@@ -130,7 +141,9 @@ export class MeterCounter {
     const gapMessage = `no reading for ${minutes(r.at - (prev?.at ?? anchor.at))}`;
     const rise = r.importKwh - anchor.kwh;
     const span = r.at - anchor.at;
-    const possible = (this.limitKw() * span) / 3_600_000;
+    // The longest the two counter values can be apart: from the anchor's request to this answer (see requestedAt).
+    const window = r.at - Math.min(anchor.at, anchor.requestedAt ?? anchor.at);
+    const possible = (this.limitKw() * window) / 3_600_000;
     if (rise < -EPS_KWH) {
       const reset = r.importKwh <= possible + 1;
       this.restart(r, kvarh);
@@ -144,7 +157,7 @@ export class MeterCounter {
     const step = r.resolutionKwh ?? 0;
     if (rise > possible + step + EPS_KWH) {
       this.restart(r, kvarh);
-      return { quality: 'suspect', fault: 'jump', raised: true, message: `import counter rose ${fmt(rise)} kWh in ${minutes(span)}, more than ${fmt(this.limitKw())} kW could import` };
+      return { quality: 'suspect', fault: 'jump', raised: true, message: `import counter rose ${fmt(rise)} kWh in ${minutes(window)}, more than ${fmt(this.limitKw())} kW could import` };
     }
     if (rise <= EPS_KWH && (this.pending.length > 0 || r.kw > 0)) {
       // Not advancing while drawing: hold back until the counter moves, the meter is found frozen, or the wait is long enough.
@@ -201,7 +214,7 @@ export class MeterCounter {
   private advance(r: CounterReading, kvarh: number | null, rise: number, quality: QuarterHourQuality): void {
     const a = this.anchor!;
     this.segments.push({ from: a.at, to: r.at, kwh: Math.max(0, rise), kvarh: kvarh !== null && a.kvarh !== null && kvarh >= a.kvarh ? kvarh - a.kvarh : null, quality });
-    this.anchor = { at: r.at, kwh: r.importKwh, kvarh };
+    this.anchor = { at: r.at, requestedAt: Math.min(r.at, r.requestedAt ?? r.at), kwh: r.importKwh, kvarh };
     this.pending = [];
     this.frozen = false;
     this.identical = 0;
@@ -211,7 +224,7 @@ export class MeterCounter {
   private restart(r: CounterReading, kvarh: number | null): void {
     const a = this.anchor!;
     this.segments.push({ from: a.at, to: r.at, kwh: 0, kvarh: null, quality: 'missing' });
-    this.anchor = { at: r.at, kwh: r.importKwh, kvarh };
+    this.anchor = { at: r.at, requestedAt: Math.min(r.at, r.requestedAt ?? r.at), kwh: r.importKwh, kvarh };
     this.pending = [];
     this.frozen = false;
     this.identical = 0;

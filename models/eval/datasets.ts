@@ -102,6 +102,11 @@ export function loadMeteostat(path: string): { temp: Map<number, number>; humidi
 /**
  * Price slots (€/MWh) at their native resolution from one or more shared/data price files (OMIE hourly, OMIE 15-min,
  * …): where files overlap, the finer slots win for that local day.
+ *
+ * A day's resolution comes from its rows' times, never from how many rows it has (a file sliced mid-day holds a
+ * partial day): a day is quarter-hourly when one of its rows starts off the hour or two of its rows (or a row and
+ * its neighbour in the file) are less than an hour apart; else hourly. Two rows of one file for the same instant
+ * are an InputError naming both rows (data row numbers, 1 = first row after the header) and their prices.
  */
 export function loadPriceSlots(paths: readonly string[], column?: string): Slot[] {
   const byDay = new Map<string, Slot[]>();
@@ -109,19 +114,37 @@ export function loadPriceSlots(paths: readonly string[], column?: string): Slot[
     const rows = readCsv(path);
     const known = column ? { column, toEurMwh: column.endsWith('_eur_kwh') ? 1000 : 1 } : PRICE_COLUMNS.find((c) => rows[0] && c.column in rows[0]);
     if (!known) throw new InputError(`${path}: is not a price file: it has no price column (expected one of ${PRICE_COLUMNS.map((c) => c.column).join(', ')})`);
-    const fileDays = new Map<string, Slot[]>();
-    for (const r of rows) {
+    const parsed: Array<{ t: number; v: number; day: string; row: number }> = [];
+    rows.forEach((r, i) => {
       const t = Date.parse(r.datetime_utc!);
       const v = Number(r[known.column]) * known.toEurMwh;
-      if (!Number.isFinite(t) || !Number.isFinite(v) || r[known.column] === '') continue;
-      const day = r.datetime_local?.slice(0, 10) || localDate(t);
-      const list = fileDays.get(day) ?? [];
-      list.push({ start: t, end: t, value: v });
-      fileDays.set(day, list);
+      if (!Number.isFinite(t) || !Number.isFinite(v) || r[known.column] === '') return;
+      parsed.push({ t, v, day: r.datetime_local?.slice(0, 10) || localDate(t), row: i + 1 });
+    });
+    parsed.sort((a, b) => a.t - b.t || a.row - b.row);
+    const fileDays = new Map<string, { slots: Slot[]; fine: boolean; neighbourFine: boolean }>();
+    for (let i = 0; i < parsed.length; i++) {
+      const p = parsed[i]!;
+      const prev = parsed[i - 1];
+      if (prev && prev.t === p.t) {
+        throw new InputError(`${path}: two rows for ${new Date(p.t).toISOString()} (data rows ${prev.row} and ${p.row}: ${prev.v} and ${p.v} €/MWh); a price file holds one row per period`);
+      }
+      const next = parsed[i + 1];
+      const fine = p.t % HOUR_MS !== 0 || (prev !== undefined && p.t - prev.t < HOUR_MS) || (next !== undefined && next.t - p.t < HOUR_MS);
+      const d = fileDays.get(p.day) ?? { slots: [], fine: false, neighbourFine: false };
+      d.slots.push({ start: p.t, end: p.t, value: p.v });
+      // A row whose neighbour is a quarter-hour away only in the next/previous day says nothing about its own day
+      // when that day has other rows; so a day is fine if any of its rows starts off the hour or any two of its own
+      // rows are less than an hour apart, and a one-row day takes its neighbours' spacing.
+      d.fine ||= p.t % HOUR_MS !== 0 || (prev !== undefined && prev.day === p.day && p.t - prev.t < HOUR_MS);
+      d.neighbourFine ||= fine;
+      fileDays.set(p.day, d);
     }
-    // A day of more than 25 rows is quarter-hourly (92/96/100), else hourly (23/24/25).
-    for (const slots of fileDays.values()) for (const s of slots) s.end = s.start + (slots.length > 25 ? QUARTER_HOUR_MS : HOUR_MS);
-    for (const [day, slots] of fileDays) {
+    for (const d of fileDays.values()) {
+      const fine = d.fine || (d.slots.length === 1 && d.neighbourFine);
+      for (const s of d.slots) s.end = s.start + (fine ? QUARTER_HOUR_MS : HOUR_MS);
+    }
+    for (const [day, { slots }] of fileDays) {
       const had = byDay.get(day);
       if (!had || had[0]!.end - had[0]!.start > slots[0]!.end - slots[0]!.start) byDay.set(day, slots);
     }

@@ -109,9 +109,10 @@ class MeterPoller {
           await this.ua.open();
           if (this.polls > 0 || this.backoffMs > 0) this.reconnects++;
         }
+        const requestedAt = this.ctx.clock.now();
         const { values, at, resolutionKwh } = await this.ua.read(() => this.ctx.clock.now());
         this.backoffMs = 0;
-        await this.take(values, at, resolutionKwh);
+        await this.take(values, at, requestedAt, resolutionKwh);
         this.schedule(Math.max(0, began + this.meter.pollMs - this.device.now()));
         return;
       }
@@ -119,9 +120,9 @@ class MeterPoller {
         this.client = await connectModbus({ ...this.meter, transport: this.meter.transport === 'rtu' ? 'rtu' : 'tcp' }, `meter ${this.meter.name}`);
         if (this.polls > 0 || this.backoffMs > 0) this.reconnects++;
       }
-      const { values, at } = await this.readValues();
+      const { values, at, requestedAt } = await this.readValues();
       this.backoffMs = 0;
-      await this.take(values, at);
+      await this.take(values, at, requestedAt);
       this.schedule(Math.max(0, began + this.meter.pollMs - this.device.now()));
     } catch (error) {
       // OPC UA: a bad status code or a value that is not a number is one variable's fault, named in health (code
@@ -149,13 +150,15 @@ class MeterPoller {
    * Reads every register of the profile; a Modbus exception on energy or power fails the poll (thrown). `at` is when
    * the energy counter answered (gateway clock): the counter is what the quarter-hours are cut from.
    */
-  private async readValues(): Promise<{ values: Partial<Record<MeterQuantity, number | null>>; at: number }> {
+  private async readValues(): Promise<{ values: Partial<Record<MeterQuantity, number | null>>; at: number; requestedAt: number }> {
     const out: Partial<Record<MeterQuantity, number | null>> = {};
     let at: number | undefined;
+    let requestedAt: number | undefined;
     for (const read of this.reads) {
       const optional = read.quantities.every((q) => q.quantity === 'importKvarh');
       if (optional && this.noKvarh) continue;
       let data: number[];
+      const sent = this.ctx.clock.now();
       try {
         const answer = read.fc === 4 ? await this.client!.readInputRegisters(read.address, read.count) : await this.client!.readHoldingRegisters(read.address, read.count);
         data = answer.data;
@@ -169,14 +172,18 @@ class MeterPoller {
         if (code !== undefined) throw new Error(`function ${read.fc} at address ${read.address} (${read.count} registers) answered Modbus exception ${code}: check the profile ${this.meter.profile} against the meter`);
         throw error;
       }
-      if (read.quantities.some((q) => q.quantity === 'importKwh')) at = this.ctx.clock.now();
+      if (read.quantities.some((q) => q.quantity === 'importKwh')) {
+        at = this.ctx.clock.now();
+        requestedAt = sent;
+      }
       for (const q of read.quantities) {
         const r = this.profile!.registers[q.quantity]!;
         const value = decodeRegister(data.slice(q.offset), r);
         out[q.quantity] = Number.isFinite(value) ? value : null;
       }
     }
-    return { values: out, at: at ?? this.ctx.clock.now() };
+    const end = at ?? this.ctx.clock.now();
+    return { values: out, at: end, requestedAt: requestedAt ?? end };
   }
 
   /** Reactive energy is read: the profile has it and the meter answered it. */
@@ -184,7 +191,8 @@ class MeterPoller {
     return this.ua ? Boolean(this.ua.profile.nodes.importKvarh) && !this.ua.noKvarh : Boolean(this.profile!.registers.importKvarh) && !this.noKvarh;
   }
 
-  private async take(values: Partial<Record<MeterQuantity, number | null>>, at: number, resolution?: number): Promise<void> {
+  /** `at`: when the answer came; `requestedAt`: when its request was sent (the value is from between the two). */
+  private async take(values: Partial<Record<MeterQuantity, number | null>>, at: number, requestedAt: number, resolution?: number): Promise<void> {
     this.polls++;
     const kw = values.kw ?? null;
     const importKwh = values.importKwh ?? null;
@@ -196,7 +204,7 @@ class MeterPoller {
       return;
     }
     const resolutionKwh = resolution ?? registerResolution(this.profile!.registers.importKwh, importKwh);
-    const verdict = this.counter.push({ at, importKwh, kw, resolutionKwh, ...(importKvarh !== undefined ? { importKvarh } : {}) });
+    const verdict = this.counter.push({ at, requestedAt, importKwh, kw, resolutionKwh, ...(importKvarh !== undefined ? { importKvarh } : {}) });
     if (verdict.raised && verdict.fault) this.fault(verdict.fault, verdict.message ?? verdict.fault, at);
     this.gapRaised = false;
     this.emitReading({ at, kw, importKwh, ...(importKvarh !== undefined ? { importKvarh } : {}), quality: verdict.quality, ...(verdict.fault ? { fault: verdict.fault } : {}) });

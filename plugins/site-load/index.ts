@@ -59,7 +59,7 @@ export function createSiteLoad(ctx: PluginContext): Plugin & { model(): BaseLoad
     lastSource = sources.join('+');
     const learned = model && model.days >= cfg.minDays;
     const error = model?.error ? `; day-ahead error on ${model.error.day}: ${model.error.maeKw} kW mean absolute, bias ${model.error.biasKw} kW` : '';
-    const what = learned ? `learned from ${model!.days} days of site meter ${meter}, cooling ${model!.coolingKwPerDegC.toFixed(2)} kW/°C${error}` : sources.includes('profile') ? `configured profile (${model?.days ?? 0} of ${cfg.minDays} measured days so far)` : 'no site meter data and no energy.siteLoad.profile: 0 kW';
+    const what = learned ? `learned from ${model!.days} days of site meter ${meter}, cooling ${model!.coolingKwPerDegC.toFixed(2)} kW/°C${error}` : sources.includes('profile') ? `configured profile (${model?.days ?? 0} of ${cfg.minDays} measured days so far)` : noBaseLoad(meter, model, cfg.minDays);
     tracker.set(learned || sources.includes('profile') ? 'ok' : 'degraded', `base load ${lastSource}: ${what}`, learned || sources.includes('profile') ? undefined : 'no_base_load');
     return `${BASE_LOAD_SERIES}: ${slots.length} quarter-hours, ${what}`;
   };
@@ -131,3 +131,15 @@ export const siteLoadPlugin: PluginFactory = {
     config.energy.siteLoad.profile || config.energy.meters.some((m) => m.role === 'site') ? true : { enabled: false, reason: 'no site meter (energy.meters with role site) and no energy.siteLoad.profile' },
   create: createSiteLoad,
 };
+
+/**
+ * Why there is no base load yet (health message of code `no_base_load`), true to what the plugin has: no site meter
+ * configured, a site meter not yet learned from, or fewer measured days than `minDays` (how many it has and needs).
+ */
+export function noBaseLoad(meter: string | undefined, model: BaseLoadModel | null, minDays: number): string {
+  const noProfile = 'no energy.siteLoad.profile is configured for the meantime: 0 kW';
+  if (!meter) return `no site meter (energy.meters with role site, or energy.siteLoad.meter) and ${noProfile}`;
+  if (!model) return `site meter ${meter} has not been learned from yet (the daily recalibration fits it), and ${noProfile}`;
+  const days = model.days === 1 ? '1 measured day' : `${model.days} measured days`;
+  return `site meter ${meter} has ${days} of the ${minDays} needed to learn the base load, and ${noProfile}`;
+}

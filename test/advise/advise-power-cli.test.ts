@@ -37,7 +37,14 @@ describe('choco-edge advise-power', () => {
       rows.push(`${new Date(t).toISOString().replace('.000Z', 'Z')},${spike ? 105 : 25}`);
     }
     const ok = await advise(`${rows.join('\n')}\n`);
-    expect(ok.stderr).toBe('');
+    // One month of readings: the advice is printed, with a warning line per reason on stderr (the fresh tester's
+    // 4 days gave 800 kW in all six periods without a word).
+    expect(ok.code).toBe(0);
+    expect(ok.stderr.trim().split('\n')).toEqual([
+      "choco-edge advise-power: warning: the readings cover 31 days (1 month), less than a full year: the advice weighs 31/365 of a year's power term against these months' excess only and misses the seasons not in the readings; do not change the contract on it without a year of readings",
+      'choco-edge advise-power: warning: P3, P4, P5 have no quarter-hours in the readings: their advice follows from the order P1 ≤ … ≤ P6 and the power term alone',
+      "choco-edge advise-power: warning: P1 (756), P2 (588) have fewer than 960 quarter-hours (10 days' worth) in the readings: little evidence for their advice",
+    ]);
     const last = ok.stdout.trim().split('\n').at(-1)!;
     const m = /^advice: P1=([\d.]+) P2=([\d.]+) P3=([\d.]+) P4=([\d.]+) P5=([\d.]+) P6=([\d.]+) current_eur=(\d+\.\d\d) advised_eur=(\d+\.\d\d)$/.exec(last);
     expect(m, last).not.toBeNull();

@@ -54,6 +54,10 @@ describe('GET /api/energy/advice', () => {
     expect(body.current.total_eur).toBeCloseTo(expected.current.totalEur, 2);
     expect(body.quarter_hours.missing).toBeGreaterThan(0);
     expect(body.note).toMatch(/left out/);
+    // 68 days of readings: the API says the advice is on less than a year, and counts each period's quarter-hours.
+    expect(body.warnings[0]).toMatch(/^the readings cover 68 days \(3 months\), less than a full year/);
+    expect(body.period_quarter_hours).toHaveLength(6);
+    expect(body.period_quarter_hours.reduce((a: number, b: number) => a + b, 0)).toBe(body.quarter_hours.used);
   });
 
   it('says in one sentence what it misses', async () => {

@@ -41,6 +41,11 @@ describe('bill CLI input checks: one sentence naming the row', () => {
   it('a missing quarter', () => expect(fails(good.replace('2026-01-01T00:15:00Z,1\n', ''))).toBe('--readings r.csv row 3: 2026-01-01T00:30:00Z follows 2026-01-01T00:00:00Z (row 2), so 1 quarter-hour is missing from 2026-01-01T00:15:00Z'));
   it('a negative kWh', () => expect(fails(good.replace('00:15:00Z,1', '00:15:00Z,-0.5'))).toBe('--readings r.csv row 3: negative kWh -0.5 (the file must hold imported energy, which never decreases)'));
   it('unsorted rows', () => expect(fails('datetime_utc,kwh\n2026-01-01T00:15:00Z,1\n2026-01-01T00:00:00Z,1\n')).toMatch(/^--readings r\.csv row 3: 2026-01-01T00:00:00Z comes before row 2/));
+  // The fresh tester swapped two rows: it was reported as "1 quarter-hour is missing", the swap a row further down.
+  it('two rows swapped are unsorted, not missing', () =>
+    expect(fails('datetime_utc,kwh\n2026-01-01T00:00:00Z,1\n2026-01-01T00:30:00Z,1\n2026-01-01T00:15:00Z,1\n2026-01-01T00:45:00Z,1\n')).toBe('--readings r.csv row 4: 2026-01-01T00:15:00Z comes before row 3 (2026-01-01T00:30:00Z); rows must be sorted by time'));
+  it('a row out of place far down the file is unsorted, not missing', () =>
+    expect(fails('datetime_utc,kwh\n2026-01-01T00:00:00Z,1\n2026-01-01T00:30:00Z,1\n2026-01-01T00:45:00Z,1\n2026-01-01T01:00:00Z,1\n2026-01-01T00:15:00Z,1\n')).toBe('--readings r.csv row 6: 2026-01-01T00:15:00Z comes before row 5 (2026-01-01T01:00:00Z); rows must be sorted by time'));
   it('a duplicated row', () => expect(fails(`${good}2026-01-01T00:30:00Z,2\n`)).toBe('--readings r.csv row 5: 2026-01-01T00:30:00Z duplicates row 4'));
   it('a bad header, timestamp or number', () => {
     expect(fails('time,kwh\n')).toMatch(/row 1: expected the header datetime_utc,kwh\[,kvarh\]/);

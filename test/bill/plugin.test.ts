@@ -6,7 +6,7 @@ import Fastify from 'fastify';
 import swagger from '@fastify/swagger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBill, type BillPlugin } from '../../plugins/bill/index.js';
-import { registerBillRoutes } from '../../gateway/http/bill-routes.js';
+import { monthReportHtml, registerBillRoutes } from '../../gateway/http/bill-routes.js';
 import type { HttpContext } from '../../gateway/http/context.js';
 import { writeMeterQuarterHours, type MeterQuarterHour } from '../../gateway/meters/quarter-hours.js';
 import { periodOf } from '../../gateway/contract/calendar.js';
@@ -109,7 +109,9 @@ describe('bill plugin', () => {
     const { ctx: c, plugin: p } = await setup('2026-01-08T10:00:00Z');
     const app = Fastify();
     await app.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 't', version: '1' } } });
-    registerBillRoutes(app, { config: c.config, clock: c.clock, store: c.store, bill: () => p } as unknown as HttpContext);
+    // The site's Spanish name is configured: the Spanish report heads with it (it said "Chocolate factory"), the English one with `name`.
+    const config = { ...c.config, site: { ...c.config.site, name: 'Chocolate factory, Linares (Jaén)', names: { es: 'Fábrica de chocolate, Linares (Jaén)' } } };
+    registerBillRoutes(app, { config, clock: c.clock, store: c.store, bill: () => p } as unknown as HttpContext);
     await app.ready();
     // documented in /openapi.json (the server registers the same routes after the same plugin)
     expect(Object.keys((app.swagger() as { paths: Record<string, unknown> }).paths)).toEqual(expect.arrayContaining(['/api/bill', '/api/bill/days', '/api/bill/days.csv', '/api/bill/month/{month}', '/api/bill/month/{month}/report', '/api/savings', '/api/savings/days.csv', '/api/savings/day/{date}']));
@@ -127,6 +129,13 @@ describe('bill plugin', () => {
     expect(report.body).toContain('Partial: measured quarter-hours are missing');
     const es = await app.inject('/api/bill/month/2026-01/report?lang=es');
     expect(es.body).toContain('Factura eléctrica mensual 2026-01');
+    expect(es.body).toContain('<p>Fábrica de chocolate, Linares (Jaén) · Contador:');
+    expect(es.body).not.toContain('Chocolate factory');
+    expect(report.body).toContain('<p>Chocolate factory, Linares (Jaén) · Meter:');
+    // A simulated meter's provenance (a config text, in English) follows a translated sentence, never stands alone.
+    const demoMonth = { ...bill.json().month, provenance: 'simulated: an SDM630 served by the demo' };
+    expect(monthReportHtml(demoMonth, 'es', 'x')).toContain('<p class="warn">Contador SIMULADO (demo): estas cifras no son medidas de un contador real. Origen del contador: <span lang="en" translate="no">simulated: an SDM630 served by the demo</span></p>');
+    expect(monthReportHtml(demoMonth, 'en', 'x')).toContain('<p class="warn">SIMULATED meter (demo): these figures are not measured by a real meter. Meter source: <span lang="en" translate="no">simulated: an SDM630');
     expect(es.body).toMatch(/<td>P6<\/td><td>[\d.]+,\d{3}<\/td>/); // Spanish decimal comma
     const savings = await app.inject('/api/savings/days.csv?from=2026-01-01&to=2026-02-01');
     expect(savings.body).toContain('2026-01-07,measured,apportioned from the site meter and the plan,40,2.28,5.08,2.80,1,');

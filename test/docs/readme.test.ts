@@ -59,6 +59,16 @@ describe('README', () => {
     expect(text).toMatch(/POST .*\/api\/outputs\/dry-run/s);
   });
 
+  it('the dry run shows as many block values in GET /api/outputs as it says, and the CSV routes with their required range', () => {
+    const text = section('### Commissioning a PLC: write nothing first');
+    const said = /the block's (\w+) values/.exec(text)?.[1];
+    const example = /`("100 command"[^`]*)`/.exec(text)?.[1] ?? '';
+    const count = example.split(',').filter((x) => /"\d+ [a-z_0-9]+": \d+/.test(x.trim())).length;
+    expect(said, 'the sentence before the /api/outputs example').toBe(['zero', 'one', 'two', 'three', 'four', 'five', 'six'][count]);
+    // Called as written, /api/bill/days.csv and /api/savings/days.csv answer 400 without from and to.
+    for (const m of README.matchAll(/\/api\/(bill|savings)\/days\.csv(\S*)/g)) expect(m[2], m[0]).toMatch(/^\?from=/);
+  });
+
   it('the demo prints its curl with the URL quoted (a ? in an unquoted URL is a glob to the shell)', () => {
     const main = readFileSync(MAIN, 'utf8');
     const printed = [...main.matchAll(/`curl ([^`]*)`/g)].map((m) => m[1]!);

@@ -106,6 +106,16 @@ describe.skipIf(!CHROMIUM)('the plan on the status page', { timeout: 240_000 }, 
     } finally {
       await page.close();
     }
+    // In Spanish the running processes (config identifiers) follow a translated phrase, never "según el plan (refining)".
+    const es = await open('es', VIEWPORTS[0]);
+    try {
+      const running: string[] = status.recommendation.running ?? [];
+      const meta = (await es.textContent('#card-rec .meta'))!;
+      expect(meta).toContain(running.length ? `según el plan · en marcha: ${running.join(', ')}` : 'según el plan');
+      expect(meta).not.toMatch(/según el plan \(/);
+    } finally {
+      await es.close();
+    }
   });
 
   for (const lang of ['es', 'en'] as const) {

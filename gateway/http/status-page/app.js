@@ -118,7 +118,7 @@
     const m = s.model_recommendation || {};
     const model = `<span id="rec-model">${t('modelInput')}: ${m.recommendation ? `${esc(v('recommendation', m.recommendation))} (${id(`v${m.version}`)})` : '—'}</span>`;
     cards.push(r.recommendation
-      ? card('card-rec', t('recommendation'), `<span class="rec-${esc(r.recommendation)}">${esc(v('recommendation', r.recommendation))}</span>`, `${t('urgency')}: ${esc(v('urgency', r.urgency))} · ${t('fromPlan')}${r.running && r.running.length ? ` (${r.running.map(id).join(', ')})` : ''}<br>${model}`, '')
+      ? card('card-rec', t('recommendation'), `<span class="rec-${esc(r.recommendation)}">${esc(v('recommendation', r.recommendation))}</span>`, `${t('urgency')}: ${esc(v('urgency', r.urgency))} · ${t('fromPlan')}${r.running && r.running.length ? ` · ${t('runningNow')}: ${r.running.map(id).join(', ')}` : ''}<br>${model}`, '')
       : card('card-rec', t('recommendation'), '—', `<span class="badge stale">${t('refused')}</span> <span title="${esc(r.error || '')}">${t('none')}</span><br>${model}`, 'stale'));
     setHtml('now', cards.join(''));
   }

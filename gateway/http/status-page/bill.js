@@ -73,7 +73,7 @@
       html += `<table><thead><tr><th>P</th><th>${t('kwh')}</th><th>${t('energy')}</th><th>${t('powerTerm')} (${t('contracted')} kW)</th><th>${t('excess')} (${t('above')})</th></tr></thead><tbody>`;
       html += m.periods.map((x) => `<tr><td>P${x.period}</td><td>${num(x.energy_kwh, 1)}</td><td>${eur(x.energy_eur)}</td><td>${eur(x.power_eur)} (${x.contracted_kw ?? '—'})</td><td>${eur(x.excess_eur)} (${x.quarter_hours_above ?? '—'})</td></tr>`).join('');
       html += `<tr><th>${t('total')}</th><td>${num(m.terms.energy_kwh, 1)}</td><td>${eur(m.terms.energy_eur)}</td><td>${eur(m.terms.power_eur)}</td><td>${eur(m.terms.excess_eur)}</td></tr></tbody></table>`;
-      html += `<p class="hint">${t('tax')} ${eur(m.terms.tax_eur)} · ${t('vat')} ${eur(m.terms.vat_eur)} · ${t('total')} ${eur(m.terms.total_eur)} · ${t('tariff')} ${esc(b.tariff)} · ${t('meter')} ${esc(b.meter)}${sim ? ` (<span lang="en">${esc(b.provenance)}</span>)` : ''}</p>`;
+      html += `<p class="hint">${t('tax')} ${eur(m.terms.tax_eur)} · ${t('vat')} ${eur(m.terms.vat_eur)} · ${t('total')} ${eur(m.terms.total_eur)} · ${t('tariff')} ${esc(b.tariff)} · ${t('meter')} ${esc(b.meter)}${sim ? ` (${t('simulated')}: <span lang="en" translate="no">${esc(b.provenance)}</span>)` : ''}</p>`;
       const month = m.from_local.slice(0, 7);
       const first = `${month}-01`;
       const to = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 1)).toISOString().slice(0, 10);

@@ -5,12 +5,12 @@
   const TEXT = {
     es: {
       title: 'Contrato: maxímetro, carga base y potencia aconsejada', guard: 'Maxímetro (cuarto de hora en curso)', projected: 'media prevista', limit: 'límite', period: 'periodo',
-      off: 'vigilancia apagada (energy.powerGuard)', deferred: 'Acción', none: 'nada aplazado', base: 'Carga base (previsión)', learned: 'aprendida del contador', profile: 'perfil configurado', nothing: 'sin datos ni perfil',
+      off: 'vigilancia apagada (energy.powerGuard)', guardDisabled: 'vigilancia apagada en la configuración', guardWaiting: 'sin límite calculado todavía', deferred: 'Acción', none: 'nada aplazado', base: 'Carga base (previsión)', learned: 'aprendida del contador', profile: 'perfil configurado', nothing: 'sin datos ni perfil',
       error: 'error del día anterior', advice: 'Potencia aconsejada', current: 'actual', advised: 'aconsejada', saving: 'ahorro en potencia + excesos', cost: 'coste potencia + excesos', why: 'motivo', noAdvice: 'sin consejo',
     },
     en: {
       title: 'Contract: quarter-hour guard, base load and advised power', guard: 'Quarter-hour guard (this quarter-hour)', projected: 'projected average', limit: 'limit', period: 'period',
-      off: 'guard off (energy.powerGuard)', deferred: 'Action', none: 'nothing deferred', base: 'Base load (forecast)', learned: 'learned from the meter', profile: 'configured profile', nothing: 'no data and no profile',
+      off: 'guard off (energy.powerGuard)', guardDisabled: 'guard switched off in the configuration', guardWaiting: 'no limit computed yet', deferred: 'Action', none: 'nothing deferred', base: 'Base load (forecast)', learned: 'learned from the meter', profile: 'configured profile', nothing: 'no data and no profile',
       error: 'day-ahead error', advice: 'Advised contracted power', current: 'current', advised: 'advised', saving: 'saving on power + excess', cost: 'power + excess cost', why: 'why', noAdvice: 'no advice',
     },
   };
@@ -38,7 +38,7 @@
     const g = state.guard;
     const lim = g && g.details && g.details.limit;
     if (!g) cards.push(card(t('guard'), '—', t('off')));
-    else if (!lim) cards.push(card(t('guard'), '—', `<span lang="en" translate="no">${esc(g.message)}</span>`, 'yellow'));
+    else if (!lim) cards.push(card(t('guard'), '—', `${t(g.state === 'disabled' || /enabled is false/.test(g.message || '') ? 'guardDisabled' : 'guardWaiting')}: <span lang="en" translate="no">${esc(g.message)}</span>`, 'yellow'));
     else {
       const ratio = lim.projectedKw === null ? null : lim.projectedKw / lim.limitKw;
       cards.push(card(t('guard'), lim.projectedKw === null ? '—' : `${num(lim.projectedKw, 0)} kW`, `${t('projected')} · ${t('limit')} P${lim.period}: ${num(lim.limitKw, 0)} kW`, ratio === null ? '' : ratio > 1 ? 'red' : ratio > 0.95 ? 'yellow' : 'green'));

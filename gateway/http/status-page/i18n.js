@@ -4,7 +4,7 @@ window.CHOCO_I18N = (() => {
   const LOCALE = { es: 'es-ES', en: 'en-GB' };
   const TEXT = {
     es: {
-      price: 'Precio ahora', period: 'Periodo', outdoor: 'Exterior', floor: 'Planta', recommendation: 'Recomendación', prices: 'Precios: ayer, hoy y mañana',
+      price: 'Precio ahora', period: 'Periodo', outdoor: 'Exterior', floor: 'Planta', recommendation: 'Recomendación', prices: 'Precios: días anteriores, hoy y próximos (publicados y previsión)',
       temperature: 'Temperatura (24 h y próximas 48 h)', humidity: 'Humedad', plan: 'Plan de producción', lines: 'Líneas', alerts: 'Alertas', accuracy: 'Precisión de la previsión (error medio, €/MWh)',
       health: 'Fuentes, plugins, tareas, modelos y broker', zoom: 'Arrastre para ampliar; doble clic para restablecer.', token: 'token', stale: 'DESACTUALIZADO', source: 'fuente',
       published: 'publicado', forecast: 'previsión', band: 'banda 10-90 %', observed: 'observado', quota: 'Lotes por día:', preview: 'Previsualizar', apply: 'Aplicar', saved: 'ahorro frente a turno fijo',
@@ -20,7 +20,7 @@ window.CHOCO_I18N = (() => {
       dryRun: 'Modo sin escritura (puesta en marcha): el plan se calcula y se muestra, pero no se envía ninguna orden ni consigna a los PLC', dryRunSince: 'desde', dryRunHeld: 'escrituras retenidas', dryRunBy: 'activado por', dryRunShow: 'lo que se escribiría en cada PLC', dryRunLines: 'Modo sin escritura (puesta en marcha) para las líneas',
     },
     en: {
-      price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: yesterday, today and tomorrow',
+      price: 'Price now', period: 'Period', outdoor: 'Outdoor', floor: 'Plant floor', recommendation: 'Recommendation', prices: 'Prices: past days, today and the days ahead (published and forecast)',
       temperature: 'Temperature (24 h and next 48 h)', humidity: 'Humidity', plan: 'Production plan', lines: 'Lines', alerts: 'Alerts', accuracy: 'Forecast accuracy (mean error, €/MWh)',
       health: 'Sources, plugins, jobs, models and broker', zoom: 'Drag to zoom; double-click to reset.', token: 'token', stale: 'STALE', source: 'source',
       published: 'published', forecast: 'forecast', band: '10-90 % band', observed: 'observed', quota: 'Batches per day:', preview: 'Preview', apply: 'Apply', saved: 'saved against the fixed shift',
@@ -71,6 +71,7 @@ window.CHOCO_I18N = (() => {
     plc_write_retrying: { es: 'fallo al escribir en el PLC; se reintenta', en: 'write to the PLC failed; retrying' },
     plc_unreachable: { es: 'modo sin escritura: no se puede leer el PLC', en: 'write-nothing mode: the PLC cannot be read' },
     overrun: { es: 'el ciclo de lectura no da abasto', en: 'the poll cycle overruns' },
+    no_base_load: { es: 'sin carga base aún: el contador general tiene menos días medidos de los necesarios y no hay perfil configurado; se prevé 0 kW', en: 'no base load yet: the site meter has fewer measured days than needed and no profile is configured; 0 kW forecast' },
     unknown: { es: 'error sin clasificar (ver el detalle técnico)', en: 'unclassified error (see the technical detail)' },
   };
   /** What each alert code means. */
