@@ -7,7 +7,7 @@ import { formatUtcIso } from '../../gateway/time/tz.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { NamespaceMissing, parseUriNodeId, resolveNodeId } from '../../gateway/opcua/node-id.js';
 import { loadOpcua, OpcuaFault, openSession, type OpcuaModules, type OpcuaSession } from '../../gateway/opcua/session.js';
-import { COMMAND_CODES, FAILED_CYCLES_BEFORE_ALERT, lineStateAt, type LineState } from '../modbus-lines/index.js';
+import { COMMAND_CODES, FAILED_CYCLES_BEFORE_ALERT, lineStateAt, withGuardShifts, type LineState } from '../modbus-lines/index.js';
 import { opcuaPkiDir } from '../opcua-sensors/index.js';
 import { outputModeOf, type OutputMode } from '../../gateway/core/output-mode.js';
 
@@ -290,6 +290,8 @@ export type OpcuaLinesPlugin = Plugin & { writers(): Record<string, { protocol: 
 
 export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
   let doc: PlanDocumentPayload | null = null;
+  /** Run starts the quarter-hour guard (plugins/power-guard) moved later, as the Modbus lines take them. */
+  let shifts: Array<{ line: string; runStart: number; shiftMs: number }> = [];
   const kwOf = (process: string) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? 0;
   const deviceClock = ctx.deviceClock ?? realClock;
   const pki = opcuaPkiDir(ctx.config);
@@ -322,7 +324,7 @@ export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
         cfg,
         ctx,
         pki,
-        () => lineStateAt(doc, cfg.line, ctx.clock.now(), kwOf),
+        () => lineStateAt(withGuardShifts(doc, shifts), cfg.line, ctx.clock.now(), kwOf),
         (message) => {
           const now = deviceClock.now();
           if (now - lastAlert < 60_000) return;
@@ -341,6 +343,11 @@ export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
       ctx.bus.on('plan.updated', 'opcua-lines', (e) => {
         doc = e.doc;
         for (const w of writers) w.writeNow();
+      });
+      ctx.bus.on('power.guard', 'opcua-lines', (e) => {
+        const changed = JSON.stringify(e.shifts.map((x) => [x.line, x.runStart, x.shiftMs])) !== JSON.stringify(shifts.map((x) => [x.line, x.runStart, x.shiftMs]));
+        shifts = e.shifts;
+        if (changed) for (const w of writers) if (e.shifts.some((x) => x.line === w.line)) w.writeNow();
       });
       // Switching the write-nothing mode takes effect at once: off writes the plan now, on stops between two requests.
       ctx.bus.on('outputs.mode', 'opcua-lines', () => {

@@ -138,4 +138,15 @@ describe('OPC UA lines follow the write-nothing mode (outputs.dryRun, opcua.line
     await vi.waitFor(() => expect(server.get('Refining.Command')).toBe(1), { timeout: 10_000 });
     expect(server.get('Refining.PowerSetpoint')).toBe(refiningKw);
   }, 30_000);
+
+  it('takes the run starts the quarter-hour guard moved (power.guard), as the Modbus lines do', async () => {
+    const now = Date.now();
+    const start = now - 60_000;
+    bus.emit('plan.updated', { version: 9, planId: 'p#9', doc: planDocument(now, [lineRun('conching', start, now + 4 * H, 48), lineRun('tempering', now - H, now + 2 * H, 36), lineRun('refining', now - H, now + 3 * H, refiningKw)]) });
+    await vi.waitFor(() => expect(writer('conching').lastWritten).toMatchObject({ state: { command: 'run', validUntil: now + 4 * H } }), { timeout: 10_000 });
+    // The guard held the start of conching's run by 15 min: the PLC is told idle until then, and the run ends 15 min later.
+    bus.emit('power.guard', { shifts: [{ line: 'conching', runStart: start, shiftMs: 15 * 60_000, reason: 'P1 test' }], loadsOff: [], projectedKw: 460, limitKw: 440, period: 1, at: now });
+    await vi.waitFor(() => expect(server.get('Conching.Command')).toBe(0), { timeout: 10_000 });
+    expect(Math.floor((server.get('Conching.ValidUntil') as Date).getTime() / 1000)).toBe(Math.floor((start + 15 * 60_000) / 1000));
+  }, 30_000);
 });
