@@ -110,8 +110,8 @@ export class OutputMode {
       this.opts.log?.warn({ lines: [...this.lineSwitches.keys()] }, 'outputs: DRY RUN for some lines (lines[].dryRun): nothing is written to them');
     }
     if (this.current.dryRun) {
-      this.opts.log?.warn({ by: 'config' }, 'outputs: DRY RUN (outputs.dryRun): line commands and setpoints are computed and shown, none is written');
-      this.opts.bus?.emit('alert', { code: 'DRY_RUN', level: 'warning', message: 'outputs: dry run from the configuration: no line command or setpoint is written to any PLC', at: this.opts.clock.now() });
+      this.opts.log?.warn({ by: 'config' }, 'outputs: DRY RUN (outputs.dryRun): line commands, setpoints and the power guard\'s coil switches and run deferrals are computed and shown, none is written');
+      this.opts.bus?.emit('alert', { code: 'DRY_RUN', level: 'warning', message: 'outputs: dry run from the configuration: no line command, setpoint or interruptible-load coil is written to any PLC or field device', at: this.opts.clock.now() });
     }
     this.publish();
   }
