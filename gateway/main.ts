@@ -205,9 +205,9 @@ async function main(): Promise<number> {
       const sensor = modbus ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
       const plc = modbus ? await startSimulatedPlc() : undefined;
       const lines = [...new Set(base.planner.processes.map((p) => p.line))];
-      // The simulated site meter follows the runs the simulated Modbus PLC received (with an OPC UA PLC there is none).
-      const meter = plc ? await startSimulatedSiteMeter(clock, { holding: plc.holding, lines: simulatedLines(base.planner.processes.map((p) => p.line), plc.port) }) : undefined;
       const uaPlc = settings.simulatedSensor && settings.plc === 'opcua' ? await startSimulatedOpcuaPlc(() => gateway?.store, clock, lines, join(demoDir, 'opcua-plc'), join(demoDir, 'opcua-pki')) : undefined;
+      // The simulated site meter follows the runs the simulated PLC received, over Modbus or over OPC UA.
+      const meter = plc ? await startSimulatedSiteMeter(clock, { holding: plc.holding, lines: simulatedLines(base.planner.processes.map((p) => p.line), plc.port) }) : uaPlc ? await startSimulatedSiteMeter(clock, () => uaPlc.runningKw()) : undefined;
       const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port, meter?.port, uaPlc ? simulatedOpcuaConfig(uaPlc.endpointUrl, lines) : undefined);
       gateway = new Gateway({ config, clock });
       gateway.bus.on('gateway.stopping', 'demo', () => void Promise.all([sensor?.stop(), plc?.stop(), meter?.stop(), uaPlc?.stop()]));

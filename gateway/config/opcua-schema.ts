@@ -78,6 +78,7 @@ const OpcuaLine = Type.Object(
     ...OpcuaEndpointFields,
     watchdogMs: Type.Integer({ minimum: 100, default: 10_000, description: 'rewrite period: a PLC that sees the heartbeat stop falls back safely' }),
     powerScale: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'the power setpoint is written as kW × powerScale (rounded for an integer node)' }),
+    dryRun: Type.Optional(Type.Boolean({ description: 'commissioning this line while the others run: write nothing to it, read its variables and show what would be written (as outputs.dryRun, for this line only); switch it off at run time with POST /api/outputs/dry-run {line}' })),
     nodes: Type.Object(
       {
         command: { ...OpcuaNodeId, description: 'integer variable: 0 idle, 1 run, 2 halt' },

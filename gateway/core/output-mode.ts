@@ -18,12 +18,12 @@ export interface DryRunSwitch {
 
 /** What an output would have written while the mode is on, the latest per output and target. */
 export interface WouldWrite {
-  via: 'modbus' | 'mqtt' | 'sparkplug';
-  /** `line conche-1 (127.0.0.1:502 unit 1)`, `lines/conche-1/command`, `DDATA conche-1`. */
+  via: 'modbus' | 'mqtt' | 'sparkplug' | 'opcua' | 'power-guard';
+  /** `line conche-1 (127.0.0.1:502 unit 1)`, `lines/conche-1/command`, `DDATA conche-1`, `line conche-1 (opc.tcp://…)`, `run start conche-1`. */
   target: string;
   /** Short text: `command run, 120 kW until 2026-12-06T10:00:00Z`. */
   what: string;
-  /** The values themselves: register → value for Modbus, the payload for MQTT, metric → value for Sparkplug. */
+  /** The values themselves: register (or coil) → value for Modbus, the payload for MQTT, metric → value for Sparkplug, node → value for OPC UA, the deferral for the power guard. */
   values: Record<string, unknown>;
   firstAt: number;
   lastAt: number;
@@ -37,8 +37,9 @@ export const SWITCHES_KEPT = 50;
 const HISTORY_KEY = 'outputs.dryRun.history';
 
 /**
- * The write-nothing mode (`outputs.dryRun`) shared by every output that writes to a PLC: modbus-lines (registers),
- * the planner (MQTT `lines/<line>/command`) and Sparkplug (line metrics). While it is on they compute and record
+ * The write-nothing mode (`outputs.dryRun`) shared by every output that writes to a PLC or a field device:
+ * modbus-lines (registers), opcua-lines (variables or a method call), the planner (MQTT `lines/<line>/command`),
+ * Sparkplug (line metrics) and the power guard (interruptible-load coils, run deferrals). While it is on they compute and record
  * what they would write ({@link wouldWrite}) and send none of it. Switched at run time through the HTTP API
  * (bearer token): every switch is logged (warn), raised as an alert, kept in the store's audit trail and
  * announced on the bus (`outputs.mode`) and on the retained MQTT topic `outputs/dry-run`. At start the
@@ -109,8 +110,8 @@ export class OutputMode {
       this.opts.log?.warn({ lines: [...this.lineSwitches.keys()] }, 'outputs: DRY RUN for some lines (lines[].dryRun): nothing is written to them');
     }
     if (this.current.dryRun) {
-      this.opts.log?.warn({ by: 'config' }, 'outputs: DRY RUN (outputs.dryRun): line commands and setpoints are computed and shown, none is written');
-      this.opts.bus?.emit('alert', { code: 'DRY_RUN', level: 'warning', message: 'outputs: dry run from the configuration: no line command or setpoint is written to any PLC', at: this.opts.clock.now() });
+      this.opts.log?.warn({ by: 'config' }, 'outputs: DRY RUN (outputs.dryRun): line commands, setpoints and the power guard\'s coil switches and run deferrals are computed and shown, none is written');
+      this.opts.bus?.emit('alert', { code: 'DRY_RUN', level: 'warning', message: 'outputs: dry run from the configuration: no line command, setpoint or interruptible-load coil is written to any PLC or field device', at: this.opts.clock.now() });
     }
     this.publish();
   }
@@ -190,12 +191,14 @@ export class OutputMode {
   }
 }
 
+type LinesConfig = { lines: Array<{ line: string; dryRun?: boolean }>; opcua?: { lines: Array<{ line: string; dryRun?: boolean }> } };
+
 /** The gateway's mode, or (a plugin built without one, in tests) a fixed one from the configuration. */
-export function outputModeOf(ctx: { outputs?: OutputMode; config: { outputs: { dryRun: boolean }; lines: Array<{ line: string; dryRun?: boolean }> }; clock: Clock }): OutputMode {
+export function outputModeOf(ctx: { outputs?: OutputMode; config: { outputs: { dryRun: boolean } } & LinesConfig; clock: Clock }): OutputMode {
   return ctx.outputs ?? new OutputMode({ dryRun: ctx.config.outputs.dryRun, dryRunLines: dryRunLines(ctx.config), clock: ctx.clock });
 }
 
-/** The lines configured with `lines[].dryRun: true`. */
-export function dryRunLines(config: { lines: Array<{ line: string; dryRun?: boolean }> }): string[] {
-  return config.lines.filter((l) => l.dryRun).map((l) => l.line);
+/** The lines configured with `dryRun: true`: Modbus `lines[]` and OPC UA `opcua.lines[]`. */
+export function dryRunLines(config: LinesConfig): string[] {
+  return [...new Set([...config.lines, ...(config.opcua?.lines ?? [])].filter((l) => l.dryRun).map((l) => l.line))];
 }

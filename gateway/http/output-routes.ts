@@ -45,7 +45,7 @@ export function registerOutputRoutes(app: FastifyInstance, gw: HttpContext, guar
     },
     async (req) => {
       const body = req.body as { dry_run: boolean; reason: string; line?: string };
-      const known = [...new Set([...gw.config.lines.map((l) => l.line), ...gw.config.planner.processes.map((p) => p.line)])];
+      const known = [...new Set([...gw.config.lines.map((l) => l.line), ...gw.config.opcua.lines.map((l) => l.line), ...gw.config.planner.processes.map((p) => p.line)])];
       if (body.line !== undefined && !known.includes(body.line)) throw Object.assign(new Error(`unknown line ${JSON.stringify(body.line)}; lines: ${known.join(', ')}`), { statusCode: 400 });
       const changed = await gw.outputs.set(body.dry_run, `http ${req.ip}`, body.reason.trim(), body.line);
       return { changed, ...status() };

@@ -244,7 +244,7 @@ export interface Payloads {
     since: string;
     by: string;
     reason: string;
-    would_write: Array<{ via: 'modbus' | 'mqtt' | 'sparkplug'; target: string; what: string; values: Record<string, unknown>; first_at: string; last_at: string; times: number }>;
+    would_write: Array<{ via: 'modbus' | 'mqtt' | 'sparkplug' | 'opcua' | 'power-guard'; target: string; what: string; values: Record<string, unknown>; first_at: string; last_at: string; times: number }>;
     at: string;
   };
   /** Only while recorded data is replayed (the demo): that it is a replay, the simulated time, the speed. */

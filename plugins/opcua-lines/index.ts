@@ -7,8 +7,9 @@ import { formatUtcIso } from '../../gateway/time/tz.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { NamespaceMissing, parseUriNodeId, resolveNodeId } from '../../gateway/opcua/node-id.js';
 import { loadOpcua, OpcuaFault, openSession, type OpcuaModules, type OpcuaSession } from '../../gateway/opcua/session.js';
-import { COMMAND_CODES, FAILED_CYCLES_BEFORE_ALERT, lineStateAt, type LineState } from '../modbus-lines/index.js';
+import { COMMAND_CODES, FAILED_CYCLES_BEFORE_ALERT, lineStateAt, withGuardShifts, type LineState } from '../modbus-lines/index.js';
 import { opcuaPkiDir } from '../opcua-sensors/index.js';
+import { outputModeOf, type OutputMode } from '../../gateway/core/output-mode.js';
 
 type LineConfig = Config['opcua']['lines'][number];
 const ROLES = ['command', 'powerSetpoint', 'validUntil', 'heartbeat'] as const;
@@ -30,6 +31,8 @@ const INTEGER = /^(S?Byte|U?Int(16|32|64))$/;
  * to a method), then read back and compared; rewritten every `watchdogMs` of device time with the heartbeat + 1, so
  * a PLC that sees the heartbeat stop falls back safely. The same promises as the Modbus lines: one write cycle at a
  * time, a newer plan stops a running cycle between two requests, three failed cycles in a row raise PLC_WRITE_FAILED.
+ * In the write-nothing mode (`outputs.dryRun`, or this line's `dryRun`) a cycle writes and calls nothing: it reads
+ * the variables (the session, node ids and data types are checked as live) and records what it would write.
  */
 class OpcuaLineWriter {
   private session?: OpcuaSession;
@@ -53,6 +56,8 @@ class OpcuaLineWriter {
   private concurrentCycles = 0;
   lastWritten: { state: LineState; heartbeat: number; at: number } | null = null;
   lastFault: { code: string; message: string; at: string } | null = null;
+  /** Cycles that only computed (and read) what they would write: the write-nothing mode (outputs.dryRun). */
+  dryCycles = 0;
 
   constructor(
     private readonly cfg: LineConfig,
@@ -61,6 +66,7 @@ class OpcuaLineWriter {
     private readonly state: () => LineState,
     private readonly onFailure: (message: string) => void,
     private readonly onChange: (writer: OpcuaLineWriter) => void,
+    private readonly outputs: OutputMode,
   ) {
     this.tracker = new HealthTracker(() => ctx.clock.now());
     this.deviceClock = ctx.deviceClock ?? realClock;
@@ -108,7 +114,8 @@ class OpcuaLineWriter {
       const m = await loadOpcua(this.ctx.log);
       if (this.lostFault) throw this.lostFault;
       if (!this.session) await this.connect(m);
-      await this.write(m, this.session!, this.resolved!, this.state());
+      if (this.outputs.dryRunFor(this.cfg.line)) await this.dryRun(m, this.session!, this.resolved!, this.state());
+      else await this.write(m, this.session!, this.resolved!, this.state());
       this.backoffMs = 0;
       this.consecutiveFailures = 0;
       next = this.cfg.watchdogMs;
@@ -183,6 +190,12 @@ class OpcuaLineWriter {
     await s?.close().catch(() => undefined);
     this.backoffMs = Math.min(this.cfg.maxBackoffMs, Math.max(500, this.backoffMs * 2));
     this.lastFault = { code: fault.code, message: fault.message, at: formatUtcIso(this.ctx.clock.now()) };
+    if (this.outputs.dryRunFor(this.cfg.line)) {
+      // Nothing is written in a dry run: a PLC that cannot be read is worth knowing before going live, not an alarm.
+      this.tracker.set('degraded', `dry run: ${this.label}: PLC not readable (${fault.message}); retrying in ${this.backoffMs} ms; nothing is written`, fault.code);
+      this.onChange(this);
+      return Math.min(this.backoffMs, this.cfg.watchdogMs);
+    }
     const message = `${this.label}: write failed (${fault.message}); retrying in ${this.backoffMs} ms`;
     if (this.consecutiveFailures >= FAILED_CYCLES_BEFORE_ALERT) {
       this.tracker.set('failed', `${message}; ${this.consecutiveFailures} cycles failed in a row`, fault.code);
@@ -194,11 +207,38 @@ class OpcuaLineWriter {
     return Math.min(this.backoffMs, this.cfg.watchdogMs);
   }
 
+  /** The four values a write of `state` sets, before typing: command code, kW × powerScale, Unix seconds, heartbeat. */
+  private raw(state: LineState, heartbeat: number): Record<Role, number> {
+    return { command: COMMAND_CODES[state.command], powerSetpoint: state.powerKw * this.cfg.powerScale, validUntil: Math.floor(state.validUntil / 1000), heartbeat };
+  }
+
+  /**
+   * The write-nothing mode: one Read request of the four variables (a read changes nothing on the PLC), and what
+   * this cycle would have written (or passed to the method) recorded and shown; no Write, no Call.
+   */
+  private async dryRun(m: OpcuaModules, s: OpcuaSession, r: Resolved, state: LineState): Promise<void> {
+    const raw = this.raw(state, (this.heartbeat + 1) & 0xffff);
+    const back = await s.session.read(ROLES.map((role) => ({ nodeId: r.nodes[role].nodeId, attributeId: m.client.AttributeIds.Value })));
+    if (this.stopped || this.superseded || !this.outputs.dryRunFor(this.cfg.line)) throw new Superseded('the mode changed');
+    const holds = ROLES.map((role, i) => {
+      const dv = back[i]!;
+      if (dv.statusCode.isNotGood()) throw new OpcuaFault('bad_status', `${this.label}: read of ${role} ${this.cfg.nodes[role]} answered ${dv.statusCode.name}`);
+      return `${role}=${show(dv.value.value)}`;
+    });
+    const shown = (role: Role) => (r.nodes[role].dataType === 'DateTime' ? new Date(raw[role] * 1000).toISOString() : INTEGER.test(r.nodes[role].dataType) ? Math.round(raw[role]) : raw[role]);
+    this.dryCycles++;
+    const what = `${state.command} ${state.powerKw} kW until ${new Date(state.validUntil).toISOString()}${r.method ? ` (method ${this.cfg.method!.methodId})` : ''}`;
+    // The heartbeat is left out of the recorded values: it would make every watchdog cycle look like new content.
+    const values = Object.fromEntries(ROLES.filter((role) => role !== 'heartbeat').map((role) => [`${role} ${this.cfg.nodes[role]}`, shown(role)]));
+    this.outputs.wouldWrite('opcua', `${this.label} (${this.cfg.endpointUrl})`, what, values, this.cfg.line);
+    this.tracker.set('ok', `dry run: would ${r.method ? 'call' : 'write'} ${what} (${ROLES.map((role) => `${role}=${show(shown(role))}`).join(', ')}); PLC holds ${holds.join(', ')}; nothing written`);
+    this.onChange(this);
+  }
+
   private async write(m: OpcuaModules, s: OpcuaSession, r: Resolved, state: LineState): Promise<void> {
     const { AttributeIds, DataType, Variant } = m.client;
     const heartbeat = (this.heartbeat = (this.heartbeat + 1) & 0xffff);
-    const seconds = Math.floor(state.validUntil / 1000);
-    const raw: Record<Role, number> = { command: COMMAND_CODES[state.command], powerSetpoint: state.powerKw * this.cfg.powerScale, validUntil: seconds, heartbeat };
+    const raw = this.raw(state, heartbeat);
     const typed = (role: Role, type: string) => {
       const v = raw[role];
       if (type === 'DateTime') return new Variant({ dataType: DataType.DateTime, value: new Date(v * 1000) });
@@ -207,7 +247,7 @@ class OpcuaLineWriter {
       return new Variant({ dataType: DataType[type as keyof typeof DataType] as number, value: /64$/.test(type) ? [Math.floor(value / 2 ** 32), value >>> 0] : value });
     };
     const betweenRequests = () => {
-      if (this.superseded || this.stopped) throw new Superseded('a newer plan arrived');
+      if (this.superseded || this.stopped || this.outputs.dryRunFor(this.cfg.line)) throw new Superseded('a newer plan arrived (or the write-nothing mode went on)');
     };
     betweenRequests();
     if (r.method) {
@@ -246,21 +286,24 @@ function sameValue(want: unknown, got: unknown, type: string): boolean {
   return JSON.stringify(want) === JSON.stringify(got);
 }
 
-export type OpcuaLinesPlugin = Plugin & { writers(): Record<string, { protocol: 'opcua'; writes: number; failures: number; supersededCycles: number; maxConcurrentCycles: number; sessions: number; lastWritten: unknown; lastFault: unknown }> };
+export type OpcuaLinesPlugin = Plugin & { writers(): Record<string, { protocol: 'opcua'; writes: number; dryCycles: number; failures: number; supersededCycles: number; maxConcurrentCycles: number; sessions: number; lastWritten: unknown; lastFault: unknown }> };
 
 export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
   let doc: PlanDocumentPayload | null = null;
+  /** Run starts the quarter-hour guard (plugins/power-guard) moved later, as the Modbus lines take them. */
+  let shifts: Array<{ line: string; runStart: number; shiftMs: number }> = [];
   const kwOf = (process: string) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? 0;
   const deviceClock = ctx.deviceClock ?? realClock;
   const pki = opcuaPkiDir(ctx.config);
   let lastAlert = -Infinity;
   const published = new Map<string, string>();
   let stopping = false;
+  const outputs = outputModeOf(ctx);
 
   /** Republishes the retained line state when what it says changed (not at every heartbeat); the Modbus lines' contract. */
   const publishState = (w: OpcuaLineWriter, override?: 'stopped') => {
     const h = w.tracker.get();
-    const state = override ?? (h.state === 'disabled' ? 'stopped' : h.state);
+    const state = override ?? (h.state === 'disabled' ? 'stopped' : outputs.dryRunFor(w.line) && h.state === 'ok' ? 'dry_run' : h.state);
     const last = w.lastWritten;
     const written = last ? { command: last.state.command, power_kw: last.state.powerKw, valid_until: formatUtcIso(last.state.validUntil), at: formatUtcIso(last.at) } : null;
     const error = state === 'ok' ? null : h.message;
@@ -281,7 +324,7 @@ export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
         cfg,
         ctx,
         pki,
-        () => lineStateAt(doc, cfg.line, ctx.clock.now(), kwOf),
+        () => lineStateAt(withGuardShifts(doc, shifts), cfg.line, ctx.clock.now(), kwOf),
         (message) => {
           const now = deviceClock.now();
           if (now - lastAlert < 60_000) return;
@@ -291,6 +334,7 @@ export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
         (w) => {
           if (!stopping) void publishState(w);
         },
+        outputs,
       ),
   );
   return {
@@ -298,6 +342,15 @@ export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
     async start() {
       ctx.bus.on('plan.updated', 'opcua-lines', (e) => {
         doc = e.doc;
+        for (const w of writers) w.writeNow();
+      });
+      ctx.bus.on('power.guard', 'opcua-lines', (e) => {
+        const changed = JSON.stringify(e.shifts.map((x) => [x.line, x.runStart, x.shiftMs])) !== JSON.stringify(shifts.map((x) => [x.line, x.runStart, x.shiftMs]));
+        shifts = e.shifts;
+        if (changed) for (const w of writers) if (e.shifts.some((x) => x.line === w.line)) w.writeNow();
+      });
+      // Switching the write-nothing mode takes effect at once: off writes the plan now, on stops between two requests.
+      ctx.bus.on('outputs.mode', 'opcua-lines', () => {
         for (const w of writers) w.writeNow();
       });
       for (const w of writers) w.start();
@@ -320,7 +373,7 @@ export function createOpcuaLines(ctx: PluginContext): OpcuaLinesPlugin {
       return Object.fromEntries(
         writers.map((w) => [
           w.line,
-          { protocol: 'opcua' as const, state: w.tracker.get().state, code: w.tracker.get().code ?? null, writes: w.writes, failures: w.failures, supersededCycles: w.supersededCycles, maxConcurrentCycles: w.maxConcurrentCycles, sessions: w.sessions, lastWritten: w.lastWritten, lastFault: w.lastFault },
+          { protocol: 'opcua' as const, state: w.tracker.get().state, code: w.tracker.get().code ?? null, writes: w.writes, dryCycles: w.dryCycles, failures: w.failures, supersededCycles: w.supersededCycles, maxConcurrentCycles: w.maxConcurrentCycles, sessions: w.sessions, lastWritten: w.lastWritten, lastFault: w.lastFault },
         ]),
       );
     },

@@ -5,6 +5,13 @@
  * the next quarter-hour. Deferred run starts go to the line commands as `power.guard` bus events (modbus-lines
  * moves the run later); interruptible loads are switched off through their Modbus coil. Health, alerts
  * (POWER_GUARD_DEFERRED, POWER_GUARD_EXCESS, POWER_GUARD_BLIND) and `/api/health` details say what and why.
+ *
+ * The write-nothing mode (`outputs.dryRun`, gateway/core/output-mode.ts): the guard decides as it would live, writes
+ * no coil and moves no run. A coil it would switch off, and a run start it would hold (`dryRunFor(line)`, so a line
+ * commissioned on its own counts too), are recorded as would-writes (`/api/outputs`, `outputs/dry-run`) and named
+ * in its actions, alerts and health ("dry run: would …"); the `power.guard` event carries only what was done.
+ * Switched off, the guard checks at once and acts live. Switched on while it holds a load off, it releases that load
+ * at once (the one coil write the mode allows: it gives back what the guard took, and a cold room is not left off).
  */
 import { realClock, type TimerHandle } from '../../gateway/time/clock.js';
 import { formatLocalIso } from '../../gateway/time/tz.js';
@@ -17,6 +24,7 @@ import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/mod
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import type { BusEvents } from '../../gateway/core/event-bus.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
+import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { QH_MS, QuarterHourEnergy, averageSaved, runsOf, slackMs, type PlannedRun } from './guard.js';
 
 type LoadConfig = PowerGuardConfig['interruptible'][number];
@@ -26,6 +34,8 @@ interface LoadState {
   cfg: LoadConfig;
   client?: ModbusClient;
   off: boolean;
+  /** Off on paper only: the write-nothing mode decided it and wrote nothing (the load still runs). */
+  dry: boolean;
   /** device ms when it went off / back on */
   offAt: number;
   onAt: number;
@@ -54,7 +64,10 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
   let doc: PlanDocumentPayload | null = null;
   /** Planned start → how far the guard moved that run (key `line@startMs`). */
   const shifts = new Map<string, { shiftMs: number; reason: string }>();
-  const loads: LoadState[] = cfg.interruptible.map((l) => ({ cfg: l, off: false, offAt: -Infinity, onAt: -Infinity, releaseAt: 0, spentQh: -1, reason: '' }));
+  /** Run starts the guard would have held in the write-nothing mode (not applied, not on the bus), same keys. */
+  const wouldShifts = new Map<string, { shiftMs: number; reason: string }>();
+  const outputs = outputModeOf(ctx);
+  const loads: LoadState[] = cfg.interruptible.map((l) => ({ cfg: l, off: false, dry: false, offAt: -Infinity, onAt: -Infinity, releaseAt: 0, spentQh: -1, reason: '' }));
   const actions: GuardAction[] = [];
   let timer: TimerHandle | undefined;
   let stopped = false;
@@ -77,7 +90,7 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
   const publish = () => {
     ctx.bus.emit('power.guard', {
       shifts: [...shifts.entries()].map(([k, v]) => ({ line: k.split('@')[0]!, runStart: Number(k.split('@')[1]), shiftMs: v.shiftMs, reason: v.reason })),
-      loadsOff: loads.filter((l) => l.off).map((l) => ({ name: l.cfg.name, kw: l.cfg.kw, reason: l.reason })),
+      loadsOff: loads.filter((l) => l.off && !l.dry).map((l) => ({ name: l.cfg.name, kw: l.cfg.kw, reason: l.reason })),
       projectedKw: last?.projectedKw ?? null,
       limitKw: last?.limitKw ?? null,
       period: last?.period ?? null,
@@ -98,8 +111,32 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     }
   };
 
+  const coilTarget = (l: LoadState) => `interruptible load ${l.cfg.name} (${l.cfg.transport === 'rtu' ? l.cfg.path : `${l.cfg.host ?? '127.0.0.1'}:${l.cfg.port}`} unit ${l.cfg.unitId} coil ${l.cfg.coil})`;
+
+  /** The write-nothing mode reads the coil instead (a read changes nothing): commissioning sees the link works. */
+  const readCoil = async (l: LoadState): Promise<string> => {
+    try {
+      if (!l.client?.isOpen) l.client = await connectModbus({ ...l.cfg, host: l.cfg.host ?? '127.0.0.1' }, `interruptible load ${l.cfg.name}`);
+      const on = (await l.client.readCoils(l.cfg.coil, 1)).data[0];
+      coilProblems.delete(l.cfg.name);
+      return `coil ${l.cfg.coil} reads ${on ? 1 : 0}`;
+    } catch (error) {
+      coilProblems.set(l.cfg.name, `interruptible load ${l.cfg.name}: coil ${l.cfg.coil} not readable (${errorMessage(error)})`);
+      await closeModbus(l.client).catch(() => undefined);
+      l.client = undefined;
+      return `coil ${l.cfg.coil} not readable`;
+    }
+  };
+
   const loadOn = async (l: LoadState, why: string) => {
     if (!l.off) return;
+    if (l.dry) {
+      l.off = l.dry = false;
+      l.onAt = device.now();
+      if (outputs.dryRun) outputs.wouldWrite('modbus', coilTarget(l), 'switch back on', { [`coil ${l.cfg.coil}`]: true });
+      record('load-on', `dry run: interruptible load ${l.cfg.name} would be released (nothing written)`, why);
+      return;
+    }
     try {
       await writeCoil(l, true);
     } catch (error) {
@@ -139,7 +176,7 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
     last = { projectedKw: projected, limitKw, period };
     const runs = runsOf(doc);
     // Forget moves of runs no longer in the plan that began more than a day ago.
-    for (const k of shifts.keys()) if (Number(k.split('@')[1]) < now - 86_400_000 && !runs.some((r) => key(r) === k)) shifts.delete(k);
+    for (const map of [shifts, wouldShifts]) for (const k of map.keys()) if (Number(k.split('@')[1]) < now - 86_400_000 && !runs.some((r) => key(r) === k)) map.delete(k);
     const horizonEnd = doc ? Date.parse(doc.horizon.end) : 0;
     const leadMs = 2 * cfg.checkEverySeconds * 1000 * (ctx.clock.rate ?? 1);
     // 1. A run due at the next boundary: room for it in the next quarter-hour? (decided before it begins)
@@ -150,13 +187,20 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
       // Site power next quarter-hour ≈ now − runs ending at the boundary + runs allowed to begin at it.
       let nextKw = energy.lastKw - runs.filter((r) => at(now, r) && !at(qhEnd, r)).reduce((s, r) => s + kwOfLine(r), 0);
       for (const r of runs.filter((x) => x.start + shiftOf(x) === qhEnd).sort((a, b) => a.start - b.start)) {
+        const dry = outputs.dryRunFor(r.line);
+        // Already held on paper at an earlier check (a live hold moves the run, so it is not found here again).
+        if (dry && wouldShifts.has(key(r))) continue;
         if (nextKw + kwOfLine(r) <= nextLimit) {
           nextKw += kwOfLine(r);
           continue;
         }
         const slack = slackMs(r, runs, order, horizonEnd, shiftOf);
         const reason = `P${nextPeriod} from ${formatLocalIso(qhEnd, tz)}: ${Math.round(nextKw)} kW + ${r.kw} kW of ${r.process} would pass ${contract.contractedKw[nextPeriod - 1]} kW contracted − ${cfg.marginKw} kW margin`;
-        if (slack >= QH_MS) {
+        if (slack >= QH_MS && dry) {
+          wouldShifts.set(key(r), { shiftMs: shiftOf(r) + QH_MS, reason });
+          outputs.wouldWrite('power-guard', `run start ${r.line}`, `hold ${r.process} batch ${r.batch} to ${formatLocalIso(qhEnd + QH_MS, tz)}`, { line: r.line, batch: r.batch, planned_start: new Date(r.start + shiftOf(r)).toISOString(), shift_min: QH_MS / 60_000, reason }, r.line);
+          record('defer-run', `dry run: would hold start of ${r.process} batch ${r.batch} on line ${r.line} to ${formatLocalIso(qhEnd + QH_MS, tz)} (nothing deferred)`, reason);
+        } else if (slack >= QH_MS) {
           shifts.set(key(r), { shiftMs: shiftOf(r) + QH_MS, reason });
           record('defer-run', `start of ${r.process} batch ${r.batch} on line ${r.line} held to ${formatLocalIso(qhEnd + QH_MS, tz)}`, reason);
         } else {
@@ -170,12 +214,21 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
       for (const l of loads) {
         if (projected <= limitKw) break;
         if (l.off || l.spentQh === qh || device.now() - l.onAt < l.cfg.minOnMinutes * 60_000) continue;
+        const reason = `P${period}: projected ${projected.toFixed(1)} kW over ${contract.contractedKw[period - 1]} kW contracted − ${cfg.marginKw} kW margin`;
+        if (outputs.dryRun) {
+          // Decided as live (so it is not decided again every check) and released as live, but no coil is written.
+          Object.assign(l, { off: true, dry: true, offAt: device.now(), releaseAt: qhEnd, reason });
+          outputs.wouldWrite('modbus', coilTarget(l), `switch off until ${formatLocalIso(qhEnd, tz)}`, { [`coil ${l.cfg.coil}`]: false });
+          record('load-off', `dry run: would switch interruptible load ${l.cfg.name} (${l.cfg.kw} kW) off until ${formatLocalIso(qhEnd, tz)} (${await readCoil(l)}; nothing written)`, reason);
+          projected -= averageSaved(l.cfg.kw, now);
+          continue;
+        }
         // Counted off only once the coil says so: a load that could not be switched saves nothing.
         if (!(await writeCoil(l, false).then(() => true, () => false))) continue;
         l.off = true;
         l.offAt = device.now();
         l.releaseAt = qhEnd;
-        l.reason = `P${period}: projected ${projected.toFixed(1)} kW over ${contract.contractedKw[period - 1]} kW contracted − ${cfg.marginKw} kW margin`;
+        l.reason = reason;
         record('load-off', `interruptible load ${l.cfg.name} (${l.cfg.kw} kW) off until ${formatLocalIso(qhEnd, tz)}`, l.reason);
         projected -= averageSaved(l.cfg.kw, now);
       }
@@ -184,10 +237,14 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
         record('excess', `quarter-hour from ${formatLocalIso(qh, tz)}`, `projected ${projected.toFixed(1)} kW stays above ${limitKw} kW with everything that may wait deferred`, 'warning');
       }
     }
-    const off = loads.filter((l) => l.off).map((l) => l.cfg.name);
-    const held = [...shifts.entries()].filter(([k, v]) => Number(k.split('@')[1]) + v.shiftMs > now).map(([k, v]) => `${k.split('@')[0]} +${v.shiftMs / 60_000} min`);
+    const off = loads.filter((l) => l.off && !l.dry).map((l) => l.cfg.name);
+    const heldOf = (map: typeof shifts) => [...map.entries()].filter(([k, v]) => Number(k.split('@')[1]) + v.shiftMs > now).map(([k, v]) => `${k.split('@')[0]} +${v.shiftMs / 60_000} min`);
+    const held = heldOf(shifts);
+    const wouldOff = loads.filter((l) => l.off && l.dry).map((l) => l.cfg.name);
+    const wouldHold = heldOf(wouldShifts);
+    const dry = wouldOff.length || wouldHold.length ? `; dry run, nothing written: would switch off: ${wouldOff.join(', ') || 'none'}; would defer run starts: ${wouldHold.join(', ') || 'none'}` : outputs.dryRun ? '; dry run: no coil is written, no run deferred' : '';
     const problems = [...coilProblems.values()];
-    tracker.set(problems.length ? 'degraded' : 'ok', `${problems.length ? `${problems.join('; ')}; ` : ''}P${period}: projected ${projected === null ? 'n/a' : projected.toFixed(1)} kW, limit ${limitKw} kW${off.length ? `; off: ${off.join(', ')}` : ''}${held.length ? `; run starts deferred: ${held.join(', ')}` : ''}`, problems.length ? 'coil_write_failed' : undefined);
+    tracker.set(problems.length ? 'degraded' : 'ok', `${problems.length ? `${problems.join('; ')}; ` : ''}P${period}: projected ${projected === null ? 'n/a' : projected.toFixed(1)} kW, limit ${limitKw} kW${off.length ? `; off: ${off.join(', ')}` : ''}${held.length ? `; run starts deferred: ${held.join(', ')}` : ''}${dry}`, problems.length ? 'coil_write_failed' : undefined);
     publish();
   };
 
@@ -210,6 +267,17 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
       ctx.bus.on('plan.updated', 'power-guard', (e) => {
         doc = e.doc;
       });
+      // The write-nothing mode switched: off, what was decided on paper is dropped and the guard checks (and acts) at
+      // once; on for every output, a load the guard holds off is given back at once.
+      ctx.bus.on('outputs.mode', 'power-guard', () => {
+        if (!outputs.dryRun) for (const l of loads) if (l.dry) l.off = l.dry = false;
+        for (const k of wouldShifts.keys()) if (!outputs.dryRunFor(k.split('@')[0]!)) wouldShifts.delete(k);
+        const giveBack = async () => {
+          if (outputs.dryRun) for (const l of loads) if (l.off && !l.dry) await loadOn(l, 'the write-nothing mode was switched on: the guard gives back what it holds');
+        };
+        running = running.then(giveBack, giveBack);
+        void check().catch((e: unknown) => tracker.set('degraded', `check failed: ${errorMessage(e)}`, 'check_failed'));
+      });
       tracker.set('starting', `waiting for readings of site meter ${meter}`);
       loop();
     },
@@ -222,7 +290,16 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
       await Promise.all(loads.map((l) => closeModbus(l.client)));
     },
     health(): ComponentHealth {
-      return { ...tracker.get(), details: { limit: last, actions: actions.slice(-10).map((a) => ({ ...a, at: new Date(a.at).toISOString() })) } };
+      return {
+        ...tracker.get(),
+        details: {
+          limit: last,
+          dryRun: outputs.dryRun,
+          wouldSwitchOff: loads.filter((l) => l.off && l.dry).map((l) => ({ name: l.cfg.name, kw: l.cfg.kw, until: new Date(l.releaseAt).toISOString(), reason: l.reason })),
+          wouldDefer: [...wouldShifts.entries()].map(([k, v]) => ({ line: k.split('@')[0]!, runStart: new Date(Number(k.split('@')[1])).toISOString(), shiftMin: v.shiftMs / 60_000, reason: v.reason })),
+          actions: actions.slice(-10).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+        },
+      };
     },
     actions: () => [...actions],
     check,

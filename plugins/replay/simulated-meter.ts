@@ -100,18 +100,20 @@ export interface SimulatedPlcView {
 /**
  * A SIMULATED site meter for the demo only (Eastron SDM630 profile, real Modbus TCP): its power is the plant's base
  * load plus the power setpoint of every line whose PLC command register says run (1), i.e. the runs the plan
- * actually started, as the simulated PLC received them; its import counter integrates that power on the gateway's
+ * actually started, as the simulated PLC received them (`plc`: the simulated Modbus PLC's registers, or for the
+ * simulated OPC UA PLC a function giving the kW of the lines its Command variables say run); its import counter integrates that power on the gateway's
  * (replay) clock, its reactive counter at cos φ 0.95. Its readings are not data: they exist so the demo shows a
  * measured bill and measured savings, and the meter is labelled simulated wherever it appears.
  */
-export async function startSimulatedSiteMeter(clock: Clock, plc: SimulatedPlcView, startKwh = 125_000): Promise<MeterServer & { powerKw(): number }> {
+export async function startSimulatedSiteMeter(clock: Clock, plc: SimulatedPlcView | (() => number), startKwh = 125_000): Promise<MeterServer & { powerKw(): number }> {
   const profile = SHIPPED_PROFILES['eastron-sdm630']!;
   let kwh = startKwh;
   let kvarh = startKwh * 0.33;
   let at = clock.now();
   const powerKw = (): number => {
     let kw = plantBaseLoadKw(clock.now());
-    for (const l of plc.lines) if (plc.holding.get(l.registers.command) === 1) kw += (plc.holding.get(l.registers.powerSetpoint) ?? 0) / 10;
+    if (typeof plc === 'function') kw += plc();
+    else for (const l of plc.lines) if (plc.holding.get(l.registers.command) === 1) kw += (plc.holding.get(l.registers.powerSetpoint) ?? 0) / 10;
     return Math.round(kw * 1000) / 1000;
   };
   let kw = powerKw();

@@ -11,6 +11,8 @@ export interface SimulatedOpcuaPlc {
   endpointUrl: string;
   /** What the gateway wrote, by variable name (e.g. `conching.Command`). */
   values: Map<string, unknown>;
+  /** kW of the lines whose `<line>.Command` says run (1): their `<line>.PowerSetpoint` (kW, powerScale 1), for the simulated site meter. */
+  runningKw(): number;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startSimulatedOpcuaPlc(store: () => SeriesStore | undefine
   return {
     endpointUrl: `opc.tcp://127.0.0.1:${port}/choco-edge/demo-plc`,
     values,
+    runningKw: () => lines.reduce((kw, line) => kw + (Number(values.get(`${line}.Command`)) === 1 ? Number(values.get(`${line}.PowerSetpoint`) ?? 0) : 0), 0),
     async stop() {
       clearInterval(timer);
       await server.shutdown(0);

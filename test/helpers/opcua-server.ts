@@ -43,6 +43,8 @@ export class TestOpcuaServer {
   private readonly values = new Map<string | number, unknown>();
   private readonly status = new Map<string | number, StatusCode>();
   writes = 0;
+  /** Writes per variable id, counted on the server side (a write the variable ignores counts too). */
+  readonly writesOf = new Map<string | number, number>();
   methodCalls = 0;
 
   constructor(readonly options: TestServerOptions) {
@@ -102,6 +104,7 @@ export class TestOpcuaServer {
           set: (variant: Variant) => {
             if (!v.ignoreWrites) this.values.set(id, variant.value);
             this.writes++;
+            this.writesOf.set(id, (this.writesOf.get(id) ?? 0) + 1);
             return StatusCodes.Good;
           },
         },

@@ -26,6 +26,8 @@ describe('npm run demo with demo.plc: opcua', { timeout: 300_000 }, () => {
       expect(out).toContain('with a simulated OPC UA floor sensor and a simulated OPC UA PLC');
       const sub = await subscriber(`mqtt://127.0.0.1:${port}`, 'choco-edge/#');
       expect(await sub.waitFor('choco-edge/sensors/floor_temp', (p) => p.state === 'ok')).toMatchObject({ point: 'floor_temp', device: 'simulated-floor', unit: 'degC' });
+      // With the OPC UA PLC the demo has its simulated site meter too (its power follows the commands that PLC received).
+      expect(await sub.waitFor('choco-edge/meters/site-main', (p) => typeof p.kw === 'number' && p.kw > 0)).toMatchObject({ meter: 'site-main', role: 'site', provenance: expect.stringMatching(/^simulated: /) });
       await sub.client.endAsync();
       const sensors = await (await fetch(`${http}/api/sensors`)).json();
       expect(sensors.points.find((p: { name: string }) => p.name === 'floor_temp')).toMatchObject({ protocol: 'opcua', state: 'ok' });
