@@ -17,6 +17,7 @@ import { registerEnergyRoutes } from './energy-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
+import { strictBodies } from './strict-body.js';
 import swaggerUi from '@fastify/swagger-ui';
 
 export interface HttpServer {
@@ -49,6 +50,8 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   app.server.headersTimeout = limits.headersTimeoutMs;
+  // JSON bodies are checked as sent: Ajv's coercion (null, 0, "false" → false) is for query strings and paths only.
+  app.addHook('onRoute', strictBodies);
   const gate = new ConnectionGate('http', limits, log);
   gate.attach(app.server);
   await app.register(swagger, {

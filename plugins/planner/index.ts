@@ -315,6 +315,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     processes: planCfg.processes.map((p) => ({ ...p, batchesPerDay: changes.quota?.[p.name] ?? p.batchesPerDay })),
   });
 
+  /**
+   * A line that enters the write-nothing mode (all lines, or `line` alone) keeps no retained `lines/<line>/command`
+   * on the broker: a PLC that (re)connects later must not act on a command from the live window. The topic contract
+   * allows no other "no command" payload, so the retained message is deleted (empty retained payload).
+   */
+  const clearLineCommands = async (line?: string): Promise<void> => {
+    const lines = [...new Set(planCfg.processes.map((p) => p.line))].filter((l) => (line === undefined || l === line) && outputs.dryRunFor(l));
+    for (const l of lines) await ctx.mqtt.clearRetained(topics.lineCommand(l));
+    if (lines.length) ctx.log.info({ lines }, 'write-nothing mode: retained line commands cleared on the broker');
+  };
+
   const checkChanges = (changes: PlanChanges): void => {
     for (const name of Object.keys(changes.quota ?? {})) if (!planCfg.processes.some((p) => p.name === name)) throw Object.assign(new Error(`unknown process ${JSON.stringify(name)}; processes: ${planCfg.processes.map((p) => p.name).join(', ')}`), { statusCode: 400 });
   };
@@ -325,7 +336,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       // Switched live: the line commands of a fresh plan go out at once rather than at the next planning run.
       ctx.bus.on('outputs.mode', 'planner', (e) => {
         if (!e.dryRun) void plan().catch((error: unknown) => ctx.log.warn({ err: errorMessage(error) }, 'planning after the dry run was switched off failed'));
+        else void clearLineCommands(e.line);
       });
+      // Started in the write-nothing mode: a command retained on the broker from an earlier live run is not left for a PLC to act on.
+      await clearLineCommands();
       ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
         const line = topic.split('/').at(-2)!;
         const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown; batch?: unknown } | undefined;
