@@ -18,6 +18,7 @@ import { registerOutputRoutes } from './output-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
 import { strictBodies } from './strict-body.js';
+import { calendarProblem } from './calendar.js';
 import swaggerUi from '@fastify/swagger-ui';
 
 export interface HttpServer {
@@ -83,6 +84,12 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
         const bad = numeric ? !FINITE_DECIMAL.test(text) || !Number.isFinite(Number(text)) : FINITE_DECIMAL.test(text) && !Number.isFinite(Number(text));
         if (bad) {
           await reply.code(400).send({ error: 'bad request', message: `${part}/${name} must be a finite number, got ${JSON.stringify(text.slice(0, 40))}` });
+          return reply;
+        }
+        // A date or timestamp parameter must name a real calendar day (Date.parse would roll 2018-02-30 over to 2 March).
+        const calendar = numeric ? undefined : calendarProblem(text);
+        if (calendar) {
+          await reply.code(400).send({ error: 'bad request', message: `${part}/${name} ${JSON.stringify(text.slice(0, 40))}: ${calendar}` });
           return reply;
         }
       }
