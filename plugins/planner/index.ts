@@ -327,6 +327,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   const checkChanges = (changes: PlanChanges): void => {
+    // Exact JSON types whatever the caller (HTTP checks them too; the MQTT bridge and the uplink pass their JSON on):
+    // a quota of "3", null or true is refused, never read as a number.
+    const bad = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
+    if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) throw bad('the changes must be a JSON object with "quota" and/or "contractedKw"');
+    if (changes.quota !== undefined && (changes.quota === null || typeof changes.quota !== 'object' || Array.isArray(changes.quota))) throw bad('"quota" must be a JSON object: process → batches per day');
+    for (const [name, n] of Object.entries(changes.quota ?? {})) {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 24) throw bad(`quota of ${JSON.stringify(name)} must be a JSON integer from 0 to 24 (batches per day), got ${JSON.stringify(n)}`);
+    }
+    if (changes.contractedKw !== undefined && (typeof changes.contractedKw !== 'number' || !Number.isFinite(changes.contractedKw) || changes.contractedKw <= 0 || changes.contractedKw > 100_000)) {
+      throw bad(`"contractedKw" must be a JSON number above 0 and at most 100000 (kW), got ${JSON.stringify(changes.contractedKw)}`);
+    }
     for (const name of Object.keys(changes.quota ?? {})) if (!planCfg.processes.some((p) => p.name === name)) throw Object.assign(new Error(`unknown process ${JSON.stringify(name)}; processes: ${planCfg.processes.map((p) => p.name).join(', ')}`), { statusCode: 400 });
   };
 

@@ -122,6 +122,15 @@ describe('outputs.dryRun: plan and show every write, send none, until switched o
       }
     }
     expect((await post({ dry_run: false, reason: 'going live', extra: 1 }, TOKEN)).status).toBe(400);
+    // The same change over MQTT (bridge/request/plan/apply, also the uplink's "quota" command): exact types too.
+    const bridge = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/bridge/response/#');
+    for (const [i, quota] of [{ conching: '3' }, { conching: null }, { conching: 2.5 }, { conching: 99 }].entries()) {
+      await bridge.client.publishAsync('choco-edge/bridge/request/plan/apply', JSON.stringify({ transaction: `typed-${i}`, quota }), { qos: 1 });
+      const answer = await bridge.waitFor('choco-edge/bridge/response/plan/apply', (p) => p.transaction === `typed-${i}`);
+      expect(answer, JSON.stringify(quota)).toMatchObject({ status: 'error' });
+      expect(answer.error).toMatch(/^quota of "conching" must be a JSON integer from 0 to 24 \(batches per day\), got /);
+    }
+    await bridge.client.endAsync();
     const cycles = writers().conching!.dryCycles;
     await vi.waitFor(() => expect(writers().conching!.dryCycles).toBeGreaterThan(cycles + 2), { timeout: 30_000 });
     expect(plc.writes).toEqual([]);
