@@ -18,7 +18,7 @@ import { registerOutputRoutes } from './output-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
 import { strictBodies } from './strict-body.js';
-import { calendarProblem } from './calendar.js';
+import { calendarProblem } from '../time/calendar-date.js';
 import swaggerUi from '@fastify/swagger-ui';
 
 export interface HttpServer {
