@@ -67,7 +67,8 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
       max_kw: x?.maxKw ?? null,
     };
   });
-  const complete = part.coverage.missing === 0 && part.coverage.unpriced === 0;
+  // nothing expected or nothing measured is never "measured" (a month not started, a span the meter never saw)
+  const complete = part.coverage.missing === 0 && part.coverage.unpriced === 0 && part.coverage.expected > 0 && part.coverage.measured + part.coverage.interpolated > 0;
   return {
     v: 1,
     at: formatUtcIso(meta.at),

@@ -1,5 +1,5 @@
+import { cronSentence } from './cron-check.js';
 import { readFileSync, existsSync, statSync } from 'node:fs';
-import { createTask } from 'node-cron';
 import { checkInputFile } from './cli-input.js';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
@@ -65,12 +65,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
   applyEnvOverrides(merged, env, problems);
   const withDefaults = Value.Default(ConfigSchema, merged) as Record<string, unknown>;
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
-    problems.push(`${e.path || '/'}: ${e.message.toLowerCase()}, got ${describe(e.value)}${booleanHint(e.schema, e.value)}`);
+    // A cron field gets one sentence naming the job (not the schema's pattern); a message keeps its case (a pattern's \S is not \s).
+    const cron = (e.schema as { cron?: boolean }).cron && typeof e.value === 'string' ? cronSentence(jobOf(e.path), e.value) : undefined;
+    problems.push(cron ? `${e.path}: ${cron}` : `${e.path || '/'}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}, got ${describe(e.value)}${booleanHint(e.schema, e.value)}`);
   }
   if (!problems.length) walkSchema(ConfigSchema, withDefaults, '', (schema, value, path, replace) => {
     if ((schema as { cron?: boolean }).cron && typeof value === 'string') {
-      const problem = cronProblem(value);
-      if (problem) problems.push(`${path}: cron expression ${JSON.stringify(value)} is invalid: ${problem}`);
+      const problem = cronSentence(jobOf(path), value);
+      if (problem) problems.push(`${path}: ${problem}`);
     }
     if ((schema as { readableFile?: boolean }).readableFile && typeof value === 'string') {
       try {
@@ -238,15 +240,10 @@ function resolveSecret(secret: SecretValue): string {
   return text;
 }
 
-/** node-cron's own complaint about an expression (the scheduler parses it the same way), or undefined if valid. */
-function cronProblem(expression: string): string | undefined {
-  try {
-    const task = createTask(expression, () => undefined, { name: 'check-config' });
-    void task.destroy();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
+/** The job a cron setting belongs to: `/scheduler/jobs/planning/cron` → `planning`. */
+function jobOf(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  return parts.at(-1) === 'cron' && parts.length >= 2 ? parts.at(-2)! : path;
 }
 
 /** YAML 1.2 reads yes/no/on/off as text: say so when a boolean setting got one of them. */

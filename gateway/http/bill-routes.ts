@@ -76,8 +76,8 @@ export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void 
     const q = range(req.query as { from: string; to: string });
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="bill_days_${q.from}_${q.to}.csv"`).send(billsCsv(await bill().days(q.from, q.to)));
   });
-  app.get('/api/bill/month/:month', { schema: { summary: "A calendar month's bill of the site meter by period (to date with its projection while the month runs)", tags: ['bill'], response: BILL_ERRORS, params: Month } }, async (req) => bill().month((req.params as { month: string }).month));
-  app.get('/api/bill/month/:month/report', { schema: { summary: 'The printable monthly report (HTML; ?lang=es|en)', tags: ['bill'], response: BILL_ERRORS, params: Month, querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('es'), Type.Literal('en')])) }) } }, async (req, reply) => {
+  app.get('/api/bill/month/:month', { schema: { summary: "A calendar month's bill of the site meter by period (to date with its projection while the month runs)", tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Month } }, async (req) => bill().month((req.params as { month: string }).month));
+  app.get('/api/bill/month/:month/report', { schema: { summary: 'The printable monthly report (HTML; ?lang=es|en)', tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Month, querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('es'), Type.Literal('en')])) }) } }, async (req, reply) => {
     const b = await bill().month((req.params as { month: string }).month);
     const lang = (req.query as { lang?: 'es' | 'en' }).lang ?? gw.config.ui.language;
     return reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).header('referrer-policy', 'no-referrer').send(monthReportHtml(b, lang, gw.config.site.names?.[lang] ?? gw.config.site.name ?? gw.config.site.id));

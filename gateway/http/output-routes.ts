@@ -47,6 +47,10 @@ export function registerOutputRoutes(app: FastifyInstance, gw: HttpContext, guar
       const body = req.body as { dry_run: boolean; reason: string; line?: string };
       const known = [...new Set([...gw.config.lines.map((l) => l.line), ...gw.config.opcua.lines.map((l) => l.line), ...gw.config.planner.processes.map((p) => p.line)])];
       if (body.line !== undefined && !known.includes(body.line)) throw Object.assign(new Error(`unknown line ${JSON.stringify(body.line)}; lines: ${known.join(', ')}`), { statusCode: 400 });
+      // The global mode holds every line: a line switched live under it would still write nothing, so say so, do nothing.
+      if (body.line !== undefined && !body.dry_run && gw.outputs.dryRun) {
+        throw Object.assign(new Error(`the whole gateway is in dry run (outputs.dryRun): switch the global mode off first (POST without "line"), then put the lines still being commissioned back one by one; ${body.line} stays in dry run`), { statusCode: 409 });
+      }
       const changed = await gw.outputs.set(body.dry_run, `http ${req.ip}`, body.reason.trim(), body.line);
       return { changed, ...status() };
     },

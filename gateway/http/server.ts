@@ -17,6 +17,8 @@ import { registerEnergyRoutes } from './energy-routes.js';
 import { registerOutputRoutes } from './output-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerMetrics } from './metrics.js';
+import { strictBodies } from './strict-body.js';
+import { calendarProblem } from '../time/calendar-date.js';
 import swaggerUi from '@fastify/swagger-ui';
 
 export interface HttpServer {
@@ -49,6 +51,8 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   app.server.headersTimeout = limits.headersTimeoutMs;
+  // JSON bodies are checked as sent: Ajv's coercion (null, 0, "false" → false) is for query strings and paths only.
+  app.addHook('onRoute', strictBodies);
   const gate = new ConnectionGate('http', limits, log);
   gate.attach(app.server);
   await app.register(swagger, {
@@ -80,6 +84,12 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
         const bad = numeric ? !FINITE_DECIMAL.test(text) || !Number.isFinite(Number(text)) : FINITE_DECIMAL.test(text) && !Number.isFinite(Number(text));
         if (bad) {
           await reply.code(400).send({ error: 'bad request', message: `${part}/${name} must be a finite number, got ${JSON.stringify(text.slice(0, 40))}` });
+          return reply;
+        }
+        // A date or timestamp parameter must name a real calendar day (Date.parse would roll 2018-02-30 over to 2 March).
+        const calendar = numeric ? undefined : calendarProblem(text);
+        if (calendar) {
+          await reply.code(400).send({ error: 'bad request', message: `${part}/${name} ${JSON.stringify(text.slice(0, 40))}: ${calendar}` });
           return reply;
         }
       }

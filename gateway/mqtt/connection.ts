@@ -28,6 +28,8 @@ type Handler = (topic: string, payload: unknown, raw: Buffer) => void;
 export class MqttConnection {
   private client?: MqttClient;
   private readonly retained = new Map<string, string>();
+  /** Full topics whose retained message was cleared while disconnected: sent empty and retained on the next connect. */
+  private readonly clearedWhileAway = new Set<string>();
   private readonly handlers: Array<{ filter: string; handler: Handler }> = [];
   private stopping = false;
   private readonly pending = new Map<string, (body: unknown) => void>();
@@ -94,6 +96,9 @@ export class MqttConnection {
       this.log.info({ url: o.url, connects: this.connects }, 'MQTT connected');
       client.publish(this.full(topics.state), JSON.stringify(this.statePayload('online')), { qos: 1, retain: true });
       for (const [topic, payload] of this.retained) if (topic !== this.full(topics.state)) client.publish(topic, payload, { qos: 1, retain: true });
+      // Retained messages cleared while away: the broker still holds them until it gets the empty payload.
+      for (const topic of this.clearedWhileAway) client.publish(topic, '', { qos: 1, retain: true });
+      this.clearedWhileAway.clear();
     });
     client.on('close', () => {
       if (!this.stopping) this.log.warn({ url: o.url }, 'MQTT connection closed; reconnecting');
@@ -127,7 +132,10 @@ export class MqttConnection {
     const full = this.full(topic);
     if (this.refuseTopic(full)) return Promise.resolve();
     const text = JSON.stringify(payload);
-    if (options.retain) this.retained.set(full, text);
+    if (options.retain) {
+      this.retained.set(full, text);
+      this.clearedWhileAway.delete(full);
+    }
     const client = this.client;
     if (!client || (options.retain && !client.connected)) return Promise.resolve();
     this.published++;
@@ -142,6 +150,34 @@ export class MqttConnection {
         clearTimeout(timer);
         resolve();
       }
+    });
+  }
+
+  /**
+   * Deletes the retained message of `<base>/<topic>` on the broker (MQTT: an empty retained payload) and forgets it,
+   * so it is not sent again after a reconnect. While disconnected the clearing is remembered and sent on the next
+   * connect. Resolves on PUBACK, at once when disconnected, or after `ackTimeoutMs`; never rejects.
+   */
+  clearRetained(topic: string): Promise<void> {
+    const full = this.full(topic);
+    if (this.refuseTopic(full)) return Promise.resolve();
+    this.retained.delete(full);
+    const client = this.client;
+    if (!client?.connected) {
+      this.clearedWhileAway.add(full);
+      return Promise.resolve();
+    }
+    this.published++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.ackTimeoutMs);
+      client.publish(full, '', { qos: 1, retain: true }, (error) => {
+        clearTimeout(timer);
+        if (error) {
+          this.clearedWhileAway.add(full);
+          this.log.debug({ topic: full, err: errorMessage(error) }, 'clearing a retained message not delivered');
+        }
+        resolve();
+      });
     });
   }
 

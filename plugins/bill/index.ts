@@ -264,7 +264,15 @@ export function createBill(ctx: PluginContext): BillPlugin {
       }
       return out;
     },
-    month: (m) => monthPayload(site, m, ctx.clock.now()),
+    async month(m) {
+      // A month the site meter never saw has no bill: neither "measured" at 0 € nor power and VAT on 0 kWh.
+      const now = ctx.clock.now();
+      const noBill = (why: string) => Object.assign(new Error(`no bill for ${m}: ${why}`), { statusCode: 404 });
+      if (monthRange(m, tz).start >= now) throw noBill(`the month has not started (today is ${localDate(now, tz)} in ${tz})`);
+      const b = await monthPayload(site, m, now);
+      if (b.coverage.measured + b.coverage.interpolated === 0) throw noBill(`the site meter ${JSON.stringify(site.name)} has no quarter-hour in that month (${b.coverage.expected} expected so far), so nothing was measured`);
+      return b;
+    },
     closedDays,
   };
 }

@@ -1,3 +1,4 @@
+import { calendarProblem } from '../../gateway/time/calendar-date.js';
 import { errorMessage } from '../../gateway/util/errors.js';
 import type { Config } from '../../gateway/config/schema.js';
 import type { Alert } from '../../gateway/core/event-bus.js';
@@ -453,7 +454,29 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     processes: planCfg.processes.map((p) => ({ ...p, batchesPerDay: changes.quota?.[p.name] ?? p.batchesPerDay })),
   });
 
+  /**
+   * A line that enters the write-nothing mode (all lines, or `line` alone) keeps no retained `lines/<line>/command`
+   * on the broker: a PLC that (re)connects later must not act on a command from the live window. The topic contract
+   * allows no other "no command" payload, so the retained message is deleted (empty retained payload).
+   */
+  const clearLineCommands = async (line?: string): Promise<void> => {
+    const lines = [...new Set(planCfg.processes.map((p) => p.line))].filter((l) => (line === undefined || l === line) && outputs.dryRunFor(l));
+    for (const l of lines) await ctx.mqtt.clearRetained(topics.lineCommand(l));
+    if (lines.length) ctx.log.info({ lines }, 'write-nothing mode: retained line commands cleared on the broker');
+  };
+
   const checkChanges = (changes: PlanChanges): void => {
+    // Exact JSON types whatever the caller (HTTP checks them too; the MQTT bridge and the uplink pass their JSON on):
+    // a quota of "3", null or true is refused, never read as a number.
+    const bad = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
+    if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) throw bad('the changes must be a JSON object with "quota" and/or "contractedKw"');
+    if (changes.quota !== undefined && (changes.quota === null || typeof changes.quota !== 'object' || Array.isArray(changes.quota))) throw bad('"quota" must be a JSON object: process → batches per day');
+    for (const [name, n] of Object.entries(changes.quota ?? {})) {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 24) throw bad(`quota of ${JSON.stringify(name)} must be a JSON integer from 0 to 24 (batches per day), got ${JSON.stringify(n)}`);
+    }
+    if (changes.contractedKw !== undefined && (typeof changes.contractedKw !== 'number' || !Number.isFinite(changes.contractedKw) || changes.contractedKw <= 0 || changes.contractedKw > 100_000)) {
+      throw bad(`"contractedKw" must be a JSON number above 0 and at most 100000 (kW), got ${JSON.stringify(changes.contractedKw)}`);
+    }
     for (const name of Object.keys(changes.quota ?? {})) if (!planCfg.processes.some((p) => p.name === name)) throw Object.assign(new Error(`unknown process ${JSON.stringify(name)}; processes: ${planCfg.processes.map((p) => p.name).join(', ')}`), { statusCode: 400 });
   };
 
@@ -463,7 +486,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       // Switched live: the line commands of a fresh plan go out at once rather than at the next planning run.
       ctx.bus.on('outputs.mode', 'planner', (e) => {
         if (!e.dryRun) void plan().catch((error: unknown) => ctx.log.warn({ err: errorMessage(error) }, 'planning after the dry run was switched off failed'));
+        else void clearLineCommands(e.line);
       });
+      // Started in the write-nothing mode: a command retained on the broker from an earlier live run is not left for a PLC to act on.
+      await clearLineCommands();
       ctx.mqtt.subscribe(topics.lineSetWildcard, (topic, payload) => {
         const line = topic.split('/').at(-2)!;
         const body = payload as { command?: unknown; until?: unknown; plan_id?: unknown; batch?: unknown } | undefined;
@@ -480,8 +506,13 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
           const batch = typeof body.batch === 'number' ? body.batch : null;
           acks.set(line, { plan_id: body.plan_id, batch, batch_in_plan: batch === null ? null : planned.includes(batch), at: formatUtcIso(ctx.clock.now()) });
         } else if (body.command === 'stop' || body.command === 'resume') {
+          // "until": absent (4 hours), or an ISO timestamp with Z or an offset on a real calendar day, in the future.
+          if (body.until !== undefined && (typeof body.until !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/.test(body.until))) return refuse(`"until" must be an ISO timestamp with Z or an offset (e.g. 2026-01-08T14:00:00Z), or left out for 4 hours; got ${JSON.stringify(body.until)}`);
+          const impossible = typeof body.until === 'string' ? calendarProblem(body.until) : undefined;
+          if (impossible) return refuse(`"until" ${JSON.stringify(body.until)}: ${impossible}`);
           const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
           if (!Number.isFinite(until)) return refuse(`"until" is not a date: ${JSON.stringify(body.until)}`);
+          if (until <= ctx.clock.now()) return refuse(`"until" ${JSON.stringify(body.until)} is not in the future: the ${body.command} would end before it starts`);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
           // A line stop or resume releases the frozen window for the re-plan it causes (frozen.ts).
           release = { reason: `line ${line}: ${body.command} (override)`, processes: new Set() };

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { billAmounts, computeBill, monthRange, type BillQuarterHour } from '../../gateway/bill/bill.js';
+import { billPayload } from '../../gateway/bill/payloads.js';
 import { excessPowerBreakdown, excessPowerEur } from '../../gateway/bill/excess.js';
 import { resolveContract } from '../../gateway/contract/contract.js';
 import { localDayRange } from '../../gateway/time/tz.js';
@@ -156,6 +157,11 @@ describe('golden bills (hand-worked)', () => {
     expect(billAmounts(bill)).toEqual({ energy_kwh: 45, energy_eur: 8.4, power_eur: 333.7, excess_eur: 38.64, tax_eur: 19.47, vat_eur: 84.04, total_eur: 484.25 });
     expect(bill.energy[0]).toMatchObject({ kwh: 15, tollsEur: 0 });
     expect(bill.coverage.unpriced).toBe(0);
+    // A span with nothing expected (a month not started) or nothing measured is never labelled "measured".
+    const label = (from: number, to: number) => billPayload(computeBill(fixed30, from, to, [], new Map(), { excess: true }), { meter: 'site', role: 'site', kind: 'month', at: end, contract: fixed30 }).measured;
+    expect(label(start, start)).toBe('partial');
+    expect(label(start, end)).toBe('partial');
+    expect(billPayload(bill, { meter: 'site', role: 'site', kind: 'month', at: end, contract: fixed30 }).measured).toBe('measured');
   });
 
   it('missing quarter-hours are counted, not billed as zero-priced or guessed', () => {

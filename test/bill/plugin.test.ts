@@ -141,6 +141,18 @@ describe('bill plugin', () => {
     expect(savings.body).toContain('2026-01-07,measured,apportioned from the site meter and the plan,40,2.28,5.08,2.80,1,');
     const stored = await app.inject('/api/savings/day/2026-01-07');
     expect(stored.json().priced_with.prices_eur_mwh).toContainEqual(['2026-01-07T05:00:00Z', 120]);
+    // A month the meter never saw has no bill: not "measured" at 0 €, not power and VAT on 0 kWh, no projection.
+    for (const [url, why] of [
+      ['/api/bill/month/2030-05', /^no bill for 2030-05: the month has not started \(today is 2026-01-08 in Europe\/Madrid\)$/],
+      ['/api/bill/month/2026-02/report?lang=en', /^no bill for 2026-02: the month has not started/],
+      ['/api/bill/month/1999-01', /^no bill for 1999-01: the site meter "site" has no quarter-hour in that month \(2976 expected so far\), so nothing was measured$/],
+      ['/api/bill/month/2025-12/report', /^no bill for 2025-12: the site meter "site" has no quarter-hour/],
+    ] as const) {
+      const none = await app.inject(url);
+      expect(none.statusCode, url).toBe(404);
+      expect(none.json().message, url).toMatch(why);
+    }
+    expect((await app.inject('/api/bill/month/2026-01')).json()).toMatchObject({ measured: 'partial', from_local: '2026-01-01' });
     const bad = await app.inject('/api/bill/days?from=2026-01-09&to=2026-01-07');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toBe('"to" (2026-01-07) must come after "from" (2026-01-09); the range is [from, to)');

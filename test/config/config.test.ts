@@ -49,6 +49,24 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { CHOCO_EDGE_HTTP_PROT: '1' } })).toThrow(/CHOCO_EDGE_HTTP_PROT: no configuration setting has this name/);
   });
 
+  it('says in one sentence which job has a bad cron expression and what is wrong, never the schema pattern', () => {
+    const problem = (cron: string) => {
+      try {
+        loadConfig({ file: file(`cron-${cron.length}.yaml`, `scheduler:\n  jobs:\n    planning: { cron: ${JSON.stringify(cron)} }\n`), env: {} });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    const four = problem('*/61 * * *');
+    expect(four).toContain('/scheduler/jobs/planning/cron: job planning: the cron expression "*/61 * * *" has 4 fields; it needs 5 (minute hour day-of-month month week-day, e.g. "0 3 * * *" for 03:00 every day) or 6 (a seconds field first)');
+    expect(four).not.toMatch(/match|\^|\\s/);
+    expect(problem('*/61 * * * *')).toContain('job planning: the cron expression "*/61 * * * *" has the step /61 in its minute field, which only runs from 0 to 59: use a step from 1 to 59');
+    expect(problem('0 25 * * *')).toContain('job planning: the cron expression "0 25 * * *" is invalid: 25 is not a valid hour (0-23;');
+    expect(problem('*/15 * * * *')).toBe('accepted');
+    expect(problem('0 */2 * * 1-5')).toBe('accepted');
+  });
+
   it('refuses corrupt YAML and a file that is not a mapping with a clear error', () => {
     expect(() => loadConfig({ file: file('corrupt.yaml', 'http: [port: 1\n  x'), env: {} })).toThrow(/not valid YAML/);
     expect(() => loadConfig({ file: file('list.yaml', '- a\n- b\n'), env: {} })).toThrow(/mapping at the top level, got a list/);

@@ -46,7 +46,8 @@ describe('check-config refuses what start refuses, before start opens anything',
   const secretDir = join(dir, 'token-dir');
   mkdirSync(secretDir);
   const cases: Array<{ name: string; env: Record<string, string>; message: RegExp }> = [
-    { name: 'a cron field of 99', env: { CHOCO_EDGE_CONFIG: file('cron.yaml', 'scheduler:\n  jobs:\n    priceIngestion: { cron: "99 * * * *" }\n') }, message: /scheduler\/jobs\/priceIngestion\/cron: cron expression "99 \* \* \* \*" is invalid: 99 is a invalid expression for minute/ },
+    { name: 'a cron field of 99', env: { CHOCO_EDGE_CONFIG: file('cron.yaml', 'scheduler:\n  jobs:\n    priceIngestion: { cron: "99 * * * *" }\n') }, message: /scheduler\/jobs\/priceIngestion\/cron: job priceIngestion: the cron expression "99 \* \* \* \*" is invalid: 99 is not a valid minute \(0-59;/ },
+    { name: 'a cron expression with 4 fields', env: { CHOCO_EDGE_CONFIG: file('cron4.yaml', 'scheduler:\n  jobs:\n    planning: { cron: "*/61 * * *" }\n') }, message: /^.*\/scheduler\/jobs\/planning\/cron: job planning: the cron expression "\*\/61 \* \* \*" has 4 fields; it needs 5 \(minute hour day-of-month month week-day, e\.g\. "0 3 \* \* \*" for 03:00 every day\) or 6 \(a seconds field first\)$/m },
     { name: 'a missing secret file', env: { CHOCO_EDGE_SOURCES_ESIOS_TOKEN_FILE: join(dir, 'no-such-token') }, message: /sources\/esios\/token: secret file .*no-such-token does not exist/ },
     { name: 'an empty secret file', env: { CHOCO_EDGE_HTTP_TOKEN_FILE: emptySecret }, message: /http\/token: secret file .*empty-token is empty/ },
     { name: 'an HTTPS certificate that is not there', env: { CHOCO_EDGE_HTTP_TLS_CERT: join(dir, 'no-cert.pem'), CHOCO_EDGE_HTTP_TLS_KEY: emptySecret }, message: /\/http\/tls\/cert: file .*no-cert\.pem: no such file/ },

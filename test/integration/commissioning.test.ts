@@ -91,6 +91,24 @@ describe('commissioning: acknowledgements, repeated alerts and refused publishes
     expect(shown.find((l) => l.line === 'conching')!.ack!.plan_id).toBe(real);
   });
 
+  it('refuses a stop whose "until" is not an exact future timestamp (null, a number, an impossible date, no offset, the past): no override', async () => {
+    const overrideOf = () => gw.planner()!.lines().find((l) => l.line === 'conching')!.override;
+    expect(overrideOf()).toBeNull();
+    const now = clock.now();
+    const cases: Array<[unknown, RegExp]> = [
+      [null, /"until" must be an ISO timestamp with Z or an offset/],
+      [1_900_000_000, /"until" must be an ISO timestamp with Z or an offset/],
+      ['2030-02-30T10:00:00Z', /"until" "2030-02-30T10:00:00Z": no such date: February 2030 has 28 days/],
+      ['2030-01-01T10:00', /"until" must be an ISO timestamp with Z or an offset/],
+      [new Date(now - 3_600_000).toISOString(), /is not in the future/],
+    ];
+    for (const [until, why] of cases) {
+      await plcSays({ command: 'stop', until });
+      await vi.waitFor(() => expect(lines.some((l) => l.msg === 'line message refused' && why.test(l.reason))).toBe(true), SLOW);
+    }
+    expect(overrideOf()).toBeNull();
+  });
+
   it('a publish the broker refuses leaves one log line, however often it is retried', async () => {
     for (let i = 0; i < 5; i++) {
       const plc = await mqtt.connectAsync(url, { username: 'conching-plc', password: 'plc-pass', clientId: `plc-bad-${i}`, reconnectPeriod: 0 });

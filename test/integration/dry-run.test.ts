@@ -76,7 +76,8 @@ describe('outputs.dryRun: plan and show every write, send none, until switched o
     expect(plc.writes).toEqual([]);
     expect(writers().conching!.writes).toBe(0);
     expect(plc.requests).toBeGreaterThan(0); // it did talk to the PLC: reads only
-    expect(lines.messages.filter((m) => /\/lines\/[^/]+\/command$/.test(m.topic))).toEqual([]);
+    // An empty payload is the clearing of a retained command (nothing retained from an earlier live run), not a command.
+    expect(lines.messages.filter((m) => /\/lines\/[^/]+\/command$/.test(m.topic) && m.payload !== '')).toEqual([]);
     const retained = await lines.waitFor('choco-edge/outputs/dry-run', (p) => p.dry_run === true && p.would_write.length >= 3);
     expect(retained.would_write.map((w: { via: string }) => w.via)).toEqual(expect.arrayContaining(['modbus', 'mqtt', 'sparkplug']));
     expect((await lines.waitFor('choco-edge/lines/conching/state')).state).toBe('dry_run');
@@ -99,6 +100,37 @@ describe('outputs.dryRun: plan and show every write, send none, until switched o
     expect((await post({ dry_run: false, reason: 'going live' }, 'wrong-token-000')).status).toBe(401);
     expect((await post({ dry_run: false }, TOKEN)).status).toBe(400);
     expect((await post({ dry_run: 'no', reason: 'going live' }, TOKEN)).status).toBe(400);
+    // Only a JSON boolean switches the plant: no type coercion of null, 0, "false" (they once switched it live).
+    for (const wrong of [null, 0, 1, 'false', 'true', '', [false]]) {
+      const res = await post({ dry_run: wrong, reason: 'script with an unset variable' }, TOKEN);
+      expect(res.status, JSON.stringify(wrong)).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toMatch(/^body\/dry_run must be a JSON boolean \(true or false\), got /);
+    }
+    expect((await post({ dry_run: true, reason: 12345 }, TOKEN)).status).toBe(400);
+    expect((await post({ dry_run: true, reason: 'ok reason', line: 7 }, TOKEN)).status).toBe(400);
+    // One line live while the whole gateway is in dry run: refused with the way out, not a silent 200.
+    const held = await post({ dry_run: false, reason: 'conching commissioned', line: 'conching' }, TOKEN);
+    expect(held.status).toBe(409);
+    expect(((await held.json()) as { message: string }).message).toMatch(/switch the global mode off first/);
+    // The other bodies that change the plant are not coerced either: the plan's quota and contracted power.
+    const plan = (path: string, body: unknown) => fetch(`${http}/api/plan/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+    for (const path of ['apply', 'preview']) {
+      for (const body of [{ contractedKw: '500' }, { contractedKw: null }, { quota: { conching: '3' } }, { quota: { conching: true } }, { quota: { conching: null } }]) {
+        const res = await plan(path, body);
+        expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+        expect(((await res.json()) as { message: string }).message).toMatch(/^body\/(contractedKw|quota\/conching) must be a JSON (number|integer)/);
+      }
+    }
+    expect((await post({ dry_run: false, reason: 'going live', extra: 1 }, TOKEN)).status).toBe(400);
+    // The same change over MQTT (bridge/request/plan/apply, also the uplink's "quota" command): exact types too.
+    const bridge = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/bridge/response/#');
+    for (const [i, quota] of [{ conching: '3' }, { conching: null }, { conching: 2.5 }, { conching: 99 }].entries()) {
+      await bridge.client.publishAsync('choco-edge/bridge/request/plan/apply', JSON.stringify({ transaction: `typed-${i}`, quota }), { qos: 1 });
+      const answer = await bridge.waitFor('choco-edge/bridge/response/plan/apply', (p) => p.transaction === `typed-${i}`);
+      expect(answer, JSON.stringify(quota)).toMatchObject({ status: 'error' });
+      expect(answer.error).toMatch(/^quota of "conching" must be a JSON integer from 0 to 24 \(batches per day\), got /);
+    }
+    await bridge.client.endAsync();
     const cycles = writers().conching!.dryCycles;
     await vi.waitFor(() => expect(writers().conching!.dryCycles).toBeGreaterThan(cycles + 2), { timeout: 30_000 });
     expect(plc.writes).toEqual([]);
@@ -142,6 +174,15 @@ describe('outputs.dryRun: plan and show every write, send none, until switched o
     await vi.waitFor(() => expect(writers().conching!.dryCycles).toBeGreaterThan(cycles + 6), { timeout: 30_000 });
     expect(plc.writes.length).toBe(settled);
     expect(await (await post({ dry_run: true, reason: 'again' }, TOKEN)).json()).toMatchObject({ changed: false });
+    // Back in dry run, no command of the live window stays retained: a PLC connecting now is told nothing.
+    const late = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/lines/+/command');
+    const probe = await subscriber(`mqtt://127.0.0.1:${gw.brokerPorts!.port}`, 'choco-edge/outputs/dry-run');
+    await probe.waitFor('choco-edge/outputs/dry-run'); // retained topics have been delivered to a new subscriber by now
+    await late.client.subscribeAsync('choco-edge/outputs/dry-run', { qos: 1 });
+    await late.waitFor('choco-edge/outputs/dry-run');
+    expect(late.messages.filter((m) => m.topic.endsWith('/command'))).toEqual([]);
+    await late.client.endAsync();
+    await probe.client.endAsync();
   });
 });
 
@@ -182,7 +223,7 @@ describe('lines[].dryRun: one line in the write-nothing mode while the others ar
     await vi.waitFor(() => expect(plc.writes.filter((w) => w.address === 204).length).toBeGreaterThanOrEqual(3), { timeout: 60_000 });
     expect(plc.writes.filter((w) => w.address < 200)).toEqual([]);
     await topics.waitFor('choco-edge/lines/mixing/command');
-    expect(topics.messages.filter((m) => m.topic === 'choco-edge/lines/conching/command')).toEqual([]);
+    expect(topics.messages.filter((m) => m.topic === 'choco-edge/lines/conching/command' && m.payload !== '')).toEqual([]);
     const shown = (await (await fetch(`${http}/api/outputs`)).json()) as { dry_run: boolean; lines: Array<{ line: string; by: string }>; would_write: Array<{ target: string }> };
     expect(shown.dry_run).toBe(false);
     expect(shown.lines).toEqual([expect.objectContaining({ line: 'conching', by: 'config' })]);

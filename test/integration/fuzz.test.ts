@@ -5,6 +5,7 @@ import { seededRandom } from '../../gateway/inference/seeded-random.js';
 import { testConfig } from '../helpers/context.js';
 import { FixtureServer, recordedRoutes } from '../helpers/fixture-server.js';
 import { startGateway, subscriber } from '../helpers/gateway.js';
+import { freePort } from '../helpers/mosquitto.js';
 
 /** Bounded fuzzing with a seeded generator: malformed JSON, huge bodies, wrong types, path tricks. */
 const random = seededRandom(20251125);
@@ -150,3 +151,73 @@ describe('the cases found by hand: 4xx for bad input, 409 for a valid request th
     expect((await fetch(`${http}/api/plan`)).status).toBe(404);
   });
 });
+
+/**
+ * Impossible calendar dates (and times of day) in every parameter of every route, with the bill on (a contract and a
+ * site meter, so the bill and savings routes answer rather than 409): each is refused with 400 and a message, never
+ * a 500 (`/api/savings/day/2018-02-30` once threw "no such date" as an internal error) nor rolled over to 2 March.
+ */
+const impossibleDates = ['2018-02-30', '2018-13-01', '2017-02-29', '2018-04-31', '2018-00-10', '2018-01-00', '2018-02-30T00:00:00Z', '2018-01-01T24:30:00Z', '2018-01-01T10:61:00+01:00'];
+
+describe('fuzzing every date parameter with impossible calendar dates (bill on)', () => {
+  const server = new FixtureServer();
+  let gw: Gateway;
+  let http: string;
+
+  beforeAll(async () => {
+    await server.start();
+    server.routes = recordedRoutes();
+    const config = testConfig(server.base, {
+      sources: { esios: { enabled: false } },
+      energy: {
+        contract: { tariff: '6.1TD', contractedKw: [100, 100, 100, 100, 100, 200], powerPriceEurKwYear: [30, 25, 15, 10, 5, 2], tollsAndChargesEurKwh: [0.03, 0.02, 0.01, 0.008, 0.004, 0.002], energy: { fixed: [0.2, 0.18, 0.15, 0.13, 0.11, 0.09] } },
+        meters: [{ name: 'site', role: 'site', profile: 'eastron-sdm630', host: '127.0.0.1', port: await freePort() }],
+      },
+    });
+    ({ gw } = await startGateway(config, '2025-10-26T12:30:00Z'));
+    http = gw.http!.url;
+  }, 90_000);
+  afterAll(async () => {
+    await gw?.stop();
+    await server.stop();
+  });
+
+  it('answers 400 with a message for each, on every route and parameter of /openapi.json', async () => {
+    const doc = await (await fetch(`${http}/openapi.json`)).json();
+    const failures: string[] = [];
+    let dated = 0;
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>)) {
+      if (path === '/api/events' || path === '/api/store/backup') continue;
+      for (const [m, op] of Object.entries(methods)) {
+        if (m !== 'get') continue;
+        for (const param of op.parameters ?? []) {
+          for (const date of impossibleDates) {
+            const query = new URLSearchParams();
+            let target = path.replace(/\{[^}]+\}/g, 'x');
+            if (param.in === 'query') {
+              query.set(param.name, date);
+              // the other half of a range is a real date, so only the impossible one can be refused
+              for (const other of ['from', 'to', 'series']) if (other !== param.name && (op.parameters ?? []).some((p) => p.name === other)) query.set(other, other === 'series' ? 'omie_es' : other === 'from' ? '2018-01-01' : '2018-06-01');
+            } else if (param.in === 'path') target = path.replace(`{${param.name}}`, encodeURIComponent(date)).replace(/\{[^}]+\}/g, 'x');
+            else continue;
+            const res = await fetch(`${http}${target}${query.size ? `?${query}` : ''}`, { headers: { authorization: 'Bearer http-test-token' } });
+            const text = await res.text();
+            if (res.status >= 500) failures.push(`GET ${target}?${query} → ${res.status} ${text.slice(0, 120)}`);
+            // a parameter that takes dates (from, to, date, month…) must refuse the impossible one, not read it as another day
+            if (/^(from|to|date|day|month|start|end)$/.test(param.name)) {
+              dated++;
+              if (res.status !== 400 && res.status !== 404) failures.push(`GET ${target}?${query} → ${res.status} (expected 400) ${text.slice(0, 120)}`);
+              if (res.status === 400 && !/no such|expected|must/.test(text)) failures.push(`GET ${target}?${query} → 400 without a clear message: ${text.slice(0, 120)}`);
+            }
+          }
+        }
+      }
+    }
+    expect(dated).toBeGreaterThan(20);
+    expect(failures).toEqual([]);
+    const one = await fetch(`${http}/api/savings/day/2018-02-30`);
+    expect(one.status).toBe(400);
+    expect((await one.json()).message).toBe('params/date "2018-02-30": no such date: February 2018 has 28 days');
+  });
+});
+
