@@ -57,10 +57,13 @@ describe('commissioning: acknowledgements, repeated alerts and refused publishes
       await gw.scheduler.trigger('planning');
       await clock.advance(65 * 60_000);
     }
+    // The scheduled jobs run too while the clock advances (and may see a forecast reach further): what must hold is
+    // one alert and one log line per boundary, never one per re-plan.
     const raised = gw.alerts.recent().filter((a) => a.code === 'FORECAST_PRICES');
-    expect(raised, JSON.stringify(raised.map((a) => [new Date(a.at).toISOString(), a.message]))).toHaveLength(1);
-    expect(raised[0]!.message).toMatch(/^plan uses forecast prices after 2018-04-03T00:00/);
-    expect(lines.filter((l) => /plan uses forecast prices/.test(JSON.stringify(l)))).toHaveLength(1);
+    const said = raised.map((a) => a.message);
+    expect(new Set(said).size, JSON.stringify(raised.map((a) => [new Date(a.at).toISOString(), a.message]))).toBe(said.length);
+    expect(said.filter((m) => /^plan uses forecast prices after 2018-04-03T00:00/.test(m))).toHaveLength(1);
+    expect(lines.filter((l) => /plan uses forecast prices/.test(JSON.stringify(l)))).toHaveLength(said.length);
     // After 13:00 Madrid the replayed auction publishes D+1: the boundary moves, and that change is said once.
     await clock.advanceTo(Date.parse('2018-04-02T11:30:00Z'));
     // Wait for D+1 in the store (the scheduled ingestion may be the one that stores it), not for a fixed time.
@@ -76,8 +79,10 @@ describe('commissioning: acknowledgements, repeated alerts and refused publishes
       expect(gw.planner()!.current()!.hours.some((h) => h.start_local.startsWith('2018-04-03') && h.price_source === 'published')).toBe(true);
     }, SLOW);
     await gw.scheduler.trigger('planning');
-    const after = gw.alerts.recent().filter((a) => a.code === 'FORECAST_PRICES');
-    expect(after.map((a) => a.message).reverse()).toEqual([expect.stringMatching(/after 2018-04-03T00:00/), expect.stringMatching(/after 2018-04-04T00:00/)]);
+    const after = gw.alerts.recent().filter((a) => a.code === 'FORECAST_PRICES').map((a) => a.message);
+    expect(new Set(after).size, JSON.stringify(after)).toBe(after.length);
+    expect(after.filter((m) => /after 2018-04-03T00:00/.test(m))).toHaveLength(1);
+    expect(after.filter((m) => /after 2018-04-04T00:00/.test(m))).toHaveLength(1);
   });
 
   it('refuses an acknowledgement of a plan it never published, with a log line, and takes the real one', async () => {
