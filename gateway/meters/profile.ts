@@ -1,3 +1,4 @@
+import { decodeRegisters, encodeRegisters, registerWords } from '../modbus/registers.js';
 import { Value } from '@sinclair/typebox/value';
 import { MeterProfileSchema, SHIPPED_METER_PROFILES, type MeterNodeConfig, type MeterProfileConfig, type MeterRegisterConfig } from '../config/meters-schema.js';
 import eastronSdm630 from './profiles/eastron-sdm630.json' with { type: 'json' };
@@ -96,46 +97,11 @@ export function wireAddress(profile: MeterProfile, r: MeterRegister): number {
   return r.register - profile.firstRegister;
 }
 
-export function registerWords(type: MeterRegisterType): number {
-  return type.endsWith('16') ? 1 : type.endsWith('32') ? 2 : 4;
-}
-
-/** Registers in wire order: word order reversed for low-word-first types, bytes swapped inside words when little. */
-function toBuffer(words: readonly number[], wordOrder: 'big' | 'little', byteOrder: 'big' | 'little'): Buffer {
-  const ordered = wordOrder === 'little' ? [...words].reverse() : [...words];
-  const buf = Buffer.alloc(ordered.length * 2);
-  ordered.forEach((w, i) => {
-    const hi = (w >> 8) & 0xff;
-    const lo = w & 0xff;
-    buf[i * 2] = byteOrder === 'big' ? hi : lo;
-    buf[i * 2 + 1] = byteOrder === 'big' ? lo : hi;
-  });
-  return buf;
-}
+export { registerWords };
 
 /** The raw number in Modbus registers (16-bit words) of `type`, in the register's word and byte order (before scale). */
 export function decodeRaw(words: readonly number[], r: Pick<MeterRegister, 'type' | 'wordOrder' | 'byteOrder'>): number {
-  const n = registerWords(r.type);
-  if (words.length < n) throw new Error(`${r.type} needs ${n} registers, got ${words.length}`);
-  const buf = toBuffer(words.slice(0, n), r.wordOrder, r.byteOrder);
-  switch (r.type) {
-    case 'int16':
-      return buf.readInt16BE(0);
-    case 'uint16':
-      return buf.readUInt16BE(0);
-    case 'int32':
-      return buf.readInt32BE(0);
-    case 'uint32':
-      return buf.readUInt32BE(0);
-    case 'int64':
-      return Number(buf.readBigInt64BE(0));
-    case 'uint64':
-      return Number(buf.readBigUInt64BE(0));
-    case 'float32':
-      return buf.readFloatBE(0);
-    case 'float64':
-      return buf.readDoubleBE(0);
-  }
+  return decodeRegisters(words, r.type, r.byteOrder, r.wordOrder);
 }
 
 /** A register's value in its unit: raw × scale, rounded to 1e-6 (undoing float noise of the scale). */
@@ -157,38 +123,8 @@ export function registerResolution(r: Pick<MeterRegister, 'type' | 'scale'>, val
 
 /** The inverse (simulated meters, tests): a value in the register's unit into its registers, in wire order. */
 export function encodeRegister(value: number, r: MeterRegister): number[] {
-  const n = registerWords(r.type);
   const raw = value / r.scale;
-  const buf = Buffer.alloc(n * 2);
-  const int = Math.round(raw);
-  switch (r.type) {
-    case 'int16':
-      buf.writeInt16BE(int);
-      break;
-    case 'uint16':
-      buf.writeUInt16BE(int);
-      break;
-    case 'int32':
-      buf.writeInt32BE(int);
-      break;
-    case 'uint32':
-      buf.writeUInt32BE(int);
-      break;
-    case 'int64':
-      buf.writeBigInt64BE(BigInt(int));
-      break;
-    case 'uint64':
-      buf.writeBigUInt64BE(BigInt(int));
-      break;
-    case 'float32':
-      buf.writeFloatBE(raw);
-      break;
-    case 'float64':
-      buf.writeDoubleBE(raw);
-      break;
-  }
-  const words = Array.from({ length: n }, (_, i) => (r.byteOrder === 'big' ? (buf[i * 2]! << 8) | buf[i * 2 + 1]! : (buf[i * 2 + 1]! << 8) | buf[i * 2]!));
-  return r.wordOrder === 'little' ? words.reverse() : words;
+  return encodeRegisters(r.type === 'float32' || r.type === 'float64' ? raw : Math.round(raw), r.type, r.byteOrder, r.wordOrder);
 }
 
 /** One read request: `count` registers from `address` with function `fc`, covering some quantities. */
