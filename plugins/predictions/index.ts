@@ -169,8 +169,9 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
    * are the registry's as for any model.
    */
   const recalibration = async (): Promise<JobRunResult> => {
-    await registry.refresh();
+    // The run's time is when it started, as the jobs table shows it (the refresh may take a while on the demo's fast clock).
     const now = ctx.clock.now();
+    await registry.refresh();
     const rc = cfg.recalibration;
     const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays, weightDays: rc.weightDays };
     const latest = (await ctx.store.read(cfg.priceSeries, now - 3 * DAY_MS, now + 3 * DAY_MS)).at(-1);
