@@ -1,4 +1,3 @@
-import { join, resolve } from 'node:path';
 import { realClock, type Clock, type TimerHandle } from '../../gateway/time/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/util/errors.js';
@@ -8,7 +7,7 @@ import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topic
 import type { Unit } from '../../gateway/series/slots.js';
 import { formatUtcIso } from '../../gateway/time/tz.js';
 import { NamespaceMissing, parseUriNodeId, resolveNodeId, type UriNodeId } from '../../gateway/opcua/node-id.js';
-import { loadOpcua, numericValue, OpcuaFault, openSession, type DataValue, type OpcuaModules, type OpcuaSession } from '../../gateway/opcua/session.js';
+import { loadOpcua, numericValue, OpcuaFault, opcuaPkiDir, openSession, type DataValue, type OpcuaModules, type OpcuaSession } from '../../gateway/opcua/session.js';
 import { isDue, type Reported } from '../modbus-sensors/exception.js';
 
 type DeviceConfig = Config['opcua']['devices'][number];
@@ -23,11 +22,6 @@ export interface OpcuaPointReading {
   error: string | null;
   code: string | null;
   protocol: 'opcua';
-}
-
-/** The client PKI folder: `opcua.pkiDir`, else `<dataDir>/opcua-pki` (the data directory is where the systemd unit lets us write). */
-export function opcuaPkiDir(config: Config): string {
-  return resolve(config.opcua.pkiDir ?? join(config.dataDir, 'opcua-pki'));
 }
 
 /**
