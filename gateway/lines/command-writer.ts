@@ -1,7 +1,7 @@
 import { realClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { formatUtcIso } from '../time/tz.js';
 import { errorMessage } from '../util/errors.js';
-import { HealthTracker } from '../util/health.js';
+import { HealthTracker, type LastFault } from '../util/health.js';
 import type { OutputMode, WouldWrite } from '../core/output-mode.js';
 import { describeLineState, type LineState } from './line-state.js';
 
@@ -111,7 +111,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   /** Most cycles ever running at once on this line (1 when cycles never overlap). */
   maxConcurrentCycles = 0;
   lastWritten: { state: LineState; heartbeat: number; at: number } | null = null;
-  lastFault: { code: string; message: string; at: string } | null = null;
+  lastFault: LastFault | null = null;
   /** Cycles that only computed (and read) what they would write: the write-nothing mode (outputs.dryRun). */
   dryCycles = 0;
 

@@ -1,7 +1,7 @@
 import { realClock, type Clock, type TimerHandle } from '../../gateway/time/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/util/errors.js';
-import { HealthTracker } from '../../gateway/util/health.js';
+import { HealthTracker, type LastFault } from '../../gateway/util/health.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
 import { formatUtcIso } from '../../gateway/time/tz.js';
@@ -44,7 +44,7 @@ class DeviceSubscriber implements FloorDevice<OpcuaPointReading> {
   storedCycles = 0;
   namespaceChanges = 0;
   renewals = 0;
-  lastFault: { code: string; message: string; at: string } | null = null;
+  lastFault: LastFault | null = null;
   private run?: Promise<void>;
 
   constructor(
