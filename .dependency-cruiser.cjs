@@ -20,6 +20,7 @@ const TIERS = [
   ['gateway/sources'], //              day-source and weather-source engines, payload checks
   ['gateway/inference'], //            tfjs backend, model registry, runtime forecasting and recalibration
   ['gateway/planner'], //              tariffs, MILP, greedy fallback, plan document
+  ['gateway/lines', 'gateway/floor'], // the line command core (line state, write cycle, watchdog, plugin wiring) | the floor-sensor core (report by exception, plugin shell)
   ['plugins', 'models'], //            features built on the runtime | offline training and evaluation
   ['gateway/http'], //                 HTTP API and status page (reads what the plugins publish)
   ['gateway/(?:controller|main|builtin-plugins)\\.ts'], // the composition root and the CLI

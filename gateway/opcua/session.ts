@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -107,6 +107,11 @@ export interface OpcuaSession {
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new OpcuaFault('timeout', `${what}: no answer after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** The client PKI folder: `opcua.pkiDir`, else `<dataDir>/opcua-pki` (the data directory is where the systemd unit lets us write). */
+export function opcuaPkiDir(config: Pick<Config, 'dataDir'> & { opcua: Pick<Config['opcua'], 'pkiDir'> }): string {
+  return resolve(config.opcua.pkiDir ?? join(config.dataDir, 'opcua-pki'));
 }
 
 export interface OpenOptions {

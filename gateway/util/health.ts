@@ -30,6 +30,13 @@ export class HealthTracker {
   }
 }
 
+/** A component's last fault, kept for its health details: the code shared with logs and alerts, the message, when (UTC ISO). */
+export interface LastFault {
+  code: string;
+  message: string;
+  at: string;
+}
+
 export function worst(states: HealthState[]): HealthState {
   const order: HealthState[] = ['failed', 'degraded', 'starting', 'ok', 'disabled'];
   for (const s of order) if (states.includes(s)) return s;

@@ -1,9 +1,8 @@
-import { join, resolve } from 'node:path';
 import type { Config } from '../../gateway/config/schema.js';
 import type { MeterConfig } from '../../gateway/config/meters-schema.js';
 import { registerResolution, type MeterNodeProfile, type MeterQuantity } from '../../gateway/meters/profile.js';
 import { readTypedNumbers } from '../../gateway/opcua/read.js';
-import { loadOpcua, OpcuaFault, openSession, type OpcuaFaultCode, type OpcuaSession } from '../../gateway/opcua/session.js';
+import { loadOpcua, OpcuaFault, opcuaPkiDir, openSession, type OpcuaFaultCode, type OpcuaSession } from '../../gateway/opcua/session.js';
 import type { Logger } from '../../gateway/util/log.js';
 
 /** Faults of one variable (the session is fine): the meter keeps its session and polls again at its period. */
@@ -50,7 +49,7 @@ export class OpcuaMeterSource {
     if (this.session) return;
     if (!this.meter.opcua) throw new OpcuaFault('unreachable', `meter ${this.meter.name}: transport opcua without an opcua endpoint`);
     const m = await loadOpcua(this.log);
-    const s = await openSession(m, { ...this.meter.opcua, maxBackoffMs: this.meter.maxBackoffMs }, { pkiDir: resolve(this.config.opcua.pkiDir ?? join(this.config.dataDir, 'opcua-pki')), label: `meter ${this.meter.name}`, knownThumbprint: this.knownThumbprint, log: this.log });
+    const s = await openSession(m, { ...this.meter.opcua, maxBackoffMs: this.meter.maxBackoffMs }, { pkiDir: opcuaPkiDir(this.config), label: `meter ${this.meter.name}`, knownThumbprint: this.knownThumbprint, log: this.log });
     if (s.serverThumbprint) this.knownThumbprint = s.serverThumbprint;
     this.sessions++;
     this.session = s;

@@ -1,27 +1,21 @@
 import { realClock, type Clock, type TimerHandle } from '../../gateway/time/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/util/errors.js';
-import { HealthTracker, worst, type ComponentHealth } from '../../gateway/util/health.js';
+import { HealthTracker } from '../../gateway/util/health.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
-import type { Unit } from '../../gateway/series/slots.js';
 import { formatUtcIso } from '../../gateway/time/tz.js';
 import { closeModbus, connectModbus, preloadModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 import { planBlocks, type BlockPoint, type ReadBlock } from './blocks.js';
 import { decodeRegisters, exceptionName } from './decode.js';
-import { isDue, type Reported } from './exception.js';
+import { takeDue, type Reported } from '../../gateway/floor/exception.js';
+import { createFloorSensorPlugin, floorSlotMs, registerFloorReadings, storeFailure, type FloorDevice, type PointReading } from '../../gateway/floor/floor-plugin.js';
 
 type DeviceConfig = Config['modbus']['devices'][number];
 type PointConfig = DeviceConfig['points'][number];
 
-export interface PointReading {
-  device: string;
-  unit: string;
-  value: number | null;
-  at: string | null;
-  state: 'ok' | 'failed';
-  error: string | null;
-}
+/** A floor point's latest reading (gateway/floor/floor-plugin.ts), re-exported for this plugin's users. */
+export type { PointReading };
 
 /** Achieved poll rate over the last minute of real time. */
 const RATE_WINDOW_MS = 60_000;
@@ -31,7 +25,7 @@ const RATE_WINDOW_MS = 60_000;
  * (device) time, and reconnect with backoff after it goes away. A cycle that overruns its period skips the starts
  * it missed (counted) instead of stretching the period.
  */
-class DevicePoller {
+class DevicePoller implements FloorDevice<PointReading> {
   private client?: ModbusClient;
   private timer?: TimerHandle;
   private backoffMs = 0;
@@ -74,18 +68,11 @@ class DevicePoller {
 
   /** Length of a reading's slot on the gateway's clock (the poll period, scaled when the clock is accelerated). */
   get slotMs(): number {
-    return this.device.pollMs * (this.ctx.clock.rate ?? 1);
+    return floorSlotMs(this.device.pollMs, this.ctx.clock);
   }
 
   async start(): Promise<void> {
-    await this.ctx.store.readings.register({
-      device: this.device.name,
-      source: `modbus/${this.device.name}`,
-      pollMs: this.slotMs,
-      series: this.device.points.map((p) => `sensor.${p.name}`),
-      units: this.device.points.map((p) => p.unit as Unit),
-      blockOf: this.blockOf,
-    });
+    await registerFloorReadings(this.ctx, this.device, { source: `modbus/${this.device.name}`, slotMs: this.slotMs, blockOf: this.blockOf });
     this.schedule(0);
   }
 
@@ -268,8 +255,8 @@ class DevicePoller {
     const overrunning = this.real.now() - this.lastOverrunAt < RATE_WINDOW_MS;
     const rate = this.achievedRate();
     // A store failure is the store's, not the device's: the connection stays up and health says so.
-    const storeError = this.ctx.store.readings.stats.lastCommitError;
-    if (storeError) this.tracker.set('degraded', `device answers, but its readings are not stored: ${storeError}`, 'store_failed');
+    const storeFailed = storeFailure(this.ctx);
+    if (storeFailed) this.tracker.set('degraded', storeFailed.message, storeFailed.code);
     else if (this.unstored) this.tracker.set('degraded', `device answers; ${this.unstored}`, 'clock_untrusted');
     else if (failed) this.tracker.set('degraded', `${failed} of ${points.length} points answered with an exception`, 'client_error');
     else if (overrunning)
@@ -292,13 +279,8 @@ class DevicePoller {
   /** Report by exception: the points due (deadband, state change or max silence) go out, per point or as one device message. */
   private publish(values: Array<number | null>, at0: number, offsets: number[]): void {
     const points = this.device.points;
-    const due: number[] = [];
-    values.forEach((value, i) => {
-      const at = at0 + (offsets[this.blockOf[i]!] ?? 0);
-      if (isDue(points[i]!, this.reported.get(i), value, at)) due.push(i);
-    });
+    const due = takeDue(points, this.reported, points.map((_, i) => i), (i) => values[i] ?? null, (i) => at0 + (offsets[this.blockOf[i]!] ?? 0));
     if (!due.length) return;
-    for (const i of due) this.reported.set(i, { value: values[i] ?? null, at: at0 + (offsets[this.blockOf[i]!] ?? 0) });
     // Not awaited: a QoS 1 round trip per message must not hold the poll cycle (the connection keeps retained state).
     const sent = (p: Promise<void>): void => {
       this.published++;
@@ -329,39 +311,14 @@ function decodePoint(p: PointConfig, bp: BlockPoint, registers: readonly number[
   return Math.round((raw * p.scale + p.offset) * 1e6) / 1e6;
 }
 
-export function createModbusSensors(ctx: PluginContext, deviceClock: Clock = ctx.deviceClock ?? realClock): Plugin & { readings(): Record<string, PointReading> } {
-  const pollers = ctx.config.modbus.devices.map((d) => new DevicePoller(d, ctx, deviceClock));
-  // Built once: the same array every call, so catalog consumers can tell nothing changed (thousands of points).
-  const descriptors: SeriesDescriptor[] = ctx.config.modbus.devices.flatMap((d, i) => {
-    const slot = pollers[i]!.slotMs;
-    return d.points.map((p) => ({ id: `sensor.${p.name}`, unit: p.unit, description: `${p.name} from Modbus device ${d.name}`, source: 'modbus-sensors', staleAfterMs: 10 * slot, critical: false, currentWithinMs: 3 * slot }));
-  });
-  return {
+export function createModbusSensors(ctx: PluginContext, deviceClock: Clock = ctx.deviceClock ?? realClock): Plugin & { readings(): Record<string, PointReading>; series(): SeriesDescriptor[] } {
+  return createFloorSensorPlugin(ctx, {
     name: 'modbus-sensors',
-    async start() {
-      if (pollers.length) await preloadModbus();
-      for (const p of pollers) await p.start();
-    },
-    async stop() {
-      await Promise.all(pollers.map((p) => p.stop()));
-    },
-    health(): ComponentHealth {
-      const devices = Object.fromEntries(ctx.config.modbus.devices.map((d, i) => [d.name, pollers[i]!.details()]));
-      const states = pollers.map((p) => p.tracker.get().state);
-      const down = ctx.config.modbus.devices.filter((_, i) => states[i] !== 'ok').map((d) => d.name);
-      return {
-        state: states.length ? (worst(states) === 'failed' ? 'degraded' : worst(states)) : 'ok',
-        message: down.length ? `not ok: ${down.join(', ')}` : `${pollers.length} devices ok`,
-        details: { devices, store: ctx.store.readings.stats },
-      };
-    },
-    readings() {
-      return Object.fromEntries(pollers.flatMap((p) => [...p.readings.entries()]));
-    },
-    series(): SeriesDescriptor[] {
-      return descriptors;
-    },
-  };
+    devices: ctx.config.modbus.devices,
+    create: (d) => new DevicePoller(d, ctx, deviceClock),
+    describe: (d, p) => `${p.name} from Modbus device ${d.name}`,
+    prepare: preloadModbus,
+  });
 }
 
 export const modbusSensorsPlugin: PluginFactory = {

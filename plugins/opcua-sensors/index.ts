@@ -1,33 +1,21 @@
-import { join, resolve } from 'node:path';
 import { realClock, type Clock, type TimerHandle } from '../../gateway/time/clock.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { errorMessage } from '../../gateway/util/errors.js';
-import { HealthTracker, worst, type ComponentHealth } from '../../gateway/util/health.js';
-import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory, type SeriesDescriptor } from '../../gateway/core/plugin-api.js';
+import { HealthTracker, type LastFault } from '../../gateway/util/health.js';
+import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { PAYLOAD_VERSION, topics, type Payloads } from '../../gateway/mqtt/topics.js';
-import type { Unit } from '../../gateway/series/slots.js';
 import { formatUtcIso } from '../../gateway/time/tz.js';
 import { NamespaceMissing, parseUriNodeId, resolveNodeId, type UriNodeId } from '../../gateway/opcua/node-id.js';
-import { loadOpcua, numericValue, OpcuaFault, openSession, type DataValue, type OpcuaModules, type OpcuaSession } from '../../gateway/opcua/session.js';
-import { isDue, type Reported } from '../modbus-sensors/exception.js';
+import { loadOpcua, numericValue, OpcuaFault, opcuaPkiDir, openSession, type DataValue, type OpcuaModules, type OpcuaSession } from '../../gateway/opcua/session.js';
+import { takeDue, type Reported } from '../../gateway/floor/exception.js';
+import { createFloorSensorPlugin, floorSlotMs, registerFloorReadings, storeFailure, type FloorDevice, type PointReading } from '../../gateway/floor/floor-plugin.js';
 
 type DeviceConfig = Config['opcua']['devices'][number];
 
 /** The latest reading of one point, as the Modbus sensors give it (`/api/sensors`), plus why it failed (`code`). */
-export interface OpcuaPointReading {
-  device: string;
-  unit: string;
-  value: number | null;
-  at: string | null;
-  state: 'ok' | 'failed';
-  error: string | null;
+export interface OpcuaPointReading extends PointReading {
   code: string | null;
   protocol: 'opcua';
-}
-
-/** The client PKI folder: `opcua.pkiDir`, else `<dataDir>/opcua-pki` (the data directory is where the systemd unit lets us write). */
-export function opcuaPkiDir(config: Config): string {
-  return resolve(config.opcua.pkiDir ?? join(config.dataDir, 'opcua-pki'));
 }
 
 /**
@@ -37,7 +25,7 @@ export function opcuaPkiDir(config: Config): string {
  * backoff (device time) as a fresh session, whose NamespaceArray is read again: node ids are resolved by namespace
  * URI each time, so a PLC download that renumbers namespaces never misroutes a value.
  */
-class DeviceSubscriber {
+class DeviceSubscriber implements FloorDevice<OpcuaPointReading> {
   private stopped = false;
   private wake?: () => void;
   private session?: OpcuaSession;
@@ -56,7 +44,7 @@ class DeviceSubscriber {
   storedCycles = 0;
   namespaceChanges = 0;
   renewals = 0;
-  lastFault: { code: string; message: string; at: string } | null = null;
+  lastFault: LastFault | null = null;
   private run?: Promise<void>;
 
   constructor(
@@ -72,18 +60,11 @@ class DeviceSubscriber {
   }
 
   get slotMs(): number {
-    return this.device.storeMs * (this.ctx.clock.rate ?? 1);
+    return floorSlotMs(this.device.storeMs, this.ctx.clock);
   }
 
   async start(): Promise<void> {
-    await this.ctx.store.readings.register({
-      device: this.device.name,
-      source: `opcua/${this.device.name}`,
-      pollMs: this.slotMs,
-      series: this.device.points.map((p) => `sensor.${p.name}`),
-      units: this.device.points.map((p) => p.unit as Unit),
-      blockOf: this.device.points.map(() => 0),
-    });
+    await registerFloorReadings(this.ctx, this.device, { source: `opcua/${this.device.name}`, slotMs: this.slotMs, blockOf: this.device.points.map(() => 0) });
     this.run = this.loop();
   }
 
@@ -250,8 +231,8 @@ class DeviceSubscriber {
   private updateHealth(): void {
     if (!this.session || this.stopped) return;
     const failed = this.device.points.filter((p) => this.readings.get(p.name)!.state === 'failed' && this.readings.get(p.name)!.code);
-    const storeError = this.ctx.store.readings.stats.lastCommitError;
-    if (storeError) this.tracker.set('degraded', `device answers, but its readings are not stored: ${storeError}`, 'store_failed');
+    const storeFailed = storeFailure(this.ctx);
+    if (storeFailed) this.tracker.set('degraded', storeFailed.message, storeFailed.code);
     else if (failed.length) {
       const first = this.readings.get(failed[0]!.name)!;
       this.tracker.set('degraded', `${failed.length} of ${this.device.points.length} points failed: ${failed.map((p) => `${p.name} (${this.readings.get(p.name)!.code}: ${this.readings.get(p.name)!.error})`).join('; ')}`, first.code ?? 'bad_status');
@@ -277,9 +258,8 @@ class DeviceSubscriber {
   /** Report by exception of points `which` (the Modbus contract: deadband, state change, max silence). */
   private report(which: number[], at: number, error: string | null): void {
     const points = this.device.points;
-    const due = which.filter((i) => isDue(points[i]!, this.reported.get(i), this.current[i] ?? null, at));
+    const due = takeDue(points, this.reported, which, (i) => this.current[i] ?? null, () => at);
     if (!due.length) return;
-    for (const i of due) this.reported.set(i, { value: this.current[i] ?? null, at });
     const sent = (p: Promise<void>): void => {
       this.published++;
       p.catch(() => undefined);
@@ -308,37 +288,14 @@ export type OpcuaSensorsPlugin = Plugin & { readings(): Record<string, OpcuaPoin
 
 export function createOpcuaSensors(ctx: PluginContext, deviceClock: Clock = ctx.deviceClock ?? realClock): OpcuaSensorsPlugin {
   const pki = opcuaPkiDir(ctx.config);
-  const devices = ctx.config.opcua.devices;
-  const subscribers = devices.map((d) => new DeviceSubscriber(d, ctx, deviceClock, pki));
-  const descriptors: SeriesDescriptor[] = devices.flatMap((d, i) => {
-    const slot = subscribers[i]!.slotMs;
-    return d.points.map((p) => ({ id: `sensor.${p.name}`, unit: p.unit, description: `${p.name} from OPC UA device ${d.name} (${p.nodeId})`, source: 'opcua-sensors', staleAfterMs: 10 * slot, critical: false, currentWithinMs: 3 * slot }));
-  });
-  return {
+  return createFloorSensorPlugin(ctx, {
     name: 'opcua-sensors',
-    async start() {
-      // Each device connects in the background: one that is away, or refuses us, never holds the others.
-      for (const s of subscribers) await s.start();
-    },
-    async stop() {
-      await Promise.all(subscribers.map((s) => s.stop()));
-    },
-    health(): ComponentHealth {
-      const states = subscribers.map((s) => s.tracker.get().state);
-      const down = devices.filter((_, i) => states[i] !== 'ok').map((d, i) => `${d.name} (${subscribers[i]!.tracker.get().code ?? states[i]})`);
-      return {
-        state: states.length ? (worst(states) === 'failed' ? 'degraded' : worst(states)) : 'ok',
-        message: down.length ? `not ok: ${down.join(', ')}` : `${subscribers.length} devices ok`,
-        details: { devices: Object.fromEntries(devices.map((d, i) => [d.name, subscribers[i]!.details()])), store: ctx.store.readings.stats },
-      };
-    },
-    readings() {
-      return Object.fromEntries(subscribers.flatMap((s) => [...s.readings.entries()]));
-    },
-    series(): SeriesDescriptor[] {
-      return descriptors;
-    },
-  };
+    devices: ctx.config.opcua.devices,
+    // Each device connects in the background: one that is away, or refuses us, never holds the others.
+    create: (d) => new DeviceSubscriber(d, ctx, deviceClock, pki),
+    describe: (d, p) => `${p.name} from OPC UA device ${d.name} (${p.nodeId})`,
+    down: (d, s) => `${d.name} (${s.tracker.get().code ?? s.tracker.get().state})`,
+  });
 }
 
 export const opcuaSensorsPlugin: PluginFactory = {

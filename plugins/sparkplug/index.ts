@@ -7,7 +7,7 @@ import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { readSecret } from '../../gateway/config/load.js';
 import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
-import { lineStateAt } from '../modbus-lines/index.js';
+import { lineStateAt } from '../../gateway/lines/line-state.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 

@@ -1,0 +1,52 @@
+import { formatUtcIso } from '../time/tz.js';
+import type { PlanDocumentPayload } from '../mqtt/topics.js';
+
+/** The command codes a line's PLC receives (Modbus register value, OPC UA variable or method argument). */
+export const COMMAND_CODES = { idle: 0, run: 1, halt: 2 } as const;
+
+/** What one line should do now, as the plan says: the command, its power setpoint (kW), until when (UTC ms) and the batch. */
+export interface LineState {
+  command: keyof typeof COMMAND_CODES;
+  powerKw: number;
+  validUntil: number;
+  /** The plant-unique id of the batch the line runs now (null when it runs none). */
+  batch: number | null;
+}
+
+/** A run the quarter-hour guard (plugins/power-guard) moved later: the line, the run's planned start (UTC ms) and the shift (ms). */
+export interface GuardShift {
+  line: string;
+  runStart: number;
+  shiftMs: number;
+}
+
+/** What line `line` should do at `now` according to the plan (idle when the plan has nothing for it). */
+export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: number, kwOf: (process: string) => number): LineState {
+  const fallbackUntil = now + 15 * 60_000;
+  if (!doc) return { command: 'idle', powerKw: 0, validUntil: fallbackUntil, batch: null };
+  const hour = doc.hours.find((h) => Date.parse(h.start) <= now && Date.parse(h.start) + 3_600_000 > now);
+  const runs = doc.runs.filter((r) => r.line === line).map((r) => ({ ...r, s: Date.parse(r.start), e: Date.parse(r.end) }));
+  const running = runs.find((r) => r.s <= now && r.e > now);
+  const next = runs.filter((r) => r.s > now).sort((a, b) => a.s - b.s)[0];
+  if (hour?.recommendation === 'Halt' && !running) return { command: 'halt', powerKw: 0, validUntil: Math.min(fallbackUntil * 4, next?.s ?? Infinity), batch: null };
+  if (running) return { command: 'run', powerKw: kwOf(running.process), validUntil: running.e, batch: running.batch };
+  return { command: 'idle', powerKw: 0, validUntil: next?.s ?? Date.parse(doc.horizon.end), batch: null };
+}
+
+/**
+ * The plan with the runs the quarter-hour guard (plugins/power-guard) moved later: each shift names a run by its
+ * line and planned start, and moves its start and end (the guard moves only runs that have not begun).
+ */
+export function withGuardShifts(doc: PlanDocumentPayload | null, shifts: ReadonlyArray<GuardShift>): PlanDocumentPayload | null {
+  if (!doc || !shifts.length) return doc;
+  const move = (iso: string, line: string, start: string) => {
+    const s = shifts.find((x) => x.line === line && x.runStart === Date.parse(start));
+    return s ? formatUtcIso(Date.parse(iso) + s.shiftMs) : iso;
+  };
+  return { ...doc, runs: doc.runs.map((r) => ({ ...r, start: move(r.start, r.line, r.start), end: move(r.end, r.line, r.start) })) };
+}
+
+/** `run 120 kW until 2026-12-06T10:00:00.000Z`: a state as health messages and the write-nothing record show it. */
+export function describeLineState(state: LineState): string {
+  return `${state.command} ${state.powerKw} kW until ${new Date(state.validUntil).toISOString()}`;
+}
