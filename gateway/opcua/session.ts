@@ -29,6 +29,7 @@ export type OpcuaFaultCode =
   | 'connection_lost'
   | 'session_closed'
   | 'session_timeout'
+  | 'subscription_refused'
   | 'namespace_missing'
   | 'node_missing'
   | 'bad_status'

@@ -168,7 +168,15 @@ class DeviceSubscriber implements FloorDevice<OpcuaPointReading> {
     });
     const terminated = new Promise<OpcuaFault>((resolve) => {
       subscription.on('terminated', () => resolve(new OpcuaFault('session_closed', `device ${d.name}: the server ended the subscription`)));
-      subscription.on('internal_error', (err: Error) => resolve(new OpcuaFault('session_closed', `device ${d.name}: subscription error: ${errorMessage(err)}`)));
+      // Before 'started' an error is CreateSubscription failing (the server's subscription limit, the session closing
+      // meanwhile); node-opcua then also emits 'error', which without a listener is an uncaught exception that ends
+      // the gateway.
+      let started = false;
+      subscription.on('started', () => (started = true));
+      const failed = (err: Error) =>
+        resolve(started ? new OpcuaFault('session_closed', `device ${d.name}: subscription error: ${errorMessage(err)}`) : new OpcuaFault('subscription_refused', `device ${d.name}: the server refused the subscription: ${errorMessage(err)}`));
+      subscription.on('internal_error', failed);
+      subscription.on('error', failed);
     });
     d.points.forEach((p, i) => {
       let nodeId: string;

@@ -147,6 +147,13 @@ export class TestOpcuaServer {
   }
 
   /** Makes a variable answer with a bad status (a sensor wire break: BadSensorFailure), or clears it. */
+  /** From now on every CreateSubscription is answered BadTooManySubscriptions (a PLC at its subscription limit). */
+  refuseSubscriptions(): void {
+    const caps = this.server!.engine.serverCapabilities as unknown as { maxSubscriptionsPerSession: number; maxSubscriptions: number };
+    caps.maxSubscriptionsPerSession = 0;
+    caps.maxSubscriptions = 0;
+  }
+
   setStatus(id: string | number, status: 'BadSensorFailure' | 'BadCommunicationError' | null): void {
     if (status === null) this.status.delete(id);
     else this.status.set(id, StatusCodes[status]);
