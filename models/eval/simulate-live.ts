@@ -41,13 +41,15 @@ export function batchesMoved(before: readonly PlannedRun[], after: readonly Plan
  * moves at most `maxMoves` batches of `provisional`; else the cheapest plan that moves at most `maxMoves` of them,
  * the MILP choosing which (the move budget, gateway/planner/move-budget.ts), as the live planner does. Where the
  * solver gives no such plan (the greedy planner) the old rule holds: the provisional plan kept whole (the
- * re-plan's saving given up). A re-plan with no feasible schedule keeps the provisional plan.
+ * re-plan's saving given up), and with `budget` false (`simulate --move-rule all-or-nothing`, for comparison). A
+ * re-plan with no feasible schedule keeps the provisional plan.
  */
-export async function liveReplan(published: PlannerInput, provisional: readonly PlannedRun[], maxMoves: number): Promise<{ runs: PlannedRun[]; moves: number; budgeted?: boolean }> {
+export async function liveReplan(published: PlannerInput, provisional: readonly PlannedRun[], maxMoves: number, budget = true): Promise<{ runs: PlannedRun[]; moves: number; budgeted?: boolean }> {
   const replan = await planSchedule(published);
   if (replan.infeasible) return { runs: [...provisional], moves: 0 };
   const moves = batchesMoved(provisional, replan.runs);
   if (moves <= maxMoves) return { runs: replan.runs, moves };
+  if (!budget) return { runs: [...provisional], moves: 0 };
   // Batch k of the provisional plan: the k-th run of each process (the pairing batchesMoved counts by).
   const counts = new Map<string, number>();
   const previous = [...provisional].sort((a, b) => a.startSlot - b.startSlot).map((r) => {
