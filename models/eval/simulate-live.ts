@@ -49,7 +49,8 @@ export async function liveReplan(published: PlannerInput, provisional: readonly 
   if (replan.infeasible) return { runs: [...provisional], moves: 0 };
   const moves = batchesMoved(provisional, replan.runs);
   if (moves <= maxMoves) return { runs: replan.runs, moves };
-  if (!budget) return { runs: [...provisional], moves: 0 };
+  // No move allowed: the provisional plan, whatever the rule.
+  if (!budget || maxMoves <= 0) return { runs: [...provisional], moves: 0 };
   // Batch k of the provisional plan: the k-th run of each process (the pairing batchesMoved counts by).
   const counts = new Map<string, number>();
   const previous = [...provisional].sort((a, b) => a.startSlot - b.startSlot).map((r) => {
