@@ -38,7 +38,7 @@ commands:
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz][,CSV…]
-                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--decision-hour 10] [--drivers CSV]
+                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--max-moves N] [--move-rule budget|all-or-nothing] [--decision-hour 10] [--drivers CSV]
                  [--forecaster recalibrated|network]; before 13:00 the plan uses the forecast of the calibration
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
@@ -66,7 +66,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'max-moves', 'move-rule', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
   bill: ['readings', 'prices', 'from', 'to'],
   'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
@@ -262,11 +262,16 @@ async function main(): Promise<number> {
       if (!Number.isInteger(seed) || seed < 0) throw new InputError(`--seed ${JSON.stringify(options.seed)} must be a whole number ≥ 0`);
       const riskWeight = Number(options['risk-weight'] ?? 0);
       if (!Number.isFinite(riskWeight) || riskWeight < 0) throw new InputError(`--risk-weight ${JSON.stringify(options['risk-weight'])} must be a number ≥ 0`);
+      // The move limit of the plan the gateway runs (planner.maxMovesPerDay unless given) and how it is kept (issue #23).
+      const maxMoves = Number(options['max-moves'] ?? config.planner.maxMovesPerDay);
+      if (!Number.isInteger(maxMoves) || maxMoves < 0) throw new InputError(`--max-moves ${JSON.stringify(options['max-moves'])} must be a whole number ≥ 0`);
+      const moveRule = options['move-rule'] ?? 'budget';
+      if (moveRule !== 'budget' && moveRule !== 'all-or-nothing') throw new EvalUsageError('--move-rule is budget or all-or-nothing');
       if (options['base-load'] !== undefined && !config.energy.contract) throw new InputError('--base-load prices the site as the bill does, which needs energy.contract in --config FILE');
       const baseLoad = config.energy.contract ? baseLoadFor(config, options['base-load'], { start: localDayRange(options.from, config.site.timezone).start, end: localDayRange(options.to, config.site.timezone).start }) : undefined;
       const site = config.energy.contract && baseLoad ? { contract: resolveContract(config.energy.contract), baseLoadKw: baseLoad.kw, baseLoadSource: baseLoad.source } : undefined;
-      const result = await simulate(config, { prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | 'noisy' | undefined, seed, riskWeight, site });
-      process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to, config.planner.maxMovesPerDay), 'simulate')}\n`);
+      const result = await simulate({ ...config, planner: { ...config.planner, maxMovesPerDay: maxMoves } }, { moveRule, prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | 'noisy' | undefined, seed, riskWeight, site });
+      process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to, maxMoves), 'simulate')}\n`);
       return 0;
     }
     case 'bill': {

@@ -3,6 +3,7 @@ import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { excessLp } from './contract-terms.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { cvarLp } from './risk.js';
+import { moveBudgetLp } from './move-budget.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 let highs: Promise<LegacyHighs> | undefined;
@@ -120,6 +121,8 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   // The contract's excess-power term (contract-terms.ts): continuous variables, their rows and bounds.
   const site = !maximizeStartsIn && input.site ? excessLp(input, coveringStarts(input, byProcess, name), fixedPower(input)) : undefined;
   const risk = input.risk && !maximizeStartsIn ? cvarLp(input, vars) : undefined;
+  // The move budget (move-budget.ts): which batches of the plan in force the re-plan keeps, at most maxMoves moved.
+  const budget = input.moveBudget && !maximizeStartsIn ? moveBudgetLp(input, (p, t) => vars.has(name(p, t)), name, (p, t) => (byProcess.get(p) ?? []).filter((u) => u < t).map((u) => name(p, u))) : undefined;
   lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`), ...(site?.objective ?? []), ...(risk?.objective ?? [])]), 'Subject To');
   let row = 0;
   const add = (terms: string[], rhs: string) => {
@@ -176,10 +179,11 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   for (const r of holdRows) add(r.terms, `>= ${r.rhs}`);
   for (const r of site?.rows ?? []) add(r.terms, r.rhs);
   for (const r of risk?.rows ?? []) add(r, '<= 0');
+  for (const r of budget?.rows ?? []) add(r.terms, r.rhs);
   // One Bounds section for the continuous variables of both terms.
   const bounds = [...(site?.bounds ?? []), ...(risk?.bounds ?? [])];
   if (bounds.length) lines.push('Bounds', ...bounds);
-  lines.push('Binary', ...chunk([...vars.keys()]), 'End');
+  lines.push('Binary', ...chunk([...vars.keys(), ...(budget?.binaries ?? [])]), 'End');
   return { lp: lines.join('\n'), vars };
 }
 

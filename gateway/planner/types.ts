@@ -86,6 +86,23 @@ export interface PlannerInput {
    * of the worst (1 − alpha) share of the scenarios.
    */
   risk?: { scenarios: number[][]; weight: number; alpha: number };
+  /**
+   * A move budget (move-budget.ts), off when absent: the MILP moves at most `maxMoves` of these batches of the plan
+   * in force and keeps the others at their slots and positions.
+   */
+  moveBudget?: MoveBudget;
+}
+
+/** A batch of the plan in force with steps not started: each step's process, start slot (in the input's slots) and position among that process's runs to place (0-based). */
+export interface BudgetBatch {
+  batch: number;
+  steps: Array<{ process: string; startSlot: number; index: number }>;
+}
+
+/** The budget: the batches of the plan in force and how many of them the re-plan may move. */
+export interface MoveBudget {
+  batches: BudgetBatch[];
+  maxMoves: number;
 }
 
 export interface DayQuota {

@@ -6,10 +6,12 @@
  * forecast); after the auction result (13:00 D-1) the gateway re-plans on the published prices, under the frozen
  * window and the move limit (plugins/planner, gateway/planner/frozen.ts, moves.ts). Before D starts nothing of D is
  * in the frozen window (it reaches D only from 22:00 D-1), so the binding rule is the move limit: the re-plan may
- * move at most `maxMovesPerDay` batches of the provisional plan. The later re-plans inside D have no new
+ * move at most `maxMovesPerDay` batches of the provisional plan, the solver choosing which. The later re-plans inside D have no new
  * information in this replay (the prices are published, the weather forecast is not updated) and move nothing.
  */
+import { totalCost } from '../../gateway/planner/holding.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
+import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 
 /** The k-th run of each process (by start) is batch k of the day, as the solvers pair them. */
@@ -36,14 +38,32 @@ export function batchesMoved(before: readonly PlannedRun[], after: readonly Plan
 
 /**
  * The re-plan after the auction: the plan on `published` (the published prices, the weather forecast) when it
- * moves at most `maxMoves` batches of `provisional`, else the provisional plan kept (the limit holds; the
- * re-plan's saving is given up). A re-plan with no feasible schedule keeps the provisional plan.
+ * moves at most `maxMoves` batches of `provisional`; else the cheapest plan that moves at most `maxMoves` of them,
+ * the MILP choosing which (the move budget, gateway/planner/move-budget.ts), as the live planner does. Where the
+ * solver gives no such plan (the greedy planner) the old rule holds: the provisional plan kept whole (the
+ * re-plan's saving given up), and with `budget` false (`simulate --move-rule all-or-nothing`, for comparison). A
+ * re-plan with no feasible schedule keeps the provisional plan.
  */
-export async function liveReplan(published: PlannerInput, provisional: readonly PlannedRun[], maxMoves: number): Promise<{ runs: PlannedRun[]; moves: number }> {
+export async function liveReplan(published: PlannerInput, provisional: readonly PlannedRun[], maxMoves: number, budget = true): Promise<{ runs: PlannedRun[]; moves: number; budgeted?: boolean }> {
   const replan = await planSchedule(published);
   if (replan.infeasible) return { runs: [...provisional], moves: 0 };
   const moves = batchesMoved(provisional, replan.runs);
-  return moves <= maxMoves ? { runs: replan.runs, moves } : { runs: [...provisional], moves: 0 };
+  if (moves <= maxMoves) return { runs: replan.runs, moves };
+  // No move allowed: the provisional plan, whatever the rule.
+  if (!budget || maxMoves <= 0) return { runs: [...provisional], moves: 0 };
+  // Batch k of the provisional plan: the k-th run of each process (the pairing batchesMoved counts by).
+  const counts = new Map<string, number>();
+  const previous = [...provisional].sort((a, b) => a.startSlot - b.startSlot).map((r) => {
+    const k = counts.get(r.process) ?? 0;
+    counts.set(r.process, k + 1);
+    return { ...r, batch: k };
+  });
+  const within = await planWithinMoves(published, previous, maxMoves);
+  if (within && totalCost(published, within.outcome.runs).eur <= totalCost(published, [...provisional]).eur) {
+    const n = batchesMoved(provisional, within.outcome.runs);
+    if (n <= maxMoves) return { runs: within.outcome.runs, moves: n, budgeted: true };
+  }
+  return { runs: [...provisional], moves: 0 };
 }
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */

@@ -34,6 +34,8 @@ export interface SimulationDay {
   moves: number;
   /** The plan the gateway runs broke a real ambient limit the weather forecast missed (its cost is then optimistic). */
   liveBroke: boolean;
+  /** The free re-plan moved more batches than the limit and the MILP chose which to move (move-budget.ts). */
+  budgeted?: boolean;
 }
 
 export interface SimulationResult {
@@ -55,7 +57,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -120,7 +122,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
     const runs = plan.infeasible ? baseline.runs : plan.runs;
     const paid = totalCost(real, runs);
     // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
-    const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay) : { runs, moves: 0 };
+    const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay, options.moveRule !== 'all-or-nothing') : { runs, moves: 0 };
       if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
     kwh += paid.kwh;
     days.push({
@@ -133,6 +135,7 @@ export async function simulate(config: Config, options: { prices: string; weathe
       liveEur: totalCost(real, live.runs).eur,
       moves: live.moves,
       liveBroke: violations(real, live.runs).length > 0,
+      ...('budgeted' in live && live.budgeted ? { budgeted: true } : {}),
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
@@ -235,7 +238,7 @@ export function formatSimulation(r: SimulationResult, from: string, to: string, 
     `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
     `plan fixed at the decision hour: saved ${saved.toFixed(2)} €, ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving (${(r.totals.baselineEur - r.totals.hindsightEur).toFixed(2)} €)`,
-    `plan the gateway runs (provisional at the decision hour, re-planned on the published prices after the auction, at most ${maxMoves} batch moves a day): saved ${(r.totals.baselineEur - r.totals.liveEur).toFixed(2)} €, ${percent(r.totals.baselineEur - r.totals.liveEur, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving; ${(r.totals.moves / r.days.length).toFixed(2)} batch moves a day (${r.totals.moves} in ${r.days.length} days)`,
+    `plan the gateway runs (provisional at the decision hour, re-planned on the published prices after the auction, at most ${maxMoves} batch moves a day): saved ${(r.totals.baselineEur - r.totals.liveEur).toFixed(2)} €, ${percent(r.totals.baselineEur - r.totals.liveEur, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving; ${(r.totals.moves / r.days.length).toFixed(2)} batch moves a day (${r.totals.moves} in ${r.days.length} days)${r.days.some((d) => d.budgeted) ? `; over the limit the solver chose which batches to move on ${r.days.filter((d) => d.budgeted).length} day(s)` : ''}`,
     `ambient limits the weather forecast missed (the real plant halts; the cost shown is optimistic): plan fixed at the decision hour on ${r.days.filter((d) => d.method.includes('broke an ambient limit')).length} day(s), plan the gateway runs on ${r.days.filter((d) => d.liveBroke).length} day(s)`,
     ...(r.site ? formatSiteReport(r.site) : []),
     `total: plan_eur=${r.totals.planEur.toFixed(2)} live_eur=${r.totals.liveEur.toFixed(2)} moves=${r.totals.moves} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,

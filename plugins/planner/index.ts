@@ -17,6 +17,7 @@ import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js'
 import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/planner/frozen.js';
 import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
+import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
@@ -333,6 +334,22 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return null;
   };
 
+  /**
+   * The re-plan of `input` (the free plan's, frozen window held) that moves at most `left` batches of the plan in
+   * force, the MILP choosing which (move-budget.ts, within-moves.ts); its runs numbered and its moves, or undefined
+   * when the solver gives none (greedy, infeasible) or the batch ids would show more moves than `left`.
+   */
+  const withinBudget = async (input: PlannerInput, waitingIds: Record<string, number[]>, hold: Hold | undefined, left: number, before: TimedRun[], now: number) => {
+    const previous = current!.runs
+      .map((r) => ({ ...r, startSlot: Math.round((current!.startMs + r.startSlot * current!.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * current!.resolutionMs) / input.resolutionMs) }))
+      .filter((r) => r.startSlot >= 0 && input.starts[0]! + r.startSlot * input.resolutionMs > now && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot));
+    const within = await planWithinMoves(input, previous, left);
+    if (!within) return undefined;
+    const runs = assignBatchIds(input, within.outcome.runs, waitingIds, Math.max(nextBatch, ...(hold?.kept ?? []).map((r) => r.batch + 1)));
+    const diff = diffBatches(before, runs.map((r) => ({ process: r.process, batch: r.batch, start: input.starts[0]! + r.startSlot * input.resolutionMs, end: input.starts[0]! + (r.startSlot + r.slots) * input.resolutionMs })).concat(input.fixedRuns.map((r) => ({ process: r.process, batch: r.batch, start: input.starts[0]! + r.startSlot * input.resolutionMs, end: input.starts[0]! + (r.startSlot + r.slots) * input.resolutionMs }))), now);
+    return diff.size <= left ? { outcome: { ...within.outcome, runs }, diff } : undefined;
+  };
+
   const plan = async (options: { fresh?: boolean; reason?: string } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
     // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
     const untrusted = ctx.clockUntrusted?.();
@@ -404,7 +421,18 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const pinnedOk = !unsound && !('refused' in pinned);
       const gain = pinnedOk ? pinned.outcome.costEur - outcome.costEur : Infinity;
       const fits = withinLimit(moves, today, diff.size, planCfg.maxMovesPerDay);
-      if (pinnedOk && (gain <= planCfg.replanThresholdEur || !fits)) {
+      // Over the day's limit: the MILP chooses which batches to move, at most the moves left today (move-budget.ts);
+      // taken when it still saves more than the threshold against keeping the plan in force. The greedy planner has
+      // no budget: all or nothing, as below.
+      const left = planCfg.maxMovesPerDay - movesOn(moves, today).all;
+      const budgeted = pinnedOk && gain > planCfg.replanThresholdEur && !fits && left > 0 ? await withinBudget(input, waitingIds, hold, left, before, now) : undefined;
+      const budgetGain = budgeted && pinnedOk ? pinned.outcome.costEur - budgeted.outcome.costEur : -Infinity;
+      if (budgeted && budgetGain > planCfg.replanThresholdEur && (baselineEur === null || !baselineUsable || budgeted.outcome.costEur <= baselineEur)) {
+        limitNote = `a free re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but ${movesOn(moves, today).all} of the day's ${planCfg.maxMovesPerDay} moves are made (planner.maxMovesPerDay): the solver moved the best ${budgeted.diff.size}`;
+        outcome = budgeted.outcome;
+        diff = budgeted.diff;
+        moveReason = `saves ${budgetGain.toFixed(2)} € against keeping the plan in force (the best ${diff.size} of the moves left today, planner.maxMovesPerDay)`;
+      } else if (pinnedOk && (gain <= planCfg.replanThresholdEur || !fits)) {
         ({ outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = pinned);
         hold = keepAll;
         keptPrevious = true;

@@ -173,6 +173,19 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     oneSentence(missing.stderr);
   }, 120_000);
 
+  it('simulate with a bad --max-moves or --move-rule: one sentence, exit 2, no report', async () => {
+    const prices = new URL('../fixtures/models/omie_es_2025-11.csv.gz', import.meta.url).pathname;
+    const moves = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', prices, '--max-moves', '-1']);
+    expect(moves.status).toBe(2);
+    expect(moves.stderr).toMatch(/--max-moves "-1" must be a whole number ≥ 0/);
+    expect(moves.stdout).toBe('');
+    oneSentence(moves.stderr);
+    const rule = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', prices, '--move-rule', 'some']);
+    expect(rule.status).toBe(2);
+    expect(rule.stderr).toMatch(/--move-rule is budget or all-or-nothing/);
+    oneSentence(rule.stderr);
+  }, 60_000);
+
   it('simulate with --from after --to', async () => {
     const prices = file('prices.csv', 'datetime,price\n');
     const r = await cli(['simulate', '--from', '2025-01-15', '--to', '2025-01-01', '--prices', prices]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { batchesMoved, liveReplan, noisyTemperatures } from '../../models/eval/simulate-live.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
+import { totalCost } from '../../gateway/planner/holding.js';
 import { localDayRange } from '../../gateway/time/tz.js';
 import { testConfig } from '../helpers/context.js';
 
@@ -28,7 +29,7 @@ describe('--weather-forecast noisy: the observed temperatures with a day-ahead f
 });
 
 describe('the re-plan after the auction keeps the move limit', () => {
-  it('takes the re-plan when it moves at most the limit of batches, else keeps the provisional plan', async () => {
+  it('takes the re-plan when it moves at most the limit of batches, else the best plan within the limit (MILP), else (greedy) the provisional plan', async () => {
     const config = testConfig('http://127.0.0.1:9');
     const { start, end } = localDayRange('2025-04-15', 'Europe/Madrid');
     const starts: number[] = [];
@@ -43,7 +44,17 @@ describe('the re-plan after the auction keeps the move limit', () => {
     const free = await liveReplan(published, provisional, 2);
     expect(free.moves).toBe(2);
     expect(batchesMoved(provisional, free.runs)).toBe(2);
-    const held = await liveReplan(published, provisional, 1);
+    // Over the limit, the MILP moves the best batch it may (move-budget.ts), not none: cheaper than the provisional
+    // plan kept whole, dearer than the free re-plan. (Before the budget: the provisional plan kept, 0 moves.)
+    const one = await liveReplan(published, provisional, 1);
+    expect(one.moves).toBe(1);
+    expect(one.budgeted).toBe(true);
+    expect(batchesMoved(provisional, one.runs)).toBe(1);
+    const eur = (runs: typeof provisional) => totalCost(published, runs).eur;
+    expect(eur(one.runs)).toBeLessThan(eur(provisional) - 0.01);
+    expect(eur(one.runs)).toBeGreaterThan(eur(free.runs) + 0.01);
+    // The greedy planner (no solver time) has no budget: all or nothing, the provisional plan kept.
+    const held = await liveReplan({ ...published, timeLimitMs: 0 }, provisional, 1);
     expect(held.moves).toBe(0);
     expect(held.runs).toEqual(provisional);
     expect(batchesMoved(provisional, provisional)).toBe(0);
