@@ -4,7 +4,7 @@ import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series/slots.js';
 import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
-import { calibrationSteps, forecastLearDay, historyNeed, memberWeights, runSteps, runStepsYielding, residualBand, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+import { BAND_KINDS, DEFAULT_LEAR, NOMINAL_LEVELS, calibrationSteps, forecastLearDay, historyNeed, memberWeights, runSteps, runStepsYielding, residualBand, type BandKind, type BandState, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
 export interface RollingOrigin {
@@ -30,6 +30,8 @@ export interface RollingOptions {
   cached?: (lastDay: string) => LearDayForecast[] | undefined;
   /** Forecasts from outside the calibration (the TF.js network) that join the weighted combination. */
   external?: ExternalMemberSource;
+  /** The adaptive band's state to carry on from (the active calibration's); absent: nominal levels before `from`. */
+  bandState?: BandState | undefined;
 }
 
 /** External members for the day `lastDay + k`, made from what was known at the end of `lastDay`. */
@@ -38,13 +40,18 @@ export type ExternalMemberSource = (lastDay: string, k: 1 | 2) => ExternalMember
 /** `rollingOrigins` as steps (see `calibrationSteps`). */
 export function* rollingSteps(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): Generator<void, RollingOrigin[]> {
   const tz = options.tz ?? PLANT_TZ;
+  const step = settings.bandStep ?? DEFAULT_LEAR.bandStep ?? 0;
   const out: RollingOrigin[] = [];
   const past: LearDayForecast[] = [];
+  let state = options.bandState ? copyBandState(options.bandState) : nominalBandState(addDays(from, -1));
+  const keepDays = Math.max(settings.conformalDays, settings.weightDays ?? 0, settings.bandScaleDays ?? DEFAULT_LEAR.bandScaleDays ?? 0) + 3;
   for (let last = from; last <= to; last = addDays(last, 1)) {
+    // The days published since the state's last update move its levels, cached origins' days included.
+    state = advanceBandState(h, past, state, last, step);
     const hit = options.cached?.(last);
     if (hit) {
       past.push(...hit);
-      while (past.length && past[0]!.date < addDays(last, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3)) past.shift();
+      while (past.length && past[0]!.date < addDays(last, -keepDays)) past.shift();
       continue;
     }
     let calibration: LearCalibration;
@@ -53,31 +60,125 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
     } catch {
       continue;
     }
-    calibration.bands = conformalBands(h, past, last, settings.conformalDays);
+    const scaleDays = settings.bandScaleDays ?? DEFAULT_LEAR.bandScaleDays ?? 0;
+    if (scaleDays > 0) calibration.bandScales = errorScales(h, past, last, scaleDays);
+    calibration.bands = conformalBands(h, past, last, settings.conformalDays, state.levels, calibration.bandScales);
+    calibration.bandState = copyBandState(state);
     calibration.weights = memberWeights(h, past, last, settings.weightDays ?? 0);
     const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz, options.external?.(last, k))).filter((f): f is LearDayForecast => f !== undefined);
     const o = { lastDay: last, calibration, forecasts };
     options.onOrigin?.(o);
     if (options.keep !== false) out.push(o);
     past.push(...forecasts);
-    while (past.length && past[0]!.date < addDays(last, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3)) past.shift();
+    while (past.length && past[0]!.date < addDays(last, -keepDays)) past.shift();
   }
   return out;
 }
 
-/** Residual quantiles of the forecasts whose target day is ≤ lastDay and within the last `days` days. */
-export function conformalBands(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number): LearCalibration['bands'] {
+/** The band kind a forecast was issued with. */
+const bandKindOf = (f: LearDayForecast): BandKind => f.band ?? (f.k === 2 ? 'd2' : f.driversUsed ? 'd1Drivers' : 'd1');
+
+export function nominalBandState(through: string): BandState {
+  return { through, levels: Object.fromEntries(BAND_KINDS.map((k) => [k, [...NOMINAL_LEVELS]])) as BandState['levels'] };
+}
+
+function copyBandState(s: BandState): BandState {
+  const levels = nominalBandState(s.through).levels;
+  for (const k of BAND_KINDS) if (Array.isArray(s.levels?.[k]) && s.levels[k].length === 2 && s.levels[k].every(Number.isFinite)) levels[k] = [s.levels[k][0], s.levels[k][1]];
+  return { through: s.through, levels };
+}
+
+/** Levels of the band's edges stay within these, so that the band never inverts and a long run of misses cannot wind the state up without end. */
+const LEVEL_LIMITS = { low: [0, 0.45], high: [0.55, 1] } as const;
+
+/**
+ * Adaptive conformal inference (Gibbs & Candès 2021), one update per published target day and band kind: for the
+ * forecasts of the days in (state.through, lastDay], in date order, the low edge's level moves by
+ * γ × (10 % − share of the day's prices below the band) and the high edge's by γ × (share above − 10 %). A forecast
+ * issued without a band (too few residuals yet) does not move it. Returns a new state through `lastDay`.
+ */
+export function advanceBandState(h: LearHistory, past: readonly LearDayForecast[], state: BandState, lastDay: string, step: number): BandState {
+  if (lastDay <= state.through) return state;
+  const next = copyBandState(state);
+  next.through = lastDay;
+  if (step <= 0) return next;
+  const due = past.filter((f) => f.date > state.through && f.date <= lastDay).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.k - b.k));
+  for (const f of due) {
+    const actual = h.prices.profile(f.date, marketPeriods(f.date));
+    if (!actual || !f.slots.length || f.slots.every((s) => s.low === s.high)) continue;
+    let below = 0;
+    let above = 0;
+    for (const s of f.slots) {
+      const a = actual[s.period]!;
+      if (a < s.low) below++;
+      else if (a > s.high) above++;
+    }
+    const n = f.slots.length;
+    const kind = bandKindOf(f);
+    const [lo, hi] = next.levels[kind];
+    const clamp = (x: number, [a, b]: readonly [number, number]) => Math.min(b, Math.max(a, x));
+    next.levels[kind] = [clamp(lo + step * (NOMINAL_LEVELS[0] - below / n), LEVEL_LIMITS.low), clamp(hi + step * (above / n - (1 - NOMINAL_LEVELS[1])), LEVEL_LIMITS.high)];
+  }
+  return next;
+}
+
+/** Residual quantiles (at `levels` per band kind; nominal 10/90 % without) of the forecasts whose target day is ≤ lastDay and within the last `days` days. */
+export function conformalBands(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number, levels?: BandState['levels'], scales?: { d1: number; d2: number }): LearCalibration['bands'] {
   const res = { d1: [] as number[], d2: [] as number[], d1Drivers: [] as number[] };
   const from = addDays(lastDay, -days + 1);
   for (const f of past) {
     if (f.date > lastDay || f.date < from) continue;
+    if (scales && !(f.scale! > 0)) continue;
     const actual = h.prices.profile(f.date, marketPeriods(f.date));
     if (!actual) continue;
+    // Scaled: residuals in units of the error scale at their origin (see `errorScales`).
+    const unit = scales ? f.scale! : 1;
     const list = f.k === 2 ? res.d2 : f.driversUsed ? res.d1Drivers : res.d1;
-    for (const s of f.slots) list.push(actual[s.period]! - s.value);
-    if (f.k === 1 && f.driversUsed) for (const s of f.slots) res.d1.push(actual[s.period]! - s.value);
+    for (const s of f.slots) list.push((actual[s.period]! - s.value) / unit);
+    if (f.k === 1 && f.driversUsed) for (const s of f.slots) res.d1.push((actual[s.period]! - s.value) / unit);
   }
-  return { d1: residualBand(res.d1), d2: residualBand(res.d2), d1Drivers: residualBand(res.d1Drivers) };
+  const scaled = (band: [number, number] | null, by: number): [number, number] | null => (band ? [band[0] * by, band[1] * by] : null);
+  return {
+    d1: scaled(residualBand(res.d1, levels?.d1), scales?.d1 ?? 1),
+    d2: scaled(residualBand(res.d2, levels?.d2), scales?.d2 ?? 1),
+    d1Drivers: scaled(residualBand(res.d1Drivers, levels?.d1Drivers), scales?.d1 ?? 1),
+  };
+}
+
+/** Smallest error scale (€/MWh), so that a run of near-exact days cannot shrink the band to nothing. */
+const MIN_ERROR_SCALE = 1;
+
+/**
+ * Mean absolute error (€/MWh) of the D+1 and of the D+2 forecasts whose targets lie in the last `days` days up to
+ * `lastDay` (all published); with none, the mean absolute day-over-day change of the prices over those days, so that
+ * the first scaled bands have a scale of the market's own size.
+ */
+export function errorScales(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number): { d1: number; d2: number } {
+  const from = addDays(lastDay, -days + 1);
+  const acc = { d1: { abs: 0, n: 0 }, d2: { abs: 0, n: 0 } };
+  for (const f of past) {
+    if (f.date > lastDay || f.date < from) continue;
+    const actual = h.prices.profile(f.date, marketPeriods(f.date));
+    if (!actual) continue;
+    const a = f.k === 2 ? acc.d2 : acc.d1;
+    for (const s of f.slots) a.abs += Math.abs(actual[s.period]! - s.value);
+    a.n += f.slots.length;
+  }
+  const persistence = () => {
+    let abs = 0;
+    let n = 0;
+    for (let d = from; d <= lastDay; d = addDays(d, 1)) {
+      const periods = marketPeriods(d);
+      const today = h.prices.profile(d, periods);
+      const before = h.prices.profile(addDays(d, -1), periods);
+      if (!today || !before) continue;
+      for (let p = 0; p < periods; p++) abs += Math.abs(today[p]! - before[p]!);
+      n += periods;
+    }
+    return n ? abs / n : MIN_ERROR_SCALE;
+  };
+  const scale = (a: { abs: number; n: number }) => Math.round(Math.max(MIN_ERROR_SCALE, a.n ? a.abs / a.n : persistence()) * 1000) / 1000;
+  return { d1: scale(acc.d1), d2: scale(acc.d2) };
 }
 
 /** The store does not hold enough price history yet: nothing is wrong, there is nothing to learn from. */
@@ -185,6 +286,8 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
     tz,
     keep: false,
     external: options.external,
+    // The adaptive band carries on from the active calibration's state (kept in calibration.json, so across restarts).
+    bandState: active?.kind === 'calibration' ? active.calibration.bandState : undefined,
     cached: (last) => {
       const hit = last === lastDay ? undefined : memo?.get(last);
       if (hit) keepForBacktest(last, hit);
