@@ -218,6 +218,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       // Named only when it can take part: a network is never weighed on the days it was trained on.
       networkMember: member ? (!member.trainedTo || member.trainedTo <= lastDay ? `${PRICE_MODEL}@${member.version}` : `none: ${PRICE_MODEL}@${member.version} was trained on prices up to ${member.trainedTo}`) : null,
       weights: shares(r.candidate.weights ?? {}),
+      // The adaptive band: its quantile levels (carried on from the active calibration) and error scales, €/MWh.
+      band: { levels: r.candidate.bandState?.levels ?? null, scales: r.candidate.bandScales ?? null, offsets: r.candidate.bands },
       cost: r.cost,
     };
     const costText = `${r.cost.cpuMs} ms CPU, ${r.cost.wallMs} ms wall, max RSS +${r.cost.maxRssGrowthMb} MB, ${r.cost.calibrations} calibrations`;
