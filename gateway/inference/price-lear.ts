@@ -43,14 +43,9 @@ export interface LearSettings {
    * `DEFAULT_LEAR.chainMember`.
    */
   chainMember?: boolean;
-  /**
-   * Every horizon also weighs the recent shape: per period, the median over the last 7 days of the price minus its
-   * day's mean, plus L's mean (member `shape`). Absent: `DEFAULT_LEAR.shapeMember`.
-   */
-  shapeMember?: boolean;
 }
 
-export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7, bandStep: 0.1, bandScaleDays: 7, chainMember: false, shapeMember: false };
+export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7, bandStep: 0.1, bandScaleDays: 7, chainMember: true };
 
 /** The bands of a calibration: D+1 on prices and calendar, D+2, D+1 with REE's D-1 drivers. */
 export type BandKind = 'd1' | 'd2' | 'd1Drivers';
@@ -73,26 +68,6 @@ export interface BandState {
 export const NAIVE_MEMBER = 'naive';
 /** Name of the D+1 forecast taken as a member of the D+2 combination (see `LearSettings.chainMember`). */
 export const CHAIN_MEMBER = 'chain';
-/** Name of the recent-shape member (see `LearSettings.shapeMember`). */
-export const SHAPE_MEMBER = 'shape';
-
-/** The last 7 days' median daily shape per period on L's level, or undefined with fewer than 5 of those days stored. */
-function recentShape(h: LearHistory, lastDay: string, periods: number): number[] | undefined {
-  const days: Float64Array[] = [];
-  for (let i = 0; i < 7; i++) {
-    const p = h.prices.profile(addDays(lastDay, -i), periods);
-    if (p) days.push(p);
-  }
-  const l = h.prices.profile(lastDay, periods);
-  if (days.length < 5 || !l) return undefined;
-  const mean = (x: Float64Array) => x.reduce((a, b) => a + b, 0) / x.length;
-  const means = days.map(mean);
-  const level = mean(l);
-  return Array.from({ length: periods }, (_, p) => {
-    const v = days.map((d, i) => d[p]! - means[i]!).sort((a, b) => a - b);
-    return level + (v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2);
-  });
-}
 
 /** The ridge member kind of a member name (`d1-28`, `d1-drivers-364`, `d2-56`); undefined for the shared members (`naive`, external ones such as the TF.js network) that join every kind. */
 export function memberKindOf(name: string): MemberKind | undefined {
@@ -391,17 +366,13 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
   }
   if (!chosen || !naive) return undefined;
   members[NAIVE_MEMBER] = [...naive];
-  if (cal.settings.shapeMember ?? DEFAULT_LEAR.shapeMember) {
-    const shape = recentShape(h, lastDay, periods);
-    if (shape) members[SHAPE_MEMBER] = shape;
-  }
   if (k === 2 && (cal.settings.chainMember ?? DEFAULT_LEAR.chainMember)) {
     // The day after L at D+2's resolution: the same clock periods as far as both days have them.
     const next = forecastLearDay(cal, h, lastDay, 1, tz);
     if (next && next.slots.length === periods) members[CHAIN_MEMBER] = next.slots.map((s) => s.value);
   }
   for (const [name, values] of Object.entries(external ?? {})) {
-    if (memberKindOf(name) || name === NAIVE_MEMBER || name === CHAIN_MEMBER || name === SHAPE_MEMBER || values.length !== periods) continue;
+    if (memberKindOf(name) || name === NAIVE_MEMBER || name === CHAIN_MEMBER || values.length !== periods) continue;
     const list = Array.from(values);
     if (list.every(Number.isFinite)) members[name] = list;
   }
