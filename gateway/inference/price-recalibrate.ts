@@ -30,8 +30,6 @@ export interface RollingOptions {
   cached?: (lastDay: string) => LearDayForecast[] | undefined;
   /** Forecasts from outside the calibration (the TF.js network) that join the weighted combination. */
   external?: ExternalMemberSource;
-  /** The adaptive band's state to carry on from (the active calibration's); absent: nominal levels before `from`. */
-  bandState?: BandState | undefined;
 }
 
 /** External members for the day `lastDay + k`, made from what was known at the end of `lastDay`. */
@@ -40,14 +38,10 @@ export type ExternalMemberSource = (lastDay: string, k: 1 | 2) => ExternalMember
 /** `rollingOrigins` as steps (see `calibrationSteps`). */
 export function* rollingSteps(h: LearHistory, from: string, to: string, settings: LearSettings, options: RollingOptions = {}): Generator<void, RollingOrigin[]> {
   const tz = options.tz ?? PLANT_TZ;
-  const step = settings.bandStep ?? DEFAULT_LEAR.bandStep ?? 0;
   const out: RollingOrigin[] = [];
   const past: LearDayForecast[] = [];
-  let state = options.bandState ? copyBandState(options.bandState) : nominalBandState(addDays(from, -1));
-  const keepDays = Math.max(settings.conformalDays, settings.weightDays ?? 0, settings.bandScaleDays ?? DEFAULT_LEAR.bandScaleDays ?? 0) + 3;
+  const keepDays = pastDays(settings);
   for (let last = from; last <= to; last = addDays(last, 1)) {
-    // The days published since the state's last update move its levels, cached origins' days included.
-    state = advanceBandState(h, past, state, last, step);
     const hit = options.cached?.(last);
     if (hit) {
       past.push(...hit);
@@ -60,10 +54,10 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
     } catch {
       continue;
     }
-    const scaleDays = settings.bandScaleDays ?? DEFAULT_LEAR.bandScaleDays ?? 0;
-    if (scaleDays > 0) calibration.bandScales = errorScales(h, past, last, scaleDays);
-    calibration.bands = conformalBands(h, past, last, settings.conformalDays, state.levels, calibration.bandScales);
-    calibration.bandState = copyBandState(state);
+    const band = adaptiveBand(h, past, last, settings);
+    calibration.bands = band.bands;
+    calibration.bandState = band.state;
+    if (band.scales) calibration.bandScales = band.scales;
     calibration.weights = memberWeights(h, past, last, settings.weightDays ?? 0);
     const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz, options.external?.(last, k))).filter((f): f is LearDayForecast => f !== undefined);
     const o = { lastDay: last, calibration, forecasts };
@@ -75,6 +69,22 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
   return out;
 }
 
+const bandStepOf = (s: LearSettings) => s.bandStep ?? DEFAULT_LEAR.bandStep ?? 0;
+const scaleDaysOf = (s: LearSettings) => s.bandScaleDays ?? DEFAULT_LEAR.bandScaleDays ?? 0;
+
+/** Days of earlier forecasts an origin's band and weights read: the adaptive band replays `conformalDays` of bands, each from `conformalDays` of residuals. */
+function pastDays(s: LearSettings): number {
+  return (bandStepOf(s) > 0 ? 2 * s.conformalDays : s.conformalDays) + Math.max(s.weightDays ?? 0, scaleDaysOf(s)) + 3;
+}
+
+/**
+ * Origins before an origin that a replay must have computed for that origin's forecasts, weights and band to be
+ * exactly those of an uninterrupted daily run (the evaluation's and the gateway's replays start this early).
+ */
+export function warmupDays(s: LearSettings): number {
+  return (bandStepOf(s) > 0 ? 2 * s.conformalDays : s.conformalDays) + (s.weightDays ?? 0) + scaleDaysOf(s) + 4;
+}
+
 /** The band kind a forecast was issued with. */
 const bandKindOf = (f: LearDayForecast): BandKind => f.band ?? (f.k === 2 ? 'd2' : f.driversUsed ? 'd1Drivers' : 'd1');
 
@@ -82,44 +92,68 @@ export function nominalBandState(through: string): BandState {
   return { through, levels: Object.fromEntries(BAND_KINDS.map((k) => [k, [...NOMINAL_LEVELS]])) as BandState['levels'] };
 }
 
-function copyBandState(s: BandState): BandState {
-  const levels = nominalBandState(s.through).levels;
-  for (const k of BAND_KINDS) if (Array.isArray(s.levels?.[k]) && s.levels[k].length === 2 && s.levels[k].every(Number.isFinite)) levels[k] = [s.levels[k][0], s.levels[k][1]];
-  return { through: s.through, levels };
-}
-
 /** Levels of the band's edges stay within these, so that the band never inverts and a long run of misses cannot wind the state up without end. */
-const LEVEL_LIMITS = { low: [0, 0.45], high: [0.55, 1] } as const;
+export const LEVEL_LIMITS = { low: [0, 0.45], high: [0.55, 1] } as const;
 
 /**
- * Adaptive conformal inference (Gibbs & Candès 2021), one update per published target day and band kind: for the
- * forecasts of the days in (state.through, lastDay], in date order, the low edge's level moves by
- * γ × (10 % − share of the day's prices below the band) and the high edge's by γ × (share above − 10 %). A forecast
- * issued without a band (too few residuals yet) does not move it. Returns a new state through `lastDay`.
+ * One adaptive conformal update (Gibbs & Candès 2021) per band kind and published forecast: the low edge's level
+ * moves by γ × (10 % − share of the day's prices below the band `offsets` gave it), the high edge's by
+ * γ × (share above − 10 %), each kept within `LEVEL_LIMITS`.
  */
-export function advanceBandState(h: LearHistory, past: readonly LearDayForecast[], state: BandState, lastDay: string, step: number): BandState {
-  if (lastDay <= state.through) return state;
-  const next = copyBandState(state);
-  next.through = lastDay;
-  if (step <= 0) return next;
-  const due = past.filter((f) => f.date > state.through && f.date <= lastDay).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.k - b.k));
-  for (const f of due) {
-    const actual = h.prices.profile(f.date, marketPeriods(f.date));
-    if (!actual || !f.slots.length || f.slots.every((s) => s.low === s.high)) continue;
-    let below = 0;
-    let above = 0;
-    for (const s of f.slots) {
-      const a = actual[s.period]!;
-      if (a < s.low) below++;
-      else if (a > s.high) above++;
-    }
-    const n = f.slots.length;
-    const kind = bandKindOf(f);
-    const [lo, hi] = next.levels[kind];
-    const clamp = (x: number, [a, b]: readonly [number, number]) => Math.min(b, Math.max(a, x));
-    next.levels[kind] = [clamp(lo + step * (NOMINAL_LEVELS[0] - below / n), LEVEL_LIMITS.low), clamp(hi + step * (above / n - (1 - NOMINAL_LEVELS[1])), LEVEL_LIMITS.high)];
+export function updateLevels(levels: BandState['levels'], f: LearDayForecast, actual: ArrayLike<number>, offsets: readonly [number, number], step: number): void {
+  let below = 0;
+  let above = 0;
+  for (const s of f.slots) {
+    const a = actual[s.period]!;
+    if (a < s.value + offsets[0]) below++;
+    else if (a > s.value + offsets[1]) above++;
   }
-  return next;
+  const n = f.slots.length;
+  const kind = bandKindOf(f);
+  const [lo, hi] = levels[kind];
+  const clamp = (x: number, [a, b]: readonly [number, number]) => Math.min(b, Math.max(a, x));
+  levels[kind] = [clamp(lo + step * (NOMINAL_LEVELS[0] - below / n), LEVEL_LIMITS.low), clamp(hi + step * (above / n - (1 - NOMINAL_LEVELS[1])), LEVEL_LIMITS.high)];
+}
+
+/**
+ * The band of the calibration made at the end of `lastDay`. Split conformal: quantiles of the last `conformalDays`
+ * of out-of-sample residuals, divided by the error scale at their origin and multiplied by today's (see
+ * `errorScales`; `bandScaleDays` 0: unscaled). Adaptive (`bandStep` γ > 0): the quantile levels come from adaptive
+ * conformal inference run over the last `conformalDays` days, from the nominal 10/90 % at their start: each origin's
+ * band is rebuilt from what was known then, each published day's misses move the levels. The recursion is rebuilt
+ * from the stored forecasts at every origin, so its result depends only on the last weeks: a replay that starts
+ * `warmupDays` earlier (the evaluation, the gateway after a restart) gives exactly the band of an uninterrupted run.
+ */
+export function adaptiveBand(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, settings: LearSettings): { bands: LearCalibration['bands']; state: BandState; scales?: { d1: number; d2: number } } {
+  const step = bandStepOf(settings);
+  const scaleDays = scaleDaysOf(settings);
+  const bandAt = (origin: string, levels?: BandState['levels']) => {
+    const scales = scaleDays > 0 ? errorScales(h, past, origin, scaleDays) : undefined;
+    return { bands: conformalBands(h, past, origin, settings.conformalDays, levels, scales), scales };
+  };
+  if (step <= 0) return { ...bandAt(lastDay), state: nominalBandState(lastDay) };
+  const start = addDays(lastDay, -settings.conformalDays);
+  const byDate = new Map<string, LearDayForecast[]>();
+  for (const f of past) if (f.date > start && f.date <= lastDay) byDate.set(f.date, [...(byDate.get(f.date) ?? []), f]);
+  const state = nominalBandState(start);
+  // The band each origin of the window issued, as it would have with the levels of that day.
+  const issued = new Map<string, LearCalibration['bands']>();
+  for (let day = addDays(start, 1); day <= lastDay; day = addDays(day, 1)) {
+    const due = (byDate.get(day) ?? []).sort((a, b) => a.k - b.k);
+    const actual = due.length ? h.prices.profile(day, marketPeriods(day)) : undefined;
+    for (const f of actual ? due : []) {
+      const origin = addDays(f.date, -f.k);
+      if (origin < start) continue;
+      let bands = issued.get(origin);
+      if (!bands) issued.set(origin, (bands = bandAt(origin, state.levels).bands));
+      const offsets = bands[bandKindOf(f)];
+      if (offsets && f.slots.length) updateLevels(state.levels, f, actual!, offsets, step);
+    }
+    state.through = day;
+    // Origins are rebuilt lazily with the levels as they stood at the end of their day.
+    if (!issued.has(day) && day < lastDay) issued.set(day, bandAt(day, structuredClone(state.levels)).bands);
+  }
+  return { ...bandAt(lastDay, state.levels), state };
 }
 
 /** Residual quantiles (at `levels` per band kind; nominal 10/90 % without) of the forecasts whose target day is ≤ lastDay and within the last `days` days. */
@@ -272,7 +306,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
   const wall = performance.now();
   const cpu = process.cpuUsage();
   const rss = process.resourceUsage().maxRSS;
-  const first = addDays(lastDay, -Math.max(options.guardDays, settings.conformalDays + 2, (settings.weightDays ?? 0) + 2));
+  const first = addDays(lastDay, -Math.max(options.guardDays, warmupDays(settings)));
   const backtestDays = new Set(Array.from({ length: options.guardDays }, (_, i) => addDays(lastDay, -1 - i)));
   const oos = new Map<string, LearDayForecast>();
   const memo = options.memo;
@@ -286,8 +320,6 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
     tz,
     keep: false,
     external: options.external,
-    // The adaptive band carries on from the active calibration's state (kept in calibration.json, so across restarts).
-    bandState: active?.kind === 'calibration' ? active.calibration.bandState : undefined,
     cached: (last) => {
       const hit = last === lastDay ? undefined : memo?.get(last);
       if (hit) keepForBacktest(last, hit);

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadPriceSlots } from '../../models/eval/datasets.js';
 import { BAND_KINDS, learHistory, type LearDayForecast, type LearSettings } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
-import { advanceBandState, nominalBandState, recalibrate, rollingOrigins, type RollingOrigin } from '../../gateway/inference/price-recalibrate.js';
+import { recalibrate, rollingOrigins, updateLevels, warmupDays, type RollingOrigin } from '../../gateway/inference/price-recalibrate.js';
+import type { BandState } from '../../gateway/inference/price-lear.js';
 import { addDays } from '../../gateway/time/tz.js';
 import { FIXTURES } from '../helpers/fixture-server.js';
 
@@ -65,28 +66,30 @@ describe('the adaptive 10-90 % band (adaptive conformal inference on error-scale
       return f.slots.filter((s) => actual[s.period]! > s.high).length > 0.3 * f.slots.length;
     })!;
     expect(escaped).toBeDefined();
-    const state = nominalBandState(addDays(escaped.date, -1));
-    const next = advanceBandState(h, [escaped], state, escaped.date, 0.1);
-    expect(next.through).toBe(escaped.date);
-    expect(next.levels[escaped.band!][1]).toBeGreaterThan(0.9 + 0.1 * 0.2);
-    // Step 0: the plain split-conformal band, levels fixed at 10/90 %.
-    expect(advanceBandState(h, [escaped], state, escaped.date, 0).levels[escaped.band!]).toEqual([0.1, 0.9]);
+    const actual = h.prices.profile(escaped.date, marketPeriods(escaped.date))!;
+    const offsets: [number, number] = [escaped.slots[0]!.low - escaped.slots[0]!.value, escaped.slots[0]!.high - escaped.slots[0]!.value];
+    const levels: BandState['levels'] = { d1: [0.1, 0.9], d2: [0.1, 0.9], d1Drivers: [0.1, 0.9] };
+    updateLevels(levels, escaped, actual, offsets, 0.1);
+    expect(levels[escaped.band!][1]).toBeGreaterThan(0.9 + 0.1 * 0.2);
+    // Pushed by many such days, the levels stop at their limits.
+    for (let i = 0; i < 100; i++) updateLevels(levels, escaped, actual, [0, 0], 0.1);
+    expect(levels[escaped.band!][1]).toBeLessThanOrEqual(1);
+    expect(levels[escaped.band!][0]).toBeGreaterThanOrEqual(0);
   });
 
-  it('carries the state on from the active calibration: the daily run starts where the last promoted calibration ended', () => {
-    const lastDay = '2024-04-20';
+  it('depends only on the last weeks: a replay started warmupDays earlier, or the daily job, gives the band of an uninterrupted run', () => {
     const settings = { ...base, bandStep: 0.1, bandScaleDays: 7 };
-    const continuous = adaptive.find((o) => o.lastDay === addDays(lastDay, -1))!.calibration;
-    // A state far from the nominal one, as a calibration that went through a turbulent month would hold.
-    const active = { ...continuous, bandState: { through: addDays(lastDay, -1), levels: { d1: [0.02, 0.97] as [number, number], d2: [0.03, 0.98] as [number, number], d1Drivers: [0.1, 0.9] as [number, number] } } };
-    const carried = recalibrate(h, lastDay, settings, { kind: 'calibration', calibration: JSON.parse(JSON.stringify(active)) }, { guardDays: 5, tolerance: 0.02 });
-    expect(carried.candidate.bandState!.through).toBe(lastDay);
-    // One day's update moves a level by at most γ × 0.9.
-    expect(Math.abs(carried.candidate.bandState!.levels.d1[0] - 0.02)).toBeLessThanOrEqual(0.09 + 1e-9);
-    expect(Math.abs(carried.candidate.bandState!.levels.d1[1] - 0.97)).toBeLessThanOrEqual(0.09 + 1e-9);
-    expect(Math.abs(carried.candidate.bandState!.levels.d2[1] - 0.98)).toBeLessThanOrEqual(0.09 + 1e-9);
-    // Without an active calibration it starts from the nominal levels 30 days back, and ends elsewhere.
-    const fresh = recalibrate(h, lastDay, settings, null, { guardDays: 5, tolerance: 0.02 });
-    expect(fresh.candidate.bandState!.levels.d1).not.toEqual(carried.candidate.bandState!.levels.d1);
+    const lastDay = '2024-05-20';
+    const continuous = adaptive.find((o) => o.lastDay === lastDay)!.calibration;
+    const late = rollingOrigins(h, addDays(lastDay, -warmupDays(settings)), lastDay, settings).at(-1)!.calibration;
+    expect(late.lastDay).toBe(lastDay);
+    expect(late.bands).toEqual(continuous.bands);
+    expect(late.bandState).toEqual(continuous.bandState);
+    // The levels moved away from 10/90 % (the recursion did something) and the daily job computes the same band.
+    expect(continuous.bandState!.levels.d1).not.toEqual([0.1, 0.9]);
+    const job = recalibrate(h, lastDay, settings, null, { guardDays: 5, tolerance: 0.02 });
+    expect(job.candidate.bands).toEqual(continuous.bands);
+    // One day less of warm-up and the band may differ: the replay needs all of it.
+    expect(warmupDays(settings)).toBeGreaterThan(2 * settings.conformalDays);
   });
 });
