@@ -521,6 +521,8 @@ export const ConfigSchema = Type.Object(
             lambda: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05, description: 'ridge penalty on standardised inputs, per row' }),
             conformalDays: Type.Integer({ minimum: 7, maximum: 120, default: 28, description: 'days of out-of-sample residuals behind the 10-90 % band' }),
             weightDays: Type.Integer({ minimum: 0, maximum: 60, default: 7, description: 'days of out-of-sample errors behind the weights of the members and of same-period-yesterday; 0: plain average of the members' }),
+            bandStep: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1, description: 'adaptive conformal step γ: each published day moves the band edges\' quantile levels by γ × (that side\'s miss share − 10 %); 0: fixed 10/90 % residual quantiles' }),
+            bandScaleDays: Type.Integer({ minimum: 0, maximum: 60, default: 7, description: 'days of recent absolute errors that scale the band (residuals divided by the error scale at their origin); 0: unscaled' }),
             guardDays: Type.Integer({ minimum: 3, maximum: 60, default: 14, description: 'recent days on which a new calibration must not be worse than the active model' }),
             tolerance: Type.Number({ minimum: 0, maximum: 0.5, default: 0.02, description: 'relative MAE margin allowed by the guard' }),
           },

@@ -24,12 +24,50 @@ export interface LearSettings {
   conformalDays: number;
   /** Days of out-of-sample member errors behind the combination weights; 0 (or absent, as in older calibrations): the plain average of the ridge members. */
   weightDays?: number;
+  /**
+   * Adaptive conformal inference (Gibbs & Candès 2021) on the band: each published day moves the quantile levels of
+   * the band by γ × (the day's miscoverage on that side − 10 %), so that a month that breaks from the last
+   * `conformalDays` widens (or narrows) the band within days. 0: the plain 10/90 % residual quantiles. Absent:
+   * `DEFAULT_LEAR.bandStep`.
+   */
+  bandStep?: number;
+  /**
+   * Days of recent absolute errors that scale the band (locally adaptive conformal): residuals are divided by the
+   * mean absolute error of the same horizon's forecasts over the `bandScaleDays` days before their origin, and the
+   * band's quantiles multiplied by today's. 0: unscaled residuals. Absent: `DEFAULT_LEAR.bandScaleDays`.
+   */
+  bandScaleDays?: number;
+  /**
+   * D+2 also weighs the calibration's own D+1 forecast (prices, calendar and, when stored, REE's D-1 drivers; without
+   * the external members) as a member named `chain`, by its recent errors like every member. Absent:
+   * `DEFAULT_LEAR.chainMember`.
+   */
+  chainMember?: boolean;
 }
 
-export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7 };
+export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7, bandStep: 0.1, bandScaleDays: 7, chainMember: true };
+
+/** The bands of a calibration: D+1 on prices and calendar, D+2, D+1 with REE's D-1 drivers. */
+export type BandKind = 'd1' | 'd2' | 'd1Drivers';
+export const BAND_KINDS: readonly BandKind[] = ['d1', 'd2', 'd1Drivers'];
+/** Nominal quantile levels of the band's edges. */
+export const NOMINAL_LEVELS: readonly [number, number] = [0.1, 0.9];
+
+/**
+ * The adaptive band's state: per band kind, the quantile levels [low, high] of the residuals that the band's edges
+ * take (nominal 0.1 and 0.9; each within [0, 0.5) and (0.5, 1], so the band can never invert), after the errors of every
+ * forecast whose target day is ≤ `through` were applied. Kept in the calibration, so that the next day's run (and a
+ * restarted gateway) carries on from it.
+ */
+export interface BandState {
+  through: string;
+  levels: Record<BandKind, [number, number]>;
+}
 
 /** Name of the persistence member (the same period of L) among the combined forecasts. */
 export const NAIVE_MEMBER = 'naive';
+/** Name of the D+1 forecast taken as a member of the D+2 combination (see `LearSettings.chainMember`). */
+export const CHAIN_MEMBER = 'chain';
 
 /** The ridge member kind of a member name (`d1-28`, `d1-drivers-364`, `d2-56`); undefined for the shared members (`naive`, external ones such as the TF.js network) that join every kind. */
 export function memberKindOf(name: string): MemberKind | undefined {
@@ -67,6 +105,10 @@ export interface LearCalibration {
   members: LearMember[];
   /** Residual (actual − forecast) quantiles 10/90 % per horizon day, €/MWh, from out-of-sample forecasts; null when too few. */
   bands: { d1: [number, number] | null; d2: [number, number] | null; d1Drivers: [number, number] | null };
+  /** The adaptive band's quantile levels behind `bands` (absent in older calibrations: the nominal 10/90 %). */
+  bandState?: BandState;
+  /** Recent mean absolute error per horizon day (€/MWh) that scaled `bands` (absent: unscaled). */
+  bandScales?: { d1: number; d2: number };
   /**
    * Combination weights per member kind (member name `<kind>-<window>`, `naive` or an external one such as `net` →
    * weight, unnormalised), from the members' out-of-sample errors; absent or empty for a kind: the plain average of
@@ -286,6 +328,10 @@ export interface LearDayForecast {
   date: string;
   k: number;
   driversUsed: boolean;
+  /** The calibration's band it was issued with (absent in older forecasts: see `driversUsed`). */
+  band?: BandKind;
+  /** The error scale (€/MWh) its band was scaled by, when the band was scaled (see `LearSettings.bandScaleDays`). */
+  scale?: number;
   slots: Array<Slot & { period: number; low: number; high: number }>;
   /** Each member's forecast per period (€/MWh), `naive` and external members included: what the next calibrations weigh the members by. */
   members?: Record<string, number[]>;
@@ -320,19 +366,27 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
   }
   if (!chosen || !naive) return undefined;
   members[NAIVE_MEMBER] = [...naive];
+  if (k === 2 && (cal.settings.chainMember ?? DEFAULT_LEAR.chainMember)) {
+    // The day after L at D+2's resolution: the same clock periods as far as both days have them.
+    const next = forecastLearDay(cal, h, lastDay, 1, tz);
+    if (next && next.slots.length === periods) members[CHAIN_MEMBER] = next.slots.map((s) => s.value);
+  }
   for (const [name, values] of Object.entries(external ?? {})) {
-    if (memberKindOf(name) || name === NAIVE_MEMBER || values.length !== periods) continue;
+    if (memberKindOf(name) || name === NAIVE_MEMBER || name === CHAIN_MEMBER || values.length !== periods) continue;
     const list = Array.from(values);
     if (list.every(Number.isFinite)) members[name] = list;
   }
   const values = combine(members, chosen, cal.weights?.[chosen]);
   const driversUsed = chosen === 'd1-drivers';
-  const band = (k === 1 ? (driversUsed ? cal.bands.d1Drivers ?? cal.bands.d1 : cal.bands.d1) : cal.bands.d2) ?? [0, 0];
+  const bandKind: BandKind = k === 2 ? 'd2' : driversUsed && cal.bands.d1Drivers ? 'd1Drivers' : 'd1';
+  const band = cal.bands[bandKind] ?? [0, 0];
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
     date: target,
     k,
     driversUsed,
+    band: bandKind,
+    ...(cal.bandScales ? { scale: k === 2 ? cal.bandScales.d2 : cal.bandScales.d1 } : {}),
     slots: daySlots(target, periods, tz).map((s) => {
       const v = values[s.period]!;
       return { start: s.start, end: s.end, period: s.period, value: round(v), low: round(v + band[0]), high: round(v + band[1]) };
@@ -396,10 +450,10 @@ export function memberWeights(h: LearHistory, past: readonly LearDayForecast[], 
   return out;
 }
 
-/** 10 % and 90 % quantiles of residuals, or null with fewer than 48. */
-export function residualBand(residuals: readonly number[]): [number, number] | null {
+/** The `levels` quantiles of residuals (10 % and 90 % unless told; each clamped to [0, 1]), or null with fewer than 48. */
+export function residualBand(residuals: readonly number[], levels: readonly [number, number] = NOMINAL_LEVELS): [number, number] | null {
   if (residuals.length < 48) return null;
   const s = [...residuals].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))]!;
-  return [q(0.1), q(0.9)];
+  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(Math.min(1, Math.max(0, p)) * (s.length - 1))))]!;
+  return [q(levels[0]), q(levels[1])];
 }

@@ -4,7 +4,7 @@ import { MissingInputsError, type DriverRow } from './price-features.js';
 import { forecastPrices } from './price-model.js';
 import type { Slot } from '../series/slots.js';
 import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
-import { calibrationSteps, forecastLearDay, historyNeed, memberWeights, runSteps, runStepsYielding, residualBand, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
+import { BAND_KINDS, DEFAULT_LEAR, NOMINAL_LEVELS, calibrationSteps, forecastLearDay, historyNeed, memberWeights, runSteps, runStepsYielding, residualBand, type BandKind, type BandState, type ExternalMembers, type LearCalibration, type LearDayForecast, type LearHistory, type LearSettings } from './price-lear.js';
 
 /** One origin of a rolling run: the calibration made at the end of `lastDay` and its forecasts of the next two days. */
 export interface RollingOrigin {
@@ -40,11 +40,12 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
   const tz = options.tz ?? PLANT_TZ;
   const out: RollingOrigin[] = [];
   const past: LearDayForecast[] = [];
+  const keepDays = pastDays(settings);
   for (let last = from; last <= to; last = addDays(last, 1)) {
     const hit = options.cached?.(last);
     if (hit) {
       past.push(...hit);
-      while (past.length && past[0]!.date < addDays(last, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3)) past.shift();
+      while (past.length && past[0]!.date < addDays(last, -keepDays)) past.shift();
       continue;
     }
     let calibration: LearCalibration;
@@ -53,31 +54,165 @@ export function* rollingSteps(h: LearHistory, from: string, to: string, settings
     } catch {
       continue;
     }
-    calibration.bands = conformalBands(h, past, last, settings.conformalDays);
+    const band = adaptiveBand(h, past, last, settings);
+    calibration.bands = band.bands;
+    calibration.bandState = band.state;
+    if (band.scales) calibration.bandScales = band.scales;
     calibration.weights = memberWeights(h, past, last, settings.weightDays ?? 0);
     const forecasts = ([1, 2] as const).map((k) => forecastLearDay(calibration, h, last, k, tz, options.external?.(last, k))).filter((f): f is LearDayForecast => f !== undefined);
     const o = { lastDay: last, calibration, forecasts };
     options.onOrigin?.(o);
     if (options.keep !== false) out.push(o);
     past.push(...forecasts);
-    while (past.length && past[0]!.date < addDays(last, -Math.max(settings.conformalDays, settings.weightDays ?? 0) - 3)) past.shift();
+    while (past.length && past[0]!.date < addDays(last, -keepDays)) past.shift();
   }
   return out;
 }
 
-/** Residual quantiles of the forecasts whose target day is ≤ lastDay and within the last `days` days. */
-export function conformalBands(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number): LearCalibration['bands'] {
+const bandStepOf = (s: LearSettings) => s.bandStep ?? DEFAULT_LEAR.bandStep ?? 0;
+const scaleDaysOf = (s: LearSettings) => s.bandScaleDays ?? DEFAULT_LEAR.bandScaleDays ?? 0;
+
+/** Days of earlier forecasts an origin's band and weights read: the adaptive band replays `conformalDays` of bands, each from `conformalDays` of residuals. */
+function pastDays(s: LearSettings): number {
+  return (bandStepOf(s) > 0 ? 2 * s.conformalDays : s.conformalDays) + Math.max(s.weightDays ?? 0, scaleDaysOf(s)) + 3;
+}
+
+/**
+ * Origins before an origin that a replay must have computed for that origin's forecasts, weights and band to be
+ * exactly those of an uninterrupted daily run (the evaluation's and the gateway's replays start this early).
+ */
+export function warmupDays(s: LearSettings): number {
+  return (bandStepOf(s) > 0 ? 2 * s.conformalDays : s.conformalDays) + (s.weightDays ?? 0) + scaleDaysOf(s) + 4;
+}
+
+/** The band kind a forecast was issued with. */
+const bandKindOf = (f: LearDayForecast): BandKind => f.band ?? (f.k === 2 ? 'd2' : f.driversUsed ? 'd1Drivers' : 'd1');
+
+export function nominalBandState(through: string): BandState {
+  return { through, levels: Object.fromEntries(BAND_KINDS.map((k) => [k, [...NOMINAL_LEVELS]])) as BandState['levels'] };
+}
+
+/** Levels of the band's edges stay within these, so that the band never inverts and a long run of misses cannot wind the state up without end. */
+export const LEVEL_LIMITS = { low: [0, 0.45], high: [0.55, 1] } as const;
+
+/**
+ * One adaptive conformal update (Gibbs & Candès 2021) per band kind and published forecast: the low edge's level
+ * moves by γ × (10 % − share of the day's prices below the band `offsets` gave it), the high edge's by
+ * γ × (share above − 10 %), each kept within `LEVEL_LIMITS`.
+ */
+export function updateLevels(levels: BandState['levels'], f: LearDayForecast, actual: ArrayLike<number>, offsets: readonly [number, number], step: number): void {
+  let below = 0;
+  let above = 0;
+  for (const s of f.slots) {
+    const a = actual[s.period]!;
+    if (a < s.value + offsets[0]) below++;
+    else if (a > s.value + offsets[1]) above++;
+  }
+  const n = f.slots.length;
+  const kind = bandKindOf(f);
+  const [lo, hi] = levels[kind];
+  const clamp = (x: number, [a, b]: readonly [number, number]) => Math.min(b, Math.max(a, x));
+  levels[kind] = [clamp(lo + step * (NOMINAL_LEVELS[0] - below / n), LEVEL_LIMITS.low), clamp(hi + step * (above / n - (1 - NOMINAL_LEVELS[1])), LEVEL_LIMITS.high)];
+}
+
+/**
+ * The band of the calibration made at the end of `lastDay`. Split conformal: quantiles of the last `conformalDays`
+ * of out-of-sample residuals, divided by the error scale at their origin and multiplied by today's (see
+ * `errorScales`; `bandScaleDays` 0: unscaled). Adaptive (`bandStep` γ > 0): the quantile levels come from adaptive
+ * conformal inference run over the last `conformalDays` days, from the nominal 10/90 % at their start: each origin's
+ * band is rebuilt from what was known then, each published day's misses move the levels. The recursion is rebuilt
+ * from the stored forecasts at every origin, so its result depends only on the last weeks: a replay that starts
+ * `warmupDays` earlier (the evaluation, the gateway after a restart) gives exactly the band of an uninterrupted run.
+ */
+export function adaptiveBand(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, settings: LearSettings): { bands: LearCalibration['bands']; state: BandState; scales?: { d1: number; d2: number } } {
+  const step = bandStepOf(settings);
+  const scaleDays = scaleDaysOf(settings);
+  const bandAt = (origin: string, levels?: BandState['levels']) => {
+    const scales = scaleDays > 0 ? errorScales(h, past, origin, scaleDays) : undefined;
+    return { bands: conformalBands(h, past, origin, settings.conformalDays, levels, scales), scales };
+  };
+  if (step <= 0) return { ...bandAt(lastDay), state: nominalBandState(lastDay) };
+  const start = addDays(lastDay, -settings.conformalDays);
+  const byDate = new Map<string, LearDayForecast[]>();
+  for (const f of past) if (f.date > start && f.date <= lastDay) byDate.set(f.date, [...(byDate.get(f.date) ?? []), f]);
+  const state = nominalBandState(start);
+  // The band each origin of the window issued, as it would have with the levels of that day.
+  const issued = new Map<string, LearCalibration['bands']>();
+  for (let day = addDays(start, 1); day <= lastDay; day = addDays(day, 1)) {
+    const due = (byDate.get(day) ?? []).sort((a, b) => a.k - b.k);
+    const actual = due.length ? h.prices.profile(day, marketPeriods(day)) : undefined;
+    for (const f of actual ? due : []) {
+      const origin = addDays(f.date, -f.k);
+      if (origin < start) continue;
+      let bands = issued.get(origin);
+      if (!bands) issued.set(origin, (bands = bandAt(origin, state.levels).bands));
+      const offsets = bands[bandKindOf(f)];
+      if (offsets && f.slots.length) updateLevels(state.levels, f, actual!, offsets, step);
+    }
+    state.through = day;
+    // Origins are rebuilt lazily with the levels as they stood at the end of their day.
+    if (!issued.has(day) && day < lastDay) issued.set(day, bandAt(day, structuredClone(state.levels)).bands);
+  }
+  return { ...bandAt(lastDay, state.levels), state };
+}
+
+/** Residual quantiles (at `levels` per band kind; nominal 10/90 % without) of the forecasts whose target day is ≤ lastDay and within the last `days` days. */
+export function conformalBands(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number, levels?: BandState['levels'], scales?: { d1: number; d2: number }): LearCalibration['bands'] {
   const res = { d1: [] as number[], d2: [] as number[], d1Drivers: [] as number[] };
   const from = addDays(lastDay, -days + 1);
   for (const f of past) {
     if (f.date > lastDay || f.date < from) continue;
+    if (scales && !(f.scale! > 0)) continue;
     const actual = h.prices.profile(f.date, marketPeriods(f.date));
     if (!actual) continue;
+    // Scaled: residuals in units of the error scale at their origin (see `errorScales`).
+    const unit = scales ? f.scale! : 1;
     const list = f.k === 2 ? res.d2 : f.driversUsed ? res.d1Drivers : res.d1;
-    for (const s of f.slots) list.push(actual[s.period]! - s.value);
-    if (f.k === 1 && f.driversUsed) for (const s of f.slots) res.d1.push(actual[s.period]! - s.value);
+    for (const s of f.slots) list.push((actual[s.period]! - s.value) / unit);
+    if (f.k === 1 && f.driversUsed) for (const s of f.slots) res.d1.push((actual[s.period]! - s.value) / unit);
   }
-  return { d1: residualBand(res.d1), d2: residualBand(res.d2), d1Drivers: residualBand(res.d1Drivers) };
+  const scaled = (band: [number, number] | null, by: number): [number, number] | null => (band ? [band[0] * by, band[1] * by] : null);
+  return {
+    d1: scaled(residualBand(res.d1, levels?.d1), scales?.d1 ?? 1),
+    d2: scaled(residualBand(res.d2, levels?.d2), scales?.d2 ?? 1),
+    d1Drivers: scaled(residualBand(res.d1Drivers, levels?.d1Drivers), scales?.d1 ?? 1),
+  };
+}
+
+/** Smallest error scale (€/MWh), so that a run of near-exact days cannot shrink the band to nothing. */
+const MIN_ERROR_SCALE = 1;
+
+/**
+ * Mean absolute error (€/MWh) of the D+1 and of the D+2 forecasts whose targets lie in the last `days` days up to
+ * `lastDay` (all published); with none, the mean absolute day-over-day change of the prices over those days, so that
+ * the first scaled bands have a scale of the market's own size.
+ */
+export function errorScales(h: LearHistory, past: readonly LearDayForecast[], lastDay: string, days: number): { d1: number; d2: number } {
+  const from = addDays(lastDay, -days + 1);
+  const acc = { d1: { abs: 0, n: 0 }, d2: { abs: 0, n: 0 } };
+  for (const f of past) {
+    if (f.date > lastDay || f.date < from) continue;
+    const actual = h.prices.profile(f.date, marketPeriods(f.date));
+    if (!actual) continue;
+    const a = f.k === 2 ? acc.d2 : acc.d1;
+    for (const s of f.slots) a.abs += Math.abs(actual[s.period]! - s.value);
+    a.n += f.slots.length;
+  }
+  const persistence = () => {
+    let abs = 0;
+    let n = 0;
+    for (let d = from; d <= lastDay; d = addDays(d, 1)) {
+      const periods = marketPeriods(d);
+      const today = h.prices.profile(d, periods);
+      const before = h.prices.profile(addDays(d, -1), periods);
+      if (!today || !before) continue;
+      for (let p = 0; p < periods; p++) abs += Math.abs(today[p]! - before[p]!);
+      n += periods;
+    }
+    return n ? abs / n : MIN_ERROR_SCALE;
+  };
+  const scale = (a: { abs: number; n: number }) => Math.round(Math.max(MIN_ERROR_SCALE, a.n ? a.abs / a.n : persistence()) * 1000) / 1000;
+  return { d1: scale(acc.d1), d2: scale(acc.d2) };
 }
 
 /** The store does not hold enough price history yet: nothing is wrong, there is nothing to learn from. */
@@ -171,7 +306,7 @@ function* recalibrationSteps(h: LearHistory, lastDay: string, settings: LearSett
   const wall = performance.now();
   const cpu = process.cpuUsage();
   const rss = process.resourceUsage().maxRSS;
-  const first = addDays(lastDay, -Math.max(options.guardDays, settings.conformalDays + 2, (settings.weightDays ?? 0) + 2));
+  const first = addDays(lastDay, -Math.max(options.guardDays, warmupDays(settings)));
   const backtestDays = new Set(Array.from({ length: options.guardDays }, (_, i) => addDays(lastDay, -1 - i)));
   const oos = new Map<string, LearDayForecast>();
   const memo = options.memo;

@@ -6,13 +6,13 @@ import { PLANT_TZ, addDays, localDayRange } from '../../gateway/time/tz.js';
 import { loadDriverSlots, loadPriceSlots } from './datasets.js';
 import { learHistory, type LearDayForecast, type LearHistory, type LearSettings } from '../../gateway/inference/price-lear.js';
 import { marketPeriods } from '../../gateway/inference/price-profiles.js';
-import { networkMember, rollingOrigins } from '../../gateway/inference/price-recalibrate.js';
+import { networkMember, rollingOrigins, warmupDays } from '../../gateway/inference/price-recalibrate.js';
 import type { LayersModel } from '../../gateway/inference/tf.js';
 import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { fileLoadHandler } from '../../gateway/inference/io.js';
 
 /** Bump when the forecaster's arithmetic changes: cached rolling forecasts of older code are not reused. */
-export const FORECASTER_CODE_VERSION = 4;
+export const FORECASTER_CODE_VERSION = 7;
 
 export interface RollingRun {
   h: LearHistory;
@@ -46,10 +46,11 @@ export function rollingRun(pricePaths: readonly string[], driversPath: string | 
   }
   let computed = 0;
   let cached = 0;
-  // Start early enough that the first origin of [from, to] has its whole state: its band comes from the combined
-  // forecasts of the last `conformalDays`, each combined with weights from the `weightDays` before it. The origins
-  // before `from` lack some of that: they are not cached, so that a later run starting earlier computes them whole.
-  rollingOrigins(h, addDays(from, -settings.conformalDays - (settings.weightDays ?? 0) - 4), to, settings, {
+  // Start early enough that the first origin of [from, to] has its whole state (see `warmupDays`: its adaptive band
+  // replays the last `conformalDays` of bands, each from `conformalDays` of error-scaled residuals of forecasts
+  // combined with weights from the `weightDays` before them). The origins before `from` lack some of that: they are
+  // not cached, so that a later run starting earlier computes them whole.
+  rollingOrigins(h, addDays(from, -warmupDays(settings)), to, settings, {
     tz,
     external: options.network ? networkMember(options.network.model, h, tz, options.network.after) : undefined,
     keep: false,

@@ -16,7 +16,7 @@ import { hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../../gateway/time/tz.js';
 import { errorMessage } from '../../gateway/util/errors.js';
 import { isLearCalibration, type LearDayForecast } from '../../gateway/inference/price-lear.js';
-import { NotEnoughHistory, networkDayForecaster, networkMember, recalibrateYielding, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
+import { NotEnoughHistory, networkDayForecaster, networkMember, recalibrateYielding, warmupDays, type RecalibrationResult } from '../../gateway/inference/price-recalibrate.js';
 import { projectPath } from '../../gateway/util/version.js';
 import { forecastAccuracy, forecastSeriesId, type AccuracyRow } from './accuracy.js';
 
@@ -173,7 +173,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const now = ctx.clock.now();
     await registry.refresh();
     const rc = cfg.recalibration;
-    const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays, weightDays: rc.weightDays };
+    const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays, weightDays: rc.weightDays, bandStep: rc.bandStep, bandScaleDays: rc.bandScaleDays };
     const latest = (await ctx.store.read(cfg.priceSeries, now - 3 * DAY_MS, now + 3 * DAY_MS)).at(-1);
     if (!latest) {
       record({ at: now, status: 'skipped', summary: `recalibration skipped: no ${cfg.priceSeries} prices in the last 3 days` });
@@ -189,7 +189,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     }
     const maxWindow = Math.max(...rc.windows);
     // The replay's first origin (see recalibrate) calibrates on its longest window, each target with its week of lags.
-    const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, rc.conformalDays + 2, rc.weightDays + 2) + 10)), tz).start, localDayRange(lastDay, tz).end);
+    const history = await service.learHistory(localDayRange(addDays(lastDay, -(maxWindow + Math.max(rc.guardDays, warmupDays(settings)) + 10)), tz).start, localDayRange(lastDay, tz).end);
     const network = active && !isLearCalibration(active.model) ? asNetwork(active.model, PRICE_MODEL) : undefined;
     const member = await registry.memberNetwork(PRICE_MODEL);
     const incumbent = active && isLearCalibration(active.model)
@@ -219,6 +219,8 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
       // Named only when it can take part: a network is never weighed on the days it was trained on.
       networkMember: member ? (!member.trainedTo || member.trainedTo <= lastDay ? `${PRICE_MODEL}@${member.version}` : `none: ${PRICE_MODEL}@${member.version} was trained on prices up to ${member.trainedTo}`) : null,
       weights: shares(r.candidate.weights ?? {}),
+      // The adaptive band: its quantile levels (adaptive conformal inference over the last conformalDays) and error scales, €/MWh.
+      band: { levels: r.candidate.bandState?.levels ?? null, scales: r.candidate.bandScales ?? null, offsets: r.candidate.bands },
       cost: r.cost,
     };
     const costText = `${r.cost.cpuMs} ms CPU, ${r.cost.wallMs} ms wall, max RSS +${r.cost.maxRssGrowthMb} MB, ${r.cost.calibrations} calibrations`;
