@@ -136,6 +136,8 @@ export class Gateway implements HttpContext {
       this.log.warn({ cause: e.cause, reopens: e.count }, 'store reopened after a failed write');
       this.bus.emit('alert', { code: 'STORE_REOPENED', level: 'warning', message: `store reopened after ${e.cause} (${e.count} since start)`, at: this.clock.now() });
     });
+    // The background verification of the store (older ranges, off the open's path): a loss is logged when found; health says STORE_DAMAGED.
+    this.store.onVerified((v) => v.losses.length && this.log.error({ losses: v.losses }, 'store: the background verification found damage'));
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {

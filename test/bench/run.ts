@@ -40,6 +40,7 @@ import { opcuaStartAndIdle } from './opcua.js';
 import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 import { idleBench, type IdleFigures } from './idle.js';
 import { brokerHop, fsyncFloor, loadavg, productionInstall } from './anchors.js';
+import { storeOpenBench } from './store-open.js';
 
 /** Issue 24's figures, each with its floor or anchor, collected as the benches run and printed at the end. */
 const issue24: Array<[string, string, string]> = [];
@@ -124,15 +125,9 @@ async function storeThroughput(): Promise<void> {
       console.log(`1-year range read (${yearSlots.length.toLocaleString('en')} quarter-hour slots): median ${fmt(pct(reads, 50))}, best ${fmt(Math.min(...reads))}`);
     }
     await store.close();
-    if (!sync) {
-      const s = performance.now();
-      const reopened = await SeriesStore.open(dir);
-      const openMs = performance.now() - s;
-      console.log(`store open with its integrity check (every record read, LevelDB LOG, marker count): ${fmt(openMs)} for ${reopened.integrity().records?.toLocaleString('en')} records`);
-      issue24.push(['store open with its integrity check', `${fmt(openMs)} for ${reopened.integrity().records?.toLocaleString('en')} records; load ${loadavg()}`, '— (measured only here: integrity.ts is another branch\'s)']);
-      await reopened.close();
-    }
   }
+  // The open's check at ~35 k records and at a year of records (test/bench/store-open.ts).
+  issue24.push(await storeOpenBench());
 }
 
 async function weatherPollCost(iterations: number): Promise<void> {
@@ -365,6 +360,11 @@ if (process.argv.includes('--opcua')) {
 // `npm run bench -- --ingest`: only the ingest → store → MQTT latency and its floors (BENCH_REPEAT times).
 if (process.argv.includes('--ingest')) {
   for (let i = 0; i < Number(process.env.BENCH_REPEAT ?? 1); i++) await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
+  process.exit(0);
+}
+// `npm run bench -- --store-open`: only the store's open with its integrity check, at ~35 k records and at a year.
+if (process.argv.includes('--store-open')) {
+  console.log((await storeOpenBench()).join(' | '));
   process.exit(0);
 }
 // `npm run bench -- --idle`: only the idle memory of the real gateway and its floors.
