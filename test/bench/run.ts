@@ -45,6 +45,7 @@ import { storeOpenBench } from './store-open.js';
 /** Issue 24's figures, each with its floor or anchor, collected as the benches run and printed at the end. */
 const issue24: Array<[string, string, string]> = [];
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -81,21 +82,34 @@ async function ingestToPublish(iterations: number): Promise<void> {
   const load = loadavg();
   // The first runs load modules lazily and compile the path (JIT): WARMUP runs first, not counted (printed below).
   const WARMUP = 20;
+  // V8's GC pauses inside each run, to tell a collector's pause from the path's own time in the tail.
+  let gcMs = 0;
+  const gcPauses: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let i = -WARMUP; i < iterations; i++) {
     await clock.advance(1000);
     const fetchedAt = new Date(clock.now()).toISOString();
     const delivered = new Promise<void>((resolve) => (waiting = { fetchedAt, resolve }));
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    gcMs = 0;
     await omie.ingestDay('2025-10-01');
     await delivered;
     if (i < 0) continue;
     samples.push(performance.now() - t0);
+    gcPauses.push(gcMs);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
   console.log(`ingest→store→MQTT (a day of 96 quarter-hour OMIE prices: HTTP fetch, parse, fsynced LevelDB batch, publish, delivery to a subscriber), ${iterations} runs after ${WARMUP} not counted (module loading, JIT)`);
+  gcObserver.disconnect();
+  const withGc = gcPauses.filter((ms) => ms > 0).length;
+  const noGc = samples.filter((_, i) => gcPauses[i] === 0);
   console.log(`  p50 ${fmt(pct(samples, 50))}   p99 ${fmt(pct(samples, 99))}   max ${fmt(Math.max(...samples))}; CPU of this process per run (gateway, HTTP server and subscriber together) p50 ${fmt(pct(cpu, 50))} p99 ${fmt(pct(cpu, 99))}; load ${load}`);
+  console.log(`  GC: ${withGc} of ${samples.length} runs had a pause inside (longest ${fmt(Math.max(0, ...gcPauses))}); the runs without one: p50 ${noGc.length ? fmt(pct(noGc, 50)) : '-'}, p99 ${noGc.length ? fmt(pct(noGc, 99)) : '-'}; load now ${loadavg()}`);
   const fsync = fsyncFloor();
   const hop = await brokerHop();
   console.log(`  floors, same run: one 4 kB write + fdatasync in the temp folder p50 ${fmt(fsync.p50)} p99 ${fmt(fsync.p99)}; one QoS 1 broker hop (8 kB, embedded aedes, loopback) p50 ${fmt(hop.p50)} p99 ${fmt(hop.p99)}`);
