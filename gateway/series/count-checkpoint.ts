@@ -68,6 +68,11 @@ export class CountCheckpoint {
     return this.running;
   }
 
+  /** Writes the marker again with the last count and the deletes since it (after something else in it changed, e.g. losses). */
+  resave(): void {
+    if (!this.stopped) this.save(this.records, this.deletes - this.base, this.countedAt);
+  }
+
   /** No more counts (the store is closing); resolves when one in progress has ended. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -184,7 +184,8 @@ export class SeriesStore {
     if (result.losses.length && !this.closed) {
       const losses = [...this.checked.losses, ...result.losses.map((l) => `${result.at}: ${l}`)];
       this.checked = { ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
-      this.saveMarker(this.ledger.records, false, 0);
+      // Into the marker (kept until acknowledged), with the running count and deletes as they stand.
+      this.counts?.resave();
     }
     if (this.checked.verification) this.checked = { ...this.checked, verification: { ...this.checked.verification, pendingRanges: this.ledger.pendingRanges, lastFullAt: this.ledger.lastVerifiedAt } };
     for (const listener of this.verifyListeners) listener(result);

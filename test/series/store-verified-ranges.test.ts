@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -139,5 +139,89 @@ describe('the check at open reads what was written since the last verification',
     const crashed = await SeriesStore.open(image, { verify: false });
     expect(crashed.integrity()).toMatchObject({ state: 'ok', records: 2 * 90 * DAY + DAY + 2, verification: { atOpen: 'pending ranges', checkedRanges: 2, checkedRecords: DAY + 2 } });
     await crashed.close();
+  });
+
+  it('no false alarm: deletes in verified and pending ranges, verifications and counts in between, then kill -9 images', async () => {
+    const dir = newDir();
+    const store = await history(dir);
+    const images: string[] = [];
+    const image = () => {
+      const to = join(mkdtempSync(join(tmpdir(), 'choco-crash-')), 'store');
+      execFileSync('cp', ['-a', dir, to]);
+      images.push(to);
+    };
+    await store.verify();
+    // A January day re-published as hourly slots: 96 quarter-hours replaced by 24 hours (72 records fewer) in a verified range.
+    const hourly = (day: number) => Array.from({ length: 24 }, (_, i) => ({ start: JAN + day * DAY * Q + i * 4 * Q, end: JAN + day * DAY * Q + (i + 1) * 4 * Q, value: i }));
+    await store.write('meter.main', 'kW', hourly(3), { source: 'test', fetchedAt: 200, replaceRange: true });
+    await store.checkpoint();
+    image();
+    await store.write('meter.main', 'kW', hourly(4), { source: 'test', fetchedAt: 201, replaceRange: true });
+    image(); // deletes since the last count
+    await store.verify();
+    await store.write('omie_es', 'EUR/MWh', hourly(40), { source: 'test', fetchedAt: 202, replaceRange: true });
+    await store.write('omie_es', 'EUR/MWh', quarters(APR, DAY), { source: 'test', fetchedAt: 203 });
+    image(); // after a verification, with no count since
+    await store.checkpoint();
+    await store.applyRetention(APR + DAY * Q, { rawDays: 70, keepDays: 0 });
+    image(); // retention deleted and downsampled in several ranges
+    await store.close();
+    for (const [i, crashed] of images.entries()) {
+      const fast = await SeriesStore.open(crashed, { verify: false });
+      const h = fast.integrity();
+      expect(h, `image ${i}`).toMatchObject({ state: 'ok', losses: [], verification: { atOpen: 'pending ranges' } });
+      expect((await fast.verify()).losses, `image ${i}`).toEqual([]);
+      await fast.close();
+      // The same image read whole agrees on the count.
+      rmSync(join(crashed, 'CHOCO-EDGE-VERIFIED.json'));
+      const full = await SeriesStore.open(crashed, { verify: false });
+      expect(full.integrity(), `image ${i}`).toMatchObject({ state: 'ok', records: h.records, verification: { atOpen: 'every record' } });
+      await full.close();
+    }
+    const clean = await SeriesStore.open(dir, { verify: false });
+    expect(clean.integrity()).toMatchObject({ state: 'ok', losses: [], verification: { atOpen: 'pending ranges' } });
+    expect((await clean.verify()).losses).toEqual([]);
+    await clean.close();
+  });
+
+  it('writes racing a verification (into ranges it is reading) are no loss, then or at the next verification and open', async () => {
+    const dir = newDir();
+    const store = await history(dir);
+    await store.verify();
+    const writes = Array.from({ length: 30 }, (_, k) => store.write(k % 2 ? 'omie_es' : 'meter.main', 'kW', quarters(JAN + (k * 3) * DAY * Q, k % 3 === 0 ? 48 : DAY, () => k), { source: 'test', fetchedAt: 300 + k, replaceRange: true }));
+    const racing = store.verify();
+    const [v] = await Promise.all([racing, ...writes]);
+    expect(v.losses).toEqual([]);
+    expect((await store.verify()).losses).toEqual([]);
+    expect(store.integrity()).toMatchObject({ state: 'ok' });
+    await store.close();
+    const again = await SeriesStore.open(dir, { verify: false });
+    expect(again.integrity()).toMatchObject({ state: 'ok', losses: [] });
+    expect((await again.verify()).losses).toEqual([]);
+    await again.close();
+  });
+
+  it('a verification that starts while a batch is in LevelDB\'s hands (handed over, not yet applied) keeps its range pending', async () => {
+    const dir = newDir();
+    const store = await history(dir);
+    await store.verify();
+    // Starts the verification the moment the next batch has been handed to LevelDB, before it resolves.
+    type Batch = (ops: unknown[], options?: unknown) => Promise<void>;
+    const db = (store as unknown as { db: { batch: Batch } }).db;
+    const handOver = db.batch;
+    let racing: Promise<unknown> | undefined;
+    db.batch = (ops, options) => {
+      const p = handOver(ops, options);
+      racing ??= store.verify();
+      return p;
+    };
+    for (let k = 0; k < 5; k++) {
+      racing = undefined;
+      await store.write('meter.main', 'kW', quarters(JAN + (10 + k) * DAY * Q, 48, () => k), { source: 'test', fetchedAt: 400 + k, replaceRange: true });
+      expect(await racing).toMatchObject({ losses: [] });
+      expect((await store.verify()).losses, `write ${k}`).toEqual([]);
+    }
+    db.batch = handOver;
+    await store.close();
   });
 });
