@@ -566,7 +566,10 @@ async function checkAtOpen(db: Level<string, unknown>, dir: string, ledger: Veri
   const exact = marker?.cleanShutdown === true && ledger.closedAt === marker.countedAt;
   const pendingRanges = ledger.pendingRanges;
   let changed: string[] = [];
-  if (ledger.loaded && !logChange && !logLosses.length && (exact || !marker?.cleanShutdown)) {
+  // A marker without log sizes was written by a version that kept no summaries (a rollback ran in between): its
+  // writes were never marked pending, so the summaries are not trusted.
+  const owned = marker?.logs !== undefined;
+  if (ledger.loaded && owned && !logChange && !logLosses.length && (exact || !marker?.cleanShutdown)) {
     const fast = await ledger.checkPending(db, exact);
     changed = fast.changed;
     if (!fast.readError && !changed.length) {
