@@ -76,7 +76,8 @@ STAGE="$APP.new"
 rm -rf "$STAGE"
 mkdir -p "$STAGE" "$ETC/credentials" "$UNIT_DIR/choco-edge.service.d" "$ROOT/var/lib/choco-edge"
 cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/dist" "$SRC/models" "$SRC/plugins" "$SRC/gateway" "$SRC/config" "$SRC/README.md" "$STAGE/"
-if [ "$COPY_MODULES" = 1 ]; then cp -a "$SRC/node_modules" "$STAGE/"; else (cd "$STAGE" && npm ci --omit=dev --no-audit --no-fund); fi
+# A production install drops the TF.js builds Node never loads (tools/prune-production.mjs, ~85 MB).
+if [ "$COPY_MODULES" = 1 ]; then cp -a "$SRC/node_modules" "$STAGE/"; else (cd "$STAGE" && npm ci --omit=dev --no-audit --no-fund && node "$SRC/tools/prune-production.mjs" node_modules); fi
 # The version it replaces is kept as $APP.previous for `install.sh --rollback` (one generation).
 rm -rf "$APP.previous"
 if [ -d "$APP" ]; then mv "$APP" "$APP.previous"; fi

@@ -136,6 +136,14 @@ export class Gateway implements HttpContext {
       this.log.warn({ cause: e.cause, reopens: e.count }, 'store reopened after a failed write');
       this.bus.emit('alert', { code: 'STORE_REOPENED', level: 'warning', message: `store reopened after ${e.cause} (${e.count} since start)`, at: this.clock.now() });
     });
+    // The background verification of the store (older ranges, off the open's path): a loss is logged and alerted when
+    // found, with the message the health job's STORE_DAMAGED carries (so the two are one alert).
+    this.store.onVerified((v) => {
+      if (!v.losses.length) return;
+      this.log.error({ losses: v.losses }, 'store: the background verification found damage');
+      const h = this.store.integrity();
+      this.bus.emit('alert', { code: 'STORE_DAMAGED', level: h.state === 'failed' ? 'critical' : 'warning', message: h.message, at: this.clock.now() });
+    });
 
     const external = cfg.mqtt.external.url;
     if (!external && cfg.mqtt.embedded.enabled) {

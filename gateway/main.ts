@@ -27,7 +27,7 @@ import { resolveContract } from './contract/contract.js';
 import { simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
 import { startSimulatedSiteMeter } from '../plugins/replay/simulated-meter.js';
 import { demoConfig, prepareDemoDir } from '../plugins/replay/demo.js';
-import { simulatedOpcuaConfig, startSimulatedOpcuaPlc } from '../plugins/replay/simulated-opcua.js';
+import { demoPlcProtocol, simulatedOpcuaConfig, startSimulatedOpcuaPlc } from '../plugins/replay/simulated-opcua.js';
 
 const USAGE = `choco-edge ${VERSION}: energy-aware edge gateway
 
@@ -201,11 +201,13 @@ async function main(): Promise<number> {
       const demoDir = prepareDemoDir(base.dataDir);
       const clock = new AcceleratedClock(Date.parse(settings.startAt), settings.speed);
       let gateway: Gateway | undefined;
-      const modbus = settings.simulatedSensor && settings.plc === 'modbus';
+      // The OPC UA PLC needs node-opcua, absent from a production install: the Modbus one then, and the log says why.
+      const protocol = demoPlcProtocol(settings.plc);
+      const modbus = settings.simulatedSensor && protocol.plc === 'modbus';
       const sensor = modbus ? await startSimulatedSensor(() => gateway?.store, clock) : undefined;
       const plc = modbus ? await startSimulatedPlc() : undefined;
       const lines = [...new Set(base.planner.processes.map((p) => p.line))];
-      const uaPlc = settings.simulatedSensor && settings.plc === 'opcua' ? await startSimulatedOpcuaPlc(() => gateway?.store, clock, lines, join(demoDir, 'opcua-plc'), join(demoDir, 'opcua-pki')) : undefined;
+      const uaPlc = settings.simulatedSensor && protocol.plc === 'opcua' ? await startSimulatedOpcuaPlc(() => gateway?.store, clock, lines, join(demoDir, 'opcua-plc'), join(demoDir, 'opcua-pki')) : undefined;
       // The simulated site meter follows the runs the simulated PLC received, over Modbus or over OPC UA.
       const meter = plc ? await startSimulatedSiteMeter(clock, { holding: plc.holding, lines: simulatedLines(base.planner.processes.map((p) => p.line), plc.port) }) : uaPlc ? await startSimulatedSiteMeter(clock, () => uaPlc.runningKw()) : undefined;
       const config = demoConfig(configFile, demoDir, sensor?.port, plc?.port, meter?.port, uaPlc ? simulatedOpcuaConfig(uaPlc.endpointUrl, lines) : undefined);
@@ -216,6 +218,7 @@ async function main(): Promise<number> {
         process.kill(process.pid, 'SIGTERM');
       });
       await run(gateway);
+      if (settings.simulatedSensor && protocol.note) gateway.log.warn({ requested: settings.plc, running: protocol.plc }, protocol.note);
       gateway.log.info(
         {
           startAt: config.demo.startAt,
@@ -224,7 +227,7 @@ async function main(): Promise<number> {
           mqtt: gateway.brokerPorts,
           try: [`curl '${gateway.http?.url}/ree/prices?hours=24'`, `mosquitto_sub -p ${gateway.brokerPorts?.port} -t '${config.mqtt.base}/#' -v`],
         },
-        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated ${config.demo.plc === 'opcua' ? 'OPC UA' : 'Modbus'} floor sensor and a simulated ${config.demo.plc === 'opcua' ? 'OPC UA' : 'Modbus'} PLC for the lines`,
+        `demo: replaying recorded OMIE prices and Seville weather (2018), ${config.demo.speed}x real time, with a simulated ${protocol.plc === 'opcua' ? 'OPC UA' : 'Modbus'} floor sensor and a simulated ${protocol.plc === 'opcua' ? 'OPC UA' : 'Modbus'} PLC for the lines`,
       );
       return -1;
     }

@@ -549,7 +549,7 @@ export const ConfigSchema = Type.Object(
       {
         startAt: Type.String({ default: '2018-01-08T09:00:00Z', description: 'simulated start (UTC); the recording must hold the week before it' }),
         simulatedSensor: Type.Boolean({ default: true, description: 'start a simulated Modbus TCP plant-floor sensor and a simulated line PLC in the demo' }),
-        plc: Type.Union([Type.Literal('modbus'), Type.Literal('opcua')], { default: 'modbus', description: 'protocol of the simulated floor sensor and line PLC: Modbus TCP, or OPC UA (Basic256Sha256 SignAndEncrypt; needs the optional node-opcua)' }),
+        plc: Type.Union([Type.Literal('modbus'), Type.Literal('opcua')], { default: 'modbus', description: 'protocol of the simulated floor sensor and line PLC: Modbus TCP, or OPC UA (Basic256Sha256 SignAndEncrypt; needs node-opcua, a development dependency: without it the demo runs Modbus and its log says why)' }),
         speed: Type.Number({ exclusiveMinimum: 0, default: 600, description: 'simulated seconds per real second (600: a simulated hour every 6 s, the shipped year in about 14 h)' }),
       },
       { additionalProperties: false, default: {} },

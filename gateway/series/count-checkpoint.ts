@@ -1,5 +1,4 @@
 import type { Level } from 'level';
-import { countAllRecords } from './integrity.js';
 
 type Db = Level<string, unknown>;
 type Op = { type: 'put' | 'del'; key: string };
@@ -7,7 +6,8 @@ type Op = { type: 'put' | 'del'; key: string };
 /**
  * A record count the gateway can vouch for after an unclean stop (kill -9, power cut), when the clean-shutdown count
  * is missing: the store is counted at open and again every `everyMs` (monotonic ms) after writes, and every delete
- * the store issues is added up and written to the marker *before* its batch runs. At the next open after an unclean
+ * the store issues is added up and written to the marker *before* its batch runs. The count costs what was written
+ * since the last verification, not the whole store (see VerifiedRanges). At the next open after an unclean
  * stop, fewer records than `counted - deleted since` is a loss nobody asked for (a truncated or deleted .log or table):
  * a lower bound, so a loss is never a false alarm; records written after the last count are covered only by
  * LevelDB's own recovery checks (its LOG's "dropping … bytes").
@@ -21,10 +21,12 @@ export class CountCheckpoint {
   private stopped = false;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     records: number,
     /** Writes the marker: records at the last count, deletes issued since it, when it was counted (ISO). */
     private readonly save: (records: number, deletesSinceCount: number, countedAt: string) => void,
+    /** Counts the records now (see VerifiedRanges.count: the verified ranges at their summaries, the others read). */
+    private readonly count: () => Promise<{ records: number | null }>,
     private readonly everyMs = 5 * 60_000,
     private readonly now: () => number = () => performance.now(),
   ) {
@@ -54,8 +56,8 @@ export class CountCheckpoint {
   checkpoint(): Promise<void> {
     this.running ??= (async () => {
       const before = this.deletes;
-      // The iterator's snapshot is taken here: deletes issued from now on are after the count.
-      const counted = await countAllRecords(() => this.db.keys());
+      // Deletes issued from now on count as after the count: one the count already saw lowers the floor, never raises it.
+      const counted = await this.count();
       this.lastAt = this.now();
       if (counted.records === null || this.stopped) return;
       this.records = counted.records;
@@ -64,6 +66,11 @@ export class CountCheckpoint {
       this.save(this.records, this.deletes - this.base, this.countedAt);
     })().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /** Writes the marker again with the last count and the deletes since it (after something else in it changed, e.g. losses). */
+  resave(): void {
+    if (!this.stopped) this.save(this.records, this.deletes - this.base, this.countedAt);
   }
 
   /** No more counts (the store is closing); resolves when one in progress has ended. */

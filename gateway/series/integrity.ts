@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HealthState } from '../util/health.js';
 
@@ -8,7 +8,9 @@ import type { HealthState } from '../util/health.js';
  *   at the last clean shutdown; fewer records at the next open is a loss;
  * - LevelDB's data files without `CURRENT` are never opened as an empty store (LevelDB would delete them as obsolete);
  * - what LevelDB writes to its `LOG` while recovering ("dropping … bytes", "Corruption") is reported, not hidden;
- * - a full read at open finds garbled tables ("Corruption: bad block type").
+ * - a read at open of what was written since the last full verification (VerifiedRanges), and of everything when that
+ *   finds anything wrong, when there is no record of verified ranges, or when LevelDB's log changed while stopped;
+ *   a full read in the background after open finds garbled tables ("Corruption: bad block type") in older ranges.
  */
 
 export const MARKER_FILE = 'CHOCO-EDGE-STORE.json';
@@ -27,6 +29,8 @@ export interface StoreMarker {
   deletesSinceCount?: number;
   /** Losses found at an earlier open or by a repair, kept (and reported) until acknowledged. */
   losses?: string[];
+  /** LevelDB's write-ahead logs (`NNNNNN.log`) and their sizes when the marker was written (after LevelDB closed, at a clean close). */
+  logs?: Record<string, number>;
 }
 
 /** What the store knows about its own integrity; shown in /healthz and bridge/health under `store`. */
@@ -43,6 +47,8 @@ export interface StoreIntegrity {
   /** The last write LevelDB refused (disk full, I/O error), until the store has been reopened and written again. */
   writeFailure: string | null;
   lastRepair: StoreMarker['lastRepair'] | null;
+  /** The check's cost and watermark: ranges and records read at open, ranges written since the last full verification, when that ended. */
+  verification?: { atOpen: 'pending ranges' | 'every record'; checkedRanges: number | null; checkedRecords: number | null; pendingRanges: number; lastFullAt: string | null };
   /** Reopens after a failed write since the gateway opened the store, and the last one (absent before the first check). */
   reopens?: number;
   lastReopen?: { at: string; cause: string } | null;
@@ -120,6 +126,35 @@ export function checkBeforeOpen(dir: string): { createIfMissing: boolean } {
     );
   }
   return { createIfMissing: true };
+}
+
+/** LevelDB's write-ahead logs in `dir` and their sizes in bytes. */
+export function logSizes(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const f of readdirSync(dir)) if (/^\d+\.log$/.test(f)) out[f] = statSync(join(dir, f)).size;
+  } catch {
+    // No directory yet: no log.
+  }
+  return out;
+}
+
+/**
+ * Before LevelDB opens (it replays and then deletes its log): a log the marker saw that is now shorter, or gone with
+ * no newer log after it (LevelDB starts a newer one whenever it retires one), or after a clean close any change at
+ * all, says the log was damaged while the gateway was stopped. Returns why, or undefined.
+ */
+export function logsChanged(dir: string, marker: StoreMarker | undefined): string | undefined {
+  if (!marker?.logs) return undefined;
+  const now = logSizes(dir);
+  const number = (f: string) => Number.parseInt(f, 10);
+  for (const [name, size] of Object.entries(marker.logs)) {
+    const current = now[name];
+    if (current === undefined) {
+      if (marker.cleanShutdown || !Object.keys(now).some((f) => number(f) > number(name))) return `LevelDB's log ${name} (${size} bytes at ${marker.countedAt}) is gone`;
+    } else if (current < size || (marker.cleanShutdown && current !== size)) return `LevelDB's log ${name} is ${current} bytes, ${size} at ${marker.countedAt}`;
+  }
+  return undefined;
 }
 
 /** Lines of LevelDB's `LOG` (this open's recovery) that report lost or corrupt data. */

@@ -1,6 +1,7 @@
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { Level } from 'level';
 import { REPAIR_REMEDY, StoreOpenError, countAllRecords, levelDbCause, openRefusal, readMarker, writeMarker } from './integrity.js';
+import { VerifiedRanges } from './verified-ranges.js';
 
 export interface RepairResult {
   /** Where the damaged directory was copied before LevelDB touched it. */
@@ -36,6 +37,8 @@ export async function repairStore(dir: string, now = new Date()): Promise<Repair
     }
   }
   await (Level as unknown as { repair(location: string): Promise<void> }).repair(dir);
+  // The summaries of verified ranges describe the store before the repair: the next open reads everything again.
+  VerifiedRanges.forget(dir);
   const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing: false });
   try {
     await db.open();

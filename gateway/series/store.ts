@@ -2,7 +2,8 @@ import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
 import { CountCheckpoint } from './count-checkpoint.js';
-import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, logSizes, logsChanged, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { VerifiedRanges, type Verification } from './verified-ranges.js';
 import { WriteGate } from './write-gate.js';
 import { ReadGuard } from './read-guard.js';
 import { StoreError } from '../util/errors.js';
@@ -66,6 +67,13 @@ export interface StoreReopen {
   count: number;
 }
 
+/** When the full verification runs in the background (monotonic ms): first `afterMs` after open, then every `everyMs`. */
+export interface VerifySchedule {
+  afterMs: number;
+  everyMs: number;
+}
+export const DEFAULT_VERIFY: VerifySchedule = { afterMs: 60_000, everyMs: 6 * 3_600_000 };
+
 /** Time-series history on LevelDB. Keys sort by series then start, so range reads are one ordered scan. */
 export class SeriesStore {
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -118,9 +126,12 @@ export class SeriesStore {
    * `now` is the gateway's clock (readings are aggregated once older than `readings.rawHours` by it).
    * `mustExist` (read-only CLI use, e.g. backup): a missing store is a StoreOpenError and nothing is created.
    */
-  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number; mustExist?: boolean } = {}): Promise<SeriesStore> {
+  static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number; mustExist?: boolean; verify?: Partial<VerifySchedule> | false } = {}): Promise<SeriesStore> {
     const { createIfMissing } = checkBeforeOpen(dir);
     if (createIfMissing && options.mustExist) throw new StoreOpenError(dir, 'there is no store here', 'check the data folder (dataDir, CHOCO_EDGE_DATA_DIR)');
+    const marker = readMarker(dir);
+    // Before LevelDB replays its log (and deletes it): a log damaged while stopped means reading everything.
+    const logChange = logsChanged(dir, marker);
     const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
     try {
       await db.open();
@@ -128,12 +139,15 @@ export class SeriesStore {
       throw openRefusal(dir, error);
     }
     const store = new SeriesStore(db, options.sync ?? true, dir, { ...DEFAULT_READINGS, ...options.readings }, options.now ?? Date.now);
-    const marker = readMarker(dir);
-    store.checked = integrityFrom(dir, await countAllRecords(() => db.iterator()), marker, lossesInLevelDbLog(dir));
+    const ledger = VerifiedRanges.load(dir);
+    store.ledger = ledger;
+    store.checked = await checkAtOpen(db, dir, ledger, marker, lossesInLevelDbLog(dir), logChange);
+    ledger.track(db);
     // An unreadable store keeps the count it had: a later check compares against it, never against 0.
     const records = store.checked.records;
     store.saveMarker(records ?? marker?.records ?? 0, false, records === null ? marker?.deletesSinceCount : 0);
-    if (records !== null) store.counts = new CountCheckpoint(db, records, (n, deletes, at) => store.saveMarker(n, false, deletes, at));
+    if (records !== null) store.counts = new CountCheckpoint(db, records, (n, deletes, at) => store.saveMarker(n, false, deletes, at), () => ledger.count(db));
+    if (options.verify !== false && records !== null) store.scheduleVerify({ ...DEFAULT_VERIFY, ...options.verify });
     const metas: SeriesMeta[] = [];
     try {
       for await (const value of db.values({ gte: 'm!', lt: 'm!~' })) metas.push(value as SeriesMeta);
@@ -143,6 +157,44 @@ export class SeriesStore {
     }
     store.metas.load(metas);
     return store;
+  }
+
+  private ledger!: VerifiedRanges;
+  private verifyTimer?: NodeJS.Timeout;
+  private readonly verifyListeners: Array<(v: Verification) => void> = [];
+
+  private scheduleVerify(schedule: VerifySchedule): void {
+    const next = (ms: number) => {
+      this.verifyTimer = setTimeout(() => void this.verify().catch(() => undefined).finally(() => !this.closed && next(schedule.everyMs)), ms);
+      this.verifyTimer.unref();
+    };
+    next(schedule.afterMs);
+  }
+
+  /**
+   * Reads every record from one snapshot and compares the ranges verified before (and not written since) with their
+   * summaries: the full check, off the open's path (it runs by itself `verify.afterMs` after open, then every
+   * `verify.everyMs`). A loss is reported like one found at open: in `integrity()` (state failed, kept in the marker
+   * until acknowledged), hence the STORE_DAMAGED alert, and to `onVerified` listeners.
+   */
+  async verify(): Promise<Verification> {
+    if (this.closed) throw new StoreError(`store: closed (${this.dir}); nothing is verified`);
+    const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const result = await this.guard.run(() => this.ledger.verifyAll(this.db, yieldNow));
+    if (result.losses.length && !this.closed) {
+      const losses = [...this.checked.losses, ...result.losses.map((l) => `${result.at}: ${l}`)];
+      this.checked = { ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
+      // Into the marker (kept until acknowledged), with the running count and deletes as they stand.
+      this.counts?.resave();
+    }
+    if (this.checked.verification) this.checked = { ...this.checked, verification: { ...this.checked.verification, pendingRanges: this.ledger.pendingRanges, lastFullAt: this.ledger.lastVerifiedAt } };
+    for (const listener of this.verifyListeners) listener(result);
+    return result;
+  }
+
+  /** Called after each full verification (background or `verify()`), with what it found. */
+  onVerified(listener: (v: Verification) => void): void {
+    this.verifyListeners.push(listener);
   }
 
   /** Called after each reopen that followed a failed write (the gateway raises a STORE_REOPENED alert). */
@@ -457,18 +509,24 @@ export class SeriesStore {
     await Promise.allSettled([...this.inFlight]);
     await this.gate.settled();
     await this.counts?.stop();
-    if (this.db.status === 'open' && !this.gate.failure) {
-      const { records } = await countAllRecords(() => this.db.keys());
-      if (records !== null) this.saveMarker(records, true);
-    }
+    clearTimeout(this.verifyTimer);
+    await this.ledger.stop();
+    // The ranges written since the last verification are summarised again (what the next open compares exactly);
+    // the others keep their verified summaries: the cost is what was written, not the store.
+    const clean = this.db.status === 'open' && !this.gate.failure && this.checked.records !== null && (await this.ledger.summarisePending(this.db));
     if (this.db.status === 'open') await this.db.close();
+    // After LevelDB closed, so that the log sizes in the marker are final; the ledger first, stamped with the marker's time.
+    if (clean) {
+      const at = new Date().toISOString();
+      if (this.ledger.save(at)) this.saveMarker(this.ledger.records, true, undefined, at);
+    }
   }
 
   /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
   private saveMarker(records: number, cleanShutdown: boolean, deletesSinceCount?: number, countedAt = new Date().toISOString()): void {
     const marker = readMarker(this.dir);
     const { losses, lastRepair } = this.checked;
-    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}) });
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}), logs: logSizes(this.dir) });
   }
 
   /** Counts every record now for the check after an unclean stop (also done by itself every 5 min after writes). */
@@ -493,4 +551,34 @@ export class SeriesStore {
 
 function assertSeriesId(series: string): void {
   if (!SERIES_ID_RE.test(series)) throw new Error(`invalid series id ${JSON.stringify(series)} (lowercase letters, digits, _ . -)`);
+}
+
+/**
+ * The check at open. With a record of verified ranges, LevelDB's log as the marker left it and nothing in LevelDB's
+ * LOG: only the ranges written since the last full verification are read (compared exactly with their summaries
+ * after a clean close; after an unclean stop the total must not fall under the running count less the deletes), the
+ * rest is taken at its verified summaries, and the background verification reads it later. Otherwise, or when that
+ * finds anything wrong: every record is read, as the check always did, and the summaries are rebuilt from it.
+ */
+async function checkAtOpen(db: Level<string, unknown>, dir: string, ledger: VerifiedRanges, marker: ReturnType<typeof readMarker>, logLosses: string[], logChange: string | undefined): Promise<StoreIntegrity> {
+  const known = marker?.losses?.length ?? 0;
+  // After a clean close the summaries are exact only if that close wrote them (the same stamp as the marker's).
+  const exact = marker?.cleanShutdown === true && ledger.closedAt === marker.countedAt;
+  const pendingRanges = ledger.pendingRanges;
+  let changed: string[] = [];
+  // A marker without log sizes was written by a version that kept no summaries (a rollback ran in between): its
+  // writes were never marked pending, so the summaries are not trusted.
+  const owned = marker?.logs !== undefined;
+  if (ledger.loaded && owned && !logChange && !logLosses.length && (exact || !marker?.cleanShutdown)) {
+    const fast = await ledger.checkPending(db, exact);
+    changed = fast.changed;
+    if (!fast.readError && !changed.length) {
+      const checked = integrityFrom(dir, { records: fast.records }, marker, []);
+      if (checked.losses.length === known) return { ...checked, verification: { atOpen: 'pending ranges', checkedRanges: fast.checkedRanges, checkedRecords: fast.checkedRecords, pendingRanges, lastFullAt: ledger.lastVerifiedAt } };
+    }
+  }
+  const counted = await ledger.rebuild(db);
+  // A changed log alone is no loss (it sent the open here): the full count against the marker says what went missing.
+  const checked = integrityFrom(dir, counted, marker, [...logLosses, ...changed.map((c) => `changed since the last clean close: ${c}`)]);
+  return { ...checked, verification: { atOpen: 'every record', checkedRanges: null, checkedRecords: counted.records, pendingRanges: ledger.pendingRanges, lastFullAt: ledger.lastVerifiedAt } };
 }

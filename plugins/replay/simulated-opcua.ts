@@ -1,4 +1,5 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '../../gateway/time/clock.js';
@@ -17,12 +18,27 @@ export interface SimulatedOpcuaPlc {
 }
 
 /**
+ * The protocol the demo's simulated PLC can speak here: `opcua` needs node-opcua (the full OPC UA server), a
+ * development dependency that a production install (`npm ci --omit=dev`) leaves out; without it the demo runs the
+ * simulated Modbus PLC and `note` says why, in one sentence. `resolve` finds a package (throws when it is absent).
+ */
+export function demoPlcProtocol(requested: 'modbus' | 'opcua', resolve: (name: string) => string = createRequire(import.meta.url).resolve): { plc: 'modbus' | 'opcua'; note?: string } {
+  if (requested !== 'opcua') return { plc: requested };
+  try {
+    resolve('node-opcua');
+    return { plc: 'opcua' };
+  } catch {
+    return { plc: 'modbus', note: 'demo.plc is opcua but node-opcua (the simulated OPC UA PLC\'s server, a development dependency) is not installed here: the demo runs the simulated Modbus PLC instead (install it with `npm install node-opcua@2.182.2`, or run from a development checkout)' };
+  }
+}
+
+/**
  * A SIMULATED OPC UA PLC for the demo only (`demo.plc: opcua`), on a free loopback port, offering Basic256Sha256
  * SignAndEncrypt only: variables `Floor.Temp` and `Floor.Rh` that follow the replayed outdoor weather (as the
  * simulated Modbus sensor does: a quarter of the outdoor swing around 21 °C / 50 %), and per line writable
  * `<line>.Command` (UInt16), `<line>.PowerSetpoint` (Double, kW), `<line>.ValidUntil` (DateTime), `<line>.Heartbeat`
  * (UInt16). Its own PKI lives in `pkiDir`; its certificate is copied into `trustInPki`/trusted/certs, as an engineer
- * trusts a PLC. Needs the optional dependency node-opcua.
+ * trusts a PLC. Needs node-opcua, a development dependency (see demoPlcProtocol).
  */
 export async function startSimulatedOpcuaPlc(store: () => SeriesStore | undefined, clock: Clock, lines: string[], pkiDir: string, trustInPki: string): Promise<SimulatedOpcuaPlc> {
   const ua = await import('node-opcua');

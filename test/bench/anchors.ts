@@ -52,9 +52,10 @@ export async function brokerHop(n = 200): Promise<{ p50: number; p99: number }> 
 
 /**
  * The installed tree for production: `npm ci --omit=dev --ignore-scripts` of this package.json and lock into a temp
- * folder (the npm registry or cache must be reachable), plus dist/; with the largest packages. Null when npm fails.
+ * folder (the npm registry or cache must be reachable), plus dist/; with the largest packages; then the same after
+ * tools/prune-production.mjs (the step the Dockerfile runs). An error when npm or the step fails.
  */
-export function productionInstall(): { totalMb: number; nodeModulesMb: number; distMb: number; tensorflowMb: number; top: string } | { error: string } {
+export function productionInstall(): { totalMb: number; nodeModulesMb: number; distMb: number; tensorflowMb: number; top: string; prunedTotalMb: number; prunedTensorflowMb: number } | { error: string } {
   const dir = mkdtempSync(join(tmpdir(), 'choco-install-'));
   copyFileSync(projectPath('package.json'), join(dir, 'package.json'));
   copyFileSync(projectPath('package-lock.json'), join(dir, 'package-lock.json'));
@@ -71,5 +72,12 @@ export function productionInstall(): { totalMb: number; nodeModulesMb: number; d
     .split('\n')
     .map((l) => l.split('\t'))
     .map(([k, p]) => `${p!.replace('node_modules/', '')} ${(Number(k) / 1024).toFixed(0)}`);
-  return { totalMb: nodeModulesMb + distMb, nodeModulesMb, distMb, tensorflowMb: mb(join(dir, 'node_modules/@tensorflow')), top: sizes.join(', ') };
+  const tensorflowMb = mb(join(dir, 'node_modules/@tensorflow'));
+  // Then the documented step the Dockerfile runs after it (tools/prune-production.mjs: the TF.js builds Node never loads).
+  try {
+    execFileSync(process.execPath, [projectPath('tools/prune-production.mjs'), join(dir, 'node_modules')], { stdio: 'ignore' });
+  } catch (error) {
+    return { error: `tools/prune-production.mjs failed: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return { totalMb: nodeModulesMb + distMb, nodeModulesMb, distMb, tensorflowMb, top: sizes.join(', '), prunedTotalMb: mb(join(dir, 'node_modules')) + distMb, prunedTensorflowMb: mb(join(dir, 'node_modules/@tensorflow')) };
 }

@@ -40,10 +40,12 @@ import { opcuaStartAndIdle } from './opcua.js';
 import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 import { idleBench, type IdleFigures } from './idle.js';
 import { brokerHop, fsyncFloor, loadavg, productionInstall } from './anchors.js';
+import { storeOpenBench } from './store-open.js';
 
 /** Issue 24's figures, each with its floor or anchor, collected as the benches run and printed at the end. */
 const issue24: Array<[string, string, string]> = [];
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,20 +80,36 @@ async function ingestToPublish(iterations: number): Promise<void> {
   const samples: number[] = [];
   const cpu: number[] = [];
   const load = loadavg();
-  for (let i = 0; i < iterations; i++) {
+  // The first runs load modules lazily and compile the path (JIT): WARMUP runs first, not counted (printed below).
+  const WARMUP = 20;
+  // V8's GC pauses inside each run, to tell a collector's pause from the path's own time in the tail.
+  let gcMs = 0;
+  const gcPauses: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  for (let i = -WARMUP; i < iterations; i++) {
     await clock.advance(1000);
     const fetchedAt = new Date(clock.now()).toISOString();
     const delivered = new Promise<void>((resolve) => (waiting = { fetchedAt, resolve }));
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    gcMs = 0;
     await omie.ingestDay('2025-10-01');
     await delivered;
+    if (i < 0) continue;
     samples.push(performance.now() - t0);
+    gcPauses.push(gcMs);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
-  console.log(`ingest→store→MQTT (a day of 96 quarter-hour OMIE prices: HTTP fetch, parse, fsynced LevelDB batch, publish, delivery to a subscriber), ${iterations} runs`);
+  console.log(`ingest→store→MQTT (a day of 96 quarter-hour OMIE prices: HTTP fetch, parse, fsynced LevelDB batch, publish, delivery to a subscriber), ${iterations} runs after ${WARMUP} not counted (module loading, JIT)`);
+  gcObserver.disconnect();
+  const withGc = gcPauses.filter((ms) => ms > 0).length;
+  const noGc = samples.filter((_, i) => gcPauses[i] === 0);
   console.log(`  p50 ${fmt(pct(samples, 50))}   p99 ${fmt(pct(samples, 99))}   max ${fmt(Math.max(...samples))}; CPU of this process per run (gateway, HTTP server and subscriber together) p50 ${fmt(pct(cpu, 50))} p99 ${fmt(pct(cpu, 99))}; load ${load}`);
+  console.log(`  GC: ${withGc} of ${samples.length} runs had a pause inside (longest ${fmt(Math.max(0, ...gcPauses))}); the runs without one: p50 ${noGc.length ? fmt(pct(noGc, 50)) : '-'}, p99 ${noGc.length ? fmt(pct(noGc, 99)) : '-'}; load now ${loadavg()}`);
   const fsync = fsyncFloor();
   const hop = await brokerHop();
   console.log(`  floors, same run: one 4 kB write + fdatasync in the temp folder p50 ${fmt(fsync.p50)} p99 ${fmt(fsync.p99)}; one QoS 1 broker hop (8 kB, embedded aedes, loopback) p50 ${fmt(hop.p50)} p99 ${fmt(hop.p99)}`);
@@ -124,15 +142,9 @@ async function storeThroughput(): Promise<void> {
       console.log(`1-year range read (${yearSlots.length.toLocaleString('en')} quarter-hour slots): median ${fmt(pct(reads, 50))}, best ${fmt(Math.min(...reads))}`);
     }
     await store.close();
-    if (!sync) {
-      const s = performance.now();
-      const reopened = await SeriesStore.open(dir);
-      const openMs = performance.now() - s;
-      console.log(`store open with its integrity check (every record read, LevelDB LOG, marker count): ${fmt(openMs)} for ${reopened.integrity().records?.toLocaleString('en')} records`);
-      issue24.push(['store open with its integrity check', `${fmt(openMs)} for ${reopened.integrity().records?.toLocaleString('en')} records; load ${loadavg()}`, '— (measured only here: integrity.ts is another branch\'s)']);
-      await reopened.close();
-    }
   }
+  // The open's check at ~35 k records and at a year of records (test/bench/store-open.ts).
+  issue24.push(await storeOpenBench());
 }
 
 async function weatherPollCost(iterations: number): Promise<void> {
@@ -367,6 +379,11 @@ if (process.argv.includes('--ingest')) {
   for (let i = 0; i < Number(process.env.BENCH_REPEAT ?? 1); i++) await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
   process.exit(0);
 }
+// `npm run bench -- --store-open`: only the store's open with its integrity check, at ~35 k records and at a year.
+if (process.argv.includes('--store-open')) {
+  console.log((await storeOpenBench()).join(' | '));
+  process.exit(0);
+}
 // `npm run bench -- --idle`: only the idle memory of the real gateway and its floors.
 if (process.argv.includes('--idle')) {
   await idleBench();
@@ -376,8 +393,8 @@ if (process.argv.includes('--idle')) {
   const load = loadavg();
   const install = productionInstall();
   if ('error' in install) console.log(`production install: ${install.error}`);
-  else console.log(`production install (npm ci --omit=dev + dist/): ${install.totalMb.toFixed(0)} MB (node_modules ${install.nodeModulesMb.toFixed(0)}, dist ${install.distMb.toFixed(1)}); TensorFlow.js ${install.tensorflowMb.toFixed(0)} MB; largest: ${install.top} (MB)`);
-  issue24.push(['installed tree for production (npm ci --omit=dev + dist/)', 'error' in install ? install.error : `${install.totalMb.toFixed(0)} MB, of which TensorFlow.js ${install.tensorflowMb.toFixed(0)} MB; load ${load}`, 'tfjs-core + layers + wasm backend (+ the cpu backend it depends on) ≈ 90 MB']);
+  else console.log(`production install (npm ci --omit=dev + dist/): ${install.totalMb.toFixed(0)} MB (node_modules ${install.nodeModulesMb.toFixed(0)}, dist ${install.distMb.toFixed(1)}); TensorFlow.js ${install.tensorflowMb.toFixed(0)} MB; largest: ${install.top} (MB); after tools/prune-production.mjs ${install.prunedTotalMb.toFixed(0)} MB (TensorFlow.js ${install.prunedTensorflowMb.toFixed(0)} MB)`);
+  issue24.push(['installed tree for production (npm ci --omit=dev + dist/, then tools/prune-production.mjs)', 'error' in install ? install.error : `${install.prunedTotalMb.toFixed(0)} MB after the prune step (${install.totalMb.toFixed(0)} MB before it), of which TensorFlow.js ${install.prunedTensorflowMb.toFixed(0)} MB (${install.tensorflowMb.toFixed(0)}); load ${load}`, 'tfjs-core + layers + wasm backend (+ the cpu backend it depends on) ≈ 90 MB as installed']);
 }
 await ingestToPublish(Number(process.env.BENCH_ITERATIONS ?? 200));
 await storeThroughput();
