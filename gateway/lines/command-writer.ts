@@ -114,6 +114,8 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   lastFault: LastFault | null = null;
   /** Cycles that only computed (and read) what they would write: the write-nothing mode (outputs.dryRun). */
   dryCycles = 0;
+  /** The last finished cycle wrote and read back (not failed, not a write-nothing cycle): the PLC verifiably holds the plan. */
+  verified = false;
 
   constructor(
     private readonly cfg: LineWriterConfig,
@@ -186,6 +188,9 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
       this.concurrentCycles--;
       this.running = false;
     }
+    // stop() came while this cycle was opening the link: close what it opened (an OPC UA session held on the PLC,
+    // a socket keeping the process alive), since stop() closed the link before it existed.
+    if (this.stopped) await this.transport.close().catch(() => undefined);
     this.schedule(this.superseded ? 0 : next);
   }
 
@@ -193,6 +198,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   private async failed(error: unknown): Promise<number> {
     this.failures++;
     this.consecutiveFailures++;
+    this.verified = false;
     const fault = this.transport.fault(error);
     // A request that timed out may still be answered: a fresh connection never mistakes that answer for another's.
     await this.transport.close().catch(() => undefined);
@@ -222,6 +228,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   private async dryRun(state: LineState): Promise<void> {
     const report = await this.transport.dryRun(state, (this.heartbeat + 1) & 0xffff, this.guard);
     this.dryCycles++;
+    this.verified = false;
     this.deps.outputs.wouldWrite(report.via, report.target, report.what, report.values, this.cfg.line);
     this.tracker.set('ok', report.message);
     this.deps.onChange(this);
@@ -232,6 +239,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     await this.transport.writeState(state, heartbeat, this.guard);
     await this.transport.readBack(state, heartbeat, this.guard);
     this.writes++;
+    this.verified = true;
     this.lastWritten = { state, heartbeat, at: this.deps.clock.now() };
     this.tracker.set('ok', `${describeLineState(state)}, heartbeat ${heartbeat}`);
     this.deps.onChange(this);
