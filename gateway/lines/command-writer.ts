@@ -86,7 +86,9 @@ export interface LineWriterDeps {
  * One line's PLC: writes the plan's command, rewrites it every `watchdogMs` of device time with the heartbeat + 1
  * (a PLC that sees the heartbeat stop falls back safely), verifies by reading back. The promises, whatever the
  * protocol: one write cycle at a time; a newer plan while a cycle runs stops that cycle between two requests
- * (counted in `supersededCycles`, not a failure) and the next cycle writes the newer state at once; the read-back
+ * (counted in `supersededCycles`, not a failure) and the next cycle writes the newer state at once, except once a
+ * watchdog period has passed without a verified write: then the cycle finishes, so that plans arriving faster than
+ * a cycle never starve the PLC of its heartbeat, and the newer state follows at once; the read-back
  * is compared with what this cycle wrote; a failure backs off (doubling from 500 ms up to `maxBackoffMs`, at most
  * `watchdogMs`) and {@link FAILED_CYCLES_BEFORE_ALERT} failed cycles in a row make the line `failed` and call
  * `onFailure` (PLC_WRITE_FAILED). In the write-nothing mode a cycle writes nothing: it reads the PLC and records
@@ -99,6 +101,8 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   private heartbeat = 0;
   private running = false;
   private superseded = false;
+  /** Device time of the last verified write (or of the start). */
+  private lastVerifiedAt = 0;
   private concurrentCycles = 0;
   private readonly deviceClock: Clock;
   private readonly guard: CycleGuard;
@@ -127,7 +131,10 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     const dry = () => deps.outputs.dryRunFor(cfg.line);
     this.guard = {
       beforeWrite: () => {
-        if (this.superseded || this.stopped || dry()) throw new Superseded('a newer plan arrived (or the write-nothing mode went on)');
+        if (this.stopped || dry()) throw new Superseded('the writer stops or the write-nothing mode went on');
+        // Plans faster than a cycle (a slow PLC, re-plans in a burst) would stop every cycle: no heartbeat would reach
+        // the PLC and it would fall back. Once a watchdog period has passed without a verified write, the cycle goes on.
+        if (this.superseded && !this.heartbeatOverdue()) throw new Superseded('a newer plan arrived');
       },
       dryRunGoesOn: (opts) => {
         if (this.stopped || (opts?.orNewerPlan && this.superseded) || !dry()) throw new Superseded('the mode changed');
@@ -140,7 +147,13 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   }
 
   start(): void {
+    this.lastVerifiedAt = this.deviceClock.now();
     this.schedule(0);
+  }
+
+  /** A watchdog period of device time has passed since the last verified write (or the start) without another. */
+  private heartbeatOverdue(): boolean {
+    return this.deviceClock.now() - this.lastVerifiedAt >= this.cfg.watchdogMs;
   }
 
   async stop(): Promise<void> {
@@ -240,6 +253,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     await this.transport.readBack(state, heartbeat, this.guard);
     this.writes++;
     this.verified = true;
+    this.lastVerifiedAt = this.deviceClock.now();
     this.lastWritten = { state, heartbeat, at: this.deps.clock.now() };
     this.tracker.set('ok', `${describeLineState(state)}, heartbeat ${heartbeat}`);
     this.deps.onChange(this);

@@ -5,6 +5,8 @@
  *   failed was ever alerted (the second one's alert fell in the first one's minute, every minute).
  * - PLC_WRITE_FAILED was never resolved when the line wrote again: the same outage within the hour (same message)
  *   was dropped by the alert log's one-hour repeat window, and the old alert stayed open on a healthy line.
+ * - Plans arriving faster than a cycle (a slow PLC, a burst of re-plans) stopped every cycle: no heartbeat reached the
+ *   PLC for as long as the burst lasted (its watchdog trips and the line falls back), while health still said ok.
  * - stop() while a cycle was opening the link (OPC UA session, Modbus socket) left that link open after stop:
  *   a session held on the PLC (an S7-1500 has a few) and a socket keeping the process alive.
  * No wall-clock waits: every wait is on a condition.
@@ -27,7 +29,9 @@ import { silent, testConfig } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
 import { TestOpcuaServer } from '../helpers/opcua-server.js';
+import { lineRun, planDocument } from '../helpers/plan-document.js';
 
+const H = 3_600_000;
 const conching = { command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104 };
 const tempering = { command: 200, powerSetpoint: 201, validUntil: 202, heartbeat: 204 };
 
@@ -127,6 +131,47 @@ describe('PLC_WRITE_FAILED, line by line (real Modbus TCP PLCs)', () => {
     expect(plugin.health().state).toBe('ok');
     expect(resolved).toEqual([]);
     expect(plc.writes).toEqual([]);
+  });
+});
+
+describe('plans arriving faster than a write cycle (real Modbus TCP PLC, slow)', () => {
+  it('a new plan after every request for longer than the watchdog period: the heartbeat still reaches the PLC, then the last plan', async () => {
+    const plc = new FakePlc(await freePort());
+    await plc.start();
+    const config = testConfig('http://127.0.0.1:9', { lines: [{ ...lineCfg('conching', plc.port, conching), watchdogMs: 1000 }] });
+    const { ctx, bus, store } = await context(config);
+    const plugin = createModbusLines(ctx);
+    try {
+      await plugin.start();
+      await vi.waitFor(() => expect(plugin.writers().conching!.writes).toBe(1), { timeout: 20_000 });
+      const heartbeats = () => plc.writes.filter((x) => x.address === conching.heartbeat).length;
+      const before = { heartbeats: heartbeats(), writes: plugin.writers().conching!.writes };
+      // Every request answered after 100 ms: 40 requests take at least 4 s, four watchdog periods of device (real) time.
+      plc.delayMs = 100;
+      let seen = plc.writes.length + plc.requests;
+      let end = 0;
+      for (let v = 2; v < 42; v++) {
+        // A newer plan as soon as the PLC got the next request: every cycle is overtaken between two requests.
+        await vi.waitFor(() => expect(plc.writes.length + plc.requests).toBeGreaterThan(seen), { timeout: 20_000 });
+        seen = plc.writes.length + plc.requests;
+        const now = Date.now();
+        end = now + v * H;
+        bus.emit('plan.updated', { version: v, planId: `p#${v}`, doc: planDocument(now, [lineRun('conching', now - H, end, 48)], v) });
+      }
+      const w = plugin.writers().conching!;
+      expect(w.supersededCycles).toBeGreaterThan(0); // a newer plan still stops a cycle while the heartbeat is fresh
+      // Before: 0 and 0 (every cycle stopped, the PLC's watchdog starved for the whole burst).
+      expect(heartbeats() - before.heartbeats).toBeGreaterThanOrEqual(1);
+      expect(w.writes - before.writes).toBeGreaterThanOrEqual(1);
+      expect(w.maxConcurrentCycles).toBe(1);
+      // The last plan reaches the PLC once the burst is over.
+      await vi.waitFor(() => expect(plc.holding.get(conching.validUntil)! * 65536 + plc.holding.get(conching.validUntil + 1)!).toBe(Math.floor(end / 1000)), { timeout: 20_000 });
+      expect(w.failures).toBe(0);
+    } finally {
+      await plugin.stop();
+      await plc.stop();
+      await store.close();
+    }
   });
 });
 
