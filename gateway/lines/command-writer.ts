@@ -83,7 +83,8 @@ export interface LineWriterDeps {
 }
 
 /**
- * One line's PLC: writes the plan's command, rewrites it every `watchdogMs` of device time with the heartbeat + 1
+ * One line's PLC: writes the plan's command, rewrites it every `watchdogMs` of device time (cycle start to cycle
+ * start, whatever the PLC's answer time) with the heartbeat + 1
  * (a PLC that sees the heartbeat stop falls back safely), verifies by reading back. The promises, whatever the
  * protocol: one write cycle at a time; a newer plan while a cycle runs stops that cycle between two requests
  * (counted in `supersededCycles`, not a failure) and the next cycle writes the newer state at once, except once a
@@ -182,6 +183,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     this.superseded = false;
     this.concurrentCycles++;
     this.maxConcurrentCycles = Math.max(this.maxConcurrentCycles, this.concurrentCycles);
+    const startedAt = this.deviceClock.now();
     let next: number;
     try {
       await this.transport.connect();
@@ -189,7 +191,9 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
       else await this.write(this.deps.state());
       this.backoffMs = 0;
       this.consecutiveFailures = 0;
-      next = this.cfg.watchdogMs;
+      // The watchdog period runs from cycle start to cycle start: a slow PLC's cycle time is not added to it (a
+      // 4 s cycle with watchdogMs 2000 rewrote every 6 s), and a cycle longer than the period is followed at once.
+      next = Math.max(0, this.cfg.watchdogMs - (this.deviceClock.now() - startedAt));
     } catch (error) {
       if (error instanceof Superseded || this.stopped) {
         this.supersededCycles++;

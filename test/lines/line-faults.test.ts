@@ -7,6 +7,8 @@
  *   was dropped by the alert log's one-hour repeat window, and the old alert stayed open on a healthy line.
  * - Plans arriving faster than a cycle (a slow PLC, a burst of re-plans) stopped every cycle: no heartbeat reached the
  *   PLC for as long as the burst lasted (its watchdog trips and the line falls back), while health still said ok.
+ * - The watchdog period ran from the end of one cycle to the start of the next: a slow PLC's cycle time was added to
+ *   it (with a 400 ms PLC, 10 requests, watchdogMs 2000: a heartbeat every 6 s, measured on the built gateway).
  * - stop() while a cycle was opening the link (OPC UA session, Modbus socket) left that link open after stop:
  *   a session held on the PLC (an S7-1500 has a few) and a socket keeping the process alive.
  * No wall-clock waits: every wait is on a condition.
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus, type BusEvents } from '../../gateway/core/event-bus.js';
 import { Alerts } from '../../gateway/core/alerts.js';
-import { AcceleratedClock, SystemClock, type Clock } from '../../gateway/time/clock.js';
+import { AcceleratedClock, FakeClock, SystemClock, type Clock } from '../../gateway/time/clock.js';
 import { Fetcher } from '../../gateway/util/fetcher.js';
 import { MqttConnection } from '../../gateway/mqtt/connection.js';
 import { SeriesStore } from '../../gateway/series/store.js';
@@ -167,6 +169,42 @@ describe('plans arriving faster than a write cycle (real Modbus TCP PLC, slow)',
       // The last plan reaches the PLC once the burst is over.
       await vi.waitFor(() => expect(plc.holding.get(conching.validUntil)! * 65536 + plc.holding.get(conching.validUntil + 1)!).toBe(Math.floor(end / 1000)), { timeout: 20_000 });
       expect(w.failures).toBe(0);
+    } finally {
+      await plugin.stop();
+      await plc.stop();
+      await store.close();
+    }
+  });
+});
+
+describe('the watchdog period on a slow PLC (real Modbus TCP PLC, device time injected)', () => {
+  it('runs from cycle start to cycle start: a cycle that took 900 ms of a 1000 ms period is rewritten 100 ms after it ends', async () => {
+    const plc = new FakePlc(await freePort());
+    await plc.start();
+    plc.delayMs = 20;
+    const device = new FakeClock(Date.parse('2026-12-07T08:00:00Z'));
+    const config = testConfig('http://127.0.0.1:9', { lines: [{ ...lineCfg('conching', plc.port, conching), watchdogMs: 1000 }] });
+    const { ctx, store } = await context(config, device);
+    const plugin = createModbusLines(ctx);
+    const heartbeats = () => plc.writes.filter((x) => x.address === conching.heartbeat).map((x) => x.value);
+    try {
+      await plugin.start();
+      await device.advance(0); // the first cycle starts
+      // The PLC got the first request: 900 ms of device time pass while the cycle runs (a slow PLC).
+      await vi.waitFor(() => expect(plc.writes.length).toBeGreaterThan(0), { timeout: 20_000 });
+      await device.advance(900);
+      await vi.waitFor(() => expect(plugin.writers().conching!.writes).toBe(1), { timeout: 20_000 });
+      expect(heartbeats()).toEqual([1]);
+      // 100 ms after the cycle ended, a full period after it started: the rewrite (before: only at 1900 ms).
+      await device.advance(100);
+      await vi.waitFor(() => expect(heartbeats()).toEqual([1, 2]), { timeout: 20_000 });
+      await vi.waitFor(() => expect(plugin.writers().conching!.writes).toBe(2), { timeout: 20_000 });
+      // A cycle that took no device time waits the whole period.
+      await device.advance(999);
+      expect(heartbeats()).toEqual([1, 2]);
+      await device.advance(1);
+      await vi.waitFor(() => expect(heartbeats()).toEqual([1, 2, 3]), { timeout: 20_000 });
+      expect(plugin.writers().conching!.failures).toBe(0);
     } finally {
       await plugin.stop();
       await plc.stop();
