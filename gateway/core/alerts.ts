@@ -50,9 +50,10 @@ export class Alerts {
     private readonly log: Logger,
   ) {}
 
-  /** Listens on the bus: `alert` events are raised; `plugin.failed` becomes a critical PLUGIN_DOWN alert. */
+  /** Listens on the bus: `alert` events are raised, `alert.resolved` resolves; `plugin.failed` becomes a critical PLUGIN_DOWN alert. */
   wire(bus: EventBus, owner = 'alerts'): void {
     bus.on('alert', owner, (a) => void this.raise(a));
+    bus.on('alert.resolved', owner, (c) => this.resolve([{ code: c.code, subject: c.subject }], c.at));
     bus.on('plugin.failed', owner, (e) => bus.emit('alert', { code: 'PLUGIN_DOWN', level: 'critical', message: `${e.plugin}: ${e.error}`, at: this.clock.now() }));
   }
 

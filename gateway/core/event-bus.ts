@@ -24,6 +24,8 @@ export interface BusEvents {
   /** The write-nothing mode was switched (outputs.dryRun): every output that writes to a PLC follows it at once. */
   'outputs.mode': { dryRun: boolean; at: number; by: string; reason: string; line?: string };
   alert: Alert;
+  /** A condition that raised alerts is gone (a line's PLC written again): kept alerts of `code` about `subject` are resolved. */
+  'alert.resolved': { code: string; subject: string; at: number };
   /** The replayed recording has no data past `dataEnd` (the demo ends there). */
   'replay.ended': { at: number; dataEnd: number };
   /** Every poll of an energy meter (plugins/meters), good, suspect or failed. */

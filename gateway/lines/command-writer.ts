@@ -83,10 +83,13 @@ export interface LineWriterDeps {
 }
 
 /**
- * One line's PLC: writes the plan's command, rewrites it every `watchdogMs` of device time with the heartbeat + 1
+ * One line's PLC: writes the plan's command, rewrites it every `watchdogMs` of device time (cycle start to cycle
+ * start, whatever the PLC's answer time) with the heartbeat + 1
  * (a PLC that sees the heartbeat stop falls back safely), verifies by reading back. The promises, whatever the
  * protocol: one write cycle at a time; a newer plan while a cycle runs stops that cycle between two requests
- * (counted in `supersededCycles`, not a failure) and the next cycle writes the newer state at once; the read-back
+ * (counted in `supersededCycles`, not a failure) and the next cycle writes the newer state at once, except once a
+ * watchdog period has passed without a verified write: then the cycle finishes, so that plans arriving faster than
+ * a cycle never starve the PLC of its heartbeat, and the newer state follows at once; the read-back
  * is compared with what this cycle wrote; a failure backs off (doubling from 500 ms up to `maxBackoffMs`, at most
  * `watchdogMs`) and {@link FAILED_CYCLES_BEFORE_ALERT} failed cycles in a row make the line `failed` and call
  * `onFailure` (PLC_WRITE_FAILED). In the write-nothing mode a cycle writes nothing: it reads the PLC and records
@@ -99,6 +102,8 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   private heartbeat = 0;
   private running = false;
   private superseded = false;
+  /** Device time of the last verified write (or of the start). */
+  private lastVerifiedAt = 0;
   private concurrentCycles = 0;
   private readonly deviceClock: Clock;
   private readonly guard: CycleGuard;
@@ -114,6 +119,8 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   lastFault: LastFault | null = null;
   /** Cycles that only computed (and read) what they would write: the write-nothing mode (outputs.dryRun). */
   dryCycles = 0;
+  /** The last finished cycle wrote and read back (not failed, not a write-nothing cycle): the PLC verifiably holds the plan. */
+  verified = false;
 
   constructor(
     private readonly cfg: LineWriterConfig,
@@ -125,7 +132,10 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     const dry = () => deps.outputs.dryRunFor(cfg.line);
     this.guard = {
       beforeWrite: () => {
-        if (this.superseded || this.stopped || dry()) throw new Superseded('a newer plan arrived (or the write-nothing mode went on)');
+        if (this.stopped || dry()) throw new Superseded('the writer stops or the write-nothing mode went on');
+        // Plans faster than a cycle (a slow PLC, re-plans in a burst) would stop every cycle: no heartbeat would reach
+        // the PLC and it would fall back. Once a watchdog period has passed without a verified write, the cycle goes on.
+        if (this.superseded && !this.heartbeatOverdue()) throw new Superseded('a newer plan arrived');
       },
       dryRunGoesOn: (opts) => {
         if (this.stopped || (opts?.orNewerPlan && this.superseded) || !dry()) throw new Superseded('the mode changed');
@@ -138,7 +148,13 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   }
 
   start(): void {
+    this.lastVerifiedAt = this.deviceClock.now();
     this.schedule(0);
+  }
+
+  /** A watchdog period of device time has passed since the last verified write (or the start) without another. */
+  private heartbeatOverdue(): boolean {
+    return this.deviceClock.now() - this.lastVerifiedAt >= this.cfg.watchdogMs;
   }
 
   async stop(): Promise<void> {
@@ -167,6 +183,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     this.superseded = false;
     this.concurrentCycles++;
     this.maxConcurrentCycles = Math.max(this.maxConcurrentCycles, this.concurrentCycles);
+    const startedAt = this.deviceClock.now();
     let next: number;
     try {
       await this.transport.connect();
@@ -174,7 +191,9 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
       else await this.write(this.deps.state());
       this.backoffMs = 0;
       this.consecutiveFailures = 0;
-      next = this.cfg.watchdogMs;
+      // The watchdog period runs from cycle start to cycle start: a slow PLC's cycle time is not added to it (a
+      // 4 s cycle with watchdogMs 2000 rewrote every 6 s), and a cycle longer than the period is followed at once.
+      next = Math.max(0, this.cfg.watchdogMs - (this.deviceClock.now() - startedAt));
     } catch (error) {
       if (error instanceof Superseded || this.stopped) {
         this.supersededCycles++;
@@ -186,6 +205,9 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
       this.concurrentCycles--;
       this.running = false;
     }
+    // stop() came while this cycle was opening the link: close what it opened (an OPC UA session held on the PLC,
+    // a socket keeping the process alive), since stop() closed the link before it existed.
+    if (this.stopped) await this.transport.close().catch(() => undefined);
     this.schedule(this.superseded ? 0 : next);
   }
 
@@ -193,6 +215,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   private async failed(error: unknown): Promise<number> {
     this.failures++;
     this.consecutiveFailures++;
+    this.verified = false;
     const fault = this.transport.fault(error);
     // A request that timed out may still be answered: a fresh connection never mistakes that answer for another's.
     await this.transport.close().catch(() => undefined);
@@ -222,6 +245,7 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
   private async dryRun(state: LineState): Promise<void> {
     const report = await this.transport.dryRun(state, (this.heartbeat + 1) & 0xffff, this.guard);
     this.dryCycles++;
+    this.verified = false;
     this.deps.outputs.wouldWrite(report.via, report.target, report.what, report.values, this.cfg.line);
     this.tracker.set('ok', report.message);
     this.deps.onChange(this);
@@ -232,6 +256,8 @@ export class LineCommandWriter<T extends LineTransport = LineTransport> {
     await this.transport.writeState(state, heartbeat, this.guard);
     await this.transport.readBack(state, heartbeat, this.guard);
     this.writes++;
+    this.verified = true;
+    this.lastVerifiedAt = this.deviceClock.now();
     this.lastWritten = { state, heartbeat, at: this.deps.clock.now() };
     this.tracker.set('ok', `${describeLineState(state)}, heartbeat ${heartbeat}`);
     this.deps.onChange(this);

@@ -24,7 +24,8 @@ export interface LinePluginSpec<C extends LineWriterConfig, T extends LineTransp
  * rewritten at once on `plan.updated`, on a change of the quarter-hour guard's shifts for the line (`power.guard`)
  * and on a switch of the write-nothing mode (`outputs.mode`). Each line's retained `lines/<line>/state` is
  * republished when what it says changes (not at every heartbeat) and `line.state` is emitted when its state changes;
- * PLC_WRITE_FAILED is raised at most once a minute of device time, however fast the gateway's clock runs.
+ * PLC_WRITE_FAILED is raised at most once a minute of device time per line, however fast the gateway's clock runs,
+ * and resolved (`alert.resolved`) once the line has verifiably written again: the same outage later is raised anew.
  */
 export function createLinePlugin<C extends LineWriterConfig, T extends LineTransport, D>(ctx: PluginContext, spec: LinePluginSpec<C, T, D>): Plugin & { writers(): Record<string, D> } {
   let doc: PlanDocumentPayload | null = null;
@@ -32,7 +33,10 @@ export function createLinePlugin<C extends LineWriterConfig, T extends LineTrans
   let shifts: GuardShift[] = [];
   const kwOf = (process: string) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? 0;
   const deviceClock = ctx.deviceClock ?? realClock;
-  let lastAlert = -Infinity;
+  /** When each line last raised PLC_WRITE_FAILED (device time): one line's alerts never silence another's. */
+  const lastAlert = new Map<string, number>();
+  /** Lines with a PLC_WRITE_FAILED condition not yet found gone. */
+  const alerting = new Set<string>();
   const published = new Map<string, string>();
   let stopping = false;
   const outputs = outputModeOf(ctx);
@@ -64,13 +68,16 @@ export function createLinePlugin<C extends LineWriterConfig, T extends LineTrans
         outputs,
         state: () => lineStateAt(withGuardShifts(doc, shifts), cfg.line, ctx.clock.now(), kwOf),
         onFailure: (message) => {
-          // At most one alert a minute of device time, however fast the gateway's clock runs.
+          alerting.add(cfg.line);
+          // At most one alert a minute of device time per line, however fast the gateway's clock runs.
           const now = deviceClock.now();
-          if (now - lastAlert < 60_000) return;
-          lastAlert = now;
+          if (now - (lastAlert.get(cfg.line) ?? -Infinity) < 60_000) return;
+          lastAlert.set(cfg.line, now);
           ctx.bus.emit('alert', { code: 'PLC_WRITE_FAILED', level: 'critical', message, at: ctx.clock.now() });
         },
         onChange: (w) => {
+          // Written and read back again (a write-nothing cycle verifies nothing): the line's alert condition is gone.
+          if (w.verified && alerting.delete(w.line)) ctx.bus.emit('alert.resolved', { code: 'PLC_WRITE_FAILED', subject: `line ${w.line}`, at: ctx.clock.now() });
           if (!stopping) void publishState(w as LineCommandWriter<T>);
         },
       }),
