@@ -18,7 +18,7 @@ export interface KeptAlert extends Alert {
 
 /** What an alert is about: the message's leading "<subject>:" or, without one, the message with its numbers blanked. */
 export function alertSubject(message: string): string {
-  const lead = /^([\w .-]+?):\s/.exec(message);
+  const lead = /^([\p{L}\p{N}_ .-]+?):\s/u.exec(message);
   return lead ? lead[1]! : message.replace(/[-+]?\d[\d\-T:.,+Z]*/g, '#');
 }
 

@@ -49,3 +49,11 @@ export function groupAlerts(alerts: readonly StoredAlert[]): AlertGroup[] {
 function resolvedIso(a: StoredAlert): string | null {
   return a.resolvedAt === undefined || a.resolvedAt === null ? null : formatUtcIso(a.resolvedAt);
 }
+
+/**
+ * An alert as the HTTP API answers it: every time an ISO 8601 UTC string (`at`, `ackedAt`, `resolvedAt`; null when
+ * not yet), never epoch milliseconds beside ISO ones.
+ */
+export function alertJson<A extends StoredAlert>(a: A): Omit<A, 'at' | 'ackedAt' | 'resolvedAt'> & { at: string; ackedAt: string | null; resolvedAt: string | null } {
+  return { ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt), resolvedAt: resolvedIso(a) };
+}

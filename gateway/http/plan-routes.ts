@@ -4,6 +4,7 @@ import type { PlannerPlugin } from '../../plugins/planner/index.js';
 import type { HttpContext } from './context.js';
 import { formatUtcIso } from '../time/tz.js';
 import type { AuthGuard } from './auth.js';
+import { alertJson } from './alert-groups.js';
 
 const Changes = Type.Object(
   {
@@ -26,7 +27,7 @@ export function registerPlanRoutes(app: FastifyInstance, gw: HttpContext, guard:
   });
   app.post('/api/plan/preview', { schema: { summary: 'The plan with a changed quota or contracted power, not applied', tags: ['plan'], body: Changes } }, async (req) => planner().preview(req.body as never));
   app.post('/api/plan/apply', { preHandler: guard, schema: { summary: 'Apply a changed quota or contracted power and re-plan (bearer token)', tags: ['plan'], body: Changes, security: [{ bearer: [] }] } }, async (req) => planner().apply(req.body as never));
-  app.get('/api/alerts', { schema: { summary: 'Recent alerts, newest first, with level and stable code', tags: ['plan'] } }, async () => gw.alerts.recent().map((a) => ({ ...a, at: formatUtcIso(a.at) })));
+  app.get('/api/alerts', { schema: { summary: 'Recent alerts, newest first, with level and stable code', tags: ['plan'] } }, async () => gw.alerts.recent().map(alertJson));
   app.get('/api/lines', { schema: { summary: 'Each line: its process, planned run, last acknowledgement and override', tags: ['plan'] } }, async () =>
     planner().lines().map((l) => ({ ...l, override: l.override ? { ...l.override, until: formatUtcIso(l.override.until), at: formatUtcIso(l.override.at) } : null })),
   );

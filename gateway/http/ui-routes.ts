@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from './context.js';
+import { alertJson } from './alert-groups.js';
 import { TARIFFS, tariffPeriod } from '../planner/tariff.js';
 import { planRecommendationAt } from '../planner/recommendation.js';
 import { eurPerMwhToEurPerKwh, hourly } from '../series/slots.js';
@@ -166,7 +167,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
       lines: planner()?.lines() ?? [],
       devices: fieldDevices(gw.pluginHealth()),
       alert_groups: groupAlerts(gw.alerts.recent()),
-      alerts: gw.alerts.recent(50).map((a) => ({ ...a, at: formatUtcIso(a.at), ackedAt: a.ackedAt === null ? null : formatUtcIso(a.ackedAt) })),
+      alerts: gw.alerts.recent(50).map(alertJson),
       health: {
         plugins: gw.pluginHealth(),
         series: series.map((s) => ({ id: s.id, source: s.source, stale: s.stale, stale_reason: s.staleReason, age_s: s.ageMs === null ? null : Math.round(s.ageMs / 1000) })),
@@ -205,7 +206,7 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
     const { id } = req.params as { id: number };
     const alert = gw.alerts.acknowledge(id, 'token');
     if (!alert) return reply.code(404).send({ error: 'not found', message: `no alert ${id}` });
-    return { ...alert, at: formatUtcIso(alert.at), ackedAt: formatUtcIso(alert.ackedAt!) };
+    return alertJson(alert);
   });
 
   app.get(

@@ -79,4 +79,15 @@ describe('documented API', () => {
     expect(ok.ackedAt).toBe('2018-04-02T10:00:00Z');
     expect((await fetch(`${http}/api/alerts/99999/ack`, { method: 'POST', headers: { authorization: 'Bearer http-test-token' } })).status).toBe(404);
   });
+
+  it('answers every alert time as ISO UTC (at, ackedAt, resolvedAt), and resolves an alert about a line named in Spanish', async () => {
+    const at = Date.parse('2018-04-02T11:00:00Z');
+    gw.bus.emit('alert', { code: 'TEST_RESOLVE', level: 'warning', message: 'línea-señal: the PLC does not answer', at });
+    await vi.waitFor(() => expect(gw.alerts.recent().some((a) => a.code === 'TEST_RESOLVE')).toBe(true));
+    gw.bus.emit('alert.resolved', { code: 'TEST_RESOLVE', subject: 'línea-señal', at: at + 60_000 });
+    const alerts = (await (await fetch(`${http}/api/alerts`)).json()) as Array<{ code: string; at: unknown; ackedAt: unknown; resolvedAt: unknown }>;
+    const a = alerts.find((x) => x.code === 'TEST_RESOLVE')!;
+    expect(a).toMatchObject({ at: '2018-04-02T11:00:00Z', ackedAt: null, resolvedAt: '2018-04-02T11:01:00Z' });
+    for (const x of alerts) for (const k of ['at', 'ackedAt', 'resolvedAt'] as const) expect(x[k] === null || (typeof x[k] === 'string' && /Z$/.test(x[k] as string))).toBe(true);
+  });
 });
