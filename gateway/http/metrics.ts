@@ -23,6 +23,12 @@ export async function metricsText(gw: HttpContext): Promise<string> {
   const predictions = gw.predictions();
   const plan = (gw.planner())?.current();
   const lines = (plugins['modbus-lines']?.details ?? {}) as Record<string, { writes: number; failures: number }>;
+  // Every PLC line, Modbus and OPC UA alike (both plugins report { writes, failures } per line through gateway/lines).
+  const allLines = (['modbus', 'opcua'] as const).flatMap((protocol) =>
+    Object.entries((plugins[`${protocol}-lines`]?.details ?? {}) as Record<string, { writes?: number; failures?: number }>)
+      .filter(([, w]) => typeof w?.writes === 'number')
+      .map(([line, w]) => ({ line, protocol, writes: w.writes!, failures: w.failures ?? 0 })),
+  );
   const mem = process.memoryUsage();
   const lag = gw.eventLoop;
   return (
@@ -38,6 +44,8 @@ export async function metricsText(gw: HttpContext): Promise<string> {
       family('choco_edge_mqtt_broker_messages_total', 'counter', 'Client publishes through the embedded broker', gw.broker ? [{ value: gw.broker.published }] : []),
       family('choco_edge_modbus_writes_total', 'counter', 'Verified Modbus line writes', Object.entries(lines).map(([l, w]) => ({ labels: { line: l }, value: w.writes }))),
       family('choco_edge_modbus_write_failures_total', 'counter', 'Failed Modbus line writes', Object.entries(lines).map(([l, w]) => ({ labels: { line: l }, value: w.failures }))),
+      family('choco_edge_line_writes_total', 'counter', 'Verified PLC line writes (Modbus and OPC UA)', allLines.map((l) => ({ labels: { line: l.line, protocol: l.protocol }, value: l.writes }))),
+      family('choco_edge_line_write_failures_total', 'counter', 'Failed PLC line write cycles (Modbus and OPC UA)', allLines.map((l) => ({ labels: { line: l.line, protocol: l.protocol }, value: l.failures }))),
       family('choco_edge_inference_total', 'counter', 'Inferences per model', (predictions?.registry.loaded() ?? []).map((m) => ({ labels: { model: m.name, version: m.version }, value: m.inferences }))),
       family('choco_edge_inference_last_seconds', 'gauge', 'Duration of the last inference', (predictions?.registry.loaded() ?? []).filter((m) => m.lastInferenceMs !== null).map((m) => ({ labels: { model: m.name }, value: m.lastInferenceMs! / 1000 }))),
       family('choco_edge_plan_solve_seconds', 'gauge', 'Solve time of the current plan', plan ? [{ labels: { method: plan.method }, value: plan.solve_ms / 1000 }] : []),

@@ -43,6 +43,9 @@ describe('npm run demo with demo.plc: opcua', { timeout: 300_000 }, () => {
       );
       expect(status.devices.find((d: { name: string }) => d.name === 'simulated-floor')).toMatchObject({ protocol: 'opcua', role: 'sensors', state: 'ok' });
       expect(status.devices.every((d: { protocol: string }) => d.protocol === 'opcua')).toBe(true);
+      // The OPC UA lines' verified writes are in /metrics too (it once counted the Modbus lines only).
+      const metrics = await (await fetch(`${http}/metrics`)).text();
+      expect(metrics).toMatch(/^choco_edge_line_writes_total\{line="[^"]+",protocol="opcua"\} [1-9]\d*$/m);
       const demoDir = join(env.CHOCO_EDGE_DATA_DIR!, 'demo');
       expect(existsSync(join(demoDir, 'opcua-pki', 'own', 'certs', 'client_certificate.pem'))).toBe(true);
       expect(readdirSync(join(demoDir, 'opcua-pki', 'rejected'))).toHaveLength(0);
