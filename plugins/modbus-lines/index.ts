@@ -50,18 +50,36 @@ class ModbusLineTransport implements LineTransport {
     ];
   }
 
-  async writeState(state: LineState, heartbeat: number, guard: CycleGuard): Promise<void> {
+  /**
+   * The registers of a write in blocks: consecutive registers of the write order at consecutive addresses go in one
+   * block, written with one Write Multiple Registers (FC16) request and read back with one read. With the usual map
+   * (command, setpoint, valid-until and heartbeat at consecutive addresses) the whole state is one request, so the
+   * PLC never holds a new command beside an old setpoint or valid-until (a gateway killed or a link lost between
+   * two requests would otherwise leave it so); a map with gaps keeps the write order, one block per run.
+   */
+  private blocks(state: LineState, heartbeat: number): Array<{ address: number; values: number[] }> {
+    const out: Array<{ address: number; values: number[] }> = [];
     for (const [address, value] of this.registers(state, heartbeat)) {
+      const last = out.at(-1);
+      if (last && last.address + last.values.length === address && last.values.length < 123) last.values.push(value);
+      else out.push({ address, values: [value] });
+    }
+    return out;
+  }
+
+  async writeState(state: LineState, heartbeat: number, guard: CycleGuard): Promise<void> {
+    for (const { address, values } of this.blocks(state, heartbeat)) {
       guard.beforeWrite();
-      await this.client!.writeRegisters(address, [value]);
+      await this.client!.writeRegisters(address, values);
     }
   }
 
   async readBack(state: LineState, heartbeat: number, guard: CycleGuard): Promise<void> {
-    for (const [address, value] of this.registers(state, heartbeat)) {
+    for (const { address, values } of this.blocks(state, heartbeat)) {
       guard.beforeWrite();
-      const got = (await this.client!.readHoldingRegisters(address, 1)).data[0];
-      if (got !== value) throw new Error(`read-back of register ${address} gave ${got}, wrote ${value}`);
+      const got = (await this.client!.readHoldingRegisters(address, values.length)).data;
+      const i = values.findIndex((v, k) => got[k] !== v);
+      if (i >= 0) throw new Error(`read-back of register ${address + i} gave ${got[i]}, wrote ${values[i]}`);
     }
   }
 

@@ -15,6 +15,8 @@ export class FakePlc {
   requests = 0;
   /** Registers asked for by those requests. */
   registersRead = 0;
+  /** Write requests received (one per FC6/FC16 request, however many registers it sets). */
+  writeRequests = 0;
   /** Every answer comes this many ms after the request (a slow PLC); the write is kept on arrival. */
   delayMs = 0;
   /** Answer exception 6 (server device busy) to this many requests in a row, then once normally, and again. */
@@ -82,8 +84,17 @@ export class FakePlc {
         getMultipleInputRegisters: read(this.input),
         setRegister: (addr: number, value: number, _unit: number, cb: (err: unknown) => void) => {
           this.writes.push({ address: addr, value, at: Date.now() });
+          this.writeRequests++;
           this.answer(() => cb(null), cb);
           if (!this.dropWrites.has(addr) && this.sinceBusy === 0) this.holding.set(addr, value);
+        },
+        // Write Multiple Registers (FC16): one request, applied whole (as a PLC applies one request within a scan).
+        setRegisterArray: (addr: number, values: number[], _unit: number, cb: (err: unknown) => void) => {
+          const at = Date.now();
+          values.forEach((value, i) => this.writes.push({ address: addr + i, value, at }));
+          this.writeRequests++;
+          this.answer(() => cb(null), cb);
+          if (this.sinceBusy === 0) values.forEach((value, i) => !this.dropWrites.has(addr + i) && this.holding.set(addr + i, value));
         },
       } as never,
       { host: '127.0.0.1', port: this.port, unitID: 1 },

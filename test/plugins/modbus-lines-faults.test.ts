@@ -99,7 +99,8 @@ describe('line writes against a slow, late or busy PLC (real modbus-serial Serve
     s.bus.emit('plan.updated', { version: 1, planId: 'p#1', doc: plan(now, 1, now + 4 * H) });
     await vi.waitFor(() => expect(s.plugin.writers().conching!.lastWritten).toMatchObject({ state: { command: 'run', validUntil: now + 4 * H } }), { timeout: 20_000 });
     expect(validUntilOnPlc(s.plc, conching)).toBe(seconds(now + 4 * H));
-    expect(s.plc.busyAnswers).toBeGreaterThanOrEqual(20);
+    // Conching's cycle is one FC16 write and one read-back (its registers are consecutive), each answered busy twice first.
+    expect(s.plc.busyAnswers).toBeGreaterThanOrEqual(4);
     const w = s.plugin.writers();
     expect(w.conching!.failures + w.tempering!.failures).toBe(0);
     expect(s.alerts).toEqual([]);

@@ -84,3 +84,40 @@ describe('Modbus writes to a real Modbus TCP server standing in for the PLC', ()
     await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 3000 });
   });
 });
+
+describe('one request per block of consecutive registers (real Modbus TCP server)', () => {
+  it('a state on consecutive registers is one Write Multiple Registers request: the PLC never holds a new command beside an old setpoint', async () => {
+    const plc = new FakePlc(await freePort());
+    await plc.start();
+    // Batch id, command, setpoint, valid-until and heartbeat on 98…104: one block; a map with gaps: one block per run.
+    const lines = [
+      { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: 60_000, timeoutMs: 300, maxBackoffMs: 400, registers: { batch: 98, command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104 } },
+      { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: 60_000, timeoutMs: 300, maxBackoffMs: 400, registers: { command: 200, powerSetpoint: 201, validUntil: 210, heartbeat: 220 } },
+    ];
+    const config = testConfig('http://127.0.0.1:9', { lines });
+    const store = await SeriesStore.open(join(config.dataDir, 'store'));
+    const clock = new SystemClock();
+    const bus = new EventBus();
+    const plugin = createModbusLines({ config, clock, log: silent, bus, store, fetcher: new Fetcher(clock, config.fetch), mqtt: new MqttConnection({ url: 'mqtt://127.0.0.1:1', base: 't', clientId: 't', reconnectMs: 1000 }, clock, silent), mqttUrl: 'mqtt://127.0.0.1:1', mqttCredentials: {}, catalog: () => [] });
+    try {
+      await plugin.start();
+      const now = Date.now();
+      bus.emit('plan.updated', { version: 1, planId: 'p#1', doc: doc(now) });
+      await vi.waitFor(() => expect(plugin.writers().conching!.writes).toBeGreaterThanOrEqual(1), { timeout: 5000 });
+      await vi.waitFor(() => expect(plugin.writers().tempering!.writes).toBeGreaterThanOrEqual(1), { timeout: 5000 });
+      // Each line wrote once (watchdog 60 s): the consecutive map in one request of 7 registers, the other in 3 blocks.
+      const conching = plc.writes.filter((w) => w.address < 200);
+      const tempering = plc.writes.filter((w) => w.address >= 200);
+      expect(conching.map((w) => w.address)).toEqual([98, 99, 100, 101, 102, 103, 104]);
+      expect(new Set(conching.map((w) => w.at)).size).toBe(1);
+      expect(tempering.map((w) => w.address)).toEqual([200, 201, 210, 211, 220]);
+      expect(plc.writeRequests).toBe(1 + 3);
+      expect(plc.holding.get(100)).toBe(1);
+      expect(plc.holding.get(98)! * 65536 + plc.holding.get(99)!).toBe(70_001);
+    } finally {
+      await plugin.stop();
+      await plc.stop();
+      await store.close();
+    }
+  });
+});
