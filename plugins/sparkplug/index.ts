@@ -7,7 +7,7 @@ import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { readSecret } from '../../gateway/config/load.js';
 import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
-import { lineStateAt } from '../../gateway/lines/line-state.js';
+import { lineStateAt, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 
@@ -66,6 +66,8 @@ export function createSparkplug(ctx: PluginContext): Plugin {
   let client: MqttClient | undefined;
   let bdSeq = 0;
   let plan: PlanDocumentPayload | null = null;
+  /** The quarter-hour guard's deferred run starts in force (`power.guard`), applied to the line metrics. */
+  let guardShifts: GuardShift[] = [];
   let births = 0;
   let sessions = 0;
   let checkTimer: TimerHandle | undefined;
@@ -98,7 +100,8 @@ export function createSparkplug(ctx: PluginContext): Plugin {
    * `would/valid_until`: a host or PLC that acts on `command` sees no command, the engineer sees what it would be.
    */
   const lineMetrics = (line: string): Metric[] => {
-    const s = lineStateAt(plan, line, ctx.clock.now(), (process) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? kwOf(line));
+    // The line as its PLC is told: the plan with the quarter-hour guard's deferrals (as gateway/lines writes it).
+    const s = lineStateAt(withGuardShifts(plan, guardShifts), line, ctx.clock.now(), (process) => ctx.config.planner.processes.find((p) => p.name === process)?.kw ?? kwOf(line));
     const dry = outputs.dryRunFor(line);
     const prefix = dry ? 'would/' : '';
     const metrics: Metric[] = [
@@ -251,6 +254,13 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       });
       ctx.bus.on('plan.updated', 'sparkplug', (e) => {
         plan = e.doc;
+        if (session) void report(session);
+      });
+      // The guard's current deferrals (each event carries the whole set): a changed set is reported at once.
+      ctx.bus.on('power.guard', 'sparkplug', (e) => {
+        const key = (x: GuardShift[]) => JSON.stringify(x.map((g) => [g.line, g.runStart, g.shiftMs]));
+        if (key(e.shifts) === key(guardShifts)) return;
+        guardShifts = e.shifts;
         if (session) void report(session);
       });
       checkPeriodically();
