@@ -53,8 +53,66 @@ const runCost = (input: PlannerInput, process: string, start: number, L: number)
   return eur;
 };
 
+/**
+ * How the rows count the starts of a process in a range of slots (same feasible set, same LP relaxation, same optimum):
+ * - `cumulative` (default): a continuous running count `c_<p>_<u>` per allowed start u (c at u = c at the previous
+ *   allowed start + s at u, so every c is an integer when the s are), and a count over (from, to] is two columns,
+ *   c(to) − c(from). The order, holding, machine and power rows then hold 2 columns per process instead of up to T
+ *   (48 h × 15 min: ~216,000 nonzeros → ~15,000), which is what HiGHS's LPs spend their time on.
+ * - `pairwise`: the starts themselves, one column per start in the range (the formulation before issue #24; kept to
+ *   prove the optimum unchanged, test/planner/solver-speed.test.ts).
+ */
+export type Formulation = 'cumulative' | 'pairwise';
+
+/** `coef` × column as an LP term ("+ 3 x", "- 2.5 y"). */
+const term = (coef: number, column: string): string => `${coef < 0 ? '-' : '+'} ${coef === 1 || coef === -1 ? '' : `${+Math.abs(coef).toFixed(6)} `}${column}`;
+
+/**
+ * The terms counting starts of each process in a slot range, per formulation (see Formulation), and the running-count
+ * columns and rows the cumulative one needs.
+ */
+function startCounter(input: PlannerInput, byProcess: Map<string, number[]>, name: (process: string, t: number) => string, formulation: Formulation) {
+  const cum = (process: string, u: number) => `c_${input.processes.findIndex((p) => p.name === process)}_${u}`;
+  const sorted = new Map([...byProcess].map(([p, starts]) => [p, [...starts].sort((a, b) => a - b)]));
+  /** The last allowed start of `process` at or before slot t (undefined: none). */
+  const lastAtOrBefore = (process: string, t: number): number | undefined => {
+    const s = sorted.get(process) ?? [];
+    let lo = 0;
+    let hi = s.length - 1;
+    let found: number | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid]! <= t) {
+        found = s[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+  /** The columns whose signed sum is the number of starts of `process` in slots [from, to] (none: no allowed start there). */
+  const columns = (process: string, from: number, to: number): Array<{ name: string; sign: 1 | -1 }> => {
+    if (formulation === 'pairwise') return (byProcess.get(process) ?? []).filter((u) => u >= from && u <= to).map((u) => ({ name: name(process, u), sign: 1 }));
+    const hi = lastAtOrBefore(process, to);
+    const lo = lastAtOrBefore(process, from - 1);
+    if (hi === undefined || hi === lo) return [];
+    return [{ name: cum(process, hi), sign: 1 }, ...(lo === undefined ? [] : [{ name: cum(process, lo), sign: -1 as const }])];
+  };
+  return {
+    columns,
+    /** coef × (number of starts of `process` in slots [from, to]), as LP terms; [] when the range holds no allowed start. */
+    count: (process: string, from: number, to: number, coef = 1): string[] => columns(process, from, to).map((c) => term(coef * c.sign, c.name)),
+    /** The running-count definitions: c(u) − c(previous start) − s(u) = 0 (none for `pairwise`). */
+    rows(): string[][] {
+      if (formulation === 'pairwise') return [];
+      const out: string[][] = [];
+      for (const [process, starts] of sorted) starts.forEach((u, i) => out.push([term(1, cum(process, u)), ...(i ? [term(-1, cum(process, starts[i - 1]!))] : []), term(-1, name(process, u))]));
+      return out;
+    },
+  };
+}
+
 /** The MILP in CPLEX LP format: binary start variables, quota (per horizon, and per local day for the batches entering the line), machine, power, batch-order constraints. */
-export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximizeStartsIn?: DayQuota): { lp: string; vars: Map<string, { process: string; start: number }> } {
+export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximizeStartsIn?: DayQuota, formulation: Formulation = 'cumulative'): { lp: string; vars: Map<string, { process: string; start: number }> } {
   const T = input.starts.length;
   const vars = new Map<string, { process: string; start: number }>();
   const byProcess = new Map<string, number[]>();
@@ -65,6 +123,7 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     for (const t of starts) vars.set(`s_${pi}_${t}`, { process: p.name, start: t });
   });
   const name = (process: string, t: number) => `s_${input.processes.findIndex((p) => p.name === process)}_${t}`;
+  const counter = startCounter(input, byProcess, name, formulation);
   const lines: string[] = ['Minimize', ' obj:'];
   // Either the cost, or (to find how much still fits) the most runs in the day `maximizeStartsIn`, then the most runs.
   const inDay = (process: string, start: number) => maximizeStartsIn!.runs[process] !== undefined && start >= maximizeStartsIn!.fromSlot && start < maximizeStartsIn!.toSlot;
@@ -105,8 +164,8 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
       const waiting = Math.max(0, net);
       const since = Array.from({ length: waiting }, (_, k) => input.waitingSince?.[p.name]?.[k] ?? 0);
       for (let t = 0; t < T; t++) {
-        const started = bStarts.filter((u) => u <= t).map((u) => `+ ${name(p.name, u)}`);
-        const ended = aStarts.filter((u) => u + La <= t - W).map((u) => `- ${name(a, u)}`);
+        const started = counter.count(p.name, 0, t);
+        const ended = aStarts.some((u) => u + La <= t - W) ? counter.count(a, 0, t - W - La, -1) : [];
         // Every batch whose previous step ended by t - W (the waiting ones by their own deadline) has started b by t.
         const rhs = t < W ? since.filter((s) => s + W <= t).length : net + fixedA.filter((r) => r.startSlot + r.slots <= t - W).length;
         if (rhs <= 0 && !ended.length) continue;
@@ -118,7 +177,7 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   }
   const penalty = 1000;
   // The contract's excess-power term (contract-terms.ts): continuous variables, their rows and bounds.
-  const site = !maximizeStartsIn && input.site ? excessLp(input, coveringStarts(input, byProcess, name), fixedPower(input)) : undefined;
+  const site = !maximizeStartsIn && input.site ? excessLp(input, coveringStarts(input, byProcess, counter.columns), fixedPower(input)) : undefined;
   const risk = input.risk && !maximizeStartsIn ? cvarLp(input, vars) : undefined;
   lines.push(...chunk([...(objTerms.length ? objTerms : ['0 dummy']), ...slack.map((s) => `+ ${penalty} ${s}`), ...(site?.objective ?? []), ...(risk?.objective ?? [])]), 'Subject To');
   let row = 0;
@@ -130,29 +189,30 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     const need = input.runsToPlace[p.name] ?? 0;
     if (!need) continue;
     const relaxed = (input.dayQuotas ?? []).some((d) => d.atMost && d.runs[p.name] !== undefined);
-    add((byProcess.get(p.name) ?? []).map((t) => `+ ${name(p.name, t)}`), `${relaxed ? '<=' : '='} ${need}`);
+    add(counter.count(p.name, 0, T - 1), `${relaxed ? '<=' : '='} ${need}`);
     for (const day of input.dayQuotas ?? []) {
       if (day.runs[p.name] === undefined) continue;
-      const starts = (byProcess.get(p.name) ?? []).filter((t) => t >= day.fromSlot && t < day.toSlot);
-      add(starts.map((t) => `+ ${name(p.name, t)}`), `${day.atMost ? '<=' : '='} ${day.runs[p.name]}`);
+      add(counter.count(p.name, day.fromSlot, day.toSlot - 1), `${day.atMost ? '<=' : '='} ${day.runs[p.name]}`);
     }
     const L = runSlots(input, p.name);
     const gap = gapSlots(input, p.name);
     const starts = new Set(byProcess.get(p.name));
+    // Machine: at most one start in any L + gap consecutive slots (one row per slot, i.e. the clique of the
+    // starts that would overlap there; a window with one allowed start needs none).
     for (let t = 0; t < T; t++) {
-      const window: string[] = [];
-      for (let u = Math.max(0, t - L - gap + 1); u <= t; u++) if (starts.has(u)) window.push(`+ ${name(p.name, u)}`);
-      if (window.length > 1) add(window, '<= 1');
+      let inWindow = 0;
+      for (let u = Math.max(0, t - L - gap + 1); u <= t; u++) if (starts.has(u)) inWindow++;
+      if (inWindow > 1) add(counter.count(p.name, t - L - gap + 1, t), '<= 1');
     }
   }
   const fixed = fixedPower(input);
   for (let t = 0; t < T; t++) {
     const terms: string[] = [];
     for (const p of input.processes) {
-      const starts = new Set(byProcess.get(p.name));
+      if (!byProcess.has(p.name)) continue;
       const L = runSlots(input, p.name);
       const kw = p.kw + coolingKw(input, t);
-      for (let u = Math.max(0, t - L + 1); u <= t; u++) if (starts.has(u)) terms.push(`+ ${kw.toFixed(4)} ${name(p.name, u)}`);
+      terms.push(...counter.count(p.name, t - L + 1, t, +kw.toFixed(4)));
     }
     if (terms.length) add(terms, `<= ${(capKw - fixed[t]!).toFixed(4)}`);
   }
@@ -163,17 +223,17 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     const La = runSlots(input, a);
     const fixedA = input.fixedRuns.filter((r) => r.process === a);
     const fixedB = input.fixedRuns.filter((r) => r.process === b).length;
-    const aStarts = byProcess.get(a) ?? [];
     const bStarts = byProcess.get(b) ?? [];
     for (let t = 0; t < T; t++) {
-      const started = bStarts.filter((u) => u <= t).map((u) => `+ ${name(b, u)}`);
-      if (!started.length) continue;
-      const finished = aStarts.filter((u) => u + La <= t).map((u) => `- ${name(a, u)}`);
+      if (!bStarts.some((u) => u <= t)) continue;
+      const started = counter.count(b, 0, t);
+      const finished = counter.count(a, 0, t - La, -1);
       const credit = (input.orderCredit[b] ?? 0) - fixedB + fixedA.filter((r) => r.startSlot + r.slots <= t).length;
       add([...started, ...finished], `<= ${credit}`);
     }
   }
   for (const r of holdRows) add(r.terms, `>= ${r.rhs}`);
+  for (const r of counter.rows()) add(r, '= 0');
   for (const r of site?.rows ?? []) add(r.terms, r.rhs);
   for (const r of risk?.rows ?? []) add(r, '<= 0');
   // One Bounds section for the continuous variables of both terms.
@@ -183,17 +243,10 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
   return { lp: lines.join('\n'), vars };
 }
 
-/** Per slot t, the start variables whose run covers t, with the run's kW there (cooling included). */
-function coveringStarts(input: PlannerInput, byProcess: Map<string, number[]>, name: (process: string, t: number) => string): (t: number) => Array<{ name: string; kw: number }> {
-  const sets = input.processes.map((p) => ({ p, starts: new Set(byProcess.get(p.name)), L: runSlots(input, p.name) }));
-  return (t) => {
-    const out: Array<{ name: string; kw: number }> = [];
-    for (const { p, starts, L } of sets) {
-      const kw = p.kw + coolingKw(input, t);
-      for (let u = Math.max(0, t - L + 1); u <= t; u++) if (starts.has(u)) out.push({ name: name(p.name, u), kw });
-    }
-    return out;
-  };
+/** Per slot t, the columns (starts, or running counts with their sign) whose runs cover t, with the run's kW there (cooling included). */
+function coveringStarts(input: PlannerInput, byProcess: Map<string, number[]>, columns: (process: string, from: number, to: number) => Array<{ name: string; sign: 1 | -1 }>): (t: number) => Array<{ name: string; kw: number; sign: 1 | -1; process: string }> {
+  const sets = input.processes.filter((p) => byProcess.has(p.name)).map((p) => ({ p, L: runSlots(input, p.name) }));
+  return (t) => sets.flatMap(({ p, L }) => columns(p.name, t - L + 1, t).map((c) => ({ ...c, kw: p.kw + coolingKw(input, t), process: p.name })));
 }
 
 function chunk(terms: string[]): string[] {
