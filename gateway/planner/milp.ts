@@ -1,16 +1,19 @@
-import type { LegacyHighs } from 'highs';
+import type { Highs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { excessLp } from './contract-terms.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { cvarLp } from './risk.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
-let highs: Promise<LegacyHighs> | undefined;
+let highs: Promise<Highs> | undefined;
 
-async function solver(): Promise<LegacyHighs> {
-  highs ??= import('highs').then((m) => (m.default as unknown as () => Promise<LegacyHighs>)());
+async function solver(): Promise<Highs> {
+  highs ??= import('highs').then((m) => (m.default as unknown as () => Promise<Highs>)());
   return highs;
 }
+
+/** HiGHS model status codes (highs.constants.modelStatus) in the words its one-shot `solve()` uses. */
+const STATUS_TEXT: Record<number, string> = { 0: 'Not Set', 1: 'Load error', 2: 'Model error', 3: 'Presolve error', 4: 'Solve error', 5: 'Postsolve error', 6: 'Empty', 7: 'Optimal', 8: 'Infeasible', 9: 'Primal infeasible or unbounded', 10: 'Unbounded', 11: 'Bound on objective reached', 12: 'Target for objective reached', 13: 'Time limit reached', 14: 'Iteration limit reached', 15: 'Unknown', 16: 'Solution limit reached', 17: 'Interrupted' };
 
 export const runSlots = (input: PlannerInput, process: string): number => Math.ceil((input.processes.find((p) => p.name === process)!.minutes * 60_000) / input.resolutionMs);
 
@@ -256,8 +259,8 @@ function chunk(terms: string[]): string[] {
 }
 
 /** The cheapest plan, or with `maximizeStartsIn` the one that starts the most runs in that day and then overall (cost ignored). */
-export async function solveMilp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota } = {}): Promise<SolveResult> {
-  if (input.site && !input.site.hard && !options.maximizeStartsIn) return solveUnderContract(input);
+export async function solveMilp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota; start?: readonly PlannedRun[] } = {}): Promise<SolveResult> {
+  if (input.site && !input.site.hard && !options.maximizeStartsIn) return solveUnderContract(input, options.start);
   return solveLp(input, options);
 }
 
@@ -269,35 +272,66 @@ export async function solveMilp(input: PlannerInput, options: { maximizeStartsIn
  * cheaper (an excess whose energy saving pays for it); else the first. No first plan (nothing fits under the
  * contracted powers): the second phase alone, with the whole time limit.
  */
-async function solveUnderContract(input: PlannerInput): Promise<SolveResult> {
+async function solveUnderContract(input: PlannerInput, start?: readonly PlannedRun[]): Promise<SolveResult> {
   const started = performance.now();
-  const hard = await solveLp({ ...input, site: { ...input.site!, hard: true } }, {});
+  // The start (MIP start) is offered to both phases: HiGHS drops it where it breaks a contracted power (hard phase).
+  const hard = await solveLp({ ...input, site: { ...input.site!, hard: true } }, { ...(start ? { start } : {}) });
   const spent = performance.now() - started;
   const left = input.timeLimitMs - spent;
-  if (!hard.runs.length) return { ...(await solveLp({ ...input, timeLimitMs: Math.max(10, left) }, {})), solveMs: performance.now() - started };
+  if (!hard.runs.length) return { ...(await solveLp({ ...input, timeLimitMs: Math.max(10, left) }, { ...(start ? { start } : {}) })), solveMs: performance.now() - started };
   if (left <= 10) return { ...hard, solveMs: performance.now() - started };
-  const soft = await solveLp({ ...input, timeLimitMs: Math.min(left, Math.max(500, EXCESS_PHASE_FACTOR * spent)) }, { objectiveBound: hard.objective! + 1e-6 });
+  // The second phase starts from the first's plan (a solution of it too), so stopped by its limit it is no worse.
+  const soft = await solveLp({ ...input, timeLimitMs: Math.min(left, Math.max(500, EXCESS_PHASE_FACTOR * spent)) }, { objectiveBound: hard.objective! + 1e-6, start: hard.runs });
   const better = soft.runs.length && soft.objective !== undefined && soft.objective < hard.objective! - 1e-6;
-  return { ...(better ? soft : hard), status: better ? soft.status : hard.status, solveMs: performance.now() - started };
+  // Proven optimal only when the second phase finished (or found nothing below the first plan's cost: its bound);
+  // stopped by the limit, the plan is labelled so with the second phase's gap.
+  const early = soft.method === 'milp-time-limit' || (!soft.runs.length && !/bound|infeasible|optimal/i.test(soft.status));
+  const chosen = better ? soft : hard;
+  return { ...chosen, status: better ? soft.status : hard.status, ...(early ? { method: 'milp-time-limit' as const, status: soft.status, ...(soft.mipGap !== undefined ? { mipGap: soft.mipGap } : {}) } : {}), solveMs: performance.now() - started };
 }
 
 /** The excess phase's share of time, × the hard phase's (see solveUnderContract). */
 export const EXCESS_PHASE_FACTOR = 1;
 
-async function solveLp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota; objectiveBound?: number }): Promise<SolveResult & { objective?: number }> {
+/**
+ * One HiGHS run on a persistent model (npm `highs`, `createModel`): the LP text, options, and, given `start` (a
+ * schedule that meets every constraint: the plan in force, the greedy plan), its start variables as the MIP start
+ * (`setSolution` with every binary set, so HiGHS completes the continuous columns by an LP and begins with that
+ * incumbent). Any primal solution HiGHS holds when it stops is used: `Optimal`, or `Time limit reached` with an
+ * incumbent (then `mipGap` is HiGHS's relative gap between it and its dual bound).
+ */
+async function solveLp(input: PlannerInput, options: { maximizeStartsIn?: DayQuota; objectiveBound?: number; start?: readonly PlannedRun[] }): Promise<SolveResult & { objective?: number }> {
   const started = performance.now();
   const { lp, vars } = buildLp(input, input.contractedKw, options.maximizeStartsIn);
   const h = await solver();
-  const solution = h.solve(lp, { time_limit: Math.max(0.01, input.timeLimitMs / 1000), mip_rel_gap: 1e-6, output_flag: false, ...(options.objectiveBound !== undefined ? { objective_bound: options.objectiveBound } : {}) });
-  const status = String(solution.Status);
-  const usable = status === 'Optimal' || (status === 'Time limit reached' && Object.values(solution.Columns).some((c) => (c as { Primal?: number }).Primal !== undefined && Number.isFinite((c as { Primal: number }).Primal)) && solution.ObjectiveValue < 1e20);
-  if (!usable) return { method: 'milp', status, runs: [], solveMs: performance.now() - started };
-  const runs: PlannedRun[] = [];
-  for (const [v, { process, start }] of vars) {
-    const col = solution.Columns[v] as { Primal: number } | undefined;
-    if (col && col.Primal > 0.5) runs.push({ process, batch: 0, startSlot: start, slots: runSlots(input, process) });
+  const model = h.createModel({ format: 'lp', data: lp });
+  try {
+    model.options.set({ time_limit: Math.max(0.01, input.timeLimitMs / 1000), mip_rel_gap: 1e-6, output_flag: false, ...(options.objectiveBound !== undefined ? { objective_bound: options.objectiveBound } : {}) });
+    const warm = options.start ? mipStart(input, vars, options.start) : undefined;
+    if (warm) model.setSolution({ indices: Int32Array.from(warm.columns.map((c) => model.getColByName(c))), values: Float64Array.from(warm.values) });
+    model.run();
+    const code = model.getModelStatus();
+    const status = STATUS_TEXT[code] ?? `HiGHS model status ${code}`;
+    const primal = Number(model.info.get('primal_solution_status')) === h.constants.solutionStatus.feasible;
+    const usable = code === h.constants.modelStatus.optimal || (primal && (code === h.constants.modelStatus.timeLimit || code === h.constants.modelStatus.interrupted));
+    if (!usable) return { method: 'milp', status, runs: [], solveMs: performance.now() - started };
+    const value = model.getSolution().colValue;
+    const runs: PlannedRun[] = [];
+    for (const [v, { process, start }] of vars) if (value[model.getColByName(v)]! > 0.5) runs.push({ process, batch: 0, startSlot: start, slots: runSlots(input, process) });
+    const stoppedEarly = code !== h.constants.modelStatus.optimal;
+    return { method: stoppedEarly ? 'milp-time-limit' : 'milp', status, runs: numberBatches(input, runs), solveMs: performance.now() - started, objective: model.getObjectiveValue(), ...(stoppedEarly ? { mipGap: Number(model.info.get('mip_gap')) } : {}), ...(warm ? { warmStart: true } : {}) };
+  } finally {
+    model.dispose();
   }
-  return { method: 'milp', status, runs: numberBatches(input, runs), solveMs: performance.now() - started, objective: solution.ObjectiveValue };
+}
+
+/** The start variables of `runs` as a MIP start (1 for each run's start, 0 for every other), undefined when a run has no column (it cannot be a solution of this model). */
+function mipStart(input: PlannerInput, vars: Map<string, { process: string; start: number }>, runs: readonly PlannedRun[]): { columns: string[]; values: number[] } | undefined {
+  if (!runs.length) return undefined;
+  const on = new Set(runs.map((r) => `s_${input.processes.findIndex((p) => p.name === r.process)}_${r.startSlot}`));
+  if ([...on].some((v) => !vars.has(v))) return undefined;
+  const columns = [...vars.keys()];
+  return { columns, values: columns.map((v) => (on.has(v) ? 1 : 0)) };
 }
 
 /** Batch numbers follow start order within each process, after the fixed runs. */
