@@ -1,6 +1,7 @@
 import { violations } from './cost.js';
 import { totalCost } from './holding.js';
 import { solveGreedy } from './greedy.js';
+import { improveLocally } from './local-search.js';
 import { allowedStarts, gapSlots, runSlots, solveMilp } from './milp.js';
 import type { PlannedRun, PlannerInput, SolveResult } from './types.js';
 
@@ -42,10 +43,19 @@ export interface PlanOutcome extends SolveResult {
   fallbackReason?: string;
 }
 
-/** The cheaper of the cheapest-start and earliest-start greedy plans that place every run; the first, with what it could not place, when neither does. */
-function feasibleGreedy(input: PlannerInput): SolveResult {
+/**
+ * The cheapest of the cheapest-start and earliest-start greedy plans that place every run, each improved by local
+ * search (local-search.ts); the first, with what it could not place, when neither does.
+ */
+export function feasibleGreedy(input: PlannerInput): SolveResult {
   const plans = [solveGreedy(input), solveGreedy(input, { earliest: true })];
-  const feasible = plans.filter((p) => !p.infeasible).sort((a, b) => totalCost(input, a.runs).eur - totalCost(input, b.runs).eur);
+  const feasible = plans
+    .filter((p) => !p.infeasible)
+    .map((p) => {
+      const started = performance.now();
+      return { ...p, runs: improveLocally(input, p.runs), solveMs: p.solveMs + performance.now() - started };
+    })
+    .sort((a, b) => totalCost(input, a.runs).eur - totalCost(input, b.runs).eur);
   return feasible[0] ?? plans[0]!;
 }
 
