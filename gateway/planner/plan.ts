@@ -2,7 +2,7 @@ import { violations } from './cost.js';
 import { totalCost } from './holding.js';
 import { solveGreedy } from './greedy.js';
 import { improveLocally } from './local-search.js';
-import { allowedStarts, gapSlots, runSlots, solveMilp } from './milp.js';
+import { allowedStarts, gapSlots, numberBatches, runSlots, solveMilp } from './milp.js';
 import type { PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 /** Cheap checks that name the constraint a demand cannot meet, before any solver runs. */
@@ -85,10 +85,11 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
   let result: SolveResult | undefined;
   let fallbackReason: string | undefined;
   let greedy: SolveResult | undefined;
+  let start: ReturnType<typeof startingPlan>;
   if (options.solver !== false && input.timeLimitMs > 0) {
     try {
       greedy = feasibleGreedy(input);
-      const start = startingPlan(input, greedy);
+      start = startingPlan(input, greedy);
       result = await solveMilp(input, start ? { start: start.runs } : {});
       if (!result.runs.length && Object.values(input.runsToPlace).some((n) => n > 0)) {
         if (/infeasible/i.test(result.status)) {
@@ -104,6 +105,8 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
       result = undefined;
     }
   } else fallbackReason = 'solver disabled or given no time';
+  // HiGHS stopped before it held any solution (or failed): the plan in force when it is the cheaper start, else greedy.
+  if (!result && start?.source === 'previous plan') result = { method: 'previous-plan', status: 'Feasible', runs: numberBatches(input, start.runs), solveMs: 0 };
   result ??= greedy ?? feasibleGreedy(input);
   const broken = violations(input, result.runs);
   if (broken.length && result.method !== 'greedy') {

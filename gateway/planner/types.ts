@@ -113,8 +113,12 @@ export interface PlannedRun {
 }
 
 export interface SolveResult {
-  /** `milp-time-limit`: HiGHS's best incumbent when its time limit stopped it (see `mipGap`). */
-  method: 'milp' | 'milp-time-limit' | 'greedy';
+  /**
+   * `milp-time-limit`: HiGHS's best incumbent when its time limit stopped it (see `mipGap`); `previous-plan`: the
+   * plan in force (its runs not started), when HiGHS stopped before holding any solution and it is cheaper than
+   * the greedy plan.
+   */
+  method: 'milp' | 'milp-time-limit' | 'previous-plan' | 'greedy';
   status: string;
   /** With `milp-time-limit`: HiGHS's relative gap between that incumbent and its dual bound (0.02 = 2 %). */
   mipGap?: number;
