@@ -47,11 +47,12 @@ export interface PlanOutcome extends SolveResult {
  * The cheapest of the cheapest-start and earliest-start greedy plans that place every run, each improved by local
  * search (local-search.ts); the first, with what it could not place, when neither does.
  */
-export function feasibleGreedy(input: PlannerInput): SolveResult {
+export function feasibleGreedy(input: PlannerInput, options: { improve?: boolean } = {}): SolveResult {
   const plans = [solveGreedy(input), solveGreedy(input, { earliest: true })];
   const feasible = plans
     .filter((p) => !p.infeasible)
     .map((p) => {
+      if (options.improve === false) return p;
       const started = performance.now();
       return { ...p, runs: improveLocally(input, p.runs), solveMs: p.solveMs + performance.now() - started };
     })
@@ -88,7 +89,9 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
   let start: ReturnType<typeof startingPlan>;
   if (options.solver !== false && input.timeLimitMs > 0) {
     try {
-      greedy = feasibleGreedy(input);
+      // Under a contract the local search prices every move's excess exactly (~0.3 s of CPU on 48 h) while the
+      // greedy plan there is already within a few % (npm run bench -- --planner): the start goes without it.
+      greedy = feasibleGreedy(input, { improve: !input.site });
       start = startingPlan(input, greedy);
       result = await solveMilp(input, start ? { start: start.runs } : {});
       if (!result.runs.length && Object.values(input.runsToPlace).some((n) => n > 0)) {
@@ -107,11 +110,12 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
   } else fallbackReason = 'solver disabled or given no time';
   // HiGHS stopped before it held any solution (or failed): the plan in force when it is the cheaper start, else greedy.
   if (!result && start?.source === 'previous plan') result = { method: 'previous-plan', status: 'Feasible', runs: numberBatches(input, start.runs), solveMs: 0 };
-  result ??= greedy ?? feasibleGreedy(input);
+  const fallback = (): SolveResult => (greedy && !input.site ? greedy : feasibleGreedy(input));
+  result ??= fallback();
   const broken = violations(input, result.runs);
   if (broken.length && result.method !== 'greedy') {
     fallbackReason = `solver plan broke constraints (${broken[0]})`;
-    result = greedy ?? feasibleGreedy(input);
+    result = fallback();
   } else if (result.method === 'milp-time-limit' && greedy && !greedy.infeasible && totalCost(input, greedy.runs).eur < totalCost(input, result.runs).eur) {
     // The incumbent is priced by the MILP's bound of the excess term; priced exactly, the greedy plan may still win.
     fallbackReason = `the solver stopped at its time limit (gap ${((result.mipGap ?? 0) * 100).toFixed(2)} %) with a plan dearer than the greedy one`;
