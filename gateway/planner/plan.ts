@@ -118,7 +118,8 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
     result = fallback();
   } else if (result.method === 'milp-time-limit' && greedy && !greedy.infeasible && totalCost(input, greedy.runs).eur < totalCost(input, result.runs).eur) {
     // The incumbent is priced by the MILP's bound of the excess term; priced exactly, the greedy plan may still win.
-    fallbackReason = `the solver stopped at its time limit (gap ${((result.mipGap ?? 0) * 100).toFixed(2)} %) with a plan dearer than the greedy one`;
+    const gap = result.mipGap !== undefined && Number.isFinite(result.mipGap) ? `, gap ${(result.mipGap * 100).toFixed(2)} %` : '';
+    fallbackReason = `the solver stopped at its time limit${gap} with a plan dearer than the greedy one`;
     result = greedy;
   }
   const { eur, kwh } = totalCost(input, result.runs);
