@@ -16,9 +16,12 @@ export interface PlanDocumentPayload {
   version: number;
   created_at: string;
   horizon: { start: string; end: string; resolution_min: number };
+  /** `milp`, `milp-time-limit` (HiGHS's best incumbent when its time limit stopped it) or `greedy`. */
   method: string;
   status: string;
   solve_ms: number;
+  /** With `milp-time-limit`: HiGHS's relative gap between that plan and its lower bound (0.012 = 1.2 %); else null. */
+  mip_gap?: number | null;
   fallback_reason: string | null;
   infeasible: string[];
   kept_previous: boolean;

@@ -161,7 +161,11 @@ export function addedExcessEur(input: PlannerInput, t: number, plannedKw: number
  * `startsCovering(t)` gives, per slot, the start variables whose run covers slot t with their kW there.
  * Quarter-hours the planned load cannot push over (base + fixed + every process at once ≤ Pc) get no variable.
  */
-export function excessLp(input: PlannerInput, startsCovering: (t: number) => Array<{ name: string; kw: number }>, fixedKw: readonly number[]): { objective: string[]; rows: Array<{ terms: string[]; rhs: string }>; bounds: string[] } {
+export function excessLp(input: PlannerInput, startsCovering: (t: number) => Array<{ name: string; kw: number; sign?: 1 | -1; process?: string }>, fixedKw: readonly number[]): { objective: string[]; rows: Array<{ terms: string[]; rhs: string }>; bounds: string[] } {
+  // A covering column is a start (sign 1), or, in milp.ts's cumulative formulation, a running count of starts
+  // entering (+) or leaving (−) the covered slot; `process` names its process (else read from `s_<process>_<slot>`).
+  const lpTerm = (coef: number, v: { name: string; sign?: 1 | -1 }) => `${(v.sign ?? 1) < 0 ? '-' : '+'} ${coef.toFixed(4)} ${v.name}`;
+  const processOf = (v: { name: string; process?: string }) => v.process ?? v.name.split('_')[1]!;
   const out = { objective: [] as string[], rows: [] as Array<{ terms: string[]; rhs: string }>, bounds: [] as string[] };
   const site = input.site;
   if (!site) return out;
@@ -176,7 +180,7 @@ export function excessLp(input: PlannerInput, startsCovering: (t: number) => Arr
     // The most the planned load can add here: each process runs at most once at a time (machine rows).
     const maxByProcess = new Map<string, number>();
     for (const v of vars) {
-      const proc = v.name.split('_')[1]!;
+      const proc = processOf(v);
       maxByProcess.set(proc, Math.max(maxByProcess.get(proc) ?? 0, v.kw));
     }
     const most = [...maxByProcess.values()].reduce((a, b) => a + b, 0);
@@ -188,7 +192,7 @@ export function excessLp(input: PlannerInput, startsCovering: (t: number) => Arr
     }
     // The hard phase (see milp.ts solveMilp): the contracted power as a limit, no excess variable.
     if (site.hard) {
-      out.rows.push({ terms: vars.map((v) => `+ ${v.kw.toFixed(4)} ${v.name}`), rhs: `<= ${room.toFixed(4)}` });
+      out.rows.push({ terms: vars.map((v) => lpTerm(v.kw, v)), rhs: `<= ${room.toFixed(4)}` });
       return;
     }
     const xs: string[] = [];
@@ -198,13 +202,13 @@ export function excessLp(input: PlannerInput, startsCovering: (t: number) => Arr
       out.objective.push(`+ ${(q.eurPerKw * s.slopeEurPerKw).toFixed(6)} ${x}`);
       if (Number.isFinite(s.toKw)) out.bounds.push(` 0 <= ${x} <= ${(s.toKw - s.fromKw).toFixed(6)}`);
     });
-    out.rows.push({ terms: [...vars.map((v) => `+ ${v.kw.toFixed(4)} ${v.name}`), ...xs], rhs: `<= ${room.toFixed(4)}` });
+    out.rows.push({ terms: [...vars.map((v) => lpTerm(v.kw, v)), ...xs], rhs: `<= ${room.toFixed(4)}` });
     // Valid cuts that tighten the LP relaxation (a half-started run no longer makes half the excess of a whole one
     // minus the room): a process that alone passes the room makes at least (kW − room) of excess while it runs.
     for (const [proc, kw] of maxByProcess) {
       if (kw <= room + 1e-9) continue;
-      const mine = vars.filter((v) => v.name.split('_')[1] === proc);
-      out.rows.push({ terms: [...mine.map((v) => `+ ${Math.max(0, v.kw - room).toFixed(4)} ${v.name}`), ...xs], rhs: '<= 0' });
+      const mine = vars.filter((v) => processOf(v) === proc);
+      out.rows.push({ terms: [...mine.map((v) => lpTerm(Math.max(0, v.kw - room), v)), ...xs], rhs: '<= 0' });
     }
   });
   return out;

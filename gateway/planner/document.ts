@@ -91,6 +91,7 @@ export function planDocument(
     method: outcome.method,
     status: outcome.status,
     solve_ms: Math.round(outcome.solveMs),
+    mip_gap: outcome.method === 'milp-time-limit' && outcome.mipGap !== undefined && Number.isFinite(outcome.mipGap) ? Math.round(outcome.mipGap * 1e6) / 1e6 : null,
     fallback_reason: outcome.fallbackReason ?? null,
     infeasible: outcome.infeasible ?? [],
     kept_previous: meta.keptPrevious,

@@ -81,6 +81,11 @@ export interface PlannerInput {
   waitingSince?: Record<string, number[]>;
   timeLimitMs: number;
   /**
+   * The plan in force's runs not started yet, in this horizon's slots (the re-plan's MIP start when they still meet
+   * every constraint and do the same work, plan.ts startingPlan). Absent: the greedy plan is the start.
+   */
+  previousRuns?: PlannedRun[];
+  /**
    * Risk-aware planning (risk.ts), off when absent: the MILP minimises the cost at `priceEurMwh` plus `weight` ×
    * the CVaR at `alpha` of the placed runs' cost over the price `scenarios` (€/MWh per slot each), the mean cost
    * of the worst (1 − alpha) share of the scenarios.
@@ -125,8 +130,17 @@ export interface PlannedRun {
 }
 
 export interface SolveResult {
-  method: 'milp' | 'greedy';
+  /**
+   * `milp-time-limit`: HiGHS's best incumbent when its time limit stopped it (see `mipGap`); `previous-plan`: the
+   * plan in force (its runs not started), when HiGHS stopped before holding any solution and it is cheaper than
+   * the greedy plan.
+   */
+  method: 'milp' | 'milp-time-limit' | 'previous-plan' | 'greedy';
   status: string;
+  /** With `milp-time-limit`: HiGHS's relative gap between that incumbent and its dual bound (0.02 = 2 %). */
+  mipGap?: number;
+  /** The solver began from a given schedule (the plan in force or the greedy plan, as a MIP start). */
+  warmStart?: boolean;
   runs: PlannedRun[];
   solveMs: number;
   /** Present when the demand cannot be met: which constraint and why. */

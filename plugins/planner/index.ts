@@ -187,6 +187,16 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return { input, waitingIds };
   };
 
+  /** The plan in force's runs not started yet, in `input`'s slots: the solver's warm start (plan.ts startingPlan). */
+  const withPreviousRuns = (input: PlannerInput): PlannerInput => {
+    if (!current) return input;
+    const c = current;
+    const previousRuns = c.runs
+      .map((r) => ({ ...r, startSlot: Math.round((c.startMs + r.startSlot * c.resolutionMs - input.starts[0]!) / input.resolutionMs), slots: Math.round((r.slots * c.resolutionMs) / input.resolutionMs) }))
+      .filter((r) => r.startSlot >= 0 && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot));
+    return previousRuns.length ? { ...input, previousRuns } : input;
+  };
+
   /**
    * The plan and the fixed shift it is compared with, both priced by `totalCost` on the same input: the same runs
    * (fixed and to place), prices, tariff, cooling, holding and constraints, the shift being the only production
@@ -198,7 +208,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const built = await buildInput(cfg, now, hold);
     if ('refused' in built) return built;
     const { waitingIds } = built;
-    const { input, outcome: planned, carried } = await planKeepingDays(built.input);
+    const { input, outcome: planned, carried } = await planKeepingDays(withPreviousRuns(built.input));
     // New batches take ids after the kept ones (which have not started, so nextBatch does not count them yet).
     const firstFree = Math.max(nextBatch, ...(hold?.kept ?? []).map((r) => r.batch + 1));
     const number = (runs: PlannedRun[]) => assignBatchIds(input, runs, waitingIds, firstFree);

@@ -12,13 +12,6 @@ import { loadHourlyPrices } from '../../models/eval/datasets.js';
 import { buildPriceFeatures } from '../../gateway/inference/price-features.js';
 import { forecastPrices } from '../../gateway/inference/price-model.js';
 import { ModelRegistry, asNetwork } from '../../gateway/inference/registry.js';
-import { buildPlannerInput } from '../../gateway/planner/build.js';
-import { dayQuotas } from '../../gateway/planner/day-quotas.js';
-import { totalCost } from '../../gateway/planner/holding.js';
-import { planSchedule } from '../../gateway/planner/plan.js';
-import { withContract } from '../../gateway/planner/contract-terms.js';
-import { resolveContract } from '../../gateway/contract/contract.js';
-import type { PlannerInput } from '../../gateway/planner/types.js';
 import { projectPath } from '../../gateway/util/version.js';
 import { EventBus } from '../../gateway/core/event-bus.js';
 import { SystemClock } from '../../gateway/time/clock.js';
@@ -41,6 +34,7 @@ import { NODE_FLAGS } from '../../gateway/util/node-flags.js';
 import { idleBench, type IdleFigures } from './idle.js';
 import { brokerHop, fsyncFloor, loadavg, productionInstall } from './anchors.js';
 import { storeOpenBench } from './store-open.js';
+import { plannerBench, plannerReport } from './planner.js';
 
 /** Issue 24's figures, each with its floor or anchor, collected as the benches run and printed at the end. */
 const issue24: Array<[string, string, string]> = [];
@@ -250,53 +244,11 @@ async function inference(): Promise<void> {
   await store.close();
 }
 
-/**
- * The planner under a contract (issue #22): 3.0TD, Pc 150 kW in P1-P4 and 180 kW in P5-P6, a base load of 100 kW
- * from 08:00 to 20:00 local and 60 kW otherwise (a few kW of wobble per quarter-hour): the day leaves 50 kW for runs.
- */
-const benchContract = resolveContract({ tariff: '3.0TD', contractedKw: [150, 150, 150, 150, 180, 180], powerPriceEurKwYear: [19.7, 10.5, 4.3, 3.6, 2.3, 1.3], tollsAndChargesEurKwh: [0.029, 0.021, 0.011, 0.008, 0.004, 0.002], energy: { indexed: { marginEurMwh: 6 } } });
-const benchBase = (ms: number) => {
-  const h = (new Date(ms).getUTCHours() + 1) % 24;
-  return (h >= 8 && h < 20 ? 100 : 60) + ((ms / 900_000) % 3);
-};
-const underContract = (input: PlannerInput): PlannerInput => withContract(input, benchContract, benchBase, { timezone: 'Europe/Madrid', baseSource: 'bench profile' });
-
-async function planning(wrap: (input: PlannerInput) => PlannerInput = (i) => i, label = ''): Promise<void> {
-  const config = testConfig('http://127.0.0.1:9');
-  const start = Date.parse('2025-10-14T22:00:00Z');
-  const Q = 15 * 60_000;
-  const prices = loadHourlyPrices(join(FIXTURES, 'models/omie_es_2025-11.csv.gz'));
-  const series = [...prices.values()];
-  const milp: number[] = [];
-  const gaps: number[] = [];
-  const gapsEur: number[] = [];
-  const greedyMs: number[] = [];
-  let greedyInfeasible = 0;
-  const instances = Number(process.env.BENCH_PLANNER_INSTANCES ?? 10);
-  for (let day = 0; day < instances; day++) {
-    const starts = Array.from({ length: 192 }, (_, i) => start + i * Q);
-    const price = starts.map((_, i) => series[(day * 24 + Math.floor(i / 4)) % series.length]! + ((i % 4) - 1.5) * 2);
-    const { days, runsToPlace } = dayQuotas(starts, Q, 'Europe/Madrid', config.planner.processes, config.planner.order, () => 0);
-    const input = wrap(buildPlannerInput({ ...config.planner, timeLimitMs: 30_000 }, { starts, resolutionMs: Q, priceEurMwh: price, priceSource: starts.map(() => 'published'), outdoorC: starts.map(() => null), runsToPlace, dayQuotas: days }, 'Europe/Madrid'));
-    const t0 = performance.now();
-    const m = await planSchedule(input);
-    milp.push(performance.now() - t0);
-    const t1 = performance.now();
-    // The fallback as the gateway runs it (cheapest-start greedy, the earliest-start one when that finds no room).
-    const g = await planSchedule({ ...input, timeLimitMs: 0 });
-    greedyMs.push(performance.now() - t1);
-    if (g.infeasible) {
-      greedyInfeasible++;
-      continue;
-    }
-    // Both priced the same way: runs plus holding between steps (the MILP's own cost).
-    gaps.push((totalCost(input, g.runs).eur / m.costEur - 1) * 100);
-    gapsEur.push(totalCost(input, g.runs).eur - m.costEur);
-  }
-  console.log(`plan 48 h × 15 min × 4 processes (2 batches entering the line each local day: 4 runs per process)${label}, MILP on HiGHS WASM, ${instances} instances: p50 ${fmt(pct(milp, 50))} p99 ${fmt(pct(milp, 99))}`);
-  issue24.push(['plan 48 h × 15 min × 4 processes, MILP', `p50 ${fmt(pct(milp, 50))}, p99 ${fmt(pct(milp, 99))}; load ${loadavg()}`, '— (measured only here: milp.ts is another branch\'s)']);
-  issue24.push(['greedy fallback, cost gap to the MILP', `p50 ${pct(gaps, 50).toFixed(1)} %, max ${Math.max(...gaps).toFixed(1)} %`, 'HiGHS\'s best incumbent (another branch)']);
-  console.log(`greedy fallback: p50 ${fmt(pct(greedyMs, 50))}; no plan on ${greedyInfeasible} of ${instances}; cost gap to the MILP optimum p50 ${pct(gaps, 50).toFixed(1)} %, max ${Math.max(...gaps).toFixed(1)} % (in €: p50 ${pct(gapsEur, 50).toFixed(2)}, max ${Math.max(...gapsEur).toFixed(2)})`);
+/** The planner's figures (test/bench/planner.ts): without and with a contract (issue #22), each beside its anchor. */
+async function planning(contract = false): Promise<void> {
+  const { lines, rows } = plannerReport(await plannerBench(contract));
+  console.log(lines.join('\n'));
+  issue24.push(...rows);
 }
 
 async function coldStartAndIdle(): Promise<void> {
@@ -366,7 +318,9 @@ if (process.argv.includes('--scale')) {
 // `npm run bench -- --planner`: only the planner run (MILP and greedy fallback on 10 instances).
 if (process.argv.includes('--planner')) {
   if (!process.argv.includes('--contract-only')) await planning();
-  await planning(underContract, ' under a 3.0TD contract with base load (Pc per period, excess term)');
+  await planning(true);
+  console.log('\nissue 24, planner rows (this run):\n| figure | measured | floor or anchor |\n|---|---|---|');
+  for (const [figure, measured, floor] of issue24) console.log(`| ${figure} | ${measured} | ${floor} |`);
   process.exit(0);
 }
 // `npm run bench -- --opcua`: only the OPC UA start time and idle RSS, without and with a device.
@@ -403,7 +357,7 @@ await modbusPollAndReconnect();
 await inference();
 dailyRecalibration();
 await planning();
-await planning(underContract, ' under a 3.0TD contract with base load (Pc per period, excess term)');
+await planning(true);
 await coldStartAndIdle();
 await opcuaStartAndIdle();
 const idle: IdleFigures = await idleBench();
