@@ -133,7 +133,7 @@ async function ingestToPublish(iterations: number): Promise<void> {
     const c0 = process.cpuUsage();
     gcMs = 0;
     let ingestAt = 0;
-    await Promise.all([omie.ingestDay('2025-10-01').then(() => void (ingestAt = performance.now())), delivered]);
+    await Promise.all([omie.ingestDay(sameDay ? '2025-10-01' : day).then(() => void (ingestAt = performance.now())), delivered]);
     const run = trace.end(t0, ingestAt);
     if (i < 0) continue;
     runs.push(run);
