@@ -249,40 +249,69 @@ export class SeriesStore {
 
   /** Resolves only after LevelDB has the batch in its log (fsynced when `sync`): the acknowledgement callers rely on. */
   async write(series: string, unit: Unit, slots: readonly Slot[], options: WriteOptions): Promise<WriteResult> {
-    assertSeriesId(series);
-    for (const s of slots) {
-      if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.end <= s.start || !Number.isFinite(s.value)) {
-        throw new Error(`refusing to write ${series}: invalid slot ${JSON.stringify(s)}`);
-      }
-    }
-    return this.track(() => this.serialized(series, async () => {
-      const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
-      let removed = 0;
-      if (options.replaceRange && slots.length > 0) {
-        const from = Math.min(...slots.map((s) => s.start));
-        const to = Math.max(...slots.map((s) => s.end));
-        const keep = new Set(slots.map((s) => s.start));
-        // One native read of the whole range (`all()`), not one promise per key: the range is one day's slots; under the read guard.
-        for (const key of await this.guard.run(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }).all())) {
-          if (!keep.has(Number(key.slice(key.lastIndexOf('!') + 1)))) {
-            ops.push({ type: 'del', key });
-            removed++;
-          }
+    return (await this.writeMany([{ series, unit, slots }], options))[0]!;
+  }
+
+  /**
+   * Writes several series (e.g. the ES and PT prices of one day) as ONE LevelDB batch: all or none, one fsync, resolved
+   * only after LevelDB has it in its log (fsynced when `sync`), like `write`. The replaced-range reads of the series
+   * go out together. Returns one result per entry, in order. Throws before writing anything on an invalid id or slot.
+   */
+  async writeMany(entries: ReadonlyArray<{ series: string; unit: Unit; slots: readonly Slot[] }>, options: WriteOptions): Promise<WriteResult[]> {
+    for (const { series, slots } of entries) {
+      assertSeriesId(series);
+      for (const s of slots) {
+        if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.end <= s.start || !Number.isFinite(s.value)) {
+          throw new Error(`refusing to write ${series}: invalid slot ${JSON.stringify(s)}`);
         }
       }
-      for (const s of slots) {
-        const value: StoredValue = { e: s.end, v: s.value, s: options.source, f: options.fetchedAt };
-        ops.push({ type: 'put', key: slotKey(series, s.start), value });
-      }
-      const meta = this.metas.next(series, unit, slots, options.source, options.fetchedAt, Date.now());
-      // The latest slot was in the replaced range and is gone: status looks it up until the next write sets it again.
-      const last = meta.last;
-      if (removed > 0 && last && last.start >= Math.min(...slots.map((s) => s.start)) && last.start < Math.max(...slots.map((s) => s.end)) && !slots.some((s) => s.start === last.start)) delete meta.last;
-      ops.push({ type: 'put', key: metaKey(series), value: meta });
-      await this.db.batch(ops, { sync: this.sync });
-      this.metas.set(meta);
-      return { written: slots.length, removed };
+    }
+    const ids = [...new Set(entries.map((e) => e.series))].sort();
+    if (ids.length !== entries.length) throw new Error(`refusing to write: a series appears twice in one batch (${entries.map((e) => e.series).join(', ')})`);
+    // Each series' queue is held (in id order, so two batches never wait on each other) while its metadata is updated.
+    const inQueues = (i: number, work: () => Promise<WriteResult[]>): Promise<WriteResult[]> => (i === ids.length ? work() : this.serialized(ids[i]!, () => inQueues(i + 1, work)));
+    return this.track(() => inQueues(0, async () => {
+      const built = await Promise.all(entries.map((e) => this.opsFor(e.series, e.unit, e.slots, options)));
+      await this.db.batch(built.flatMap((b) => b.ops), { sync: this.sync });
+      for (const b of built) this.metas.set(b.meta);
+      return built.map((b, i) => ({ written: entries[i]!.slots.length, removed: b.removed }));
     }));
+  }
+
+  /** The batch operations of one series' write (with `replaceRange`, the stored keys inside the range not written are deleted) and its next metadata. */
+  private async opsFor(series: string, unit: Unit, slots: readonly Slot[], options: WriteOptions): Promise<{ ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }>; meta: SeriesMeta; removed: number }> {
+    const ops: Array<{ type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }> = [];
+    let removed = 0;
+    let from = Infinity;
+    let to = -Infinity;
+    for (const s of slots) {
+      if (s.start < from) from = s.start;
+      if (s.end > to) to = s.end;
+    }
+    // Nothing of this series is stored at or after `from` when its latest slot ever written starts before it (the next
+    // day's prices, written the day before): then the range holds no key to delete and is not read.
+    const last = this.metas.get(series)?.last;
+    const rangeEmpty = last !== undefined && last.start < from;
+    if (options.replaceRange && slots.length > 0 && !rangeEmpty) {
+      const keep = new Set(slots.map((s) => s.start));
+      // One native read of the whole range (`all()`), not one promise per key: the range is one day's slots; under the read guard.
+      for (const key of await this.guard.run(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }).all())) {
+        if (!keep.has(Number(key.slice(key.lastIndexOf('!') + 1)))) {
+          ops.push({ type: 'del', key });
+          removed++;
+        }
+      }
+    }
+    for (const s of slots) {
+      const value: StoredValue = { e: s.end, v: s.value, s: options.source, f: options.fetchedAt };
+      ops.push({ type: 'put', key: slotKey(series, s.start), value });
+    }
+    const meta = this.metas.next(series, unit, slots, options.source, options.fetchedAt, Date.now());
+    // The latest slot was in the replaced range and is gone: status looks it up until the next write sets it again.
+    const newLast = meta.last;
+    if (removed > 0 && newLast && newLast.start >= from && newLast.start < to && !slots.some((s) => s.start === newLast.start)) delete meta.last;
+    ops.push({ type: 'put', key: metaKey(series), value: meta });
+    return { ops, meta, removed };
   }
 
   /** Runs writes of one series one after the other, so its metadata (read, updated, written back) never loses an update. */

@@ -4,7 +4,7 @@ import { GatewayError, StoreError, errorCode, errorMessage, retryingLabel } from
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
 import type { Logger } from '../util/log.js';
 import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
-import type { Slot, Unit } from '../series/slots.js';
+import { findGaps, type Slot, type Unit } from '../series/slots.js';
 import { assertInsideDay } from './payload-checks.js';
 import type { SeriesStore } from '../series/store.js';
 import { addDays, localDate, localDayRange, localParts } from '../time/tz.js';
@@ -152,6 +152,15 @@ export class DaySource implements Plugin {
     return true;
   }
 
+  /** Every primary series is among `series` and its slots leave no gap in the local day. */
+  private coversDay(date: string, series: DaySeries[]): boolean {
+    const { start, end } = localDayRange(date, this.options.timezone);
+    return this.options.primarySeries.every((id) => {
+      const s = series.find((x) => x.id === id);
+      return s !== undefined && findGaps([...s.slots].sort((a, b) => a.start - b.start), start, end).length === 0;
+    });
+  }
+
   async poll(): Promise<JobRunResult> {
     const parts: string[] = [];
     let failure: unknown;
@@ -234,10 +243,11 @@ export class DaySource implements Plugin {
       return `not stored: wall clock not trusted (${untrusted})`;
     }
     const counts: string[] = [];
+    const written = result.series.filter((s) => s.slots.length);
     try {
-      for (const s of result.series) {
-        if (!s.slots.length) continue;
-        await this.deps.store.write(s.id, s.unit, s.slots, { source: this.name, fetchedAt: now, replaceRange: true });
+      // The day's series in one batch: stored all or none, one fsync (the ES and PT prices of a day are one answer).
+      if (written.length) await this.deps.store.writeMany(written.map((s) => ({ series: s.id, unit: s.unit, slots: s.slots })), { source: this.name, fetchedAt: now, replaceRange: true });
+      for (const s of written) {
         const from = s.slots[0]!.start;
         const to = s.slots[s.slots.length - 1]!.end;
         this.deps.bus.emit('series.updated', { series: s.id, source: this.name, from, to, count: s.slots.length, fetchedAt: now });
@@ -256,7 +266,8 @@ export class DaySource implements Plugin {
       this.recordFailure(date, error);
       throw error;
     }
-    const complete = await this.isComplete(date);
+    // The slots just written cover the day: complete without reading it back; otherwise the store says (other writes may fill it).
+    const complete = this.coversDay(date, written) || (await this.isComplete(date));
     this.setDay(date, complete ? 'complete' : 'partial', stored);
     this.tracker.set('ok', `last fetch ${date}: ${stored}`);
     this.deps.bus.emit('source.status', { source: this.name, state: 'ok', message: `fetched ${date}` });
