@@ -77,7 +77,7 @@ type DocRun = PlanDocumentPayload['runs'][number];
 /**
  * The plan document's runs with the interruptions shown: each cut run in the horizon gets its interrupted piece
  * (`interrupted: true`, ending at the stop; priced, like every run, for its part in the horizon) and its
- * continuation is marked `resumes`. Time order kept.
+ * continuation is marked `resumes` (a run cut as it was to start shows no piece). Time order kept.
  */
 export function withInterruptions(runs: DocRun[], started: readonly StartedRun[], input: PlannerInput, meta: { timezone: string; lineOf: (process: string) => string; kwOf: (process: string) => number }): DocRun[] {
   const first = input.starts[0]!;
@@ -87,6 +87,8 @@ export function withInterruptions(runs: DocRun[], started: readonly StartedRun[]
     const c = r.cut;
     const i = out.findIndex((x) => x.process === r.process && x.batch === r.batch && Date.parse(x.start) === c.resume);
     if (i >= 0) out[i] = { ...out[i]!, resumes: c.full ? 'full' : 'remainder' };
+    // A run cut at the moment it was to start has no piece to show (it is run again whole all the same).
+    if (c.at <= c.from) continue;
     let eur = 0;
     input.starts.forEach((s, t) => {
       const overlap = Math.min(s + input.resolutionMs, c.at) - Math.max(s, c.from);
