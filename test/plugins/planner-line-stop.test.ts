@@ -152,7 +152,9 @@ describe('a line stop interrupts the run the line runs (planner on a fake clock,
       { name: 'conching', kw: 48, minutes: 300, batchesPerDay: 2, uninterrupted: true, minGapMinutes: 0, line: 'conching', maxWaitMinutes: 240, holdKw: 4 },
       { name: 'tempering', kw: 36, minutes: 120, batchesPerDay: 2, uninterrupted: true, minGapMinutes: 0, maxPlantTempC: 24, line: 'tempering', maxWaitMinutes: 240, holdKw: 4 },
     ];
-    const { ctx, planner, send } = await livePlanner(0, processes);
+    const live = await livePlanner(0, processes);
+    const { ctx, send } = live;
+    let { planner } = live;
     contexts.push(ctx);
     const running = await untilRunning(ctx, planner, 'refining');
     const now = ctx.clock.now();
@@ -164,10 +166,25 @@ describe('a line stop interrupts the run the line runs (planner on a fake clock,
     expect(again.resumes).toBe('remainder');
     expect(Date.parse(again.start)).toBe(now + 3 * H);
     expect(Date.parse(again.end) - Date.parse(again.start)).toBe(left);
+    // A restart keeps the interruption (LevelDB): the planner after it plans the same continuation, once.
+    await planner.stop();
+    const restarted = createPlanner(ctx);
+    await restarted.start();
+    await restarted.jobs!.planning!();
+    const afterRestart = restarted.current()!;
+    expect(afterRestart.runs.filter((r) => r.process === 'refining' && r.batch === running.batch).map((r) => [r.start, r.end, r.interrupted ?? false])).toEqual([
+      [running.start, new Date(now).toISOString().replace('.000Z', 'Z'), true],
+      [again.start, again.end, false],
+    ]);
+    await restarted.stop();
+    planner = createPlanner(ctx);
+    await planner.start();
+    await planner.jobs!.planning!();
     // The operator resumes the line after an hour: the step runs again from then.
     await ctx.clock.advance(H);
+    const stopped = planner.current()!.plan_id;
     send('refining', { command: 'resume' });
-    const resumed = await nextPlan(planner, doc.plan_id);
+    const resumed = await nextPlan(planner, stopped);
     const moved = resumed.runs.find((r) => r.process === 'refining' && r.batch === running.batch && !r.interrupted)!;
     expect(Date.parse(moved.start)).toBe(ctx.clock.now());
     expect(lineStateAt(resumed, 'refining', ctx.clock.now(), kwOf)).toMatchObject({ command: 'run', batch: running.batch });
