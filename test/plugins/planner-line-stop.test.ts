@@ -233,4 +233,35 @@ describe('the PLC of a stopped line (real Modbus TCP server, planner on a fake c
       await planner.stop();
     }
   }, 300_000);
+  it('goes back to the plan after the stop ends: the step runs again from the first slot after until', async () => {
+    const { ctx, planner, send } = await livePlanner(0);
+    contexts.push(ctx);
+    const running = await untilRunning(ctx, planner, 'conching');
+    const plc = new FakePlc(await freePort());
+    await plc.start();
+    const registers = { command: 100, powerSetpoint: 101, validUntil: 102, heartbeat: 104, batch: 105 };
+    const lineCfg = testConfig('http://127.0.0.1:9', { lines: [{ line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: 100, timeoutMs: 1000, maxBackoffMs: 400, registers }] }).lines;
+    const lines = createModbusLines({ ...ctx, config: { ...ctx.config, lines: lineCfg } });
+    await lines.start();
+    try {
+      ctx.bus.emit('plan.updated', { version: planner.current()!.version, planId: planner.current()!.plan_id, doc: planner.current()! });
+      await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 30_000 });
+      const until = ctx.clock.now() + H;
+      const plan = planner.current()!.plan_id;
+      send('conching', { command: 'stop', until: new Date(until).toISOString() });
+      await nextPlan(planner, plan);
+      await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(0), { timeout: 30_000 });
+      // The PLC is told how long the idle holds: until the stop ends (seconds, uint32 over two registers).
+      expect(plc.holding.get(registers.validUntil)! * 65536 + plc.holding.get(registers.validUntil + 1)!).toBe(Math.floor(until / 1000));
+      // The stop ends (the gateway's clock passes until; the planning job runs as it does every 30 minutes).
+      await ctx.clock.advanceTo(Math.ceil(until / H) * H);
+      await planner.jobs!.planning!();
+      await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 30_000 });
+      expect(plc.holding.get(registers.batch)! * 65536 + plc.holding.get(registers.batch + 1)!).toBe(running.batch);
+    } finally {
+      await lines.stop();
+      await plc.stop();
+      await planner.stop();
+    }
+  }, 300_000);
 });
