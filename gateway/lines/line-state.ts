@@ -20,10 +20,25 @@ export interface GuardShift {
   shiftMs: number;
 }
 
-/** What line `line` should do at `now` according to the plan (idle when the plan has nothing for it). */
+/**
+ * The end (UTC ms) of the operator's stop of `line` in force at `now` according to the plan document's `overrides`
+ * (taken at or before `now`, `until` after it), or null when the line is not stopped.
+ */
+export function lineStoppedUntil(doc: PlanDocumentPayload | null, line: string, now: number): number | null {
+  const stops = (doc?.overrides ?? []).filter((o) => o.line === line && o.command === 'stop' && Date.parse(o.at) <= now && Date.parse(o.until) > now);
+  return stops.length ? Math.max(...stops.map((o) => Date.parse(o.until))) : null;
+}
+
+/**
+ * What line `line` should do at `now` according to the plan (idle when the plan has nothing for it). A line under an
+ * operator's stop (the document's `overrides`) is idle until the stop ends, whatever its runs say: the safety layer
+ * that does not depend on the planner having cut the running run (README "Line stops").
+ */
 export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: number, kwOf: (process: string) => number): LineState {
   const fallbackUntil = now + 15 * 60_000;
   if (!doc) return { command: 'idle', powerKw: 0, validUntil: fallbackUntil, batch: null };
+  const stoppedUntil = lineStoppedUntil(doc, line, now);
+  if (stoppedUntil !== null) return { command: 'idle', powerKw: 0, validUntil: stoppedUntil, batch: null };
   const hour = doc.hours.find((h) => Date.parse(h.start) <= now && Date.parse(h.start) + 3_600_000 > now);
   const runs = doc.runs.filter((r) => r.line === line).map((r) => ({ ...r, s: Date.parse(r.start), e: Date.parse(r.end) }));
   const running = runs.find((r) => r.s <= now && r.e > now);

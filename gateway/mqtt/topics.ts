@@ -30,8 +30,13 @@ export interface PlanDocumentPayload {
    * tempering), in every re-plan and after a restart. `waited_min`: how long the batch waits before this step
    * after its previous step ended (null for the step that enters the line, or a batch waiting since before the
    * plan's history); `max_wait_min`: the holding limit of this step (null: none).
+   *
+   * `interrupted`: the run was running when an operator's line stop (`lines/<line>/set`) took effect; it ends at the
+   * stop, `interrupted_reason` says which, and the batch's step runs again after the stop (same batch id) as a run
+   * with `resumes: 'remainder'` (the remaining duration) or `'full'` (the step again in full: an `uninterrupted`
+   * process, README "Line stops"). Absent on ordinary runs.
    */
-  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null }>;
+  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null; interrupted?: boolean; interrupted_reason?: string; resumes?: 'remainder' | 'full' }>;
   hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; running: string[]; cost_eur: number; recommendation: string; urgency: string; model_recommendation: string | null }>;
   /** The waits between steps longer than their limit, in words (empty when every limit holds). */
   holding_breaches: string[];
@@ -57,6 +62,12 @@ export interface PlanDocumentPayload {
    * Absent from previews.
    */
   stability?: { frozen_until: string | null; released: string | null; moves_today: number; max_moves_per_day: number; moves: Array<{ at: string; day: string; batch: number; steps: Array<{ process: string; from: string; to: string | null }>; reason: string; forced: boolean; plan_id: string }> };
+  /**
+   * The operators' line overrides in force when the plan was made or last changed (`lines/<line>/set`): a line under
+   * a `stop` until `until` (UTC ISO) runs nothing whatever its runs say (gateway/lines/line-state.ts `lineStateAt`,
+   * the second safety layer for the PLC writers and Sparkplug). Absent in previews and older plans.
+   */
+  overrides?: Array<{ line: string; command: 'stop' | 'resume'; at: string; until: string }>;
 }
 
 /**

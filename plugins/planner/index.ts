@@ -8,6 +8,7 @@ import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway
 import { assignBatchIds } from '../../gateway/planner/batch-ids.js';
 import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
 import { contractInput } from './contract-input.js';
+import { interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -45,12 +46,6 @@ export interface PlannerPlugin extends Plugin {
   lines(): Array<{ line: string; process: string; batches_per_day: number; command: (PlanDocumentPayload['runs'][number] & { state: 'running' | 'next' }) | null; ack: unknown; override: Override | null }>;
 }
 
-interface StartedRun {
-  process: string;
-  batch: number;
-  start: number;
-  end: number;
-}
 
 /** What a re-plan keeps of the plan in force (frozen.ts): the runs, fixed, and per process no new start before. */
 interface Hold {
@@ -80,7 +75,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const startedRuns = (now: number): StartedRun[] => {
     for (const r of current?.runs ?? []) {
       const start = current!.startMs + r.startSlot * current!.resolutionMs;
-      if (start > now || started.some((x) => x.process === r.process && x.start === start)) continue;
+      // A cut run's continuation (interruptions.ts) is the same started run, not a new one.
+      if (start > now || started.some((x) => x.process === r.process && (x.start === start || (x.cut && x.batch === r.batch)))) continue;
       started.push({ process: r.process, batch: r.batch, start, end: start + r.slots * current!.resolutionMs });
       nextBatch = Math.max(nextBatch, r.batch + 1);
     }
@@ -88,6 +84,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return started;
   };
   const lineOf = (process: string) => planCfg.processes.find((p) => p.name === process)?.line ?? process;
+  /** The end of the operator's stop of `line` in force at `now` (UTC ms), or null. */
+  const stoppedUntil = (line: string, now: number): number | null => {
+    const o = overrides.get(line);
+    return o && o.command === 'stop' && o.at <= now && o.until > now ? o.until : null;
+  };
   const outputs = outputModeOf(ctx);
   /** The plans published last (newest last): an acknowledgement must name one of them. */
   let recentPlanIds: string[] = [];
@@ -100,6 +101,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   let release: { reason: string; processes: Set<string> } | null = null;
   /** The plan in force's runs in absolute time (fixed ones it kept included). */
   const timedRuns = (): TimedRun[] => (current?.runs ?? []).map((r) => ({ process: r.process, batch: r.batch, start: current!.startMs + r.startSlot * current!.resolutionMs, end: current!.startMs + (r.startSlot + r.slots) * current!.resolutionMs }));
+
+  /** The overrides in force at `now` (until after it), as the plan document carries them (lineStateAt's safety layer). */
+  const overridesAt = (now: number): NonNullable<PlanDocumentPayload['overrides']> =>
+    [...overrides.values()].filter((o) => o.until > now).map((o) => ({ line: o.line, command: o.command, at: formatUtcIso(o.at), until: formatUtcIso(o.until) }));
 
   const alert = async (code: string, level: Alert['level'], message: string): Promise<void> => {
     ctx.bus.emit('alert', { code, level, message, at: ctx.clock.now() });
@@ -138,12 +143,14 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
     const first = starts[0]!;
     // The runs the re-plan keeps (frozen.ts) count like started ones: fixed, and done from the day's quota.
-    const kept = (hold?.kept ?? []).filter((r) => r.end <= first + starts.length * resolutionMs);
     const startedOnly = startedRuns(now);
+    // A run a line stop cut runs again as soon as its line may (interruptions.ts): placed on this grid, fixed.
+    placeContinuations(startedOnly, now, resolutionMs, (process) => stoppedUntil(lineOf(process), now));
+    const kept = (hold?.kept ?? []).filter((r) => r.end <= first + starts.length * resolutionMs && !startedOnly.some((x) => x.cut && x.process === r.process && x.batch === r.batch));
     const history = [...startedOnly, ...kept];
     const fixedRuns: PlannedRun[] = history
       .filter((r) => r.end > first)
-      .map((r) => ({ process: r.process, batch: r.batch, startSlot: Math.round((r.start - first) / resolutionMs), slots: Math.round((r.end - r.start) / resolutionMs) }));
+      .map((r) => ({ process: r.process, batch: r.batch, startSlot: Math.round((physicalStart(r) - first) / resolutionMs), slots: Math.round((r.end - physicalStart(r)) / resolutionMs) }));
     const today = localDate(now, tz);
     // The work as the free re-plan sees it (the started runs only); a kept run is one of its day's runs and of the
     // horizon's, not one more (a day whose quota the kept runs already fill gets none).
@@ -252,9 +259,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const now = ctx.clock.now();
     for (const p of planCfg.processes) {
       const mine = [...input.fixedRuns, ...runs].filter((r) => r.process === p.name).map((r) => ({ ...r, s: input.starts[0]! + r.startSlot * input.resolutionMs, e: input.starts[0]! + (r.startSlot + r.slots) * input.resolutionMs })).sort((a, b) => a.s - b.s);
-      const running = mine.find((r) => r.s <= now && r.e > now);
+      // A line under an operator's stop runs nothing until it ends, whatever the runs say (README "Line stops").
+      const stop = [...overrides.values()].find((o) => o.line === p.line && o.command === 'stop' && o.at <= now && o.until > now);
+      const running = stop ? undefined : mine.find((r) => r.s <= now && r.e > now);
       const next = mine.find((r) => r.s > now);
-      const until = running?.e ?? next?.s ?? input.starts[0]! + input.starts.length * input.resolutionMs;
+      const until = stop ? stop.until : (running?.e ?? next?.s ?? input.starts[0]! + input.starts.length * input.resolutionMs);
       const command = {
         v: PAYLOAD_VERSION,
         plan_id: doc.plan_id,
@@ -462,9 +471,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const doc: PlanDocumentPayload = {
       ...planned,
       // In time order (the kept runs are fixed ones, which the document lists first otherwise).
-      runs: [...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)),
+      runs: withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 }),
       ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
       ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
+      ...(overridesAt(now).length ? { overrides: overridesAt(now) } : {}),
       stability: {
         frozen_until: hold && frozenMs > 0 ? formatUtcIso(now + frozenMs) : null,
         released: released?.reason ?? holdFailed,
@@ -555,7 +565,23 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
           // A line stop or resume releases the frozen window for the re-plan it causes (frozen.ts).
           release = { reason: `line ${line}: ${body.command} (override)`, processes: new Set() };
           ctx.store.setValue('planner.overrides', [...overrides.values()]).catch((e: unknown) => tracker.set('degraded', `override not saved: ${errorMessage(e)}`, 'store_failed'));
-          void serially(() => plan()).catch(() => undefined);
+          // At once, before the re-plan (which may take the solver's time limit): the plan in force carries the
+          // override, so the line writers and Sparkplug (lineStateAt) stop the line now (README "Line stops").
+          if (current) {
+            const { overrides: _, ...rest } = current.doc;
+            const active = overridesAt(ctx.clock.now());
+            current = { ...current, doc: { ...rest, ...(active.length ? { overrides: active } : {}) } };
+            ctx.bus.emit('plan.updated', { version: current.doc.version, planId: current.doc.plan_id, doc: current.doc });
+          }
+          // The run the line runs now ends at the stop; its step runs again after it (interruptions.ts).
+          const o = overrides.get(line)!;
+          void serially(() => {
+            if (o.command === 'stop') {
+              const cut = interruptRuns(startedRuns(o.at), line, o.at, o.until, planCfg.processes);
+              if (cut.length) ctx.log.warn({ line, runs: cut.map((r) => `${r.process} #${r.batch}`) }, 'line stop: running run interrupted');
+            }
+            return plan();
+          }).catch(() => undefined);
         } else refuse(`"command" must be ack, stop or resume (got ${JSON.stringify(body.command ?? null)})`);
       });
       // The quarter-hour guard moved a run of the plan: the next re-plan may move that line's frozen runs (frozen.ts).

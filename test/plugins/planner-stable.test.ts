@@ -53,7 +53,8 @@ function checker() {
       const batches = new Set<number>();
       for (const r of previous.runs) {
         if (Date.parse(r.start) <= now) continue;
-        const next = doc.runs.find((x) => key(x) === key(r));
+        // The step of the batch as planned: an interrupted piece (a line stop, README "Line stops") is not it.
+        const next = doc.runs.find((x) => key(x) === key(r) && !x.interrupted);
         if (!next || next.start !== r.start) batches.add(r.batch);
       }
       const day = localDate(now, TZ);
