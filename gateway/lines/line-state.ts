@@ -43,7 +43,8 @@ export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: 
   const runs = doc.runs.filter((r) => r.line === line).map((r) => ({ ...r, s: Date.parse(r.start), e: Date.parse(r.end) }));
   const running = runs.find((r) => r.s <= now && r.e > now);
   const next = runs.filter((r) => r.s > now).sort((a, b) => a.s - b.s)[0];
-  if (hour?.recommendation === 'Halt' && !running) return { command: 'halt', powerKw: 0, validUntil: Math.min(fallbackUntil * 4, next?.s ?? Infinity), batch: null };
+  // Halt holds to the end of the halting hour (or the next run, if sooner); rewritten every watchdog period meanwhile.
+  if (hour?.recommendation === 'Halt' && !running) return { command: 'halt', powerKw: 0, validUntil: Math.min(Date.parse(hour.start) + 3_600_000, next?.s ?? Infinity), batch: null };
   if (running) return { command: 'run', powerKw: kwOf(running.process), validUntil: running.e, batch: running.batch };
   return { command: 'idle', powerKw: 0, validUntil: next?.s ?? Date.parse(doc.horizon.end), batch: null };
 }

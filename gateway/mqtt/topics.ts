@@ -228,7 +228,8 @@ export interface Payloads {
     process: string;
     at: string;
     /** `batch`: the plant-unique batch id of the run (see the plan document's runs). */
-    now: { command: 'run' | 'idle'; power_kw: number; batch: number | null; until: string };
+    /** The line state every output writes (gateway/lines/line-state.ts): `halt` in a Halt hour (ambient limit) with no run going on. */
+    now: { command: 'run' | 'idle' | 'halt'; power_kw: number; batch: number | null; until: string };
     next: { command: 'run' | 'idle'; start: string; end: string; batch: number | null } | null;
     valid_until: string;
   };

@@ -22,6 +22,7 @@ import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
+import { lineStateAt, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, HOUR_MS, addDays, formatUtcIso, localDate } from '../../gateway/time/tz.js';
@@ -66,6 +67,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   let current: { doc: PlanDocumentPayload; runs: PlannedRun[]; startMs: number; resolutionMs: number } | null = null;
   let version = 0;
   const overrides = new Map<string, Override>();
+  /** The quarter-hour guard's deferred run starts in force (`power.guard`): the line commands apply them, as the PLC lines do. */
+  let guardShifts: GuardShift[] = [];
   const acks = new Map<string, unknown>();
   /** Runs that have started (from every plan so far), for today's quota, the batch order and the machines in use; two days kept. */
   let started: StartedRun[] = [];
@@ -252,32 +255,38 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return { low: input.starts.map((t) => at(low, t)), high: input.starts.map((t) => at(high, t)) };
   };
 
-  const publish = async (doc: PlanDocumentPayload, input: PlannerInput, runs: PlannedRun[]): Promise<void> => {
-    // Known before anything names it: a PLC may acknowledge a line command before the rest of the plan is out.
-    recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);
-    await ctx.mqtt.publish(topics.plan, doc, { retain: true });
-    const now = ctx.clock.now();
+  /**
+   * One retained `lines/<line>/command` per line, from the same line state every other output writes
+   * (gateway/lines/line-state.ts `lineStateAt`: the plan, the operator's stops in `doc.overrides`, Halt hours) with
+   * the quarter-hour guard's deferrals applied, so MQTT, Sparkplug and the PLCs (Modbus, OPC UA) never disagree.
+   */
+  const publishLineCommands = async (doc: PlanDocumentPayload, now: number): Promise<void> => {
+    const shifted = withGuardShifts(doc, guardShifts)!;
     for (const p of planCfg.processes) {
-      const mine = [...input.fixedRuns, ...runs].filter((r) => r.process === p.name).map((r) => ({ ...r, s: input.starts[0]! + r.startSlot * input.resolutionMs, e: input.starts[0]! + (r.startSlot + r.slots) * input.resolutionMs })).sort((a, b) => a.s - b.s);
-      // A line under an operator's stop runs nothing until it ends, whatever the runs say (README "Line stops").
-      const stop = [...overrides.values()].find((o) => o.line === p.line && o.command === 'stop' && o.at <= now && o.until > now);
-      const running = stop ? undefined : mine.find((r) => r.s <= now && r.e > now);
-      const next = mine.find((r) => r.s > now);
-      const until = stop ? stop.until : (running?.e ?? next?.s ?? input.starts[0]! + input.starts.length * input.resolutionMs);
+      const state = lineStateAt(shifted, p.line, now, () => p.kw);
+      const next = shifted.runs.filter((r) => r.line === p.line && Date.parse(r.start) > now).sort((a, b) => Date.parse(a.start) - Date.parse(b.start))[0];
       const command = {
         v: PAYLOAD_VERSION,
         plan_id: doc.plan_id,
         line: p.line,
         process: p.name,
         at: formatUtcIso(now),
-        now: { command: running ? ('run' as const) : ('idle' as const), power_kw: running ? p.kw : 0, batch: running?.batch ?? null, until: formatUtcIso(until) },
-        next: next ? { command: 'run' as const, start: formatUtcIso(next.s), end: formatUtcIso(next.e), batch: next.batch } : null,
-        valid_until: formatUtcIso(Math.min(until, now + 2 * HOUR_MS)),
+        now: { command: state.command, power_kw: state.powerKw, batch: state.batch, until: formatUtcIso(state.validUntil) },
+        next: next ? { command: 'run' as const, start: next.start, end: next.end, batch: next.batch } : null,
+        valid_until: formatUtcIso(Math.min(state.validUntil, now + 2 * HOUR_MS)),
       };
       // The write-nothing mode: the line command a PLC would act on is shown (outputs/dry-run, the API), not sent.
       if (outputs.dryRunFor(p.line)) outputs.wouldWrite('mqtt', topics.lineCommand(p.line), `${command.now.command} ${command.now.power_kw} kW until ${command.now.until}`, command, p.line);
       else await ctx.mqtt.publish(topics.lineCommand(p.line), command, { retain: true });
     }
+  };
+
+  const publish = async (doc: PlanDocumentPayload): Promise<void> => {
+    // Known before anything names it: a PLC may acknowledge a line command before the rest of the plan is out.
+    recentPlanIds = [...recentPlanIds.filter((id) => id !== doc.plan_id), doc.plan_id].slice(-RECENT_PLANS);
+    await ctx.mqtt.publish(topics.plan, doc, { retain: true });
+    const now = ctx.clock.now();
+    await publishLineCommands(doc, now);
     // The one recommendation (gateway/planner/recommendation.ts): the plan's class for this hour, the model's beside it as an input.
     const rec = planRecommendationAt(doc, now);
     if (rec) {
@@ -486,7 +495,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     // The plan in force holds the runs it kept (fixed, not started) as well as the ones it placed.
     const keptRuns = input.fixedRuns.filter((r) => input.starts[0]! + r.startSlot * input.resolutionMs > now);
     current = { doc, runs: [...keptRuns, ...outcome.runs], startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
-    await publish(doc, input, outcome.runs);
+    await publish(doc);
     await alertsFor(doc, input);
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
@@ -586,6 +595,12 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       });
       // The quarter-hour guard moved a run of the plan: the next re-plan may move that line's frozen runs (frozen.ts).
       ctx.bus.on('power.guard', 'planner', (e) => {
+        // The line commands follow the guard's deferrals at once (each event carries the whole set in force).
+        const key = (x: GuardShift[]) => JSON.stringify(x.map((g) => [g.line, g.runStart, g.shiftMs]));
+        if (key(e.shifts) !== key(guardShifts)) {
+          guardShifts = e.shifts;
+          if (current) void publishLineCommands(current.doc, ctx.clock.now()).catch((err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'line commands not republished after a guard deferral'));
+        }
         const lines = [...new Set(e.shifts.map((x) => x.line))];
         const processes = planCfg.processes.filter((p) => lines.includes(p.line)).map((p) => p.name);
         if (!processes.length) return;

@@ -52,6 +52,23 @@ describe('planner through the whole gateway', () => {
     await sub.client.endAsync();
   });
 
+  it('a quarter-hour guard deferral republishes the line command with the deferred start, as the PLC lines write it', async () => {
+    const plan = await (await fetch(`${http}/api/plan`)).json();
+    const now = gw.clock.now();
+    const next = plan.runs.filter((r: { line: string; start: string }) => r.line === 'tempering' && Date.parse(r.start) > now).sort((a: { start: string }, b: { start: string }) => Date.parse(a.start) - Date.parse(b.start))[0];
+    expect(next).toBeTruthy();
+    const sub = await subscriber(mqttUrl, 'choco-edge/lines/tempering/command');
+    const shiftMs = 30 * 60_000;
+    gw.bus.emit('power.guard', { shifts: [{ line: 'tempering', runStart: Date.parse(next.start), shiftMs, reason: 'test: P1 limit' }], loadsOff: [], projectedKw: 470, limitKw: 450, period: 1, at: now });
+    const deferred = new Date(Date.parse(next.start) + shiftMs).toISOString().replace('.000Z', 'Z');
+    const cmd = await sub.waitFor('choco-edge/lines/tempering/command', (p) => p.next?.start === deferred);
+    expect(cmd).toMatchObject({ line: 'tempering', plan_id: plan.plan_id, next: { command: 'run', start: deferred, batch: next.batch } });
+    // Lifted: the planned start again.
+    gw.bus.emit('power.guard', { shifts: [], loadsOff: [], projectedKw: 300, limitKw: 450, period: 1, at: now });
+    await sub.waitFor('choco-edge/lines/tempering/command', (p) => p.next?.start === next.start);
+    await sub.client.endAsync();
+  });
+
   it('keeps the plan when re-planning gains nothing, and previews a quota change without applying it', async () => {
     const before = await (await fetch(`${http}/api/plan`)).json();
     await gw.scheduler.trigger('planning');

@@ -10,6 +10,7 @@ import { silent, testConfig } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
 import { lineRun, planDocument } from '../helpers/plan-document.js';
+import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 
 const H = 3_600_000;
 
@@ -23,6 +24,18 @@ describe('line commands from the plan', () => {
     expect(lineStateAt(doc(now), 'conching', now, kw)).toEqual({ command: 'run', powerKw: 48, validUntil: now + 4 * H, batch: 70_001 });
     expect(lineStateAt(doc(now), 'tempering', now, kw)).toEqual({ command: 'idle', powerKw: 0, validUntil: now + 5 * H, batch: null });
     expect(lineStateAt(null, 'conching', now, kw).command).toBe('idle');
+  });
+
+  it('says halt in a Halt hour until that hour ends (a Unix time a PLC register can hold), or the next run if sooner', () => {
+    const now = Date.parse('2025-07-02T13:20:00Z');
+    const hourStart = Date.parse('2025-07-02T13:00:00Z');
+    const halting = (runs: ReturnType<typeof lineRun>[]) => ({ ...planDocument(now, runs), hours: [{ start: '2025-07-02T13:00:00Z', recommendation: 'Halt' }] }) as unknown as PlanDocumentPayload;
+    const kw = () => 36;
+    const alone = lineStateAt(halting([]), 'tempering', now, kw);
+    expect(alone).toMatchObject({ command: 'halt', powerKw: 0, validUntil: hourStart + H });
+    // It once said min((now + 15 min) × 4, …): a time in the year 2200+, beyond the uint32 seconds of the register pair.
+    expect(Math.floor(alone.validUntil / 1000)).toBeLessThan(2 ** 32);
+    expect(lineStateAt(halting([lineRun('tempering', now + 20 * 60_000, now + 2 * H, 36)]), 'tempering', now, kw).validUntil).toBe(now + 20 * 60_000);
   });
 });
 
