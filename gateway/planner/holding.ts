@@ -25,6 +25,19 @@ export function holdEurPerSlot(input: PlannerInput, process: string): number[] {
   return input.starts.map((_, t) => kw * hours * unitPrice(input, t));
 }
 
+/**
+ * The holding cost from slot t to the horizon's end of one batch waiting for `process` (€), t = 0…T (T: 0): a run
+ * of the step before ending at e adds `[e]`, a run of `process` starting at u takes back `[u]`, which is how the
+ * MILP's objective and the local search price the holding linearly (milp.ts, local-search.ts).
+ */
+export function holdSuffixEur(input: PlannerInput, process: string): number[] {
+  const c = holdEurPerSlot(input, process);
+  const T = input.starts.length;
+  const suffix = new Array<number>(T + 1).fill(0);
+  for (let t = T - 1; t >= 0; t--) suffix[t] = suffix[t + 1]! + c[t]!;
+  return suffix;
+}
+
 /** One batch's wait for `process`: slots [fromSlot, toSlot); `open` when it still waits at the horizon's end. */
 export interface Held {
   process: string;

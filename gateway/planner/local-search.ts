@@ -1,6 +1,6 @@
 import { siteExcess } from './contract-terms.js';
 import { coolingKw, slotCost, violations } from './cost.js';
-import { heldIntervals, holdEurPerSlot, holdLimitSlots, holdingBreaches, totalCost } from './holding.js';
+import { heldIntervals, holdSuffixEur, holdLimitSlots, holdingBreaches, totalCost } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, runSlots } from './milp.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 
@@ -197,9 +197,7 @@ function startCosts(input: PlannerInput): Map<string, number[]> {
   for (let i = 1; i < input.order.length; i++) {
     const a = input.order[i - 1]!;
     const b = input.order[i]!;
-    const c = holdEurPerSlot(input, b);
-    const suffix = new Array<number>(T + 1).fill(0);
-    for (let t = T - 1; t >= 0; t--) suffix[t] = suffix[t + 1]! + c[t]!;
+    const suffix = holdSuffixEur(input, b);
     const La = runSlots(input, a);
     out.set(a, out.get(a)!.map((e, u) => e + suffix[Math.min(T, u + La)]!));
     out.set(b, out.get(b)!.map((e, u) => e - suffix[u]!));

@@ -1,7 +1,7 @@
 import type { Highs } from 'highs';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { excessLp } from './contract-terms.js';
-import { holdEurPerSlot, holdLimitSlots } from './holding.js';
+import { holdSuffixEur, holdLimitSlots } from './holding.js';
 import { cvarLp } from './risk.js';
 import { moveBudgetLp } from './move-budget.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
@@ -141,9 +141,7 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
     for (let i = 1; i < input.order.length; i++) {
       const a = input.order[i - 1]!;
       const b = input.order[i]!;
-      const c = holdEurPerSlot(input, b);
-      const suffix = new Array<number>(T + 1).fill(0);
-      for (let t = T - 1; t >= 0; t--) suffix[t] = suffix[t + 1]! + c[t]!;
+      const suffix = holdSuffixEur(input, b);
       const La = runSlots(input, a);
       for (const u of byProcess.get(a) ?? []) holdCoef.set(name(a, u), (holdCoef.get(name(a, u)) ?? 0) + suffix[Math.min(T, u + La)]!);
       for (const u of byProcess.get(b) ?? []) holdCoef.set(name(b, u), (holdCoef.get(name(b, u)) ?? 0) - suffix[u]!);
