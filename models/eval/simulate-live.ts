@@ -136,6 +136,11 @@ export interface IntradayDay {
   movesUsed: number;
   /** Error decay per hour, planner.weatherErrorDecay. */
   rho: number;
+  /**
+   * A plan in force is moved without a saving (a forced move) only when it breaks an ambient limit on the corrected
+   * forecast lowered by this many °C (`simulate --intraday-margin C`, for study); default 0, the gateway's rule.
+   */
+  forceMarginC?: number;
 }
 
 /** The runs with batch = their rank by start among their process's runs (the solvers' pairing). */
@@ -160,7 +165,7 @@ function numbered(runs: readonly PlannedRun[]): PlannedRun[] {
  * (ProcessSpec.frozenUntil, as frozen.ts noNewStartBefore). The rest may move: the free re-plan when it moves at
  * most the moves the day has left (planner.maxMovesPerDay minus `movesUsed` and the replay's own), else the
  * cheapest plan within them (the MILP's move budget), taken when the plan in force breaks an ambient limit on the
- * corrected forecast (a forced move) or when it saves more than planner.replanThresholdEur. The limit is hard here
+ * corrected forecast (a forced move; see `forceMarginC`) or when it saves more than planner.replanThresholdEur. The limit is hard here
  * (forced moves included), so the replay never makes more than maxMovesPerDay moves in D. A re-plan runs only when
  * the corrected forecast changed, since the last one, an hour's temperature above planner.coolingFromC (the cooling
  * term) or which steps an hour blocks; otherwise the plan in force stands (nothing it is priced on changed).
@@ -198,7 +203,9 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
     for (const p of now.processes) p.frozenUntil = Math.max(windowEnd, ...fixed.filter((r) => r.process === p.name).map((r) => day.starts[0]! + (r.startSlot + r.slots) * HOUR_MS));
     now.previousRuns = toPlace;
     replans++;
-    const forced = violations(now, toPlace).length > 0;
+    // Forced: the plan in force breaks an ambient limit on the corrected forecast (lowered by forceMarginC, 0 by default).
+    const margin = day.forceMarginC ?? 0;
+    const forced = violations(margin ? { ...input(temps.map((x) => (x === null ? null : x - margin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
     const keepEur = totalCost(now, toPlace).eur;
     const free = await planSchedule(now);
     if (free.infeasible) continue;

@@ -73,7 +73,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; intradayMarginC?: number; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -141,7 +141,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
     // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
     const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay, options.moveRule !== 'all-or-nothing') : { runs, moves: 0 };
     // Then inside D, hour by hour, on the forecast anchored on the observed hours (simulate-live.ts intradayReplay).
-    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay }) : undefined;
+    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay, ...(options.intradayMarginC ? { forceMarginC: options.intradayMarginC } : {}) }) : undefined;
     const finalRuns = intraday?.runs ?? live.runs;
     // Honest charging: a schedule that breaks an ambient limit under the real temperatures halts the real plant;
     // the day is charged the fixed shift (it saves nothing), for every figure alike.
@@ -172,7 +172,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves' | 'replanEur' | 'replanMoves') => Math.round(days.reduce((s, d) => s + (d[k] ?? 0), 0) * 100) / 100;
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
   const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
-  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}`;
+  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}${intradayOn && options.intradayMarginC ? `; intraday: a forced move only when the corrected forecast passes a limit by ${options.intradayMarginC} °C` : ''}`;
   return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0), replanEur: sum('replanEur'), replanMoves: days.reduce((a, d) => a + (d.replanMoves ?? 0), 0) }, intraday: intradayOn, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 

@@ -118,6 +118,9 @@ describe('the intraday replay: re-plans inside D on the forecast anchored on the
     // With one move of the day already made after the auction, at most one more.
     const one = await intradayReplay({ ...day, movesUsed: 1 });
     expect(one.moves).toBeLessThanOrEqual(1);
+    // --intraday-margin: a forced move only past the limit by that much; 10 °C is never reached here.
+    const margin = await intradayReplay({ ...day, forceMarginC: 10 });
+    expect(margin.steps.filter((s) => s.reason === 'forced')).toEqual([]);
     const none = await intradayReplay({ ...day, movesUsed: 2 });
     expect(none.moves).toBe(0);
     expect(none.runs.map((r) => [r.process, r.startSlot])).toEqual([...plan].sort((a, b) => a.startSlot - b.startSlot).map((r) => [r.process, r.startSlot]));
