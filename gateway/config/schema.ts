@@ -393,6 +393,7 @@ export const ConfigSchema = Type.Object(
         plantTemp: Type.Object({ baseC: Type.Number({ default: 21 }), factor: Type.Number({ default: 0.25 }) }, { additionalProperties: false, default: {} }),
         replanThresholdEur: Type.Number({ minimum: 0, default: 2, description: 'keep the current plan unless the new one saves more than this' }),
         frozenMinutes: Type.Integer({ minimum: 0, maximum: 1440, default: 120, description: 'frozen window: runs of the plan in force that start within this many minutes are kept and nothing new starts in it; released only by a line stop/resume, an operator change (plan apply) or the quarter-hour guard (README "Stability rules")' }),
+        weatherErrorDecay: Type.Number({ minimum: 0, maximum: 1, default: 0.8, description: 'the error the temperature forecast made at the last observed hour is carried into the coming hours, × this per hour (gateway/weather/error-correction.ts): the lag-1 autocorrelation of the hourly forecast error; 0.8 is the hourly AR(1) coefficient of the day-ahead error model of issue #23 (simulate --weather-forecast noisy), not estimated from this box' }),
         maxMovesPerDay: Type.Integer({ minimum: 0, default: 2, description: 'batch moves per local day a re-plan may make for a lower cost; moves the plant forces are kept and counted but never refused' }),
         priceSpikeEurMwh: Type.Number({ default: 200, description: 'a price at or above this in the horizon raises PRICE_SPIKE' }),
       },

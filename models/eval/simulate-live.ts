@@ -6,13 +6,19 @@
  * forecast); after the auction result (13:00 D-1) the gateway re-plans on the published prices, under the frozen
  * window and the move limit (plugins/planner, gateway/planner/frozen.ts, moves.ts). Before D starts nothing of D is
  * in the frozen window (it reaches D only from 22:00 D-1), so the binding rule is the move limit: the re-plan may
- * move at most `maxMovesPerDay` batches of the provisional plan, the solver choosing which. The later re-plans inside D have no new
- * information in this replay (the prices are published, the weather forecast is not updated) and move nothing.
+ * move at most `maxMovesPerDay` batches of the provisional plan, the solver choosing which. Inside D the weather
+ * forecast improves hour by hour (the gateway anchors it on the last observed hour, gateway/weather/error-correction.ts):
+ * `intradayReplay` replays those re-plans.
  */
+import type { Config } from '../../gateway/config/schema.js';
+import { buildPlannerInput } from '../../gateway/planner/build.js';
+import { blockedSlots, violations } from '../../gateway/planner/cost.js';
 import { totalCost } from '../../gateway/planner/holding.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
+import { HOUR_MS } from '../../gateway/time/tz.js';
+import { anchorCorrection } from '../../gateway/weather/error-correction.js';
 
 /** The k-th run of each process (by start) is batch k of the day, as the solvers pair them. */
 function byBatch(runs: readonly PlannedRun[]): Map<string, number> {
@@ -99,4 +105,123 @@ export function noisyTemperatures(observed: ReadonlyArray<number | null>, date: 
     if (i) x = rho * x + Math.sqrt(1 - rho * rho) * normal();
     return o === null ? null : Math.round((o + biasC + spreadC * x) * 10) / 10;
   });
+}
+
+/** One re-plan of the intraday replay that moved batches: at which hour, the temperatures it saw, the plans before and after. */
+export interface IntradayStep {
+  /** Slot index (hour of the day) of the re-plan; it saw the observations of the hours before it. */
+  hour: number;
+  temps: Array<number | null>;
+  before: PlannedRun[];
+  after: PlannedRun[];
+  moved: number;
+  /** `forced`: the plan in force broke an ambient limit on the corrected forecast; `cost`: saved more than the threshold. */
+  reason: 'forced' | 'cost';
+}
+
+export interface IntradayDay {
+  planner: Config['planner'];
+  timezone: string;
+  /** The day's hourly slot starts, UTC ms. */
+  starts: number[];
+  /** Published prices, €/MWh per slot. */
+  prices: number[];
+  /** The day-ahead temperature forecast the plans so far used, °C per slot. */
+  forecastC: ReadonlyArray<number | null>;
+  /** The real temperatures, °C per slot; the replay reads hour i only from the re-plan at hour i + 1 on. */
+  observedC: ReadonlyArray<number | null>;
+  /** The plan in force when D starts (every run of the day). */
+  plan: readonly PlannedRun[];
+  /** Batch moves of D already made (the re-plan after the auction); they count against the day's limit. */
+  movesUsed: number;
+  /** Error decay per hour, planner.weatherErrorDecay. */
+  rho: number;
+  /**
+   * A plan in force is moved without a saving (a forced move) only when it breaks an ambient limit on the corrected
+   * forecast lowered by this many °C (`simulate --intraday-margin C`, for study); default 0, the gateway's rule.
+   */
+  forceMarginC?: number;
+}
+
+/** The runs with batch = their rank by start among their process's runs (the solvers' pairing). */
+function numbered(runs: readonly PlannedRun[]): PlannedRun[] {
+  const counts = new Map<string, number>();
+  return [...runs]
+    .sort((a, b) => a.startSlot - b.startSlot)
+    .map((r) => {
+      const k = counts.get(r.process) ?? 0;
+      counts.set(r.process, k + 1);
+      return { ...r, batch: k };
+    });
+}
+
+/**
+ * The re-plans inside day D, hour by hour, as the live gateway makes them (plugins/planner, every 30 min; the
+ * weather changes hourly here). At hour h (slot h, h ≥ 1) the planner knows the observed temperatures of the hours
+ * before h and, after them, the day-ahead forecast anchored on the last observed hour (`anchorCorrection`, the
+ * same correction as the gateway's): no observation of hour h or later is read. Runs that started before h are
+ * fixed; runs of the plan in force that start in the frozen window [h, h + planner.frozenMinutes) are kept as they
+ * are (fixed runs), and no new run of a process starts before the window's end or its last kept run's end
+ * (ProcessSpec.frozenUntil, as frozen.ts noNewStartBefore). The rest may move: the free re-plan when it moves at
+ * most the moves the day has left (planner.maxMovesPerDay minus `movesUsed` and the replay's own), else the
+ * cheapest plan within them (the MILP's move budget), taken when the plan in force breaks an ambient limit on the
+ * corrected forecast (a forced move; see `forceMarginC`) or when it saves more than planner.replanThresholdEur. The limit is hard here
+ * (forced moves included), so the replay never makes more than maxMovesPerDay moves in D. A re-plan runs only when
+ * the corrected forecast changed, since the last one, an hour's temperature above planner.coolingFromC (the cooling
+ * term) or which steps an hour blocks; otherwise the plan in force stands (nothing it is priced on changed).
+ */
+export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedRun[]; moves: number; steps: IntradayStep[]; replans: number }> {
+  const cfg = day.planner;
+  const T = day.starts.length;
+  const frozenSlots = Math.ceil((cfg.frozenMinutes * 60_000) / HOUR_MS);
+  let plan = numbered(day.plan);
+  let moves = day.movesUsed;
+  let replans = 0;
+  const steps: IntradayStep[] = [];
+  let basis: ReadonlyArray<number | null> = day.forecastC;
+  const input = (temps: Array<number | null>, fixedRuns: PlannedRun[], runsToPlace: Record<string, number>) =>
+    buildPlannerInput(cfg, { starts: day.starts, resolutionMs: HOUR_MS, priceEurMwh: day.prices, priceSource: day.starts.map(() => 'published' as const), outdoorC: temps, runsToPlace, fixedRuns }, day.timezone);
+  for (let h = 1; h < T; h++) {
+    const seen = day.observedC.map((o, i) => (i < h ? o : null));
+    const temps = anchorCorrection(day.forecastC, seen, day.rho).values;
+    const fixed = plan.filter((r) => r.startSlot < h + frozenSlots);
+    const toPlace = plan.filter((r) => r.startSlot >= h + frozenSlots);
+    const left = cfg.maxMovesPerDay - moves;
+    if (!toPlace.length || left <= 0) continue;
+    const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, toPlace.filter((r) => r.process === p.name).length]));
+    const now = input(temps, fixed, runsToPlace);
+    const was = input([...basis], fixed, runsToPlace);
+    const changed = day.starts.some((_, t) => t >= h && temps[t] !== basis[t] && Math.max(temps[t] ?? -Infinity, basis[t] ?? -Infinity) > cfg.coolingFromC);
+    const blockChanged = cfg.processes.some((p) => {
+      const a = blockedSlots(now, p.name);
+      const b = blockedSlots(was, p.name);
+      return a.some((x, t) => t >= h && x !== b[t]);
+    });
+    if (!changed && !blockChanged) continue;
+    basis = temps;
+    const windowEnd = day.starts[h]! + frozenSlots * HOUR_MS;
+    for (const p of now.processes) p.frozenUntil = Math.max(windowEnd, ...fixed.filter((r) => r.process === p.name).map((r) => day.starts[0]! + (r.startSlot + r.slots) * HOUR_MS));
+    now.previousRuns = toPlace;
+    replans++;
+    // Forced: the plan in force breaks an ambient limit on the corrected forecast (lowered by forceMarginC, 0 by default).
+    const margin = day.forceMarginC ?? 0;
+    const forced = violations(margin ? { ...input(temps.map((x) => (x === null ? null : x - margin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
+    const keepEur = totalCost(now, toPlace).eur;
+    const free = await planSchedule(now);
+    if (free.infeasible) continue;
+    let candidate: PlannedRun[] | undefined = free.runs;
+    if (batchesMoved(plan, [...fixed, ...free.runs]) > left) {
+      const within = await planWithinMoves(now, toPlace, left);
+      candidate = within?.outcome.runs;
+    }
+    if (!candidate || violations(now, candidate).length) continue;
+    const next = numbered([...fixed, ...candidate]);
+    const moved = batchesMoved(plan, next);
+    if (!moved || moved > left) continue;
+    if (!forced && !(totalCost(now, candidate).eur < keepEur - cfg.replanThresholdEur)) continue;
+    steps.push({ hour: h, temps, before: plan, after: next, moved, reason: forced ? 'forced' : 'cost' });
+    plan = next;
+    moves += moved;
+  }
+  return { runs: plan, moves: moves - day.movesUsed, steps, replans };
 }

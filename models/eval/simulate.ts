@@ -14,7 +14,7 @@ import { planSchedule } from '../../gateway/planner/plan.js';
 import { withContract } from '../../gateway/planner/contract-terms.js';
 import type { PlannerInput } from '../../gateway/planner/types.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
-import { liveReplan, noisyTemperatures } from './simulate-live.js';
+import { intradayReplay, liveReplan, noisyTemperatures } from './simulate-live.js';
 import { bandScenarios } from '../../gateway/planner/band.js';
 
 export interface SimulationDay {
@@ -30,10 +30,24 @@ export interface SimulationDay {
    * when the decision is made on published prices.
    */
   liveEur: number;
-  /** Batches the re-plan after the auction moved (0 when it kept the provisional plan). */
+  /** Batches moved in D's limit: the re-plan after the auction, plus the intraday re-plans when they run. */
   moves: number;
-  /** The plan the gateway runs broke a real ambient limit the weather forecast missed (its cost is then optimistic). */
+  /**
+   * The plan the gateway runs broke a real ambient limit the weather forecast missed: the real plant halts, and the
+   * day is charged the fixed shift (`liveEur` = `baselineEur`, no saving); the same rule for `planEur` and `replanEur`.
+   */
   liveBroke: boolean;
+  /** The plan fixed at the decision hour broke a real ambient limit (charged the fixed shift). */
+  planBroke?: boolean;
+  /**
+   * The plan after the one re-plan on the published prices (the figure before the intraday replay), charged as
+   * above; equals `liveEur` with `--intraday off`.
+   */
+  replanEur?: number;
+  replanMoves?: number;
+  replanBroke?: boolean;
+  /** Intraday re-plans run and batches they moved (simulate-live.ts intradayReplay); absent with `--intraday off`. */
+  intraday?: { replans: number; moves: number; forced: number };
   /** The free re-plan moved more batches than the limit and the MILP chose which to move (move-budget.ts). */
   budgeted?: boolean;
 }
@@ -43,7 +57,9 @@ export interface SimulationResult {
   setup: string;
   days: SimulationDay[];
   skipped: string[];
-  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number; liveEur: number; moves: number };
+  totals: { planEur: number; baselineEur: number; hindsightEur: number; kwh: number; liveEur: number; moves: number; replanEur?: number; replanMoves?: number };
+  /** The intraday replay ran (`--intraday on`, the default, with weather). */
+  intraday?: boolean;
   /** The bill of each schedule, with the site's base load and the contract (issue #22), when asked for. */
   site?: SiteReport;
 }
@@ -57,7 +73,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; intradayMarginC?: number; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -86,6 +102,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   const skipped: string[] = [];
   const siteDays: SiteDay[] = [];
   let kwh = 0;
+  const intradayOn = options.intraday !== false && weather !== undefined;
   for (let date = options.from; date < options.to; date = addDays(date, 1)) {
     const { start, end } = localDayRange(date, tz);
     const starts: number[] = [];
@@ -123,27 +140,40 @@ export async function simulate(config: Config, options: { prices: string; moveRu
     const paid = totalCost(real, runs);
     // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
     const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay, options.moveRule !== 'all-or-nothing') : { runs, moves: 0 };
+    // Then inside D, hour by hour, on the forecast anchored on the observed hours (simulate-live.ts intradayReplay).
+    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay, ...(options.intradayMarginC ? { forceMarginC: options.intradayMarginC } : {}) }) : undefined;
+    const finalRuns = intraday?.runs ?? live.runs;
+    // Honest charging: a schedule that breaks an ambient limit under the real temperatures halts the real plant;
+    // the day is charged the fixed shift (it saves nothing), for every figure alike.
+    const baselineEur = totalCost(real, baseline.runs).eur;
+    const broke = (r: typeof runs) => violations(real, r).length > 0;
+    const charged = (r: typeof runs) => (broke(r) ? baselineEur : totalCost(real, r).eur);
       if (options.site) siteDays.push({ starts, resolutionMs: HOUR_MS, plan: runs, baseline: baseline.runs, hindsight: hindsight.runs });
     kwh += paid.kwh;
     days.push({
       date,
-      planEur: paid.eur,
-      baselineEur: totalCost(real, baseline.runs).eur,
+      planEur: charged(runs),
+      baselineEur,
       hindsightEur: totalCost(real, hindsight.runs).eur,
       priceSource,
       method: plan.infeasible ? 'fixed shift (no feasible plan on the forecast temperatures)' : `${plan.method}${violations(real, plan.runs).length ? ' (broke an ambient limit that the forecast missed)' : ''}`,
-      liveEur: totalCost(real, live.runs).eur,
-      moves: live.moves,
-      liveBroke: violations(real, live.runs).length > 0,
+      liveEur: charged(finalRuns),
+      moves: live.moves + (intraday?.moves ?? 0),
+      liveBroke: broke(finalRuns),
+      planBroke: !plan.infeasible && broke(runs),
+      replanEur: charged(live.runs),
+      replanMoves: live.moves,
+      replanBroke: broke(live.runs),
+      ...(intraday ? { intraday: { replans: intraday.replans, moves: intraday.moves, forced: intraday.steps.filter((x) => x.reason === 'forced').reduce((a, x) => a + x.moved, 0) } } : {}),
       ...('budgeted' in live && live.budgeted ? { budgeted: true } : {}),
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
-  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves') => Math.round(days.reduce((s, d) => s + d[k], 0) * 100) / 100;
+  const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves' | 'replanEur' | 'replanMoves') => Math.round(days.reduce((s, d) => s + (d[k] ?? 0), 0) * 100) / 100;
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
   const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
-  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}`;
-  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0) }, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
+  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}${intradayOn && options.intradayMarginC ? `; intraday: a forced move only when the corrected forecast passes a limit by ${options.intradayMarginC} °C` : ''}`;
+  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0), replanEur: sum('replanEur'), replanMoves: days.reduce((a, d) => a + (d.replanMoves ?? 0), 0) }, intraday: intradayOn, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
 /**
@@ -213,6 +243,31 @@ function networkHours(model: import('../../gateway/inference/tf.js').LayersModel
   }
 }
 
+/**
+ * The plan-the-gateway-runs lines: with the intraday replay, the final figure and the one-re-plan figure before it;
+ * the charging rule (a day whose schedule breaks an ambient limit under the real temperatures is charged the fixed
+ * shift) said once, with how many days it hit for each figure.
+ */
+function liveLines(r: SimulationResult, maxMoves: number): string[] {
+  const hindSaved = r.totals.baselineEur - r.totals.hindsightEur;
+  const n = r.days.length;
+  const line = (eur: number, moves: number) => `saved ${(r.totals.baselineEur - eur).toFixed(2)} €, ${percent(r.totals.baselineEur - eur, hindSaved)} of the hindsight saving; ${(moves / n).toFixed(2)} batch moves a day (${moves} in ${n} days)`;
+  const budgeted = r.days.some((d) => d.budgeted) ? `; over the limit the solver chose which batches to move after the auction on ${r.days.filter((d) => d.budgeted).length} day(s)` : '';
+  const replan = `provisional at the decision hour, re-planned once on the published prices after the auction, at most ${maxMoves} batch moves a day`;
+  const intradayMoves = r.days.reduce((a, d) => a + (d.intraday?.moves ?? 0), 0);
+  const forced = r.days.reduce((a, d) => a + (d.intraday?.forced ?? 0), 0);
+  const replans = r.days.reduce((a, d) => a + (d.intraday?.replans ?? 0), 0);
+  return [
+    ...(r.intraday
+      ? [
+          `plan the gateway runs (${replan}, then re-planned hour by hour in the day on the forecast anchored on the observed hours, frozen window kept, the same day's limit): ${line(r.totals.liveEur, r.totals.moves)}${budgeted}; intraday ${replans} re-plan(s), ${intradayMoves} batch move(s) (${forced} because the plan in force broke an ambient limit on the corrected forecast)`,
+          `plan the gateway runs without the intraday re-plans (${replan}; --intraday off): ${line(r.totals.replanEur ?? r.totals.liveEur, r.totals.replanMoves ?? r.totals.moves)}`,
+        ]
+      : [`plan the gateway runs (${replan}; intraday re-plans off): ${line(r.totals.liveEur, r.totals.moves)}${budgeted}`]),
+    `a day whose schedule breaks an ambient limit under the real temperatures (the real plant halts) is charged the fixed shift, no saving, in every figure: plan fixed at the decision hour on ${r.days.filter((d) => d.planBroke).length} day(s), after the one re-plan on ${r.days.filter((d) => d.replanBroke).length}${r.intraday ? `, the plan the gateway runs on ${r.days.filter((d) => d.liveBroke).length}` : ''}`,
+  ];
+}
+
 export function formatSimulation(r: SimulationResult, from: string, to: string, maxMoves = 2): string {
   const months = new Map<string, { plan: number; base: number; hind: number; n: number }>();
   for (const d of r.days) {
@@ -238,8 +293,7 @@ export function formatSimulation(r: SimulationResult, from: string, to: string, 
     `saved against the fixed shift: ${saved.toFixed(2)} € (${percent(saved, r.totals.baselineEur)}); gap to perfect hindsight: ${gap.toFixed(2)} € (${percent(gap, r.totals.hindsightEur)})`,
     `share of the perfect-hindsight saving kept: ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)}`,
     `plan fixed at the decision hour: saved ${saved.toFixed(2)} €, ${percent(saved, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving (${(r.totals.baselineEur - r.totals.hindsightEur).toFixed(2)} €)`,
-    `plan the gateway runs (provisional at the decision hour, re-planned on the published prices after the auction, at most ${maxMoves} batch moves a day): saved ${(r.totals.baselineEur - r.totals.liveEur).toFixed(2)} €, ${percent(r.totals.baselineEur - r.totals.liveEur, r.totals.baselineEur - r.totals.hindsightEur)} of the hindsight saving; ${(r.totals.moves / r.days.length).toFixed(2)} batch moves a day (${r.totals.moves} in ${r.days.length} days)${r.days.some((d) => d.budgeted) ? `; over the limit the solver chose which batches to move on ${r.days.filter((d) => d.budgeted).length} day(s)` : ''}`,
-    `ambient limits the weather forecast missed (the real plant halts; the cost shown is optimistic): plan fixed at the decision hour on ${r.days.filter((d) => d.method.includes('broke an ambient limit')).length} day(s), plan the gateway runs on ${r.days.filter((d) => d.liveBroke).length} day(s)`,
+    ...liveLines(r, maxMoves),
     ...(r.site ? formatSiteReport(r.site) : []),
     `total: plan_eur=${r.totals.planEur.toFixed(2)} live_eur=${r.totals.liveEur.toFixed(2)} moves=${r.totals.moves} baseline_eur=${r.totals.baselineEur.toFixed(2)} hindsight_eur=${r.totals.hindsightEur.toFixed(2)}${r.site ? ` excess_eur=${r.site.plan.amounts.excess_eur.toFixed(2)} excess_quarter_hours=${r.site.plan.excessQuarterHours}` : ''}`,
   ].join('\n');

@@ -23,6 +23,7 @@ import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { lineStateAt, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
+import { correctedTemperatures } from '../../gateway/weather/error-correction.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, HOUR_MS, addDays, formatUtcIso, localDate } from '../../gateway/time/tz.js';
@@ -135,9 +136,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
 
   const outdoor = async (starts: number[]): Promise<Array<number | null>> => {
     if (!starts.length) return [];
-    const fc = hourly(await ctx.store.read('fc.combined.temp', starts[0]!, starts.at(-1)! + HOUR_MS));
-    const obs = hourly(await ctx.store.read('obs.combined.temp', starts[0]! - 2 * HOUR_MS, starts.at(-1)! + HOUR_MS));
-    return starts.map((t) => fc.find((s) => s.start <= t && s.end > t)?.value ?? obs.find((s) => s.start <= t && s.end > t)?.value ?? null);
+    // The forecast moved by the error it made at the last observed hour, fading by planner.weatherErrorDecay per hour
+    // (gateway/weather/error-correction.ts); observed hours take their observation.
+    const fc = hourly(await ctx.store.read('fc.combined.temp', starts[0]! - 6 * HOUR_MS, starts.at(-1)! + HOUR_MS));
+    const obs = hourly(await ctx.store.read('obs.combined.temp', starts[0]! - 6 * HOUR_MS, starts.at(-1)! + HOUR_MS));
+    return correctedTemperatures(starts, fc, obs, planCfg.weatherErrorDecay).values;
   };
 
   /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */

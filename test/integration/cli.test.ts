@@ -184,6 +184,14 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     expect(rule.status).toBe(2);
     expect(rule.stderr).toMatch(/--move-rule is budget or all-or-nothing/);
     oneSentence(rule.stderr);
+    const intraday = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', prices, '--intraday', 'yes']);
+    expect(intraday.status).toBe(2);
+    expect(intraday.stderr).toMatch(/--intraday is on or off/);
+    const margin = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', prices, '--intraday-margin', '-1']);
+    expect(margin.status).toBe(2);
+    expect(margin.stderr).toMatch(/--intraday-margin "-1" must be a number of °C ≥ 0/);
+    expect(margin.stdout).toBe('');
+    oneSentence(margin.stderr);
   }, 60_000);
 
   it('simulate with --from after --to', async () => {

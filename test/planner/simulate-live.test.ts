@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { batchesMoved, liveReplan, noisyTemperatures } from '../../models/eval/simulate-live.js';
+import { batchesMoved, intradayReplay, liveReplan, noisyTemperatures } from '../../models/eval/simulate-live.js';
+import { violations } from '../../gateway/planner/cost.js';
+import type { PlannedRun } from '../../gateway/planner/types.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { totalCost } from '../../gateway/planner/holding.js';
@@ -58,5 +60,83 @@ describe('the re-plan after the auction keeps the move limit', () => {
     expect(held.moves).toBe(0);
     expect(held.runs).toEqual(provisional);
     expect(batchesMoved(provisional, provisional)).toBe(0);
+  });
+});
+
+describe('the intraday replay: re-plans inside D on the forecast anchored on the observed hours', () => {
+  // Madrid Barajas (Meteostat), local day 2025-07-10 (CEST), °C: 35.3 °C at 17:00, the halt limit (35) crossed 17-19 h.
+  const observed = [27.9, 26.5, 24.7, 23.0, 21.5, 20.5, 19.8, 18.4, 19.2, 22.7, 24.9, 27.7, 31.1, 32.2, 33.3, 34.1, 34.7, 35.3, 35.2, 35.1, 34.7, 33.5, 31.6, 30.2];
+  // A day-ahead forecast 3 °C too cold all day: it never reaches a limit (32.3 °C peak, plant floor 23.8 °C).
+  const forecast = observed.map((o) => Math.round((o - 3) * 10) / 10);
+  const setup = async (maxMovesPerDay: number) => {
+    const config = testConfig('http://127.0.0.1:9', { planner: { maxMovesPerDay } });
+    const { start, end } = localDayRange('2025-07-10', 'Europe/Madrid');
+    const starts: number[] = [];
+    for (let t = start; t < end; t += H) starts.push(t);
+    // Solar prices: cheap 12-19 h local, dear at night.
+    const prices = starts.map((_, i) => (i >= 12 && i < 20 ? 5 : 120));
+    const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay]));
+    const planned = buildPlannerInput(config.planner, { starts, resolutionMs: H, priceEurMwh: prices, priceSource: starts.map(() => 'published' as const), outdoorC: forecast, runsToPlace }, 'Europe/Madrid');
+    const plan = (await planSchedule(planned)).runs;
+    const real = buildPlannerInput(config.planner, { starts, resolutionMs: H, priceEurMwh: prices, priceSource: starts.map(() => 'published' as const), outdoorC: observed, runsToPlace }, 'Europe/Madrid');
+    return { config, starts, prices, plan, real };
+  };
+  const frozenSlots = 2; // planner.frozenMinutes 120 on hourly slots
+
+  it('moves the batches the observed heat puts in the halt hours, never a started or frozen run, within the day limit', async () => {
+    const { config, starts, prices, plan, real } = await setup(2);
+    expect(violations(real, plan).length).toBeGreaterThan(0); // the day-ahead plan runs into the real halt
+    const day = { planner: config.planner, timezone: 'Europe/Madrid', starts, prices, forecastC: forecast, observedC: observed, plan, movesUsed: 0, rho: 0.8 };
+    const out = await intradayReplay(day);
+    expect(out.steps.length).toBeGreaterThan(0);
+    expect(out.moves).toBeGreaterThan(0);
+    expect(out.moves).toBeLessThanOrEqual(2);
+    expect(out.steps.reduce((a, s) => a + s.moved, 0)).toBe(out.moves);
+    for (const s of out.steps) {
+      // Started runs (before the hour) and the frozen window's runs stay exactly as they were.
+      const kept = (runs: PlannedRun[]) => runs.filter((r) => r.startSlot < s.hour + frozenSlots).map((r) => `${r.process}@${r.startSlot}`).sort();
+      expect(kept(s.after)).toEqual(kept(s.before));
+      // Nothing new starts in the window.
+      expect(s.after.filter((r) => r.startSlot >= s.hour && r.startSlot < s.hour + frozenSlots).length).toBe(s.before.filter((r) => r.startSlot >= s.hour && r.startSlot < s.hour + frozenSlots).length);
+      expect(batchesMoved(s.before, s.after)).toBe(s.moved);
+    }
+    // Each move was made because the plan in force ran into an hour the corrected forecast blocks (the observed
+    // heat: 3 °C over the forecast by mid-morning), and the plan after it runs in none (the runs fixed at that hour aside).
+    for (const s of out.steps) {
+      expect(s.reason).toBe('forced');
+      const fixedRuns = s.after.filter((r) => r.startSlot < s.hour + frozenSlots);
+      const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, s.after.filter((r) => r.process === p.name && r.startSlot >= s.hour + frozenSlots).length]));
+      const seen = buildPlannerInput(config.planner, { starts, resolutionMs: H, priceEurMwh: prices, priceSource: starts.map(() => 'published' as const), outdoorC: s.temps, runsToPlace, fixedRuns }, 'Europe/Madrid');
+      expect(violations(seen, s.before.filter((r) => r.startSlot >= s.hour + frozenSlots)).length).toBeGreaterThan(0);
+      expect(violations(seen, s.after.filter((r) => r.startSlot >= s.hour + frozenSlots))).toEqual([]);
+      // The temperatures it saw: observed before the hour, the forecast moved up after it (the error was +3 °C).
+      expect(s.temps.slice(0, s.hour)).toEqual(observed.slice(0, s.hour));
+      expect(s.temps[s.hour]!).toBeGreaterThan(forecast[s.hour]! + 1);
+    }
+    // The same work: every batch of the day still runs.
+    expect(out.runs.length).toBe(plan.length);
+    // With one move of the day already made after the auction, at most one more.
+    const one = await intradayReplay({ ...day, movesUsed: 1 });
+    expect(one.moves).toBeLessThanOrEqual(1);
+    // --intraday-margin: a forced move only past the limit by that much; 10 °C is never reached here.
+    const margin = await intradayReplay({ ...day, forceMarginC: 10 });
+    expect(margin.steps.filter((s) => s.reason === 'forced')).toEqual([]);
+    const none = await intradayReplay({ ...day, movesUsed: 2 });
+    expect(none.moves).toBe(0);
+    expect(none.runs.map((r) => [r.process, r.startSlot])).toEqual([...plan].sort((a, b) => a.startSlot - b.startSlot).map((r) => [r.process, r.startSlot]));
+  });
+
+  it('uses no future observation: changing the temperatures observed after hour k changes no re-plan made at k or before', async () => {
+    const { config, starts, prices, plan } = await setup(2);
+    const day = { planner: config.planner, timezone: 'Europe/Madrid', starts, prices, forecastC: forecast, observedC: observed, plan, movesUsed: 0, rho: 0.8 };
+    const out = await intradayReplay(day);
+    const k = out.steps[0]!.hour;
+    // From hour k on, the real day turns cool: a re-plan at k saw only hours < k, so it is the same.
+    const cooler = await intradayReplay({ ...day, observedC: observed.map((o, i) => (i >= k ? o - 8 : o)) });
+    const upTo = (steps: typeof out.steps) => steps.filter((s) => s.hour <= k).map((s) => ({ hour: s.hour, after: s.after, temps: s.temps }));
+    expect(upTo(cooler.steps)).toEqual(upTo(out.steps));
+    // …while changing an hour before k does change it (the test can fail).
+    const earlier = await intradayReplay({ ...day, observedC: observed.map((o, i) => (i === k - 1 ? o - 8 : o)) });
+    expect(upTo(earlier.steps)).not.toEqual(upTo(out.steps));
   });
 });

@@ -59,4 +59,30 @@ describe('the plan made at 10:00 the day before knows only the temperatures obse
     expect(observed.totals.planEur).toBeCloseTo(observed.totals.hindsightEur, 1);
     expect(persistence.totals.planEur).toBeGreaterThan(observed.totals.planEur);
   }, 120_000);
+
+  it('replays the re-plans inside the day (--intraday on, the default) within the move limit, and charges a day that breaks a real ambient limit the fixed shift', async () => {
+    const config = testConfig('http://127.0.0.1:9');
+    const options = { prices: join(FIXTURES, 'models/kaggle_price_2018-07.csv.gz'), weather: join(FIXTURES, 'models/kaggle_weather_seville_2018-07.csv.gz'), from: '2018-07-10', to: '2018-07-20', decisionHour: 14, weatherForecast: 'noisy' as const, seed: 1 };
+    const on = await simulate(config, options);
+    const off = await simulate(config, { ...options, intraday: false });
+    expect(on.intraday).toBe(true);
+    expect(off.intraday).toBe(false);
+    // The one-re-plan figure is the same with and without the replay; --intraday off reports it as the plan the gateway runs.
+    expect(on.totals.replanEur).toBe(off.totals.liveEur);
+    expect(off.days.every((d) => d.intraday === undefined && d.liveEur === d.replanEur)).toBe(true);
+    // A Seville July: the replay re-plans, and no day passes the limit (the moves after the auction included).
+    expect(on.days.reduce((a, d) => a + (d.intraday?.replans ?? 0), 0)).toBeGreaterThan(0);
+    for (const d of on.days) expect(d.moves).toBeLessThanOrEqual(config.planner.maxMovesPerDay);
+    // Charged the fixed shift, every figure alike: a schedule that breaks a real limit saves nothing that day.
+    for (const d of on.days) {
+      if (d.liveBroke) expect(d.liveEur).toBe(d.baselineEur);
+      if (d.replanBroke) expect(d.replanEur).toBe(d.baselineEur);
+      if (d.planBroke) expect(d.planEur).toBe(d.baselineEur);
+      expect(d.liveEur).toBeGreaterThanOrEqual(d.hindsightEur - 1e-6);
+    }
+    const text = formatSimulation(on, options.from, options.to);
+    expect(text).toMatch(/plan the gateway runs \(.*re-planned hour by hour.*\): saved -?\d+\.\d\d €, -?\d+\.\d % of the hindsight saving; \d+\.\d\d batch moves a day .*intraday \d+ re-plan\(s\)/);
+    expect(text).toMatch(/plan the gateway runs without the intraday re-plans .*--intraday off/);
+    expect(text).toMatch(/is charged the fixed shift, no saving, in every figure: plan fixed at the decision hour on \d+ day\(s\)/);
+  }, 120_000);
 });
