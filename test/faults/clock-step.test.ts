@@ -124,12 +124,17 @@ describe('a wall clock stepped back and forth under a running gateway', () => {
     expect(nextRun(gw, 'planning') - realDateNow()).toBeLessThanOrEqual(30 * 60_000); // not due in 2002
     expect(nextRun(gw, 'planning')).toBeGreaterThan(realDateNow() - 60_000);
     const today = localDate(Date.now());
-    // The first answer after the step confirms the clock (its Date agrees); the day it asked for was asked on a clock
-    // not yet known good, so it is stored by the next poll.
-    const first = await gw.scheduler.trigger('priceIngestion');
-    expect(first.lastRun!.summary).toContain(`${today}: not stored: wall clock not trusted`);
-    const again = await gw.scheduler.trigger('priceIngestion');
-    expect(again.lastRun!.summary).toContain(`${today}: pvpc 24`);
+    // A run that began before the step can end after it (it asked for 2002-12-05; on a loaded box it is still going
+    // when the test triggers, and the trigger answers with it): trigger until a run has asked for today.
+    let run = await gw.scheduler.trigger('priceIngestion');
+    for (let i = 0; i < 20 && !run.lastRun!.summary.includes(today); i++) run = await gw.scheduler.trigger('priceIngestion');
+    // The first answer after the step confirms the clock (its Date agrees); a day asked for on a clock not yet known
+    // good is not stored, and the next poll stores it (a background poll may have confirmed the clock already).
+    if (!run.lastRun!.summary.includes(`${today}: pvpc 24`)) {
+      expect(run.lastRun!.summary).toContain(`${today}: not stored: wall clock not trusted`);
+      run = await gw.scheduler.trigger('priceIngestion');
+    }
+    expect(run.lastRun!.summary).toContain(`${today}: pvpc 24`);
     expect(clockHealth()).toMatchObject({ state: 'ok', message: expect.stringMatching(/^wall clock trusted: agrees with the Date of 127\.0\.0\.1:\d+/) });
     const { start: s0, end: s1 } = localDayRange(today);
     expect(await gw.store.count('pvpc', s0, s1)).toBe(24);
