@@ -1,10 +1,10 @@
 import { createServer } from 'node:net';
-import modbusSerial from 'modbus-serial';
 import type { Clock } from '../../gateway/time/clock.js';
 import { SHIPPED_PROFILES, encodeRegister, wireAddress, type MeterProfile, type MeterQuantity } from '../../gateway/meters/profile.js';
 import { localParts } from '../../gateway/time/tz.js';
 
-const { ServerTCP, ServerSerial } = modbusSerial as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP; ServerSerial: typeof import('modbus-serial').ServerSerial };
+/** modbus-serial (serialport and its native bindings, ~6 MB) loads when a simulated meter starts, not with the CLI (gateway/main.ts imports this file). */
+const modbusServers = async () => (await import('modbus-serial')).default as unknown as { ServerTCP: typeof import('modbus-serial').ServerTCP; ServerSerial: typeof import('modbus-serial').ServerSerial };
 
 /** What a simulated meter shows at one request. */
 export interface MeterValues {
@@ -32,6 +32,7 @@ export async function serveMeterProfile(profile: MeterProfile, values: () => Met
   const port = (probe.address() as { port: number }).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const requests: MeterServer['requests'] = [];
+  const { ServerTCP } = await modbusServers();
   const server = new ServerTCP(meterVector(profile, values, requests) as never, { host: '127.0.0.1', port, unitID: 1 });
   await new Promise<void>((resolve, reject) => {
     server.on('initialized', () => resolve());
@@ -54,6 +55,7 @@ export async function serveMeterProfile(profile: MeterProfile, values: () => Met
  */
 export async function serveMeterProfileRtu(profile: MeterProfile, values: () => MeterValues, path: string): Promise<Omit<MeterServer, 'port'>> {
   const requests: MeterServer['requests'] = [];
+  const { ServerSerial } = await modbusServers();
   const server = new ServerSerial(meterVector(profile, values, requests) as never, { path, baudRate: 9600, unitID: 1 });
   await new Promise<void>((resolve, reject) => {
     server.on('initialized', () => resolve());
