@@ -9,6 +9,7 @@
  * z = √0.7 × day factor + √0.3 × slot noise (a forecast that is off is off for the day); published slots keep
  * their price. Seeded, so a plan's figures are reproducible. €, the same `totalCost` as the plan.
  */
+import { seededRandom } from '../inference/seeded-random.js';
 import { totalCost } from './holding.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 
@@ -24,17 +25,6 @@ export interface SavingBand {
   scenarios: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const quantile = (sorted: readonly number[], q: number): number => {
   const i = (sorted.length - 1) * q;
   const lo = Math.floor(i);
@@ -45,7 +35,7 @@ const quantile = (sorted: readonly number[], q: number): number => {
  * `n` price paths for `input` drawn from the band (the scenario rule above); slots without a band keep their price.
  */
 export function bandScenarios(input: PlannerInput, low: ReadonlyArray<number | null>, high: ReadonlyArray<number | null>, n: number, seed = 1, dayMs = 86_400_000): number[][] {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const out: number[][] = [];
   for (let k = 0; k < n; k++) {
@@ -73,7 +63,7 @@ export function savingBand(input: PlannerInput, plan: readonly PlannedRun[], bas
   if (!forecastSlots) return null;
   const n = options.scenarios ?? 200;
   const dayMs = options.dayMs ?? 86_400_000;
-  const rand = mulberry32(options.seed ?? 1);
+  const rand = seededRandom(options.seed ?? 1);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const saving = (prices: number[]) => {
     const priced = { ...input, priceEurMwh: prices };

@@ -10,6 +10,7 @@
  * forecast improves hour by hour (the gateway anchors it on the last observed hour, gateway/weather/error-correction.ts):
  * `intradayReplay` replays those re-plans.
  */
+import { seededRandom } from '../../gateway/inference/seeded-random.js';
 import type { Config } from '../../gateway/config/schema.js';
 import { buildPlannerInput } from '../../gateway/planner/build.js';
 import { blockedSlots, violations } from '../../gateway/planner/cost.js';
@@ -72,18 +73,6 @@ export async function liveReplan(published: PlannerInput, provisional: readonly 
   return { runs: [...provisional], moves: 0 };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A seed per (run seed, local date), so a day's error does not depend on the period simulated. */
 function daySeed(seed: number, date: string): number {
   let h = seed * 2654435761;
@@ -98,7 +87,7 @@ function daySeed(seed: number, date: string): number {
  * run is reproducible. Missing observations stay missing.
  */
 export function noisyTemperatures(observed: ReadonlyArray<number | null>, date: string, seed: number, biasC = -0.1, spreadC = 1.2, rho = 0.8): Array<number | null> {
-  const rand = mulberry32(daySeed(seed, date));
+  const rand = seededRandom(daySeed(seed, date));
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   let x = normal();
   return observed.map((o, i) => {
