@@ -49,6 +49,11 @@ export function lineStateAt(doc: PlanDocumentPayload | null, line: string, now: 
   return { command: 'idle', powerKw: 0, validUntil: next?.s ?? Date.parse(doc.horizon.end), batch: null };
 }
 
+/** Whether two sets of the guard's shifts move the same runs by the same amounts (each `power.guard` event carries the whole set in force). */
+export function sameGuardShifts(a: ReadonlyArray<GuardShift>, b: ReadonlyArray<GuardShift>): boolean {
+  return a.length === b.length && a.every((x, i) => x.line === b[i]!.line && x.runStart === b[i]!.runStart && x.shiftMs === b[i]!.shiftMs);
+}
+
 /**
  * The plan with the runs the quarter-hour guard (plugins/power-guard) moved later: each shift names a run by its
  * line and planned start, and moves its start and end (the guard moves only runs that have not begun).

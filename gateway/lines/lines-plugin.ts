@@ -6,7 +6,7 @@ import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../mqtt/topic
 import type { Plugin, PluginContext } from '../core/plugin-api.js';
 import { outputModeOf } from '../core/output-mode.js';
 import { LineCommandWriter, type LineTransport, type LineWriterConfig, type LineWriterState } from './command-writer.js';
-import { lineStateAt, withGuardShifts, type GuardShift } from './line-state.js';
+import { lineStateAt, sameGuardShifts, withGuardShifts, type GuardShift } from './line-state.js';
 
 /** How a line plugin builds its writers: its name (the bus owner), its lines, each line's transport and what `writers()` shows. */
 export interface LinePluginSpec<C extends LineWriterConfig, T extends LineTransport, D> {
@@ -91,7 +91,7 @@ export function createLinePlugin<C extends LineWriterConfig, T extends LineTrans
         for (const w of writers) w.writeNow();
       });
       ctx.bus.on('power.guard', name, (e) => {
-        const changed = JSON.stringify(e.shifts.map((x) => [x.line, x.runStart, x.shiftMs])) !== JSON.stringify(shifts.map((x) => [x.line, x.runStart, x.shiftMs]));
+        const changed = !sameGuardShifts(e.shifts, shifts);
         shifts = e.shifts;
         if (changed) for (const w of writers) if (e.shifts.some((x) => x.line === w.line)) w.writeNow();
       });

@@ -22,7 +22,7 @@ import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
-import { lineStateAt, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
+import { lineStateAt, sameGuardShifts, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
 import { correctedTemperatures } from '../../gateway/weather/error-correction.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
@@ -599,8 +599,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       // The quarter-hour guard moved a run of the plan: the next re-plan may move that line's frozen runs (frozen.ts).
       ctx.bus.on('power.guard', 'planner', (e) => {
         // The line commands follow the guard's deferrals at once (each event carries the whole set in force).
-        const key = (x: GuardShift[]) => JSON.stringify(x.map((g) => [g.line, g.runStart, g.shiftMs]));
-        if (key(e.shifts) !== key(guardShifts)) {
+        if (!sameGuardShifts(e.shifts, guardShifts)) {
           guardShifts = e.shifts;
           if (current) void publishLineCommands(current.doc, ctx.clock.now()).catch((err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'line commands not republished after a guard deferral'));
         }

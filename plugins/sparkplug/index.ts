@@ -7,7 +7,7 @@ import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { readSecret } from '../../gateway/config/load.js';
 import { sparkplugClientId } from '../../gateway/mqtt/client-ids.js';
 import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
-import { lineStateAt, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
+import { lineStateAt, sameGuardShifts, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 
@@ -258,8 +258,7 @@ export function createSparkplug(ctx: PluginContext): Plugin {
       });
       // The guard's current deferrals (each event carries the whole set): a changed set is reported at once.
       ctx.bus.on('power.guard', 'sparkplug', (e) => {
-        const key = (x: GuardShift[]) => JSON.stringify(x.map((g) => [g.line, g.runStart, g.shiftMs]));
-        if (key(e.shifts) === key(guardShifts)) return;
+        if (sameGuardShifts(e.shifts, guardShifts)) return;
         guardShifts = e.shifts;
         if (session) void report(session);
       });
