@@ -154,8 +154,10 @@ function numbered(runs: readonly PlannedRun[]): PlannedRun[] {
  * (ProcessSpec.frozenUntil, as frozen.ts noNewStartBefore). The rest may move: the free re-plan when it moves at
  * most the moves the day has left (planner.maxMovesPerDay minus `movesUsed` and the replay's own), else the
  * cheapest plan within them (the MILP's move budget), taken when the plan in force breaks an ambient limit on the
- * corrected forecast (a forced move; see `forceMarginC`) or when it saves more than planner.replanThresholdEur. The limit is hard here
- * (forced moves included), so the replay never makes more than maxMovesPerDay moves in D. A re-plan runs only when
+ * corrected forecast (a forced move; see `forceMarginC`) or when it saves more than planner.replanThresholdEur. As in
+ * the live planner (gateway/planner/moves.ts), the limit refuses moves for the cost alone, never a forced one: a plan
+ * in force that the corrected forecast says will break an ambient limit is re-planned freely even when the day's
+ * moves are spent, and its moves are counted (so a day may end above maxMovesPerDay). A re-plan runs only when
  * the corrected forecast changed, since the last one, an hour's temperature above planner.coolingFromC (the cooling
  * term) or which steps an hour blocks; otherwise the plan in force stands (nothing it is priced on changed).
  */
@@ -176,7 +178,7 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
     const fixed = plan.filter((r) => r.startSlot < h + frozenSlots);
     const toPlace = plan.filter((r) => r.startSlot >= h + frozenSlots);
     const left = cfg.maxMovesPerDay - moves;
-    if (!toPlace.length || left <= 0) continue;
+    if (!toPlace.length) continue;
     const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, toPlace.filter((r) => r.process === p.name).length]));
     const now = input(temps, fixed, runsToPlace);
     const was = input([...basis], fixed, runsToPlace);
@@ -195,18 +197,19 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
     // Forced: the plan in force breaks an ambient limit on the corrected forecast (lowered by forceMarginC, 0 by default).
     const margin = day.forceMarginC ?? 0;
     const forced = violations(margin ? { ...input(temps.map((x) => (x === null ? null : x - margin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
+    if (!forced && left <= 0) continue;
     const keepEur = totalCost(now, toPlace).eur;
     const free = await planSchedule(now);
     if (free.infeasible) continue;
     let candidate: PlannedRun[] | undefined = free.runs;
-    if (batchesMoved(plan, [...fixed, ...free.runs]) > left) {
+    if (!forced && batchesMoved(plan, [...fixed, ...free.runs]) > left) {
       const within = await planWithinMoves(now, toPlace, left);
       candidate = within?.outcome.runs;
     }
     if (!candidate || violations(now, candidate).length) continue;
     const next = numbered([...fixed, ...candidate]);
     const moved = batchesMoved(plan, next);
-    if (!moved || moved > left) continue;
+    if (!moved || (!forced && moved > left)) continue;
     if (!forced && !(totalCost(now, candidate).eur < keepEur - cfg.replanThresholdEur)) continue;
     steps.push({ hour: h, temps, before: plan, after: next, moved, reason: forced ? 'forced' : 'cost' });
     plan = next;

@@ -83,14 +83,13 @@ describe('the intraday replay: re-plans inside D on the forecast anchored on the
   };
   const frozenSlots = 2; // planner.frozenMinutes 120 on hourly slots
 
-  it('moves the batches the observed heat puts in the halt hours, never a started or frozen run, within the day limit', async () => {
+  it('moves the batches the observed heat puts in the halt hours, never a started or frozen run; the day limit refuses moves for the cost alone, never a forced one', async () => {
     const { config, starts, prices, plan, real } = await setup(2);
     expect(violations(real, plan).length).toBeGreaterThan(0); // the day-ahead plan runs into the real halt
     const day = { planner: config.planner, timezone: 'Europe/Madrid', starts, prices, forecastC: forecast, observedC: observed, plan, movesUsed: 0, rho: 0.8 };
     const out = await intradayReplay(day);
     expect(out.steps.length).toBeGreaterThan(0);
     expect(out.moves).toBeGreaterThan(0);
-    expect(out.moves).toBeLessThanOrEqual(2);
     expect(out.steps.reduce((a, s) => a + s.moved, 0)).toBe(out.moves);
     for (const s of out.steps) {
       // Started runs (before the hour) and the frozen window's runs stay exactly as they were.
@@ -115,13 +114,23 @@ describe('the intraday replay: re-plans inside D on the forecast anchored on the
     }
     // The same work: every batch of the day still runs.
     expect(out.runs.length).toBe(plan.length);
-    // With one move of the day already made after the auction, at most one more.
-    const one = await intradayReplay({ ...day, movesUsed: 1 });
-    expect(one.moves).toBeLessThanOrEqual(1);
-    // --intraday-margin: a forced move only past the limit by that much; 10 °C is never reached here.
+    // As the live planner (gateway/planner/moves.ts): with the day's moves spent after the auction, the moves the
+    // heat forces are still made and counted (a day that kept the plan would run into the halt).
+    const spent = await intradayReplay({ ...day, movesUsed: 2 });
+    expect(spent.moves).toBeGreaterThan(0);
+    expect(spent.steps.every((s) => s.reason === 'forced')).toBe(true);
+    // Every move of this day is forced, so the moves spent before change nothing: the same plan as with none spent.
+    expect(spent.runs).toEqual(out.runs);
+    expect(spent.moves).toBe(out.moves);
+    // --intraday-margin: a forced move only past the limit by that much; 10 °C is never reached here, so every
+    // move left is for the cost alone, and the limit holds for those: none with the day's moves spent, at most 1
+    // with one left.
     const margin = await intradayReplay({ ...day, forceMarginC: 10 });
     expect(margin.steps.filter((s) => s.reason === 'forced')).toEqual([]);
-    const none = await intradayReplay({ ...day, movesUsed: 2 });
+    expect(margin.moves).toBeLessThanOrEqual(2);
+    const one = await intradayReplay({ ...day, forceMarginC: 10, movesUsed: 1 });
+    expect(one.moves).toBeLessThanOrEqual(1);
+    const none = await intradayReplay({ ...day, forceMarginC: 10, movesUsed: 2 });
     expect(none.moves).toBe(0);
     expect(none.runs.map((r) => [r.process, r.startSlot])).toEqual([...plan].sort((a, b) => a.startSlot - b.startSlot).map((r) => [r.process, r.startSlot]));
   });
