@@ -524,6 +524,7 @@ export const ConfigSchema = Type.Object(
             weightDays: Type.Integer({ minimum: 0, maximum: 60, default: 7, description: 'days of out-of-sample errors behind the weights of the members and of same-period-yesterday; 0: plain average of the members' }),
             bandStep: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1, description: 'adaptive conformal step γ: each published day moves the band edges\' quantile levels by γ × (that side\'s miss share − 10 %); 0: fixed 10/90 % residual quantiles' }),
             bandScaleDays: Type.Integer({ minimum: 0, maximum: 60, default: 7, description: 'days of recent absolute errors that scale the band (residuals divided by the error scale at their origin); 0: unscaled' }),
+            clearSkyWindow: Type.Integer({ minimum: 0, maximum: 728, default: 84, description: 'members of calibration windows of at least this many days also read the target period\'s clear-sky irradiance (the seasonal size of the midday solar dip; issue #23); 0: none' }),
             guardDays: Type.Integer({ minimum: 3, maximum: 60, default: 14, description: 'recent days on which a new calibration must not be worse than the active model' }),
             tolerance: Type.Number({ minimum: 0, maximum: 0.5, default: 0.02, description: 'relative MAE margin allowed by the guard' }),
           },

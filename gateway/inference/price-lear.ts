@@ -2,6 +2,7 @@ import { isNationalHoliday } from '../time/calendar.js';
 import type { Slot } from '../series/slots.js';
 import { PLANT_TZ, addDays } from '../time/tz.js';
 import { DayProfiles, daySlots, marketPeriods } from './price-profiles.js';
+import { clearSkyProfile } from './clear-sky.js';
 import { RidgeAccumulator, predictRidge, type RidgeFit } from './ridge.js';
 
 /**
@@ -11,7 +12,8 @@ import { RidgeAccumulator, predictRidge, type RidgeFit } from './ridge.js';
  * prices an hour before and after that period; L's mean, min, max and last period; weekday and holiday of the
  * target; and, when REE's D-1 forecasts of demand, wind and PV are stored for the target day and for L, the
  * target's residual load and the day-over-day change of residual load, wind and PV (the target-day member only:
- * D-1 forecasts never reach D+2). The members and the same-period-of-L forecast are combined with weights inversely
+ * D-1 forecasts never reach D+2); the members of long windows also read the target period's clear-sky irradiance (`clear-sky.ts`), the
+ * seasonal size of the midday solar dip. The members and the same-period-of-L forecast are combined with weights inversely
  * proportional to each one's out-of-sample MAE over the last `weightDays` days, so that in a month where the market
  * merely repeats itself (e.g. windy weeks clearing at 0 €/MWh) the forecast leans on persistence.
  */
@@ -43,9 +45,15 @@ export interface LearSettings {
    * `DEFAULT_LEAR.chainMember`.
    */
   chainMember?: boolean;
+  /**
+   * Members of calibration windows of at least this many days also read the target period's clear-sky irradiance
+   * (`clear-sky.ts`: the seasonal size of the midday solar dip, known in advance); shorter windows, where it is
+   * little more than a time trend, do not. 0: no member reads it. Absent: `DEFAULT_LEAR.clearSkyWindow`.
+   */
+  clearSkyWindow?: number;
 }
 
-export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7, bandStep: 0.1, bandScaleDays: 7, chainMember: true };
+export const DEFAULT_LEAR: LearSettings = { windows: [28, 56, 84, 364], lambda: 0.05, conformalDays: 28, weightDays: 7, bandStep: 0.1, bandScaleDays: 7, chainMember: true, clearSkyWindow: 84 };
 
 /** The bands of a calibration: D+1 on prices and calendar, D+2, D+1 with REE's D-1 drivers. */
 export type BandKind = 'd1' | 'd2' | 'd1Drivers';
@@ -92,6 +100,8 @@ export interface LearMember {
   zMin: number;
   zMax: number;
   fits: RidgeFit[];
+  /** Fitted with the target period's clear-sky irradiance as its last input (`CLEAR_SKY_INPUT`; absent: without). */
+  clearSky?: boolean;
 }
 
 /** A calibration: everything needed to forecast from L, as JSON. */
@@ -132,6 +142,8 @@ export function learHistory(prices: Iterable<Slot>, drivers?: { demand: Iterable
 }
 
 export const PRICE_INPUTS = ['price_L', 'price_L-1', 'price_week_before_target', 'price_L_hour_before', 'price_L_hour_after', 'L_mean', 'L_min', 'L_max', 'L_last', 'weekday', 'holiday'];
+/** The input of the members of long windows (see `LearSettings.clearSkyWindow`): clear-sky GHI of the target period, kW/m². */
+export const CLEAR_SKY_INPUT = 'clear_sky_target';
 export const DRIVER_INPUTS = ['residual_load_target', 'residual_load_change', 'wind_change', 'solar_change', 'residual_load_target_day_mean'];
 
 interface DriverDay {
@@ -194,10 +206,12 @@ interface DayInputs {
   stats: number[];
   calendar: number[];
   drivers: number[][] | null;
+  /** Clear-sky GHI (kW/m²) of each period of the target day, when the member reads it. */
+  clearSky: Float64Array | null;
 }
 
 /** The inputs for target day `target` from last known day L = target − k, or undefined when a lag day is missing. */
-function dayInputs(h: LearHistory, target: string, k: number, periods: number, tr: Transform, withDrivers: boolean): DayInputs | undefined {
+function dayInputs(h: LearHistory, target: string, k: number, periods: number, tr: Transform, withDrivers: boolean, clearSky = false): DayInputs | undefined {
   const last = addDays(target, -k);
   const lags: Float64Array[] = [];
   for (const d of lagDays(last, k)) {
@@ -223,7 +237,7 @@ function dayInputs(h: LearHistory, target: string, k: number, periods: number, t
     if (!t || !o) return undefined;
     drivers = Array.from({ length: periods }, (_, p) => [t.rl[p]!, t.rl[p]! - o.rl[p]!, t.wind[p]! - o.wind[p]!, t.solar[p]! - o.solar[p]!, t.rlMean]);
   }
-  return { lags, stats: [sum / l.length, min, max, l[l.length - 1]!], calendar, drivers };
+  return { lags, stats: [sum / l.length, min, max, l[l.length - 1]!], calendar, drivers, clearSky: clearSky ? clearSkyProfile(target, periods) : null };
 }
 
 /**
@@ -236,10 +250,10 @@ function row(x: DayInputs, p: number, layout = LEAR_LAYOUT): number[] {
   const l = x.lags[0]!;
   const hour = l.length / 24;
   const neighbours = layout >= 2 ? [l[Math.max(0, p - hour)]!, l[Math.min(l.length - 1, p + hour)]!] : [];
-  return [...x.lags.map((l) => l[p]!), ...neighbours, ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : [])];
+  return [...x.lags.map((l) => l[p]!), ...neighbours, ...x.stats, ...x.calendar, ...(x.drivers ? x.drivers[p]! : []), ...(x.clearSky ? [x.clearSky[p]!] : [])];
 }
 
-function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number, layout: number): LearMember | undefined {
+function fitMember(h: LearHistory, last: string, kind: MemberKind, window: number, periods: number, lambda: number, layout: number, clearSky = false): LearMember | undefined {
   const tr = windowTransform(h, last, window, periods);
   if (!tr) return undefined;
   const k = kind === 'd2' ? 2 : 1;
@@ -251,7 +265,7 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
     const target = addDays(last, -i);
     const actual = h.prices.profile(target, periods);
     if (!actual) continue;
-    const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
+    const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers', clearSky);
     if (!x) continue;
     rows++;
     if (!accs.length) accs = Array.from({ length: periods }, () => new RidgeAccumulator(row(x, 0, layout).length));
@@ -263,7 +277,7 @@ function fitMember(h: LearHistory, last: string, kind: MemberKind, window: numbe
     }
   }
   if (rows < Math.min(14, window)) return undefined;
-  return { kind, window, periods, rows, median: tr.median, mad: tr.mad, zMin, zMax, fits: accs.map((a) => a.solve(lambda)) };
+  return { kind, window, periods, rows, median: tr.median, mad: tr.mad, zMin, zMax, fits: accs.map((a) => a.solve(lambda)), ...(clearSky ? { clearSky: true } : {}) };
 }
 
 /**
@@ -277,11 +291,12 @@ export function calibrateLear(h: LearHistory, lastDay: string, settings: LearSet
 /** `calibrateLear` one member at a time: yields between members so that a caller can let the event loop run. */
 export function* calibrationSteps(h: LearHistory, lastDay: string, settings: LearSettings = DEFAULT_LEAR, layout = LEAR_LAYOUT): Generator<void, LearCalibration> {
   const members: LearMember[] = [];
+  const clearSky = settings.clearSkyWindow ?? DEFAULT_LEAR.clearSkyWindow ?? 0;
   const resolutions = [...new Set([marketPeriods(addDays(lastDay, 1)), marketPeriods(addDays(lastDay, 2))])];
   for (const periods of resolutions) {
     for (const window of settings.windows) {
       for (const kind of ['d1', 'd2', ...(h.drivers ? ['d1-drivers' as const] : [])] as MemberKind[]) {
-        const m = fitMember(h, lastDay, kind, window, periods, settings.lambda, layout);
+        const m = fitMember(h, lastDay, kind, window, periods, settings.lambda, layout, clearSky > 0 && window >= clearSky);
         if (m) members.push(m);
         yield;
       }
@@ -289,7 +304,8 @@ export function* calibrationSteps(h: LearHistory, lastDay: string, settings: Lea
   }
   if (!members.some((m) => m.kind === 'd1')) throw new Error(`cannot calibrate on prices up to ${lastDay}: ${historyNeed(settings)}`);
   const drivers = members.some((m) => m.kind === 'd1-drivers');
-  return { kind: 'lear-ensemble', layout, lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : [])] };
+  const sun = members.some((m) => m.clearSky);
+  return { kind: 'lear-ensemble', layout, lastDay, settings, members, bands: { d1: null, d2: null, d1Drivers: null }, inputs: [...PRICE_INPUTS, ...(drivers ? DRIVER_INPUTS : []), ...(sun ? [CLEAR_SKY_INPUT] : [])] };
 }
 
 /** What a first calibration needs: the shortest window's minimum of fitted days (14, or the window), each with the week before it. */
@@ -356,7 +372,7 @@ export function forecastLearDay(cal: LearCalibration, h: LearHistory, lastDay: s
   for (const kind of kindsFor(k)) {
     for (const m of cal.members.filter((x) => x.kind === kind && x.periods === periods)) {
       const tr = new Transform(m.median, m.mad);
-      const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers');
+      const x = dayInputs(h, target, k, periods, tr, kind === 'd1-drivers', m.clearSky === true);
       if (!x) continue;
       const rows = Array.from({ length: periods }, (_, p) => row(x, p, cal.layout ?? 1));
       if (rows.some((r, p) => r.length !== m.fits[p]!.weights.length)) continue;

@@ -12,7 +12,7 @@ import { initBackend, tf } from '../../gateway/inference/backend.js';
 import { fileLoadHandler } from '../../gateway/inference/io.js';
 
 /** Bump when the forecaster's arithmetic changes: cached rolling forecasts of older code are not reused. */
-export const FORECASTER_CODE_VERSION = 7;
+export const FORECASTER_CODE_VERSION = 8;
 
 export interface RollingRun {
   h: LearHistory;

@@ -173,7 +173,7 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     const now = ctx.clock.now();
     await registry.refresh();
     const rc = cfg.recalibration;
-    const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays, weightDays: rc.weightDays, bandStep: rc.bandStep, bandScaleDays: rc.bandScaleDays };
+    const settings = { windows: rc.windows, lambda: rc.lambda, conformalDays: rc.conformalDays, weightDays: rc.weightDays, bandStep: rc.bandStep, bandScaleDays: rc.bandScaleDays, clearSkyWindow: rc.clearSkyWindow };
     const latest = (await ctx.store.read(cfg.priceSeries, now - 3 * DAY_MS, now + 3 * DAY_MS)).at(-1);
     if (!latest) {
       record({ at: now, status: 'skipped', summary: `recalibration skipped: no ${cfg.priceSeries} prices in the last 3 days` });
