@@ -58,18 +58,27 @@ export function ambientMargin(starts: readonly number[], risk: AmbientRisk, anch
 /** Whether `input` checks the ambient limits with a margin above 0 in some slot. */
 export const marginActive = (input: PlannerInput): boolean => !!input.ambientMargin?.marginC.some((m) => m > 0);
 
-/** `input` with the margin set to 0 for the horizon and `relaxed` saying why (`why`: the constraint it broke, one clause). */
-export function relaxMargin(input: PlannerInput, why: string): PlannerInput {
+/**
+ * `input` with the margin scaled by `scale` (0: none; 0.5: half, rounded up to 0.1 °C) for the horizon and
+ * `relaxed` saying why (`why`: the constraint the fuller margin broke, one clause).
+ */
+export function relaxMargin(input: PlannerInput, why: string, scale = 0): PlannerInput {
   const m = input.ambientMargin!;
-  return { ...input, ambientMargin: { ...m, marginC: m.marginC.map(() => 0), relaxed: `${why}, so this plan uses the point temperature forecast (a run may meet the limit)` } };
+  const marginC = m.marginC.map((x) => Math.ceil(Math.round(x * scale * 1e6) / 1e5) / 10);
+  const max = Math.max(0, ...marginC);
+  const what = max > 0 ? `this plan keeps ${scale} of the margin (up to ${max.toFixed(1)} °C)` : 'this plan uses the point temperature forecast (a run may meet the limit)';
+  return { ...input, ambientMargin: { ...m, marginC, relaxed: `${why}, so ${what}` } };
 }
+
+/** The steps the margin gives way by where it leaves work undone: half of it, then none. */
+const RELAX_STEPS = [0.5, 0];
 
 /**
  * `input` with the margin; where the margin alone leaves a process no feasible placement (diagnose names a problem
- * the point forecast does not have), the margin is relaxed to 0 for the horizon and `relaxed` says why in one
- * sentence: the plan then runs on the point forecast (a run may meet a limit) rather than leave the day's work
- * undone. A problem the point forecast has too is left to the infeasible path as it is. The cases only the solver
- * finds (the batch order with the limits) are relaxed by `planAmbient`.
+ * the point forecast does not have), the largest of half the margin and none that does not, and `relaxed` says why
+ * in one sentence: the plan keeps as far from the limits as the day's work allows rather than leave work undone.
+ * A problem the point forecast has too is left to the infeasible path as it is. The cases only the solver finds
+ * (the batch order or the power cap with the limits) are relaxed by `planAmbient` and `planKeepingDays`.
  */
 export function withAmbientMargin(input: PlannerInput, margin: AmbientMargin): PlannerInput {
   const strict: PlannerInput = { ...input, ambientMargin: margin };
@@ -79,19 +88,33 @@ export function withAmbientMargin(input: PlannerInput, margin: AmbientMargin): P
   const { ambientMargin: _, ...point } = input;
   const without = diagnose(point);
   if (without.length >= withMargin.length) return strict;
-  return relaxMargin(strict, withMargin.find((x) => !without.includes(x)) ?? withMargin[0]!);
+  const why = withMargin.find((x) => !without.includes(x)) ?? withMargin[0]!;
+  for (const scale of RELAX_STEPS) {
+    const relaxed = relaxMargin(strict, why, scale);
+    if (!scale || diagnose(relaxed).length <= without.length) return relaxed;
+  }
+  return relaxMargin(strict, why);
 }
 
 /**
- * planSchedule, and where the margin leaves no plan that the point forecast has (the solver's infeasibility), the
- * plan on the point forecast with the margin relaxed and why (relaxMargin). Returns the input the plan was made for.
+ * `plan` (planSchedule by default) with the margin, and where it leaves work undone that a smaller margin does not
+ * (the solver's infeasibility), with half the margin, then none, saying why (relaxMargin). Returns the input the plan
+ * was made for.
  */
-export async function planAmbient(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome }> {
-  const outcome = await planSchedule(input);
+export function planAmbient(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome }> {
+  return relaxing(input, planSchedule);
+}
+
+/** As planAmbient with any planning step `plan` whose result names `infeasible` when it leaves work undone. */
+export async function relaxing<T extends { infeasible?: string[] | undefined }>(input: PlannerInput, plan: (input: PlannerInput) => Promise<T>): Promise<{ input: PlannerInput; outcome: T }> {
+  const outcome = await plan(input);
   if (!outcome.infeasible || !marginActive(input)) return { input, outcome };
-  const relaxed = relaxMargin(input, outcome.infeasible[0]!);
-  const again = await planSchedule(relaxed);
-  return again.infeasible ? { input, outcome } : { input: relaxed, outcome: again };
+  for (const scale of RELAX_STEPS) {
+    const relaxed = relaxMargin(input, outcome.infeasible[0]!, scale);
+    const again = await plan(relaxed);
+    if (!again.infeasible) return { input: relaxed, outcome: again };
+  }
+  return { input, outcome };
 }
 
 /** The margin's summary for the plan document and simulate's setup line, e.g. "z 0.84 × σ 1.2 °C: 0-1.0 °C". */

@@ -1,7 +1,7 @@
 import { localDate, localDayRange } from '../time/tz.js';
 import { processChain, solveMilp } from './milp.js';
 import { planSchedule, type PlanOutcome } from './plan.js';
-import { marginActive, relaxMargin } from './ambient-margin.js';
+import { relaxing } from './ambient-margin.js';
 import type { DayQuota, PlannerInput, ProcessSpec } from './types.js';
 
 /** The processes whose runs start a batch: the first of the batch order, and any process outside the order. */
@@ -47,13 +47,15 @@ export function dayQuotas(starts: readonly number[], resolutionMs: number, timez
  * horizon's work is planned as a whole, without the day split. Returns the plan and the input it was made for.
  */
 export async function planKeepingDays(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome; carried?: string }> {
-  const strict = await keepingDays(input);
   // The chance constraint on the ambient limits (ambient-margin.ts) gives way last: when even with today's work cut or
-  // carried the margin leaves work undone that the point forecast can plan, the plan is made at the point forecast
-  // and the plan document says why (ambient_margin.relaxed).
-  if (!strict.outcome.infeasible || !marginActive(input)) return strict;
-  const relaxed = await keepingDays(relaxMargin(input, strict.outcome.infeasible[0]!));
-  return relaxed.outcome.infeasible ? strict : relaxed;
+  // carried the margin leaves work undone that a smaller margin can plan, the plan is made with half of it, then
+  // none, and the plan document says why (ambient_margin.relaxed).
+  const { outcome } = await relaxing(input, async (x) => {
+    const r = await keepingDays(x);
+    return { ...r, infeasible: r.outcome.infeasible };
+  });
+  const { infeasible: _, ...result } = outcome;
+  return result;
 }
 
 async function keepingDays(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome; carried?: string }> {
