@@ -138,6 +138,11 @@ describe('the plan keeps its runs out of the hours the forecast puts within the 
     const doc = planDocument(relaxed, planned, { planId: 'p', version: 1, createdAt: t0, baselineEur: null, keptPrevious: false, timezone: 'Europe/Madrid', lineOf: (p) => p });
     expect(doc.ambient_margin!.relaxed).toBe(relaxed.ambientMargin!.relaxed);
     expect(doc.ambient_margin!.summary).toMatch(/relaxed: mixing: no window/);
+    // 34.1 °C all day: the full margin (+ 1.1 °C) reaches the halt, half of it (+ 0.6 °C) does not: half is kept.
+    const half = withAmbientMargin(input(prices, prices.map(() => 34.1), processes), margin(0.84));
+    expect(half.ambientMargin!.marginC.every((x) => x === 0.6)).toBe(true);
+    expect(half.ambientMargin!.relaxed).toMatch(/^mixing: no window of 120 min .*, so this plan keeps 0\.5 of the margin \(up to 0\.6 °C\)$/);
+    expect((await planSchedule(half)).runs[0]!.startSlot).toBe(5);
     // A day the point forecast cannot plan either (36 °C, over the halt) keeps the infeasible path as it is: no relaxing.
     const over = withAmbientMargin(input(prices, prices.map(() => 36), processes), margin(0.84));
     expect(over.ambientMargin!.relaxed).toBeUndefined();
