@@ -41,6 +41,13 @@ export interface PlanDocumentPayload {
   /** The waits between steps longer than their limit, in words (empty when every limit holds). */
   holding_breaches: string[];
   /**
+   * The chance constraint on the ambient limits (gateway/planner/ambient-margin.ts): the halt, maxPlantTempC and the
+   * cooling in the contracted-power cap were checked at the temperature forecast + `margin_c` (°C per slot, 0 on
+   * observed hours) = z × σ × √(1 − ρ^(2 × hours since `anchor`, the last observed hour; null: none, full σ)).
+   * `relaxed`: why the margin was 0 for this plan (it alone left a process no feasible placement). Absent when off.
+   */
+  ambient_margin?: { z: number; sigma_c: number; rho: number; anchor: string | null; margin_c: number[]; summary: string; relaxed: string | null };
+  /**
    * `cost_eur`: runs (started and planned, cooling included) plus holding, in the horizon; `holding_kwh`/`holding_eur`
    * the holding part. `baseline_eur`: the fixed shift doing the same work, priced the same way. `saved_reason`: why
    * `saved_eur` is negative, in words (null when it is not).

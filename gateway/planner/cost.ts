@@ -4,11 +4,25 @@ import type { PlannedRun, PlannerInput } from './types.js';
 /** €/kWh paid in slot t: the energy price (× marketWeight, 1 unless a fixed-price contract) plus the tariff adder. */
 export const unitPrice = (input: PlannerInput, t: number): number => ((input.marketWeight ?? 1) * input.priceEurMwh[t]!) / 1000 + input.adderEurKwh[t]!;
 
-/** Cooling kW a running process drags in while it is hot outside. */
+/** Cooling kW a running process drags in while it is hot outside (at the point forecast: what it costs). */
 export const coolingKw = (input: PlannerInput, t: number): number => input.coolingKwPerDegree * Math.max(0, (input.outdoorC[t] ?? input.coolingFromC) - input.coolingFromC);
 
-export const plantTempC = (input: PlannerInput, t: number): number | null => {
+/**
+ * The temperature the ambient limits are checked at in slot t (°C): the forecast plus the chance constraint's
+ * margin (ambient-margin.ts; 0 without one); null when the temperature is unknown.
+ */
+export function limitOutdoorC(input: PlannerInput, t: number): number | null {
   const o = input.outdoorC[t];
+  if (o === null || o === undefined) return null;
+  return o + (input.ambientMargin?.marginC[t] ?? 0);
+}
+
+/** Cooling kW a running process may drag in, for the contracted-power cap: at the limits' temperature (limitOutdoorC). */
+export const coolingCapKw = (input: PlannerInput, t: number): number => (input.ambientMargin ? input.coolingKwPerDegree * Math.max(0, (limitOutdoorC(input, t) ?? input.coolingFromC) - input.coolingFromC) : coolingKw(input, t));
+
+/** Plant-floor temperature (°C) from outdoor (base + factor × (outdoor − base)); `limits`: at the limits' temperature. */
+export const plantTempC = (input: PlannerInput, t: number, options: { limits?: boolean } = {}): number | null => {
+  const o = options.limits ? limitOutdoorC(input, t) : input.outdoorC[t];
   return o === null || o === undefined ? null : input.plantTemp.baseC + input.plantTemp.factor * (o - input.plantTemp.baseC);
 };
 
@@ -46,9 +60,10 @@ export function blockedSlots(input: PlannerInput, name: string, options: { ignor
     if (input.forbidden[t]) return true;
     if (p.blockedUntil !== undefined && start < p.blockedUntil) return true;
     if (!options.ignoreFrozen && p.frozenUntil !== undefined && start < p.frozenUntil) return true;
-    const o = input.outdoorC[t];
-    if (o !== null && o !== undefined && o >= input.haltAtOutdoorC) return true;
-    const floor = plantTempC(input, t);
+    // The ambient limits at the forecast plus the chance constraint's margin (limitOutdoorC).
+    const o = limitOutdoorC(input, t);
+    if (o !== null && o >= input.haltAtOutdoorC) return true;
+    const floor = plantTempC(input, t, { limits: true });
     return p.maxPlantTempC !== undefined && floor !== null && floor > p.maxPlantTempC;
   });
 }
@@ -63,7 +78,7 @@ export function violations(input: PlannerInput, runs: readonly PlannedRun[]): st
     if (r.startSlot < 0 || r.startSlot + r.slots > T) out.push(`${r.process} #${r.batch} outside the horizon`);
     const blocked = blockedSlots(input, r.process);
     for (let t = r.startSlot; t < Math.min(T, r.startSlot + r.slots); t++) {
-      power[t]! += p.kw + coolingKw(input, t);
+      power[t]! += p.kw + coolingCapKw(input, t);
       if (blocked[t] && !input.fixedRuns.some((f) => f.process === r.process && f.startSlot === r.startSlot)) out.push(`${r.process} #${r.batch} runs in a blocked slot ${t}`);
     }
   }

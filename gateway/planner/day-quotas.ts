@@ -1,6 +1,7 @@
 import { localDate, localDayRange } from '../time/tz.js';
 import { processChain, solveMilp } from './milp.js';
 import { planSchedule, type PlanOutcome } from './plan.js';
+import { relaxing } from './ambient-margin.js';
 import type { DayQuota, PlannerInput, ProcessSpec } from './types.js';
 
 /** The processes whose runs start a batch: the first of the batch order, and any process outside the order. */
@@ -46,6 +47,18 @@ export function dayQuotas(starts: readonly number[], resolutionMs: number, timez
  * horizon's work is planned as a whole, without the day split. Returns the plan and the input it was made for.
  */
 export async function planKeepingDays(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome; carried?: string }> {
+  // The chance constraint on the ambient limits (ambient-margin.ts) gives way last: when even with today's work cut or
+  // carried the margin leaves work undone that a smaller margin can plan, the plan is made with half of it, then
+  // none, and the plan document says why (ambient_margin.relaxed).
+  const { outcome } = await relaxing(input, async (x) => {
+    const r = await keepingDays(x);
+    return { ...r, infeasible: r.outcome.infeasible };
+  });
+  const { infeasible: _, ...result } = outcome;
+  return result;
+}
+
+async function keepingDays(input: PlannerInput): Promise<{ input: PlannerInput; outcome: PlanOutcome; carried?: string }> {
   const outcome = await planSchedule(input);
   if (!outcome.infeasible || !input.dayQuotas?.length) return { input, outcome };
   const relaxed = input.timeLimitMs > 0 ? await mostRunsToday(input) : await dropFromTheEnd(input);

@@ -1,6 +1,7 @@
 import { URGENCY, type RecommendationClass } from '../inference/prototype-scores.js';
 import { PAYLOAD_VERSION, type PlanDocumentPayload } from '../mqtt/topics.js';
 import { HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
+import { describeMargin } from './ambient-margin.js';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { sitePlanView } from './contract-view.js';
 import { describeBreach, heldIntervals, holdEurPerSlot, holdingBreaches, holdLimitSlots, totalCost } from './holding.js';
@@ -57,7 +58,9 @@ export function planDocument(
       max_wait_min: limit === undefined ? null : minutes(limit),
     };
   });
-  const blocked = input.processes.map((p) => blockedSlots(input, p.name, { ignoreFrozen: true }));
+  // Halt is the plant's rule at the forecast (the chance constraint's margin keeps runs out of an hour, it does not halt it).
+  const { ambientMargin, ...atForecast } = input;
+  const blocked = input.processes.map((p) => blockedSlots(atForecast, p.name, { ignoreFrozen: true }));
   const perHour = Math.max(1, Math.round(HOUR_MS / input.resolutionMs));
   const hours: PlanDocumentPayload['hours'] = [];
   for (let t = 0; t < T; t += perHour) {
@@ -98,6 +101,7 @@ export function planDocument(
     runs,
     hours,
     holding_breaches: holdingBreaches(held).map((h) => describeBreach(input, h)),
+    ...(ambientMargin ? { ambient_margin: { z: ambientMargin.z, sigma_c: ambientMargin.sigmaC, rho: ambientMargin.rho, anchor: ambientMargin.anchorAt === undefined ? null : formatUtcIso(ambientMargin.anchorAt), margin_c: ambientMargin.marginC, summary: describeMargin(ambientMargin), relaxed: ambientMargin.relaxed ?? null } } : {}),
     site: sitePlanView(input, outcome.runs, meta.baselineRuns ?? null, meta.timezone),
     totals: {
       kwh: total.kwh,

@@ -1,5 +1,5 @@
 import { addedExcessEur, siteRoomKw } from './contract-terms.js';
-import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { blockedSlots, coolingCapKw, slotCost } from './cost.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, processChain, runSlots } from './milp.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
@@ -31,7 +31,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; 
     const p = input.processes.find((x) => x.name === process)!;
     const gap = gapSlots(input, process);
     for (let t = Math.max(0, start - gap); t < Math.min(T, start + L + gap); t++) busy.get(process)![t] = true;
-    for (let t = Math.max(0, start); t < Math.min(T, start + L); t++) power[t]! += p.kw + coolingKw(input, t);
+    for (let t = Math.max(0, start); t < Math.min(T, start + L); t++) power[t]! += p.kw + coolingCapKw(input, t);
   };
   for (const r of input.fixedRuns) occupy(r.process, r.startSlot, r.slots);
   const runs: PlannedRun[] = [];
@@ -96,7 +96,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; 
         let ok = true;
         let cost = 0;
         for (let u = t; u < t + L && ok; u++) {
-          const kw = p.kw + coolingKw(input, u);
+          const kw = p.kw + coolingCapKw(input, u);
           if (blocked[u] || busy.get(name)![u] || power[u]! + kw > input.contractedKw + 1e-9 || (room && power[u]! + kw > room[u]! + 1e-9)) ok = false;
           else cost += slotCost(input, name, u).eur + (options.allowExcess ? addedExcessEur(input, u, power[u]!, kw) : 0);
         }

@@ -1,5 +1,5 @@
 import { siteExcess } from './contract-terms.js';
-import { coolingKw, slotCost, violations } from './cost.js';
+import { coolingCapKw, slotCost, violations } from './cost.js';
 import { heldIntervals, holdSuffixEur, holdLimitSlots, holdingBreaches, totalCost } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, runSlots } from './milp.js';
 import type { PlannedRun, PlannerInput } from './types.js';
@@ -24,7 +24,7 @@ export function improveLocally(input: PlannerInput, runs: readonly PlannedRun[],
   const names = input.processes.map((p) => p.name);
   const gap = new Map(names.map((n) => [n, gapSlots(input, n)]));
   const allowed = new Map(names.map((n) => [n, new Set(input.runsToPlace[n] ? allowedStarts(input, n) : [])]));
-  const kwAt = new Map(input.processes.map((p) => [p.name, input.starts.map((_, t) => p.kw + coolingKw(input, t))]));
+  const kwAt = new Map(input.processes.map((p) => [p.name, input.starts.map((_, t) => p.kw + coolingCapKw(input, t))]));
   const cost = startCosts(input);
   const fixedKw = new Array<number>(T).fill(0);
   for (const r of input.fixedRuns) for (let t = Math.max(0, r.startSlot); t < Math.min(T, r.startSlot + r.slots); t++) fixedKw[t]! += kwAt.get(r.process)![t]!;

@@ -1,5 +1,5 @@
 import type { Highs } from 'highs';
-import { blockedSlots, coolingKw, slotCost } from './cost.js';
+import { blockedSlots, coolingCapKw, coolingKw, slotCost } from './cost.js';
 import { excessLp } from './contract-terms.js';
 import { holdSuffixEur, holdLimitSlots } from './holding.js';
 import { cvarLp } from './risk.js';
@@ -41,12 +41,13 @@ export function allowedStarts(input: PlannerInput, process: string): number[] {
   return out;
 }
 
-/** Power the fixed runs already take in each slot. */
-function fixedPower(input: PlannerInput): number[] {
+/** Power the fixed runs already take in each slot; `cap`: with the cooling at the ambient limits' temperature (cost.ts coolingCapKw). */
+function fixedPower(input: PlannerInput, cap = false): number[] {
   const out = new Array<number>(input.starts.length).fill(0);
+  const cooling = cap ? coolingCapKw : coolingKw;
   for (const r of input.fixedRuns) {
     const p = input.processes.find((x) => x.name === r.process)!;
-    for (let t = Math.max(0, r.startSlot); t < Math.min(out.length, r.startSlot + r.slots); t++) out[t]! += p.kw + coolingKw(input, t);
+    for (let t = Math.max(0, r.startSlot); t < Math.min(out.length, r.startSlot + r.slots); t++) out[t]! += p.kw + cooling(input, t);
   }
   return out;
 }
@@ -209,13 +210,13 @@ export function buildLp(input: PlannerInput, capKw = input.contractedKw, maximiz
       if (inWindow > 1) add(counter.count(p.name, t - L - gap + 1, t), '<= 1');
     }
   }
-  const fixed = fixedPower(input);
+  const fixed = fixedPower(input, true);
   for (let t = 0; t < T; t++) {
     const terms: string[] = [];
     for (const p of input.processes) {
       if (!byProcess.has(p.name)) continue;
       const L = runSlots(input, p.name);
-      const kw = p.kw + coolingKw(input, t);
+      const kw = p.kw + coolingCapKw(input, t);
       terms.push(...counter.count(p.name, t - L + 1, t, +kw.toFixed(4)));
     }
     if (terms.length) add(terms, `<= ${(capKw - fixed[t]!).toFixed(4)}`);

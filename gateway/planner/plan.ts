@@ -9,6 +9,7 @@ import type { PlannedRun, PlannerInput, SolveResult } from './types.js';
 export function diagnose(input: PlannerInput): string[] {
   const out: string[] = [];
   const hours = (slots: number) => Math.round(((slots * input.resolutionMs) / 3_600_000) * 100) / 100;
+  const limits = `ambient limits${marginNote(input)}`;
   for (const p of input.processes) {
     const need = input.runsToPlace[p.name] ?? 0;
     if (!need) continue;
@@ -16,7 +17,7 @@ export function diagnose(input: PlannerInput): string[] {
     const gap = gapSlots(input, p.name);
     const starts = allowedStarts(input, p.name);
     if (!starts.length) {
-      out.push(`${p.name}: no window of ${p.minutes} min free of forbidden hours and ambient limits in the horizon (quota ${need})`);
+      out.push(`${p.name}: no window of ${p.minutes} min free of forbidden hours and ${limits} in the horizon (quota ${need})`);
       continue;
     }
     // At most one run per L+gap slots: count how many fit greedily in the allowed starts.
@@ -26,7 +27,7 @@ export function diagnose(input: PlannerInput): string[] {
       fit++;
       next = t + L + gap;
     }
-    if (fit < need) out.push(`${p.name}: quota of ${need} runs of ${p.minutes} min does not fit; at most ${fit} fit in the allowed ${hours(starts.length + L - 1)} h`);
+    if (fit < need) out.push(`${p.name}: quota of ${need} runs of ${p.minutes} min does not fit; at most ${fit} fit in the allowed ${hours(starts.length + L - 1)} h${marginNote(input) ? `; ${limits}` : ''}`);
     for (const day of input.dayQuotas ?? []) {
       const quota = day.runs[p.name] ?? 0;
       if (quota > 0 && !starts.some((t) => t >= day.fromSlot && t < day.toSlot)) out.push(`${p.name}: no allowed start on ${day.day} for its ${quota} run(s) there`);
@@ -34,6 +35,12 @@ export function diagnose(input: PlannerInput): string[] {
     if (p.kw > input.contractedKw) out.push(`${p.name}: needs ${p.kw} kW, more than the contracted ${input.contractedKw} kW`);
   }
   return out;
+}
+
+/** " (checked at the forecast + up to X °C, the chance constraint planner.ambientRisk)" when a margin applies, else "". */
+function marginNote(input: PlannerInput): string {
+  const max = Math.max(0, ...(input.ambientMargin?.marginC ?? []));
+  return max > 0 ? ` (checked at the temperature forecast + up to ${max.toFixed(1)} °C, the chance constraint planner.ambientRisk)` : '';
 }
 
 export interface PlanOutcome extends SolveResult {
@@ -97,7 +104,7 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
       if (!result.runs.length && Object.values(input.runsToPlace).some((n) => n > 0)) {
         if (/infeasible/i.test(result.status)) {
           const relaxed = await solveMilp({ ...input, contractedKw: Number.MAX_SAFE_INTEGER / 1e6 });
-          const why = relaxed.runs.length ? `the contracted power of ${input.contractedKw} kW` : 'the batch order together with the forbidden hours and ambient limits';
+          const why = relaxed.runs.length ? `the contracted power of ${input.contractedKw} kW` : `the batch order together with the forbidden hours and ambient limits${marginNote(input)}`;
           return { ...result, infeasible: [`no plan meets every constraint; the binding one is ${why}`], costEur: 0, kwh: 0 };
         }
         fallbackReason = `solver status "${result.status}" without a usable plan`;

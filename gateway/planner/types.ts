@@ -48,8 +48,13 @@ export interface PlannerInput {
   /** The supply contract's view of the horizon (contract-terms.ts): base load, Pc per period, excess price. Absent: one cap, tariff adders. */
   site?: SiteTerms;
   period: string[];
-  /** Outdoor temperature per slot, °C, if known. */
+  /** Outdoor temperature per slot, °C, if known (the point forecast, or the observation: what the cost uses). */
   outdoorC: Array<number | null>;
+  /**
+   * The chance constraint on the ambient limits (ambient-margin.ts), off when absent: the halt, maxPlantTempC and the
+   * cooling kW inside the contracted-power cap are checked at outdoorC + marginC[t]; the cost keeps outdoorC.
+   */
+  ambientMargin?: AmbientMargin;
   processes: ProcessSpec[];
   /** Batch flow: run k of order[i+1] may start only after run k of order[i] ended. */
   order: string[];
@@ -108,6 +113,22 @@ export interface BudgetBatch {
 export interface MoveBudget {
   batches: BudgetBatch[];
   maxMoves: number;
+}
+
+/** The margin added to the temperature forecast for the ambient limits (ambient-margin.ts). */
+export interface AmbientMargin {
+  /** Standard-normal quantile: a slot meets its limit with probability Φ(z) under a Gaussian forecast error. */
+  z: number;
+  /** Stationary spread of the temperature forecast's error, °C. */
+  sigmaC: number;
+  /** Lag-1 autocorrelation of the hourly error (planner.weatherErrorDecay). */
+  rho: number;
+  /** UTC ms of the last observed hour the forecast is anchored on; absent: none (full σ everywhere). */
+  anchorAt?: number;
+  /** °C per slot (0 on observed slots), z × σ × √(1 − ρ^(2 × lead h)). */
+  marginC: number[];
+  /** Why the margin was set to 0 for this horizon (it alone left a process no feasible placement), one sentence. */
+  relaxed?: string;
 }
 
 export interface DayQuota {

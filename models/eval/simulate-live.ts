@@ -17,9 +17,10 @@ import { blockedSlots, violations } from '../../gateway/planner/cost.js';
 import { totalCost } from '../../gateway/planner/holding.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
-import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
+import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { HOUR_MS } from '../../gateway/time/tz.js';
 import { anchorCorrection } from '../../gateway/weather/error-correction.js';
+import { ambientMargin, planAmbient, withAmbientMargin } from '../../gateway/planner/ambient-margin.js';
 
 /** The k-th run of each process (by start) is batch k of the day, as the solvers pair them. */
 function byBatch(runs: readonly PlannedRun[]): Map<string, number> {
@@ -51,8 +52,9 @@ export function batchesMoved(before: readonly PlannedRun[], after: readonly Plan
  * re-plan's saving given up), and with `budget` false (`simulate --move-rule all-or-nothing`, for comparison). A
  * re-plan with no feasible schedule keeps the provisional plan.
  */
-export async function liveReplan(published: PlannerInput, provisional: readonly PlannedRun[], maxMoves: number, budget = true): Promise<{ runs: PlannedRun[]; moves: number; budgeted?: boolean }> {
-  const replan = await planSchedule(published);
+export async function liveReplan(given: PlannerInput, provisional: readonly PlannedRun[], maxMoves: number, budget = true): Promise<{ runs: PlannedRun[]; moves: number; budgeted?: boolean }> {
+  // Where the ambient margin alone leaves no plan, the re-plan on the point forecast (ambient-margin.ts planAmbient).
+  const { input: published, outcome: replan } = await planAmbient(given);
   if (replan.infeasible) return { runs: [...provisional], moves: 0 };
   const moves = batchesMoved(provisional, replan.runs);
   if (moves <= maxMoves) return { runs: replan.runs, moves };
@@ -130,6 +132,12 @@ export interface IntradayDay {
    * forecast lowered by this many °C (`simulate --intraday-margin C`, for study); default 0, the gateway's rule.
    */
   forceMarginC?: number;
+  /**
+   * The chance constraint on the ambient limits (gateway/planner/ambient-margin.ts) with ρ = `rho`: each re-plan at
+   * hour h checks them at the corrected forecast + z × σ(hours after the anchor hour); observed hours get none.
+   * Absent: at the corrected forecast.
+   */
+  risk?: { z: number; sigmaC: number };
 }
 
 /** The runs with batch = their rank by start among their process's runs (the solvers' pairing). */
@@ -170,18 +178,21 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
   let replans = 0;
   const steps: IntradayStep[] = [];
   let basis: ReadonlyArray<number | null> = day.forecastC;
-  const input = (temps: Array<number | null>, fixedRuns: PlannedRun[], runsToPlace: Record<string, number>) =>
-    buildPlannerInput(cfg, { starts: day.starts, resolutionMs: HOUR_MS, priceEurMwh: day.prices, priceSource: day.starts.map(() => 'published' as const), outdoorC: temps, runsToPlace, fixedRuns }, day.timezone);
+  const input = (temps: Array<number | null>, fixedRuns: PlannedRun[], runsToPlace: Record<string, number>, margin?: AmbientMargin) => {
+    const built = buildPlannerInput(cfg, { starts: day.starts, resolutionMs: HOUR_MS, priceEurMwh: day.prices, priceSource: day.starts.map(() => 'published' as const), outdoorC: temps, runsToPlace, fixedRuns }, day.timezone);
+    return margin ? withAmbientMargin(built, margin) : built;
+  };
   for (let h = 1; h < T; h++) {
     const seen = day.observedC.map((o, i) => (i < h ? o : null));
-    const temps = anchorCorrection(day.forecastC, seen, day.rho).values;
+    const { values: temps, anchor } = anchorCorrection(day.forecastC, seen, day.rho);
+    const margin = day.risk ? ambientMargin(day.starts, { ...day.risk, rho: day.rho }, anchor ? day.starts[anchor.index] : undefined) : undefined;
     const fixed = plan.filter((r) => r.startSlot < h + frozenSlots);
     const toPlace = plan.filter((r) => r.startSlot >= h + frozenSlots);
     const left = cfg.maxMovesPerDay - moves;
     if (!toPlace.length) continue;
     const runsToPlace = Object.fromEntries(cfg.processes.map((p) => [p.name, toPlace.filter((r) => r.process === p.name).length]));
-    const now = input(temps, fixed, runsToPlace);
-    const was = input([...basis], fixed, runsToPlace);
+    const now = input(temps, fixed, runsToPlace, margin);
+    const was = input([...basis], fixed, runsToPlace, margin);
     const changed = day.starts.some((_, t) => t >= h && temps[t] !== basis[t] && Math.max(temps[t] ?? -Infinity, basis[t] ?? -Infinity) > cfg.coolingFromC);
     const blockChanged = cfg.processes.some((p) => {
       const a = blockedSlots(now, p.name);
@@ -195,8 +206,8 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
     now.previousRuns = toPlace;
     replans++;
     // Forced: the plan in force breaks an ambient limit on the corrected forecast (lowered by forceMarginC, 0 by default).
-    const margin = day.forceMarginC ?? 0;
-    const forced = violations(margin ? { ...input(temps.map((x) => (x === null ? null : x - margin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
+    const forceMargin = day.forceMarginC ?? 0;
+    const forced = violations(forceMargin ? { ...input(temps.map((x) => (x === null ? null : x - forceMargin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
     if (!forced && left <= 0) continue;
     const keepEur = totalCost(now, toPlace).eur;
     const free = await planSchedule(now);

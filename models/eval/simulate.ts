@@ -16,6 +16,7 @@ import type { PlannerInput } from '../../gateway/planner/types.js';
 import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type SiteReport } from './simulate-site.js';
 import { intradayReplay, liveReplan, noisyTemperatures } from './simulate-live.js';
 import { bandScenarios } from '../../gateway/planner/band.js';
+import { ambientMargin, planAmbient, withAmbientMargin, type AmbientRisk } from '../../gateway/planner/ambient-margin.js';
 
 export interface SimulationDay {
   date: string;
@@ -73,7 +74,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; intradayMarginC?: number; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; intradayMarginC?: number; ambientZ?: number; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -103,6 +104,10 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   const siteDays: SiteDay[] = [];
   let kwh = 0;
   const intradayOn = options.intraday !== false && weather !== undefined;
+  // The chance constraint on the ambient limits (gateway/planner/ambient-margin.ts), as the gateway applies it, where
+  // the plan relies on a temperature forecast (noisy or persistence; not the observed temperatures, which have no error).
+  const risk: AmbientRisk | undefined = weather && options.weatherForecast !== 'observed' ? { z: options.ambientZ ?? config.planner.ambientRisk.z, sigmaC: config.planner.ambientRisk.sigmaC, rho: config.planner.weatherErrorDecay } : undefined;
+  let relaxedDays = 0;
   for (let date = options.from; date < options.to; date = addDays(date, 1)) {
     const { start, end } = localDayRange(date, tz);
     const starts: number[] = [];
@@ -122,12 +127,17 @@ export async function simulate(config: Config, options: { prices: string; moveRu
       planned = (recalibrated ? recalibratedHours(recalibrated.get(addDays(date, -1)), starts) : networkHours(model, prices, start, starts, tz)) ?? starts.map((t) => prices.get(t - 24 * HOUR_MS) ?? 0);
     }
     const base = { starts, resolutionMs: HOUR_MS, priceSource: starts.map(() => priceSource), runsToPlace };
-    const forPlan = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz));
+    // Day-ahead: no hour of D observed yet, the full σ (a lead of 14 h or more after 10:00 D-1 leaves √(1 − 0.8^28) ≈ 1 of it).
+    const margin = risk ? ambientMargin(starts, risk) : undefined;
+    const withMargin = (input: PlannerInput): PlannerInput => (margin ? withAmbientMargin(input, margin) : input);
+    const forPlan = priced(withMargin(buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz)));
     // Risk-aware (gateway/planner/risk.ts): CVaR over 20 scenarios from the calibration's 10-90 % band.
     const band = options.riskWeight && priceSource === 'forecast' && recalibrated ? recalibratedBand(recalibrated.get(addDays(date, -1)), starts) : undefined;
     if (band) forPlan.risk = { scenarios: bandScenarios(forPlan, band.low, band.high, 20, options.seed ?? 1), weight: options.riskWeight!, alpha: 0.8 };
     const real = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz));
-    const plan = await planSchedule(forPlan);
+    // Where the margin alone leaves no plan, the plan on the point forecast (ambient-margin.ts planAmbient), as the gateway.
+    const { input: planInput, outcome: plan } = await planAmbient(forPlan);
+    if (planInput.ambientMargin?.relaxed) relaxedDays++;
     const hindsight = await planSchedule(real);
     const baseline = solveGreedy(priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual, baseline: true }, tz)), { earliest: true });
     // A day the real weather made impossible is left out of every plan; a day only the forecast made impossible
@@ -139,9 +149,9 @@ export async function simulate(config: Config, options: { prices: string; moveRu
     const runs = plan.infeasible ? baseline.runs : plan.runs;
     const paid = totalCost(real, runs);
     // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
-    const live = priceSource === 'forecast' ? await liveReplan(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz), runs, config.planner.maxMovesPerDay, options.moveRule !== 'all-or-nothing') : { runs, moves: 0 };
+    const live = priceSource === 'forecast' ? await liveReplan(withMargin(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz)), runs, config.planner.maxMovesPerDay, options.moveRule !== 'all-or-nothing') : { runs, moves: 0 };
     // Then inside D, hour by hour, on the forecast anchored on the observed hours (simulate-live.ts intradayReplay).
-    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay, ...(options.intradayMarginC ? { forceMarginC: options.intradayMarginC } : {}) }) : undefined;
+    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay, ...(risk ? { risk } : {}), ...(options.intradayMarginC ? { forceMarginC: options.intradayMarginC } : {}) }) : undefined;
     const finalRuns = intraday?.runs ?? live.runs;
     // Honest charging: a schedule that breaks an ambient limit under the real temperatures halts the real plant;
     // the day is charged the fixed shift (it saves nothing), for every figure alike.
@@ -173,7 +183,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
   const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
   const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}${intradayOn && options.intradayMarginC ? `; intraday: a forced move only when the corrected forecast passes a limit by ${options.intradayMarginC} °C` : ''}`;
-  return { setup, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0), replanEur: sum('replanEur'), replanMoves: days.reduce((a, d) => a + (d.replanMoves ?? 0), 0) }, intraday: intradayOn, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
+  return { setup: `${setup}${risk ? `; ambient limits (35 °C halt, maxPlantTempC, cooling in the contracted power) checked at the temperature forecast + z ${risk.z} × σ(lead), σ ${risk.sigmaC} °C × √(1 − ${risk.rho}^(2 × hours after the last observed hour)), the cost at the forecast${relaxedDays ? `; the margin relaxed on ${relaxedDays} day(s) where it alone left a process no placement` : ''}` : weather ? '; ambient limits at the temperature given (no margin)' : ''}`, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0), replanEur: sum('replanEur'), replanMoves: days.reduce((a, d) => a + (d.replanMoves ?? 0), 0) }, intraday: intradayOn, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
 /**

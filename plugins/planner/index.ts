@@ -20,10 +20,11 @@ import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
-import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
+import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { lineStateAt, sameGuardShifts, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
 import { correctedTemperatures } from '../../gateway/weather/error-correction.js';
+import { ambientMargin, withAmbientMargin } from '../../gateway/planner/ambient-margin.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
 import { DAY_MS, HOUR_MS, addDays, formatUtcIso, localDate } from '../../gateway/time/tz.js';
@@ -134,13 +135,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return { starts, price, source, resolutionMs };
   };
 
-  const outdoor = async (starts: number[]): Promise<Array<number | null>> => {
-    if (!starts.length) return [];
+  const outdoor = async (starts: number[], cfg: PlannerConfig): Promise<{ values: Array<number | null>; margin?: AmbientMargin }> => {
+    if (!starts.length) return { values: [] };
     // The forecast moved by the error it made at the last observed hour, fading by planner.weatherErrorDecay per hour
     // (gateway/weather/error-correction.ts); observed hours take their observation.
     const fc = hourly(await ctx.store.read('fc.combined.temp', starts[0]! - 6 * HOUR_MS, starts.at(-1)! + HOUR_MS));
     const obs = hourly(await ctx.store.read('obs.combined.temp', starts[0]! - 6 * HOUR_MS, starts.at(-1)! + HOUR_MS));
-    return correctedTemperatures(starts, fc, obs, planCfg.weatherErrorDecay).values;
+    const { values, anchor } = correctedTemperatures(starts, fc, obs, cfg.weatherErrorDecay);
+    // The chance constraint (ambient-margin.ts): the limits at the forecast + z × σ(hours since the anchor); none
+    // without a forecast, and none when it is off (z = 0, the default): the plan document then has no ambient_margin.
+    const margin = fc.length && cfg.ambientRisk.z > 0 ? ambientMargin(starts, { z: cfg.ambientRisk.z, sigmaC: cfg.ambientRisk.sigmaC, rho: cfg.weatherErrorDecay }, anchor?.at) : undefined;
+    return { values, ...(margin ? { margin } : {}) };
   };
 
   /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */
@@ -191,7 +196,9 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       waitingSince[b] = waiting.map((r) => Math.floor((r.end - first) / resolutionMs));
     });
     // With energy.contract: the contract's prices, Pc per period, base load and the month's excess so far (contract-input.ts).
-    const input = await contractInput(ctx, buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: await outdoor(starts), runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince }, tz));
+    const temps = await outdoor(starts, cfg);
+    const built = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: temps.values, runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince }, tz);
+    const input = await contractInput(ctx, temps.margin ? withAmbientMargin(built, temps.margin) : built);
     for (const o of overrides.values()) {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));

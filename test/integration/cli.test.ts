@@ -192,6 +192,10 @@ describe('CLI errors are one clear sentence and exit 2', () => {
     expect(margin.stderr).toMatch(/--intraday-margin "-1" must be a number of °C ≥ 0/);
     expect(margin.stdout).toBe('');
     oneSentence(margin.stderr);
+    const z = await cli(['simulate', '--from', '2025-11-03', '--to', '2025-11-05', '--prices', prices, '--ambient-z', 'high']);
+    expect(z.status).toBe(2);
+    expect(z.stderr).toMatch(/--ambient-z "high" must be a number from 0 to 4/);
+    oneSentence(z.stderr);
   }, 60_000);
 
   it('simulate with --from after --to', async () => {
