@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/controller.js';
 import { healthReport } from '../../gateway/core/health-report.js';
 import type { StoreIntegrity } from '../../gateway/series/integrity.js';
+import type { ComponentHealth } from '../../gateway/util/health.js';
 import { testConfig } from '../helpers/context.js';
 import { FixtureServer, recordedRoutes } from '../helpers/fixture-server.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -44,10 +45,10 @@ describe('healthReport: the state is derived from the reasons', () => {
   const store: StoreIntegrity = { state: 'ok', message: '0 records', dir: '/tmp/x', records: 0, expectedRecords: null, losses: [], writeFailure: null, lastRepair: null };
   const price = { id: 'omie_es', critical: true, stale: false, staleReason: null, source: 'omie', sources: ['omie'], ageMs: 0, horizonEnd: null, unit: 'EUR/MWh' } as never;
   it('degraded or failed never comes without a reason; ok never comes with one', () => {
-    const cases = [
-      { plugins: { 'site-load': { state: 'degraded' as const, message: 'base load none' } }, mqttConnected: true },
-      { plugins: { a: { state: 'failed' as const, message: 'down' }, b: { state: 'degraded' as const, message: 'slow' } }, mqttConnected: true },
-      { plugins: { a: { state: 'starting' as const, message: 'starting' }, b: { state: 'disabled' as const, message: 'off' } }, mqttConnected: true },
+    const cases: Array<{ plugins: Record<string, ComponentHealth>; mqttConnected: boolean }> = [
+      { plugins: { 'site-load': { state: 'degraded', message: 'base load none' } }, mqttConnected: true },
+      { plugins: { a: { state: 'failed', message: 'down' }, b: { state: 'degraded', message: 'slow' } }, mqttConnected: true },
+      { plugins: { a: { state: 'starting', message: 'starting' }, b: { state: 'disabled', message: 'off' } }, mqttConnected: true },
       { plugins: {}, mqttConnected: false },
     ];
     for (const c of cases) {
