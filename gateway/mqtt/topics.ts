@@ -25,6 +25,10 @@ export interface PlanDocumentPayload {
   mip_gap?: number | null;
   fallback_reason: string | null;
   infeasible: string[];
+  /**
+   * True only when this plan runs what the plan in force ran: every run not ended is there unchanged and no other
+   * run starts before that plan's horizon ended (plugins/planner/kept-previous.ts); a line stop's cut makes it false.
+   */
   kept_previous: boolean;
   /**
    * `batch`: the batch id, unique for the life of the plant, the same in every step of one batch (mixing to

@@ -9,6 +9,7 @@ import { assignBatchIds } from '../../gateway/planner/batch-ids.js';
 import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
 import { contractInput } from './contract-input.js';
 import { interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
+import { keepsRuns } from './kept-previous.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -480,10 +481,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const order = planCfg.processes.map((p) => p.name);
     const band = baselineRuns && !outcome.infeasible ? await bandOf(input).then((b) => savingBand(input, outcome.runs, baselineRuns!, b.low, b.high, { seed: version })) : null;
     const firstForecast = input.priceSource.indexOf('forecast');
+    // In time order (the kept runs are fixed ones, which the document lists first otherwise).
+    const runs = withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 });
+    // Kept only when the runs are the same as the plan in force's (kept-previous.ts): a re-plan that kept the placed
+    // runs around a line stop's cut and continuation did not keep the plan.
+    keptPrevious = keptPrevious && !!current && keepsRuns(current.doc, { runs }, now);
     const doc: PlanDocumentPayload = {
       ...planned,
-      // In time order (the kept runs are fixed ones, which the document lists first otherwise).
-      runs: withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 }),
+      kept_previous: keptPrevious,
+      runs,
       ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
       ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
       ...(overridesAt(now).length ? { overrides: overridesAt(now) } : {}),
