@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadHourlyPrices } from '../../models/eval/datasets.js';
 import { createPlanner, type PlannerPlugin } from '../../plugins/planner/index.js';
 import { topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import type { BusEvents } from '../../gateway/core/event-bus.js';
+import { localDate, localDayRange, localParts } from '../../gateway/time/tz.js';
 import { pluginContext, testConfig, type TestContext } from '../helpers/context.js';
 
 const H = 3_600_000;
@@ -72,6 +74,83 @@ describe('kept_previous means the runs are the same (planner on a fake clock, re
     const again = planner.current()!;
     expect(open(again, now)).toEqual(open(doc, now));
     expect(again.kept_previous).toBe(true);
+    await planner.stop();
+  }, 120_000);
+});
+
+const TZ = 'Europe/Madrid';
+const EVERY_DAY = [0, 1, 2, 3, 4, 5, 6];
+/** The batch's continuation (the run with `resumes`) in `doc`. */
+const continuation = (doc: PlanDocumentPayload, run: Run) => doc.runs.find((r) => r.process === run.process && r.batch === run.batch && r.resumes);
+
+describe('the restarted step of an interrupted run meets the hard limits (planner on a fake clock, real LevelDB, real prices)', () => {
+  it('forbidden hours: a stop that ends as the evening window begins restarts the conche when the window ends, not inside it', async () => {
+    const { ctx, planner, send } = await livePlanner({ forbidden: [{ weekdays: EVERY_DAY, from: '18:00', to: '21:00' }] });
+    contexts.push(ctx);
+    const running = await untilRunning(ctx, planner, 'conching');
+    const now = ctx.clock.now();
+    // Until the next 18:00 local at least an hour away: the earliest restart (the stop's end) is inside the window.
+    let day = localDate(now, TZ);
+    let windowStart = localDayRange(day, TZ).start + 18 * H;
+    if (windowStart < now + H) {
+      day = localDate(now + 24 * H, TZ);
+      windowStart = localDayRange(day, TZ).start + 18 * H;
+    }
+    const before = planner.current()!.plan_id;
+    send('conching', { command: 'stop', until: new Date(windowStart).toISOString() });
+    const doc = await nextPlan(planner, before);
+    const again = continuation(doc, running)!;
+    expect(again, JSON.stringify(doc.runs.filter((r) => r.process === 'conching'))).toBeDefined();
+    // main restarted it at 18:00 local, in the forbidden window; it starts when the window ends, whole (5 h).
+    expect(again.start).toBe(new Date(windowStart + 3 * H).toISOString().replace('.000Z', 'Z'));
+    expect(Date.parse(again.end) - Date.parse(again.start)).toBe(5 * H);
+    for (let t = Date.parse(again.start); t < Date.parse(again.end); t += H) {
+      const hour = localParts(t, TZ).hour;
+      expect(hour >= 18 && hour < 21, new Date(t).toISOString()).toBe(false);
+    }
+    expect(doc.infeasible).toEqual([]);
+    // The next planning run keeps it there (fixed), once.
+    await planner.jobs!.planning!();
+    expect(planner.current()!.runs.filter((r) => r.process === 'conching' && r.batch === running.batch && !r.interrupted).map((r) => r.start)).toEqual([again.start]);
+    await planner.stop();
+  }, 120_000);
+
+  it('ambient limits: outdoor at the halt limit for 3 h after the stop: the conche restarts after them', async () => {
+    const { ctx, planner, send } = await livePlanner();
+    contexts.push(ctx);
+    const running = await untilRunning(ctx, planner, 'conching');
+    const now = ctx.clock.now();
+    const until = Math.ceil((now + H) / H) * H;
+    // The outdoor forecast: 15 °C, but 36 °C (planner.haltAtOutdoorC 35) for the 3 hours from the stop's end.
+    const temps = Array.from({ length: 60 }, (_, i) => now - 6 * H + i * H).map((t) => ({ start: Math.floor(t / H) * H, end: Math.floor(t / H) * H + H, value: t >= until && t < until + 3 * H ? 36 : 15 }));
+    await ctx.store.write('fc.combined.temp', 'degC', temps, { source: 'test', fetchedAt: now });
+    const before = planner.current()!.plan_id;
+    send('conching', { command: 'stop', until: new Date(until).toISOString() });
+    const doc = await nextPlan(planner, before);
+    const again = continuation(doc, running)!;
+    expect(Date.parse(again.start)).toBe(until + 3 * H);
+    expect(doc.infeasible).toEqual([]);
+    await planner.stop();
+  }, 120_000);
+
+  it('no start in the horizon meets them: the plan says so in one sentence, PLAN_INFEASIBLE is raised', async () => {
+    const { ctx, planner, send } = await livePlanner();
+    contexts.push(ctx);
+    const alerts: Array<BusEvents['alert']> = [];
+    ctx.bus.on('alert', 'test', (a) => alerts.push(a));
+    const running = await untilRunning(ctx, planner, 'conching');
+    const now = ctx.clock.now();
+    const until = Math.ceil((now + H) / H) * H;
+    // Too hot to run from the stop's end to past the horizon.
+    const temps = Array.from({ length: 80 }, (_, i) => Math.floor(now / H) * H - 6 * H + i * H).map((t) => ({ start: t, end: t + H, value: t >= until ? 37 : 15 }));
+    await ctx.store.write('fc.combined.temp', 'degC', temps, { source: 'test', fetchedAt: now });
+    const before = planner.current()!.plan_id;
+    send('conching', { command: 'stop', until: new Date(until).toISOString() });
+    const doc = await nextPlan(planner, before);
+    const said = doc.infeasible.find((x) => x.startsWith(`conching #${running.batch} cannot run again after the line stop`));
+    expect(said, JSON.stringify(doc.infeasible)).toMatch(/^conching #\d+ cannot run again after the line stop: no start from \S+ to the end of the horizon keeps the forbidden hours, the ambient limits and the contracted power for its 300 min, so it stays at \S+$/);
+    expect(said!.split('. ').length).toBe(1);
+    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'PLAN_INFEASIBLE' && a.message.includes(said!))).toBe(true));
     await planner.stop();
   }, 120_000);
 });
