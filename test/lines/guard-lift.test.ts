@@ -1,5 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createModbusLines } from '../../plugins/modbus-lines/index.js';
+import { createOpcuaLines } from '../../plugins/opcua-lines/index.js';
+import { TestOpcuaServer } from '../helpers/opcua-server.js';
 import { linesChangedByGuard } from '../../gateway/lines/line-state.js';
 import { pluginContext, testConfig, type TestContext } from '../helpers/context.js';
 import { freePort } from '../helpers/mosquitto.js';
@@ -87,4 +92,48 @@ describe('a lifted guard deferral reaches the PLC at once (real Modbus TCP serve
       await plc.stop();
     }
   }, 60_000);
+});
+
+describe('the same on the OPC UA line writer (real node-opcua server, watchdog period 1 h)', () => {
+  it('a lifted deferral is written to the Command variable at once', async () => {
+    const URI = 'urn:choco-edge:test:guard-lift';
+    const dir = mkdtempSync(join(tmpdir(), 'choco-opcua-lift-'));
+    const w = { writable: true };
+    const server = new TestOpcuaServer({
+      port: await freePort(),
+      pkiDir: join(dir, 'plc'),
+      namespaceUri: URI,
+      variables: [
+        { id: 'Conching.Command', dataType: 'UInt16', value: 0, ...w },
+        { id: 'Conching.PowerSetpoint', dataType: 'Double', value: 0, ...w },
+        { id: 'Conching.ValidUntil', dataType: 'DateTime', value: new Date(0), ...w },
+        { id: 'Conching.Heartbeat', dataType: 'UInt16', value: 0, ...w },
+      ],
+    });
+    await server.start();
+    const node = (role: string) => `nsu=${URI};s=Conching.${role}`;
+    const config = testConfig('http://127.0.0.1:9', {
+      opcua: {
+        pkiDir: join(dir, 'client-pki'),
+        lines: [{ line: 'conching', endpointUrl: server.endpointUrl, security: 'None', watchdogMs: H, maxBackoffMs: 400, requestTimeoutMs: 2000, nodes: { command: node('Command'), powerSetpoint: node('PowerSetpoint'), validUntil: node('ValidUntil'), heartbeat: node('Heartbeat') } }],
+      },
+    });
+    ctx = await pluginContext(config, new Date(NOW).toISOString());
+    const lines = createOpcuaLines(ctx);
+    await lines.start();
+    const writes = () => lines.writers().conching!.writes;
+    try {
+      ctx.bus.emit('plan.updated', { version: 1, planId: 'p#1', doc });
+      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([1, 1]), { timeout: 20_000 });
+      ctx.bus.emit('power.guard', guard([defer('conching')]));
+      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([0, 2]), { timeout: 20_000 });
+      // Lifted: main left Command at 0 until the watchdog (an hour here).
+      ctx.bus.emit('power.guard', guard([]));
+      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([1, 3]), { timeout: 20_000 });
+      expect((server.get('Conching.ValidUntil') as Date).getTime()).toBe(NOW + 4 * H);
+    } finally {
+      await lines.stop();
+      await server.stop();
+    }
+  }, 90_000);
 });
