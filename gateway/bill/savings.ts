@@ -20,14 +20,18 @@ import { formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
 import type { BillQuarterHour } from './bill.js';
 import { cents } from './money.js';
 
-/** A run the plan started: [start, end) UTC ms on the quarter-hour grid, its planned kW, and where the fixed shift would have started it. */
-export interface ExecutedRun {
+/** A run of the plan in absolute time: [start, end) UTC ms, its line, process, batch id and planned kW (a plan document's run, parsed). */
+export interface TimedPlanRun {
   process: string;
   line: string;
   batch: number;
   start: number;
   end: number;
   kw: number;
+}
+
+/** A run the plan started: [start, end) UTC ms on the quarter-hour grid, its planned kW, and where the fixed shift would have started it. */
+export interface ExecutedRun extends TimedPlanRun {
   baselineStart: number;
 }
 

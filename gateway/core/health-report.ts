@@ -16,35 +16,26 @@ export interface HealthReport {
 /**
  * Judges the parts: a failed plugin fails the gateway, a degraded one degrades it; a stale critical series fails it,
  * another stale series degrades it; a lost MQTT connection degrades it; no price source at all fails it; a damaged
- * store degrades or fails it (its message comes first).
+ * store degrades or fails it (its message comes first). Each part that is not ok gives one finding, its state and
+ * its reason together, and the gateway's state is the worst of the findings: a state other than ok never comes
+ * without the reasons that make it (a degraded plugin once degraded the gateway with `reasons: []`).
  */
 export function healthReport(parts: { plugins: Record<string, ComponentHealth>; series: SeriesStatus[]; mqttConnected: boolean; store: StoreIntegrity }): HealthReport {
   const { plugins, series, store } = parts;
-  const reasons: string[] = [];
-  const states: HealthState[] = [];
-  for (const [name, h] of Object.entries(plugins)) {
-    if (h.state === 'failed') reasons.push(`plugin ${name}: ${h.message}`);
-    if (h.state === 'failed' || h.state === 'degraded') states.push(h.state);
-  }
+  const findings: Array<{ state: 'degraded' | 'failed'; reason: string }> = [];
+  const find = (state: HealthState, reason: string) => {
+    if (state === 'degraded' || state === 'failed') findings.push({ state, reason });
+  };
+  if (store.state !== 'ok') find(store.state, store.message);
+  for (const [name, h] of Object.entries(plugins)) find(h.state, `plugin ${name}: ${h.message}`);
   for (const s of series) {
     if (!s.stale) continue;
     const why = s.sources.map((src) => `${src}: ${plugins[src]?.message ?? 'unknown'}`).join('; ');
-    reasons.push(`series ${s.id} stale: ${s.staleReason} (${why})`);
-    states.push(s.critical ? 'failed' : 'degraded');
+    find(s.critical ? 'failed' : 'degraded', `series ${s.id} stale: ${s.staleReason} (${why})`);
   }
-  if (!parts.mqttConnected) {
-    reasons.push('MQTT broker not connected; reconnecting');
-    states.push('degraded');
-  }
-  if (!series.some((s) => s.critical)) {
-    reasons.push('no price source is enabled');
-    states.push('failed');
-  }
-  if (store.state !== 'ok') {
-    reasons.unshift(store.message);
-    states.push(store.state);
-  }
-  return { state: states.length ? worst(states) : 'ok', reasons, plugins, series, store };
+  if (!parts.mqttConnected) find('degraded', 'MQTT broker not connected; reconnecting');
+  if (!series.some((s) => s.critical)) find('failed', 'no price source is enabled');
+  return { state: findings.length ? worst(findings.map((f) => f.state)) : 'ok', reasons: findings.map((f) => f.reason), plugins, series, store };
 }
 
 /** The report as published on `<base>/bridge/health` and answered to the `health` bridge request. */

@@ -54,6 +54,25 @@ export function sameGuardShifts(a: ReadonlyArray<GuardShift>, b: ReadonlyArray<G
   return a.length === b.length && a.every((x, i) => x.line === b[i]!.line && x.runStart === b[i]!.runStart && x.shiftMs === b[i]!.shiftMs);
 }
 
+/** Whether two line states tell the PLC the same thing (command, setpoint, valid-until and batch). */
+export function sameLineState(a: LineState, b: LineState): boolean {
+  return a.command === b.command && a.powerKw === b.powerKw && a.validUntil === b.validUntil && a.batch === b.batch;
+}
+
+/**
+ * The lines (of `lines`) whose state at `now` differs between the plan with the guard's shifts `before` and with
+ * `after` ({@link lineStateAt} on {@link withGuardShifts}): a line the guard newly defers,
+ * one whose deferral was lifted or changed, and one whose next-run time (`validUntil`) moved. Each `power.guard`
+ * event carries the whole set in force, so a lifted deferral is a line in `before` and not in `after`: the writers
+ * must rewrite it at once, not at the next watchdog period.
+ */
+export function linesChangedByGuard(doc: PlanDocumentPayload | null, before: ReadonlyArray<GuardShift>, after: ReadonlyArray<GuardShift>, lines: readonly string[], now: number, kwOf: (process: string) => number): string[] {
+  if (sameGuardShifts(before, after)) return [];
+  const was = withGuardShifts(doc, before);
+  const is = withGuardShifts(doc, after);
+  return lines.filter((line) => !sameLineState(lineStateAt(was, line, now, kwOf), lineStateAt(is, line, now, kwOf)));
+}
+
 /**
  * The plan with the runs the quarter-hour guard (plugins/power-guard) moved later: each shift names a run by its
  * line and planned start, and moves its start and end (the guard moves only runs that have not begun).

@@ -6,7 +6,7 @@ import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../mqtt/topic
 import type { Plugin, PluginContext } from '../core/plugin-api.js';
 import { outputModeOf } from '../core/output-mode.js';
 import { LineCommandWriter, type LineTransport, type LineWriterConfig, type LineWriterState } from './command-writer.js';
-import { lineStateAt, sameGuardShifts, withGuardShifts, type GuardShift } from './line-state.js';
+import { lineStateAt, linesChangedByGuard, withGuardShifts, type GuardShift } from './line-state.js';
 
 /** How a line plugin builds its writers: its name (the bus owner), its lines, each line's transport and what `writers()` shows. */
 export interface LinePluginSpec<C extends LineWriterConfig, T extends LineTransport, D> {
@@ -21,7 +21,8 @@ export interface LinePluginSpec<C extends LineWriterConfig, T extends LineTransp
 
 /**
  * A plugin that sends the plan to the lines' PLCs, whatever the protocol: one {@link LineCommandWriter} per line,
- * rewritten at once on `plan.updated`, on a change of the quarter-hour guard's shifts for the line (`power.guard`)
+ * rewritten at once on `plan.updated`, on a change of what the quarter-hour guard's shifts make the line do (`power.guard`:
+ * a deferral set, changed or lifted; see `linesChangedByGuard`)
  * and on a switch of the write-nothing mode (`outputs.mode`). Each line's retained `lines/<line>/state` is
  * republished when what it says changes (not at every heartbeat) and `line.state` is emitted when its state changes;
  * PLC_WRITE_FAILED is raised at most once a minute of device time per line, however fast the gateway's clock runs,
@@ -90,10 +91,12 @@ export function createLinePlugin<C extends LineWriterConfig, T extends LineTrans
         doc = e.doc;
         for (const w of writers) w.writeNow();
       });
+      // Every line whose command the new set changes is rewritten at once: newly deferred, lifted (in the old set
+      // only) or moved; a lifted deferral never waits for the watchdog period to reach the PLC.
       ctx.bus.on('power.guard', name, (e) => {
-        const changed = !sameGuardShifts(e.shifts, shifts);
+        const changed = linesChangedByGuard(doc, shifts, e.shifts, writers.map((w) => w.line), ctx.clock.now(), kwOf);
         shifts = e.shifts;
-        if (changed) for (const w of writers) if (e.shifts.some((x) => x.line === w.line)) w.writeNow();
+        for (const w of writers) if (changed.includes(w.line)) w.writeNow();
       });
       // Switching the write-nothing mode takes effect at once: off writes the plan now, on stops between two requests.
       ctx.bus.on('outputs.mode', name, () => {

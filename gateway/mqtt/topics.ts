@@ -1,4 +1,5 @@
 import type { StoreIntegrity } from '../series/integrity.js';
+import type { BillAmounts } from '../bill/bill.js';
 import type { BillPayload, SavingsPayload } from '../bill/payloads.js';
 import { MAX_TOPIC_BYTES, topicFilterProblem, topicLevelProblem, topicNameProblem } from '../config/topic-names.js';
 /**
@@ -24,6 +25,10 @@ export interface PlanDocumentPayload {
   mip_gap?: number | null;
   fallback_reason: string | null;
   infeasible: string[];
+  /**
+   * True only when this plan runs what the plan in force ran: every run not ended is there unchanged and no other
+   * run starts before that plan's horizon ended (plugins/planner/kept-previous.ts); a line stop's cut makes it false.
+   */
   kept_previous: boolean;
   /**
    * `batch`: the batch id, unique for the life of the plant, the same in every step of one batch (mixing to
@@ -92,14 +97,11 @@ export interface PlanSiteView {
   expected_bill: { label: 'forecast'; plan: PlanBillTerms; fixed_shift: PlanBillTerms | null };
 }
 
-export interface PlanBillTerms {
-  energy_kwh: number;
-  energy_eur: number;
-  power_eur: number;
-  excess_eur: number;
-  tax_eur: number;
-  vat_eur: number;
-  total_eur: number;
+/**
+ * The expected bill of a schedule under the contract, term by term: the bill's own amounts (gateway/bill/bill.ts
+ * `BillAmounts`, one type for every bill the gateway shows) and the quarter-hours above the contracted power.
+ */
+export interface PlanBillTerms extends BillAmounts {
   excess_quarter_hours: number;
 }
 

@@ -61,12 +61,19 @@ export class CountCheckpoint {
       this.lastAt = this.now();
       if (counted.records === null || this.stopped) return;
       this.records = counted.records;
+      this.recounts++;
       this.base = before;
       this.countedAt = new Date().toISOString();
       this.save(this.records, this.deletes - this.base, this.countedAt);
     })().finally(() => (this.running = undefined));
     return this.running;
   }
+
+  /** The last count taken after the open and when (ISO, UTC); null until a checkpoint has counted. */
+  get last(): { records: number; countedAt: string } | null {
+    return this.recounts ? { records: this.records, countedAt: this.countedAt } : null;
+  }
+  private recounts = 0;
 
   /** Writes the marker again with the last count and the deletes since it (after something else in it changed, e.g. losses). */
   resave(): void {

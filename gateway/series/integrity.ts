@@ -39,7 +39,10 @@ export interface StoreIntegrity {
   message: string;
   code?: 'store_failed';
   dir: string;
+  /** Records counted at open (counted again after a reopen); null when they could not be read. */
   records: number | null;
+  /** The last count since (taken every 5 min of writes, see CountCheckpoint) with its time (ISO, UTC); absent until there is one. */
+  lastCount?: { records: number; at: string };
   /** Records at the last clean shutdown, when there was one. */
   expectedRecords: number | null;
   /** Every loss LevelDB or the count reported at open; empty when none. */
@@ -192,8 +195,9 @@ export function integrityFrom(dir: string, counted: { records: number | null; re
   }
   const losses = [...(marker?.losses ?? []), ...found.map((l) => `${now.toISOString()}: ${l}`)];
   const base = { dir, records: counted.records, expectedRecords: expected, losses, writeFailure: null, lastRepair: marker?.lastRepair ?? null };
+  // Counted at open: the message says so (records written since are not in it; the store's integrity() adds its later counts).
   const note = marker ? '' : counted.records ? ' (no earlier count to compare with)' : ' (new store)';
-  if (!losses.length) return { ...base, state: 'ok', message: `${counted.records ?? 'unknown'} records${note}` };
+  if (!losses.length) return { ...base, state: 'ok', message: `${counted.records ?? 'unknown'} records at open${note}` };
   return { ...base, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
 }
 

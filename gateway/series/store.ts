@@ -211,7 +211,11 @@ export class SeriesStore {
       // The reopen after a failed write failed too (disk still full): nothing can be read or written until it works.
       return { ...this.checked, ...reopens, state: 'failed', code: 'store_failed', writeFailure: failure, message: `store unavailable: ${failure}; free disk space under ${this.dir}: it reopens by itself${this.checked.state === 'failed' ? `. Before: ${this.checked.message}` : ''}${reopened}` };
     }
-    if (!failure || this.checked.state === 'failed') return { ...this.checked, ...reopens, message: `${this.checked.message}${reopened}`, writeFailure: failure };
+    // A count taken after the open (every 5 min of writes): said first, with its time; the open's count follows, labelled so.
+    const last = this.counts?.last;
+    const later = last ? { lastCount: { records: last.records, at: last.countedAt } } : {};
+    const counted = later.lastCount && this.checked.state === 'ok' ? `${later.lastCount.records} records at the last count (${later.lastCount.at}); ` : '';
+    if (!failure || this.checked.state === 'failed') return { ...this.checked, ...reopens, ...later, message: `${counted}${this.checked.message}${reopened}`, writeFailure: failure };
     return { ...this.checked, ...reopens, state: 'degraded', code: 'store_failed', writeFailure: failure, message: `store: ${failure}; writes are refused until it works again (free disk space under ${this.dir})${reopened}` };
   }
 
@@ -223,7 +227,7 @@ export class SeriesStore {
     const acknowledged = this.checked.losses;
     if (!acknowledged.length) return [];
     const records = this.checked.records;
-    this.checked = { ...this.checked, losses: [], state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records (losses acknowledged)` };
+    this.checked = { ...this.checked, losses: [], state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records at open (losses acknowledged since)` };
     if (records !== null) this.saveMarker(records, false);
     return acknowledged;
   }
@@ -243,7 +247,7 @@ export class SeriesStore {
     if (records === null) {
       this.checked = { ...this.checked, records: null, state: 'failed', code: 'store_failed', message: `reading every record after reopening failed: ${readError}. To fix: ${REPAIR_REMEDY}` };
     } else if (this.checked.state === 'ok') {
-      this.checked = { ...this.checked, records, message: `${records} records (counted again after reopening)` };
+      this.checked = { ...this.checked, records, message: `${records} records at the reopen of ${new Date().toISOString()} (counted again after a failed write)` };
     } else this.checked = { ...this.checked, records };
   }
 

@@ -1,12 +1,9 @@
-import { sleepUnlessAborted, type Clock } from '../time/clock.js';
-import type { EventBus } from '../core/event-bus.js';
+import { sleepUnlessAborted } from '../time/clock.js';
 import { GatewayError, StoreError, errorCode, errorMessage, retryingLabel } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
-import type { Logger } from '../util/log.js';
-import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
+import type { JobRunResult, Plugin, PluginContext, SeriesDescriptor } from '../core/plugin-api.js';
 import { findGaps, type Slot, type Unit } from '../series/slots.js';
 import { assertInsideDay } from './payload-checks.js';
-import type { SeriesStore } from '../series/store.js';
 import { addDays, localDate, localDayRange, localParts } from '../time/tz.js';
 
 export interface DaySeries {
@@ -59,14 +56,8 @@ export function timingFrom(cfg: DaySourceTimingConfig): Pick<DaySourceOptions, '
   return { publishAfter: cfg.publishAfter, staleAfterMs: cfg.staleAfterMinutes * 60_000, backfillDays: cfg.backfillDays, backfillIntervalMs: cfg.backfillIntervalMs };
 }
 
-export interface DaySourceDeps {
-  clock: Clock;
-  log: Logger;
-  bus: EventBus;
-  store: SeriesStore;
-  /** Why the wall clock is not trusted (then nothing is stored: the "day" it asks for may be another), or undefined. */
-  clockUntrusted?: () => string | undefined;
-}
+/** What a day source needs of the plugin context (its `clockUntrusted`: then nothing is stored, the "day" it asks for may be another). */
+export type DaySourceDeps = Pick<PluginContext, 'clock' | 'log' | 'bus' | 'store' | 'clockUntrusted'>;
 
 /**
  * The ingestion engine shared by day-published price sources (REE, ESIOS, OMIE, replay):

@@ -1,10 +1,6 @@
-import type { EventBus } from '../core/event-bus.js';
-import type { Clock } from '../time/clock.js';
 import { GatewayError, errorCode, errorMessage, retryingLabel } from '../util/errors.js';
 import { FetchStats, HealthTracker, type ComponentHealth } from '../util/health.js';
-import type { Logger } from '../util/log.js';
-import type { JobRunResult, Plugin, SeriesDescriptor } from '../core/plugin-api.js';
-import type { SeriesStore } from '../series/store.js';
+import type { JobRunResult, Plugin, PluginContext, SeriesDescriptor } from '../core/plugin-api.js';
 import { assertInsideWindow } from './payload-checks.js';
 import { DAY_MS, HOUR_MS, PLANT_TZ } from '../time/tz.js';
 import { WEATHER_LIMITS, WEATHER_VARS, weatherSeriesId, type WeatherKind, type WeatherPoint, type WeatherVar } from '../weather/view.js';
@@ -23,14 +19,8 @@ export interface WeatherSourceOptions {
   keyCheck?: () => Promise<string>;
 }
 
-export interface WeatherSourceDeps {
-  clock: Clock;
-  log: Logger;
-  bus: EventBus;
-  store: SeriesStore;
-  /** Why the wall clock is not trusted (then nothing is stored as current), or undefined. */
-  clockUntrusted?: () => string | undefined;
-}
+/** What a weather source needs of the plugin context (its `clockUntrusted`: then nothing is stored as current). */
+export type WeatherSourceDeps = Pick<PluginContext, 'clock' | 'log' | 'bus' | 'store' | 'clockUntrusted'>;
 
 /** Refuses a payload whose values are outside the plausible range of their unit (Kelvin for °C, km/h for m/s…). */
 export function assertPlausibleWeather(source: string, points: WeatherPoint[]): void {

@@ -8,7 +8,8 @@ import { PAYLOAD_VERSION, topics, type PlanDocumentPayload } from '../../gateway
 import { assignBatchIds } from '../../gateway/planner/batch-ids.js';
 import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
 import { contractInput } from './contract-input.js';
-import { interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
+import { fitContinuations, interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
+import { keepsRuns } from './kept-previous.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -149,7 +150,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   };
 
   /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */
-  const buildInput = async (cfg: PlannerConfig, now: number, hold?: Hold): Promise<{ input: PlannerInput; waitingIds: Record<string, number[]> } | { refused: string }> => {
+  const buildInput = async (cfg: PlannerConfig, now: number, hold?: Hold): Promise<{ input: PlannerInput; waitingIds: Record<string, number[]>; continuationProblems: string[] } | { refused: string }> => {
     const { starts, price, source, resolutionMs } = await loadPrices(now, cfg.horizonHours);
     if (starts.length < 4) return { refused: `fewer than 4 slots of published or forecast ${ctx.config.models.priceSeries} prices from now` };
     const first = starts[0]!;
@@ -203,8 +204,11 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if (o.command !== 'stop' || o.until <= now) continue;
       input.processes = input.processes.map((p) => (p.line === o.line ? { ...p, blockedUntil: o.until } : p));
     }
+    // A continuation starts at the earliest slot that meets the forbidden hours, the ambient limits and the
+    // contracted power, not merely when the stop ends (interruptions.ts fitContinuations); none in the horizon: said.
+    const continuationProblems = fitContinuations(startedOnly, input, now, tz);
     if (hold) input.processes = input.processes.map((p) => (hold.until[p.name] !== undefined ? { ...p, frozenUntil: hold.until[p.name] } : p));
-    return { input, waitingIds };
+    return { input, waitingIds, continuationProblems };
   };
 
   /** The plan in force's runs not started yet, in `input`'s slots: the solver's warm start (plan.ts startingPlan). */
@@ -233,6 +237,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const firstFree = Math.max(nextBatch, ...(hold?.kept ?? []).map((r) => r.batch + 1));
     const number = (runs: PlannedRun[]) => assignBatchIds(input, runs, waitingIds, firstFree);
     let outcome: PlanOutcome = { ...planned, runs: number(planned.runs) };
+    // A line stop's continuation that fits nowhere in the horizon: the plan cannot do that work, and says why.
+    if (built.continuationProblems.length) outcome = { ...outcome, infeasible: [...built.continuationProblems, ...(outcome.infeasible ?? [])] };
     const shift = { ...input, forbidden: input.starts.map((t, i) => input.forbidden[i]! || !inWindows([cfg.baselineShift], t, tz)) };
     let baseline = solveGreedy(shift, { earliest: true });
     let split = true;
@@ -487,10 +493,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const order = planCfg.processes.map((p) => p.name);
     const band = baselineRuns && !outcome.infeasible ? await bandOf(input).then((b) => savingBand(input, outcome.runs, baselineRuns!, b.low, b.high, { seed: version })) : null;
     const firstForecast = input.priceSource.indexOf('forecast');
+    // In time order (the kept runs are fixed ones, which the document lists first otherwise).
+    const runs = withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 });
+    // Kept only when the runs are the same as the plan in force's (kept-previous.ts): a re-plan that kept the placed
+    // runs around a line stop's cut and continuation did not keep the plan.
+    keptPrevious = keptPrevious && !!current && keepsRuns(current.doc, { runs }, now);
     const doc: PlanDocumentPayload = {
       ...planned,
-      // In time order (the kept runs are fixed ones, which the document lists first otherwise).
-      runs: withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 }),
+      kept_previous: keptPrevious,
+      runs,
       ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
       ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
       ...(overridesAt(now).length ? { overrides: overridesAt(now) } : {}),

@@ -1,5 +1,6 @@
-import { slotCost } from '../../gateway/planner/cost.js';
-import type { PlannerInput } from '../../gateway/planner/types.js';
+import { blockedSlots, coolingKw, slotCost } from '../../gateway/planner/cost.js';
+import { siteRoomKw } from '../../gateway/planner/contract-terms.js';
+import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { formatLocalIso, formatUtcIso } from '../../gateway/time/tz.js';
 
@@ -61,7 +62,8 @@ export function interruptRuns(started: StartedRun[], line: string, at: number, u
 /**
  * Places each cut run's continuation that has not started by `now` at the first slot (of `resolutionMs`) at or after
  * `now` and the end of its line's stop (`stoppedUntil`, null when the line is not stopped): later when a stop was
- * extended, earlier when the line was resumed before its `until`. In place.
+ * extended, earlier when the line was resumed before its `until`. In place. The earliest start only: once the
+ * horizon's input is built, {@link fitContinuations} moves it to the first start that meets the hard limits.
  */
 export function placeContinuations(started: StartedRun[], now: number, resolutionMs: number, stoppedUntil: (process: string) => number | null): void {
   for (const r of started) {
@@ -70,6 +72,73 @@ export function placeContinuations(started: StartedRun[], now: number, resolutio
     r.cut.resume = resume;
     r.end = resume + Math.ceil(r.cut.ms / resolutionMs) * resolutionMs;
   }
+}
+
+/**
+ * The earliest start (slot index of `input`, at or after `fromSlot`) where a continuation of `process` lasting
+ * `slots` meets every hard limit a placed run meets: the production windows and forbidden hours, the ambient limits
+ * (outdoor at or above `haltAtOutdoorC`, the floor above the process's `maxPlantTempC`, from the outdoor forecast),
+ * the line's stop (`blockedUntil`), and the contracted power (`contractedKw`) with the other fixed runs `others`
+ * (their kW and cooling); with a supply contract, a start that keeps every quarter-hour within its period's
+ * contracted power over the base load is taken first, else the earliest that passes it (an excess is priced, not
+ * forbidden: gateway/planner/contract-terms.ts). Null when no start in the horizon meets them.
+ */
+export function continuationStart(input: PlannerInput, process: string, fromSlot: number, slots: number, others: readonly PlannedRun[]): number | null {
+  const T = input.starts.length;
+  const p = input.processes.find((x) => x.name === process);
+  if (!p) return null;
+  const blocked = blockedSlots(input, process, { ignoreFrozen: true });
+  const power = new Array<number>(T).fill(0);
+  const busy = new Array<boolean>(T).fill(false);
+  for (const r of others) {
+    const q = input.processes.find((x) => x.name === r.process);
+    for (let t = Math.max(0, r.startSlot); t < Math.min(T, r.startSlot + r.slots); t++) {
+      power[t]! += (q?.kw ?? 0) + coolingKw(input, t);
+      if (q?.line === p.line) busy[t] = true;
+    }
+  }
+  const room = siteRoomKw(input);
+  const fits = (s: number, withinRoom: boolean): boolean => {
+    for (let t = s; t < s + slots; t++) {
+      const kw = power[t]! + p.kw + coolingKw(input, t);
+      if (blocked[t] || busy[t] || kw > input.contractedKw + 1e-6 || (withinRoom && room && kw > room[t]! + 1e-6)) return false;
+    }
+    return true;
+  };
+  for (const withinRoom of room ? [true, false] : [false]) {
+    for (let s = Math.max(0, fromSlot); s + slots <= T; s++) if (fits(s, withinRoom)) return s;
+  }
+  return null;
+}
+
+/**
+ * Moves each continuation of `started` placed at `now` (not begun) in `input` (its fixed runs, which hold it) to
+ * {@link continuationStart}: the earliest start that meets the forbidden hours, the ambient limits and the
+ * contracted power; it stays fixed for the re-plan. In place, in `started` and `input.fixedRuns`. Returns one
+ * sentence per continuation that no start in the horizon fits (left at its earliest start: the plan says so as
+ * infeasible and PLAN_INFEASIBLE is raised).
+ */
+export function fitContinuations(started: StartedRun[], input: PlannerInput, now: number, timezone: string): string[] {
+  const first = input.starts[0]!;
+  const res = input.resolutionMs;
+  const problems: string[] = [];
+  for (const r of started) {
+    if (!r.cut || r.cut.resume <= now) continue;
+    const fromSlot = Math.round((r.cut.resume - first) / res);
+    const slots = Math.round((r.end - r.cut.resume) / res);
+    const own = input.fixedRuns.find((f) => f.process === r.process && f.batch === r.batch && f.startSlot === fromSlot);
+    if (!own) continue;
+    const s = continuationStart(input, r.process, fromSlot, slots, input.fixedRuns.filter((f) => f !== own));
+    if (s === null) {
+      problems.push(`${r.process} #${r.batch} cannot run again after the line stop: no start from ${formatLocalIso(r.cut.resume, timezone)} to the end of the horizon keeps the forbidden hours, the ambient limits and the contracted power for its ${Math.round((slots * res) / 60_000)} min, so it stays at ${formatLocalIso(r.cut.resume, timezone)}`);
+      continue;
+    }
+    if (s === fromSlot) continue;
+    r.cut.resume = first + s * res;
+    r.end = r.cut.resume + slots * res;
+    own.startSlot = s;
+  }
+  return problems;
 }
 
 type DocRun = PlanDocumentPayload['runs'][number];

@@ -11,6 +11,7 @@
  * A run that has begun is never touched (a conche is never interrupted).
  */
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
+import type { TimedPlanRun } from '../../gateway/bill/savings.js';
 
 export const QH_MS = 900_000;
 const HOUR_MS = 3_600_000;
@@ -58,14 +59,8 @@ export class QuarterHourEnergy {
   }
 }
 
-export interface PlannedRun {
-  line: string;
-  process: string;
-  batch: number;
-  start: number;
-  end: number;
-  kw: number;
-}
+/** A run of the plan the guard watches (gateway/bill/savings.ts `TimedPlanRun`: one type for a plan's run in absolute time). */
+export type PlannedRun = TimedPlanRun;
 
 export const runsOf = (doc: PlanDocumentPayload | null): PlannedRun[] =>
   (doc?.runs ?? []).map((r) => ({ line: r.line, process: r.process, batch: r.batch, start: Date.parse(r.start), end: Date.parse(r.end), kw: r.kw }));

@@ -36,7 +36,7 @@ describe('store damage never reads as "empty and healthy"', () => {
     expect(store.integrity()).toMatchObject({ state: 'ok', records: 240, expectedRecords: 240, losses: [] });
     await store.close();
     const fresh = await SeriesStore.open(join(mkdtempSync(join(tmpdir(), 'choco-new-')), 'store'));
-    expect(fresh.integrity()).toMatchObject({ state: 'ok', records: 0, message: '0 records (new store)' });
+    expect(fresh.integrity()).toMatchObject({ state: 'ok', records: 0, message: '0 records at open (new store)' });
     await fresh.close();
   });
 
