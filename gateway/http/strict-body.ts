@@ -37,7 +37,8 @@ const JSON_TYPE_WORDS: Record<string, string> = {
 
 function describe(path: string, schema: TSchema | undefined, value: unknown, message: string | undefined): string {
   const where = `body${path || ''}`;
-  const got = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60) ?? String(value);
+  // JSON.parse reads 1e309 as Infinity, which JSON.stringify would show as null
+  const got = value === undefined ? 'nothing' : typeof value === 'number' && !Number.isFinite(value) ? `${value} (a number too large to be finite)` : (JSON.stringify(value)?.slice(0, 60) ?? String(value));
   const type = typeof schema?.type === 'string' ? schema.type : undefined;
   const typeOf = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   if (type && JSON_TYPE_WORDS[type] && (type === 'integer' ? !(typeof value === 'number') : type !== typeOf)) {
