@@ -56,7 +56,7 @@ export interface BillSummary {
 
 export interface BillPlugin extends Plugin {
   summary(): Promise<BillSummary>;
-  /** daily bills of the site meter for local dates [from, to) (at most 400 days) */
+  /** daily bills of the site meter for local dates [from, to) (at most 400 days); a day without any measured quarter-hour has none */
   days(from: string, to: string): Promise<BillPayload[]>;
   /** a calendar month's bill of the site meter (to now while it runs, with its projection) */
   month(month: string): Promise<BillPayload>;
@@ -260,7 +260,11 @@ export function createBill(ctx: PluginContext): BillPlugin {
         const { start, end } = localDayRange(date, tz);
         if (start >= now) break;
         const e = Math.min(end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-        out.push(billPayload(await billOf(site, start, e, false), { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
+        const part = await billOf(site, start, e, false);
+        // A day the site meter never saw (before the gateway ran, a long outage) has no bill, as a month (below):
+        // never power, tax and VAT on 0 kWh in the list or its CSV.
+        if (part.coverage.measured + part.coverage.interpolated === 0) continue;
+        out.push(billPayload(part, { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
       }
       return out;
     },
