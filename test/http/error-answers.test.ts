@@ -72,6 +72,11 @@ describe('error answers of the HTTP API', () => {
     expect(r.body.message).toBe('body/quota/mixing: expected integer, got Infinity (a number too large to be finite)');
   });
 
+  it('a body property the route does not take is named as unknown, with the ones it takes (was: "must be a JSON object, got 1")', async () => {
+    const r = await get('/api/plan/preview', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"quotas":{"mixing":2}}' });
+    expect(r).toEqual({ status: 400, body: { error: 'bad request', message: 'body/quotas: unknown property; this object takes quota, contractedKw' } });
+  });
+
   it('a day with no stored savings says why: not closed yet, or a day the gateway never closed', async () => {
     const before = await get('/api/savings/day/2020-01-01');
     expect(before).toEqual({ status: 404, body: { error: 'not found', message: 'no measured savings stored for 2020-01-01: the gateway did not close that day (it was not running then, or not yet installed)' } });
