@@ -77,6 +77,21 @@ describe('error answers of the HTTP API', () => {
     expect(r).toEqual({ status: 400, body: { error: 'bad request', message: 'body/quotas: unknown property; this object takes quota, contractedKw' } });
   });
 
+  it('/api/export: a date is the plant\'s local day (the 25-hour 2025-10-26), a timestamp without offset is refused', async () => {
+    // 25 hourly slots of the local day 2025-10-26 (00:00 CEST = 2025-10-25T22:00Z … 24:00 CET = 2025-10-26T23:00Z)
+    const start = Date.parse('2025-10-25T22:00:00Z');
+    const slots = Array.from({ length: 27 }, (_, i) => ({ start: start - 3_600_000 + i * 3_600_000, end: start + i * 3_600_000, value: 40 + i }));
+    await gw.store.write('test_export', 'EUR/MWh', slots, { source: 'test', fetchedAt: start });
+    const res = await fetch(`${gw.http!.url}/api/export?series=test_export&from=2025-10-26&to=2025-10-27`);
+    expect(res.status).toBe(200);
+    const rows = (await res.text()).trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(25);
+    expect(rows[0]!.slice(0, 3)).toEqual(['2025-10-25T22:00:00Z', '2025-10-25T23:00:00Z', '2025-10-26T00:00:00+02:00']);
+    expect(rows.at(-1)![2]).toBe('2025-10-26T23:00:00+01:00');
+    const naive = await get('/api/export?series=test_export&from=2025-10-26T00:00:00&to=2025-10-27T00:00:00Z');
+    expect(naive).toEqual({ status: 400, body: { error: 'bad request', message: 'from: expected a local date (YYYY-MM-DD, Europe/Madrid) or an ISO timestamp with offset or Z, got "2025-10-26T00:00:00"' } });
+  });
+
   it('a day with no stored savings says why: not closed yet, or a day the gateway never closed', async () => {
     const before = await get('/api/savings/day/2020-01-01');
     expect(before).toEqual({ status: 404, body: { error: 'not found', message: 'no measured savings stored for 2020-01-01: the gateway did not close that day (it was not running then, or not yet installed)' } });
