@@ -174,6 +174,9 @@ export class Gateway implements HttpContext {
     await this.mqtt.start();
     this.bridge = new Bridge(this.mqtt, this.logger('bridge'));
     this.alerts.wire(this.bus, 'gateway');
+    // The clock's first check ran before the alert log listened (watchClock above): an untrusted start is raised now.
+    const trust = this.clockTrust?.current;
+    if (trust && !trust.trusted) this.bus.emit('alert', { code: 'CLOCK_UNTRUSTED', level: 'warning', message: `wall clock not trusted: ${trust.why}`, at: this.clock.now() });
     this.outputs = new OutputMode({ dryRun: cfg.outputs.dryRun, dryRunLines: dryRunLines(cfg), clock: this.clock, bus: this.bus, log: this.logger('outputs'), store: this.store, mqtt: this.mqtt });
     await this.outputs.start();
 

@@ -6,7 +6,7 @@
 import type { Contract } from '../contract/contract.js';
 import { formatUtcIso, localDate, PLANT_TZ } from '../time/tz.js';
 import { billAmounts, type BillAmounts, type BillPart, type Coverage } from './bill.js';
-import { cents, round3 } from './money.js';
+import { cents, centsSplit, round3 } from './money.js';
 import type { ClosedDay } from './savings.js';
 
 export interface BillPeriodPayload {
@@ -52,6 +52,11 @@ export interface BillPayload {
 export function billPayload(part: BillPart, meta: { meter: string; provenance?: string; role: 'site' | 'line'; line?: string; kind: 'day' | 'month'; at: number; contract: Contract; projected?: Parameters<typeof billAmounts>[0] | null; timezone?: string }): BillPayload {
   const tz = meta.timezone ?? PLANT_TZ;
   const n = Math.max(part.energy.length, part.power.length);
+  const terms = billAmounts(part);
+  // each column of the period rows adds up to its term (rounded once from full precision): largest remainder
+  const energyEur = centsSplit(part.energy.map((e) => e.eur), terms.energy_eur);
+  const powerEur = centsSplit(part.power.map((p) => p.eur), terms.power_eur);
+  const excessEur = part.excess ? centsSplit(part.excess.periods.map((x) => x.eur), terms.excess_eur) : [];
   const periods: BillPeriodPayload[] = Array.from({ length: n }, (_, i) => {
     const e = part.energy[i];
     const p = part.power[i];
@@ -59,10 +64,10 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
     return {
       period: i + 1,
       energy_kwh: round3(e?.kwh ?? 0),
-      energy_eur: cents(e?.eur ?? 0),
-      power_eur: p ? cents(p.eur) : null,
+      energy_eur: e ? energyEur[i]! : 0,
+      power_eur: p ? powerEur[i]! : null,
       contracted_kw: p ? p.contractedKw : null,
-      excess_eur: x ? cents(x.eur) : null,
+      excess_eur: x ? excessEur[i]! : null,
       quarter_hours_above: x ? x.quarterHoursAbove : null,
       max_kw: x?.maxKw ?? null,
     };
@@ -84,7 +89,7 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
     measured: complete ? 'measured' : 'partial',
     tariff: meta.contract.tariff,
     energy_pricing: 'fixed' in meta.contract.energy ? 'fixed' : 'indexed',
-    terms: billAmounts(part),
+    terms,
     periods,
     coverage: part.coverage,
     projected: meta.projected ? { ...billAmounts(meta.projected), label: 'forecast' } : null,

@@ -18,7 +18,7 @@ import type { Contract } from '../contract/contract.js';
 import { QUARTER_HOUR_MS } from '../series/slots.js';
 import { formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
 import type { BillQuarterHour } from './bill.js';
-import { cents } from './money.js';
+import { cents, centsSplit } from './money.js';
 
 /** A run of the plan in absolute time: [start, end) UTC ms, its line, process, batch id and planned kW (a plan document's run, parsed). */
 export interface TimedPlanRun {
@@ -142,8 +142,20 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
     kwhSum += kwh;
     actualSum += actual;
     baselineSum += baseline;
-    runs.push({ process: run.process, line: run.line, batch: run.batch, start: formatUtcIso(run.start), baseline_start: formatUtcIso(run.baselineStart), method, kwh: Math.round(kwh * 1000) / 1000, actual_eur: cents(actual), baseline_eur: cents(baseline), saved_eur: cents(baseline - actual) });
+    runs.push({ process: run.process, line: run.line, batch: run.batch, start: formatUtcIso(run.start), baseline_start: formatUtcIso(run.baselineStart), method, kwh: Math.round(kwh * 1000) / 1000, actual_eur: actual, baseline_eur: baseline, saved_eur: 0 });
   }
+  // To the cent, so that the printed day adds up: the day's actual and baseline rounded once, its saving their
+  // difference, and the runs' amounts split to add up to the day's (largest remainder), each run's saving the
+  // difference of its two amounts.
+  const actualEur = cents(actualSum);
+  const baselineEur = cents(baselineSum);
+  const actualRuns = centsSplit(runs.map((r) => r.actual_eur), actualEur);
+  const baselineRuns = centsSplit(runs.map((r) => r.baseline_eur), baselineEur);
+  runs.forEach((r, i) => {
+    r.actual_eur = actualRuns[i]!;
+    r.baseline_eur = baselineRuns[i]!;
+    r.saved_eur = cents(r.baseline_eur - r.actual_eur);
+  });
   return {
     ...base,
     status: 'measured',
@@ -151,9 +163,9 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
     method: [...methods].join(' and ') || 'none (no run)',
     runs,
     kwh: Math.round(kwhSum * 1000) / 1000,
-    actual_eur: cents(actualSum),
-    baseline_eur: cents(baselineSum),
-    saved_eur: cents(baselineSum - actualSum),
+    actual_eur: actualEur,
+    baseline_eur: baselineEur,
+    saved_eur: cents(baselineEur - actualEur),
     priced_with: priced(),
   };
 }

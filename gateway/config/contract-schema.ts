@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
  * The electricity supply contract as data (config `energy.contract`), written from the plant's contract and bill.
  * Defaults are the public values of ../shared/design/energy.md (CNMC Circular 3/2020, Ley 38/1992, Ley 37/1992):
  * check them against your contract. The checks a schema cannot say (array lengths per tariff, contracted powers
- * non-decreasing P1 ≤ … ≤ P6) are contractProblems below, run by loadConfig.
+ * non-decreasing P1 ≤ … ≤ P6, figures in the wrong unit) are contractProblems below, run by loadConfig.
  */
 const CHECK = 'check your contract';
 
@@ -43,10 +43,49 @@ export const ContractSchema = Type.Object(
 
 export type ContractConfig = Static<typeof ContractSchema>;
 
+/** A figure for a message: 0.21, 29, 0.0511 (no float noise). */
+const fig = (x: number): string => String(Number(x.toPrecision(10)));
+
+/**
+ * Figures in the wrong unit, which the schema's bounds let through and which would bill a plant 100 or 1000 times
+ * off without a word: a percentage written as a fraction (VAT 0.21 for 21 %), €/MWh where €/kWh is asked (tolls 29
+ * for 0.029, a fixed price 140 for 0.14), a power price per day or month where €/kW·year is asked, a margin in €/kWh
+ * where €/MWh is asked, watts where kW is asked, and a 2.0TD contract above its 15 kW. The bounds are far outside
+ * every real Spanish contract (CNMC Circular 3/2020; IVA 21 %, 10 % or 5 %; IEE ≥ 0.5 %; tolls and charges and
+ * fixed prices well under 1 €/kWh; a P1 power price of several €/kW·year). One sentence per figure.
+ */
+function unitProblems(contract: ContractConfig, path: string): string[] {
+  const problems: string[] = [];
+  const pct = (name: 'vatPct' | 'electricityTaxPct', below: number, example: string) => {
+    const v = contract[name];
+    if (v !== undefined && v > 0 && v < below) problems.push(`${path}/${name}: a percentage is expected (${example}), got ${fig(v)}, which looks like a fraction: write ${fig(v * 100)} for ${fig(v * 100)} %`);
+  };
+  pct('vatPct', 1, '21 for 21 %');
+  pct('electricityTaxPct', 0.5, '5.11269632 for 5.11269632 %');
+  const perKwh = (name: string, values: readonly number[] | undefined) => {
+    const i = values ? values.findIndex((v) => v > 1) : -1;
+    if (values && i >= 0) problems.push(`${path}/${name}: €/kWh is expected, got ${fig(values[i]!)} for P${i + 1}, which looks like €/MWh: ${fig(values[i]!)} €/MWh is ${fig(values[i]! / 1000)} €/kWh`);
+  };
+  perKwh('tollsAndChargesEurKwh', contract.tollsAndChargesEurKwh);
+  if ('fixed' in contract.energy) perKwh('energy/fixed', contract.energy.fixed);
+  const power = contract.powerPriceEurKwYear;
+  const top = power?.length ? Math.max(...power) : 0;
+  if (top > 0 && top < 1) problems.push(`${path}/powerPriceEurKwYear: €/kW·year is expected, got at most ${fig(top)}, which looks like a price per day or per month (P1 is several €/kW·year; ${fig(top)} €/kW·day is ${fig(top * 365)} €/kW·year)`);
+  if ('indexed' in contract.energy) {
+    const m = contract.energy.indexed.marginEurMwh;
+    if (m !== undefined && m !== 0 && Math.abs(m) < 0.1) problems.push(`${path}/energy/indexed/marginEurMwh: €/MWh is expected, got ${fig(m)}, which looks like €/kWh: ${fig(m)} €/kWh is ${fig(m * 1000)} €/MWh`);
+  }
+  const kw = contract.contractedKw ?? [];
+  const big = kw.findIndex((v) => v > 50_000);
+  if (big >= 0) problems.push(`${path}/contractedKw: kW is expected, got ${fig(kw[big]!)} for P${big + 1}, which looks like watts: ${fig(kw[big]!)} W is ${fig(kw[big]! / 1000)} kW`);
+  else if (contract.tariff === '2.0TD' && kw.some((v) => v > 15)) problems.push(`${path}/contractedKw: 2.0TD is for supplies up to 15 kW, got ${fig(Math.max(...kw))} kW: a supply above 15 kW is 3.0TD (low voltage) or 6.1TD (1-30 kV)`);
+  return problems;
+}
+
 /**
  * What the schema cannot check: arrays sized for the tariff (6 periods for 3.0TD/6.1TD; 2 power and 3 energy
- * periods for 2.0TD) and contracted powers that never decrease from P1 to P6 (Circular 3/2020 art. 6). One
- * sentence per problem, prefixed with the config path; [] when the contract is sound or absent.
+ * periods for 2.0TD), contracted powers that never decrease from P1 to P6 (Circular 3/2020 art. 6) and figures in the
+ * wrong unit (unitProblems). One sentence per problem, prefixed with the config path; [] when the contract is sound or absent.
  */
 export function contractProblems(contract: ContractConfig | undefined, path = '/energy/contract'): string[] {
   if (!contract) return [];
@@ -62,6 +101,7 @@ export function contractProblems(contract: ContractConfig | undefined, path = '/
   sized('tollsAndChargesEurKwh', contract.tollsAndChargesEurKwh, energyN, 'energy');
   if ('fixed' in contract.energy) sized('energy/fixed', contract.energy.fixed, energyN, 'energy');
   sized('kp', contract.kp, powerN, 'power');
+  problems.push(...unitProblems(contract, path));
   const kw = contract.contractedKw;
   for (let i = 1; i < kw.length; i++) {
     if (kw[i]! < kw[i - 1]!) {

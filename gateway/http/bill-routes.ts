@@ -95,7 +95,11 @@ export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void 
   app.get('/api/savings/day/:date', { schema: { summary: 'One closed day as stored, with the prices and contract it was priced with', tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Type.Object({ date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) }) } }, async (req, reply) => {
     const date = (req.params as { date: string }).date;
     const [day] = await bill().closedDays(date, addDays(date, 1));
-    if (!day) return reply.code(404).send({ error: 'not found', message: `${date} is not closed (yet)` });
+    if (!day) {
+      const today = localDate(gw.clock.now(), gw.config.site.timezone);
+      const why = date >= addDays(today, -1) ? `it is not closed yet (today is ${today}; a day closes an hour after its last run ended)` : 'the gateway did not close that day (it was not running then, or not yet installed)';
+      return reply.code(404).send({ error: 'not found', message: `no measured savings stored for ${date}: ${why}` });
+    }
     return day;
   });
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../util/log.js';
 import { ConnectionGate } from '../util/connection-gate.js';
 import { VERSION } from '../util/version.js';
 import { tokenGuard } from './auth.js';
+import { errorLabel, notFoundText, schemaErrorText } from './error-answers.js';
 import type { HttpContext } from './context.js';
 import { registerRoutes } from './routes.js';
 import { registerWeatherRoutes } from './weather-routes.js';
@@ -49,6 +50,7 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+    schemaErrorFormatter: (errors, part) => new Error(schemaErrorText(errors, part)),
   });
   app.server.headersTimeout = limits.headersTimeoutMs;
   // JSON bodies are checked as sent: Ajv's coercion (null, 0, "false" → false) is for query strings and paths only.
@@ -66,8 +68,9 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
     // The store refusing a read or write is a state the request cannot be served in, not a bug: 503.
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : error.code === 'store_failed' || (typeof error.code === 'string' && error.code.startsWith('LEVEL_')) ? 503 : 500;
     if (status >= 500) log.error({ err: error.message }, 'request failed');
-    void reply.code(status).send({ error: status === 503 ? 'unavailable' : status >= 500 ? 'internal error' : status === 409 ? 'conflict' : status === 422 ? 'unprocessable' : 'bad request', message: error.message });
+    void reply.code(status).send({ error: errorLabel(status), message: error.message });
   });
+  app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: 'not found', message: notFoundText(request.method, request.url) }));
   // ajv coerces "1e309" and "Infinity" to numbers that are not finite and lets them through: every query or path
   // parameter the route's schema types as a number must be a finite decimal number.
   app.addHook('preValidation', async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import type { FastifySchemaCompiler, RouteOptions } from 'fastify';
 
 /**
@@ -20,6 +21,12 @@ export function strictBodyCompiler(): FastifySchemaCompiler<TSchema> {
     return (data: unknown) => {
       if (check.Check(data)) return { value: data };
       const first = check.Errors(data).First();
+      // A property the body does not take is reported at its path with the object's schema: name it as unknown
+      // (not "must be a JSON object"), with the properties the body does take.
+      if (first?.type === ValueErrorType.ObjectAdditionalProperties) {
+        const known = Object.keys((first.schema as { properties?: Record<string, unknown> }).properties ?? {});
+        return { error: Object.assign(new Error(`body${first.path}: unknown property${known.length ? `; this object takes ${known.join(', ')}` : ''}`), { statusCode: 400 }) };
+      }
       return { error: Object.assign(new Error(describe(first?.path ?? '', first?.schema, first?.value, first?.message)), { statusCode: 400 }) };
     };
   };
@@ -37,7 +44,8 @@ const JSON_TYPE_WORDS: Record<string, string> = {
 
 function describe(path: string, schema: TSchema | undefined, value: unknown, message: string | undefined): string {
   const where = `body${path || ''}`;
-  const got = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60) ?? String(value);
+  // JSON.parse reads 1e309 as Infinity, which JSON.stringify would show as null
+  const got = value === undefined ? 'nothing' : typeof value === 'number' && !Number.isFinite(value) ? `${value} (a number too large to be finite)` : (JSON.stringify(value)?.slice(0, 60) ?? String(value));
   const type = typeof schema?.type === 'string' ? schema.type : undefined;
   const typeOf = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   if (type && JSON_TYPE_WORDS[type] && (type === 'integer' ? !(typeof value === 'number') : type !== typeOf)) {

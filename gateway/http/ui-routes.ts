@@ -17,6 +17,7 @@ import { createGzip } from 'node:zlib';
 import { backupLines } from '../series/backup.js';
 import { groupAlerts } from './alert-groups.js';
 import { ErrorBody } from './routes.js';
+import { parseTimeParam } from './time-params.js';
 import type { AuthGuard } from './auth.js';
 
 /** The embedded default site name, and how the Spanish page says it. */
@@ -213,16 +214,17 @@ export function registerUiRoutes(app: FastifyInstance, gw: HttpContext, guard: A
     '/api/export',
     {
       schema: {
-        summary: 'CSV export of any stored series for a range',
+        summary: 'CSV export of any stored series for a range: from and to are local dates (YYYY-MM-DD, the plant time zone) or ISO timestamps with offset or Z',
         tags: ['store'],
         querystring: Type.Object({ series: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }), from: Type.String(), to: Type.String() }),
       },
     },
     async (req, reply) => {
       const q = req.query as { series: string; from: string; to: string };
-      const from = Date.parse(q.from);
-      const to = Date.parse(q.to);
-      if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return reply.code(400).send({ error: 'bad request', message: '"from" and "to" must be ISO timestamps with from < to' });
+      // a date is the plant's local day (2025-10-26 to 2025-10-27: 25 hours); a timestamp needs its offset
+      const from = parseTimeParam('from', q.from, tz);
+      const to = parseTimeParam('to', q.to, tz);
+      if (to <= from) return reply.code(400).send({ error: 'bad request', message: `"to" (${q.to}) must come after "from" (${q.from}); the range is [from, to)` });
       if (to - from > 400 * DAY_MS) return reply.code(400).send({ error: 'bad request', message: 'range longer than 400 days' });
       const meta = await gw.store.meta(q.series);
       if (!meta) return reply.code(404).send({ error: 'not found', message: `unknown series ${JSON.stringify(q.series)}` });

@@ -69,7 +69,7 @@ interface Anchor {
   kvarh: number | null;
 }
 
-interface Segment {
+export interface Segment {
   from: number;
   to: number;
   kwh: number;
@@ -77,11 +77,17 @@ interface Segment {
   quality: QuarterHourQuality;
 }
 
-/** What survives a restart: the last trusted reading and the first quarter-hour not yet closed. */
+/**
+ * What survives a restart: the last trusted reading, the first quarter-hour not yet closed, and the segments of the
+ * open quarter-hour (from its start to the last trusted reading: without them the quarter-hour would not be covered
+ * after a restart and would close missing, however short the stop). `segments` is absent in state saved before it
+ * existed.
+ */
 export interface CounterState {
   anchor: Anchor;
   nextQuarterHour: number;
   maxSeenKw: number;
+  segments?: Segment[];
 }
 
 const RANK: Record<QuarterHourQuality, number> = { measured: 0, interpolated: 1, missing: 2 };
@@ -106,6 +112,8 @@ export class MeterCounter {
       this.anchor = state.anchor;
       this.nextQh = state.nextQuarterHour;
       this.maxSeenKw = state.maxSeenKw;
+      // only segments that end at the restored anchor and lie after the first open quarter-hour's start
+      this.segments = (state.segments ?? []).filter((g) => g.to > state.nextQuarterHour && g.to <= state.anchor.at).map((g) => ({ ...g }));
     }
   }
 
@@ -119,7 +127,9 @@ export class MeterCounter {
   }
 
   state(): CounterState | undefined {
-    return this.anchor && this.nextQh !== undefined ? { anchor: { ...this.anchor }, nextQuarterHour: this.nextQh, maxSeenKw: this.maxSeenKw } : undefined;
+    if (!this.anchor || this.nextQh === undefined) return undefined;
+    const open = this.segments.filter((g) => g.to > this.nextQh!).map((g) => ({ ...g }));
+    return { anchor: { ...this.anchor }, nextQuarterHour: this.nextQh, maxSeenKw: this.maxSeenKw, segments: open };
   }
 
   /** Takes one successful poll. Readings not after the previous one are ignored (returned good, not used). */

@@ -56,7 +56,7 @@ export interface BillSummary {
 
 export interface BillPlugin extends Plugin {
   summary(): Promise<BillSummary>;
-  /** daily bills of the site meter for local dates [from, to) (at most 400 days) */
+  /** daily bills of the site meter for local dates [from, to) (at most 400 days); a day without any measured quarter-hour has none */
   days(from: string, to: string): Promise<BillPayload[]>;
   /** a calendar month's bill of the site meter (to now while it runs, with its projection) */
   month(month: string): Promise<BillPayload>;
@@ -68,6 +68,8 @@ export interface BillPlugin extends Plugin {
 
 const RUNS_KEY = (date: string) => `bill.runs.${date}`;
 const SINCE_KEY = 'bill.since';
+/** The first local day not yet closed (a cursor, so that closing never rescans from `bill.since`). */
+const OPEN_KEY = 'bill.openFrom';
 const CLOSE_GRACE_MS = HOUR_MS;
 
 export function createBill(ctx: PluginContext): BillPlugin {
@@ -130,8 +132,16 @@ export function createBill(ctx: PluginContext): BillPlugin {
     }
     let closed = 0;
     const todayDate = localDate(now, tz);
-    for (let date = since, n = 0; date < todayDate && n < 62; date = addDays(date, 1), n++) {
-      if (await ctx.store.getValue(closedDayKey(date))) continue;
+    // From the first day not yet closed, at most 62 days a call (a gateway back after a long stop catches up over a
+    // few calls); the cursor moves past each closed day. Counting from `since` instead stopped every day from closing
+    // 62 days after the install.
+    const open = await ctx.store.getValue<string>(OPEN_KEY);
+    const first = open && open > since ? open : since;
+    for (let date = first, n = 0; date < todayDate && n < 62; date = addDays(date, 1), n++) {
+      if (await ctx.store.getValue(closedDayKey(date))) {
+        await ctx.store.setValue(OPEN_KEY, addDays(date, 1));
+        continue;
+      }
       const { start, end } = localDayRange(date, tz);
       const started = (await ctx.store.getValue<Array<Omit<ExecutedRun, 'baselineStart'>>>(RUNS_KEY(date))) ?? [];
       const lastEnd = Math.max(end, ...started.map((r) => r.end));
@@ -153,6 +163,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
         timezone: tz,
       });
       const [, isNew] = await storeClosedDay(ctx.store, day);
+      await ctx.store.setValue(OPEN_KEY, addDays(date, 1));
       if (isNew) closed++;
     }
     return closed;
@@ -260,7 +271,11 @@ export function createBill(ctx: PluginContext): BillPlugin {
         const { start, end } = localDayRange(date, tz);
         if (start >= now) break;
         const e = Math.min(end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-        out.push(billPayload(await billOf(site, start, e, false), { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
+        const part = await billOf(site, start, e, false);
+        // A day the site meter never saw (before the gateway ran, a long outage) has no bill, as a month (below):
+        // never power, tax and VAT on 0 kWh in the list or its CSV.
+        if (part.coverage.measured + part.coverage.interpolated === 0) continue;
+        out.push(billPayload(part, { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
       }
       return out;
     },

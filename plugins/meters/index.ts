@@ -208,7 +208,10 @@ class MeterPoller {
     if (verdict.raised && verdict.fault) this.fault(verdict.fault, verdict.message ?? verdict.fault, at);
     this.gapRaised = false;
     this.emitReading({ at, kw, importKwh, ...(importKvarh !== undefined ? { importKvarh } : {}), quality: verdict.quality, ...(verdict.fault ? { fault: verdict.fault } : {}) });
-    if (verdict.quality === 'good') this.tracker.set('ok', `meter ${this.meter.name}: ${round3(kw)} kW, ${round3(importKwh)} kWh`);
+    // On a wall clock not trusted the meter is read, but its quarter-hours are not stored (closeQuarterHours): say so.
+    const untrusted = this.ctx.clockUntrusted?.();
+    if (verdict.quality === 'good' && untrusted) this.tracker.set('degraded', `meter ${this.meter.name}: ${round3(kw)} kW, ${round3(importKwh)} kWh; quarter-hours not stored: wall clock not trusted (${untrusted})`, 'clock_untrusted');
+    else if (verdict.quality === 'good') this.tracker.set('ok', `meter ${this.meter.name}: ${round3(kw)} kW, ${round3(importKwh)} kWh`);
     else this.tracker.set('degraded', `meter ${this.meter.name}: ${verdict.fault}${verdict.message ? `: ${verdict.message}` : ''}; its quarter-hours are not billed as measured`, `meter_${verdict.fault}`);
     await this.closeQuarterHours(at);
   }
@@ -258,6 +261,9 @@ class MeterPoller {
     }
     const closed = this.counter.close(at);
     if (!closed.length) return;
+    // A wall clock not trusted (README "Reliability: a wall clock it cannot trust") stamps no reading as current: the
+    // quarter-hours it closes are not stored (the bill counts them missing), nor announced.
+    if (this.ctx.clockUntrusted?.()) return;
     // The contract's access tariff; without a contract, the planner's (the same calendar).
     const tariff = this.ctx.config.energy.contract?.tariff ?? this.ctx.config.planner.tariff;
     const reactive = this.reactive;

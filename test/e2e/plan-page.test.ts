@@ -118,6 +118,24 @@ describe.skipIf(!CHROMIUM)('the plan on the status page', { timeout: 240_000 }, 
     }
   });
 
+  // A figure shown is measured or labelled planned: the plan's cost and saving are the plan's (published and forecast
+  // prices), beside the bill panel's measured savings; on main they read "cost" and "saved against the fixed shift".
+  it('labels the plan\'s cost and saving as planned, in both languages', async () => {
+    for (const [lang, cost, saved] of [
+      ['en', 'planned cost: ', 'planned saving against the fixed shift: '],
+      ['es', 'coste previsto: ', 'ahorro previsto frente a turno fijo: '],
+    ] as const) {
+      const page = await open(lang, VIEWPORTS[0]);
+      try {
+        const summary = (await page.textContent('#plan p'))!;
+        expect(summary).toContain(`${cost}${await page.textContent('#plan-cost')}`);
+        expect(summary).toContain(`${saved}${await page.textContent('#plan-saved')}`);
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
   for (const lang of ['es', 'en'] as const) {
     for (const vp of VIEWPORTS) {
       it(`reads at ${vp.width}×${vp.height} in ${lang}: time axis, rows in line order, whole batch numbers, a lines table that fits and says now or next`, async () => {
@@ -151,7 +169,7 @@ describe.skipIf(!CHROMIUM)('the plan on the status page', { timeout: 240_000 }, 
           // Where the plan is on forecast prices, the saving's 10-90 % range (gateway/planner/band.ts).
           const fb = status.plan.forecast_band;
           expect(await page.locator('#plan-band').count()).toBe(fb ? 1 : 0);
-          if (fb) expect(await page.locator('#plan-band').textContent()).toMatch(lang === 'es' ? /^precios previstos desde .+: ahorro? .+–.+ € \(10–90 %\)$/ : /^forecast prices from .+: saved? .+–.+ € \(10–90 %\)$/);
+          if (fb) expect(await page.locator('#plan-band').textContent()).toMatch(lang === 'es' ? /^precios previstos desde .+: ahorro? .+–.+ € \(10–90 %\)$/ : /^forecast prices from .+: (saved?|planned saving) .+–.+ € \(10–90 %\)$/);
           expect(await page.locator('#plan-stability').textContent()).toMatch(lang === 'es' ? /^plan fijo hasta \d{2}:\d{2} · cambios de lote hoy: \d+\/2$/ : /^plan frozen until \d{2}:\d{2} · batch moves today: \d+\/2$/);
         } finally {
           await page.close();

@@ -30,10 +30,16 @@
     { re: /^no market price for (\S+)$/, es: (m) => `sin precio de mercado para ${m[1]}` },
   ];
   window.CHOCO_BILL_REASONS = REASONS;
+  /** The UTC times in a stored reason (2018-01-07T23:00:00Z) shown in plant time, as every other time on the page. */
+  const localTimes = (text, language) =>
+    String(text ?? '').replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z\b/g, (iso) =>
+      new Intl.DateTimeFormat(language === 'es' ? 'es-ES' : 'en-GB', { timeZone: 'Europe/Madrid', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso)),
+    );
+  window.CHOCO_BILL_LOCAL_TIMES = localTimes;
   const reasonText = (r) => {
-    if (lang() === 'en' || !r) return esc(r);
+    if (lang() === 'en' || !r) return esc(localTimes(r, 'en'));
     const known = REASONS.find((x) => x.re.test(r));
-    return known ? esc(known.es(known.re.exec(r))) : `<span lang="en" translate="no">${esc(r)}</span>`;
+    return known ? esc(localTimes(known.es(known.re.exec(r)), 'es')) : `<span lang="en" translate="no">${esc(localTimes(r, 'en'))}</span>`;
   };
   const methodText = (m) => (/Option B/.test(m) && /apportioned/.test(m) ? `${t('submeter')} + ${t('apportioned')}` : /Option B/.test(m) ? t('submeter') : /apportioned/.test(m) ? t('apportioned') : t('none'));
   let last = null;
