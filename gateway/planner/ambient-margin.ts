@@ -27,6 +27,8 @@ export interface AmbientRisk {
   z: number;
   sigmaC: number;
   rho: number;
+  /** € at stake when a run meets a limit (planner.ambientRisk.stakeEur); 0 or absent: no priced risk. */
+  stakeEur?: number;
 }
 
 /**
@@ -47,13 +49,16 @@ export function errorSpreadC(sigmaC: number, rho: number, leadHours: number | un
  * holding the slot. `observed(i)` true: slot i's temperature is an observation (margin 0) whatever the lead.
  */
 export function ambientMargin(starts: readonly number[], risk: AmbientRisk, anchorAt?: number, observed: (i: number) => boolean = () => false): AmbientMargin {
-  const marginC = starts.map((t, i) => {
+  const spreadC = starts.map((t, i) => {
     if (observed(i)) return 0;
     const lead = anchorAt === undefined ? undefined : (Math.floor(t / HOUR_MS) * HOUR_MS - anchorAt) / HOUR_MS;
-    return Math.ceil(Math.round(risk.z * errorSpreadC(risk.sigmaC, risk.rho, lead) * 1e6) / 1e5) / 10;
+    return errorSpreadC(risk.sigmaC, risk.rho, lead);
   });
-  return { z: risk.z, sigmaC: risk.sigmaC, rho: risk.rho, ...(anchorAt === undefined ? {} : { anchorAt }), marginC };
+  const marginC = spreadC.map((s) => Math.ceil(Math.round(risk.z * s * 1e6) / 1e5) / 10);
+  const priced = risk.stakeEur ? { stakeEur: risk.stakeEur, spreadC } : {};
+  return { z: risk.z, sigmaC: risk.sigmaC, rho: risk.rho, ...(anchorAt === undefined ? {} : { anchorAt }), marginC, ...priced };
 }
+
 
 /** Whether `input` checks the ambient limits with a margin above 0 in some slot. */
 export const marginActive = (input: PlannerInput): boolean => !!input.ambientMargin?.marginC.some((m) => m > 0);
@@ -121,5 +126,5 @@ export async function relaxing<T extends { infeasible?: string[] | undefined }>(
 export function describeMargin(m: AmbientMargin): string {
   const applied = m.marginC.filter((x) => x > 0);
   const range = applied.length ? `${Math.min(...applied).toFixed(1)}-${Math.max(...applied).toFixed(1)} °C on ${applied.length} forecast slot(s)` : 'none (every slot observed, or z or σ 0)';
-  return `ambient limits checked at the forecast + z ${m.z} × σ(lead), σ ${m.sigmaC} °C × √(1 − ${m.rho}^(2 × lead h))${m.anchorAt === undefined ? ' (no observed hour: full σ)' : ''}: ${range}${m.relaxed ? `; relaxed: ${m.relaxed}` : ''}`;
+  return `ambient limits checked at the forecast + z ${m.z} × σ(lead), σ ${m.sigmaC} °C × √(1 − ${m.rho}^(2 × lead h))${m.anchorAt === undefined ? ' (no observed hour: full σ)' : ''}: ${range}${m.stakeEur ? `; each run's chance of meeting a limit priced at ${m.stakeEur} € in the solvers' choice` : ''}${m.relaxed ? `; relaxed: ${m.relaxed}` : ''}`;
 }

@@ -1,4 +1,5 @@
 import { addedExcessEur, siteRoomKw } from './contract-terms.js';
+import { startRiskEur } from './ambient-risk.js';
 import { blockedSlots, coolingCapKw, slotCost } from './cost.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, processChain, runSlots } from './milp.js';
@@ -101,6 +102,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; 
           else cost += slotCost(input, name, u).eur + (options.allowExcess ? addedExcessEur(input, u, power[u]!, kw) : 0);
         }
         if (!ok) continue;
+        cost += startRiskEur(input, name, t, L);
         if (hold) for (let u = Math.max(0, since!); u < t; u++) cost += hold[u]!;
         const tier = (t > deadline ? 2 : 0) + (succFits(t + L) ? 0 : 1);
         // Past the holding limit, the sooner the better; otherwise the cheapest (or, with `earliest`, the first).

@@ -1,4 +1,5 @@
 import { siteExcess } from './contract-terms.js';
+import { runsRiskEur, startRiskEur } from './ambient-risk.js';
 import { coolingCapKw, slotCost, violations } from './cost.js';
 import { heldIntervals, holdSuffixEur, holdLimitSlots, holdingBreaches, totalCost } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, runSlots } from './milp.js';
@@ -178,7 +179,7 @@ export function improveLocally(input: PlannerInput, runs: readonly PlannedRun[],
   }
   const out = numberBatches(input, plan);
   // The result must meet every constraint and cost less by the one cost function the planner reports.
-  if (violations(input, out).length || holdingBreaches(heldIntervals(input, out)).length > holdingBreaches(heldIntervals(input, runs)).length || totalCost(input, out).eur > totalCost(input, runs).eur) return [...runs];
+  if (violations(input, out).length || holdingBreaches(heldIntervals(input, out)).length > holdingBreaches(heldIntervals(input, runs)).length || totalCost(input, out).eur + runsRiskEur(input, out) > totalCost(input, runs).eur + runsRiskEur(input, runs)) return [...runs];
   return out;
 }
 
@@ -191,7 +192,7 @@ function startCosts(input: PlannerInput): Map<string, number[]> {
     out.set(p.name, input.starts.map((_, u) => {
       let eur = 0;
       for (let t = u; t < Math.min(T, u + L); t++) eur += slotCost(input, p.name, t).eur;
-      return eur;
+      return eur + startRiskEur(input, p.name, u, L);
     }));
   }
   for (let i = 1; i < input.order.length; i++) {

@@ -1,4 +1,5 @@
 import type { Highs } from 'highs';
+import { startRiskEur } from './ambient-risk.js';
 import { blockedSlots, coolingCapKw, coolingKw, slotCost } from './cost.js';
 import { excessLp } from './contract-terms.js';
 import { holdSuffixEur, holdLimitSlots } from './holding.js';
@@ -55,7 +56,8 @@ function fixedPower(input: PlannerInput, cap = false): number[] {
 const runCost = (input: PlannerInput, process: string, start: number, L: number): number => {
   let eur = 0;
   for (let t = start; t < start + L; t++) eur += slotCost(input, process, t).eur;
-  return eur;
+  // The priced ambient risk (ambient-margin.ts): a decision term, not part of the plan's reported cost.
+  return eur + startRiskEur(input, process, start, L);
 };
 
 /**

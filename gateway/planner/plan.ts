@@ -1,4 +1,5 @@
 import { violations } from './cost.js';
+import { runsRiskEur } from './ambient-risk.js';
 import { totalCost } from './holding.js';
 import { solveGreedy } from './greedy.js';
 import { improveLocally } from './local-search.js';
@@ -50,6 +51,9 @@ export interface PlanOutcome extends SolveResult {
   fallbackReason?: string;
 }
 
+/** What the solvers compare plans by (€): the cost the plan reports plus the priced ambient risk (ambient-risk.ts; 0 without one). */
+const decisionEur = (input: PlannerInput, runs: readonly PlannedRun[]): number => totalCost(input, runs).eur + runsRiskEur(input, runs);
+
 /**
  * The cheapest of the cheapest-start and earliest-start greedy plans that place every run, each improved by local
  * search (local-search.ts); the first, with what it could not place, when neither does.
@@ -63,7 +67,7 @@ export function feasibleGreedy(input: PlannerInput, options: { improve?: boolean
       const started = performance.now();
       return { ...p, runs: improveLocally(input, p.runs), solveMs: p.solveMs + performance.now() - started };
     })
-    .sort((a, b) => totalCost(input, a.runs).eur - totalCost(input, b.runs).eur);
+    .sort((a, b) => decisionEur(input, a.runs) - decisionEur(input, b.runs));
   return feasible[0] ?? plans[0]!;
 }
 
@@ -77,8 +81,8 @@ export function startingPlan(input: PlannerInput, greedy: SolveResult): { runs: 
     ...(greedy.infeasible ? [] : [{ runs: greedy.runs, source: 'greedy' as const }]),
   ]
     .filter((c) => !violations(input, c.runs).length && input.processes.every((p) => c.runs.filter((r) => r.process === p.name).length === (input.runsToPlace[p.name] ?? 0)))
-    .map((c) => ({ ...c, eur: totalCost(input, c.runs).eur }))
-    .sort((a, b) => a.eur - b.eur);
+    .map((c) => ({ ...c, eur: totalCost(input, c.runs).eur, decision: decisionEur(input, c.runs) }))
+    .sort((a, b) => a.decision - b.decision);
   return candidates[0];
 }
 
@@ -123,7 +127,7 @@ export async function planSchedule(input: PlannerInput, options: { solver?: bool
   if (broken.length && result.method !== 'greedy') {
     fallbackReason = `solver plan broke constraints (${broken[0]})`;
     result = fallback();
-  } else if (result.method === 'milp-time-limit' && greedy && !greedy.infeasible && totalCost(input, greedy.runs).eur < totalCost(input, result.runs).eur) {
+  } else if (result.method === 'milp-time-limit' && greedy && !greedy.infeasible && decisionEur(input, greedy.runs) < decisionEur(input, result.runs)) {
     // The incumbent is priced by the MILP's bound of the excess term; priced exactly, the greedy plan may still win.
     const gap = result.mipGap !== undefined && Number.isFinite(result.mipGap) ? `, gap ${(result.mipGap * 100).toFixed(2)} %` : '';
     fallbackReason = `the solver stopped at its time limit${gap} with a plan dearer than the greedy one`;

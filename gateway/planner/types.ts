@@ -127,6 +127,12 @@ export interface AmbientMargin {
   anchorAt?: number;
   /** °C per slot (0 on observed slots), z × σ × √(1 − ρ^(2 × lead h)). */
   marginC: number[];
+  /**
+   * The priced risk (ambient-margin.ts startRiskEur): € the plant loses when a run meets an ambient limit the
+   * forecast did not show, and σ(lead) per slot (°C, 0 on observed slots). Absent or 0: no priced risk.
+   */
+  stakeEur?: number;
+  spreadC?: number[];
   /** Why the margin was set to 0 for this horizon (it alone left a process no feasible placement), one sentence. */
   relaxed?: string;
 }

@@ -144,8 +144,9 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const obs = hourly(await ctx.store.read('obs.combined.temp', starts[0]! - 6 * HOUR_MS, starts.at(-1)! + HOUR_MS));
     const { values, anchor } = correctedTemperatures(starts, fc, obs, cfg.weatherErrorDecay);
     // The chance constraint (ambient-margin.ts): the limits at the forecast + z × σ(hours since the anchor); none
-    // without a forecast, and none when it is off (z = 0, the default): the plan document then has no ambient_margin.
-    const margin = fc.length && cfg.ambientRisk.z > 0 ? ambientMargin(starts, { z: cfg.ambientRisk.z, sigmaC: cfg.ambientRisk.sigmaC, rho: cfg.weatherErrorDecay }, anchor?.at) : undefined;
+    // without a forecast, and none when it is off (z = 0 and no stake, the default): the plan document then has no
+    // ambient_margin. With a stake (ambient-risk.ts) the solvers price each run's chance of meeting a limit.
+    const margin = fc.length && (cfg.ambientRisk.z > 0 || cfg.ambientRisk.stakeEur > 0) ? ambientMargin(starts, { z: cfg.ambientRisk.z, sigmaC: cfg.ambientRisk.sigmaC, rho: cfg.weatherErrorDecay, stakeEur: cfg.ambientRisk.stakeEur }, anchor?.at) : undefined;
     return { values, ...(margin ? { margin } : {}) };
   };
 

@@ -7,8 +7,8 @@ const H = 3_600_000;
 describe('the live planner checks the ambient limits at the forecast + z × σ(lead) (chance constraint)', () => {
   // Forecast 30 °C, but 34.5 °C (0.5 °C under the 35 °C halt) in hours +8..+13, where the price is 5 €/MWh (else
   // 60-64). The last three hours were observed as forecast: the anchor is the hour before now, error 0.
-  const run = async (z: number) => {
-    const ctx = await pluginContext(testConfig('http://127.0.0.1:9', { planner: { horizonHours: 24, ambientRisk: { z, sigmaC: 1.2 } } }), '2025-07-15T04:00:00Z');
+  const run = async (z: number, stakeEur = 0) => {
+    const ctx = await pluginContext(testConfig('http://127.0.0.1:9', { planner: { horizonHours: 24, ambientRisk: { z, sigmaC: 1.2, stakeEur } } }), '2025-07-15T04:00:00Z');
     const now = Date.parse('2025-07-15T04:00:00Z');
     const hot = (t: number) => t >= now + 8 * H && t < now + 14 * H;
     const hours = (from: number, n: number, value: (t: number) => number) => Array.from({ length: n }, (_, i) => ({ start: from + i * H, end: from + (i + 1) * H, value: value(from + i * H) }));
@@ -27,7 +27,7 @@ describe('the live planner checks the ambient limits at the forecast + z × σ(l
   it('z 0 runs in the cheap 34.5 °C hours; z 0.84 keeps every run out of them, and the document says which margin it used', async () => {
     const point = await run(0);
     expect(point.inHot.length).toBeGreaterThan(0);
-    // Off (z 0, the default): no margin in the document.
+    // Off (z 0 and no stake): no margin in the document.
     expect(point.doc.ambient_margin).toBeUndefined();
     const chance = await run(0.84);
     expect(chance.doc.infeasible).toEqual([]);
@@ -43,5 +43,18 @@ describe('the live planner checks the ambient limits at the forecast + z × σ(l
     expect(m.summary).toMatch(/z 0\.84 × σ\(lead\)/);
     // The hot hours stay no Halt (the plant's rule is at the forecast, 34.5 < 35 °C).
     expect(chance.doc.hours.some((h) => h.recommendation === 'Halt')).toBe(false);
+  }, 60_000);
+
+  it('the ambient risk priced: the live planner gives the solvers the stake (z 0), and the document says so', async () => {
+    // The day's work here is too tight to leave the warm hours (test/planner/ambient-risk.test.ts shows the choice
+    // itself); this checks the live path: the stake and σ(lead) reach the plan, which says what it priced.
+    const priced = await run(0, 40);
+    expect(priced.doc.infeasible).toEqual([]);
+    expect(priced.doc.ambient_margin).toMatchObject({ z: 0, stake_eur: 40, anchor: '2025-07-15T03:00:00Z' });
+    expect(priced.doc.ambient_margin!.margin_c.every((m) => m === 0)).toBe(true);
+    expect(priced.doc.ambient_margin!.summary).toMatch(/priced at 40 €/);
+    // The reported cost never holds the risk: the same runs cost the same with and without the stake.
+    const point = await run(0);
+    if (JSON.stringify(point.doc.runs) === JSON.stringify(priced.doc.runs)) expect(priced.doc.totals.cost_eur).toBe(point.doc.totals.cost_eur);
   }, 60_000);
 });
