@@ -4,35 +4,12 @@ import { blockedSlots, scheduleCost, violations } from '../../gateway/planner/co
 import { planDocument } from '../../gateway/planner/document.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import type { PlannerInput, ProcessSpec } from '../../gateway/planner/types.js';
+import { testPlannerInput, testProcess } from '../helpers/planner-input.js';
 
 const H = 3_600_000;
 const t0 = Date.parse('2025-07-15T00:00:00Z');
-const proc = (name: string, kw: number, minutes: number, extra: Partial<ProcessSpec> = {}): ProcessSpec => ({ name, kw, minutes, batchesPerDay: 1, uninterrupted: true, minGapMinutes: 0, line: name, ...extra });
-
-function input(prices: number[], outdoorC: Array<number | null>, processes: ProcessSpec[], over: Partial<PlannerInput> = {}): PlannerInput {
-  return {
-    starts: prices.map((_, i) => t0 + i * H),
-    resolutionMs: H,
-    priceEurMwh: prices,
-    priceSource: prices.map(() => 'published'),
-    adderEurKwh: prices.map(() => 0),
-    period: prices.map(() => 'P3'),
-    outdoorC,
-    processes,
-    order: processes.map((p) => p.name),
-    contractedKw: 1000,
-    coolingKwPerDegree: 2,
-    coolingFromC: 24,
-    plantTemp: { baseC: 21, factor: 0.25 },
-    haltAtOutdoorC: 35,
-    forbidden: prices.map(() => false),
-    fixedRuns: [],
-    runsToPlace: Object.fromEntries(processes.map((p) => [p.name, p.batchesPerDay])),
-    orderCredit: {},
-    timeLimitMs: 5000,
-    ...over,
-  };
-}
+const proc = testProcess;
+const input = (prices: number[], outdoorC: Array<number | null>, processes: ProcessSpec[], over: Partial<PlannerInput> = {}): PlannerInput => testPlannerInput(t0, prices, outdoorC, processes, { coolingKwPerDegree: 2, ...over });
 
 describe('the error spread at a lead after the last observation: σ √(1 − ρ^(2L))', () => {
   it('is 0 at lead 0 (observed), grows with the lead and tends to σ; the full σ without an anchor', () => {

@@ -5,34 +5,12 @@ import { scheduleCost } from '../../gateway/planner/cost.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { planSchedule } from '../../gateway/planner/plan.js';
 import type { PlannerInput, ProcessSpec } from '../../gateway/planner/types.js';
+import { testPlannerInput, testProcess } from '../helpers/planner-input.js';
 
 const H = 3_600_000;
 const t0 = Date.parse('2025-07-15T00:00:00Z');
-const proc = (name: string, kw: number, minutes: number, extra: Partial<ProcessSpec> = {}): ProcessSpec => ({ name, kw, minutes, batchesPerDay: 1, uninterrupted: true, minGapMinutes: 0, line: name, ...extra });
-
-function input(prices: number[], outdoorC: Array<number | null>, processes: ProcessSpec[]): PlannerInput {
-  return {
-    starts: prices.map((_, i) => t0 + i * H),
-    resolutionMs: H,
-    priceEurMwh: prices,
-    priceSource: prices.map(() => 'forecast'),
-    adderEurKwh: prices.map(() => 0),
-    period: prices.map(() => 'P3'),
-    outdoorC,
-    processes,
-    order: processes.map((p) => p.name),
-    contractedKw: 1000,
-    coolingKwPerDegree: 0,
-    coolingFromC: 24,
-    plantTemp: { baseC: 21, factor: 0.25 },
-    haltAtOutdoorC: 35,
-    forbidden: prices.map(() => false),
-    fixedRuns: [],
-    runsToPlace: Object.fromEntries(processes.map((p) => [p.name, p.batchesPerDay])),
-    orderCredit: {},
-    timeLimitMs: 5000,
-  };
-}
+const proc = testProcess;
+const input = (prices: number[], outdoorC: Array<number | null>, processes: ProcessSpec[]): PlannerInput => testPlannerInput(t0, prices, outdoorC, processes, { priceSource: prices.map(() => 'forecast') });
 
 describe('the ambient risk priced in euros (stake × the chance a run meets its limit)', () => {
   it('Φ to 1e-6 at known points; each process meets its first limit: the halt, or the plant floor over its maxPlantTempC', () => {
