@@ -12,6 +12,7 @@ import { billPayload } from '../../gateway/bill/payloads.js';
 import { closeDay, fixedShiftStarts, type ExecutedRun } from '../../gateway/bill/savings.js';
 import { resolveContract } from '../../gateway/contract/contract.js';
 import { addDays, localDayRange } from '../../gateway/time/tz.js';
+import { seededRandom } from '../../gateway/inference/seeded-random.js';
 
 const QH = 900_000;
 const inCents = (x: number) => Math.round(x * 100);
@@ -26,17 +27,8 @@ const contract = resolveContract({
   energy: { indexed: { marginEurMwh: 6 } },
 });
 
-/** mulberry32: the same pseudo-random figures on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same pseudo-random figures on every run (the project's mulberry32). */
+const seeded = seededRandom;
 
 function dayInput(date: string, rnd: () => number) {
   const { start, end } = localDayRange(date);
