@@ -7,9 +7,10 @@
  * test here fails: the excess is 8.44, `excessMetering` is refused as an unknown property, and neither the breakdown
  * nor the payload says which rule it followed. Real YAML files through loadConfig; the CLI's report function.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../gateway/config/load.js';
 import { resolveContract, type ContractConfig } from '../../gateway/contract/contract.js';
@@ -64,6 +65,23 @@ describe('the maxímetro (3.0TD, every Pc ≤ 50 kW)', () => {
     const part = computeBill(contract, at('2025-12-31T23:00:00Z'), at('2026-01-31T23:00:00Z'), JAN, new Map(), { excess: true });
     expect(part.excess).toMatchObject({ metering: 'maximetro', days: 31 });
     expect(part.taxEur).toBeCloseTo(((part.energyEur + part.powerEur + 17.43936) * 5.11269632) / 100, 9);
+  });
+
+  it('the real `bill` command on the tester\'s files: excess_eur=17.44 and the line that explains it', () => {
+    const yaml = join(dir, 'maxi.yaml');
+    writeFileSync(yaml, 'energy:\n  contract:\n    tariff: 3.0TD\n    contractedKw: [40, 40, 40, 40, 40, 40]\n    powerPriceEurKwYear: [19.4, 10.2, 4.3, 3.7, 2.4, 1.4]\n    tollsAndChargesEurKwh: [0.029, 0.021, 0.011, 0.007, 0.004, 0.002]\n    energy: { fixed: [0.14, 0.12, 0.10, 0.09, 0.08, 0.07] }\n');
+    const csv = join(dir, 'r-maxi.csv');
+    writeFileSync(csv, ['datetime_utc,kwh', ...JAN.map((r) => `${new Date(r.start).toISOString().replace('.000Z', 'Z')},${r.kwh}`)].join('\n') + '\n');
+    const prices = join(dir, 'omie.csv'); // fixed prices: the file is read, not used
+    let omie = 'datetime_utc,datetime_local,price_es_eur_mwh,price_pt_eur_mwh,n_intervals,source_resolution_min,source_repo\n';
+    for (let t = at('2025-12-31T23:00:00Z'); t < at('2026-01-31T23:00:00Z'); t += 4 * QH) omie += `${new Date(t).toISOString().replace('.000Z', 'Z')},,80,80,1,60,test\n`;
+    writeFileSync(prices, omie);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', resolve('gateway/main.ts'), 'bill', '--config', yaml, '--readings', csv, '--prices', prices, '--from', '2026-01-01', '--to', '2026-02-01'], { encoding: 'utf8', env: { ...process.env, CHOCO_EDGE_LOG_PRETTY: 'false' } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^month=2026-01 energy_kwh=23811\.500 .* excess_eur=17\.44 /);
+    expect(lines[1]).toBe('  excess P1 maximetro: Pmax=46 kW at 2026-01-07T10:00:00+01:00 over Pc=40 kW: 2 × 6 kW × tep 1.4064 €/kW × 31 days / 30 = 17.44 €');
   });
 
   it('a February is × 28/30, a partial range × its days / 30, and a Pmax at or below Pc costs nothing', () => {
