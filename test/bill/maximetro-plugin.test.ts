@@ -5,7 +5,9 @@
  * January 2026 but one quarter-hour of 46 kW. On main the month's excess is 8.44 € (the quarter-hour formula) and
  * the payload has no excess_metering / max_at: this file fails there.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBill, type BillPlugin } from '../../plugins/bill/index.js';
 import { registerBillRoutes } from '../../gateway/http/bill-routes.js';
@@ -15,6 +17,7 @@ import { periodOf } from '../../gateway/contract/calendar.js';
 import { pluginContext, testConfig, type TestContext } from '../helpers/context.js';
 
 const QH = 900_000;
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const TEP = 1.4064;
 const at = (iso: string) => Date.parse(iso);
 
@@ -56,13 +59,16 @@ async function setup(now: string) {
   await plugin.refresh();
   app = Fastify();
   registerBillRoutes(app, { config, clock: ctx.clock, store: ctx.store, bill: () => plugin } as unknown as HttpContext);
+  // The status page's bill panel script as the gateway serves it, in a page holding only the panel.
+  app.get('/ui/bill.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(readFileSync('gateway/http/status-page/bill.js', 'utf8')));
+  app.get('/panel', (_req, reply) => reply.type('text/html; charset=utf-8').send('<!doctype html><html lang="en"><body><section id="bill-panel" hidden><h2 id="bill-title"></h2><div id="bill-cards"></div><div id="bill-detail"></div></section><script src="/ui/bill.js"></script></body></html>'));
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   const get = async (path: string) => {
     const r = await fetch(base + path);
     expect(r.status).toBe(200);
     return r;
   };
-  return { ctx, plugin, get };
+  return { ctx, plugin, get, base };
 }
 
 describe('bill plugin: a maxímetro supply', () => {
@@ -92,5 +98,21 @@ describe('bill plugin: a maxímetro supply', () => {
     const again = await (await get('/api/bill/month/2026-01')).json();
     expect(again.terms).toEqual(jan.terms);
     expect(again.periods).toEqual(jan.periods);
+  });
+
+  it.skipIf(!CHROMIUM)('the status page bill panel (headless Chromium) shows the maxímetro: Pmax and when per period, and the rule', { timeout: 120_000 }, async () => {
+    const { base } = await setup('2026-02-03T10:00:00Z');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base}/panel`);
+      await page.waitForSelector('#bill-detail table', { timeout: 60_000 });
+      const text = (await page.textContent('#bill-detail'))!;
+      expect(text).toContain('Excess power (Pmax)');
+      expect(text).toContain('(Pmax 48.0 kW 02-02 10:00)'); // February to date, P1: 48 kW on 2 February 10:00 local
+      expect(text).toContain('excess by maxímetro: 2 × (Pmax − Pc) × tep × days / 30');
+    } finally {
+      await browser.close();
+    }
   });
 });
