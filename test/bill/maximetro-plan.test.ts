@@ -9,6 +9,8 @@ import { resolveContract } from '../../gateway/contract/contract.js';
 import { withContract } from '../../gateway/planner/contract-terms.js';
 import { sitePlanView } from '../../gateway/planner/contract-view.js';
 import type { PlannedRun, PlannerInput, ProcessSpec } from '../../gateway/planner/types.js';
+import { planBill } from '../../gateway/site-load/plan-bill.js';
+import { monthRange } from '../../gateway/bill/bill.js';
 import { localDayRange } from '../../gateway/time/tz.js';
 
 const H = 3_600_000;
@@ -64,5 +66,20 @@ describe('the plan document of a maxímetro supply', () => {
     const view = sitePlanView(inp, runs, null, TZ)!;
     expect(view.excess_rule).toBe('quarter-hour');
     expect(view.excess_note).toBeNull();
+  });
+});
+
+describe('planBill: the planner view and the bill view', () => {
+  it('weighs the quarter-hour formula by default and, for simulate, prices the maxímetro as the bill does', () => {
+    const c = contract([40, 40, 40, 40, 40, 40]);
+    const jan = monthRange('2026-01', TZ);
+    const qh = [];
+    for (let t = jan.start; t < jan.end; t += 900_000) qh.push({ start: t, plannedKw: t === Date.parse('2026-01-07T09:00:00Z') ? 14 : 0, baseKw: 32 });
+    const planned = planBill(c, qh, new Map(), TZ);
+    expect(planned.months[0]!.amounts.excess_eur).toBe(8.44); // 1 × 1.4064 × 6
+    expect(planned.months[0]!.part.excess!.metering).toBe('quarter-hour');
+    const billed = planBill(c, qh, new Map(), TZ, 'contract');
+    expect(billed.months[0]!.amounts.excess_eur).toBe(17.44); // 2 × 6 × 1.4064 × 31 / 30
+    expect(billed.months[0]!.part.excess!.metering).toBe('maximetro');
   });
 });
