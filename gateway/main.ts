@@ -50,7 +50,8 @@ commands:
                  ambient limits at the temperature forecast + Z × σ(lead); 0 = the point forecast)
   bill           the monthly electricity bill from quarter-hour readings: --readings CSV[.gz] (datetime_utc,kwh[,kvarh])
                  --prices CSV[.gz][,CSV…] (OMIE, quarter-hour or hourly) --from DATE --to DATE (to excluded), with
-                 energy.contract from --config; one line per month and a last line total: (README "The bill")
+                 energy.contract from --config; one line per month (then one "  excess P<n> …" line per period
+                 with an excess, its rule and figures) and a last line total: (README "The bill")
   advise-power   the contracted powers P1..P6 (non-decreasing) that minimise power term + excess power over up to
                  12 months of --readings CSV[.gz] (datetime_utc,kwh[,kvarh], as bill), with energy.contract from
                  --config; last line: advice: P1=… … P6=… current_eur=… advised_eur=… (README "Contracted-power advice")

@@ -8,17 +8,19 @@
  *           = Σ_q kWh_q × fixed[period(q)]                                                   (fixed)
  * - power   = Σ_p Pc,p × price_p × days / 365; `days` counts the local days of the range, a partial day (today
  *             so far) as its elapsed fraction, so the power term accrues through the day
- * - excess  = the monthly FEP of gateway/bill/excess.ts on the range's quarter-hours (a month, or a month to date)
+ * - excess  = the monthly excess term of gateway/bill/excess.ts on the range's quarter-hours (a month, or a month to
+ *             date), by the contract's excessMetering: quarter-hour FEP = Σ_p Kp × tep × sqrt(Σ (Pd − Pc)²), or
+ *             maxímetro Σ_p 2 × (Pmax,p − Pc,p) × tep × days / 30 with `days` the power term's days
  * - tax     = electricityTaxPct % × (energy + power + excess)
  * - VAT     = vatPct % × (energy + power + excess + tax)
  * All in full precision; billAmounts rounds each term to the cent (gateway/bill/money.ts), total = Σ rounded terms.
  */
 import { periodOf, powerPeriodOf } from '../contract/calendar.js';
-import type { Contract } from '../contract/contract.js';
+import type { Contract, ExcessMetering } from '../contract/contract.js';
 import type { QuarterHourQuality } from '../meters/quarter-hours.js';
 import { QUARTER_HOUR_MS } from '../series/slots.js';
 import { addDays, localDate, localDayRange, PLANT_TZ } from '../time/tz.js';
-import { excessPowerBreakdown, type DemandQuarterHour, type ExcessBreakdown } from './excess.js';
+import { billExcessBreakdown, type DemandQuarterHour, type ExcessBreakdown } from './excess.js';
 import { cents, round3 } from './money.js';
 
 export interface BillQuarterHour extends DemandQuarterHour {
@@ -81,6 +83,8 @@ export interface BillOptions {
   excess?: boolean;
   /** a line submeter: energy term only (with tax and VAT on it) */
   energyOnly?: boolean;
+  /** price the excess by this rule instead of the contract's excessMetering (the planner's quarter-hour view) */
+  excessRule?: ExcessMetering;
   timezone?: string;
 }
 
@@ -142,7 +146,7 @@ export function computeBill(contract: Contract, start: number, end: number, quar
   const power: PowerPeriod[] = options.energyOnly
     ? []
     : contract.contractedKw.map((kw, i) => ({ period: i + 1, contractedKw: kw, eurKwYear: contract.powerPriceEurKwYear[i]!, days, eur: (kw * contract.powerPriceEurKwYear[i]! * days) / 365 }));
-  const excess = options.excess && !options.energyOnly ? excessPowerBreakdown(contract, inRange.filter((q) => q.quality !== 'missing'), tz) : null;
+  const excess = options.excess && !options.energyOnly ? billExcessBreakdown(contract, inRange.filter((q) => q.quality !== 'missing'), days, tz, options.excessRule) : null;
   const energyEur = energy.reduce((s, e) => s + e.eur, 0);
   const powerEur = power.reduce((s, p) => s + p.eur, 0);
   const excessEur = excess?.eur ?? 0;
@@ -204,7 +208,8 @@ export function monthsOf(start: number, end: number, timezone = PLANT_TZ): strin
 /**
  * A month-to-date bill projected to the month's end, labelled a forecast: the energy term scaled by the month's
  * quarter-hours over those elapsed (the same consumption pattern for the rest of the month), the power term for
- * the whole month, the excess so far (a floor: later spikes would add to it), tax and VAT on these.
+ * the whole month, the excess so far (a floor: later spikes would add to it; a maxímetro's Pmax so far over the
+ * whole month's days / 30), tax and VAT on these.
  */
 export function projectMonth(contract: Contract, toDate: BillPart, monthEnd: number, timezone = PLANT_TZ): Pick<BillPart, 'kwh' | 'energyEur' | 'powerEur' | 'excessEur' | 'taxEur' | 'vatEur'> {
   const elapsed = toDate.coverage.measured + toDate.coverage.interpolated;
@@ -213,7 +218,8 @@ export function projectMonth(contract: Contract, toDate: BillPart, monthEnd: num
   const days = powerDays(toDate.start, monthEnd, timezone);
   const energyEur = toDate.energyEur * factor;
   const powerEur = toDate.energyOnly ? 0 : contract.contractedKw.reduce((s, kw, i) => s + (kw * contract.powerPriceEurKwYear[i]! * days) / 365, 0);
-  const excessEur = toDate.excessEur;
+  // the maxímetro's days / 30 runs with the billing days: the month's, as the power term's
+  const excessEur = toDate.excess?.metering === 'maximetro' && toDate.days > 0 ? (toDate.excessEur * days) / toDate.days : toDate.excessEur;
   const taxEur = ((energyEur + powerEur + excessEur) * contract.electricityTaxPct) / 100;
   const vatEur = ((energyEur + powerEur + excessEur + taxEur) * contract.vatPct) / 100;
   return { kwh: toDate.kwh * factor, energyEur, powerEur, excessEur, taxEur, vatEur };

@@ -9,9 +9,10 @@
 import { InputError } from '../config/cli-input.js';
 import type { Contract } from '../contract/contract.js';
 import { QUARTER_HOUR_MS } from '../series/slots.js';
-import { formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
+import { formatLocalIso, formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
 import { quarterHourPrices } from './prices.js';
-import { billAmounts, computeBill, monthRange, monthsOf, sumAmounts, type BillAmounts, type BillQuarterHour } from './bill.js';
+import { billAmounts, computeBill, monthRange, monthsOf, sumAmounts, type BillAmounts, type BillPart, type BillQuarterHour } from './bill.js';
+import { centsSplit } from './money.js';
 
 export interface ReadingRow extends BillQuarterHour {
   kwh: number;
@@ -73,8 +74,9 @@ export function parseReadings(text: string, name: string): ReadingRow[] {
 }
 
 /**
- * The report: one line per local calendar month touching [from, to) (local dates, `to` excluded), then `total:`
- * with the sums of the month lines. Throws InputError when the readings or (indexed contracts) the prices do not
+ * The report: one line per local calendar month touching [from, to) (local dates, `to` excluded), each followed by
+ * one indented `excess P<n> …` line per period with an excess (excessLines), then `total:` with the sums of the
+ * month lines. Throws InputError when the readings or (indexed contracts) the prices do not
  * cover the range.
  */
 export function billReport(contract: Contract, readings: readonly ReadingRow[], pricesEurMwh: ReadonlyMap<number, number>, from: string, to: string, name = 'file', timezone = PLANT_TZ): string {
@@ -99,9 +101,36 @@ export function billReport(contract: Contract, readings: readonly ReadingRow[], 
     const amounts = billAmounts(part);
     months.push(amounts);
     lines.push(`month=${month} ${formatAmounts(amounts)}`);
+    lines.push(...excessLines(contract, part, amounts.excess_eur, timezone));
   }
   lines.push(`total: ${formatAmounts(sumAmounts(months))}`);
   return lines.join('\n');
+}
+
+const kwFig = (x: number) => String(Number(x.toFixed(3)));
+
+/**
+ * The excess term explained, one line per period that has one (its € split to the cent so the lines add up to the
+ * month's excess_eur), e.g.
+ *   `  excess P1 maximetro: Pmax=46 kW at 2026-01-07T10:00:00+01:00 over Pc=40 kW: 2 × 6 kW × tep 1.4064 €/kW × 31 days / 30 = 17.44 €`
+ *   `  excess P1 quarter-hour: 1 quarter-hour above Pc=40 kW (Pmax=46 kW at …): Kp 1 × tep 1.4064 €/kW × sqrt(36 kW²) = 8.44 €`
+ */
+export function excessLines(contract: Contract, part: BillPart, excessEur: number, timezone = PLANT_TZ): string[] {
+  const x = part.excess;
+  if (!x || !x.metering) return [];
+  const split = centsSplit(x.periods.map((p) => p.eur), excessEur);
+  const out: string[] = [];
+  x.periods.forEach((p, i) => {
+    if (!(p.eur > 0) || p.maxKw === null || p.maxAt === null) return;
+    const at = formatLocalIso(p.maxAt, timezone);
+    const tep = `tep ${contract.tepEurKw} €/kW`;
+    if (x.metering === 'maximetro') {
+      out.push(`  excess P${p.period} maximetro: Pmax=${kwFig(p.maxKw)} kW at ${at} over Pc=${kwFig(p.contractedKw)} kW: 2 × ${kwFig(p.maxKw - p.contractedKw)} kW × ${tep} × ${Number((x.days ?? 0).toFixed(4))} days / 30 = ${split[i]!.toFixed(2)} €`);
+    } else {
+      out.push(`  excess P${p.period} quarter-hour: ${p.quarterHoursAbove} quarter-hour${p.quarterHoursAbove === 1 ? '' : 's'} above Pc=${kwFig(p.contractedKw)} kW (Pmax=${kwFig(p.maxKw)} kW at ${at}): Kp ${p.kp} × ${tep} × sqrt(${kwFig(p.sumSquaresKw2)} kW²) = ${split[i]!.toFixed(2)} €`);
+    }
+  });
+  return out;
 }
 
 export function formatAmounts(a: BillAmounts): string {

@@ -4,7 +4,7 @@
  * Europe/Madrid. Built from BillPart and ClosedDay, so every channel shows the same figures.
  */
 import type { Contract } from '../contract/contract.js';
-import { formatUtcIso, localDate, PLANT_TZ } from '../time/tz.js';
+import { formatLocalIso, formatUtcIso, localDate, PLANT_TZ } from '../time/tz.js';
 import { billAmounts, type BillAmounts, type BillPart, type Coverage } from './bill.js';
 import { cents, centsSplit, round3 } from './money.js';
 import type { ClosedDay } from './savings.js';
@@ -19,7 +19,11 @@ export interface BillPeriodPayload {
   /** monthly excess of this period, € (null for a day: the formula is monthly) */
   excess_eur: number | null;
   quarter_hours_above: number | null;
+  /** the period's highest quarter-hour demand (4 × kWh), kW: the maxímetro's Pmax (null for a day or no measurement) */
   max_kw: number | null;
+  /** start of that quarter-hour, UTC ISO and local (Europe/Madrid); null with max_kw */
+  max_at: string | null;
+  max_at_local: string | null;
 }
 
 export interface BillPayload {
@@ -42,6 +46,15 @@ export interface BillPayload {
   measured: 'measured' | 'partial';
   tariff: string;
   energy_pricing: 'indexed' | 'fixed';
+  /**
+   * how the excess term was computed (null for a day, a line submeter and 2.0TD): 'quarter-hour' Σ_p Kp × tep ×
+   * sqrt(Σ (Pd − Pc)²), or 'maximetro' Σ_p 2 × (Pmax − Pc) × tep × excess_days / 30
+   */
+  excess_metering: 'quarter-hour' | 'maximetro' | null;
+  /** the maxímetro's billing days (the days / 30 factor; null otherwise) */
+  excess_days: number | null;
+  /** tep of the excess term, €/kW (null when there is no excess term) */
+  excess_tep_eur_kw: number | null;
   terms: BillAmounts;
   periods: BillPeriodPayload[];
   coverage: Coverage;
@@ -70,6 +83,8 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
       excess_eur: x ? excessEur[i]! : null,
       quarter_hours_above: x ? x.quarterHoursAbove : null,
       max_kw: x?.maxKw ?? null,
+      max_at: x?.maxAt != null ? formatUtcIso(x.maxAt) : null,
+      max_at_local: x?.maxAt != null ? formatLocalIso(x.maxAt, tz) : null,
     };
   });
   // nothing expected or nothing measured is never "measured" (a month not started, a span the meter never saw)
@@ -89,6 +104,9 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
     measured: complete ? 'measured' : 'partial',
     tariff: meta.contract.tariff,
     energy_pricing: 'fixed' in meta.contract.energy ? 'fixed' : 'indexed',
+    excess_metering: part.excess?.metering ?? null,
+    excess_days: part.excess?.days == null ? null : Math.round(part.excess.days * 1e4) / 1e4,
+    excess_tep_eur_kw: part.excess?.metering ? meta.contract.tepEurKw : null,
     terms,
     periods,
     coverage: part.coverage,

@@ -4,7 +4,8 @@ import { Type, type Static } from '@sinclair/typebox';
  * The electricity supply contract as data (config `energy.contract`), written from the plant's contract and bill.
  * Defaults are the public values of ../shared/design/energy.md (CNMC Circular 3/2020, Ley 38/1992, Ley 37/1992):
  * check them against your contract. The checks a schema cannot say (array lengths per tariff, contracted powers
- * non-decreasing P1 ≤ … ≤ P6, figures in the wrong unit) are contractProblems below, run by loadConfig.
+ * non-decreasing P1 ≤ … ≤ P6, figures in the wrong unit, an excessMetering the regulation refuses) are contractProblems
+ * below, run by loadConfig.
  */
 const CHECK = 'check your contract';
 
@@ -35,6 +36,12 @@ export const ContractSchema = Type.Object(
     ),
     tepEurKw: Type.Number({ minimum: 0, default: 1.4064, description: `tep of the excess-power formula, €/kW (Circular 3/2020 art. 9); ${CHECK}` }),
     kp: Type.Optional(PerPeriod(`Kp per period of the excess-power formula; default from the tariff (6.1TD 1, 1, 0.542746, 0.41026, 0.026371, 0.026371; 3.0TD 1, 0.873773, 0.35234, 0.267883, 0.107572, 0.107572); ${CHECK}`)),
+    excessMetering: Type.Optional(
+      Type.Union([Type.Literal('quarter-hour'), Type.Literal('maximetro')], {
+        description:
+          'how the supply\'s excess power is measured and billed (CNMC Circular 3/2020 art. 9): quarter-hour (Σ_p Kp × tep × sqrt(Σ (Pd − Pc)²), supplies above 50 kW) or maximetro (Σ_p 2 × (Pmax,p − Pc,p) × tep × days / 30, supplies of 15-50 kW); default from the tariff and contracted powers: 3.0TD with every Pc ≤ 50 kW maximetro, else quarter-hour (6.1TD quarter-hour; a 6.1TD of ≤ 50 kW billed on a maxímetro sets maximetro); not for 2.0TD',
+      }),
+    ),
     electricityTaxPct: Type.Number({ minimum: 0, maximum: 100, default: 5.11269632, description: `Impuesto Especial sobre la Electricidad, % of energy + power + excess; ${CHECK}` }),
     vatPct: Type.Number({ minimum: 0, maximum: 100, default: 21, description: `VAT (IVA), % of energy + power + excess + tax; ${CHECK}` }),
   },
@@ -82,6 +89,31 @@ function unitProblems(contract: ContractConfig, path: string): string[] {
   return problems;
 }
 
+/** Above this contracted power (kW, in any period) a supply's excess is billed quarter-hour by quarter-hour. */
+export const MAXIMETRO_MAX_KW = 50;
+
+/**
+ * How the excess power of a 3.0TD or 6.1TD supply is measured when the contract does not say (CNMC Circular 3/2020
+ * art. 9; RD 1110/2007 art. 7, measure point types 3 and 4): a 3.0TD whose every contracted power is ≤ 50 kW has a
+ * maxímetro (type 4), any other 3.0TD and every 6.1TD a quarter-hour meter. null for 2.0TD (no excess term here).
+ */
+export function derivedExcessMetering(tariff: ContractConfig['tariff'], contractedKw: readonly number[]): 'quarter-hour' | 'maximetro' | null {
+  if (tariff === '2.0TD') return null;
+  return tariff === '3.0TD' && contractedKw.length > 0 && contractedKw.every((kw) => kw <= MAXIMETRO_MAX_KW) ? 'maximetro' : 'quarter-hour';
+}
+
+/** `excessMetering` where it contradicts the regulation (see derivedExcessMetering): one sentence each. */
+function excessMeteringProblems(contract: ContractConfig, path: string): string[] {
+  const set = contract.excessMetering;
+  if (set === undefined) return [];
+  const kw = contract.contractedKw ?? [];
+  if (contract.tariff === '2.0TD') return [`${path}/excessMetering: a 2.0TD supply (≤ 15 kW) has no excess-power term here (an ICP or its meter cuts it off), so remove excessMetering`];
+  const above = kw.findIndex((v) => v > MAXIMETRO_MAX_KW);
+  if (set === 'maximetro' && above >= 0) return [`${path}/excessMetering: maximetro is for supplies of at most ${MAXIMETRO_MAX_KW} kW, but P${above + 1} = ${fig(kw[above]!)} kW, and above ${MAXIMETRO_MAX_KW} kW the excess is billed quarter-hour by quarter-hour (CNMC Circular 3/2020 art. 9): write quarter-hour or remove excessMetering`];
+  if (set === 'quarter-hour' && contract.tariff === '3.0TD' && kw.length > 0 && above < 0) return [`${path}/excessMetering: a 3.0TD supply whose every contracted power is at most ${MAXIMETRO_MAX_KW} kW (here at most ${fig(Math.max(...kw))} kW) has a maxímetro and its excess is billed as 2 × (Pmax − Pc) × tep (CNMC Circular 3/2020 art. 9), not quarter-hour by quarter-hour: write maximetro or remove excessMetering`];
+  return [];
+}
+
 /**
  * What the schema cannot check: arrays sized for the tariff (6 periods for 3.0TD/6.1TD; 2 power and 3 energy
  * periods for 2.0TD), contracted powers that never decrease from P1 to P6 (Circular 3/2020 art. 6) and figures in the
@@ -102,6 +134,7 @@ export function contractProblems(contract: ContractConfig | undefined, path = '/
   if ('fixed' in contract.energy) sized('energy/fixed', contract.energy.fixed, energyN, 'energy');
   sized('kp', contract.kp, powerN, 'power');
   problems.push(...unitProblems(contract, path));
+  problems.push(...excessMeteringProblems(contract, path));
   const kw = contract.contractedKw;
   for (let i = 1; i < kw.length; i++) {
     if (kw[i]! < kw[i - 1]!) {

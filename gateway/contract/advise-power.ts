@@ -19,13 +19,14 @@
  * is O(months × log n) with per-month sorted demands and prefix sums.
  *
  * Scope: 3.0TD and 6.1TD supplies with quarter-hour meters (the formula above). 2.0TD and supplies of 15-50 kW
- * billed on a maxímetro are refused (their excess is billed otherwise). The regulation's other rules on a change
+ * billed on a maxímetro (Contract.excessMetering, derived or configured) are refused (their excess is billed otherwise). The regulation's other rules on a change
  * of contracted power (at most one change a year, the distributor's fees, minimum powers of the tariff) are not
  * modelled: the advice is the € of the readings' months under each contract, to be checked against them.
  */
 import { localDate, localParts } from '../time/tz.js';
 import { InputError } from '../config/cli-input.js';
 import { powerPeriodOf, type AccessTariff } from './calendar.js';
+import { excessMeteringOf, type ExcessMetering } from './contract.js';
 
 /** What the advice needs of a contract (the contract of gateway/contract satisfies it). Arrays are P1..P6. */
 export interface PowerContract {
@@ -38,6 +39,8 @@ export interface PowerContract {
   tepEurKw: number;
   /** Kp per power period. */
   kp: readonly number[];
+  /** How the excess is billed (Contract.excessMetering); absent: derived from tariff and powers. A maxímetro is refused. */
+  excessMetering?: ExcessMetering | null;
 }
 
 /** One quarter-hour of a site meter: its UTC start (ms) and the kWh imported in [start, start + 15 min). */
@@ -138,6 +141,9 @@ interface Prepared {
 function checkContract(contract: PowerContract): number {
   if (contract.tariff !== '3.0TD' && contract.tariff !== '6.1TD') {
     throw new AdviceInputError(`the contracted-power advice covers 3.0TD and 6.1TD supplies with quarter-hour meters, not ${contract.tariff} (its excess power is billed otherwise)`);
+  }
+  if (excessMeteringOf({ tariff: contract.tariff, contractedKw: [...contract.contractedKw], excessMetering: contract.excessMetering }) === 'maximetro') {
+    throw new AdviceInputError(`the contracted-power advice covers supplies whose excess is billed quarter-hour by quarter-hour, not this ${contract.tariff} supply on a maxímetro (every contracted power ≤ 50 kW, or excessMetering: maximetro), whose excess is 2 × (Pmax − Pc) × tep per period`);
   }
   const n = 6;
   for (const [name, values] of [['contractedKw', contract.contractedKw], ['powerPriceEurKwYear', contract.powerPriceEurKwYear], ['kp', contract.kp]] as const) {

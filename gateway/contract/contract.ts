@@ -2,10 +2,17 @@
  * The electricity supply contract, resolved for billing: the config `energy.contract` (schema in
  * gateway/config/contract-schema.ts) with Kp filled from the tariff and every array checked. Pure data.
  */
-import { contractProblems, ContractSchema, type ContractConfig } from '../config/contract-schema.js';
+import { contractProblems, ContractSchema, derivedExcessMetering, MAXIMETRO_MAX_KW, type ContractConfig } from '../config/contract-schema.js';
 import { energyPeriods, powerPeriods, type AccessTariff } from './calendar.js';
 
-export { ContractSchema, contractProblems, type ContractConfig };
+export { ContractSchema, contractProblems, derivedExcessMetering, MAXIMETRO_MAX_KW, type ContractConfig };
+
+/**
+ * How a supply's excess power is billed (CNMC Circular 3/2020 art. 9, ../shared/design/energy.md): 'quarter-hour'
+ * (FEP = Σ_p Kp × tep × sqrt(Σ_j (Pd_j − Pc,p)²), supplies above 50 kW) or 'maximetro' (Σ_p 2 × (Pmax,p − Pc,p) ×
+ * tep × days / 30, supplies of 15-50 kW).
+ */
+export type ExcessMetering = 'quarter-hour' | 'maximetro';
 
 /** Kp of the excess-power formula per tariff (Circular 3/2020 art. 9; energy.md) — check your contract. */
 export const KP_BY_TARIFF: Record<AccessTariff, readonly number[]> = {
@@ -33,6 +40,12 @@ export interface Contract {
   tepEurKw: number;
   /** per power period. */
   kp: number[];
+  /**
+   * How the excess is billed: the config's `excessMetering`, else derived from the tariff and contracted powers
+   * (derivedExcessMetering); null for 2.0TD (no excess term). Absent on a contract built by hand or stored before
+   * it existed: read it with excessMeteringOf.
+   */
+  excessMetering?: ExcessMetering | null;
   electricityTaxPct: number;
   vatPct: number;
 }
@@ -69,9 +82,16 @@ export function resolveContract(config: Partial<ContractConfig> & Pick<ContractC
     energy,
     tepEurKw: withDefaults.tepEurKw,
     kp: [...(withDefaults.kp ?? KP_BY_TARIFF[withDefaults.tariff])],
+    excessMetering: withDefaults.tariff === '2.0TD' ? null : (withDefaults.excessMetering ?? derivedExcessMetering(withDefaults.tariff, withDefaults.contractedKw)),
     electricityTaxPct: withDefaults.electricityTaxPct,
     vatPct: withDefaults.vatPct,
   };
+}
+
+/** How `contract`'s excess is billed (its excessMetering, else derived from tariff and powers); null for 2.0TD. */
+export function excessMeteringOf(contract: Pick<Contract, 'tariff' | 'contractedKw' | 'excessMetering'>): ExcessMetering | null {
+  if (contract.tariff === '2.0TD') return null;
+  return contract.excessMetering ?? derivedExcessMetering(contract.tariff, contract.contractedKw);
 }
 
 /** Contracted power (kW) of power period `period` (1-based). */

@@ -91,10 +91,14 @@ export interface PlanDocumentPayload {
  * load): the bill terms of the horizon's quarter-hours with the plan and with the fixed shift (null when there is
  * none), as gateway/bill prices them (energy, power pro rata by days, excess of the horizon only, tax, VAT; €).
  * `totals.excess_eur` is the part of `cost_eur` that is excess power (exact formula, over what the month already holds).
+ * `excess_rule`: the excess the planner weighs is always the quarter-hour formula; `excess_note` says so in words when
+ * the contract's bill charges the maxímetro instead (Contract.excessMetering), else null.
  */
 export interface PlanSiteView {
   base_source: string;
   tariff: string;
+  excess_rule: 'quarter-hour';
+  excess_note: string | null;
   quarter_hours: Array<{ start: string; start_local: string; period: string; base_kw: number; planned_kw: number; site_kw: number; contracted_kw: number; above_kw: number }>;
   expected_bill: { label: 'forecast'; plan: PlanBillTerms; fixed_shift: PlanBillTerms | null };
 }

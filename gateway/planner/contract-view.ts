@@ -4,6 +4,7 @@
  * (labelled forecast). Null without energy.contract.
  */
 import { sumAmounts } from '../bill/bill.js';
+import { excessMeteringOf } from '../contract/contract.js';
 import type { PlanBillTerms, PlanSiteView } from '../mqtt/topics.js';
 import { formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { expectedBill, siteExcess } from './contract-terms.js';
@@ -20,6 +21,11 @@ export function sitePlanView(input: PlannerInput, runs: readonly PlannedRun[], b
   return {
     base_source: input.site.baseSource,
     tariff: input.site.contract.tariff,
+    excess_rule: 'quarter-hour',
+    excess_note:
+      excessMeteringOf(input.site.contract) === 'maximetro'
+        ? 'the excess this plan weighs (totals.excess_eur, expected_bill) is the quarter-hour formula Σ Kp × tep × sqrt(Σ (Pd − Pc)²); the bill of this maxímetro supply charges 2 × (Pmax − Pc) × tep × days / 30 per period instead (README "The bill")'
+        : null,
     quarter_hours: siteExcess(input, runs).quarterHours.map((q) => ({
       start: formatUtcIso(q.start),
       start_local: formatLocalIso(q.start, timezone),

@@ -9,7 +9,7 @@
  */
 import { billAmounts, computeBill, monthRange, monthsOf, type BillAmounts, type BillPart, type BillQuarterHour } from '../bill/bill.js';
 import { powerPeriodOf } from '../contract/calendar.js';
-import type { Contract } from '../contract/contract.js';
+import type { Contract, ExcessMetering } from '../contract/contract.js';
 import { QUARTER_HOUR_MS } from '../series/slots.js';
 import { PLANT_TZ } from '../time/tz.js';
 
@@ -54,9 +54,12 @@ export function plannedLoad(runs: ReadonlyArray<{ start: number; end: number; kw
  * The bill of the plan's quarter-hours (sorted, contiguous, on the quarter-hour grid), month by month exactly as the
  * bill prices measured quarter-hours: kWh = (planned + base) / 4. `pricesEurMwh` as computeBill (quarter-hour start
  * → OMIE €/MWh; indexed contracts). Months are cut to the plan's range (power pro rata by days, excess on the
- * quarter-hours of the range only).
+ * quarter-hours of the range only). `excessRule`: by default the quarter-hour formula, the one the planner's bounds
+ * and S0 model, even for a contract billed on a maxímetro (Contract.excessMetering): the plan document says so
+ * (gateway/planner/contract-view.ts `excess_rule`); 'contract' prices the excess as the bill does (the maxímetro
+ * where the contract has one: `simulate`'s bills of whole months).
  */
-export function planBill(contract: Contract, quarterHours: readonly PlanQuarterHour[], pricesEurMwh: ReadonlyMap<number, number>, timezone = PLANT_TZ): PlanBill {
+export function planBill(contract: Contract, quarterHours: readonly PlanQuarterHour[], pricesEurMwh: ReadonlyMap<number, number>, timezone = PLANT_TZ, excessRule: ExcessMetering | 'contract' = 'quarter-hour'): PlanBill {
   if (!quarterHours.length) return { months: [], quarterHours: [], excessQuarterHours: 0 };
   const start = quarterHours[0]!.start;
   const end = quarterHours.at(-1)!.start + QUARTER_HOUR_MS;
@@ -69,7 +72,7 @@ export function planBill(contract: Contract, quarterHours: readonly PlanQuarterH
   const bill: BillQuarterHour[] = rows.map((q) => ({ start: q.start, kwh: q.siteKw / 4, quality: 'measured' }));
   const months = monthsOf(start, end, timezone).map((month) => {
     const r = monthRange(month, timezone);
-    const part = computeBill(contract, Math.max(start, r.start), Math.min(end, r.end), bill, pricesEurMwh, { excess: true, timezone });
+    const part = computeBill(contract, Math.max(start, r.start), Math.min(end, r.end), bill, pricesEurMwh, { excess: true, ...(excessRule === 'contract' ? {} : { excessRule }), timezone });
     return { month, part, amounts: billAmounts(part) };
   });
   return { months, quarterHours: rows, excessQuarterHours: contract.tariff === '2.0TD' ? 0 : rows.filter((q) => q.aboveKw > 0).length };

@@ -119,7 +119,8 @@ export function siteReport(config: Config, site: SiteOptions, days: readonly Sit
       }
     }
     // planBill prices month by month; a day left out of the simulation is simply absent (counted missing).
-    const b = planBill(site.contract, quarterHours, qhPrices, config.site.timezone);
+    // excess as the bill charges it: the maxímetro where the contract has one (the planner weighed the quarter-hour formula)
+    const b = planBill(site.contract, quarterHours, qhPrices, config.site.timezone, 'contract');
     return { amounts: sumAmounts(b.months.map((m) => m.amounts)), excessQuarterHours: b.excessQuarterHours };
   };
   return { baseLoadSource: site.baseLoadSource, plan: bill((d) => d.plan), baseline: bill((d) => d.baseline), hindsight: bill((d) => d.hindsight) };

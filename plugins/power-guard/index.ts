@@ -5,6 +5,9 @@
  * the next quarter-hour. Deferred run starts go to the line commands as `power.guard` bus events (modbus-lines
  * moves the run later); interruptible loads are switched off through their Modbus coil. Health, alerts
  * (POWER_GUARD_DEFERRED, POWER_GUARD_EXCESS, POWER_GUARD_BLIND) and `/api/health` details say what and why.
+ * The guard weighs no €: it keeps every quarter-hour's average under Pc − margin, which avoids the excess under
+ * either rule of the bill (the quarter-hour formula, or a maxímetro supply's 2 × (Pmax − Pc) × tep × days / 30,
+ * Contract.excessMetering); its POWER_GUARD_EXCESS alert names the rule the bill will charge.
  *
  * The write-nothing mode (`outputs.dryRun`, gateway/core/output-mode.ts): the guard decides as it would live, writes
  * no coil and moves no run. A coil it would switch off, and a run start it would hold (`dryRunFor(line)`, so a line
@@ -18,7 +21,7 @@ import { formatLocalIso } from '../../gateway/time/tz.js';
 import { errorMessage } from '../../gateway/util/errors.js';
 import { HealthTracker, type ComponentHealth } from '../../gateway/util/health.js';
 import { powerPeriodOf } from '../../gateway/contract/calendar.js';
-import { resolveContract, type Contract } from '../../gateway/contract/contract.js';
+import { excessMeteringOf, resolveContract, type Contract } from '../../gateway/contract/contract.js';
 import type { PowerGuardConfig } from '../../gateway/config/site-load-schema.js';
 import { closeModbus, connectModbus, type ModbusClient } from '../../gateway/modbus/client.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
@@ -56,6 +59,10 @@ export interface GuardAction {
 export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): GuardAction[]; check(): Promise<void> } {
   const cfg = ctx.config.energy.powerGuard;
   const contract: Contract = resolveContract(ctx.config.energy.contract!);
+  const excessRule =
+    excessMeteringOf(contract) === 'maximetro'
+      ? 'maxímetro supply: if this is the month\'s highest quarter-hour of the period, the bill charges 2 × (Pmax − Pc) × tep × days / 30'
+      : 'the bill charges Kp × tep × sqrt(Σ (Pd − Pc)²) over the month\'s quarter-hours above Pc';
   const meter = cfg.meter ?? ctx.config.energy.meters.find((m) => m.role === 'site')?.name;
   const tz = ctx.config.site.timezone;
   const device = ctx.deviceClock ?? realClock;
@@ -234,7 +241,7 @@ export function createPowerGuard(ctx: PluginContext): Plugin & { actions(): Guar
       }
       if (projected > limitKw && excessAlerted !== qh) {
         excessAlerted = qh;
-        record('excess', `quarter-hour from ${formatLocalIso(qh, tz)}`, `projected ${projected.toFixed(1)} kW stays above ${limitKw} kW with everything that may wait deferred`, 'warning');
+        record('excess', `quarter-hour from ${formatLocalIso(qh, tz)}`, `projected ${projected.toFixed(1)} kW stays above ${limitKw} kW with everything that may wait deferred (${excessRule})`, 'warning');
       }
     }
     const off = loads.filter((l) => l.off && !l.dry).map((l) => l.cfg.name);

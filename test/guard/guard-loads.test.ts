@@ -77,6 +77,8 @@ describe('interruptible loads', () => {
     expect(guard.health()).toMatchObject({ state: 'degraded', code: 'coil_write_failed' });
     // With nothing it could defer, the projection stays above the limit: POWER_GUARD_EXCESS.
     await vi.waitFor(() => expect(alerts.some((a) => a.code === 'POWER_GUARD_EXCESS')).toBe(true));
+    // ... naming the rule the bill charges (a 300 kW 6.1TD: the quarter-hour formula, not a maxímetro)
+    expect(alerts.find((a) => a.code === 'POWER_GUARD_EXCESS')!.message).toMatch(/the bill charges Kp × tep × sqrt\(Σ \(Pd − Pc\)²\)/);
     await guard.stop();
   });
 });
