@@ -414,7 +414,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return diff.size <= left ? { outcome: { ...within.outcome, runs }, diff } : undefined;
   };
 
-  const plan = async (options: { fresh?: boolean; reason?: string } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
+  const plan = async (options: { fresh?: boolean; reason?: string; retried?: boolean } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
     // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
     const untrusted = ctx.clockUntrusted?.();
     if (untrusted) {
@@ -504,6 +504,18 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         diff = diffBatches(before, abs(input, [...input.fixedRuns, ...outcome.runs]), now);
         moveReason = diff.size ? 'the plan in force kept whole still had to move these (batch order)' : null;
       } else moveReason = pinnedOk ? `saves ${gain.toFixed(2)} € against keeping the plan in force` : `the plan in force cannot take the work (${unsound})`;
+    }
+    // The plan in force stays in force (the lines run it) while this one is made: a run of it that started meanwhile
+    // did start. When this plan, made for `now`, moved or dropped such a run, it is made again once for the time it
+    // is published (the run then counts as started), instead of telling the line to run that batch again.
+    const late = ctx.clock.now();
+    if (!options.retried && late > now) {
+      const next = new Set(abs(input, [...input.fixedRuns, ...outcome.runs]).map((r) => `${r.process}|${r.start}`));
+      const missed = before.filter((r) => r.start > now && r.start <= late && !next.has(`${r.process}|${r.start}`));
+      if (missed.length) {
+        ctx.log.warn({ runs: missed.map((r) => `${r.process} #${r.batch}`), solveMs: late - now }, 're-plan: runs of the plan in force started while it was made; made again');
+        return plan({ ...options, retried: true });
+      }
     }
     const made = movesOf(diff, { now, timezone: tz, reason: moveReason ?? 're-plan', forced: !!forcedReason || !moveReason?.startsWith('saves'), planId });
     moves = pruneMoves([...moves, ...made], addDays(today, -7));
