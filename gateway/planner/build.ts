@@ -27,6 +27,7 @@ export interface InputParts {
   dayQuotas?: DayQuota[];
   orderCredit?: Record<string, number>;
   waitingSince?: Record<string, number[]>;
+  fixedWaitSince?: Record<string, Record<number, number>>;
   /** Use the baseline shift as the only production window (the fixed-shift comparison). */
   baseline?: boolean;
 }
@@ -58,6 +59,7 @@ export function buildPlannerInput(cfg: PlannerConfig, parts: InputParts, timezon
     ...(parts.dayQuotas ? { dayQuotas: parts.dayQuotas } : {}),
     orderCredit: parts.orderCredit ?? {},
     ...(parts.waitingSince ? { waitingSince: parts.waitingSince } : {}),
+    ...(parts.fixedWaitSince ? { fixedWaitSince: parts.fixedWaitSince } : {}),
     timeLimitMs: cfg.timeLimitMs,
   };
 }

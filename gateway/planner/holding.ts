@@ -47,9 +47,16 @@ export interface Held {
   toSlot: number;
   open: boolean;
   limitSlots?: number;
+  /** The waiting run is one of the input's fixed runs (started, or kept by the frozen window), not a planned one. */
+  fixed?: boolean;
 }
 
-/** Every wait between consecutive steps in the schedule `runs` (planned) plus the input's fixed runs. */
+/**
+ * Every wait between consecutive steps in the schedule `runs` (planned) plus the input's fixed runs, whatever placed
+ * them: a fixed run (started, or kept from the plan in force) waits from the end of its batch's previous step, found
+ * by batch id among the runs (or `fixedWaitSince` when that step ended before the horizon), else by the batch order's
+ * pairing; a fixed run whose previous step is not known has no wait here.
+ */
 export function heldIntervals(input: PlannerInput, runs: readonly PlannedRun[]): Held[] {
   const T = input.starts.length;
   const all = [...input.fixedRuns, ...runs];
@@ -65,7 +72,14 @@ export function heldIntervals(input: PlannerInput, runs: readonly PlannedRun[]):
     const since = (k: number) => input.waitingSince?.[b]?.[k - fixedB] ?? 0;
     const push = (h: Omit<Held, 'process' | 'limitSlots'>) => out.push({ process: b, ...h, ...(limitSlots === undefined ? {} : { limitSlots }) });
     bList.forEach((run, k) => {
-      if (input.fixedRuns.includes(run)) return;
+      if (input.fixedRuns.includes(run)) {
+        // Its batch id is real (it came from the plan that placed it): the previous step is the run of `a` with that id.
+        const pred = (run.batch ? aList.find((r) => r.batch === run.batch) : undefined) ?? (k >= credit ? aList[k - credit] : undefined);
+        const before = run.batch ? input.fixedWaitSince?.[b]?.[run.batch] : undefined;
+        const fromSlot = pred ? pred.startSlot + pred.slots : before;
+        if (fromSlot !== undefined && fromSlot <= run.startSlot) push({ batch: run.batch, fromSlot, toSlot: run.startSlot, open: false, fixed: true });
+        return;
+      }
       const pred = k < credit ? undefined : aList[k - credit];
       if (k >= credit && !pred) return;
       push({ batch: run.batch, fromSlot: pred ? pred.startSlot + pred.slots : since(k), toSlot: run.startSlot, open: false });
@@ -96,12 +110,14 @@ export function holdingCost(input: PlannerInput, held: readonly Held[]): { eur: 
 }
 
 /**
- * The waits longer than their limit. A wait still open at the horizon's end is not one: its next step is work of a
- * later day the horizon does not hold yet (the next plans place it; the solver already keeps such a batch's
- * previous step as late as it can, since the limit is counted inside the horizon).
+ * The waits longer than their limit that the plan makes: those of planned runs and of fixed runs starting inside the
+ * horizon (kept from the plan in force: keeping them makes the wait). A fixed run that started before the horizon
+ * (its wait ended at slot ≤ 0) is history, not this plan's. A wait still open at the horizon's end is not one: its next
+ * step is work of a later day the horizon does not hold yet (the next plans place it; the solver already keeps such a
+ * batch's previous step as late as it can, since the limit is counted inside the horizon).
  */
 export function holdingBreaches(held: readonly Held[]): Held[] {
-  return held.filter((h) => !h.open && h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots);
+  return held.filter((h) => !h.open && h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots && !(h.fixed && h.toSlot <= 0));
 }
 
 /** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */

@@ -84,6 +84,12 @@ export interface PlannerInput {
    * ended its previous step, oldest first; a credited batch not listed waits since slot 0. For the holding limit.
    */
   waitingSince?: Record<string, number[]>;
+  /**
+   * Per process, per batch id of a fixed run (started, or kept by the frozen window) whose previous step ended
+   * before the horizon: the slot (≤ 0) that step ended, so the fixed run's wait is known (holding.ts). Absent: such
+   * a fixed run's wait is not reported.
+   */
+  fixedWaitSince?: Record<string, Record<number, number>>;
   timeLimitMs: number;
   /**
    * The plan in force's runs not started yet, in this horizon's slots (the re-plan's MIP start when they still meet

@@ -62,6 +62,16 @@ export interface PlanChanges {
   contractedKw?: number;
 }
 
+/**
+ * The plan document's note (`fallback_reason`) when the day's move limit let the solver make only some of a free
+ * re-plan's moves, e.g. "a free re-plan would save 7.14 € by moving 3 batch(es), but the day has 2 of its 2 moves
+ * left (planner.maxMovesPerDay): the solver moved the best 2". `gainEur` €, counts in batches.
+ */
+export function budgetNote(gainEur: number, wanted: number, madeToday: number, maxPerDay: number, moved: number): string {
+  const left = Math.max(0, maxPerDay - madeToday);
+  return `a free re-plan would save ${gainEur.toFixed(2)} € by moving ${wanted} batch(es), but the day has ${left} of its ${maxPerDay} move(s) left (planner.maxMovesPerDay, ${madeToday} made): the solver moved the best ${moved}`;
+}
+
 export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const tz = ctx.config.site.timezone;
   const tracker = new HealthTracker(() => ctx.clock.now());
@@ -197,9 +207,18 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       waitingIds[b] = waiting.map((r) => r.batch);
       waitingSince[b] = waiting.map((r) => Math.floor((r.end - first) / resolutionMs));
     });
+    // The fixed runs whose batch ended its previous step before the horizon: since when they waited (their wait is
+    // reported, and a kept one's breach listed, whichever plan keeps them: holding.ts).
+    const fixedWaitSince: Record<string, Record<number, number>> = {};
+    cfg.order.slice(1).forEach((b, i) => {
+      for (const r of fixedRuns.filter((x) => x.process === b)) {
+        const pred = history.find((x) => x.process === cfg.order[i] && x.batch === r.batch && x.end <= first);
+        if (pred) (fixedWaitSince[b] ??= {})[r.batch] = Math.floor((pred.end - first) / resolutionMs);
+      }
+    });
     // With energy.contract: the contract's prices, Pc per period, base load and the month's excess so far (contract-input.ts).
     const temps = await outdoor(starts, cfg);
-    const built = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: temps.values, runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince }, tz);
+    const built = buildPlannerInput(cfg, { starts, resolutionMs, priceEurMwh: price, priceSource: source, outdoorC: temps.values, runsToPlace, dayQuotas: days, fixedRuns, orderCredit, waitingSince, fixedWaitSince }, tz);
     const input = await contractInput(ctx, temps.margin ? withAmbientMargin(built, temps.margin) : built);
     for (const o of overrides.values()) {
       if (o.command !== 'stop' || o.until <= now) continue;
@@ -395,7 +414,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return diff.size <= left ? { outcome: { ...within.outcome, runs }, diff } : undefined;
   };
 
-  const plan = async (options: { fresh?: boolean; reason?: string } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
+  const plan = async (options: { fresh?: boolean; reason?: string; retried?: boolean } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
     // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
     const untrusted = ctx.clockUntrusted?.();
     if (untrusted) {
@@ -473,7 +492,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const budgeted = pinnedOk && gain > planCfg.replanThresholdEur && !fits && left > 0 ? await withinBudget(input, waitingIds, hold, left, before, now) : undefined;
       const budgetGain = budgeted && pinnedOk ? pinned.outcome.costEur - budgeted.outcome.costEur : -Infinity;
       if (budgeted && budgetGain > planCfg.replanThresholdEur && (baselineEur === null || !baselineUsable || budgeted.outcome.costEur <= baselineEur)) {
-        limitNote = `a free re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but ${movesOn(moves, today).all} of the day's ${planCfg.maxMovesPerDay} moves are made (planner.maxMovesPerDay): the solver moved the best ${budgeted.diff.size}`;
+        limitNote = budgetNote(gain, diff.size, movesOn(moves, today).all, planCfg.maxMovesPerDay, budgeted.diff.size);
         outcome = budgeted.outcome;
         diff = budgeted.diff;
         moveReason = `saves ${budgetGain.toFixed(2)} € against keeping the plan in force (the best ${diff.size} of the moves left today, planner.maxMovesPerDay)`;
@@ -481,10 +500,22 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         ({ outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = pinned);
         hold = keepAll;
         keptPrevious = true;
-        if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but ${movesOn(moves, today).all} of the day's ${planCfg.maxMovesPerDay} moves are made (planner.maxMovesPerDay)`;
+        if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but the day has ${Math.max(0, planCfg.maxMovesPerDay - movesOn(moves, today).all)} of its ${planCfg.maxMovesPerDay} move(s) left (planner.maxMovesPerDay, ${movesOn(moves, today).all} made): the plan in force is kept`;
         diff = diffBatches(before, abs(input, [...input.fixedRuns, ...outcome.runs]), now);
         moveReason = diff.size ? 'the plan in force kept whole still had to move these (batch order)' : null;
       } else moveReason = pinnedOk ? `saves ${gain.toFixed(2)} € against keeping the plan in force` : `the plan in force cannot take the work (${unsound})`;
+    }
+    // The plan in force stays in force (the lines run it) while this one is made: a run of it that started meanwhile
+    // did start. When this plan, made for `now`, moved or dropped such a run, it is made again once for the time it
+    // is published (the run then counts as started), instead of telling the line to run that batch again.
+    const late = ctx.clock.now();
+    if (!options.retried && late > now) {
+      const next = new Set(abs(input, [...input.fixedRuns, ...outcome.runs]).map((r) => `${r.process}|${r.start}`));
+      const missed = before.filter((r) => r.start > now && r.start <= late && !next.has(`${r.process}|${r.start}`));
+      if (missed.length) {
+        ctx.log.warn({ runs: missed.map((r) => `${r.process} #${r.batch}`), solveMs: late - now }, 're-plan: runs of the plan in force started while it was made; made again');
+        return plan({ ...options, retried: true });
+      }
     }
     const made = movesOf(diff, { now, timezone: tz, reason: moveReason ?? 're-plan', forced: !!forcedReason || !moveReason?.startsWith('saves'), planId });
     moves = pruneMoves([...moves, ...made], addDays(today, -7));
