@@ -12,35 +12,15 @@ import type { PlannedRun, PlannerInput, ProcessSpec } from '../../gateway/planne
 import { planBill } from '../../gateway/site-load/plan-bill.js';
 import { monthRange } from '../../gateway/bill/bill.js';
 import { localDayRange } from '../../gateway/time/tz.js';
+import { testPlannerInput } from '../helpers/planner-input.js';
 
-const H = 3_600_000;
 const TZ = 'Europe/Madrid';
 const TEP = 1.4064;
 
 function day(processes: ProcessSpec[]): PlannerInput {
   const t0 = localDayRange('2025-01-30', TZ).start; // Thursday, alta season
   const prices = Array.from({ length: 24 }, () => 60);
-  return {
-    starts: prices.map((_, i) => t0 + i * H),
-    resolutionMs: H,
-    priceEurMwh: prices,
-    priceSource: prices.map(() => 'published'),
-    adderEurKwh: prices.map(() => 0),
-    period: prices.map(() => 'P6'),
-    outdoorC: prices.map(() => null),
-    processes,
-    order: [],
-    contractedKw: 1000,
-    coolingKwPerDegree: 0,
-    coolingFromC: 24,
-    plantTemp: { baseC: 21, factor: 0.25 },
-    haltAtOutdoorC: 35,
-    forbidden: prices.map(() => false),
-    fixedRuns: [],
-    runsToPlace: Object.fromEntries(processes.map((p) => [p.name, 1])),
-    orderCredit: {},
-    timeLimitMs: 10_000,
-  };
+  return testPlannerInput(t0, prices, prices.map(() => null), processes, { period: prices.map(() => 'P6'), order: [], runsToPlace: Object.fromEntries(processes.map((p) => [p.name, 1])), timeLimitMs: 10_000 });
 }
 
 const contract = (kw: number[]) =>
