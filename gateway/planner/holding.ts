@@ -121,6 +121,18 @@ export function holdingBreaches(held: readonly Held[]): Held[] {
 }
 
 /** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
+/**
+ * A breach as an alert: its subject (which batch waits for which step, e.g. "batch 7 before tempering", the key an
+ * alert is raised once for and resolved by) and the message "<subject>: waits 6 h (limit 4 h)". `text` is a
+ * describeBreach sentence; another text is its own subject.
+ */
+export function breachAlert(text: string): { subject: string; message: string } {
+  const m = /^(batch \d+|a batch already waiting) waits ([\d.]+ h) for (\S+) \(limit ([\d.]+ h)\)$/.exec(text);
+  if (!m) return { subject: text, message: text };
+  const subject = `${m[1]} before ${m[3]}`;
+  return { subject, message: `${subject}: waits ${m[2]} (limit ${m[4]})` };
+}
+
 export function describeBreach(input: PlannerInput, h: Held): string {
   const hours = (slots: number) => Math.round(((slots * input.resolutionMs) / HOUR_MS) * 100) / 100;
   const who = h.batch ? `batch ${h.batch}` : 'a batch already waiting';

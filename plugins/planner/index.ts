@@ -11,7 +11,7 @@ import { contractInput } from './contract-input.js';
 import { fitContinuations, interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
 import { keepsRuns } from './kept-previous.js';
 import { violations } from '../../gateway/planner/cost.js';
-import { describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
+import { breachAlert, describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
@@ -111,6 +111,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const RECENT_PLANS = 3;
   /** Where the forecast prices started when FORECAST_PRICES was last raised: it is raised again only for a new boundary. */
   let forecastFrom: string | undefined;
+  /** The holding breaches raised as HOLDING_LIMIT and not yet resolved, by subject (holding.ts breachAlert). */
+  let holdingRaised = new Set<string>();
   /** Every batch move of the last week with its reason (moves.ts); kept in the store. */
   let moves: BatchMove[] = [];
   /** Why the next re-plan may not keep the frozen window (a line stop or resume, the guard), and for which processes (all when empty). */
@@ -340,8 +342,14 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const halt = doc.hours.find((h) => h.recommendation === 'Halt');
     if (halt) await alert('HALT', 'critical', `Halt from ${halt.start_local}`);
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
-    // A wait between steps the plan cannot keep within its limit (the first; the plan document lists them all).
-    if (doc.holding_breaches.length) await alert('HOLDING_LIMIT', 'warning', doc.holding_breaches[0]!);
+    // A wait between steps the plan cannot keep within its limit: raised once per batch and step while the plans keep
+    // listing it (its wait grows at every re-plan: one alert each time was a flood), resolved when a plan no longer
+    // does; the plan document carries the figure of the moment.
+    const breaches = doc.holding_breaches.map(breachAlert);
+    for (const b of breaches) if (!holdingRaised.has(b.subject)) await alert('HOLDING_LIMIT', 'warning', b.message);
+    const listed = new Set(breaches.map((b) => b.subject));
+    for (const subject of holdingRaised) if (!listed.has(subject)) ctx.bus.emit('alert.resolved', { code: 'HOLDING_LIMIT', subject, at: ctx.clock.now() });
+    holdingRaised = listed;
     // Raised when it changes (the plan starts or stops relying on forecasts, or the published prices reach further),
     // not at every re-plan: one line per publication instead of one per planning run.
     // A plan between two on published prices only (a forecast being rewritten) does not make the same boundary new again.
