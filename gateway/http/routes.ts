@@ -4,21 +4,16 @@ import type { HttpContext } from './context.js';
 import { UnknownJobError } from '../core/scheduler.js';
 import { eurPerMwhToEurPerKwh, hourly, type StoredSlot } from '../series/slots.js';
 import { mergeDescriptors } from '../series/status.js';
-import { DAY_MS, HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
+import { DAY_MS, HOUR_MS, addDays, formatLocalIso, formatUtcIso, localDate, localDayRange } from '../time/tz.js';
+import { parseTimeParam } from './time-params.js';
 import { VERSION } from '../util/version.js';
 import type { AuthGuard } from './auth.js';
 
-const Iso = Type.String({ description: 'ISO 8601 timestamp with offset or Z', examples: ['2025-10-01T00:00:00+02:00'] });
+const IsoOrDate = Type.String({ description: "ISO 8601 timestamp with offset or Z, or a local date (YYYY-MM-DD: that day's first instant in the plant's time zone)", examples: ['2025-10-26', '2025-10-01T00:00:00+02:00'] });
 const SeriesId = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', examples: ['pvpc'] });
 /** Every 4xx/5xx answer: what kind of error and a message that says what was wrong. */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const JobParams = Type.Object({ id: Type.String({ examples: ['priceIngestion'] }) });
-
-function parseTime(name: string, text: string): number {
-  const ms = Date.parse(text);
-  if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text) || !Number.isFinite(ms)) throw badRequest(`${name}: expected an ISO timestamp with offset or Z, got ${JSON.stringify(text)}`);
-  return ms;
-}
 
 function badRequest(message: string): Error & { statusCode: number } {
   return Object.assign(new Error(message), { statusCode: 400 });
@@ -133,8 +128,8 @@ export function registerRoutes(app: FastifyInstance, gw: HttpContext, guard: Aut
         tags: ['prices'],
         querystring: Type.Object({
           series: SeriesId,
-          from: Type.Optional(Iso),
-          to: Type.Optional(Iso),
+          from: Type.Optional(IsoOrDate),
+          to: Type.Optional(IsoOrDate),
           resolution: Type.Union([Type.Literal('raw'), Type.Literal('hourly')], { default: 'raw' }),
         }),
         response: { 200: Type.Object({ series: Type.String(), unit: Type.String(), resolution: Type.String(), from: Type.String(), to: Type.String(), slots: Type.Array(Type.Any()) }), 400: ErrorBody, 404: ErrorBody },
@@ -144,8 +139,9 @@ export function registerRoutes(app: FastifyInstance, gw: HttpContext, guard: Aut
       const q = req.query as { series: string; from?: string; to?: string; resolution: 'raw' | 'hourly' };
       await requireSeries(q.series);
       const now = gw.clock.now();
-      const from = q.from ? parseTime('from', q.from) : Math.floor(now / DAY_MS) * DAY_MS;
-      const to = q.to ? parseTime('to', q.to) : from + 2 * DAY_MS;
+      // Local dates as the bill's and the export's (time-params.ts); by default the plant's today and tomorrow (23-25 h days).
+      const from = q.from ? parseTimeParam('from', q.from, tz) : localDayRange(localDate(now, tz), tz).start;
+      const to = q.to ? parseTimeParam('to', q.to, tz) : localDayRange(addDays(localDate(from, tz), 1), tz).end;
       if (to <= from) throw badRequest('"to" must be after "from"');
       if (to - from > 400 * DAY_MS) throw badRequest('range longer than 400 days; ask for less');
       const stored = await gw.store.read(q.series, from, to);

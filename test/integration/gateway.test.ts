@@ -83,6 +83,12 @@ describe('gateway end to end: fixtures → store → MQTT and HTTP', () => {
     const naive = await fetch(`${http}/api/prices?series=omie_es&from=2025-10-26T00:00:00`);
     expect(naive.status).toBe(400);
     expect((await naive.json()).message).toMatch(/with offset or Z/);
+    // A plain date is the plant's local day, as the bill's and the export's: 2025-10-26 is the 25-hour day.
+    const byDate = await (await fetch(`${http}/api/prices?series=omie_es&from=2025-10-26&to=2025-10-27`)).json();
+    expect(Date.parse(byDate.from)).toBe(start);
+    expect(Date.parse(byDate.to)).toBe(end);
+    expect(byDate.slots).toEqual(raw.slots);
+    expect((await fetch(`${http}/api/prices?series=omie_es&from=2025-02-30`)).status).toBe(400);
     expect((await fetch(`${http}/api/prices?series=omie_es&resolution=weekly`)).status).toBe(400);
     expect((await fetch(`${http}/api/prices?series=BAD%20ID`)).status).toBe(400);
   });
