@@ -269,7 +269,7 @@ export const ConfigSchema = Type.Object(
             health: Job('*/15 * * * *', 'health check and MQTT health publish'),
             backfill: Job('0 1 * * *', 'fill gaps in price history, day by day'),
             tokenCheck: Job('0 3 * * *', 'validate API tokens'),
-            cleanup: Job('0 2 * * 0', 'retention and downsampling'),
+            cleanup: Job('0 3 * * 0', 'retention and downsampling (03:00 local: outside the hour daylight saving time skips or repeats)'),
             recalibration: Job('30 14 * * *', 'recalibrate the price forecaster on the store’s own history after D+1 prices are published; the new calibration replaces the active one only if not worse on the last weeks'),
             retraining: Type.Object(
               { enabled: Type.Boolean({ default: false }), cron: Cron('0 4 * * 1', 'retrain the price forecaster on the gateway’s own history; promote only if better') },
