@@ -1,4 +1,4 @@
-import { localDayRange } from '../time/tz.js';
+import { localDayRange, parseInstant } from '../time/tz.js';
 
 /**
  * A `from`/`to` query parameter as UTC ms: an ISO 8601 timestamp with its offset or Z (`2025-10-26T00:00:00+02:00`),
@@ -15,9 +15,9 @@ export function parseTimeParam(name: string, text: string, tz: string): number {
       throw Object.assign(new Error(`${name}: ${(error as Error).message}`), { statusCode: 400 });
     }
   }
-  const ms = Date.parse(text);
-  if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text) || !Number.isFinite(ms)) {
+  try {
+    return parseInstant(text);
+  } catch {
     throw Object.assign(new Error(`${name}: expected a local date (YYYY-MM-DD, ${tz}) or an ISO timestamp with offset or Z, got ${JSON.stringify(text.slice(0, 40))}`), { statusCode: 400 });
   }
-  return ms;
 }
