@@ -120,23 +120,27 @@ export function holdingBreaches(held: readonly Held[]): Held[] {
   return held.filter((h) => !h.open && h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots && !(h.fixed && h.toSlot <= 0));
 }
 
-/** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
-/**
- * A breach as an alert: its subject (which batch waits for which step, e.g. "batch 7 before tempering", the key an
- * alert is raised once for and resolved by) and the message "<subject>: waits 6 h (limit 4 h)". `text` is a
- * describeBreach sentence; another text is its own subject.
- */
-export function breachAlert(text: string): { subject: string; message: string } {
-  const m = /^(batch \d+|a batch already waiting) waits ([\d.]+ h) for (\S+) \(limit ([\d.]+ h)\)$/.exec(text);
-  if (!m) return { subject: text, message: text };
-  const subject = `${m[1]} before ${m[3]}`;
-  return { subject, message: `${subject}: waits ${m[2]} (limit ${m[4]})` };
+/** A breach's figures: who waits (batch id, or a batch already waiting), the wait and its limit in hours. */
+function breachFigures(input: PlannerInput, h: Held): { who: string; waitedH: number; limitH: number } {
+  const hours = (slots: number) => Math.round(((slots * input.resolutionMs) / HOUR_MS) * 100) / 100;
+  return { who: h.batch ? `batch ${h.batch}` : 'a batch already waiting', waitedH: hours(h.toSlot - h.fromSlot), limitH: hours(h.limitSlots ?? 0) };
 }
 
+/** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
 export function describeBreach(input: PlannerInput, h: Held): string {
-  const hours = (slots: number) => Math.round(((slots * input.resolutionMs) / HOUR_MS) * 100) / 100;
-  const who = h.batch ? `batch ${h.batch}` : 'a batch already waiting';
-  return `${who} waits ${hours(h.toSlot - h.fromSlot)} h for ${h.process} (limit ${hours(h.limitSlots ?? 0)} h)`;
+  const f = breachFigures(input, h);
+  return `${f.who} waits ${f.waitedH} h for ${h.process} (limit ${f.limitH} h)`;
+}
+
+/**
+ * A breach as an alert: its subject (which batch waits for which step, e.g. "batch 7 before tempering", the key an
+ * alert is raised once for and resolved by: gateway/core/alerts.ts alertSubject) and the message
+ * "<subject>: waits 6 h (limit 4 h)".
+ */
+export function breachAlert(input: PlannerInput, h: Held): { subject: string; message: string } {
+  const f = breachFigures(input, h);
+  const subject = `${f.who} before ${h.process}`;
+  return { subject, message: `${subject}: waits ${f.waitedH} h (limit ${f.limitH} h)` };
 }
 
 /**

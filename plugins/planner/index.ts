@@ -334,7 +334,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
-  const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput): Promise<void> => {
+  const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput, runs: readonly PlannedRun[]): Promise<void> => {
     const spike = doc.hours.find((h) => h.price_eur_mwh >= planCfg.priceSpikeEurMwh);
     if (spike) await alert('PRICE_SPIKE', 'warning', `price ${spike.price_eur_mwh} €/MWh at ${spike.start_local} (${spike.price_source})`);
     const hot = input.outdoorC.findIndex((o) => o !== null && o >= input.haltAtOutdoorC);
@@ -345,7 +345,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     // A wait between steps the plan cannot keep within its limit: raised once per batch and step while the plans keep
     // listing it (its wait grows at every re-plan: one alert each time was a flood), resolved when a plan no longer
     // does; the plan document carries the figure of the moment.
-    const breaches = doc.holding_breaches.map(breachAlert);
+    const breaches = holdingBreaches(heldIntervals(input, runs)).map((h) => breachAlert(input, h));
     for (const b of breaches) if (!holdingRaised.has(b.subject)) await alert('HOLDING_LIMIT', 'warning', b.message);
     const listed = new Set(breaches.map((b) => b.subject));
     for (const subject of holdingRaised) if (!listed.has(subject)) ctx.bus.emit('alert.resolved', { code: 'HOLDING_LIMIT', subject, at: ctx.clock.now() });
@@ -557,7 +557,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const keptRuns = input.fixedRuns.filter((r) => input.starts[0]! + r.startSlot * input.resolutionMs > now);
     current = { doc, runs: [...keptRuns, ...outcome.runs], startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
     await publish(doc);
-    await alertsFor(doc, input);
+    await alertsFor(doc, input, outcome.runs);
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
     await ctx.store.setValue('planner.nextBatch', nextBatch);
