@@ -1,4 +1,4 @@
-import { blockedSlots, coolingKw, slotCost } from '../../gateway/planner/cost.js';
+import { blockedSlots, coolingCapKw, slotCost } from '../../gateway/planner/cost.js';
 import { siteRoomKw } from '../../gateway/planner/contract-terms.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
@@ -79,7 +79,7 @@ export function placeContinuations(started: StartedRun[], now: number, resolutio
  * `slots` meets every hard limit a placed run meets: the production windows and forbidden hours, the ambient limits
  * (outdoor at or above `haltAtOutdoorC`, the floor above the process's `maxPlantTempC`, from the outdoor forecast),
  * the line's stop (`blockedUntil`), and the contracted power (`contractedKw`) with the other fixed runs `others`
- * (their kW and cooling); with a supply contract, a start that keeps every quarter-hour within its period's
+ * (their kW and cooling, at the ambient limits' temperature as the solvers' power cap: cost.ts coolingCapKw); with a supply contract, a start that keeps every quarter-hour within its period's
  * contracted power over the base load is taken first, else the earliest that passes it (an excess is priced, not
  * forbidden: gateway/planner/contract-terms.ts). Null when no start in the horizon meets them.
  */
@@ -93,14 +93,14 @@ export function continuationStart(input: PlannerInput, process: string, fromSlot
   for (const r of others) {
     const q = input.processes.find((x) => x.name === r.process);
     for (let t = Math.max(0, r.startSlot); t < Math.min(T, r.startSlot + r.slots); t++) {
-      power[t]! += (q?.kw ?? 0) + coolingKw(input, t);
+      power[t]! += (q?.kw ?? 0) + coolingCapKw(input, t);
       if (q?.line === p.line) busy[t] = true;
     }
   }
   const room = siteRoomKw(input);
   const fits = (s: number, withinRoom: boolean): boolean => {
     for (let t = s; t < s + slots; t++) {
-      const kw = power[t]! + p.kw + coolingKw(input, t);
+      const kw = power[t]! + p.kw + coolingCapKw(input, t);
       if (blocked[t] || busy[t] || kw > input.contractedKw + 1e-6 || (withinRoom && room && kw > room[t]! + 1e-6)) return false;
     }
     return true;
