@@ -126,6 +126,9 @@ function breachFigures(input: PlannerInput, h: Held): { who: string; waitedH: nu
   return { who: h.batch ? `batch ${h.batch}` : 'a batch already waiting', waitedH: hours(h.toSlot - h.fromSlot), limitH: hours(h.limitSlots ?? 0) };
 }
 
+/** The alert subject of a batch's wait for `process`: "batch 7 before tempering" (`who`: "batch 7", or a batch id). */
+export const breachSubject = (who: string | number, process: string): string => `${typeof who === 'number' ? `batch ${who}` : who} before ${process}`;
+
 /** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
 export function describeBreach(input: PlannerInput, h: Held): string {
   const f = breachFigures(input, h);
@@ -139,7 +142,7 @@ export function describeBreach(input: PlannerInput, h: Held): string {
  */
 export function breachAlert(input: PlannerInput, h: Held): { subject: string; message: string } {
   const f = breachFigures(input, h);
-  const subject = `${f.who} before ${h.process}`;
+  const subject = breachSubject(f.who, h.process);
   return { subject, message: `${subject}: waits ${f.waitedH} h (limit ${f.limitH} h)` };
 }
 

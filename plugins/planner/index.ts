@@ -11,7 +11,7 @@ import { contractInput } from './contract-input.js';
 import { fitContinuations, interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
 import { keepsRuns } from './kept-previous.js';
 import { violations } from '../../gateway/planner/cost.js';
-import { breachAlert, describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
+import { breachAlert, breachSubject, describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
 import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
@@ -334,7 +334,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     ctx.bus.emit('plan.updated', { version: doc.version, planId: doc.plan_id, doc });
   };
 
-  const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput, runs: readonly PlannedRun[]): Promise<void> => {
+  const alertsFor = async (doc: PlanDocumentPayload, input: PlannerInput, runs: readonly PlannedRun[], waitingIds: Record<string, number[]>): Promise<void> => {
     const spike = doc.hours.find((h) => h.price_eur_mwh >= planCfg.priceSpikeEurMwh);
     if (spike) await alert('PRICE_SPIKE', 'warning', `price ${spike.price_eur_mwh} €/MWh at ${spike.start_local} (${spike.price_source})`);
     const hot = input.outdoorC.findIndex((o) => o !== null && o >= input.haltAtOutdoorC);
@@ -342,14 +342,17 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const halt = doc.hours.find((h) => h.recommendation === 'Halt');
     if (halt) await alert('HALT', 'critical', `Halt from ${halt.start_local}`);
     if (doc.infeasible.length) await alert('PLAN_INFEASIBLE', 'critical', doc.infeasible.join('; '));
-    // A wait between steps the plan cannot keep within its limit: raised once per batch and step while the plans keep
-    // listing it (its wait grows at every re-plan: one alert each time was a flood), resolved when a plan no longer
-    // does; the plan document carries the figure of the moment.
+    // A wait between steps the plan cannot keep within its limit: raised once per batch and step (its wait grows at
+    // every re-plan: one alert each time was a flood), and open while that batch still waits for that step, whether
+    // or not a plan places the step (a plan that cannot place it yet lists no breach, though the batch still waits);
+    // resolved once the batch no longer waits for it and no plan lists it. The plan document carries the figure of
+    // the moment.
     const breaches = holdingBreaches(heldIntervals(input, runs)).map((h) => breachAlert(input, h));
     for (const b of breaches) if (!holdingRaised.has(b.subject)) await alert('HOLDING_LIMIT', 'warning', b.message);
-    const listed = new Set(breaches.map((b) => b.subject));
-    for (const subject of holdingRaised) if (!listed.has(subject)) ctx.bus.emit('alert.resolved', { code: 'HOLDING_LIMIT', subject, at: ctx.clock.now() });
-    holdingRaised = listed;
+    const waiting = new Set(Object.entries(waitingIds).flatMap(([process, ids]) => ids.map((id) => breachSubject(id, process))));
+    const open = new Set([...breaches.map((b) => b.subject), ...[...holdingRaised].filter((s) => waiting.has(s))]);
+    for (const subject of holdingRaised) if (!open.has(subject)) ctx.bus.emit('alert.resolved', { code: 'HOLDING_LIMIT', subject, at: ctx.clock.now() });
+    holdingRaised = open;
     // Raised when it changes (the plan starts or stops relying on forecasts, or the published prices reach further),
     // not at every re-plan: one line per publication instead of one per planning run.
     // A plan between two on published prices only (a forecast being rewritten) does not make the same boundary new again.
@@ -557,7 +560,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const keptRuns = input.fixedRuns.filter((r) => input.starts[0]! + r.startSlot * input.resolutionMs > now);
     current = { doc, runs: [...keptRuns, ...outcome.runs], startMs: input.starts[0]!, resolutionMs: input.resolutionMs };
     await publish(doc);
-    await alertsFor(doc, input, outcome.runs);
+    await alertsFor(doc, input, outcome.runs, waitingIds);
     await ctx.store.setValue('planner.current', current);
     await ctx.store.setValue('planner.started', started);
     await ctx.store.setValue('planner.nextBatch', nextBatch);
