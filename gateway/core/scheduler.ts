@@ -50,6 +50,8 @@ interface JobState {
   running?: Promise<JobOutcome>;
   /** A scheduled run from its timer until it ends, waiting for its `after` jobs included. */
   scheduled?: Promise<JobOutcome>;
+  /** A manual trigger waiting for the run going on, then running: the triggers made meanwhile share it. */
+  manual?: Promise<JobOutcome>;
   paused: boolean;
   runs: number;
   failures: number;
@@ -111,12 +113,29 @@ export class Scheduler {
       job.timer = undefined;
       job.nextAt = undefined;
     }
-    await Promise.allSettled([...this.jobs.values()].flatMap((j) => [j.scheduled, j.running]).filter(Boolean));
+    await Promise.allSettled([...this.jobs.values()].flatMap((j) => [j.scheduled, j.running, j.manual]).filter(Boolean));
   }
 
+  /**
+   * Runs job `id` now and returns its status once that run has ended. "Now" means a run that starts after the call:
+   * while a run of the job is going (scheduled or not), the trigger waits for it to end and then runs once more (its
+   * result may be stale: it read its inputs before the call). Triggers made while one is waiting share that one run.
+   * Throws `UnknownJobError` for an unknown id.
+   */
   async trigger(id: string): Promise<JobStatus> {
     const job = this.require(id);
-    await this.execute(job, 'manual');
+    if (!job.manual) {
+      const manual = (async () => {
+        // A scheduled run may start between two awaits: wait until the job is idle, then run.
+        while (job.running) await job.running.catch(() => undefined);
+        return this.execute(job, 'manual');
+      })();
+      job.manual = manual;
+      void manual.finally(() => {
+        if (job.manual === manual) job.manual = undefined;
+      });
+    }
+    await job.manual;
     return this.statusOf(job);
   }
 

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../gateway/time/clock.js';
-import { Scheduler } from '../../gateway/core/scheduler.js';
+import { Scheduler, type JobStatus } from '../../gateway/core/scheduler.js';
 import { SeriesStore } from '../../gateway/series/store.js';
 
 const log = pino({ level: 'silent' });
@@ -149,6 +149,40 @@ describe('scheduler on a fake clock', () => {
     expect(second.status()[0]!.lastRun?.reason).toBe('missed');
     await second.stop();
     await store.close();
+  });
+
+  it('a manual trigger while a run goes on waits for it and runs once more after it; triggers made meanwhile share that run', async () => {
+    const clock = new FakeClock('2025-01-01T00:00:00Z');
+    const s = new Scheduler(clock, log, 'Europe/Madrid');
+    const started: number[] = [];
+    let release: () => void = () => undefined;
+    s.add({
+      id: 'planning',
+      cron: '0 * * * *',
+      enabled: true,
+      run: async () => {
+        started.push(clock.now());
+        await new Promise<void>((r) => (release = r));
+        return `run ${started.length}`;
+      },
+    });
+    await s.start();
+    await clock.advance(3_600_000); // the scheduled run starts and waits
+    expect(started).toHaveLength(1);
+    let answered = 0;
+    const triggers = [s.trigger('planning'), s.trigger('planning')].map((p) => p.then((st) => (answered++, st)));
+    await clock.advance(0);
+    expect(answered).toBe(0); // not answered with the run that read its inputs before the call
+    release();
+    await vi.waitFor(() => expect(started).toHaveLength(2));
+    expect(answered).toBe(0);
+    release();
+    const [a, b] = (await Promise.all(triggers)) as [JobStatus, JobStatus];
+    expect(started).toHaveLength(2); // the two triggers share one run
+    expect(a.lastRun).toMatchObject({ reason: 'manual', outcome: 'ok', summary: 'run 2' });
+    expect(b.lastRun?.summary).toBe('run 2');
+    expect(a.skippedOverlaps).toBe(0);
+    await s.stop();
   });
 
   it('refuses an invalid cron expression', () => {
