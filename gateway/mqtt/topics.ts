@@ -51,9 +51,11 @@ export interface PlanDocumentPayload {
    * observed hours) = z × σ × √(1 − ρ^(2 × hours since `anchor`, the last observed hour; null: none, full σ)).
    * `relaxed`: why the margin was 0 for this plan (it alone left a process no feasible placement). `stake_eur`: the
    * € each run's chance of meeting a limit was priced at when the solvers chose (gateway/planner/ambient-risk.ts; 0:
-   * not priced). Absent when both are off.
+   * not priced). `sigma_from`: where σ comes from, in words: the RMS error of the day-ahead temperature forecast
+   * measured on this box over the last 28 days (gateway/weather/forecast-skill.ts) once 14 days are stored, else
+   * `planner.ambientRisk.sigmaC` and why. Absent when both are off.
    */
-  ambient_margin?: { z: number; sigma_c: number; rho: number; anchor: string | null; margin_c: number[]; stake_eur: number; summary: string; relaxed: string | null };
+  ambient_margin?: { z: number; sigma_c: number; sigma_from: string | null; rho: number; anchor: string | null; margin_c: number[]; stake_eur: number; summary: string; relaxed: string | null };
   /**
    * `cost_eur`: runs (started and planned, cooling included) plus holding, in the horizon; `holding_kwh`/`holding_eur`
    * the holding part. `baseline_eur`: the fixed shift doing the same work, priced the same way. `saved_reason`: why

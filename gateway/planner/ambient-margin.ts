@@ -29,6 +29,8 @@ export interface AmbientRisk {
   rho: number;
   /** € at stake when a run meets a limit (planner.ambientRisk.stakeEur); 0 or absent: no priced risk. */
   stakeEur?: number;
+  /** Where σ comes from, in words (measured on this box or configured, and why): shown with the margin. */
+  sigmaFrom?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export function ambientMargin(starts: readonly number[], risk: AmbientRisk, anch
   });
   const marginC = spreadC.map((s) => Math.ceil(Math.round(risk.z * s * 1e6) / 1e5) / 10);
   const priced = risk.stakeEur ? { stakeEur: risk.stakeEur, spreadC } : {};
-  return { z: risk.z, sigmaC: risk.sigmaC, rho: risk.rho, ...(anchorAt === undefined ? {} : { anchorAt }), marginC, ...priced };
+  return { z: risk.z, sigmaC: risk.sigmaC, rho: risk.rho, ...(risk.sigmaFrom ? { sigmaFrom: risk.sigmaFrom } : {}), ...(anchorAt === undefined ? {} : { anchorAt }), marginC, ...priced };
 }
 
 
@@ -126,5 +128,5 @@ export async function relaxing<T extends { infeasible?: string[] | undefined }>(
 export function describeMargin(m: AmbientMargin): string {
   const applied = m.marginC.filter((x) => x > 0);
   const range = applied.length ? `${Math.min(...applied).toFixed(1)}-${Math.max(...applied).toFixed(1)} °C on ${applied.length} forecast slot(s)` : 'none (every slot observed, or z or σ 0)';
-  return `ambient limits checked at the forecast + z ${m.z} × σ(lead), σ ${m.sigmaC} °C × √(1 − ${m.rho}^(2 × lead h))${m.anchorAt === undefined ? ' (no observed hour: full σ)' : ''}: ${range}${m.stakeEur ? `; each run's chance of meeting a limit priced at ${m.stakeEur} € in the solvers' choice` : ''}${m.relaxed ? `; relaxed: ${m.relaxed}` : ''}`;
+  return `ambient limits checked at the forecast + z ${m.z} × σ(lead), σ ${m.sigmaC} °C${m.sigmaFrom ? ` (${m.sigmaFrom})` : ''} × √(1 − ${m.rho}^(2 × lead h))${m.anchorAt === undefined ? ' (no observed hour: full σ)' : ''}: ${range}${m.stakeEur ? `; each run's chance of meeting a limit priced at ${m.stakeEur} € in the solvers' choice` : ''}${m.relaxed ? `; relaxed: ${m.relaxed}` : ''}`;
 }

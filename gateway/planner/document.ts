@@ -101,7 +101,7 @@ export function planDocument(
     runs,
     hours,
     holding_breaches: holdingBreaches(held).map((h) => describeBreach(input, h)),
-    ...(ambientMargin ? { ambient_margin: { z: ambientMargin.z, sigma_c: ambientMargin.sigmaC, rho: ambientMargin.rho, anchor: ambientMargin.anchorAt === undefined ? null : formatUtcIso(ambientMargin.anchorAt), margin_c: ambientMargin.marginC, stake_eur: ambientMargin.stakeEur ?? 0, summary: describeMargin(ambientMargin), relaxed: ambientMargin.relaxed ?? null } } : {}),
+    ...(ambientMargin ? { ambient_margin: { z: ambientMargin.z, sigma_c: ambientMargin.sigmaC, sigma_from: ambientMargin.sigmaFrom ?? null, rho: ambientMargin.rho, anchor: ambientMargin.anchorAt === undefined ? null : formatUtcIso(ambientMargin.anchorAt), margin_c: ambientMargin.marginC, stake_eur: ambientMargin.stakeEur ?? 0, summary: describeMargin(ambientMargin), relaxed: ambientMargin.relaxed ?? null } } : {}),
     site: sitePlanView(input, outcome.runs, meta.baselineRuns ?? null, meta.timezone),
     totals: {
       kwh: total.kwh,

@@ -127,6 +127,8 @@ export interface AmbientMargin {
   z: number;
   /** Stationary spread of the temperature forecast's error, °C. */
   sigmaC: number;
+  /** Where σ comes from, in words: measured on this box (gateway/weather/forecast-skill.ts) or configured, and why. */
+  sigmaFrom?: string;
   /** Lag-1 autocorrelation of the hourly error (planner.weatherErrorDecay). */
   rho: number;
   /** UTC ms of the last observed hour the forecast is anchored on; absent: none (full σ everywhere). */

@@ -1,6 +1,7 @@
 import type { Unit } from '../series/slots.js';
 import type { SeriesStore } from '../series/store.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
+import { dayAheadSlots, ISSUED_TEMP_SERIES } from './forecast-skill.js';
 
 /** Weather variables and the one unit each is stored in; sources convert before writing. */
 export const WEATHER_VARS = {
@@ -166,7 +167,10 @@ export class WeatherView {
     };
   }
 
-  /** Writes the combined observations (last 48 h) and forecast (next 48 h) as series `obs.combined.*` and `fc.combined.*`. */
+  /**
+   * Writes the combined observations (last 48 h) and forecast (next 48 h) as series `obs.combined.*` and `fc.combined.*`,
+   * and the temperature forecast's slots 20-28 h ahead as `fc.combined.temp.issued24h` (forecast-skill.ts).
+   */
   async materialize(now: number): Promise<number> {
     let written = 0;
     for (const v of Object.keys(WEATHER_VARS) as WeatherVar[]) {
@@ -187,8 +191,13 @@ export class WeatherView {
       }
       const fc = (await this.forecast(now, 48)).filter((s) => s.values[v]);
       for (const [source, group] of groupBy(fc, (s) => s.values[v]!.source)) {
-        await this.store.write(weatherSeriesId('fc', COMBINED, v), WEATHER_VARS[v], group.map((s) => ({ start: s.start, end: s.end, value: s.values[v]!.value })), { source, fetchedAt: Math.max(...group.map((s) => s.values[v]!.fetchedAt)) });
+        const slots = group.map((s) => ({ start: s.start, end: s.end, value: s.values[v]!.value }));
+        const fetchedAt = Math.max(...group.map((s) => s.values[v]!.fetchedAt));
+        await this.store.write(weatherSeriesId('fc', COMBINED, v), WEATHER_VARS[v], slots, { source, fetchedAt });
         written += group.length;
+        // The temperature forecast also kept as issued a day ahead, for its measured skill (forecast-skill.ts).
+        const dayAhead = v === 'temp' ? dayAheadSlots(slots, now) : [];
+        if (dayAhead.length) await this.store.write(ISSUED_TEMP_SERIES, WEATHER_VARS[v], dayAhead, { source, fetchedAt });
       }
     }
     return written;

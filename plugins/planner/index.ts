@@ -25,6 +25,7 @@ import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/plan
 import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { lineStateAt, sameGuardShifts, withGuardShifts, type GuardShift } from '../../gateway/lines/line-state.js';
 import { correctedTemperatures } from '../../gateway/weather/error-correction.js';
+import { forecastSkill, ISSUED_TEMP_SERIES, SKILL_MIN_HOURS, skillWindow } from '../../gateway/weather/forecast-skill.js';
 import { ambientMargin, withAmbientMargin } from '../../gateway/planner/ambient-margin.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
@@ -158,8 +159,25 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     // The chance constraint (ambient-margin.ts): the limits at the forecast + z × σ(hours since the anchor); none
     // without a forecast, and none when it is off (z = 0 and no stake, the default): the plan document then has no
     // ambient_margin. With a stake (ambient-risk.ts) the solvers price each run's chance of meeting a limit.
-    const margin = fc.length && (cfg.ambientRisk.z > 0 || cfg.ambientRisk.stakeEur > 0) ? ambientMargin(starts, { z: cfg.ambientRisk.z, sigmaC: cfg.ambientRisk.sigmaC, rho: cfg.weatherErrorDecay, stakeEur: cfg.ambientRisk.stakeEur }, anchor?.at) : undefined;
+    const margin = fc.length && (cfg.ambientRisk.z > 0 || cfg.ambientRisk.stakeEur > 0) ? ambientMargin(starts, { z: cfg.ambientRisk.z, ...(await forecastSpread(cfg, starts[0]!)), rho: cfg.weatherErrorDecay, stakeEur: cfg.ambientRisk.stakeEur }, anchor?.at) : undefined;
     return { values, ...(margin ? { margin } : {}) };
+  };
+
+  /**
+   * σ of the temperature forecast's day-ahead error (°C) and where it comes from: measured on this box
+   * (gateway/weather/forecast-skill.ts, the last 28 days of forecasts kept as issued a day ahead) once 14 days have
+   * both a forecast and an observation, else planner.ambientRisk.sigmaC, and why.
+   */
+  const forecastSpread = async (cfg: PlannerConfig, now: number): Promise<{ sigmaC: number; sigmaFrom: string }> => {
+    const configured = cfg.ambientRisk.sigmaC;
+    if (cfg.ambientRisk.sigmaFrom === 'config') return { sigmaC: configured, sigmaFrom: 'configured, planner.ambientRisk.sigmaC' };
+    const { from, to } = skillWindow(now);
+    const skill = forecastSkill(await ctx.store.read(ISSUED_TEMP_SERIES, from, to), await ctx.store.read('obs.combined.temp', from, to));
+    const hours = skill?.hours ?? 0;
+    if (!skill || hours < SKILL_MIN_HOURS) return { sigmaC: configured, sigmaFrom: `configured: ${hours} h of day-ahead forecasts measured against observations, ${SKILL_MIN_HOURS} needed` };
+    // A day-ahead forecast that never misses by 0.1 °C is the observation under another name (a replay), not a forecast.
+    if (skill.rmseC < 0.1) return { sigmaC: configured, sigmaFrom: `configured: the day-ahead forecast matched the observations within ${skill.rmseC} °C over ${hours} h, which no real forecast does` };
+    return { sigmaC: skill.rmseC, sigmaFrom: `measured: RMS error of the day-ahead forecast over ${hours} h since ${localDate(skill.from, ctx.config.site.timezone)}, bias ${skill.biasC} °C, ρ ${skill.rho ?? 'n/a'}` };
   };
 
   /** Builds the solver input for now: quota minus runs already started today, started runs fixed, batch-order credit from finished runs, overrides as blocked slots. */
