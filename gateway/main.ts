@@ -8,6 +8,7 @@ import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { checkConfigPorts, checkListenPorts } from './config/ports.js';
 import { SdNotify } from './core/sd-notify.js';
 import { dstHourWarnings } from './core/cron-local.js';
+import { holdLimitWarnings } from './planner/holding.js';
 import { hashPassword } from './mqtt/auth.js';
 import { BackupError, restoreBackup, writeBackup } from './series/backup.js';
 import { SeriesStore } from './series/store.js';
@@ -246,6 +247,8 @@ async function main(): Promise<number> {
       }
       const jobs = Object.entries(config.scheduler.jobs).map(([id, j]) => ({ id, cron: j.cron, enabled: j.enabled }));
       for (const w of dstHourWarnings(jobs, config.scheduler.timezone, Date.now())) process.stderr.write(`warning: ${w}\n`);
+      // A holding limit the plan's slots keep shorter than given (gateway/planner/holding.ts holdLimitSlots).
+      for (const w of holdLimitWarnings(config.planner)) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     }

@@ -9,7 +9,8 @@
 import { InputError } from '../config/cli-input.js';
 import type { Contract } from '../contract/contract.js';
 import { QUARTER_HOUR_MS } from '../series/slots.js';
-import { formatLocalIso, formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
+import { formatLocalIso, formatUtcIso, localDayRange, parseInstant, PLANT_TZ } from '../time/tz.js';
+import { errorMessage } from '../util/errors.js';
 import { quarterHourPrices } from './prices.js';
 import { billAmounts, computeBill, monthRange, monthsOf, sumAmounts, type BillAmounts, type BillPart, type BillQuarterHour } from './bill.js';
 import { centsSplit } from './money.js';
@@ -20,8 +21,6 @@ export interface ReadingRow extends BillQuarterHour {
   /** 1-based line number in the file (the header is row 1) */
   row: number;
 }
-
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** Parses and checks a readings file's text: header, timestamps on the quarter-hour grid, sorted, no duplicate, no missing quarter, kWh ≥ 0. */
 export function parseReadings(text: string, name: string): ReadingRow[] {
@@ -39,8 +38,13 @@ export function parseReadings(text: string, name: string): ReadingRow[] {
     const at = `--readings ${name} row ${row}`;
     const f = line.split(',').map((x) => x.trim());
     if (f.length !== cols.length) throw new InputError(`${at}: expected ${cols.length} fields (${cols.join(',')}), got ${f.length}`);
-    const t = ISO_UTC.test(f[0]!) ? Date.parse(f[0]!) : NaN;
-    if (!Number.isFinite(t)) throw new InputError(`${at}: ${JSON.stringify(f[0])} is not a UTC timestamp like 2025-01-15T08:15:00Z`);
+    // The project's one parser of offset timestamps (gateway/time/tz.ts): Z or an offset, a real calendar date.
+    let t: number;
+    try {
+      t = parseInstant(f[0]);
+    } catch (error) {
+      throw new InputError(`${at}: ${errorMessage(error)} (datetime_utc, a UTC timestamp like 2025-01-15T08:15:00Z)`);
+    }
     if (t % QUARTER_HOUR_MS !== 0) throw new InputError(`${at}: ${f[0]} is not the start of a quarter-hour (:00, :15, :30 or :45)`);
     const kwh = f[1] === '' ? NaN : Number(f[1]);
     if (!Number.isFinite(kwh)) throw new InputError(`${at}: kWh ${JSON.stringify(f[1])} is not a number`);

@@ -2,6 +2,7 @@ import { cronSentence } from './cron-check.js';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { checkInputFile } from './cli-input.js';
 import { Value } from '@sinclair/typebox/value';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import { fieldNameProblems } from './field-names.js';
@@ -64,10 +65,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const problems: string[] = [];
   applyEnvOverrides(merged, env, problems);
   const withDefaults = Value.Default(ConfigSchema, merged) as Record<string, unknown>;
-  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+  for (const e of oneErrorPerMissing([...Value.Errors(ConfigSchema, withDefaults)])) {
     // A cron field gets one sentence naming the job (not the schema's pattern); a message keeps its case (a pattern's \S is not \s).
     const cron = (e.schema as { cron?: boolean }).cron && typeof e.value === 'string' ? cronSentence(jobOf(e.path), e.value) : undefined;
-    problems.push(cron ? `${e.path}: ${cron}` : `${e.path || '/'}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}, got ${describe(e.value)}${booleanHint(e.schema, e.value)}`);
+    problems.push(cron ? `${e.path}: ${cron}` : `${e.path || '/'}: ${expected(e)}, got ${describe(e.value)}${e.required ? ' (a required setting)' : ''}${booleanHint(e.schema, e.value)}`);
   }
   if (!problems.length) walkSchema(ConfigSchema, withDefaults, '', (schema, value, path, replace) => {
     if ((schema as { cron?: boolean }).cron && typeof value === 'string') {
@@ -209,6 +210,36 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return JSON.stringify(value);
+}
+
+/**
+ * The schema's errors with one per missing setting: TypeBox reports a required property that is absent twice, as
+ * "Expected required property" on it and again as its type's error with no value ("Expected object", "Expected union
+ * value"), which listed two lines for one missing setting. The type's error is kept (it says what to write there),
+ * marked `required`; the required-property error only when no type error names that path.
+ */
+function oneErrorPerMissing(errors: readonly ValueError[]): Array<ValueError & { required?: boolean }> {
+  const missing = new Set(errors.filter((e) => e.type === ValueErrorType.ObjectRequiredProperty).map((e) => e.path));
+  const typed = new Set(errors.filter((e) => e.type !== ValueErrorType.ObjectRequiredProperty && e.value === undefined && missing.has(e.path)).map((e) => e.path));
+  const seen = new Set<string>();
+  const out: Array<ValueError & { required?: boolean }> = [];
+  for (const e of errors) {
+    if (e.type === ValueErrorType.ObjectRequiredProperty && typed.has(e.path)) continue;
+    if (e.value === undefined && missing.has(e.path)) {
+      // One line per missing setting, the first type error (a union's members repeat it).
+      if (seen.has(e.path)) continue;
+      seen.add(e.path);
+      out.push(e.type === ValueErrorType.ObjectRequiredProperty ? e : { ...e, required: true });
+    } else out.push(e);
+  }
+  return out;
+}
+
+/** What a schema error expects, in words: its message, or for a choice of fixed values `expected one of "2.0TD", "3.0TD"` (not "expected union value"). */
+function expected(e: ValueError): string {
+  const choices = (e.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  if (e.type === ValueErrorType.Union && choices?.length && choices.every((c) => c.const !== undefined)) return `expected one of ${choices.map((c) => JSON.stringify(c.const)).join(', ')}`;
+  return `${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`;
 }
 
 function dedupe(list: string[]): string[] {

@@ -68,7 +68,7 @@ const PlannerProcess = Type.Object(
     minGapMinutes: Type.Integer({ minimum: 0, default: 0 }),
     maxPlantTempC: Type.Optional(Type.Number()),
     line: Type.String({ pattern: '^[a-z0-9_-]+$' }),
-    maxWaitMinutes: Type.Integer({ minimum: 0, maximum: 10_080, default: 240, description: 'holding limit: longest a batch may wait for this process after its previous step (planner.order) ended; ignored for the first step. Default 4 h, a plant-engineering guess (domain.md gives none)' }),
+    maxWaitMinutes: Type.Integer({ minimum: 0, maximum: 10_080, default: 240, description: 'holding limit: longest a batch may wait for this process after its previous step (planner.order) ended; ignored for the first step. Runs start on the plan\'s slots (60 min on hourly prices, 15 min on quarter-hour ones), so a wait is whole slots: the plan allows the longest whole-slot wait within the limit, never more (20 on hourly slots: no wait at all; check-config warns), and reports the limit as given (max_wait_min). Default 4 h, a plant-engineering guess (domain.md gives none)' }),
     holdKw: Type.Number({ minimum: 0, default: 4, description: 'kW a holding tank draws per batch waiting for this process (kept warm and stirred); counted in the plan cost. Default 4 kW, a guess: jacket losses plus agitator' }),
   },
   { additionalProperties: false },

@@ -34,7 +34,8 @@ export interface PlanDocumentPayload {
    * `batch`: the batch id, unique for the life of the plant, the same in every step of one batch (mixing to
    * tempering), in every re-plan and after a restart. `waited_min`: how long the batch waits before this step
    * after its previous step ended (null for the step that enters the line, or a batch waiting since before the
-   * plan's history); `max_wait_min`: the holding limit of this step (null: none).
+   * plan's history); `max_wait_min`: the holding limit of this step as configured (`maxWaitMinutes`, e.g. 20 on
+   * hourly slots, where the plan allows no wait at all; null: none). A wait is a breach when `waited_min` > `max_wait_min`.
    *
    * `interrupted`: the run was running when an operator's line stop (`lines/<line>/set`) took effect; it ends at the
    * stop, `interrupted_reason` says which, and the batch's step runs again after the stop (same batch id) as a run

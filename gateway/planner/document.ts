@@ -4,7 +4,7 @@ import { HOUR_MS, formatLocalIso, formatUtcIso } from '../time/tz.js';
 import { describeMargin } from './ambient-margin.js';
 import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { sitePlanView } from './contract-view.js';
-import { describeBreach, heldIntervals, holdEurPerSlot, holdingBreaches, holdLimitSlots, totalCost } from './holding.js';
+import { describeBreach, heldIntervals, holdEurPerSlot, holdingBreaches, holdLimitMinutes, totalCost } from './holding.js';
 import type { PlanOutcome } from './plan.js';
 import type { PlannerInput, PlannedRun } from './types.js';
 
@@ -44,7 +44,8 @@ export function planDocument(
     }
     const start = input.starts[0]! + r.startSlot * input.resolutionMs;
     const wait = held.find((h) => !h.open && h.process === r.process && h.toSlot === r.startSlot && h.batch === r.batch);
-    const limit = holdLimitSlots(input, r.process);
+    // The limit as configured (maxWaitMinutes), not the whole slots the solvers keep it as (holding.ts holdLimitSlots).
+    const limit = holdLimitMinutes(input, r.process);
     return {
       process: r.process,
       line: meta.lineOf(r.process),
@@ -55,7 +56,7 @@ export function planDocument(
       kw: p.kw,
       cost_eur: Math.round(eur * 100) / 100,
       waited_min: wait ? minutes(wait.toSlot - wait.fromSlot) : null,
-      max_wait_min: limit === undefined ? null : minutes(limit),
+      max_wait_min: limit ?? null,
     };
   });
   // Halt is the plant's rule at the forecast (the chance constraint's margin keeps runs out of an hour, it does not halt it).

@@ -3,6 +3,7 @@ import { startRiskEur } from './ambient-risk.js';
 import { blockedSlots, coolingCapKw, slotCost } from './cost.js';
 import { holdEurPerSlot, holdLimitSlots } from './holding.js';
 import { allowedStarts, gapSlots, numberBatches, processChain, runSlots } from './milp.js';
+import { SlotLoad } from './slot-fit.js';
 import type { DayQuota, PlannedRun, PlannerInput, SolveResult } from './types.js';
 
 /** The local day the `placed`-th run (0-based, in placing order) of `process` must start in, when days have quotas. */
@@ -26,15 +27,8 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; 
   // that places not every run does a second pass allow an excess, priced (contract-terms.ts addedExcessEur).
   const room = options.allowExcess ? undefined : siteRoomKw(input);
   const T = input.starts.length;
-  const power = new Array<number>(T).fill(0);
-  const busy = new Map<string, boolean[]>(input.processes.map((p) => [p.name, new Array<boolean>(T).fill(false)]));
-  const occupy = (process: string, start: number, L: number) => {
-    const p = input.processes.find((x) => x.name === process)!;
-    const gap = gapSlots(input, process);
-    for (let t = Math.max(0, start - gap); t < Math.min(T, start + L + gap); t++) busy.get(process)![t] = true;
-    for (let t = Math.max(0, start); t < Math.min(T, start + L); t++) power[t]! += p.kw + coolingCapKw(input, t);
-  };
-  for (const r of input.fixedRuns) occupy(r.process, r.startSlot, r.slots);
+  // The power and the lines the runs take (the fixed ones first): slot-fit.ts, the same check a line stop's restarted run uses.
+  const load = new SlotLoad(input, input.fixedRuns);
   const runs: PlannedRun[] = [];
   const infeasible: string[] = [];
   const remaining = { ...input.runsToPlace };
@@ -94,14 +88,9 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; 
       const latest = latestStart(i);
       for (const t of allowedStarts(input, name)) {
         if (t < earliest || t > latest || (day && (t < day.fromSlot || t >= day.toSlot))) continue;
-        let ok = true;
+        if (!load.fits(name, t, L, blocked, room)) continue;
         let cost = 0;
-        for (let u = t; u < t + L && ok; u++) {
-          const kw = p.kw + coolingCapKw(input, u);
-          if (blocked[u] || busy.get(name)![u] || power[u]! + kw > input.contractedKw + 1e-9 || (room && power[u]! + kw > room[u]! + 1e-9)) ok = false;
-          else cost += slotCost(input, name, u).eur + (options.allowExcess ? addedExcessEur(input, u, power[u]!, kw) : 0);
-        }
-        if (!ok) continue;
+        for (let u = t; u < t + L; u++) cost += slotCost(input, name, u).eur + (options.allowExcess ? addedExcessEur(input, u, load.powerKw[u]!, p.kw + coolingCapKw(input, u)) : 0);
         cost += startRiskEur(input, name, t, L);
         if (hold) for (let u = Math.max(0, since!); u < t; u++) cost += hold[u]!;
         const tier = (t > deadline ? 2 : 0) + (succFits(t + L) ? 0 : 1);
@@ -110,7 +99,7 @@ export function solveGreedy(input: PlannerInput, options: { earliest?: boolean; 
         if (options.earliest && tier === 0) break;
       }
       if (!best) return;
-      occupy(name, best.t, L);
+      load.add(name, best.t, L);
       runs.push({ process: name, batch: 0, startSlot: best.t, slots: L });
       (ends[name] ??= []).push(best.t + L);
       remaining[name]!--;

@@ -11,11 +11,42 @@ import type { PlannedRun, PlannerInput } from './types.js';
  * `credit` ones are batches already waiting when the horizon starts (`orderCredit`, since `waitingSince`).
  */
 
-/** The holding limit of `process` in slots (rounded down: never more than the limit), undefined without one. */
-export function holdLimitSlots(input: PlannerInput, process: string): number | undefined {
+/** The holding limit of `process` as configured (`maxWaitMinutes`, minutes), undefined without one or for the first step. */
+export function holdLimitMinutes(input: { processes: ReadonlyArray<{ name: string; maxWaitMinutes?: number }>; order: readonly string[] }, process: string): number | undefined {
   const p = input.processes.find((x) => x.name === process);
   if (!p || p.maxWaitMinutes === undefined || input.order.indexOf(process) < 1) return undefined;
-  return Math.floor((p.maxWaitMinutes * 60_000) / input.resolutionMs);
+  return p.maxWaitMinutes;
+}
+
+/**
+ * The holding limit of `process` in whole slots, rounded down, undefined without one. Runs start and end on slot
+ * boundaries, so every wait is a whole number of slots: the longest wait within the limit is exactly
+ * floor(limit ÷ slot), never a longer hold than the recipe allows (rounding up would be). A limit below one slot
+ * (20 min on hourly slots) is 0 slots: the next step starts in the slot the previous one ends, no wait at all. The
+ * figure reported is the configured one (`holdLimitMinutes`), not this one.
+ */
+export function holdLimitSlots(input: PlannerInput, process: string): number | undefined {
+  const minutes = holdLimitMinutes(input, process);
+  return minutes === undefined ? undefined : Math.floor((minutes * 60_000) / input.resolutionMs);
+}
+
+/**
+ * `check-config`'s warnings for holding limits the plan's slot grid keeps shorter than configured: a
+ * `maxWaitMinutes` that is not a whole number of the plan's slots (60 min on hourly prices, 15 min on quarter-hour
+ * prices) is kept as the whole slots below it (holdLimitSlots), e.g. "tempering: maxWaitMinutes 20 is below one
+ * slot of the plan on hourly prices (60 min): a batch may not wait for tempering at all there (0 min); on
+ * quarter-hour prices 15 min". Empty when every limit is whole hours (or 0, or on the first step).
+ */
+export function holdLimitWarnings(planner: { processes: ReadonlyArray<{ name: string; maxWaitMinutes?: number }>; order: readonly string[] }): string[] {
+  const out: string[] = [];
+  for (const p of planner.processes) {
+    const m = holdLimitMinutes(planner, p.name);
+    if (m === undefined || m % 60 === 0) continue;
+    const kept = (slotMin: number) => Math.floor(m / slotMin) * slotMin;
+    const where = m < 60 ? `is below one slot of the plan on hourly prices (60 min): a batch may not wait for ${p.name} at all there (0 min)` : `is not a whole number of hours: on hourly prices the plan keeps it as ${kept(60)} min`;
+    out.push(`${p.name}: planner.processes[].maxWaitMinutes ${m} ${where}; on quarter-hour prices ${kept(15)} min${kept(15) === 0 ? ' (no wait at all)' : ''}. Waits are whole slots and a limit is never rounded up (README "Holding limits")`);
+  }
+  return out;
 }
 
 /** € per batch held in slot t while it waits for `process` (holdKw × slot hours × €/kWh of that slot). */
@@ -120,10 +151,16 @@ export function holdingBreaches(held: readonly Held[]): Held[] {
   return held.filter((h) => !h.open && h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots && !(h.fixed && h.toSlot <= 0));
 }
 
-/** A breach's figures: who waits (batch id, or a batch already waiting), the wait and its limit in hours. */
-function breachFigures(input: PlannerInput, h: Held): { who: string; waitedH: number; limitH: number } {
-  const hours = (slots: number) => Math.round(((slots * input.resolutionMs) / HOUR_MS) * 100) / 100;
-  return { who: h.batch ? `batch ${h.batch}` : 'a batch already waiting', waitedH: hours(h.toSlot - h.fromSlot), limitH: hours(h.limitSlots ?? 0) };
+/** A duration in words: in hours when exact to the quarter-hour ("4 h", "7.5 h", "0.25 h"), else in minutes ("20 min"). */
+const durationText = (minutes: number): string => (minutes % 15 === 0 ? `${minutes / 60} h` : `${minutes} min`);
+
+/**
+ * A breach's figures: who waits (batch id, or a batch already waiting), the wait ("5 h": whole slots) and the limit as
+ * configured (`maxWaitMinutes`: "4 h", "20 min"; not the whole slots the plan keeps it as).
+ */
+function breachFigures(input: PlannerInput, h: Held): { who: string; waited: string; limit: string } {
+  const waitedMin = Math.round(((h.toSlot - h.fromSlot) * input.resolutionMs) / 60_000);
+  return { who: h.batch ? `batch ${h.batch}` : 'a batch already waiting', waited: durationText(waitedMin), limit: durationText(holdLimitMinutes(input, h.process) ?? 0) };
 }
 
 /** The alert subject of a batch's wait for `process`: "batch 7 before tempering" (`who`: "batch 7", or a batch id). */
@@ -132,7 +169,7 @@ export const breachSubject = (who: string | number, process: string): string => 
 /** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
 export function describeBreach(input: PlannerInput, h: Held): string {
   const f = breachFigures(input, h);
-  return `${f.who} waits ${f.waitedH} h for ${h.process} (limit ${f.limitH} h)`;
+  return `${f.who} waits ${f.waited} for ${h.process} (limit ${f.limit})`;
 }
 
 /**
@@ -143,7 +180,7 @@ export function describeBreach(input: PlannerInput, h: Held): string {
 export function breachAlert(input: PlannerInput, h: Held): { subject: string; message: string } {
   const f = breachFigures(input, h);
   const subject = breachSubject(f.who, h.process);
-  return { subject, message: `${subject}: waits ${f.waitedH} h (limit ${f.limitH} h)` };
+  return { subject, message: `${subject}: waits ${f.waited} (limit ${f.limit})` };
 }
 
 /**

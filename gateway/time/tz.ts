@@ -1,4 +1,5 @@
 /** Time-zone arithmetic at the edges: compute in UTC milliseconds, present in the plant's zone (Europe/Madrid). */
+import { calendarProblem } from './calendar-date.js';
 export const PLANT_TZ = 'Europe/Madrid';
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -139,14 +140,33 @@ export function formatUtcIso(ms: number): string {
 
 const OFFSET_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-/** Parses a timestamp that must carry its offset (or Z); a naive local time is refused, never guessed. */
+/**
+ * Parses a timestamp that must carry its offset (or Z), `2025-01-15T08:15:00Z` or `2025-10-26T02:30:00+01:00`, to UTC
+ * ms: the project's one parser of such timestamps. A naive local time is refused, never guessed, and so is a date the
+ * calendar has not (`2025-02-30T00:00Z`, which `Date.parse` rolls over to 2 March; calendar-date.ts). Throws an Error
+ * whose message is one sentence fragment naming the text: `expected an ISO timestamp with offset or Z, got "…"` or
+ * `"2025-02-30T00:00:00Z": no such date: February 2025 has 28 days`.
+ */
 export function parseInstant(text: unknown): number {
   if (typeof text !== 'string' || !OFFSET_TS_RE.test(text)) {
-    throw new Error(`expected an ISO timestamp with offset, got ${JSON.stringify(text)}`);
+    throw new InstantError(`expected an ISO timestamp with offset or Z, got ${JSON.stringify(typeof text === 'string' ? text.slice(0, 60) : text)}`, false);
   }
+  const impossible = calendarProblem(text);
+  if (impossible) throw new InstantError(`${JSON.stringify(text)}: ${impossible}`, true);
   const ms = Date.parse(text);
-  if (!Number.isFinite(ms)) throw new Error(`unparseable timestamp ${JSON.stringify(text)}`);
+  if (!Number.isFinite(ms)) throw new InstantError(`unparseable timestamp ${JSON.stringify(text)}`, false);
   return ms;
+}
+
+/** parseInstant's error: `impossibleDate` when the text has the shape but names a date or time the calendar has not. */
+export class InstantError extends Error {
+  constructor(
+    message: string,
+    readonly impossibleDate: boolean,
+  ) {
+    super(message);
+    this.name = 'InstantError';
+  }
 }
 
 function pad(n: number): string {

@@ -18,6 +18,8 @@ import { sumAmounts, type BillAmounts } from '../../gateway/bill/bill.js';
 import { planBill, type PlanQuarterHour } from '../../gateway/site-load/plan-bill.js';
 import { profileKw } from '../../gateway/site-load/forecast.js';
 import type { PlannedRun } from '../../gateway/planner/types.js';
+import { parseInstant } from '../../gateway/time/tz.js';
+import { errorMessage } from '../../gateway/util/errors.js';
 
 const QH = 900_000;
 const HOUR = 3_600_000;
@@ -62,8 +64,14 @@ export function loadBaseLoad(path: string): Map<number, number> {
     if (!line) continue;
     const [when, value, extra] = line.split(',');
     const at = `--base-load ${path} row ${i + 1}`;
-    const t = Date.parse(when ?? '');
-    if (extra !== undefined || !/(Z|[+-]\d{2}:?\d{2})$/.test(when ?? '') || !Number.isFinite(t)) throw new InputError(`${at}: expected datetime_utc (with Z or an offset),kw, got ${JSON.stringify(line.slice(0, 60))}`);
+    if (extra !== undefined) throw new InputError(`${at}: expected datetime_utc (with Z or an offset),kw, got ${JSON.stringify(line.slice(0, 60))}`);
+    // The project's one parser of offset timestamps (gateway/time/tz.ts): Z or an offset, a real calendar date.
+    let t: number;
+    try {
+      t = parseInstant(when);
+    } catch (error) {
+      throw new InputError(`${at}: ${errorMessage(error)} (datetime_utc, a UTC timestamp like 2025-01-15T08:15:00Z)`);
+    }
     const kw = Number(value);
     if (value === undefined || value.trim() === '' || !Number.isFinite(kw) || kw < 0) throw new InputError(`${at}: kW must be a non-negative number, got ${JSON.stringify(value ?? '')}`);
     if (t % QH !== 0) throw new InputError(`${at}: ${when} is not on the quarter-hour grid`);

@@ -1,4 +1,3 @@
-import { calendarProblem } from '../../gateway/time/calendar-date.js';
 import { errorMessage } from '../../gateway/util/errors.js';
 import type { Config } from '../../gateway/config/schema.js';
 import type { Alert } from '../../gateway/core/event-bus.js';
@@ -29,7 +28,7 @@ import { forecastSkill, ISSUED_TEMP_SERIES, SKILL_MIN_HOURS, skillWindow } from 
 import { ambientMargin, withAmbientMargin } from '../../gateway/planner/ambient-margin.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
-import { DAY_MS, HOUR_MS, addDays, formatUtcIso, localDate } from '../../gateway/time/tz.js';
+import { DAY_MS, HOUR_MS, InstantError, addDays, formatUtcIso, localDate, parseInstant } from '../../gateway/time/tz.js';
 
 type PlannerConfig = Config['planner'];
 
@@ -645,12 +644,16 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
           const batch = typeof body.batch === 'number' ? body.batch : null;
           acks.set(line, { plan_id: body.plan_id, batch, batch_in_plan: batch === null ? null : planned.includes(batch), at: formatUtcIso(ctx.clock.now()) });
         } else if (body.command === 'stop' || body.command === 'resume') {
-          // "until": absent (4 hours), or an ISO timestamp with Z or an offset on a real calendar day, in the future.
-          if (body.until !== undefined && (typeof body.until !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/.test(body.until))) return refuse(`"until" must be an ISO timestamp with Z or an offset (e.g. 2026-01-08T14:00:00Z), or left out for 4 hours; got ${JSON.stringify(body.until)}`);
-          const impossible = typeof body.until === 'string' ? calendarProblem(body.until) : undefined;
-          if (impossible) return refuse(`"until" ${JSON.stringify(body.until)}: ${impossible}`);
-          const until = typeof body.until === 'string' ? Date.parse(body.until) : ctx.clock.now() + 4 * HOUR_MS;
-          if (!Number.isFinite(until)) return refuse(`"until" is not a date: ${JSON.stringify(body.until)}`);
+          // "until": absent (4 hours), or an ISO timestamp with Z or an offset on a real calendar day (gateway/time/tz.ts
+          // parseInstant, the project's one such parser), in the future.
+          let until = ctx.clock.now() + 4 * HOUR_MS;
+          if (body.until !== undefined) {
+            try {
+              until = parseInstant(body.until);
+            } catch (error) {
+              return refuse(error instanceof InstantError && error.impossibleDate ? `"until" ${error.message}` : `"until" must be an ISO timestamp with Z or an offset (e.g. 2026-01-08T14:00:00Z), or left out for 4 hours; got ${JSON.stringify(body.until)}`);
+            }
+          }
           if (until <= ctx.clock.now()) return refuse(`"until" ${JSON.stringify(body.until)} is not in the future: the ${body.command} would end before it starts`);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
           // A line stop or resume releases the frozen window for the re-plan it causes (frozen.ts).

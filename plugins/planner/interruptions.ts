@@ -1,4 +1,5 @@
-import { blockedSlots, coolingCapKw, slotCost } from '../../gateway/planner/cost.js';
+import { blockedSlots, slotCost } from '../../gateway/planner/cost.js';
+import { SlotLoad } from '../../gateway/planner/slot-fit.js';
 import { siteRoomKw } from '../../gateway/planner/contract-terms.js';
 import type { PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import type { PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
@@ -78,35 +79,21 @@ export function placeContinuations(started: StartedRun[], now: number, resolutio
  * The earliest start (slot index of `input`, at or after `fromSlot`) where a continuation of `process` lasting
  * `slots` meets every hard limit a placed run meets: the production windows and forbidden hours, the ambient limits
  * (outdoor at or above `haltAtOutdoorC`, the floor above the process's `maxPlantTempC`, from the outdoor forecast),
- * the line's stop (`blockedUntil`), and the contracted power (`contractedKw`) with the other fixed runs `others`
- * (their kW and cooling, at the ambient limits' temperature as the solvers' power cap: cost.ts coolingCapKw); with a supply contract, a start that keeps every quarter-hour within its period's
- * contracted power over the base load is taken first, else the earliest that passes it (an excess is priced, not
- * forbidden: gateway/planner/contract-terms.ts). Null when no start in the horizon meets them.
+ * the line's stop (`blockedUntil`), its line free of the other fixed runs `others` (with their `minGapMinutes`), and
+ * the contracted power (`contractedKw`) with `others` (their kW and cooling, at the ambient limits' temperature as the
+ * solvers' power cap: cost.ts coolingCapKw); with a supply contract, a start that keeps every quarter-hour within its
+ * period's contracted power over the base load is taken first, else the earliest that passes it (an excess is
+ * priced, not forbidden: gateway/planner/contract-terms.ts). The check is the greedy planner's own
+ * (gateway/planner/slot-fit.ts SlotLoad.fits), without the frozen window. Null when no start in the horizon meets them.
  */
 export function continuationStart(input: PlannerInput, process: string, fromSlot: number, slots: number, others: readonly PlannedRun[]): number | null {
-  const T = input.starts.length;
-  const p = input.processes.find((x) => x.name === process);
-  if (!p) return null;
+  if (!input.processes.some((x) => x.name === process)) return null;
+  // The greedy planner's check (gateway/planner/slot-fit.ts): blocked slot, its line busy, the contracted power, the site's room.
   const blocked = blockedSlots(input, process, { ignoreFrozen: true });
-  const power = new Array<number>(T).fill(0);
-  const busy = new Array<boolean>(T).fill(false);
-  for (const r of others) {
-    const q = input.processes.find((x) => x.name === r.process);
-    for (let t = Math.max(0, r.startSlot); t < Math.min(T, r.startSlot + r.slots); t++) {
-      power[t]! += (q?.kw ?? 0) + coolingCapKw(input, t);
-      if (q?.line === p.line) busy[t] = true;
-    }
-  }
+  const load = new SlotLoad(input, others);
   const room = siteRoomKw(input);
-  const fits = (s: number, withinRoom: boolean): boolean => {
-    for (let t = s; t < s + slots; t++) {
-      const kw = power[t]! + p.kw + coolingCapKw(input, t);
-      if (blocked[t] || busy[t] || kw > input.contractedKw + 1e-6 || (withinRoom && room && kw > room[t]! + 1e-6)) return false;
-    }
-    return true;
-  };
-  for (const withinRoom of room ? [true, false] : [false]) {
-    for (let s = Math.max(0, fromSlot); s + slots <= T; s++) if (fits(s, withinRoom)) return s;
+  for (const roomKw of room ? [room, undefined] : [undefined]) {
+    for (let s = Math.max(0, fromSlot); s + slots <= input.starts.length; s++) if (load.fits(process, s, slots, blocked, roomKw)) return s;
   }
   return null;
 }

@@ -49,7 +49,7 @@ describe('bill CLI input checks: one sentence naming the row', () => {
   it('a duplicated row', () => expect(fails(`${good}2026-01-01T00:30:00Z,2\n`)).toBe('--readings r.csv row 5: 2026-01-01T00:30:00Z duplicates row 4'));
   it('a bad header, timestamp or number', () => {
     expect(fails('time,kwh\n')).toMatch(/row 1: expected the header datetime_utc,kwh\[,kvarh\]/);
-    expect(fails('datetime_utc,kwh\n2026-01-01 00:00,1\n')).toMatch(/row 2: .* is not a UTC timestamp/);
+    expect(fails('datetime_utc,kwh\n2026-01-01 00:00,1\n')).toMatch(/row 2: expected an ISO timestamp with offset or Z, got "2026-01-01 00:00" \(datetime_utc, a UTC timestamp like/);
     expect(fails('datetime_utc,kwh\n2026-01-01T00:05:00Z,1\n')).toMatch(/row 2: .* is not the start of a quarter-hour/);
     expect(fails('datetime_utc,kwh\n2026-01-01T00:00:00Z,abc\n')).toMatch(/row 2: kWh "abc" is not a number/);
   });
