@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AcceleratedClock } from './time/clock.js';
 import { ConfigError, configFile as configFileFor, loadConfig, redactConfig } from './config/load.js';
@@ -19,6 +19,7 @@ import { InputError, checkDateRange, checkGzipFile, checkInputFile, checkOutputF
 import { VERSION, projectPath } from './util/version.js';
 import { formatSimulation, simulate } from '../models/eval/simulate.js';
 import { baseLoadFor } from '../models/eval/simulate-site.js';
+import { dayTraceCsv } from '../models/eval/day-trace.js';
 import { localDayRange } from './time/tz.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { loadPriceSlots } from '../models/eval/datasets.js';
@@ -39,7 +40,7 @@ commands:
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz][,CSV…]
-                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--max-moves N] [--move-rule budget|all-or-nothing] [--intraday on|off] [--intraday-margin C] [--ambient-z Z] [--ambient-stake EUR] [--decision-hour 10] [--drivers CSV]
+                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--max-moves N] [--move-rule budget|all-or-nothing] [--intraday on|off] [--intraday-margin C] [--ambient-z Z] [--ambient-stake EUR] [--decision-hour 10] [--drivers CSV] [--days FILE.csv]
                  [--forecaster recalibrated|network]; before 13:00 the plan uses the forecast of the calibration
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
@@ -48,7 +49,9 @@ commands:
                  [--base-load CSV] datetime_utc,kw, else energy.siteLoad.profile) also the bill of the plan, the
                  fixed shift and hindsight, and the total line gains excess_eur=… excess_quarter_hours=…;
                  --ambient-z Z: the chance constraint's z for this run instead of planner.ambientRisk.z (the
-                 ambient limits at the temperature forecast + Z × σ(lead); 0 = the point forecast)
+                 ambient limits at the temperature forecast + Z × σ(lead); 0 = the point forecast);
+                 --days FILE.csv: one row per day, where the plan fixed at the decision hour lost against hindsight
+                 (its runs and hindsight's, the price forecast and paid at each, the ranking error; README "Tracing a day")
   bill           the monthly electricity bill from quarter-hour readings: --readings CSV[.gz] (datetime_utc,kwh[,kvarh])
                  --prices CSV[.gz][,CSV…] (OMIE, quarter-hour or hourly) --from DATE --to DATE (to excluded), with
                  energy.contract from --config; one line per month (then one "  excess P<n> …" line per period
@@ -70,7 +73,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'max-moves', 'move-rule', 'intraday', 'intraday-margin', 'ambient-z', 'ambient-stake', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'max-moves', 'move-rule', 'intraday', 'intraday-margin', 'ambient-z', 'ambient-stake', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load', 'days'],
   bill: ['readings', 'prices', 'from', 'to'],
   'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
@@ -261,6 +264,7 @@ async function main(): Promise<number> {
     case 'simulate': {
       if (!options.prices || !options.from || !options.to) throw new EvalUsageError('usage: choco-edge simulate --from YYYY-MM-DD --to YYYY-MM-DD --prices <csv.gz> [--weather <csv.gz>] [--decision-hour 10]');
       checkDataOptions(options);
+      if (options.days !== undefined) checkOutputFile(options.days, '--days');
       const config = loadConfig({ file: configFile });
       const decisionHour = Number(options['decision-hour'] ?? 10);
       if (!Number.isInteger(decisionHour) || decisionHour < 0 || decisionHour > 23) throw new InputError(`--decision-hour ${JSON.stringify(options['decision-hour'])} must be a whole hour from 0 to 23`);
@@ -288,6 +292,8 @@ async function main(): Promise<number> {
       const baseLoad = config.energy.contract ? baseLoadFor(config, options['base-load'], { start: localDayRange(options.from, config.site.timezone).start, end: localDayRange(options.to, config.site.timezone).start }) : undefined;
       const site = config.energy.contract && baseLoad ? { contract: resolveContract(config.energy.contract), baseLoadKw: baseLoad.kw, baseLoadSource: baseLoad.source } : undefined;
       const result = await simulate({ ...config, planner: { ...config.planner, maxMovesPerDay: maxMoves } }, { moveRule, prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | 'noisy' | undefined, intraday: intraday === 'on', intradayMarginC, ...(ambientZ === undefined ? {} : { ambientZ }), ...(ambientStakeEur === undefined ? {} : { ambientStakeEur }), seed, riskWeight, site });
+      // Per day, where the plan fixed at the decision hour lost against hindsight (models/eval/day-trace.ts).
+      if (options.days !== undefined) writeFileSync(options.days, dayTraceCsv(result.days));
       process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to, maxMoves), 'simulate')}\n`);
       return 0;
     }

@@ -17,6 +17,7 @@ import { formatSiteReport, siteReport, type SiteDay, type SiteOptions, type Site
 import { intradayReplay, liveReplan, noisyTemperatures } from './simulate-live.js';
 import { bandScenarios } from '../../gateway/planner/band.js';
 import { ambientMargin, planAmbient, withAmbientMargin, type AmbientRisk } from '../../gateway/planner/ambient-margin.js';
+import { dayTrace, type DayTrace } from './day-trace.js';
 
 export interface SimulationDay {
   date: string;
@@ -51,6 +52,8 @@ export interface SimulationDay {
   intraday?: { replans: number; moves: number; forced: number };
   /** The free re-plan moved more batches than the limit and the MILP chose which to move (move-budget.ts). */
   budgeted?: boolean;
+  /** Where the plan fixed at the decision hour lost against hindsight (day-trace.ts; `simulate --days FILE`). */
+  trace?: DayTrace;
 }
 
 export interface SimulationResult {
@@ -99,6 +102,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   const site = options.site;
   const priced = (input: PlannerInput): PlannerInput => (site ? withContract(input, site.contract, site.baseLoadKw, { timezone: tz, baseSource: site.baseLoadSource }) : input);
   const runsToPlace = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.batchesPerDay]));
+  const processKw = Object.fromEntries(config.planner.processes.map((p) => [p.name, p.kw]));
   const days: SimulationDay[] = [];
   const skipped: string[] = [];
   const siteDays: SiteDay[] = [];
@@ -132,7 +136,8 @@ export async function simulate(config: Config, options: { prices: string; moveRu
     const withMargin = (input: PlannerInput): PlannerInput => (margin ? withAmbientMargin(input, margin) : input);
     const forPlan = priced(withMargin(buildPlannerInput(config.planner, { ...base, priceEurMwh: planned, outdoorC: outdoorForecast }, tz)));
     // Risk-aware (gateway/planner/risk.ts): CVaR over 20 scenarios from the calibration's 10-90 % band.
-    const band = options.riskWeight && priceSource === 'forecast' && recalibrated ? recalibratedBand(recalibrated.get(addDays(date, -1)), starts) : undefined;
+    const calibratedBand = priceSource === 'forecast' && recalibrated ? recalibratedBand(recalibrated.get(addDays(date, -1)), starts) : undefined;
+    const band = options.riskWeight ? calibratedBand : undefined;
     if (band) forPlan.risk = { scenarios: bandScenarios(forPlan, band.low, band.high, 20, options.seed ?? 1), weight: options.riskWeight!, alpha: 0.8 };
     const real = priced(buildPlannerInput(config.planner, { ...base, priceEurMwh: actual as number[], outdoorC: outdoorActual }, tz));
     // Where the margin alone leaves no plan, the plan on the point forecast (ambient-margin.ts planAmbient), as the gateway.
@@ -176,6 +181,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
       replanBroke: broke(live.runs),
       ...(intraday ? { intraday: { replans: intraday.replans, moves: intraday.moves, forced: intraday.steps.filter((x) => x.reason === 'forced').reduce((a, x) => a + x.moved, 0) } } : {}),
       ...('budgeted' in live && live.budgeted ? { budgeted: true } : {}),
+      trace: dayTrace({ starts, resolutionMs: HOUR_MS, kw: processKw, forecast: planned, actual: actual as number[], low: calibratedBand?.low, high: calibratedBand?.high, plan: runs, hindsight: hindsight.runs, timezone: tz }),
     });
   }
   if (!days.length) throw new InputError(`no day from ${options.from} to ${options.to} could be planned (${skipped.slice(0, 3).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
