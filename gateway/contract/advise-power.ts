@@ -195,8 +195,19 @@ function costOf(prep: Prepared, contract: PowerContract, kw: readonly number[]):
   return { powerEur, excessEur, totalEur: powerEur + excessEur, perPeriod };
 }
 
-/** The grid index k in [lo, hi] minimising the discretely convex f(k) (ties: the lowest k). */
+/** The finest grid step of the advice, kW (1 W: contracts are written in kW to 3 decimals). */
+export const MIN_STEP_KW = 0.001;
+/** The coarsest grid step of the advice, kW. */
+export const MAX_STEP_KW = 100;
+/** At most this many grid points between the lowest and the highest power searched. */
+export const MAX_GRID_POINTS = 100_000_000;
+
+/**
+ * The grid index k in [lo, hi] minimising the discretely convex f(k) (ties: the lowest k). lo and hi must be safe
+ * integers (a third of a gap over 2 is then at least 1: every round narrows the range).
+ */
 function argminConvex(f: (k: number) => number, lo: number, hi: number): number {
+  if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) throw new RangeError(`argminConvex needs integer grid indices, got [${lo}, ${hi}]`);
   while (hi - lo > 2) {
     const a = lo + Math.floor((hi - lo) / 3);
     const b = hi - Math.floor((hi - lo) / 3);
@@ -216,10 +227,13 @@ function argminConvex(f: (k: number) => number, lo: number, hi: number): number 
 export function advisePower(contract: PowerContract, quarterHours: readonly QuarterHourKwh[], options: AdviseOptions = {}): PowerAdvice {
   const timezone = options.timezone ?? 'Europe/Madrid';
   const step = options.stepKw ?? 1;
-  if (!(step > 0)) throw new AdviceInputError(`the step of the advised powers must be above 0 kW, got ${step}`);
+  if (!(step >= MIN_STEP_KW && step <= MAX_STEP_KW)) throw new AdviceInputError(`the step of the advised powers must be between ${MIN_STEP_KW} kW (1 W, the resolution a contract is written in) and ${MAX_STEP_KW} kW, got ${step}`);
   const prep = prepare(contract, quarterHours, timezone);
   const minK = Math.ceil((options.minKw ?? 0) / step);
   const maxK = Math.max(minK, Math.ceil(Math.max(...prep.peakKw) / step));
+  // The search runs over integer grid indices: beyond MAX_GRID_POINTS (or where floats stop being whole numbers) it
+  // would be slow or make no progress at all, and it runs on the gateway's one thread.
+  if (!Number.isSafeInteger(maxK) || maxK - minK > MAX_GRID_POINTS) throw new AdviceInputError(`a step of ${step} kW up to the peak of ${round3(Math.max(...prep.peakKw))} kW is more than ${MAX_GRID_POINTS} grid points: use a coarser step`);
   const blockCost = (ps: number[], k: number) => ps.reduce((s, p) => {
     const c = periodCost(prep, contract, p, k * step);
     return s + c.powerEur + c.excessEur;

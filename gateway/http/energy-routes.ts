@@ -4,7 +4,7 @@ import type { HttpContext } from './context.js';
 import { ErrorBody } from './routes.js';
 import { readMeterQuarterHours } from '../meters/quarter-hours.js';
 import { resolveContract } from '../contract/contract.js';
-import { AdviceInputError, advisePower } from '../contract/advise-power.js';
+import { AdviceInputError, advisePower, MAX_STEP_KW, MIN_STEP_KW } from '../contract/advise-power.js';
 import { formatLocalIso, formatUtcIso, localDate, localDayRange } from '../time/tz.js';
 import { cents } from '../bill/money.js';
 
@@ -27,7 +27,7 @@ export function registerEnergyRoutes(app: FastifyInstance, gw: HttpContext): voi
         response: { 409: ErrorBody },
         querystring: Type.Object({
           months: Type.Integer({ minimum: 1, maximum: 12, default: 12, description: 'months of stored quarter-hours before today' }),
-          stepKw: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 1, description: 'grid of the advised powers, kW' }),
+          stepKw: Type.Number({ minimum: MIN_STEP_KW, maximum: MAX_STEP_KW, default: 1, description: 'grid of the advised powers, kW (0.001 = 1 W at the finest)' }),
         }),
       },
     },

@@ -60,6 +60,27 @@ describe('GET /api/energy/advice', () => {
     expect(body.period_quarter_hours.reduce((a: number, b: number) => a + b, 0)).toBe(body.quarter_hours.used);
   });
 
+  it('refuses a grid step that would never end (a tester froze the whole gateway with stepKw=1e-300), on the API and in advisePower itself', async () => {
+    const { fastify, store } = await app({ contract: contractCfg, meters: [{ name: 'site', role: 'site', profile: 'eastron-sdm630', host: '127.0.0.1', port: 1502 }] });
+    const from = localDayRange('2025-03-01').start;
+    const rows: MeterQuarterHour[] = Array.from({ length: 96 * 7 }, (_, i) => ({ meter: 'site', role: 'site', start: from + i * QH, end: from + (i + 1) * QH, kwh: (200 + (i % 50)) / 4, avgKw: 200 + (i % 50), period: null, quality: 'measured' }));
+    await writeMeterQuarterHours(store, rows);
+    for (const step of ['1e-300', '0.0000001', '5e-324']) {
+      const res = await fastify.inject({ method: 'GET', url: `/api/energy/advice?stepKw=${step}` });
+      expect(res.statusCode, `${step}: ${res.body}`).toBe(400);
+      expect(res.json().message).toMatch(/stepKw/);
+    }
+    // The finest step the API takes still answers (1 W on a 250 kW peak: 250,000 grid points, a ternary search).
+    const fine = await fastify.inject({ method: 'GET', url: '/api/energy/advice?stepKw=0.001' });
+    expect(fine.statusCode, fine.body).toBe(200);
+    expect(fine.json().advised_kw.every((kw: number) => Math.abs(kw * 1000 - Math.round(kw * 1000)) < 1e-6)).toBe(true);
+    // The function itself (the CLI's path, --step-kw) refuses too, in one sentence, instead of searching forever.
+    const quarterHours = rows.map((r) => ({ start: r.start, kwh: r.kwh! }));
+    const contract = resolveContract(contractCfg as never);
+    expect(() => advisePower(contract, quarterHours, { stepKw: 1e-300 })).toThrow(/must be between 0.001 kW \(1 W, the resolution a contract is written in\) and 100 kW, got 1e-300/);
+    expect(() => advisePower(contract, quarterHours, { stepKw: 0.001, minKw: -1e12 })).toThrow(/is more than 100000000 grid points: use a coarser step/);
+  });
+
   it('says in one sentence what it misses', async () => {
     const { fastify } = await app({});
     const res = await fastify.inject({ method: 'GET', url: '/api/energy/advice' });
