@@ -19,6 +19,7 @@ import { localDayRange } from '../../gateway/time/tz.js';
 import type { ClosedDay } from '../../gateway/bill/savings.js';
 import { topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { pluginContext, testConfig, type TestContext } from '../helpers/context.js';
+import { planDocument } from '../helpers/plan-document.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { FakePlc } from '../helpers/plc.js';
 
@@ -181,4 +182,57 @@ describe('measured savings: the runs as they ran (live planner, real Modbus PLC,
     // The lines without a PLC link are credited from the plan, and say so.
     for (const r of day!.runs) expect(r.source).toBe('line command (not verified)');
   }, 300_000);
+});
+
+describe('measured savings on lines without a PLC link: the plan\'s runs as the plan says they ran', () => {
+  it('a run cut by an operator\'s stop ends at the stop; a run placed after its start counts from the plan that placed it', async () => {
+    const config = testConfig('http://127.0.0.1:9', {
+      energy: {
+        contract: { tariff: '6.1TD', contractedKw: [300, 300, 300, 300, 300, 300], powerPriceEurKwYear: [30, 25, 15, 10, 5, 2], tollsAndChargesEurKwh: [0.03, 0.02, 0.01, 0.008, 0.004, 0.002], energy: { indexed: { marginEurMwh: 5 } } },
+        meters: [{ name: 'site', role: 'site', profile: 'eastron-sdm630', host: '127.0.0.1' }],
+      },
+    });
+    const ctx = await pluginContext(config, '2026-01-06T23:00:00Z');
+    cleanup.push(() => ctx.close());
+    const slots = [];
+    for (let t = Date.parse('2026-01-06T00:00:00Z'); t < Date.parse('2026-01-10T00:00:00Z'); t += H) slots.push({ start: t, end: t + H, value: 50 });
+    await ctx.store.write('omie_es', 'EUR/MWh', slots, { source: 'test', fetchedAt: Date.parse('2026-01-05T12:00:00Z') });
+    const rows: MeterQuarterHour[] = [];
+    for (let t = localDayRange('2026-01-07').start; t < localDayRange('2026-01-10').start; t += QH) rows.push({ meter: 'site', role: 'site', start: t, end: t + QH, kwh: 50, avgKw: 200, period: periodOf('6.1TD', t), quality: 'measured' });
+    await writeMeterQuarterHours(ctx.store, rows);
+    const bill = createBill(ctx);
+    await bill.start();
+    cleanup.push(() => bill.stop());
+    const at = (iso: string) => Date.parse(iso);
+    const run = (process: string, batch: number, start: string, end: string, kw: number, extra: Partial<Run> = {}): Run => ({ process, line: process, batch, start, end, start_local: '', kw, cost_eur: 0, waited_min: null, max_wait_min: null, ...extra });
+    const publish = async (iso: string, runs: Run[], version: number) => {
+      await ctx.clock.advanceTo(at(iso));
+      ctx.bus.emit('plan.updated', { version, planId: `p#${version}`, doc: planDocument(at(iso), runs, version) });
+      await bill.refresh();
+    };
+    // 00:00Z: refining batch 3 runs 00:00-04:00Z.
+    await publish('2026-01-07T00:00:00Z', [run('refining', 3, '2026-01-07T00:00:00Z', '2026-01-07T04:00:00Z', 42)], 1);
+    await ctx.clock.advanceTo(at('2026-01-07T01:00:00Z'));
+    await bill.refresh();
+    // 02:51Z: an operator stops refining; the plan shows the interrupted piece and the re-run of the remainder.
+    const stopped = [run('refining', 3, '2026-01-07T00:00:00Z', '2026-01-07T02:51:00Z', 42, { interrupted: true }), run('refining', 3, '2026-01-07T07:00:00Z', '2026-01-07T08:15:00Z', 42, { resumes: 'remainder' })];
+    await publish('2026-01-07T02:51:00Z', stopped, 2);
+    // 03:42Z: a re-plan places tempering batch 4 at 03:00-05:00Z, already 42 min under way when the plan is made.
+    await publish('2026-01-07T03:42:00Z', [...stopped, run('tempering', 4, '2026-01-07T03:00:00Z', '2026-01-07T05:00:00Z', 36)], 3);
+    await ctx.clock.advanceTo(at('2026-01-07T09:00:00Z'));
+    await bill.refresh();
+    await ctx.clock.advanceTo(at('2026-01-08T10:00:00Z'));
+    await bill.refresh();
+    const day = (await bill.closedDays('2026-01-07', '2026-01-08'))[0]!;
+    expect(day.status).toBe('measured');
+    const got = day.runs.map((r) => [r.process, r.batch, r.start, r.end, r.kwh, r.source]);
+    expect(got).toEqual([
+      // 00:00 to the stop at 02:51, on the quarter-hour grid (02:45): 2.75 h × 42 kW, not the planned 4 h (168 kWh)
+      ['refining', 3, '2026-01-07T00:00:00Z', '2026-01-07T02:45:00Z', 115.5, 'line command (not verified)'],
+      // from the plan made at 03:42 (03:45 on the grid) to 05:00: 1.25 h × 36 kW, not 2 h (72 kWh)
+      ['tempering', 4, '2026-01-07T03:45:00Z', '2026-01-07T05:00:00Z', 45, 'line command (not verified)'],
+      // the re-run of the remainder, once
+      ['refining', 3, '2026-01-07T07:00:00Z', '2026-01-07T08:15:00Z', 52.5, 'line command (not verified)'],
+    ]);
+  });
 });
