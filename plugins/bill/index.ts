@@ -204,6 +204,9 @@ export function createBill(ctx: PluginContext): BillPlugin {
   const dayRuns = async (date: string, planned: readonly PlannedRecord[]): Promise<{ runs: Array<Omit<ExecutedRun, 'baselineStart'>>; leftOut: LeftOutRun[] } | null> => {
     if (Object.values(await loadOpen()).some((o) => localDate(o.start, tz) === date)) return null;
     const ran: RanRun[] = plcLines.size ? ((await ctx.store.getValue<RanRun[]>(RAN_KEY(date))) ?? []) : [];
+    // A run planned late in the day may really start after midnight: it is credited on that day, not left out here.
+    const nextDay = plcLines.size ? ((await ctx.store.getValue<RanRun[]>(RAN_KEY(addDays(date, 1)))) ?? []) : [];
+    const held = [...ran, ...nextDay, ...Object.values(await loadOpen())];
     const leftOut: LeftOutRun[] = [];
     const iso = formatUtcIso;
     for (const p of planned) {
@@ -213,7 +216,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
         continue;
       }
       if (p.noted !== undefined && plcLines.has(p.line)) {
-        if (!ran.some((r) => r.line === p.line && r.batch === p.batch)) left(`the PLC of line ${p.line} never verifiably held "run batch ${p.batch}" that day (line state at the run's start: ${p.noted})`);
+        if (!held.some((r) => r.line === p.line && r.batch === p.batch)) left(`the PLC of line ${p.line} never verifiably held "run batch ${p.batch}" that day (line state at the run's start: ${p.noted})`);
         continue;
       }
       // A line without a PLC link (commands on MQTT only), or a run recorded before runs were confirmed: the plan's
