@@ -19,6 +19,7 @@ import { QUARTER_HOUR_MS } from '../series/slots.js';
 import { formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
 import type { BillQuarterHour } from './bill.js';
 import { cents, centsSplit } from './money.js';
+import type { LeftOutRun, RunSource } from './ran-runs.js';
 
 /** A run of the plan in absolute time: [start, end) UTC ms, its line, process, batch id and planned kW (a plan document's run, parsed). */
 export interface TimedPlanRun {
@@ -30,9 +31,13 @@ export interface TimedPlanRun {
   kw: number;
 }
 
-/** A run the plan started: [start, end) UTC ms on the quarter-hour grid, its planned kW, and where the fixed shift would have started it. */
+/**
+ * A run that ran: [start, end) UTC ms on the quarter-hour grid (as it ran, gateway/bill/ran-runs.ts), its kW, where
+ * its times come from, and where the fixed shift would have started it.
+ */
 export interface ExecutedRun extends TimedPlanRun {
   baselineStart: number;
+  source?: RunSource;
 }
 
 export interface RunSaving {
@@ -40,6 +45,10 @@ export interface RunSaving {
   line: string;
   batch: number;
   start: string;
+  /** the end as it ran (on the quarter-hour grid); absent on days closed before runs were recorded as they ran */
+  end?: string;
+  /** where start and end come from (gateway/bill/ran-runs.ts); absent on days closed before: the plan's */
+  source?: RunSource;
   baseline_start: string;
   method: 'submeter' | 'apportioned';
   kwh: number;
@@ -58,6 +67,8 @@ export interface ClosedDay {
   method: string;
   closed_at: string;
   runs: RunSaving[];
+  /** the day's planned runs not credited, and why (a line in dry run, a start the line never got; gateway/bill/ran-runs.ts) */
+  left_out?: LeftOutRun[];
   kwh: number | null;
   actual_eur: number | null;
   baseline_eur: number | null;
@@ -71,6 +82,8 @@ export interface DaySavingsInput {
   contract: Contract;
   pricesEurMwh: ReadonlyMap<number, number>;
   runs: readonly ExecutedRun[];
+  /** the day's planned runs that did not run as far as the gateway can tell, with the reason */
+  leftOut?: readonly LeftOutRun[];
   siteQuarterHours: readonly BillQuarterHour[];
   /** submeter quarter-hours per line */
   lineQuarterHours: Readonly<Record<string, readonly BillQuarterHour[]>>;
@@ -96,13 +109,17 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
   const site = new Map(input.siteQuarterHours.map((q) => [q.start, q]));
   const lines = new Map(Object.entries(input.lineQuarterHours).map(([line, qh]) => [line, new Map(qh.map((q) => [q.start, q]))]));
   const used = new Map<number, number>();
-  const base = { v: 1 as const, date: input.date, closed_at: formatUtcIso(input.closedAt), runs: [] as RunSaving[] };
+  const leftOut = [...(input.leftOut ?? [])];
+  const base = { v: 1 as const, date: input.date, closed_at: formatUtcIso(input.closedAt), runs: [] as RunSaving[], ...(leftOut.length ? { left_out: leftOut } : {}) };
+  const leftOutText = leftOut.map((r) => `${r.process} #${r.batch} (planned ${r.start}): ${r.reason}`).join('; ');
   const priced = () => ({ contract: input.contract, prices_eur_mwh: [...used].sort((a, b) => a[0] - b[0]).map(([t, v]) => [formatUtcIso(t), v] as [string, number]) });
   const fail = (status: 'not measured' | 'not priced', reason: string, method: string): ClosedDay => ({ ...base, status, reason, method, kwh: null, actual_eur: null, baseline_eur: null, saved_eur: null, priced_with: priced() });
 
   for (let t = dayStart; t < dayEnd; t += QUARTER_HOUR_MS) {
     if (!measured(site.get(t))) return fail('not measured', `the site meter has no measurement for ${formatUtcIso(t)}`, 'none');
   }
+  // Planned runs and none of them ran: nothing to measure (never a saving of 0 € that reads as "ran, saved nothing").
+  if (!input.runs.length && leftOut.length) return fail('not measured', `no planned run of the day ran as far as the gateway can tell, so nothing was measured: ${leftOutText}`, 'none');
   const methods = new Set<string>();
   const runs: RunSaving[] = [];
   let kwhSum = 0;
@@ -142,7 +159,7 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
     kwhSum += kwh;
     actualSum += actual;
     baselineSum += baseline;
-    runs.push({ process: run.process, line: run.line, batch: run.batch, start: formatUtcIso(run.start), baseline_start: formatUtcIso(run.baselineStart), method, kwh: Math.round(kwh * 1000) / 1000, actual_eur: actual, baseline_eur: baseline, saved_eur: 0 });
+    runs.push({ process: run.process, line: run.line, batch: run.batch, start: formatUtcIso(run.start), end: formatUtcIso(run.end), ...(run.source ? { source: run.source } : {}), baseline_start: formatUtcIso(run.baselineStart), method, kwh: Math.round(kwh * 1000) / 1000, actual_eur: actual, baseline_eur: baseline, saved_eur: 0 });
   }
   // To the cent, so that the printed day adds up: the day's actual and baseline rounded once, its saving their
   // difference, and the runs' amounts split to add up to the day's (largest remainder), each run's saving the
@@ -159,7 +176,7 @@ export function closeDay(input: DaySavingsInput): ClosedDay {
   return {
     ...base,
     status: 'measured',
-    reason: input.runs.length ? null : 'no run started this day',
+    reason: leftOut.length ? `${leftOut.length} planned run${leftOut.length > 1 ? 's' : ''} left out (not run as far as the gateway can tell): ${leftOutText}` : input.runs.length ? null : 'no run started this day',
     method: [...methods].join(' and ') || 'none (no run)',
     runs,
     kwh: Math.round(kwhSum * 1000) / 1000,

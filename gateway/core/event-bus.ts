@@ -21,6 +21,11 @@ export interface BusEvents {
   'plan.updated': { version: number; planId: string; doc: PlanDocumentPayload };
   /** A line's PLC link changed state (modbus-lines): `failed` once writes stopped being verified, `ok` when they are again. */
   'line.state': { line: string; state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped' | 'dry_run'; message: string };
+  /**
+   * A line's PLC verifiably holds a new command (written and read back, gateway/lines/): emitted when what it holds
+   * changes or is verified again after a dry-run cycle or a failure, not at every heartbeat. `at`, `validUntil`: UTC ms.
+   */
+  'line.written': { line: string; command: 'idle' | 'run' | 'halt'; batch: number | null; powerKw: number; validUntil: number; at: number };
   /** The write-nothing mode was switched (outputs.dryRun): every output that writes to a PLC follows it at once. */
   'outputs.mode': { dryRun: boolean; at: number; by: string; reason: string; line?: string };
   alert: Alert;

@@ -39,6 +39,8 @@ export function createLinePlugin<C extends LineWriterConfig, T extends LineTrans
   /** Lines with a PLC_WRITE_FAILED condition not yet found gone. */
   const alerting = new Set<string>();
   const published = new Map<string, string>();
+  /** What each line's PLC verifiably holds, as last emitted on `line.written` (forgotten after a dry-run cycle or a failure). */
+  const held = new Map<string, string>();
   let stopping = false;
   const outputs = outputModeOf(ctx);
   const { name } = spec;
@@ -79,6 +81,15 @@ export function createLinePlugin<C extends LineWriterConfig, T extends LineTrans
         onChange: (w) => {
           // Written and read back again (a write-nothing cycle verifies nothing): the line's alert condition is gone.
           if (w.verified && alerting.delete(w.line)) ctx.bus.emit('alert.resolved', { code: 'PLC_WRITE_FAILED', subject: `line ${w.line}`, at: ctx.clock.now() });
+          // What the line verifiably runs (the measured savings' runs, gateway/bill/ran-runs.ts): on a change only.
+          const last = w.lastWritten;
+          if (w.verified && last) {
+            const key = JSON.stringify([last.state.command, last.state.batch, last.state.powerKw, last.state.validUntil]);
+            if (held.get(w.line) !== key) {
+              held.set(w.line, key);
+              ctx.bus.emit('line.written', { line: w.line, command: last.state.command, batch: last.state.batch, powerKw: last.state.powerKw, validUntil: last.state.validUntil, at: last.at });
+            }
+          } else held.delete(w.line);
           if (!stopping) void publishState(w as LineCommandWriter<T>);
         },
       }),

@@ -5,9 +5,12 @@
  * - On every closed quarter-hour of the site meter (bus `meter.quarterHour`) it recomputes today's bill so far and
  *   the month to date (with its projection to the month's end) and publishes them retained on bill/today and
  *   bill/month; the API reads the same figures.
- * - It records the runs the plan started (bus `plan.updated`, runs whose start has passed) per local day, and
- *   closes each local day an hour after its last run ended: the day's measured savings against the fixed-shift
- *   baseline (gateway/bill/savings.ts), stored ONCE with the prices and contract used, published on `savings`.
+ * - It records the runs as they ran (gateway/bill/ran-runs.ts): on a line with a PLC the gateway writes, from the
+ *   commands the PLC verifiably held (bus `line.written`, `line.state`); on a line without, from the plan's runs
+ *   (bus `plan.updated`) cut where the plan says they were interrupted, none while the line was in dry run. The plan's
+ *   runs of each day are kept too (planned), so that a planned run that did not run is named as left out. It closes
+ *   each local day an hour after its last run ended: the day's measured savings against the fixed-shift baseline
+ *   (gateway/bill/savings.ts), stored ONCE with the prices and contract used, published on `savings`.
  * Off when there is no energy.contract or no site meter in energy.meters (health says which).
  */
 import type { Config } from '../../gateway/config/schema.js';
@@ -18,6 +21,8 @@ import { computeBill, monthRange, projectMonth, type BillPart } from '../../gate
 import { billPayload, savingsPayload, type BillPayload, type SavingsPayload } from '../../gateway/bill/payloads.js';
 import { quarterHourPrices } from '../../gateway/bill/prices.js';
 import { closeDay, closedDayKey, fixedShiftStarts, storeClosedDay, type ClosedDay, type ExecutedRun } from '../../gateway/bill/savings.js';
+import { closeAt, creditable, onWritten, type LeftOutRun, type OpenRun, type RanRun } from '../../gateway/bill/ran-runs.js';
+import { outputModeOf } from '../../gateway/core/output-mode.js';
 import { readMeterQuarterHours } from '../../gateway/meters/quarter-hours.js';
 import { topics, type PlanDocumentPayload } from '../../gateway/mqtt/topics.js';
 import { QUARTER_HOUR_MS } from '../../gateway/series/slots.js';
@@ -66,7 +71,18 @@ export interface BillPlugin extends Plugin {
   refresh(): Promise<void>;
 }
 
+/** The plan's runs whose start passed, per local day of their start (planned; `noted`: the line at their start). */
 const RUNS_KEY = (date: string) => `bill.runs.${date}`;
+/** The runs as they ran on lines with a PLC the gateway writes (gateway/bill/ran-runs.ts), per local day of their start. */
+const RAN_KEY = (date: string) => `bill.ran.${date}`;
+/** The run each such line's PLC holds now (not ended yet). */
+const OPEN_RUNS_KEY = 'bill.openRuns';
+
+/**
+ * A planned run as recorded: its times (the end cut where the plan says it was interrupted), and `noted`, the line at
+ * its start ('dry_run', or the line's last link state); records from before runs were confirmed have no `noted`.
+ */
+type PlannedRecord = Omit<ExecutedRun, 'baselineStart'> & { noted?: string; from?: number };
 const SINCE_KEY = 'bill.since';
 /** The first local day not yet closed (a cursor, so that closing never rescans from `bill.since`). */
 const OPEN_KEY = 'bill.openFrom';
@@ -88,6 +104,46 @@ export function createBill(ctx: PluginContext): BillPlugin {
   let busy: Promise<void> | null = null;
   let again = false;
   let stopped = false;
+  const outputs = outputModeOf(ctx);
+  /** Lines with a PLC the gateway writes and reads back (Modbus lines[], OPC UA opcua.lines[]). */
+  const plcLines = new Set([...ctx.config.lines.map((l) => l.line), ...ctx.config.opcua.lines.map((l) => l.line)]);
+  /** The last `line.state` of each PLC line. */
+  const lineStates = new Map<string, string>();
+  /**
+   * When each planned run (process|batch|start) was first in a plan (the earliest `created_at` of the plans holding
+   * it): a run placed partly in the past was commanded no earlier than that.
+   */
+  const firstSeen = new Map<string, number>();
+  /** The run each PLC line holds now; kept in the store (OPEN_RUNS_KEY). */
+  let openRuns: Record<string, OpenRun> | null = null;
+  /** Ledger updates one after another, in the order of the events. */
+  let ledger: Promise<void> = Promise.resolve();
+  const processOf = (line: string, batch: number) => lastDoc?.runs.find((r) => r.line === line && r.batch === batch)?.process ?? ctx.config.planner.processes.find((p) => p.line === line)?.name ?? line;
+
+  const loadOpen = async (): Promise<Record<string, OpenRun>> => (openRuns ??= (await ctx.store.getValue<Record<string, OpenRun>>(OPEN_RUNS_KEY)) ?? {});
+  const appendRan = async (r: RanRun): Promise<void> => {
+    const date = localDate(r.start, tz);
+    const had = (await ctx.store.getValue<RanRun[]>(RAN_KEY(date))) ?? [];
+    await ctx.store.setValue(RAN_KEY(date), [...had, r].sort((a, b) => a.start - b.start));
+  };
+  /** Applies one change of a PLC line to the ledger (serially): `f` gets the line's open run and returns the run it ended and the new open one. */
+  const updateLine = (line: string, f: (open: OpenRun | undefined) => { closed: RanRun | null; open: OpenRun | undefined }): Promise<void> =>
+    (ledger = ledger
+      .then(async () => {
+        const open = await loadOpen();
+        const had = open[line];
+        const { closed, open: next } = f(had);
+        if (closed) await appendRan(closed);
+        if (next) open[line] = next;
+        else delete open[line];
+        if (had || next) await ctx.store.setValue(OPEN_RUNS_KEY, open);
+      })
+      .catch((error: unknown) => ctx.log.warn({ line, err: errorMessage(error) }, 'bill: run as it ran not recorded')));
+  /** Open runs whose valid-until has passed: the PLC dropped them then. */
+  const expireOpen = async (now: number): Promise<void> => {
+    for (const [line, o] of Object.entries(await loadOpen())) if (o.until <= now) await updateLine(line, (open) => ({ closed: open && open.until <= now ? closeAt(open, now) : null, open: open && open.until <= now ? undefined : open }));
+    await ledger;
+  };
 
   const prices = async (start: number, end: number) => quarterHourPrices(await ctx.store.read(priceSeries, start, end));
 
@@ -105,22 +161,75 @@ export function createBill(ctx: PluginContext): BillPlugin {
     return billPayload(part, { meter: meter.name, provenance: meter.provenance, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz });
   };
 
-  /** Runs of the plan in force that have started by `now`, kept per local day of their start. */
+  /**
+   * Runs of the plan in force that have started by `now`, kept per local day of their (planned) start, with the line
+   * at their start; a recorded run the plan now shows interrupted (an operator's stop) gets the interruption as its end.
+   */
   const recordRuns = async (now: number): Promise<void> => {
     if (!lastDoc) return;
-    const byDay = new Map<string, Array<Omit<ExecutedRun, 'baselineStart'>>>();
+    const byDay = new Map<string, PlannedRecord[]>();
     for (const r of lastDoc.runs) {
       const start = Date.parse(r.start);
       if (start > now) continue;
       const date = localDate(start, tz);
-      byDay.set(date, [...(byDay.get(date) ?? []), { process: r.process, line: r.line, batch: r.batch, start, end: Date.parse(r.end), kw: r.kw }]);
+      const noted = outputs.dryRunFor(r.line) ? 'dry_run' : (lineStates.get(r.line) ?? (plcLines.has(r.line) ? 'no state yet' : 'no PLC link'));
+      byDay.set(date, [...(byDay.get(date) ?? []), { process: r.process, line: r.line, batch: r.batch, start, end: Date.parse(r.end), kw: r.kw, noted, ...(r.interrupted ? { interrupted: true } : {}) }]);
     }
     for (const [date, runs] of byDay) {
-      const had = (await ctx.store.getValue<Array<Omit<ExecutedRun, 'baselineStart'>>>(RUNS_KEY(date))) ?? [];
+      if (await ctx.store.getValue(closedDayKey(date))) continue;
+      const had = (await ctx.store.getValue<PlannedRecord[]>(RUNS_KEY(date))) ?? [];
       const merged = [...had];
-      for (const r of runs) if (!merged.some((x) => x.process === r.process && x.start === r.start)) merged.push(r);
-      if (merged.length !== had.length) await ctx.store.setValue(RUNS_KEY(date), merged.sort((a, b) => a.start - b.start));
+      let changed = false;
+      for (const r of runs) {
+        const i = merged.findIndex((x) => x.process === r.process && x.start === r.start);
+        if (i < 0) {
+          const { interrupted: _, ...rest } = r as PlannedRecord & { interrupted?: boolean };
+          const seen = firstSeen.get(`${r.process}|${r.batch}|${r.start}`);
+          merged.push(seen !== undefined && seen > r.start ? { ...rest, from: seen } : rest);
+          changed = true;
+        } else if ((r as { interrupted?: boolean }).interrupted && r.end < merged[i]!.end) {
+          // The plan cut it (an operator's stop): the run ended there, whatever it was planned to.
+          merged[i] = { ...merged[i]!, end: r.end };
+          changed = true;
+        }
+      }
+      if (changed) await ctx.store.setValue(RUNS_KEY(date), merged.sort((a, b) => a.start - b.start));
     }
+  };
+
+  /**
+   * The day's runs as they ran (gateway/bill/ran-runs.ts) and the planned runs left out: null while a run of the day
+   * still runs on a PLC line (the day is not over).
+   */
+  const dayRuns = async (date: string, planned: readonly PlannedRecord[]): Promise<{ runs: Array<Omit<ExecutedRun, 'baselineStart'>>; leftOut: LeftOutRun[] } | null> => {
+    if (Object.values(await loadOpen()).some((o) => localDate(o.start, tz) === date)) return null;
+    const ran: RanRun[] = plcLines.size ? ((await ctx.store.getValue<RanRun[]>(RAN_KEY(date))) ?? []) : [];
+    // A run planned late in the day may really start after midnight: it is credited on that day, not left out here.
+    const nextDay = plcLines.size ? ((await ctx.store.getValue<RanRun[]>(RAN_KEY(addDays(date, 1)))) ?? []) : [];
+    const held = [...ran, ...nextDay, ...Object.values(await loadOpen())];
+    const leftOut: LeftOutRun[] = [];
+    const iso = formatUtcIso;
+    for (const p of planned) {
+      const left = (reason: string) => leftOut.push({ process: p.process, line: p.line, batch: p.batch, start: iso(p.start), end: iso(p.end), reason });
+      if (p.noted === 'dry_run') {
+        left(`line ${p.line} was in the write-nothing mode (dry run) at the run's start: no command was sent to it`);
+        continue;
+      }
+      if (p.noted !== undefined && plcLines.has(p.line)) {
+        if (!held.some((r) => r.line === p.line && r.batch === p.batch)) left(`the PLC of line ${p.line} never verifiably held "run batch ${p.batch}" that day (line state at the run's start: ${p.noted})`);
+        continue;
+      }
+      // A line without a PLC link (commands on MQTT only), or a run recorded before runs were confirmed: the plan's
+      // run, from when it was first commanded, to its end or interruption.
+      const from = Math.max(p.start, p.from ?? p.start);
+      if (from >= p.end) {
+        left(`first placed in a plan made at ${iso(from)}, after the run's planned end: its line never got its start`);
+        continue;
+      }
+      ran.push({ process: p.process, line: p.line, batch: p.batch, start: from, end: p.end, kw: p.kw, source: 'line command (not verified)' });
+    }
+    const c = creditable(ran);
+    return { runs: c.runs, leftOut: [...leftOut, ...c.leftOut] };
   };
 
   /** Closes every day from the first the gateway saw up to the last one that has ended (an hour after its last run). */
@@ -143,8 +252,11 @@ export function createBill(ctx: PluginContext): BillPlugin {
         continue;
       }
       const { start, end } = localDayRange(date, tz);
-      const started = (await ctx.store.getValue<Array<Omit<ExecutedRun, 'baselineStart'>>>(RUNS_KEY(date))) ?? [];
-      const lastEnd = Math.max(end, ...started.map((r) => r.end));
+      const planned = (await ctx.store.getValue<PlannedRecord[]>(RUNS_KEY(date))) ?? [];
+      const ran = await dayRuns(date, planned);
+      if (!ran) break;
+      const started = ran.runs;
+      const lastEnd = Math.max(end, ...started.map((r) => r.end), ...planned.map((r) => r.end));
       if (now < lastEnd + CLOSE_GRACE_MS) break;
       const [h, m] = ctx.config.planner.baselineShift.from.split(':').map(Number) as [number, number];
       const runs = fixedShiftStarts(started, localTimeToUtc(date, h, m, tz), ctx.config.planner.order);
@@ -156,6 +268,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
         contract,
         pricesEurMwh: await prices(start, until),
         runs,
+        leftOut: ran.leftOut,
         // the day, and past midnight as far as a run of the day went on (or the baseline would have)
         siteQuarterHours: await readMeterQuarterHours(ctx.store, site.name, start, until),
         lineQuarterHours,
@@ -187,6 +300,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
     month = await monthPayload(site, date.slice(0, 7), now);
     lines = [];
     for (const lm of lineMeters) lines.push(await monthPayload(lm, date.slice(0, 7), now));
+    await expireOpen(now);
     await recordRuns(now);
     const closed = await closeDays(now);
     if (closed || !savings.days.length) savings = savingsPayload(await closedDays(addDays(date, -62), date), now);
@@ -231,6 +345,27 @@ export function createBill(ctx: PluginContext): BillPlugin {
       });
       ctx.bus.on('plan.updated', 'bill', (e) => {
         lastDoc = e.doc;
+        const made = Date.parse(e.doc.created_at);
+        if (Number.isFinite(made)) {
+          for (const r of e.doc.runs) {
+            const key = `${r.process}|${r.batch}|${Date.parse(r.start)}`;
+            if (!(firstSeen.get(key)! <= made)) firstSeen.set(key, made);
+          }
+        }
+        if (firstSeen.size > 5000) for (const k of [...firstSeen.keys()].slice(0, firstSeen.size - 5000)) firstSeen.delete(k);
+      });
+      // The runs as they ran on the PLC lines (gateway/bill/ran-runs.ts).
+      ctx.bus.on('line.written', 'bill', (w) => {
+        lineStates.set(w.line, 'ok');
+        void updateLine(w.line, (open) => onWritten(open, w, processOf));
+      });
+      ctx.bus.on('line.state', 'bill', (e) => {
+        lineStates.set(e.line, e.state);
+        // Nothing written (dry run), the PLC falls back (failed), the gateway stops: the run the line held ends now.
+        if (e.state === 'dry_run' || e.state === 'failed' || e.state === 'stopped') {
+          const now = ctx.clock.now();
+          void updateLine(e.line, (open) => ({ closed: open ? closeAt(open, now) : null, open: undefined }));
+        }
       });
       tracker.set('starting', `waiting for the first quarter-hour of meter ${site.name}`);
       void refresh();
@@ -239,6 +374,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
       stopped = true;
       ctx.bus.removeOwner('bill');
       await busy;
+      await ledger;
     },
     health: () => tracker.get(),
     refresh,
