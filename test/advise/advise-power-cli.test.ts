@@ -42,7 +42,7 @@ describe('choco-edge advise-power', () => {
     expect(ok.code).toBe(0);
     expect(ok.stderr.trim().split('\n')).toEqual([
       "choco-edge advise-power: warning: the readings cover 31 days (1 month), less than a full year: the advice weighs 31/365 of a year's power term against these months' excess only and misses the seasons not in the readings; do not change the contract on it without a year of readings",
-      'choco-edge advise-power: warning: P3, P4, P5 have no quarter-hours in the readings: their advice follows from the order P1 ≤ … ≤ P6 and the power term alone',
+      'choco-edge advise-power: warning: P3, P4, P5 have no quarter-hours in the readings: they keep their current contracted power (moved only as far as the order P1 ≤ … ≤ P6 requires), as without readings there is no evidence to change it and 0 kW cannot be contracted',
       "choco-edge advise-power: warning: P1 (756), P2 (588) have fewer than 960 quarter-hours (10 days' worth) in the readings: little evidence for their advice",
     ]);
     const last = ok.stdout.trim().split('\n').at(-1)!;
