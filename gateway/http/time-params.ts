@@ -9,17 +9,23 @@ import { localDayRange, parseInstant } from '../time/tz.js';
  */
 export function parseTimeParam(name: string, text: string, tz: string): number {
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    // in SUPPORTED_DATES, so that the day after it (a default `to`) exists too
+    checkDateParam(name, text);
     try {
       return localDayRange(text, tz).start;
     } catch (error) {
       throw Object.assign(new Error(`${name}: ${(error as Error).message}`), { statusCode: 400 });
     }
   }
+  let t: number;
   try {
-    return parseInstant(text);
+    t = parseInstant(text);
   } catch {
     throw Object.assign(new Error(`${name}: expected a local date (YYYY-MM-DD, ${tz}) or an ISO timestamp with offset or Z, got ${JSON.stringify(text.slice(0, 40))}`), { statusCode: 400 });
   }
+  const day = new Date(t).toISOString().slice(0, 10);
+  if (day < SUPPORTED_DATES.from || day > SUPPORTED_DATES.to) throw Object.assign(new Error(`${name}: ${text.slice(0, 40)} is outside the supported dates ${SUPPORTED_DATES.from} to ${SUPPORTED_DATES.to}`), { statusCode: 400 });
+  return t;
 }
 
 /** The local dates the API accepts (a calendar date in these years): outside, a day after or before may not exist. */

@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBillRoutes } from '../../gateway/http/bill-routes.js';
 import type { HttpContext } from '../../gateway/http/context.js';
-import { checkDateParam } from '../../gateway/http/time-params.js';
+import { checkDateParam, parseTimeParam } from '../../gateway/http/time-params.js';
 import { createBill, type BillPlugin } from '../../plugins/bill/index.js';
 import { pluginContext, testConfig, type TestContext } from '../helpers/context.js';
 
@@ -64,5 +64,24 @@ describe('bill routes: months and dates outside the supported range', () => {
     expect(checkDateParam('month', '2026-01')).toBe('2026-01');
     expect(() => checkDateParam('from', '2025-02-29')).toThrow('from: no such date: 2025-02-29');
     expect(() => checkDateParam('month', '26-01')).toThrow('month: expected a month as YYYY-MM, got "26-01"');
+  });
+});
+
+describe('the store routes\' from/to (parseTimeParam, GET /api/prices and /api/export): the same range', () => {
+  it('a local date or a timestamp outside it is a one-sentence 400 (a default `to` after 9999-12-30 was a 500)', () => {
+    const refused = (text: string) => {
+      try {
+        parseTimeParam('from', text, 'Europe/Madrid');
+      } catch (error) {
+        expect((error as { statusCode?: number }).statusCode).toBe(400);
+        return (error as Error).message;
+      }
+      throw new Error(`accepted ${text}`);
+    };
+    expect(refused('9999-12-30')).toBe('from: 9999-12-30 is outside the supported dates 1970-01-01 to 2199-12-31');
+    expect(refused('0000-01-01')).toBe('from: 0000-01-01 is outside the supported dates 1970-01-01 to 2199-12-31');
+    expect(refused('9999-12-30T00:00:00Z')).toBe('from: 9999-12-30T00:00:00Z is outside the supported dates 1970-01-01 to 2199-12-31');
+    expect(parseTimeParam('from', '2025-10-26', 'Europe/Madrid')).toBe(Date.parse('2025-10-25T22:00:00Z'));
+    expect(parseTimeParam('from', '2025-10-26T00:00:00+02:00', 'Europe/Madrid')).toBe(Date.parse('2025-10-25T22:00:00Z'));
   });
 });
