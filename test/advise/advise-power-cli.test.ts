@@ -60,5 +60,10 @@ describe('choco-edge advise-power', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/--readings .*row 3/);
+    // the same readings in Wh (× 1000): refused as the bill refuses them, never advised 420 000 kW
+    const wh = await advise(`${[rows[0], ...rows.slice(1).map((r) => r.replace(/,(\d+)$/, (_, k: string) => `,${Number(k) * 1000}`))].join('\n')}\n`);
+    expect(wh.code).toBe(2);
+    expect(wh.stdout).toBe('');
+    expect(wh.stderr.trim()).toMatch(/^choco-edge: --readings \S+ row 2: 25000 kWh in the quarter-hour 2024-12-31T23:00:00Z is an average of 100000 kW, more than 10 × the largest contracted power \(\d+ kW\)/);
   }, 60_000);
 });
