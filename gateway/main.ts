@@ -23,7 +23,7 @@ import { dayTraceCsv } from '../models/eval/day-trace.js';
 import { localDayRange } from './time/tz.js';
 import { EvalUsageError, runEval } from '../models/eval/cli.js';
 import { loadPriceSlots } from '../models/eval/datasets.js';
-import { billCommand, parseReadings } from './bill/cli.js';
+import { billCommand, checkPlausibleReadings, parseReadings } from './bill/cli.js';
 import { advisePower, formatAdvice } from './contract/advise-power.js';
 import { resolveContract } from './contract/contract.js';
 import { simulatedLines, startSimulatedPlc, startSimulatedSensor } from '../plugins/replay/simulated-sensor.js';
@@ -310,7 +310,9 @@ async function main(): Promise<number> {
       if (!contract) throw new InputError('the configuration has no energy.contract: the advice needs the supply contract (README "The contract"); pass it with --config FILE');
       const step = Number(options['step-kw'] ?? 1);
       const resolved = resolveContract(contract);
-      const advice = advisePower(resolved, parseReadings(readInputText(options.readings, '--readings'), options.readings), { stepKw: step });
+      const rows = parseReadings(readInputText(options.readings, '--readings'), options.readings);
+      checkPlausibleReadings(resolved, rows, -Infinity, Infinity, options.readings); // a file in Wh is refused, as by bill
+      const advice = advisePower(resolved, rows, { stepKw: step });
       for (const w of advice.warnings) process.stderr.write(`choco-edge advise-power: warning: ${w}\n`);
       process.stdout.write(`${finiteReport(formatAdvice(advice, resolved), 'advise-power')}\n`);
       return 0;

@@ -22,6 +22,34 @@ export interface ReadingRow extends BillQuarterHour {
   row: number;
 }
 
+/** A number as a meter export writes it: decimal digits, an optional sign and decimal point (no hex, exponent or Infinity). */
+const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
+
+/** A quarter-hour above this many times the largest contracted power is not a reading of this supply (a file in Wh, a typo). */
+export const PLAUSIBLE_CONTRACT_FACTOR = 10;
+
+/**
+ * Refuses (InputError, one sentence naming the row) a reading of [start, end) whose average power, 4 × kWh, is above
+ * PLAUSIBLE_CONTRACT_FACTOR × the contract's largest contracted power: the supply could not have drawn it (a
+ * readings file in Wh bills 1000 times the energy).
+ */
+export function checkPlausibleReadings(contract: Contract, readings: readonly ReadingRow[], start: number, end: number, name = 'file'): void {
+  const maxKw = Math.max(...contract.contractedKw);
+  const limitKwh = (PLAUSIBLE_CONTRACT_FACTOR * maxKw) / 4;
+  const bad = readings.find((r) => r.start >= start && r.start < end && r.kwh > limitKwh);
+  if (bad) throw new InputError(`--readings ${name} row ${bad.row}: ${bad.kwh} kWh in the quarter-hour ${formatUtcIso(bad.start)} is an average of ${Number((4 * bad.kwh).toFixed(3))} kW, more than ${PLAUSIBLE_CONTRACT_FACTOR} × the largest contracted power (${maxKw} kW), so it cannot be this supply's energy in kWh (is the file in Wh?)`);
+}
+
+/**
+ * Refuses a PVPC price file given as --prices (one sentence): PVPC is the regulated retail price, tolls and charges
+ * included, which the indexed bill adds to OMIE again. The evidence: a header column or the file name saying PVPC.
+ */
+export function checkNotPvpc(path: string, header: string): void {
+  const column = header.replace(/^\uFEFF/, '').split(',').map((c) => c.trim()).find((c) => /pvpc/i.test(c));
+  const byName = /pvpc/i.test(path.split(/[\\/]/).pop() ?? '');
+  if (column || byName) throw new InputError(`--prices ${path}: is a PVPC price file (${column ? `its column ${column}` : 'its name'}), which already includes the tolls and charges the indexed bill adds to the price: pass OMIE day-ahead prices (price_es_eur_mwh) instead`);
+}
+
 /** Parses and checks a readings file's text: header, timestamps on the quarter-hour grid, sorted, no duplicate, no missing quarter, kWh ≥ 0. */
 export function parseReadings(text: string, name: string): ReadingRow[] {
   const lines = text.split(/\r?\n/);
@@ -46,13 +74,14 @@ export function parseReadings(text: string, name: string): ReadingRow[] {
       throw new InputError(`${at}: ${errorMessage(error)} (datetime_utc, a UTC timestamp like 2025-01-15T08:15:00Z)`);
     }
     if (t % QUARTER_HOUR_MS !== 0) throw new InputError(`${at}: ${f[0]} is not the start of a quarter-hour (:00, :15, :30 or :45)`);
-    const kwh = f[1] === '' ? NaN : Number(f[1]);
-    if (!Number.isFinite(kwh)) throw new InputError(`${at}: kWh ${JSON.stringify(f[1])} is not a number`);
+    // Decimal digits only: Number() would also take 0x10 (16), 1e6, Infinity or a blank as numbers.
+    const kwh = DECIMAL.test(f[1]!) ? Number(f[1]) : NaN;
+    if (!Number.isFinite(kwh)) throw new InputError(`${at}: kWh ${JSON.stringify(f[1])} is not a number written in decimal (digits with an optional decimal point, e.g. 12.5)`);
     if (kwh < 0) throw new InputError(`${at}: negative kWh ${f[1]} (the file must hold imported energy, which never decreases)`);
     let kvarh: number | undefined;
     if (cols.length === 3 && f[2] !== '') {
-      kvarh = Number(f[2]);
-      if (!Number.isFinite(kvarh) || kvarh < 0) throw new InputError(`${at}: kvarh ${JSON.stringify(f[2])} is not a number ≥ 0`);
+      kvarh = DECIMAL.test(f[2]!) ? Number(f[2]) : NaN;
+      if (!Number.isFinite(kvarh) || kvarh < 0) throw new InputError(`${at}: kvarh ${JSON.stringify(f[2])} is not a number ≥ 0 written in decimal`);
     }
     out.push({ start: t, kwh, ...(kvarh !== undefined ? { kvarh } : {}), quality: 'measured', row });
   }
@@ -91,6 +120,7 @@ export function billReport(contract: Contract, readings: readonly ReadingRow[], 
   if (first.start > start || last.start + QUARTER_HOUR_MS < end) {
     throw new InputError(`--readings ${name} covers ${formatUtcIso(first.start)} (row ${first.row}) to ${formatUtcIso(last.start + QUARTER_HOUR_MS)} (row ${last.row}), not the whole range --from ${from} --to ${to} (${formatUtcIso(start)} to ${formatUtcIso(end)})`);
   }
+  checkPlausibleReadings(contract, readings, start, end, name);
   if (!('fixed' in contract.energy)) {
     for (const r of readings) {
       if (r.start < start || r.start >= end) continue;
@@ -155,6 +185,7 @@ export function billCommand(
   if (!contract) throw new InputError('the configuration has no energy.contract: the bill needs the supply contract (README "The contract"); pass it with --config FILE');
   const readings = parseReadings(readText(options.readings, '--readings'), options.readings);
   const paths = options.prices.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const path of paths) checkNotPvpc(path, readText(path, '--prices').split('\n', 1)[0] ?? '');
   let prices: Map<number, number>;
   try {
     prices = quarterHourPrices(loadPrices(paths));

@@ -8,6 +8,45 @@ import { formatLocalIso, formatUtcIso, localDate, PLANT_TZ } from '../time/tz.js
 import { billAmounts, type BillAmounts, type BillPart, type Coverage } from './bill.js';
 import { cents, centsSplit, round3 } from './money.js';
 import type { ClosedDay } from './savings.js';
+import { contractFingerprint } from './closed-bills.js';
+
+/**
+ * The contract a span of days was billed with: a closed day (stored when it closed, never recomputed) keeps the
+ * contract in force then; an open one (today, or a day not closed yet) is billed with the current contract.
+ */
+export interface BilledWith {
+  from_local: string;
+  to_local: string;
+  closed: boolean;
+  /** when the (last) day of the span closed, UTC ISO; null for open days */
+  closed_at: string | null;
+  /** gateway/bill/closed-bills.ts contractFingerprint */
+  contract_sha256: string;
+  contract: Contract;
+}
+
+/**
+ * How a month adds up from its day list (GET /api/bill/days): total = days_total_eur + unmeasured_days_eur +
+ * excess_eur + excess_tax_eur + excess_vat_eur + rounding_eur, every figure to the cent.
+ */
+export interface MonthReconciliation {
+  rule: string;
+  /** Σ total_eur of the day bills of the month (the days with a measured quarter-hour, as the day list shows them) */
+  days_total_eur: number;
+  days: number;
+  /** power term, tax and VAT of the days without any measured quarter-hour (the day list leaves them out) */
+  unmeasured_days_eur: number;
+  unmeasured_days: number;
+  excess_eur: number;
+  excess_tax_eur: number;
+  excess_vat_eur: number;
+  /** the month's terms are rounded once, the days' one by one: the difference, a few cents at most */
+  rounding_eur: number;
+  total_eur: number;
+}
+
+/** The sentence a day bill carries about the excess term (a day has none: it is billed per month). */
+export const DAY_EXCESS_NOTE = 'the excess-power term is billed per month (CNMC Circular 3/2020 art. 9), not per day: it is in the month\'s bill (GET /api/bill/month/YYYY-MM), whose reconciliation adds the days and the month\'s excess up to its total';
 
 export interface BillPeriodPayload {
   period: number;
@@ -55,14 +94,22 @@ export interface BillPayload {
   excess_days: number | null;
   /** tep of the excess term, €/kW (null when there is no excess term) */
   excess_tep_eur_kw: number | null;
-  terms: BillAmounts;
+  /** the bill's terms to the cent; excess_eur is null on a day (not computed: the excess is billed monthly, excess_billing) */
+  terms: Omit<BillAmounts, 'excess_eur'> & { excess_eur: number | null };
+  /** 'monthly': a day of a supply with an excess term (terms.excess_eur null, see excess_note); 'in the terms': a month; 'none': a line submeter or a 2.0TD supply */
+  excess_billing: 'monthly' | 'in the terms' | 'none';
+  excess_note: string | null;
+  /** the contract each span of days was billed with (a closed day keeps the one it was billed with) */
+  billed_with: BilledWith[];
+  /** a site meter's month: how its day bills and the monthly excess add up to its total (null otherwise) */
+  reconciliation: MonthReconciliation | null;
   periods: BillPeriodPayload[];
   coverage: Coverage;
   /** a month in progress projected to its end (a forecast: energy scaled from the days so far, excess so far) */
   projected: (BillAmounts & { label: 'forecast' }) | null;
 }
 
-export function billPayload(part: BillPart, meta: { meter: string; provenance?: string; role: 'site' | 'line'; line?: string; kind: 'day' | 'month'; at: number; contract: Contract; projected?: Parameters<typeof billAmounts>[0] | null; timezone?: string }): BillPayload {
+export function billPayload(part: BillPart, meta: { meter: string; provenance?: string; role: 'site' | 'line'; line?: string; kind: 'day' | 'month'; at: number; contract: Contract; projected?: Parameters<typeof billAmounts>[0] | null; timezone?: string; billedWith?: BilledWith[]; reconciliation?: MonthReconciliation | null }): BillPayload {
   const tz = meta.timezone ?? PLANT_TZ;
   const n = Math.max(part.energy.length, part.power.length);
   const terms = billAmounts(part);
@@ -88,6 +135,8 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
     };
   });
   // nothing expected or nothing measured is never "measured" (a month not started, a span the meter never saw)
+  const monthly = !part.excess && !part.energyOnly && meta.contract.tariff !== '2.0TD';
+  const excessBilling = monthly ? 'monthly' : part.excess ? 'in the terms' : 'none';
   const complete = part.coverage.missing === 0 && part.coverage.unpriced === 0 && part.coverage.expected > 0 && part.coverage.measured + part.coverage.interpolated > 0;
   return {
     v: 1,
@@ -107,7 +156,11 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
     excess_metering: part.excess?.metering ?? null,
     excess_days: part.excess?.days == null ? null : Math.round(part.excess.days * 1e4) / 1e4,
     excess_tep_eur_kw: part.excess?.metering ? meta.contract.tepEurKw : null,
-    terms,
+    terms: monthly ? { ...terms, excess_eur: null } : terms,
+    excess_billing: excessBilling,
+    excess_note: monthly ? DAY_EXCESS_NOTE : null,
+    billed_with: meta.billedWith ?? [{ from_local: localDate(part.start, tz), to_local: localDate(Math.max(part.start, part.end - 1), tz), closed: false, closed_at: null, contract_sha256: contractFingerprint(meta.contract), contract: meta.contract }],
+    reconciliation: meta.reconciliation ?? null,
     periods,
     coverage: part.coverage,
     projected: meta.projected ? { ...billAmounts(meta.projected), label: 'forecast' } : null,
@@ -189,9 +242,10 @@ const csvCell = (v: unknown): string => {
 
 /** CSV of daily or monthly bills: one row per bill, amounts to the cent. */
 export function billsCsv(bills: readonly BillPayload[]): string {
-  const head = 'meter,kind,from_local,to_local,start,end,measured,energy_kwh,energy_eur,power_eur,excess_eur,tax_eur,vat_eur,total_eur,quarter_hours,measured_qh,interpolated_qh,missing_qh,unpriced_qh';
+  // excess_eur is empty (never 0.00) on a day whose excess is billed monthly: excess_billing says so
+  const head = 'meter,kind,from_local,to_local,start,end,measured,energy_kwh,energy_eur,power_eur,excess_eur,tax_eur,vat_eur,total_eur,quarter_hours,measured_qh,interpolated_qh,missing_qh,unpriced_qh,excess_billing,closed,contract_sha256';
   const rows = bills.map((b) =>
-    [b.meter, b.kind, b.from_local, b.to_local, b.start, b.end, b.measured, b.terms.energy_kwh, b.terms.energy_eur.toFixed(2), b.terms.power_eur.toFixed(2), b.terms.excess_eur.toFixed(2), b.terms.tax_eur.toFixed(2), b.terms.vat_eur.toFixed(2), b.terms.total_eur.toFixed(2), b.coverage.expected, b.coverage.measured, b.coverage.interpolated, b.coverage.missing, b.coverage.unpriced].map(csvCell).join(','),
+    [b.meter, b.kind, b.from_local, b.to_local, b.start, b.end, b.measured, b.terms.energy_kwh, b.terms.energy_eur.toFixed(2), b.terms.power_eur.toFixed(2), b.terms.excess_eur === null ? '' : b.terms.excess_eur.toFixed(2), b.terms.tax_eur.toFixed(2), b.terms.vat_eur.toFixed(2), b.terms.total_eur.toFixed(2), b.coverage.expected, b.coverage.measured, b.coverage.interpolated, b.coverage.missing, b.coverage.unpriced, b.excess_billing, b.billed_with.every((w) => w.closed) ? 'closed' : 'open', [...new Set(b.billed_with.map((w) => w.contract_sha256))].join(' ')].map(csvCell).join(','),
   );
   return `${[head, ...rows].join('\n')}\n`;
 }

@@ -58,7 +58,10 @@ export interface PowerCost {
 }
 
 export interface PowerAdvice {
-  /** Advised contracted power per period, kW, non-decreasing. */
+  /**
+   * Advised contracted power per period, kW, non-decreasing. A period without a quarter-hour in the readings keeps
+   * its current contracted power (never 0 kW), moved only as far as the order requires (see warnings).
+   */
   advisedKw: number[];
   current: PowerCost;
   advised: PowerCost;
@@ -248,10 +251,24 @@ export function advisePower(contract: PowerContract, quarterHours: readonly Quar
     }
     blocks.push(block);
   }
-  const advisedKw = blocks.flatMap((b) => b.periods.map(() => round3(b.k * step)));
+  const pooled = blocks.flatMap((b) => b.periods.map(() => round3(b.k * step)));
+  const periodQuarterHours = prep.byPeriod.map((months) => months.reduce((n, m) => n + m.sorted.length, 0));
+  // A period without a quarter-hour has no evidence: its power term alone would advise the lowest power the order
+  // allows (0 kW for P1, which cannot be contracted). It keeps its current contracted power, moved only as far as
+  // the order P1 ≤ … ≤ P6 with the advised periods around it requires.
+  const advisedKw: number[] = [];
+  for (let p = 0; p < prep.periods; p++) {
+    if (periodQuarterHours[p]! > 0) {
+      advisedKw.push(pooled[p]!);
+      continue;
+    }
+    const lo = p > 0 ? advisedKw[p - 1]! : 0;
+    const later = pooled.slice(p + 1).filter((_, i) => periodQuarterHours[p + 1 + i]! > 0);
+    const hi = later.length ? Math.min(...later) : Infinity;
+    advisedKw.push(round3(Math.min(Math.max(contract.contractedKw[p]!, lo), hi)));
+  }
   const current = costOf(prep, contract, contract.contractedKw);
   const advised = costOf(prep, contract, advisedKw);
-  const periodQuarterHours = prep.byPeriod.map((months) => months.reduce((n, m) => n + m.sorted.length, 0));
   return { advisedKw, current, advised, savingEur: current.totalEur - advised.totalEur, days: prep.days, months: prep.months, quarterHours: quarterHours.length, peakKw: prep.peakKw.map(round3), periodQuarterHours, warnings: adviceWarnings(prep.days, prep.months, periodQuarterHours) };
 }
 
@@ -263,7 +280,7 @@ function adviceWarnings(days: number, months: string[], periodQuarterHours: numb
   }
   const none = periodQuarterHours.flatMap((n, p) => (n === 0 ? [`P${p + 1}`] : []));
   const few = periodQuarterHours.flatMap((n, p) => (n > 0 && n < FEW_PERIOD_QUARTER_HOURS ? [`P${p + 1} (${n})`] : []));
-  if (none.length) out.push(`${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no quarter-hours in the readings: ${none.length === 1 ? 'its' : 'their'} advice follows from the order P1 ≤ … ≤ P6 and the power term alone`);
+  if (none.length) out.push(`${none.join(', ')} ${none.length === 1 ? 'has' : 'have'} no quarter-hours in the readings: ${none.length === 1 ? 'it keeps its' : 'they keep their'} current contracted power (moved only as far as the order P1 ≤ … ≤ P6 requires), as without readings there is no evidence to change it and 0 kW cannot be contracted`);
   if (few.length) out.push(`${few.join(', ')} ${few.length === 1 ? 'has' : 'have'} fewer than ${FEW_PERIOD_QUARTER_HOURS} quarter-hours (10 days' worth) in the readings: little evidence for ${few.length === 1 ? 'its' : 'their'} advice`);
   return out;
 }

@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { BillPlugin } from '../../plugins/bill/index.js';
 import { billsCsv, savingsCsv, savingsPayload, type BillPayload } from '../bill/payloads.js';
-import { addDays, localDate, parseLocalDate } from '../time/tz.js';
+import { addDays, localDate } from '../time/tz.js';
 import type { HttpContext } from './context.js';
+import { checkDateParam } from './time-params.js';
 import { ErrorBody } from './routes.js';
 
 /** Every bill route answers 409 while the bill is off (no contract or no site meter), 400 on a bad range. */
@@ -61,12 +62,8 @@ export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void 
     return b;
   };
   const range = (q: { from: string; to: string }) => {
-    try {
-      parseLocalDate(q.from);
-      parseLocalDate(q.to);
-    } catch (error) {
-      throw Object.assign(new Error((error as Error).message), { statusCode: 400 });
-    }
+    checkDateParam('from', q.from);
+    checkDateParam('to', q.to);
     if (q.to <= q.from) throw Object.assign(new Error(`"to" (${q.to}) must come after "from" (${q.from}); the range is [from, to)`), { statusCode: 400 });
     if (q.to > addDays(q.from, 400)) throw Object.assign(new Error('range longer than 400 days'), { statusCode: 400 });
     return q;
@@ -80,9 +77,9 @@ export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void 
     const q = range(req.query as { from: string; to: string });
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="bill_days_${q.from}_${q.to}.csv"`).send(billsCsv(await bill().days(q.from, q.to)));
   });
-  app.get('/api/bill/month/:month', { schema: { summary: "A calendar month's bill of the site meter by period (to date with its projection while the month runs)", tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Month } }, async (req) => bill().month((req.params as { month: string }).month));
+  app.get('/api/bill/month/:month', { schema: { summary: "A calendar month's bill of the site meter by period (to date with its projection while the month runs)", tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Month } }, async (req) => bill().month(checkDateParam('month', (req.params as { month: string }).month)));
   app.get('/api/bill/month/:month/report', { schema: { summary: 'The printable monthly report (HTML; ?lang=es|en)', tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Month, querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('es'), Type.Literal('en')])) }) } }, async (req, reply) => {
-    const b = await bill().month((req.params as { month: string }).month);
+    const b = await bill().month(checkDateParam('month', (req.params as { month: string }).month));
     const lang = (req.query as { lang?: 'es' | 'en' }).lang ?? gw.config.ui.language;
     return reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).header('referrer-policy', 'no-referrer').send(monthReportHtml(b, lang, gw.config.site.names?.[lang] ?? gw.config.site.name ?? gw.config.site.id));
   });
@@ -97,7 +94,7 @@ export function registerBillRoutes(app: FastifyInstance, gw: HttpContext): void 
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="savings_${q.from}_${q.to}.csv"`).send(savingsCsv(await bill().closedDays(q.from, q.to)));
   });
   app.get('/api/savings/day/:date', { schema: { summary: 'One closed day as stored, with the prices and contract it was priced with', tags: ['bill'], response: { ...BILL_ERRORS, 404: ErrorBody }, params: Type.Object({ date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) }) } }, async (req, reply) => {
-    const date = (req.params as { date: string }).date;
+    const date = checkDateParam('date', (req.params as { date: string }).date);
     const [day] = await bill().closedDays(date, addDays(date, 1));
     if (!day) {
       const today = localDate(gw.clock.now(), gw.config.site.timezone);

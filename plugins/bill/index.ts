@@ -18,7 +18,10 @@ import { PLUGIN_API_VERSION, type Plugin, type PluginContext, type PluginFactory
 import { powerPeriodOf } from '../../gateway/contract/calendar.js';
 import { resolveContract, type Contract } from '../../gateway/contract/contract.js';
 import { computeBill, monthRange, projectMonth, type BillPart } from '../../gateway/bill/bill.js';
-import { billPayload, savingsPayload, type BillPayload, type SavingsPayload } from '../../gateway/bill/payloads.js';
+import { billPayload, savingsPayload, type BilledWith, type BillPayload, type MonthReconciliation, type SavingsPayload } from '../../gateway/bill/payloads.js';
+import { closedBillDay, closedBillKey, closedMonthExcessKey, contractFingerprint, storeOnce, sumDayParts, type ClosedBillDay, type ClosedMonthExcess } from '../../gateway/bill/closed-bills.js';
+import { billAmounts } from '../../gateway/bill/bill.js';
+import { cents } from '../../gateway/bill/money.js';
 import { quarterHourPrices } from '../../gateway/bill/prices.js';
 import { closeDay, closedDayKey, fixedShiftStarts, storeClosedDay, type ClosedDay, type ExecutedRun } from '../../gateway/bill/savings.js';
 import { closeAt, creditable, onWritten, type LeftOutRun, type OpenRun, type RanRun } from '../../gateway/bill/ran-runs.js';
@@ -87,6 +90,8 @@ const SINCE_KEY = 'bill.since';
 /** The first local day not yet closed (a cursor, so that closing never rescans from `bill.since`). */
 const OPEN_KEY = 'bill.openFrom';
 const CLOSE_GRACE_MS = HOUR_MS;
+/** The first local day whose bill is not closed yet (gateway/bill/closed-bills.ts). */
+const BILL_OPEN_KEY = 'bill.days.openFrom';
 
 export function createBill(ctx: PluginContext): BillPlugin {
   const tz = ctx.config.site.timezone;
@@ -152,13 +157,111 @@ export function createBill(ctx: PluginContext): BillPlugin {
     return computeBill(contract, start, end, qh, await prices(start, end), { excess, energyOnly: meter.role === 'line', timezone: tz });
   };
 
+  /** A day's bill as stored when it closed, or undefined while it is open. */
+  const storedDay = (meter: string, date: string) => ctx.store.getValue<ClosedBillDay>(closedBillKey(meter, date));
+
+  /** The days of [start, end): closed ones as stored, open ones with the current contract (no excess: monthly). */
+  const dayBills = async (meter: MeterConfig, start: number, end: number, qh: Awaited<ReturnType<typeof readMeterQuarterHours>>, pr: ReadonlyMap<number, number>) => {
+    const out: Array<{ date: string; part: BillPart; closed: ClosedBillDay | null }> = [];
+    for (let date = localDate(start, tz); ; date = addDays(date, 1)) {
+      const d = localDayRange(date, tz);
+      if (d.start >= end) break;
+      const closed = (await storedDay(meter.name, date)) ?? null;
+      const part = closed ? closed.part : computeBill(contract, Math.max(start, d.start), Math.min(end, d.end), qh, pr, { energyOnly: meter.role === 'line', timezone: tz });
+      out.push({ date, part, closed });
+    }
+    return out;
+  };
+
+  /** Consecutive days billed with the same contract, closed or open, as the payload's billed_with. */
+  const billedWith = (days: ReadonlyArray<{ date: string; closed: ClosedBillDay | null }>): BilledWith[] => {
+    const out: BilledWith[] = [];
+    for (const d of days) {
+      const c = d.closed?.contract ?? contract;
+      const sha = d.closed?.contract_sha256 ?? contractFingerprint(contract);
+      const last = out.at(-1);
+      if (last && last.contract_sha256 === sha && last.closed === !!d.closed) {
+        last.to_local = d.date;
+        last.closed_at = d.closed?.closed_at ?? null;
+      } else out.push({ from_local: d.date, to_local: d.date, closed: !!d.closed, closed_at: d.closed?.closed_at ?? null, contract_sha256: sha, contract: c });
+    }
+    return out;
+  };
+
   const monthPayload = async (meter: MeterConfig, m: string, now: number): Promise<BillPayload> => {
     const r = monthRange(m, tz);
     // closed quarter-hours only: the one in progress is not missing, it is not over yet
     const end = Math.max(r.start, Math.min(r.end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS));
-    const part = await billOf(meter, r.start, end, true);
+    const qh = await readMeterQuarterHours(ctx.store, meter.name, r.start, end);
+    const pr = await prices(r.start, end);
+    const days = end > r.start ? await dayBills(meter, r.start, end, qh, pr) : [];
+    let excess = null;
+    let excessContract = contract;
+    if (meter.role !== 'line') {
+      // a closed month's excess as stored when its last day closed; else with the contract in force now
+      const stored = await ctx.store.getValue<ClosedMonthExcess>(closedMonthExcessKey(meter.name, m));
+      if (stored) ({ excess, contract: excessContract } = stored);
+      else excess = computeBill(contract, r.start, end, qh, pr, { excess: true, timezone: tz }).excess;
+    }
+    const part = sumDayParts(days.map((d) => d.part), r.start, end, excess, excessContract, meter.role === 'line');
     const projected = end < r.end ? projectMonth(contract, part, r.end, tz) : null;
-    return billPayload(part, { meter: meter.name, provenance: meter.provenance, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz });
+    let reconciliation: MonthReconciliation | null = null;
+    if (meter.role !== 'line') {
+      const listed = days.filter((d) => d.part.coverage.measured + d.part.coverage.interpolated > 0);
+      const unlisted = days.filter((d) => !listed.includes(d));
+      const daysTotal = cents(listed.reduce((s, d) => s + billAmounts(d.part).total_eur, 0));
+      const unmeasured = cents(unlisted.reduce((s, d) => s + billAmounts(d.part).total_eur, 0));
+      const x = part.excessEur;
+      const xTax = (x * excessContract.electricityTaxPct) / 100;
+      const xVat = ((x + xTax) * excessContract.vatPct) / 100;
+      const total = billAmounts(part).total_eur;
+      reconciliation = {
+        rule: 'total_eur = days_total_eur + unmeasured_days_eur + excess_eur + excess_tax_eur + excess_vat_eur + rounding_eur: each day bill (GET /api/bill/days) has the energy and power terms with their tax and VAT, the excess term is billed per month on the month\'s quarter-hours',
+        days_total_eur: daysTotal,
+        days: listed.length,
+        unmeasured_days_eur: unmeasured,
+        unmeasured_days: unlisted.length,
+        excess_eur: cents(x),
+        excess_tax_eur: cents(xTax),
+        excess_vat_eur: cents(xVat),
+        rounding_eur: cents(total - daysTotal - unmeasured - cents(x) - cents(xTax) - cents(xVat)),
+        total_eur: total,
+      };
+    }
+    return billPayload(part, { meter: meter.name, provenance: meter.provenance, role: meter.role, line: meter.line, kind: 'month', at: now, contract, projected, timezone: tz, billedWith: billedWith(days), reconciliation });
+  };
+
+  /**
+   * Closes the bills of the days that ended over an hour ago (from the first day the gateway saw, at most 62 a
+   * call): each meter's day bill is stored with the contract in force (the savings day's, when that closed first),
+   * and a month's excess when its last day closes. Never rewritten (storeOnce).
+   */
+  const closeBills = async (now: number): Promise<void> => {
+    const since = await ctx.store.getValue<string>(SINCE_KEY);
+    if (!since) return;
+    const open = await ctx.store.getValue<string>(BILL_OPEN_KEY);
+    const todayDate = localDate(now, tz);
+    for (let date = open && open > since ? open : since, n = 0; date < todayDate && n < 62; date = addDays(date, 1), n++) {
+      const d = localDayRange(date, tz);
+      if (now < d.end + CLOSE_GRACE_MS) break;
+      const saved = await ctx.store.getValue<ClosedDay>(closedDayKey(date));
+      const used = saved?.priced_with.contract ?? contract;
+      for (const meter of [site, ...lineMeters]) {
+        if (await storedDay(meter.name, date)) continue;
+        const qh = await readMeterQuarterHours(ctx.store, meter.name, d.start, d.end);
+        const part = computeBill(used, d.start, d.end, qh, await prices(d.start, d.end), { energyOnly: meter.role === 'line', timezone: tz });
+        await storeOnce(ctx.store, closedBillKey(meter.name, date), closedBillDay(meter.name, date, used, part, now));
+      }
+      const next = addDays(date, 1);
+      if (next.slice(0, 7) !== date.slice(0, 7)) {
+        const m = date.slice(0, 7);
+        const r = monthRange(m, tz);
+        const excess = computeBill(used, r.start, r.end, await readMeterQuarterHours(ctx.store, site.name, r.start, r.end), new Map(), { excess: true, timezone: tz }).excess;
+        const rec: ClosedMonthExcess = { v: 1, month: m, meter: site.name, closed_at: formatUtcIso(now), contract: used, contract_sha256: contractFingerprint(used), excess };
+        await storeOnce(ctx.store, closedMonthExcessKey(site.name, m), rec);
+      }
+      await ctx.store.setValue(BILL_OPEN_KEY, next);
+    }
   };
 
   /**
@@ -265,7 +368,8 @@ export function createBill(ctx: PluginContext): BillPlugin {
       for (const lm of lineMeters) lineQuarterHours[lm.line] = await readMeterQuarterHours(ctx.store, lm.name, start, until);
       const day = closeDay({
         date,
-        contract,
+        // the contract the day's bill was closed with: bill and savings of a day use the same one
+        contract: (await storedDay(site.name, date))?.contract ?? contract,
         pricesEurMwh: await prices(start, until),
         runs,
         leftOut: ran.leftOut,
@@ -302,6 +406,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
     for (const lm of lineMeters) lines.push(await monthPayload(lm, date.slice(0, 7), now));
     await expireOpen(now);
     await recordRuns(now);
+    await closeBills(now);
     const closed = await closeDays(now);
     if (closed || !savings.days.length) savings = savingsPayload(await closedDays(addDays(date, -62), date), now);
     await ctx.mqtt.publish(topics.billToday, today, { retain: true });
@@ -407,11 +512,12 @@ export function createBill(ctx: PluginContext): BillPlugin {
         const { start, end } = localDayRange(date, tz);
         if (start >= now) break;
         const e = Math.min(end, Math.floor(now / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
-        const part = await billOf(site, start, e, false);
+        const closed = await storedDay(site.name, date);
+        const part = closed ? closed.part : await billOf(site, start, e, false);
         // A day the site meter never saw (before the gateway ran, a long outage) has no bill, as a month (below):
         // never power, tax and VAT on 0 kWh in the list or its CSV.
         if (part.coverage.measured + part.coverage.interpolated === 0) continue;
-        out.push(billPayload(part, { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract, timezone: tz }));
+        out.push(billPayload(part, { meter: site.name, provenance: site.provenance, role: 'site', kind: 'day', at: now, contract: closed?.contract ?? contract, timezone: tz, billedWith: billedWith([{ date, closed: closed ?? null }]) }));
       }
       return out;
     },

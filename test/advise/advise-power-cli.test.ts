@@ -42,7 +42,7 @@ describe('choco-edge advise-power', () => {
     expect(ok.code).toBe(0);
     expect(ok.stderr.trim().split('\n')).toEqual([
       "choco-edge advise-power: warning: the readings cover 31 days (1 month), less than a full year: the advice weighs 31/365 of a year's power term against these months' excess only and misses the seasons not in the readings; do not change the contract on it without a year of readings",
-      'choco-edge advise-power: warning: P3, P4, P5 have no quarter-hours in the readings: their advice follows from the order P1 ≤ … ≤ P6 and the power term alone',
+      'choco-edge advise-power: warning: P3, P4, P5 have no quarter-hours in the readings: they keep their current contracted power (moved only as far as the order P1 ≤ … ≤ P6 requires), as without readings there is no evidence to change it and 0 kW cannot be contracted',
       "choco-edge advise-power: warning: P1 (756), P2 (588) have fewer than 960 quarter-hours (10 days' worth) in the readings: little evidence for their advice",
     ]);
     const last = ok.stdout.trim().split('\n').at(-1)!;
@@ -60,5 +60,10 @@ describe('choco-edge advise-power', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/--readings .*row 3/);
+    // the same readings in Wh (× 1000): refused as the bill refuses them, never advised 420 000 kW
+    const wh = await advise(`${[rows[0], ...rows.slice(1).map((r) => r.replace(/,(\d+)$/, (_, k: string) => `,${Number(k) * 1000}`))].join('\n')}\n`);
+    expect(wh.code).toBe(2);
+    expect(wh.stdout).toBe('');
+    expect(wh.stderr.trim()).toMatch(/^choco-edge: --readings \S+ row 2: 25000 kWh in the quarter-hour 2024-12-31T23:00:00Z is an average of 100000 kW, more than 10 × the largest contracted power \(\d+ kW\)/);
   }, 60_000);
 });

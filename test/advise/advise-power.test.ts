@@ -154,3 +154,29 @@ describe('contracted-power advice', () => {
     expect(() => advisePower(contract, long)).toThrow(/at most 12 months/);
   });
 });
+
+describe('a period without readings (tester5 fault 7: "P1 = 0 kW" on one month of a 6.1TD site)', () => {
+  it('keeps its current contracted power, never 0 kW, within the order P1 ≤ … ≤ P6, and says why', () => {
+    // March 2025 (6.1TD medium-high season: P2, P3, P6 only): 160 kW flat, 178 kW in the hour 10:00-11:00 local.
+    const qh: QuarterHourKwh[] = [];
+    for (let t = Date.parse('2025-02-28T23:00:00Z'); t < Date.parse('2025-03-31T22:00:00Z'); t += 900_000) qh.push({ start: t, kwh: (localParts(t).hour === 10 ? 178 : 160) / 4 });
+    const c = { ...contract, contractedKw: [150, 178, 178, 178, 178, 178] };
+    const a = advisePower(c, qh);
+    expect(a.periodQuarterHours[0]).toBe(0);
+    expect(a.periodQuarterHours[3]).toBe(0);
+    expect(a.periodQuarterHours[4]).toBe(0);
+    // P1 has no evidence: it keeps 150 kW (it was advised 0 kW, a power that cannot be contracted)
+    expect(a.advisedKw[0]).toBe(150);
+    expect(a.advisedKw.every((x) => x > 0)).toBe(true);
+    expect(a.advisedKw.every((x, i) => i === 0 || x >= a.advisedKw[i - 1]!)).toBe(true);
+    // P4 and P5 lie between P3 and P6, which have readings: they follow the order from P3 up to at most P6
+    expect(a.advisedKw[3]).toBeGreaterThanOrEqual(a.advisedKw[2]!);
+    expect(a.advisedKw[4]).toBeLessThanOrEqual(a.advisedKw[5]!);
+    expect(a.warnings.join(' ')).toMatch(/P1, P4, P5 have no quarter-hours in the readings: they keep their current contracted power .* 0 kW cannot be contracted/);
+    // P1's power term is priced at the kept 150 kW: advised cost = the formula at the advised powers
+    expect(a.advised.totalEur).toBeCloseTo(powerCost(c, qh, a.advisedKw).totalEur, 9);
+    // a current P1 above what the next periods are advised is lowered only as far as the order requires
+    const high = advisePower({ ...contract, contractedKw: [300, 300, 300, 300, 300, 300] }, qh);
+    expect(high.advisedKw[0]).toBe(high.advisedKw[1]);
+  });
+});

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { billReport, parseReadings } from '../../gateway/bill/cli.js';
+import { billReport, checkNotPvpc, parseReadings } from '../../gateway/bill/cli.js';
 import { resolveContract } from '../../gateway/contract/contract.js';
 import { InputError } from '../../gateway/config/cli-input.js';
 import { MAIN } from '../helpers/process.js';
@@ -53,6 +53,27 @@ describe('bill CLI input checks: one sentence naming the row', () => {
     expect(fails('datetime_utc,kwh\n2026-01-01T00:05:00Z,1\n')).toMatch(/row 2: .* is not the start of a quarter-hour/);
     expect(fails('datetime_utc,kwh\n2026-01-01T00:00:00Z,abc\n')).toMatch(/row 2: kWh "abc" is not a number/);
   });
+  // tester5 fault 10: 0x10 was read as 16 kWh, 1e6 kWh in a quarter-hour (4 GW) billed 375 035.78 € of excess.
+  it('a number not written in decimal', () => {
+    for (const bad of ['0x10', '1e6', 'Infinity', '0b11', '+', '1,5'.replace(',', ';')]) expect(fails(good.replace('00:15:00Z,1', `00:15:00Z,${bad}`)), bad).toBe(`--readings r.csv row 3: kWh ${JSON.stringify(bad)} is not a number written in decimal (digits with an optional decimal point, e.g. 12.5)`);
+    expect(parseReadings(good.replace('00:15:00Z,1', '00:15:00Z,12.5'), 'r.csv')[1]!.kwh).toBe(12.5);
+  });
+  it('a quarter-hour the contracted power could not draw (a file in Wh)', () => {
+    // 200 kW the largest contracted power: up to 10 × 200 / 4 = 500 kWh a quarter-hour is taken, above it refused
+    const day = (kwh: (t: number) => number) => parseReadings(readingsText('2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z', kwh), 'r.csv');
+    const prices = new Map(day(() => 1).map((r) => [r.start, 50]));
+    expect(() => billReport(contract, day(() => 500), prices, '2026-01-01', '2026-01-02', 'r.csv')).not.toThrow();
+    expect(() => billReport(contract, day((t) => (t === Date.parse('2026-01-01T10:00:00Z') ? 1e6 : 5)), prices, '2026-01-01', '2026-01-02', 'r.csv')).toThrow(
+      new InputError('--readings r.csv row 46: 1000000 kWh in the quarter-hour 2026-01-01T10:00:00Z is an average of 4000000 kW, more than 10 × the largest contracted power (200 kW), so it cannot be this supply\'s energy in kWh (is the file in Wh?)'),
+    );
+  });
+  it('a PVPC price file given as OMIE prices (its column or its name)', () => {
+    expect(() => checkNotPvpc('/data/prices.csv', 'datetime_utc,datetime_local,date_local,esios_hour_key,pvpc_pcb_eur_kwh,pvpc_cym_eur_kwh')).toThrow(
+      '--prices /data/prices.csv: is a PVPC price file (its column pvpc_pcb_eur_kwh), which already includes the tolls and charges the indexed bill adds to the price: pass OMIE day-ahead prices (price_es_eur_mwh) instead',
+    );
+    expect(() => checkNotPvpc('/x/pvpc_2.0td_hourly.csv.gz', 'datetime_utc,price_eur_mwh')).toThrow(/is a PVPC price file \(its name\)/);
+    expect(() => checkNotPvpc('/x/omie_day_ahead_spain_hourly.csv.gz', 'datetime_utc,datetime_local,price_es_eur_mwh,price_pt_eur_mwh')).not.toThrow();
+  });
   it('a range the files do not cover', () => {
     const rows = parseReadings(good, 'r.csv');
     expect(() => billReport(contract, rows, new Map(), '2026-01-01', '2026-01-02', 'r.csv')).toThrow(/covers 2026-01-01T00:00:00Z \(row 2\) to 2026-01-01T00:45:00Z \(row 4\), not the whole range/);
@@ -97,5 +118,10 @@ describe('choco-edge bill (the real command on OMIE files)', () => {
     expect(uncovered.status).toBe(2);
     expect(uncovered.stderr.trim()).toBe('choco-edge: --prices have no price for the quarter-hour 2025-12-31T23:00:00Z (--readings row 2978): the price files do not cover the range');
     expect(uncovered.stdout).toBe('');
+    // The shared PVPC file (tester5: accepted as OMIE, energy 128.05 € instead of 75.76 €): refused, exit 2
+    const pvpc = run('--readings', join(dir, 'r.csv.gz'), '--prices', '/work/shared/data/pvpc_2.0td_hourly.csv.gz', '--from', '2025-12-01', '--to', '2026-02-01');
+    expect(pvpc.status).toBe(2);
+    expect(pvpc.stderr.trim()).toMatch(/^choco-edge: --prices \/work\/shared\/data\/pvpc_2\.0td_hourly\.csv\.gz: is a PVPC price file \(its column pvpc_pcb_eur_kwh\), which already includes the tolls/);
+    expect(pvpc.stdout).toBe('');
   }, 60_000);
 });

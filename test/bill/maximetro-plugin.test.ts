@@ -87,7 +87,7 @@ describe('bill plugin: a maxímetro supply', () => {
     expect(page).toContain('<td>46.0</td><td>2026-01-07 10:00</td><td>17.44</td>');
     // Days carry no excess (the term is monthly) and say so.
     const days = await (await get('/api/bill/days?from=2026-01-07&to=2026-01-08')).json();
-    expect(days[0]).toMatchObject({ excess_metering: null, terms: { excess_eur: 0 } });
+    expect(days[0]).toMatchObject({ excess_metering: null, excess_billing: 'monthly', terms: { excess_eur: null } });
     // February to date (2 days + 11 h): Pmax 48 kW so far → × (2 + 11/24) / 30; projected to the month × 28 / 30.
     const feb = (await (await get('/api/bill')).json()).month;
     expect(feb.excess_metering).toBe('maximetro');

@@ -85,6 +85,14 @@ describe.skipIf(!CHROMIUM)('contract panel on the status page (real gateway, rea
       expect(cards).toMatch(/P2: 115 kW/);
       expect(cards).toMatch(lang === 'es' ? /perfil configurado/ : /configured profile/);
       expect(cards).toMatch(lang === 'es' ? /Potencia aconsejada/ : /Advised contracted power/);
+      // Two months of readings, P3-P5 without any: the advice shows the API's warnings and is never green
+      // (tester5 fault 7: "0 / 178 / … kW", green, without a word).
+      const advice = page.locator('#energy-cards .card', { hasText: lang === 'es' ? 'Potencia aconsejada' : 'Advised contracted power' });
+      expect(await advice.textContent()).toMatch(lang === 'es' ? /Atención, no cambie el contrato sin leer estos avisos:/ : /Caution, do not change the contract before reading these warnings:/);
+      expect(await advice.textContent()).toMatch(/the readings cover 59 days \(2 months\), less than a full year/);
+      expect(await advice.textContent()).toMatch(/P3, P4, P5 have no quarter-hours in the readings: they keep their current contracted power/);
+      expect(await advice.getAttribute('class')).toMatch(/yellow/);
+      expect(await advice.locator('.value').textContent()).not.toMatch(/^0 /);
       expect(await page.textContent('#energy-detail')).toMatch(/cold-room .*off until/);
       expect(await page.textContent('#energy-detail')).toMatch(/projected 14[01]\.\d kW over 120 kW contracted − 5 kW margin/);
       expect(csp).toEqual([]);

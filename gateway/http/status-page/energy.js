@@ -6,12 +6,12 @@
     es: {
       title: 'Contrato: maxímetro, carga base y potencia aconsejada', guard: 'Maxímetro (cuarto de hora en curso)', projected: 'media prevista', limit: 'límite', period: 'periodo',
       off: 'vigilancia apagada (energy.powerGuard)', guardDisabled: 'vigilancia apagada en la configuración', guardWaiting: 'sin límite calculado todavía', deferred: 'Acción', none: 'nada aplazado', base: 'Carga base (previsión)', learned: 'aprendida del contador', profile: 'perfil configurado', nothing: 'sin datos ni perfil',
-      error: 'error del día anterior', advice: 'Potencia aconsejada', current: 'actual', advised: 'aconsejada', saving: 'ahorro en potencia + excesos', cost: 'coste potencia + excesos', why: 'motivo', noAdvice: 'sin consejo',
+      error: 'error del día anterior', advice: 'Potencia aconsejada', current: 'actual', advised: 'aconsejada', saving: 'ahorro en potencia + excesos', cost: 'coste potencia + excesos', why: 'motivo', noAdvice: 'sin consejo', adviceWarn: 'Atención, no cambie el contrato sin leer estos avisos:',
     },
     en: {
       title: 'Contract: quarter-hour guard, base load and advised power', guard: 'Quarter-hour guard (this quarter-hour)', projected: 'projected average', limit: 'limit', period: 'period',
       off: 'guard off (energy.powerGuard)', guardDisabled: 'guard switched off in the configuration', guardWaiting: 'no limit computed yet', deferred: 'Action', none: 'nothing deferred', base: 'Base load (forecast)', learned: 'learned from the meter', profile: 'configured profile', nothing: 'no data and no profile',
-      error: 'day-ahead error', advice: 'Advised contracted power', current: 'current', advised: 'advised', saving: 'saving on power + excess', cost: 'power + excess cost', why: 'why', noAdvice: 'no advice',
+      error: 'day-ahead error', advice: 'Advised contracted power', current: 'current', advised: 'advised', saving: 'saving on power + excess', cost: 'power + excess cost', why: 'why', noAdvice: 'no advice', adviceWarn: 'Caution, do not change the contract before reading these warnings:',
     },
   };
   const $ = (id) => document.getElementById(id);
@@ -51,7 +51,12 @@
       cards.push(card(t('base'), `${num(b.slots[0].kw, 0)} kW`, `${how}${err ? ` · ${t('error')} ${esc(err.day)}: ${num(err.maeKw, 1)} kW` : ''}`));
     }
     const a = state.advice;
-    if (a) cards.push(card(t('advice'), a.advised_kw.map((x) => num(x, 0)).join(' / ') + ' kW', `${t('current')} ${a.current_kw.map((x) => num(x, 0)).join(' / ')} kW · ${t('cost')} ${eur(a.current.total_eur)} → ${eur(a.advised.total_eur)} (${a.months[0]}…${a.months[a.months.length - 1]})`, a.saving_eur > 0 ? 'green' : ''));
+    if (a) {
+      // the API's warnings (too few days, periods without readings) go with the advice, which is then never green
+      const warnings = a.warnings || [];
+      const warn = warnings.length ? `<div class="advice-warnings"><strong>${esc(t('adviceWarn'))}</strong><ul>${warnings.map((w) => `<li><span lang="en" translate="no">${esc(w)}</span></li>`).join('')}</ul></div>` : '';
+      cards.push(card(t('advice'), a.advised_kw.map((x) => num(x, 0)).join(' / ') + ' kW', `${t('current')} ${a.current_kw.map((x) => num(x, 0)).join(' / ')} kW · ${t('cost')} ${eur(a.current.total_eur)} → ${eur(a.advised.total_eur)} (${a.months[0]}…${a.months[a.months.length - 1]})${warn}`, warnings.length ? 'yellow' : a.saving_eur > 0 ? 'green' : ''));
+    }
     $('energy-cards').innerHTML = cards.join('');
     const actions = (g && g.details && g.details.actions) || [];
     $('energy-detail').innerHTML = actions.length
