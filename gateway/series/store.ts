@@ -1,8 +1,10 @@
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
 import { CountCheckpoint } from './count-checkpoint.js';
-import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, logSizes, logsChanged, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { MARKER_FILE, REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, logSizes, logsChanged, lossesInLevelDbLog, readMarker, readMarkerState, withMarkerDamage, writeMarker, type MarkerDamage, type StoreIntegrity } from './integrity.js';
 import { VerifiedRanges, type Verification } from './verified-ranges.js';
 import { WriteGate } from './write-gate.js';
 import { ReadGuard } from './read-guard.js';
@@ -129,7 +131,7 @@ export class SeriesStore {
   static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number; mustExist?: boolean; verify?: Partial<VerifySchedule> | false } = {}): Promise<SeriesStore> {
     const { createIfMissing } = checkBeforeOpen(dir);
     if (createIfMissing && options.mustExist) throw new StoreOpenError(dir, 'there is no store here', 'check the data folder (dataDir, CHOCO_EDGE_DATA_DIR)');
-    const marker = readMarker(dir);
+    const { marker, unreadable } = readMarkerState(dir);
     // Before LevelDB replays its log (and deletes it): a log damaged while stopped means reading everything.
     const logChange = logsChanged(dir, marker);
     const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
@@ -142,6 +144,21 @@ export class SeriesStore {
     const ledger = VerifiedRanges.load(dir);
     store.ledger = ledger;
     store.checked = await checkAtOpen(db, dir, ledger, marker, lossesInLevelDbLog(dir), logChange);
+    // An unreadable marker is damage, not a new store: once the store is open the file is moved aside (kept for
+    // the operator) and reported, in health and in the marker written now, until acknowledged.
+    let markerDamaged: MarkerDamage | undefined = marker?.markerDamaged;
+    if (unreadable !== undefined) {
+      const at = new Date().toISOString();
+      const copy = join(dir, `${MARKER_FILE}.unreadable-${at.replace(/[:.]/g, '-')}`);
+      let moved: string | null = copy;
+      try {
+        renameSync(join(dir, MARKER_FILE), copy);
+      } catch {
+        moved = null;
+      }
+      markerDamaged = { at, why: unreadable, copy: moved };
+    }
+    if (markerDamaged) store.checked = withMarkerDamage(store.checked, markerDamaged);
     ledger.track(db);
     // An unreadable store keeps the count it had: a later check compares against it, never against 0.
     const records = store.checked.records;
@@ -224,10 +241,11 @@ export class SeriesStore {
    * health and the marker, and are returned. Until then they stay, across restarts and repairs.
    */
   acknowledgeLosses(): string[] {
-    const acknowledged = this.checked.losses;
+    const damage = this.checked.markerDamaged;
+    const acknowledged = [...this.checked.losses, ...(damage ? [`${damage.at}: the store's marker was unreadable (${damage.why})`] : [])];
     if (!acknowledged.length) return [];
     const records = this.checked.records;
-    this.checked = { ...this.checked, losses: [], state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records at open (losses acknowledged since)` };
+    this.checked = { ...this.checked, losses: [], markerDamaged: undefined, state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records at open (losses acknowledged since)` };
     if (records !== null) this.saveMarker(records, false);
     return acknowledged;
   }
@@ -594,8 +612,8 @@ export class SeriesStore {
   /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
   private saveMarker(records: number, cleanShutdown: boolean, deletesSinceCount?: number, countedAt = new Date().toISOString()): void {
     const marker = readMarker(this.dir);
-    const { losses, lastRepair } = this.checked;
-    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}), logs: logSizes(this.dir) });
+    const { losses, lastRepair, markerDamaged } = this.checked;
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}), ...(markerDamaged ? { markerDamaged } : {}), logs: logSizes(this.dir) });
   }
 
   /** Counts every record now for the check after an unclean stop (also done by itself every 5 min after writes). */
