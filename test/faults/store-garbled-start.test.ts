@@ -55,5 +55,11 @@ describe('a garbled store table at start', () => {
     const unreadable = jobs.filter((j) => j.lastError?.message.includes('last run unreadable'));
     expect(unreadable.length).toBeGreaterThan(0);
     expect(unreadable[0]!.lastError!.message).toMatch(/Corruption.*choco-edge store repair/);
+    // The models run at their newest version when their pin is unreadable: degraded with the reason, not failed.
+    const models = gw.pluginHealth().predictions!;
+    expect(models.state).toBe('degraded');
+    expect(models.message).toMatch(/models loaded: price-forecaster@.*pinned version unreadable, the newest version is used: store damaged: .*Corruption.*choco-edge store repair/);
+    // No part failed to start because of a store read: each one that met the damage degraded and carries the remedy.
+    for (const [name, h] of Object.entries(gw.pluginHealth())) expect(`${name}: ${h.state} ${h.message}`).not.toMatch(/failed to start/);
   }, 60_000);
 });
