@@ -22,7 +22,10 @@ afterEach(async () => {
 
 describe('a garbled store table at start', () => {
   it('the gateway starts, /healthz is 503 naming the damage and the remedy, the jobs whose last run is unreadable say so', async () => {
-    const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false } } });
+    // The bill runs too (a contract and a site meter; the meter is not there, which only degrades the meters).
+    const contract = { tariff: '6.1TD', contractedKw: [450, 450, 450, 450, 450, 500], powerPriceEurKwYear: [26.4, 22.1, 11.6, 9.1, 2.9, 1.4], tollsAndChargesEurKwh: [0.031, 0.024, 0.012, 0.007, 0.003, 0.002], energy: { indexed: { marginEurMwh: 6 } } };
+    const energy = { contract, meters: [{ name: 'site-main', role: 'site', profile: 'schneider-pm5000', host: '127.0.0.1', port: 9, pollMs: 200, timeoutMs: 500 }] };
+    const config = testConfig('http://127.0.0.1:9', { sources: { ree: { enabled: false }, omie: { enabled: false }, esios: { enabled: false } }, energy });
     // A first run writes the jobs' last-run records (and whatever the plugins keep) into the store.
     gw = new Gateway({ config, clock: new SystemClock(), log: silent, clockTrust: false });
     await gw.start();
@@ -60,6 +63,7 @@ describe('a garbled store table at start', () => {
     expect(models.state).toBe('degraded');
     expect(models.message).toMatch(/models loaded: price-forecaster@.*pinned version unreadable, the newest version is used: store damaged: .*Corruption.*choco-edge store repair/);
     // No part failed to start because of a store read: each one that met the damage degraded and carries the remedy.
+    expect(gw.pluginHealth().bill!.state).not.toBe('disabled');
     for (const [name, h] of Object.entries(gw.pluginHealth())) expect(`${name}: ${h.state} ${h.message}`).not.toMatch(/failed to start/);
   }, 60_000);
 });
