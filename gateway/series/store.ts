@@ -545,7 +545,7 @@ export class SeriesStore {
 
   private readFailure(what: string, error: unknown): unknown {
     const cause = levelDbCause(error);
-    if (!/corrupt|checksum mismatch|bad block|bad entry/i.test(cause)) return error;
+    if (!/corrupt|checksum mismatch|bad block|bad entry|IO error: .*\.(ldb|sst)\b/i.test(cause)) return error;
     const loss = `reading ${what} failed: ${cause}`;
     // Once per LevelDB cause: the open's check (or an earlier read) may have reported it already; reads of other keys add nothing.
     if (!this.closed && !this.checked.losses.some((l) => l.includes(cause))) {
