@@ -200,7 +200,7 @@ export class SeriesStore {
     const result = await this.guard.run(() => this.ledger.verifyAll(this.db, yieldNow));
     if (result.losses.length && !this.closed) {
       const losses = [...this.checked.losses, ...result.losses.map((l) => `${result.at}: ${l}`)];
-      this.checked = { ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
+      this.checked = this.withMarkerNote({ ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` });
       // Into the marker (kept until acknowledged), with the running count and deletes as they stand.
       this.counts?.resave();
     }
@@ -550,10 +550,15 @@ export class SeriesStore {
     // Once per LevelDB cause: the open's check (or an earlier read) may have reported it already; reads of other keys add nothing.
     if (!this.closed && !this.checked.losses.some((l) => l.includes(cause))) {
       const losses = [...this.checked.losses, `${new Date().toISOString()}: ${loss}`];
-      this.checked = { ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
+      this.checked = this.withMarkerNote({ ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` });
       this.counts?.resave();
     }
     return new StoreError(`store damaged: reading ${what} failed: ${cause}. To fix: ${REPAIR_REMEDY}`, error);
+  }
+
+  /** A finding rewritten after the open keeps saying that the marker was unreadable, until that is acknowledged. */
+  private withMarkerNote(checked: StoreIntegrity): StoreIntegrity {
+    return checked.markerDamaged ? withMarkerDamage(checked, checked.markerDamaged) : checked;
   }
 
   /** Every key and value, in key order (backups). */
