@@ -365,6 +365,7 @@ export class Gateway implements HttpContext {
       const from = typeof p.from === 'string' ? Date.parse(p.from) : now;
       const to = typeof p.to === 'string' ? Date.parse(p.to) : now + 86_400_000;
       if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) throw new Error('"from" and "to" must be ISO timestamps with from < to');
+      if (to - from > 400 * 86_400_000) throw new Error('range longer than 400 days; ask for less (as over HTTP /api/prices)');
       return (await this.store.read(p.series, from, to)).map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString(), value: s.value, source: s.source }));
     });
   }

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { fieldNameProblems } from './field-names.js';
 import { ConfigSchema, type Config, type SecretValue } from './schema.js';
 import { topicNameProblems } from './topic-names.js';
+import { mqttUserProblems } from './mqtt-users.js';
 import { contractProblems } from './contract-schema.js';
 import { meterProblems } from './meters-schema.js';
 
@@ -94,6 +95,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!problems.length) problems.push(...contractProblems((withDefaults as Config).energy?.contract));
   if (!problems.length) problems.push(...meterProblems((withDefaults as Config).energy?.meters, (withDefaults as Config).energy?.meterProfiles));
   if (!problems.length) problems.push(...fieldNameProblems(withDefaults as Config));
+  if (!problems.length) problems.push(...mqttUserProblems(withDefaults as Config));
   if (problems.length) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, dedupe(problems));
   return withDefaults as Config;
 }

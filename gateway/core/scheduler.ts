@@ -93,11 +93,21 @@ export class Scheduler {
     const catchUp: Array<[JobState, RunReason]> = [];
     for (const job of this.jobs.values()) {
       if (!job.def.enabled) continue;
-      const persisted = await this.store?.getValue<number>(`job.${job.def.id}.lastRun`);
+      let persisted: number | undefined;
+      let unreadable = false;
+      try {
+        persisted = await this.store?.getValue<number>(`job.${job.def.id}.lastRun`);
+      } catch (e) {
+        // A damaged store (a garbled table) must not stop the start: the job runs on its schedule, with no catch-up of
+        // a run missed while stopped, and its status says why (the store's health carries the damage and the remedy).
+        unreadable = true;
+        job.lastError = { at: new Date(this.clock.now()).toISOString(), message: `last run unreadable, no catch-up of a run missed while stopped: ${errorMessage(e)}` };
+        this.log.error({ job: job.def.id, err: errorMessage(e) }, 'job: last run unreadable from the store; it runs on its schedule');
+      }
       const previous = this.previousFireTime(job, this.clock.now());
       if (job.def.runOnStart) catchUp.push([job, 'startup']);
       else if (persisted !== undefined && previous !== undefined && persisted < previous) catchUp.push([job, 'missed']);
-      else if (persisted === undefined) await this.store?.setValue(`job.${job.def.id}.lastRun`, this.clock.now());
+      else if (persisted === undefined && !unreadable) await this.store?.setValue(`job.${job.def.id}.lastRun`, this.clock.now()).catch((e: unknown) => this.log.warn({ job: job.def.id, err: errorMessage(e) }, 'could not persist job run time'));
       this.arm(job, this.clock.now());
     }
     for (const [job, reason] of catchUp) {

@@ -21,6 +21,7 @@ import { registerMetrics } from './metrics.js';
 import { strictBodies } from './strict-body.js';
 import { calendarProblem } from '../time/calendar-date.js';
 import swaggerUi from '@fastify/swagger-ui';
+import { jsonDepthProblem } from './json-depth.js';
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -53,6 +54,14 @@ export async function startHttpServer(gateway: HttpContext, log: Logger): Promis
     schemaErrorFormatter: (errors, part) => new Error(schemaErrorText(errors, part)),
   });
   app.server.headersTimeout = limits.headersTimeoutMs;
+  // Every JSON body's depth is checked before it is parsed (json-depth.ts), then fastify's own parser (prototype-poisoning checks) runs.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const problem = jsonDepthProblem(body as string);
+    if (problem) return done(Object.assign(new Error(problem), { statusCode: 400 }), undefined);
+    parseJson(request, body as string, done);
+  });
   // JSON bodies are checked as sent: Ajv's coercion (null, 0, "false" → false) is for query strings and paths only.
   app.addHook('onRoute', strictBodies);
   const gate = new ConnectionGate('http', limits, log);

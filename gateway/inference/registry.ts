@@ -159,7 +159,7 @@ export class ModelRegistry {
     for (const name of this.names()) {
       const candidates = this.candidates(name);
       if (!candidates.length) continue;
-      const pinned = await this.store.getValue<string>(`model.${name}.pinned`);
+      const pinned = await this.pinnedVersion(name);
       const wanted = candidates.find((c) => c.version === pinned) ?? candidates.at(-1)!;
       const current = this.active.get(name);
       if (current?.version === wanted.version && current.dir === wanted.dir) continue;
@@ -170,6 +170,22 @@ export class ModelRegistry {
         this.problems.set(`${name}@${wanted.version}`, `failed to load: ${errorMessage(error)}`);
         this.log.error({ model: name, version: wanted.version, err: errorMessage(error) }, 'model failed to load; keeping the previous version');
       }
+    }
+  }
+
+  /**
+   * The version pinned for `name` in the store, or undefined. A pin the store cannot read (a garbled table) does not
+   * stop the models: the newest version is used and the problem, with the store's remedy, is reported.
+   */
+  private async pinnedVersion(name: string): Promise<string | undefined> {
+    try {
+      const pinned = await this.store.getValue<string>(`model.${name}.pinned`);
+      this.problems.delete(`${name} (pin)`);
+      return pinned;
+    } catch (error) {
+      this.problems.set(`${name} (pin)`, `pinned version unreadable, the newest version is used: ${errorMessage(error)}`);
+      this.log.error({ model: name, err: errorMessage(error) }, 'model pin unreadable from the store; the newest version is used');
+      return undefined;
     }
   }
 
@@ -211,7 +227,7 @@ export class ModelRegistry {
    * recalibration still running with it can finish.
    */
   async memberNetwork(name: string): Promise<{ version: string; model: LayersModel; trainedTo?: string | undefined } | undefined> {
-    const pinned = await this.store.getValue<string>(`model.${name}.pinned`);
+    const pinned = await this.pinnedVersion(name);
     for (;;) {
       const networks = this.candidates(name).filter((c) => existsSync(join(c.dir, 'model.json')) && !this.failedNetworks.has(c.dir));
       const wanted = (pinned ? networks.filter((c) => compareVersions(c.version, pinned) <= 0) : networks).at(-1);

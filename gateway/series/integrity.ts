@@ -31,6 +31,15 @@ export interface StoreMarker {
   losses?: string[];
   /** LevelDB's write-ahead logs (`NNNNNN.log`) and their sizes when the marker was written (after LevelDB closed, at a clean close). */
   logs?: Record<string, number>;
+  /** The marker was found unreadable at an open: kept (and reported) until acknowledged. */
+  markerDamaged?: MarkerDamage;
+}
+
+/** An unreadable marker found at an open (ISO time, why, where the unreadable file was moved), reported until acknowledged. */
+export interface MarkerDamage {
+  at: string;
+  why: string;
+  copy: string | null;
 }
 
 /** What the store knows about its own integrity; shown in /healthz and bridge/health under `store`. */
@@ -52,6 +61,8 @@ export interface StoreIntegrity {
   lastRepair: StoreMarker['lastRepair'] | null;
   /** The check's cost and watermark: ranges and records read at open, ranges written since the last full verification, when that ended. */
   verification?: { atOpen: 'pending ranges' | 'every record'; checkedRanges: number | null; checkedRecords: number | null; pendingRanges: number; lastFullAt: string | null };
+  /** The marker was unreadable at an open: the count losses are compared with is unknown (health degraded until acknowledged). */
+  markerDamaged?: MarkerDamage;
   /** Reopens after a failed write since the gateway opened the store, and the last one (absent before the first check). */
   reopens?: number;
   lastReopen?: { at: string; cause: string } | null;
@@ -86,14 +97,31 @@ export function openRefusal(dir: string, error: unknown, use = 'stop the other g
 const DATA_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
 
 export function readMarker(dir: string): StoreMarker | undefined {
+  return readMarkerState(dir).marker;
+}
+
+/**
+ * The marker, or why a marker file that is there cannot be used (garbled JSON, not ours, a count that is not a
+ * number): such a marker is damage, never "no marker" (that would read as a new store and reset the count).
+ */
+export function readMarkerState(dir: string): { marker?: StoreMarker; unreadable?: string } {
   const file = join(dir, MARKER_FILE);
-  if (!existsSync(file)) return undefined;
+  if (!existsSync(file)) return {};
   try {
     const m = JSON.parse(readFileSync(file, 'utf8')) as StoreMarker;
-    return m?.format === MARKER_FORMAT ? m : undefined;
-  } catch {
-    return undefined;
+    if (m?.format !== MARKER_FORMAT) return { unreadable: `not a ${MARKER_FORMAT} marker (format ${JSON.stringify(m?.format ?? null)})` };
+    if (typeof m.records !== 'number' || !Number.isFinite(m.records) || m.records < 0) return { unreadable: `its record count is not a number (${JSON.stringify(m.records ?? null)})` };
+    return { marker: m };
+  } catch (error) {
+    return { unreadable: (error as Error).message };
   }
+}
+
+/** The open's finding with an unreadable marker added: degraded (no data known lost, but a loss cannot be ruled out), with what to do. */
+export function withMarkerDamage(checked: StoreIntegrity, damage: MarkerDamage): StoreIntegrity {
+  const what = `the store's marker ${MARKER_FILE} was unreadable at ${damage.at} (${damage.why}${damage.copy ? `; kept as ${damage.copy}` : ''}): the count at the last clean shutdown is unknown, so records lost before that open cannot be ruled out (counted anew: ${checked.records ?? 'unknown'} records). Check with GET /api/store/verify or against a backup, then POST /api/store/losses/acknowledge`;
+  if (checked.state === 'failed') return { ...checked, markerDamaged: damage, message: `${checked.message}; ${what}` };
+  return { ...checked, markerDamaged: damage, state: 'degraded', code: 'store_failed', message: what };
 }
 
 /** Written to a temporary file and renamed; a failure (disk full) is returned, not thrown. */
@@ -116,7 +144,7 @@ export function writeMarker(dir: string, marker: Omit<StoreMarker, 'format'>): E
 export function checkBeforeOpen(dir: string): { createIfMissing: boolean } {
   const files = existsSync(dir) ? readdirSync(dir) : [];
   const data = files.filter((f) => DATA_FILE.test(f));
-  const marker = readMarker(dir);
+  const { marker, unreadable } = readMarkerState(dir);
   if (files.includes('CURRENT')) return { createIfMissing: false };
   if (data.length) {
     throw new StoreOpenError(dir, `LevelDB's CURRENT file is missing but ${data.length} data files remain (${data.slice(0, 4).join(', ')}${data.length > 4 ? ', …' : ''}); opening would start an empty store and delete them`);
@@ -127,6 +155,9 @@ export function checkBeforeOpen(dir: string): { createIfMissing: boolean } {
       `the store's data files are gone: it held ${marker.records} records at ${marker.countedAt}, none is left`,
       `restore a backup with \`choco-edge restore --from FILE\`, or, to start empty on purpose, delete ${join(dir, MARKER_FILE)}`,
     );
+  }
+  if (unreadable !== undefined) {
+    throw new StoreOpenError(dir, `no data file is left and the store's marker is unreadable (${unreadable}): a store was here`, `restore a backup with \`choco-edge restore --from FILE\`, or, to start empty on purpose, delete ${join(dir, MARKER_FILE)}`);
   }
   return { createIfMissing: true };
 }

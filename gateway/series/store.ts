@@ -1,8 +1,10 @@
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { findGaps, resample, type Slot, type StoredSlot, type Unit } from './slots.js';
 import { DAY_MS, HOUR_MS } from '../time/tz.js';
 import { CountCheckpoint } from './count-checkpoint.js';
-import { REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, logSizes, logsChanged, lossesInLevelDbLog, readMarker, writeMarker, type StoreIntegrity } from './integrity.js';
+import { MARKER_FILE, REPAIR_REMEDY, StoreOpenError, checkBeforeOpen, openRefusal, countAllRecords, integrityFrom, levelDbCause, logSizes, logsChanged, lossesInLevelDbLog, readMarker, readMarkerState, withMarkerDamage, writeMarker, type MarkerDamage, type StoreIntegrity } from './integrity.js';
 import { VerifiedRanges, type Verification } from './verified-ranges.js';
 import { WriteGate } from './write-gate.js';
 import { ReadGuard } from './read-guard.js';
@@ -129,7 +131,7 @@ export class SeriesStore {
   static async open(dir: string, options: { sync?: boolean; readings?: Partial<ReadingsOptions>; now?: () => number; mustExist?: boolean; verify?: Partial<VerifySchedule> | false } = {}): Promise<SeriesStore> {
     const { createIfMissing } = checkBeforeOpen(dir);
     if (createIfMissing && options.mustExist) throw new StoreOpenError(dir, 'there is no store here', 'check the data folder (dataDir, CHOCO_EDGE_DATA_DIR)');
-    const marker = readMarker(dir);
+    const { marker, unreadable } = readMarkerState(dir);
     // Before LevelDB replays its log (and deletes it): a log damaged while stopped means reading everything.
     const logChange = logsChanged(dir, marker);
     const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing });
@@ -142,6 +144,21 @@ export class SeriesStore {
     const ledger = VerifiedRanges.load(dir);
     store.ledger = ledger;
     store.checked = await checkAtOpen(db, dir, ledger, marker, lossesInLevelDbLog(dir), logChange);
+    // An unreadable marker is damage, not a new store: once the store is open the file is moved aside (kept for
+    // the operator) and reported, in health and in the marker written now, until acknowledged.
+    let markerDamaged: MarkerDamage | undefined = marker?.markerDamaged;
+    if (unreadable !== undefined) {
+      const at = new Date().toISOString();
+      const copy = join(dir, `${MARKER_FILE}.unreadable-${at.replace(/[:.]/g, '-')}`);
+      let moved: string | null = copy;
+      try {
+        renameSync(join(dir, MARKER_FILE), copy);
+      } catch {
+        moved = null;
+      }
+      markerDamaged = { at, why: unreadable, copy: moved };
+    }
+    if (markerDamaged) store.checked = withMarkerDamage(store.checked, markerDamaged);
     ledger.track(db);
     // An unreadable store keeps the count it had: a later check compares against it, never against 0.
     const records = store.checked.records;
@@ -183,7 +200,7 @@ export class SeriesStore {
     const result = await this.guard.run(() => this.ledger.verifyAll(this.db, yieldNow));
     if (result.losses.length && !this.closed) {
       const losses = [...this.checked.losses, ...result.losses.map((l) => `${result.at}: ${l}`)];
-      this.checked = { ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` };
+      this.checked = this.withMarkerNote({ ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` });
       // Into the marker (kept until acknowledged), with the running count and deletes as they stand.
       this.counts?.resave();
     }
@@ -224,10 +241,11 @@ export class SeriesStore {
    * health and the marker, and are returned. Until then they stay, across restarts and repairs.
    */
   acknowledgeLosses(): string[] {
-    const acknowledged = this.checked.losses;
+    const damage = this.checked.markerDamaged;
+    const acknowledged = [...this.checked.losses, ...(damage ? [`${damage.at}: the store's marker was unreadable (${damage.why})`] : [])];
     if (!acknowledged.length) return [];
     const records = this.checked.records;
-    this.checked = { ...this.checked, losses: [], state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records at open (losses acknowledged since)` };
+    this.checked = { ...this.checked, losses: [], markerDamaged: undefined, state: records === null ? 'failed' : 'ok', message: records === null ? this.checked.message : `${records} records at open (losses acknowledged since)` };
     if (records !== null) this.saveMarker(records, false);
     return acknowledged;
   }
@@ -336,7 +354,7 @@ export class SeriesStore {
     // A slot that started before `from` may still cover it: look back as far as the longest slot this series ever had.
     const lookback = this.metas.get(series)?.maxSlotMs ?? DAY_MS;
     // `all()`: the range in as few native reads as LevelDB allows, not one promise per entry (every entry is kept anyway); under the read guard.
-    for (const [key, raw] of await this.guard.run(() => this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) }).all())) {
+    for (const [key, raw] of await this.guarded(`${series} from ${new Date(from).toISOString()}`, () => this.db.iterator({ gte: slotKey(series, Math.max(0, from - lookback)), lt: slotKey(series, to) }).all())) {
       const v = raw as StoredValue;
       const start = Number(key.slice(key.lastIndexOf('!') + 1));
       if (v.e <= from) continue;
@@ -358,7 +376,7 @@ export class SeriesStore {
     let at: StoredSlot | undefined;
     if (latest && latest.start <= now && latest.end > now) at = latest;
     else if (latest && latest.end > now) {
-      for await (const [key, raw] of this.guard.scan(() => this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 }))) {
+      for await (const [key, raw] of this.scan(series, () => this.db.iterator({ gte: slotKey(series, 0), lte: slotKey(series, now), reverse: true, limit: 1 }))) {
         const v = raw as StoredValue;
         if (v.e > now) at = { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
       }
@@ -383,7 +401,7 @@ export class SeriesStore {
   async latest(series: string): Promise<StoredSlot | undefined> {
     assertSeriesId(series);
     if (this.readings.has(series)) return this.readings.latest(series);
-    for await (const [key, raw] of this.guard.scan(() => this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 }))) {
+    for await (const [key, raw] of this.scan(series, () => this.db.iterator({ gte: slotKey(series, 0), lt: `s!${series}!~`, reverse: true, limit: 1 }))) {
       const v = raw as StoredValue;
       return { start: Number(key.slice(key.lastIndexOf('!') + 1)), end: v.e, value: v.v, source: v.s, fetchedAt: v.f };
     }
@@ -392,7 +410,7 @@ export class SeriesStore {
 
   async count(series: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<number> {
     let n = 0;
-    for await (const _ of this.guard.scan(() => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }))) n++;
+    for await (const _ of this.scan(series, () => this.db.keys({ gte: slotKey(series, from), lt: slotKey(series, to) }))) n++;
     return n;
   }
 
@@ -401,17 +419,17 @@ export class SeriesStore {
   }
 
   async meta(series: string): Promise<SeriesMeta | undefined> {
-    return this.metas.get(series) ?? ((await this.guard.run(() => this.db.get(metaKey(series)))) as SeriesMeta | undefined);
+    return this.metas.get(series) ?? ((await this.guarded(`the metadata of ${series}`, () => this.db.get(metaKey(series)))) as SeriesMeta | undefined);
   }
 
   async listSeries(): Promise<SeriesMeta[]> {
     const out: SeriesMeta[] = [];
-    for await (const value of this.guard.scan(() => this.db.values({ gte: 'm!', lt: 'm!~' }))) out.push(value as SeriesMeta);
+    for await (const value of this.scan('the list of series', () => this.db.values({ gte: 'm!', lt: 'm!~' }))) out.push(value as SeriesMeta);
     return out;
   }
 
   async getValue<T>(name: string): Promise<T | undefined> {
-    return (await this.guard.run(() => this.db.get(kvKey(name)))) as T | undefined;
+    return (await this.guarded(`the record ${name}`, () => this.db.get(kvKey(name)))) as T | undefined;
   }
 
   async setValue(name: string, value: unknown): Promise<void> {
@@ -482,12 +500,12 @@ export class SeriesStore {
 
   async outboxPeek(limit: number): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = [];
-    for await (const value of this.guard.scan(() => this.db.values({ gte: 'o!', lt: 'o!~', limit }))) out.push(value as OutboxEntry);
+    for await (const value of this.scan('the outbox', () => this.db.values({ gte: 'o!', lt: 'o!~', limit }))) out.push(value as OutboxEntry);
     return out;
   }
 
   private async outboxLast(): Promise<OutboxEntry | undefined> {
-    for await (const value of this.guard.scan(() => this.db.values({ gte: 'o!', lt: 'o!~', reverse: true, limit: 1 }))) return value as OutboxEntry;
+    for await (const value of this.scan('the outbox', () => this.db.values({ gte: 'o!', lt: 'o!~', reverse: true, limit: 1 }))) return value as OutboxEntry;
     return undefined;
   }
 
@@ -498,13 +516,54 @@ export class SeriesStore {
 
   async outboxCount(): Promise<number> {
     let n = 0;
-    for await (const _ of this.guard.scan(() => this.db.keys({ gte: 'o!', lt: 'o!~' }))) n++;
+    for await (const _ of this.scan('the outbox', () => this.db.keys({ gte: 'o!', lt: 'o!~' }))) n++;
     return n;
+  }
+
+  /**
+   * One read under the read guard. A read LevelDB refuses because a table is damaged ("Corruption: …", a checksum
+   * mismatch) is a loss: it enters `integrity()` (state failed, kept in the marker until acknowledged) and the read
+   * throws a StoreError (`code` store_failed: HTTP answers 503) naming what was read, LevelDB's cause and the remedy.
+   * Callers at start degrade their part with that message; none ends the process.
+   */
+  private async guarded<T>(what: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await this.guard.run(read);
+    } catch (error) {
+      throw this.readFailure(what, error);
+    }
+  }
+
+  /** `guard.scan` with the same handling of a damaged table as `guarded`. */
+  private async *scan<T>(what: string, open: () => AsyncIterable<T>): AsyncGenerator<T> {
+    try {
+      for await (const item of this.guard.scan(open)) yield item;
+    } catch (error) {
+      throw this.readFailure(what, error);
+    }
+  }
+
+  private readFailure(what: string, error: unknown): unknown {
+    const cause = levelDbCause(error);
+    if (!/corrupt|checksum mismatch|bad block|bad entry|IO error: .*\.(ldb|sst)\b/i.test(cause)) return error;
+    const loss = `reading ${what} failed: ${cause}`;
+    // Once per LevelDB cause: the open's check (or an earlier read) may have reported it already; reads of other keys add nothing.
+    if (!this.closed && !this.checked.losses.some((l) => l.includes(cause))) {
+      const losses = [...this.checked.losses, `${new Date().toISOString()}: ${loss}`];
+      this.checked = this.withMarkerNote({ ...this.checked, losses, state: 'failed', code: 'store_failed', message: `store damaged, data lost: ${losses.join('; ')}. To fix: ${REPAIR_REMEDY}` });
+      this.counts?.resave();
+    }
+    return new StoreError(`store damaged: reading ${what} failed: ${cause}. To fix: ${REPAIR_REMEDY}`, error);
+  }
+
+  /** A finding rewritten after the open keeps saying that the marker was unreadable, until that is acknowledged. */
+  private withMarkerNote(checked: StoreIntegrity): StoreIntegrity {
+    return checked.markerDamaged ? withMarkerDamage(checked, checked.markerDamaged) : checked;
   }
 
   /** Every key and value, in key order (backups). */
   async *entries(): AsyncGenerator<[string, unknown]> {
-    for await (const entry of this.guard.scan(() => this.db.iterator())) yield entry;
+    for await (const entry of this.scan('every record', () => this.db.iterator())) yield entry;
   }
 
   /** Writes raw entries in batches (restores); returns how many. */
@@ -530,7 +589,7 @@ export class SeriesStore {
   }
 
   async isEmpty(): Promise<boolean> {
-    for await (const _ of this.guard.scan(() => this.db.keys({ limit: 1 }))) return false;
+    for await (const _ of this.scan('the first key', () => this.db.keys({ limit: 1 }))) return false;
     return true;
   }
 
@@ -558,8 +617,8 @@ export class SeriesStore {
   /** The marker keeps the count, the last repair and the unresolved losses for the next open. */
   private saveMarker(records: number, cleanShutdown: boolean, deletesSinceCount?: number, countedAt = new Date().toISOString()): void {
     const marker = readMarker(this.dir);
-    const { losses, lastRepair } = this.checked;
-    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}), logs: logSizes(this.dir) });
+    const { losses, lastRepair, markerDamaged } = this.checked;
+    writeMarker(this.dir, { createdAt: marker?.createdAt ?? new Date().toISOString(), records, countedAt, cleanShutdown, ...(deletesSinceCount !== undefined && !cleanShutdown ? { deletesSinceCount } : {}), ...(lastRepair ? { lastRepair } : {}), ...(losses.length ? { losses } : {}), ...(markerDamaged ? { markerDamaged } : {}), logs: logSizes(this.dir) });
   }
 
   /** Counts every record now for the check after an unclean stop (also done by itself every 5 min after writes). */

@@ -285,7 +285,9 @@ export function createPredictions(ctx: PluginContext): PredictionsPlugin {
     recalibration: () => lastRecalibration,
     async start() {
       await registry.refresh();
-      tracker.set(registry.loaded().length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} ${registry.backend ? ` on ${registry.backend.name}` : ' (networks load on first use)'}`);
+      // A pin the store could not read (a damaged store): the models run at their newest version, health says why.
+      const pins = registry.problemList().filter((p) => p.model.endsWith('(pin)'));
+      tracker.set(registry.loaded().length && !pins.length ? 'ok' : 'degraded', `models loaded: ${registry.loaded().map((m) => `${m.name}@${m.version}`).join(', ') || 'none'} ${registry.backend ? ` on ${registry.backend.name}` : ' (networks load on first use)'}${pins.map((p) => `; ${p.model}: ${p.problem}`).join('')}`);
     },
     async stop() {
       registry.dispose();
