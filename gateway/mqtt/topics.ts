@@ -46,6 +46,12 @@ export interface PlanDocumentPayload {
   /** The waits between steps longer than their limit, in words (empty when every limit holds). */
   holding_breaches: string[];
   /**
+   * Steps of batches an earlier plan placed, not started, that this plan does not hold, each with the rule that took
+   * it out and the hours involved (`reason`), in every plan until it is back in a plan, starts, or is two days old
+   * (plugins/planner/left-plan.ts). Absent when there is none.
+   */
+  left_plan?: Array<{ process: string; line: string; batch: number; was_start: string; left_at: string; plan_id: string; reason: string }>;
+  /**
    * The chance constraint on the ambient limits (gateway/planner/ambient-margin.ts): the halt, maxPlantTempC and the
    * cooling in the contracted-power cap were checked at the temperature forecast + `margin_c` (°C per slot, 0 on
    * observed hours) = z × σ × √(1 − ρ^(2 × hours since `anchor`, the last observed hour; null: none, full σ)).
