@@ -34,14 +34,15 @@ export interface PlanDocumentPayload {
    * `batch`: the batch id, unique for the life of the plant, the same in every step of one batch (mixing to
    * tempering), in every re-plan and after a restart. `waited_min`: how long the batch waits before this step
    * after its previous step ended (null for the step that enters the line, or a batch waiting since before the
-   * plan's history); `max_wait_min`: the holding limit of this step (null: none).
+   * plan's history); `max_wait_min`: the holding limit of this step (null: none); `wait_reason`: why, for a wait
+   * longer than an hour (gateway/planner/wait-reasons.ts: what rules out each earlier start, or the € it would cost more).
    *
    * `interrupted`: the run was running when an operator's line stop (`lines/<line>/set`) took effect; it ends at the
    * stop, `interrupted_reason` says which, and the batch's step runs again after the stop (same batch id) as a run
    * with `resumes: 'remainder'` (the remaining duration) or `'full'` (the step again in full: an `uninterrupted`
    * process, README "Line stops"). Absent on ordinary runs.
    */
-  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null; interrupted?: boolean; interrupted_reason?: string; resumes?: 'remainder' | 'full' }>;
+  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null; wait_reason?: string; interrupted?: boolean; interrupted_reason?: string; resumes?: 'remainder' | 'full' }>;
   hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; running: string[]; cost_eur: number; recommendation: string; urgency: string; model_recommendation: string | null }>;
   /** The waits between steps longer than their limit, in words (empty when every limit holds). */
   holding_breaches: string[];

@@ -21,6 +21,7 @@ import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/plann
 import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
+import { carryWaitReasons } from '../../gateway/planner/wait-reasons.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
@@ -567,7 +568,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const band = baselineRuns && !outcome.infeasible ? await bandOf(input).then((b) => savingBand(input, outcome.runs, baselineRuns!, b.low, b.high, { seed: version })) : null;
     const firstForecast = input.priceSource.indexOf('forecast');
     // In time order (the kept runs are fixed ones, which the document lists first otherwise).
-    const runs = withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 });
+    // A kept run's wait keeps the reason the plan that placed it gave (wait-reasons.ts).
+    const runs = carryWaitReasons(withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 }), current?.doc.runs);
     // Kept only when the runs are the same as the plan in force's (kept-previous.ts): a re-plan that kept the placed
     // runs around a line stop's cut and continuation did not keep the plan.
     keptPrevious = keptPrevious && !!current && keepsRuns(current.doc, { runs }, now);

@@ -69,6 +69,8 @@ describe('a batch waiting between two steps', () => {
       expect(conching!.waited_min).toBeLessThanOrEqual(240);
       expect(doc.holding_breaches).toEqual([]);
       expect(doc.runs.some((r) => r.process === 'tempering' && r.batch === 10)).toBe(true);
+      // Every wait over an hour says why (gateway/planner/wait-reasons.ts).
+      for (const r of doc.runs) if ((r.waited_min ?? 0) > 60) expect(r.wait_reason, `${r.process} #${r.batch} waits ${r.waited_min} min`).toMatch(/\S/);
       // Each batch once per step (no id given twice).
       const ids = doc.runs.map((r) => `${r.process} #${r.batch}`);
       expect(new Set(ids).size).toBe(ids.length);
