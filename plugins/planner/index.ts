@@ -717,6 +717,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     },
     async stop() {
       ctx.bus.removeOwner('planner');
+      // A re-plan under way (a line stop's) finishes and saves its state first: a restart reads it from the store.
+      await planning.catch(() => undefined);
     },
     health: () => tracker.get(),
     jobs: { planning: () => serially(() => plan()) },
