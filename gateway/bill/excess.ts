@@ -20,7 +20,9 @@
  * and one of 600 kW differ); Pc,p the contracted power (kW) of the quarter-hour's power period; tep €/kW and Kp
  * from the contract. The caller passes one month's quarter-hours (the formula is not additive over days: it
  * takes the square root of the month's sum). Quarter-hours without a measurement (kWh null) add nothing: the bill
- * reports them as missing. 2.0TD supplies have no quarter-hour excess term (ICP or maxímetro): 0 €.
+ * reports them as missing. Estimated quarter-hours (quality `interpolated`: energy measured, timing not) add nothing
+ * either, nor set a maxímetro's Pmax: `estimatedAbove` counts those above Pc. 2.0TD supplies have no quarter-hour
+ * excess term (ICP or maxímetro): 0 €.
  * Shared with the site-load power guard (issue #22), so the guard and the bill price an excess alike.
  */
 import { powerPeriodOf } from '../contract/calendar.js';
@@ -31,6 +33,12 @@ export interface DemandQuarterHour {
   start: number;
   kwh: number | null;
   avgKw?: number | null;
+  /**
+   * gateway/meters/quarter-hours.ts: `interpolated` is an estimate (the energy is measured, its timing is not: a
+   * gap bridged, a counter value not timed precisely, the demo's accelerated clock): never priced as an excess, nor
+   * a maxímetro's Pmax; counted in `estimatedAbove`. Absent or `measured`: measured (a planner's forecast, too).
+   */
+  quality?: 'measured' | 'interpolated' | 'missing';
 }
 
 export interface ExcessPeriod {
@@ -46,6 +54,13 @@ export interface ExcessPeriod {
   maxKw: number | null;
   /** UTC start of the (first) quarter-hour with that demand, ms (null with no measured quarter-hour) */
   maxAt: number | null;
+  /**
+   * quarter-hours of this period whose ESTIMATED demand (quality `interpolated`) was above the contracted power: not
+   * priced (an excess the plant may not have had is never billed), reported so that a real one is looked into
+   */
+  estimatedAbove: number;
+  /** highest estimated (interpolated) quarter-hour demand of the period, kW, or null: not Pmax, not priced */
+  estimatedMaxKw: number | null;
   /** quarter-hour: Kp × tep × sqrt(Σ (Pd − Pc)²); maxímetro: 2 × max(0, Pmax − Pc) × tep × days / 30; full precision */
   eur: number;
 }
@@ -78,12 +93,19 @@ function demandByPeriod(contract: Contract, quarterHours: readonly DemandQuarter
     sumSquaresKw2: 0,
     maxKw: null,
     maxAt: null,
+    estimatedAbove: 0,
+    estimatedMaxKw: null,
     eur: 0,
   }));
   for (const q of quarterHours) {
     const kw = demandKw(q);
-    if (kw === null) continue;
+    if (kw === null || q.quality === 'missing') continue;
     const p = periods[powerPeriodOf(contract.tariff, q.start, timezone) - 1]!;
+    if (q.quality === 'interpolated') {
+      p.estimatedMaxKw = Math.max(p.estimatedMaxKw ?? kw, kw);
+      if (kw > p.contractedKw) p.estimatedAbove++;
+      continue;
+    }
     if (p.maxKw === null || kw > p.maxKw || (kw === p.maxKw && q.start < p.maxAt!)) {
       p.maxKw = kw;
       p.maxAt = q.start;

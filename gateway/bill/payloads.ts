@@ -63,6 +63,14 @@ export interface BillPeriodPayload {
   /** start of that quarter-hour, UTC ISO and local (Europe/Madrid); null with max_kw */
   max_at: string | null;
   max_at_local: string | null;
+  /**
+   * quarter-hours of the period whose demand was above the contracted power by an ESTIMATE only (an interpolated
+   * quarter-hour: energy measured, timing not; gateway/meters/counter.ts): never priced in excess_eur nor taken as
+   * max_kw; null for a day or without an excess term
+   */
+  estimated_above: number | null;
+  /** the highest estimated quarter-hour demand of the period, kW (labelled estimated; null: none, or a day) */
+  estimated_max_kw: number | null;
 }
 
 export interface BillPayload {
@@ -132,6 +140,8 @@ export function billPayload(part: BillPart, meta: { meter: string; provenance?: 
       max_kw: x?.maxKw ?? null,
       max_at: x?.maxAt != null ? formatUtcIso(x.maxAt) : null,
       max_at_local: x?.maxAt != null ? formatLocalIso(x.maxAt, tz) : null,
+      estimated_above: x ? x.estimatedAbove : null,
+      estimated_max_kw: x?.estimatedMaxKw ?? null,
     };
   });
   // nothing expected or nothing measured is never "measured" (a month not started, a span the meter never saw)

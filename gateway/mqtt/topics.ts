@@ -36,16 +36,24 @@ export interface PlanDocumentPayload {
    * after its previous step ended (null for the step that enters the line, or a batch waiting since before the
    * plan's history); `max_wait_min`: the holding limit of this step as configured (`maxWaitMinutes`, e.g. 20 on
    * hourly slots, where the plan allows no wait at all; null: none). A wait is a breach when `waited_min` > `max_wait_min`.
+   * `wait_reason`: why, for a wait longer than an hour (gateway/planner/wait-reasons.ts: what rules out each earlier
+   * start, or the € it would cost more).
    *
    * `interrupted`: the run was running when an operator's line stop (`lines/<line>/set`) took effect; it ends at the
    * stop, `interrupted_reason` says which, and the batch's step runs again after the stop (same batch id) as a run
    * with `resumes: 'remainder'` (the remaining duration) or `'full'` (the step again in full: an `uninterrupted`
    * process, README "Line stops"). Absent on ordinary runs.
    */
-  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null; interrupted?: boolean; interrupted_reason?: string; resumes?: 'remainder' | 'full' }>;
+  runs: Array<{ process: string; line: string; batch: number; start: string; end: string; start_local: string; kw: number; cost_eur: number; waited_min: number | null; max_wait_min: number | null; wait_reason?: string; interrupted?: boolean; interrupted_reason?: string; resumes?: 'remainder' | 'full' }>;
   hours: Array<{ start: string; start_local: string; price_eur_mwh: number; price_source: string; period: string; power_kw: number; running: string[]; cost_eur: number; recommendation: string; urgency: string; model_recommendation: string | null }>;
   /** The waits between steps longer than their limit, in words (empty when every limit holds). */
   holding_breaches: string[];
+  /**
+   * Steps of batches an earlier plan placed, not started, that this plan does not hold, each with the rule that took
+   * it out and the hours involved (`reason`), in every plan until it is back in a plan, starts, or is two days old
+   * (plugins/planner/left-plan.ts). Absent when there is none.
+   */
+  left_plan?: Array<{ process: string; line: string; batch: number; was_start: string; left_at: string; plan_id: string; reason: string }>;
   /**
    * The chance constraint on the ambient limits (gateway/planner/ambient-margin.ts): the halt, maxPlantTempC and the
    * cooling in the contracted-power cap were checked at the temperature forecast + `margin_c` (°C per slot, 0 on

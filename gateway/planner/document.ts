@@ -6,6 +6,7 @@ import { blockedSlots, coolingKw, slotCost } from './cost.js';
 import { sitePlanView } from './contract-view.js';
 import { describeBreach, heldIntervals, holdEurPerSlot, holdingBreaches, holdLimitMinutes, totalCost } from './holding.js';
 import type { PlanOutcome } from './plan.js';
+import { WAIT_REASON_MINUTES, waitReason } from './wait-reasons.js';
 import type { PlannerInput, PlannedRun } from './types.js';
 
 /** Per hour: how much of the contracted power the plan uses, and whether the hour is blocked, give its class. */
@@ -57,6 +58,8 @@ export function planDocument(
       cost_eur: Math.round(eur * 100) / 100,
       waited_min: wait ? minutes(wait.toSlot - wait.fromSlot) : null,
       max_wait_min: limit ?? null,
+      // Every wait longer than an hour says why (wait-reasons.ts).
+      ...(wait && minutes(wait.toSlot - wait.fromSlot) > WAIT_REASON_MINUTES ? { wait_reason: waitReason(input, outcome.runs, r, wait, { timezone: meta.timezone, keptPrevious: meta.keptPrevious, method: outcome.method, fallbackReason: outcome.fallbackReason ?? null }) } : {}),
     };
   });
   // Halt is the plant's rule at the forecast (the chance constraint's margin keeps runs out of an hour, it does not halt it).

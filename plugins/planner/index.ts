@@ -9,6 +9,7 @@ import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
 import { contractInput } from './contract-input.js';
 import { fitContinuations, interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
 import { keepsRuns } from './kept-previous.js';
+import { updateLeftPlan, type LeftStep } from './left-plan.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { breachAlert, breachSubject, describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -19,6 +20,7 @@ import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/plann
 import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
+import { carryWaitReasons } from '../../gateway/planner/wait-reasons.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
@@ -72,6 +74,11 @@ export function budgetNote(gainEur: number, wanted: number, madeToday: number, m
   return `a free re-plan would save ${gainEur.toFixed(2)} € by moving ${wanted} batch(es), but the day has ${left} of its ${maxPerDay} move(s) left (planner.maxMovesPerDay, ${madeToday} made): the solver moved the best ${moved}`;
 }
 
+/** The steps a batch diff (moves.ts diffBatches) takes out of the plan (`to` null), as "tempering #6". */
+export function droppedSteps(diff: ReadonlyMap<number, BatchMove['steps']>): string[] {
+  return [...diff.entries()].flatMap(([batch, steps]) => steps.filter((s) => s.to === null).map((s) => `${s.process} #${batch}`));
+}
+
 export function createPlanner(ctx: PluginContext): PlannerPlugin {
   const tz = ctx.config.site.timezone;
   const tracker = new HealthTracker(() => ctx.clock.now());
@@ -115,6 +122,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
   let holdingRaised = new Set<string>();
   /** Every batch move of the last week with its reason (moves.ts); kept in the store. */
   let moves: BatchMove[] = [];
+  /** Steps that left the plan and are not back yet, with why (left-plan.ts); kept in the store. */
+  let leftPlan: LeftStep[] = [];
   /** Why the next re-plan may not keep the frozen window (a line stop or resume, the guard), and for which processes (all when empty). */
   let release: { reason: string; processes: Set<string> } | null = null;
   /** The plan in force's runs in absolute time (fixed ones it kept included). */
@@ -203,17 +212,24 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if ((runsToPlace[r.process] ?? 0) > 0) runsToPlace[r.process]!--;
     }
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
-    // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
-    // running b runs already consumed, and at least what keeps today's quota counts consistent.
+    // The credit is the b runs running now plus the batches that finished a before the horizon and have no b run
+    // (work in progress, by batch id), and at least what keeps today's quota counts consistent.
     // Counted on the started runs only: the kept runs (frozen.ts) keep the pairing they had, as the first runs after
     // the started ones in both lists (no new run of a process starts before its last kept one).
-    const done = (process: string) => startedOnly.filter((r) => r.process === process && r.end <= first).length;
+    // By batch id, not as "a runs done − b runs done": the started runs are kept two days, and a's run of a batch
+    // leaves that window hours before b's run of the same batch, so the difference of counts lost a waiting batch
+    // (the demo at x3600: refining #6 left it, conching #6 not, batch 10 waited for conching and no plan placed it for
+    // 35 h, then one did with a 35 h wait; test/plugins/planner-waiting-batch.test.ts).
     const startedFixed = (process: string) => startedOnly.filter((r) => r.process === process && r.end > first).length;
     const startedOnlyToday = (process: string) => startedOnly.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
+    const waitingFor = (a: string, b: string) => {
+      const taken = new Set(startedOnly.filter((r) => r.process === b).map((r) => r.batch));
+      return startedOnly.filter((r) => r.process === a && r.end <= first && !taken.has(r.batch)).length;
+    };
     const orderCredit = Object.fromEntries(
       cfg.order.slice(1).map((b, i) => {
         const a = cfg.order[i]!;
-        return [b, Math.max(done(a) - done(b), startedFixed(b), startedOnlyToday(a) - startedOnlyToday(b) + startedFixed(b) - startedFixed(a))];
+        return [b, Math.max(startedFixed(b) + waitingFor(a, b), startedOnlyToday(a) - startedOnlyToday(b) + startedFixed(b) - startedFixed(a))];
       }),
     );
     // The batches waiting for each later step: through the previous step before the horizon, not yet started here,
@@ -517,18 +533,23 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       // taken when it still saves more than the threshold against keeping the plan in force. The greedy planner has
       // no budget: all or nothing, as below.
       const left = planCfg.maxMovesPerDay - movesOn(moves, today).all;
-      const budgeted = pinnedOk && gain > planCfg.replanThresholdEur && !fits && left > 0 ? await withinBudget(input, waitingIds, hold, left, before, now) : undefined;
-      const budgetGain = budgeted && pinnedOk ? pinned.outcome.costEur - budgeted.outcome.costEur : -Infinity;
+      // A step of a batch the plan in force holds is never taken out of the plan for the cost alone: a plan that does
+      // less of the work in its horizon is not cheaper, it leaves that work to later plans (the demo: batch 6 moved
+      // 9 h later "to save 3.99 €", its tempering no longer fitted before the horizon's end and left the plan).
+      const dropped = droppedSteps(diff);
+      const budgeted = pinnedOk && !dropped.length && gain > planCfg.replanThresholdEur && !fits && left > 0 ? await withinBudget(input, waitingIds, hold, left, before, now) : undefined;
+      const budgetGain = budgeted && pinnedOk && !droppedSteps(budgeted.diff).length ? pinned.outcome.costEur - budgeted.outcome.costEur : -Infinity;
       if (budgeted && budgetGain > planCfg.replanThresholdEur && (baselineEur === null || !baselineUsable || budgeted.outcome.costEur <= baselineEur)) {
         limitNote = budgetNote(gain, diff.size, movesOn(moves, today).all, planCfg.maxMovesPerDay, budgeted.diff.size);
         outcome = budgeted.outcome;
         diff = budgeted.diff;
         moveReason = `saves ${budgetGain.toFixed(2)} € against keeping the plan in force (the best ${diff.size} of the moves left today, planner.maxMovesPerDay)`;
-      } else if (pinnedOk && (gain <= planCfg.replanThresholdEur || !fits)) {
+      } else if (pinnedOk && (gain <= planCfg.replanThresholdEur || !fits || dropped.length)) {
         ({ outcome, savedReason, input, baselineEur, baselineUsable, carried, waitingIds, baselineRuns } = pinned);
         hold = keepAll;
         keptPrevious = true;
-        if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but the day has ${Math.max(0, planCfg.maxMovesPerDay - movesOn(moves, today).all)} of its ${planCfg.maxMovesPerDay} move(s) left (planner.maxMovesPerDay, ${movesOn(moves, today).all} made): the plan in force is kept`;
+        if (dropped.length) limitNote = `a re-plan for the cost alone would take ${dropped.join(', ')} out of the plan (its batch moved so late that the step no longer ends within the horizon): the plan in force is kept`;
+        else if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but the day has ${Math.max(0, planCfg.maxMovesPerDay - movesOn(moves, today).all)} of its ${planCfg.maxMovesPerDay} move(s) left (planner.maxMovesPerDay, ${movesOn(moves, today).all} made): the plan in force is kept`;
         diff = diffBatches(before, abs(input, [...input.fixedRuns, ...outcome.runs]), now);
         moveReason = diff.size ? 'the plan in force kept whole still had to move these (batch order)' : null;
       } else moveReason = pinnedOk ? `saves ${gain.toFixed(2)} € against keeping the plan in force` : `the plan in force cannot take the work (${unsound})`;
@@ -547,6 +568,16 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     }
     const made = movesOf(diff, { now, timezone: tz, reason: moveReason ?? 're-plan', forced: !!forcedReason || !moveReason?.startsWith('saves'), planId });
     moves = pruneMoves([...moves, ...made], addDays(today, -7));
+    leftPlan = updateLeftPlan(leftPlan, made, {
+      now,
+      runs: abs(input, [...input.fixedRuns, ...outcome.runs]),
+      startedKeys: new Set(started.map((r) => `${r.process} #${r.batch}`)),
+      horizonEnd: input.starts[0]! + input.starts.length * input.resolutionMs,
+      order: planCfg.order,
+      minutesOf: (process) => planCfg.processes.find((p) => p.name === process)?.minutes ?? 0,
+      lineOf,
+      timezone: tz,
+    });
     release = null;
     version++;
     const planned = planDocument(input, outcome, { planId, version, createdAt: now, baselineEur, baselineRuns: baselineRuns ?? null, savedReason, keptPrevious, timezone: tz, lineOf, modelRecommendation: await modelView(input) });
@@ -554,7 +585,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const band = baselineRuns && !outcome.infeasible ? await bandOf(input).then((b) => savingBand(input, outcome.runs, baselineRuns!, b.low, b.high, { seed: version })) : null;
     const firstForecast = input.priceSource.indexOf('forecast');
     // In time order (the kept runs are fixed ones, which the document lists first otherwise).
-    const runs = withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 });
+    // A kept run's wait keeps the reason the plan that placed it gave (wait-reasons.ts).
+    const runs = carryWaitReasons(withInterruptions([...planned.runs].sort((a, b) => a.start.localeCompare(b.start) || order.indexOf(a.process) - order.indexOf(b.process)), started, input, { timezone: tz, lineOf, kwOf: (process) => planCfg.processes.find((p) => p.name === process)?.kw ?? 0 }), current?.doc.runs);
     // Kept only when the runs are the same as the plan in force's (kept-previous.ts): a re-plan that kept the placed
     // runs around a line stop's cut and continuation did not keep the plan.
     keptPrevious = keptPrevious && !!current && keepsRuns(current.doc, { runs }, now);
@@ -562,6 +594,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       ...planned,
       kept_previous: keptPrevious,
       runs,
+      ...(leftPlan.length ? { left_plan: leftPlan } : {}),
       ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
       ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
       ...(overridesAt(now).length ? { overrides: overridesAt(now) } : {}),
@@ -582,6 +615,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     await ctx.store.setValue('planner.started', started);
     await ctx.store.setValue('planner.nextBatch', nextBatch);
     await ctx.store.setValue('planner.moves', moves);
+    await ctx.store.setValue('planner.leftPlan', leftPlan);
     tracker.set(outcome.infeasible ? 'degraded' : 'ok', outcome.infeasible ? `infeasible: ${outcome.infeasible.join('; ')}` : `plan v${version}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € (${outcome.method}${keptPrevious ? ', previous plan kept' : ''})`);
     return { doc, summary: `plan v${version} ${outcome.method} ${outcome.status}: ${outcome.runs.length} runs, ${doc.totals.cost_eur} € vs fixed shift ${baselineEur ?? 'n/a'} €${keptPrevious ? ' (previous plan kept)' : ''}; ${made.length} batch move(s), ${doc.stability!.moves_today} today${carried ? `; ${carried}` : ''}` };
   };
@@ -692,6 +726,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         release = release && !release.processes.size ? release : { reason, processes: new Set([...(release?.processes ?? []), ...processes]) };
       });
       moves = (await ctx.store.getValue<BatchMove[]>('planner.moves')) ?? [];
+      leftPlan = (await ctx.store.getValue<LeftStep[]>('planner.leftPlan')) ?? [];
       const saved = await ctx.store.getValue<Override[]>('planner.overrides');
       for (const o of saved ?? []) overrides.set(o.line, o);
       current = (await ctx.store.getValue<typeof current>('planner.current')) ?? null;
@@ -703,6 +738,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     },
     async stop() {
       ctx.bus.removeOwner('planner');
+      // A re-plan under way (a line stop's) finishes and saves its state first: a restart reads it from the store.
+      await planning.catch(() => undefined);
     },
     health: () => tracker.get(),
     jobs: { planning: () => serially(() => plan()) },

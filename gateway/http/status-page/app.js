@@ -201,20 +201,22 @@
     const nowX = pct(Date.parse(s.now));
     const narrow = window.matchMedia('(max-width: 700px)').matches;
     const ticks = planTicks(start, end, narrow ? 12 : 6);
-    const runTitle = (p, r) => `${p} · ${t('batch')} ${r.batch} · ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €${r.waited_min !== null && r.waited_min !== undefined ? ` · ${t('holding')} ${fmt(r.waited_min / 60, 1)} h` : ''}`;
+    const runTitle = (p, r) => `${p} · ${t('batch')} ${r.batch} · ${localTime(r.start, true)}–${localTime(r.end)} · ${fmt(r.cost_eur)} €${r.waited_min !== null && r.waited_min !== undefined ? ` · ${t('holding')} ${fmt(r.waited_min / 60, 1)} h` : ''}${r.wait_reason ? ` · ${r.wait_reason}` : ''}`;
     const rows = processes.map((p) => `<div class="tl-row" data-process="${esc(p)}"><span translate="no">${esc(p)}</span><div class="tl-track">${plan.runs.filter((r) => r.process === p).map((r) => { const a = Date.parse(r.start); const b = Date.parse(r.end); return `<div class="tl-run" data-batch="${esc(r.batch)}" data-left="${pct(a)}" data-width="calc(${pct(b)} - ${pct(a)})" title="${esc(runTitle(p, r))}">${esc(r.batch)}</div>`; }).join('')}${ticks.map((k) => `<div class="tl-grid" data-left="${pct(k.x)}"></div>`).join('')}<div class="tl-now" data-left="${nowX}"></div></div></div>`).join('');
     const axis = `<div class="tl-row tl-axis"><span>${t('time')}</span><div class="tl-ticks">${ticks.map((k) => `<span class="tl-tick" data-left="${pct(k.x)}">${esc(k.label)}</span>`).join('')}</div></div>`;
     const why = plan.totals.saved_eur !== null && plan.totals.saved_eur < 0 && plan.totals.saved_reason ? ` <span class="badge stale" title="${esc(plan.totals.saved_reason)}">${t('savedWhy')}: ${message('PLAN', plan.totals.saved_reason) ?? esc(plan.totals.saved_reason)}</span>` : '';
     const saved = plan.totals.saved_eur === null ? '' : ` · ${t('saved')}: <b id="plan-saved">${fmt(plan.totals.saved_eur)} €</b>${why}`;
     const infeasible = plan.infeasible.length ? ` · <span class="badge stale">${plan.infeasible.map((x) => message('PLAN_INFEASIBLE', x) ?? codeText('PLAN_INFEASIBLE')).join('; ')}</span>` : '';
     const holding = (plan.holding_breaches || []).length ? ` · <span class="badge stale" id="plan-holding">${plan.holding_breaches.map((x) => message('PLAN', x) ?? esc(x)).join('; ')}</span>` : '';
+    // Steps that left the plan (plugins/planner/left-plan.ts), each with its reason in the title.
+    const left = (plan.left_plan || []).length ? ` · <span class="badge stale" id="plan-left" title="${esc(plan.left_plan.map((l) => `${l.process} #${l.batch}: ${l.reason}`).join('\n'))}">${t('leftPlan')}: ${plan.left_plan.map((l) => esc(`${l.process} #${l.batch}`)).join(', ')}</span>` : '';
     // Stability (issue #23): the frozen window and the day's batch moves against the limit, each move's reason in the title.
     const st = plan.stability;
     const stability = st ? ` · <span id="plan-stability" title="${esc(st.moves.map((m) => `${t('batch')} ${m.batch} · ${localTime(m.at)} · ${m.reason}`).join('\n'))}">${st.frozen_until ? `${t('frozenUntil')} ${localTime(st.frozen_until)}` : `${t('frozenReleased')}${st.released ? ` (${esc(st.released)})` : ''}`} · ${t('movesToday')}: <b id="plan-moves">${fmt(st.moves_today, 0)}/${fmt(st.max_moves_per_day, 0)}</b></span>` : '';
     // How sure the saving is where the plan is on forecast prices (gateway/planner/band.ts): its 10-90 % range.
     const fb = plan.forecast_band;
     const band = fb ? ` · <span id="plan-band">${t('forecastFrom')} ${localTime(fb.first_forecast, true)}: ${t('saved')} ${fmt(fb.saved_p10_eur)}–${fmt(fb.saved_p90_eur)} € (10–90 %)</span>` : '';
-    setHtml('plan', `<div class="timeline">${rows}${axis}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved}${band} · ${fmt(plan.totals.kwh, 0)} kWh${stability}${holding}${infeasible}</p>`);
+    setHtml('plan', `<div class="timeline">${rows}${axis}</div><p>${localTime(plan.horizon.start, true)} → ${localTime(plan.horizon.end, true)} · ${t('method')}: ${id(plan.method)} · ${t('cost')}: <b id="plan-cost">${fmt(plan.totals.cost_eur)} €</b>${saved}${band} · ${fmt(plan.totals.kwh, 0)} kWh${stability}${holding}${left}${infeasible}</p>`);
     // Positions go through the CSSOM: the Content-Security-Policy refuses inline style attributes.
     for (const el of $('plan').querySelectorAll('[data-left]')) {
       el.style.left = el.dataset.left;

@@ -5,14 +5,14 @@
     es: {
       title: 'Factura medida y ahorro medido', today: 'Hoy hasta ahora', month: 'Mes hasta hoy', projected: 'previsión a fin de mes', power: 'Potencia ahora', contracted: 'contratada', period: 'periodo',
       saved: 'Ahorro medido', lastDay: 'último día cerrado', notMeasured: 'no medido', days: 'días medidos', daysNot: 'sin medir', measured: 'medido', partial: 'parcial', of: 'de',
-      energy: 'Energía', powerTerm: 'Potencia', excess: 'Excesos', tax: 'Impuesto eléctrico', vat: 'IVA', total: 'Total', kwh: 'kWh', above: 'cuartos de hora por encima', maximetro: 'excesos por maxímetro: 2 × (Pmáx − Pc) × tep × días / 30', pmax: 'Pmáx', report: 'Informe mensual imprimible', csv: 'CSV diario', savingsCsv: 'CSV de ahorro',
+      energy: 'Energía', powerTerm: 'Potencia', excess: 'Excesos', tax: 'Impuesto eléctrico', vat: 'IVA', total: 'Total', kwh: 'kWh', above: 'cuartos de hora por encima', maximetro: 'excesos por maxímetro: 2 × (Pmáx − Pc) × tep × días / 30', pmax: 'Pmáx', estAbove: 'estimados por encima, no facturados', report: 'Informe mensual imprimible', csv: 'CSV diario', savingsCsv: 'CSV de ahorro',
       method: 'método', meter: 'contador', noData: 'sin datos aún', tariff: 'peaje', weeks: 'Semanas', months: 'Meses', day: 'Día', week: 'Semana', monthCol: 'Mes', status: 'estado', lines: 'Líneas (energía a precios del sitio)',
       apportioned: 'repartido del contador general según el plan', simulated: 'contador SIMULADO (demo)', submeter: 'IPMVP opción B (subcontador de línea)', none: 'sin tandas',
     },
     en: {
       title: 'Measured bill and measured savings', today: 'Today so far', month: 'Month to date', projected: 'projected to month end', power: 'Power now', contracted: 'contracted', period: 'period',
       saved: 'Measured savings', lastDay: 'last closed day', notMeasured: 'not measured', days: 'measured days', daysNot: 'not measured', measured: 'measured', partial: 'partial', of: 'of',
-      energy: 'Energy', powerTerm: 'Power', excess: 'Excess power', tax: 'Electricity tax', vat: 'VAT', total: 'Total', kwh: 'kWh', above: 'quarter-hours above', maximetro: 'excess by maxímetro: 2 × (Pmax − Pc) × tep × days / 30', pmax: 'Pmax', report: 'Printable monthly report', csv: 'Daily CSV', savingsCsv: 'Savings CSV',
+      energy: 'Energy', powerTerm: 'Power', excess: 'Excess power', tax: 'Electricity tax', vat: 'VAT', total: 'Total', kwh: 'kWh', above: 'quarter-hours above', maximetro: 'excess by maxímetro: 2 × (Pmax − Pc) × tep × days / 30', pmax: 'Pmax', estAbove: 'estimated above, not billed', report: 'Printable monthly report', csv: 'Daily CSV', savingsCsv: 'Savings CSV',
       method: 'method', meter: 'meter', noData: 'no data yet', tariff: 'tariff', weeks: 'Weeks', months: 'Months', day: 'Day', week: 'Week', monthCol: 'Month', status: 'status', lines: 'Lines (energy at the site prices)',
       apportioned: 'apportioned from the site meter by the plan', simulated: 'SIMULATED meter (demo)', submeter: 'IPMVP Option B (line submeter)', none: 'no runs',
     },
@@ -77,7 +77,7 @@
     let html = '';
     if (m) {
       html += `<table><thead><tr><th>P</th><th>${t('kwh')}</th><th>${t('energy')}</th><th>${t('powerTerm')} (${t('contracted')} kW)</th><th>${t('excess')} (${m.excess_metering === 'maximetro' ? t('pmax') : t('above')})</th></tr></thead><tbody>`;
-      html += m.periods.map((x) => `<tr><td>P${x.period}</td><td>${num(x.energy_kwh, 1)}</td><td>${eur(x.energy_eur)}</td><td>${eur(x.power_eur)} (${x.contracted_kw ?? '—'})</td><td>${eur(x.excess_eur)} (${m.excess_metering === 'maximetro' ? (x.max_kw === null ? '—' : `${t('pmax')} ${num(x.max_kw, 1)} kW ${esc((x.max_at_local || '').slice(5, 16).replace('T', ' '))}`) : x.quarter_hours_above ?? '—'})</td></tr>`).join('');
+      html += m.periods.map((x) => `<tr><td>P${x.period}</td><td>${num(x.energy_kwh, 1)}</td><td>${eur(x.energy_eur)}</td><td>${eur(x.power_eur)} (${x.contracted_kw ?? '—'})</td><td>${eur(x.excess_eur)} (${m.excess_metering === 'maximetro' ? (x.max_kw === null ? '—' : `${t('pmax')} ${num(x.max_kw, 1)} kW ${esc((x.max_at_local || '').slice(5, 16).replace('T', ' '))}`) : x.quarter_hours_above ?? '—'}${x.estimated_above ? ` · ${x.estimated_above} ${t('estAbove')}` : ''})</td></tr>`).join('');
       html += `<tr><th>${t('total')}</th><td>${num(m.terms.energy_kwh, 1)}</td><td>${eur(m.terms.energy_eur)}</td><td>${eur(m.terms.power_eur)}</td><td>${eur(m.terms.excess_eur)}</td></tr></tbody></table>`;
       html += `<p class="hint">${t('tax')} ${eur(m.terms.tax_eur)} · ${t('vat')} ${eur(m.terms.vat_eur)} · ${t('total')} ${eur(m.terms.total_eur)} · ${t('tariff')} ${esc(b.tariff)}${m.excess_metering === 'maximetro' ? ` · ${t('maximetro')}` : ''} · ${t('meter')} ${esc(b.meter)}${sim ? ` (${t('simulated')}: <span lang="en" translate="no">${esc(b.provenance)}</span>)` : ''}</p>`;
       const month = m.from_local.slice(0, 7);
