@@ -53,7 +53,7 @@ export interface ForcedMoveSettings {
 /** The settings from the planner config: forcedMoveStakeEur, or stakeEur when it is 0. */
 export function forcedMoveSettings(planner: { replanThresholdEur: number; ambientRisk: { stakeEur: number; forcedMoveRule?: ForcedMoveRule; forcedMoveStakeEur?: number } }): ForcedMoveSettings {
   const r = planner.ambientRisk;
-  return { rule: r.forcedMoveRule ?? 'limit', stakeEur: r.forcedMoveStakeEur || r.stakeEur, moveCostEur: planner.replanThresholdEur };
+  return { rule: r.forcedMoveRule ?? 'priced', stakeEur: r.forcedMoveStakeEur || r.stakeEur, moveCostEur: planner.replanThresholdEur };
 }
 
 /** One run's chance of meeting its first ambient limit on `input`'s temperatures, and whether it is certain. */
