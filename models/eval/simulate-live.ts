@@ -173,7 +173,10 @@ function numbered(runs: readonly PlannedRun[]): PlannedRun[] {
  * (ProcessSpec.frozenUntil, as frozen.ts noNewStartBefore). The rest may move: the free re-plan when it moves at
  * most the moves the day has left (planner.maxMovesPerDay minus `movesUsed` and the replay's own), else the
  * cheapest plan within them (the MILP's move budget), taken when the plan in force breaks an ambient limit on the
- * corrected forecast (a forced move; see `forceMarginC`) or when it saves more than planner.replanThresholdEur. As in
+ * corrected forecast and the forced-move rule says move (a forced move: gateway/planner/forced-move.ts, the live
+ * planner's rule, `forcedMove`; see also `forceMarginC`) or when it saves more than planner.replanThresholdEur.
+ * `stays` counts the re-plans where the rule kept a plan in force that breaks a limit (its expected loss below the
+ * move's cost). As in
  * the live planner (gateway/planner/moves.ts), the limit refuses moves for the cost alone, never a forced one: a plan
  * in force that the corrected forecast says will break an ambient limit is re-planned freely even when the day's
  * moves are spent, and its moves are counted (so a day may end above maxMovesPerDay). A re-plan runs only when
