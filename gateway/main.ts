@@ -40,7 +40,7 @@ commands:
   demo           run the gateway on recorded OMIE prices with an accelerated clock, offline
   check-config   validate the configuration (file, CHOCO_EDGE_* environment) without starting
   simulate       plan each day on historical prices: --from DATE --to DATE --prices CSV[.gz][,CSV…]
-                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--max-moves N] [--move-rule budget|all-or-nothing] [--intraday on|off] [--intraday-margin C] [--ambient-z Z] [--ambient-stake EUR] [--decision-hour 10] [--drivers CSV] [--days FILE.csv]
+                 [--weather CSV] [--weather-forecast persistence|observed|noisy [--seed N]] [--risk-weight W] [--max-moves N] [--move-rule budget|all-or-nothing] [--intraday on|off] [--intraday-margin C] [--ambient-z Z] [--ambient-stake EUR] [--forced-move limit|priced|saving] [--forced-stake EUR] [--days FILE.csv] [--decision-hour 10] [--drivers CSV]
                  [--forecaster recalibrated|network]; before 13:00 the plan uses the forecast of the calibration
                  made the afternoon before (as the daily recalibration job makes it); the plan's temperatures are
                  the last observation of each clock hour before the decision (persistence) or, as an upper bound
@@ -73,7 +73,7 @@ environment variable named after its path, e.g. CHOCO_EDGE_HTTP_PORT=8081.`;
 
 const OPTIONS: Record<string, string[]> = {
   eval: ['model', 'prices', 'weather', 'drivers', 'city', 'from', 'to', 'version', 'models-dir'],
-  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'max-moves', 'move-rule', 'intraday', 'intraday-margin', 'ambient-z', 'ambient-stake', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load', 'days'],
+  simulate: ['prices', 'weather', 'weather-forecast', 'seed', 'risk-weight', 'max-moves', 'move-rule', 'intraday', 'intraday-margin', 'ambient-z', 'ambient-stake', 'forced-move', 'forced-stake', 'from', 'to', 'decision-hour', 'drivers', 'forecaster', 'base-load', 'days'],
   bill: ['readings', 'prices', 'from', 'to'],
   'advise-power': ['readings', 'step-kw'],
   backup: ['out'],
@@ -288,10 +288,15 @@ async function main(): Promise<number> {
       const ambientStakeEur = options['ambient-stake'] === undefined ? undefined : Number(options['ambient-stake']);
       if (ambientStakeEur !== undefined && !(Number.isFinite(ambientStakeEur) && ambientStakeEur >= 0 && String(options['ambient-stake']).trim() !== '')) throw new InputError(`--ambient-stake ${JSON.stringify(options['ambient-stake'])} must be a number of euros ≥ 0 (what a run that meets an ambient limit loses)`);
       if (ambientZ !== undefined && !(Number.isFinite(ambientZ) && ambientZ >= 0 && ambientZ <= 4 && String(options['ambient-z']).trim() !== '')) throw new InputError(`--ambient-z ${JSON.stringify(options['ambient-z'])} must be a number from 0 to 4 (the standard-normal quantile of the ambient limits' margin)`);
+      // The intraday forced-move rule (gateway/planner/forced-move.ts): planner.ambientRisk.forcedMoveRule / forcedMoveStakeEur unless given.
+      const forcedMoveRule = options['forced-move'];
+      if (forcedMoveRule !== undefined && forcedMoveRule !== 'limit' && forcedMoveRule !== 'priced' && forcedMoveRule !== 'saving') throw new EvalUsageError('--forced-move is limit, priced or saving');
+      const forcedStakeEur = options['forced-stake'] === undefined ? undefined : Number(options['forced-stake']);
+      if (forcedStakeEur !== undefined && !(Number.isFinite(forcedStakeEur) && forcedStakeEur >= 0 && String(options['forced-stake']).trim() !== '')) throw new InputError(`--forced-stake ${JSON.stringify(options['forced-stake'])} must be a number of euros ≥ 0 (what a run that meets an ambient limit loses; 0: the ambient stake)`);
       if (options['base-load'] !== undefined && !config.energy.contract) throw new InputError('--base-load prices the site as the bill does, which needs energy.contract in --config FILE');
       const baseLoad = config.energy.contract ? baseLoadFor(config, options['base-load'], { start: localDayRange(options.from, config.site.timezone).start, end: localDayRange(options.to, config.site.timezone).start }) : undefined;
       const site = config.energy.contract && baseLoad ? { contract: resolveContract(config.energy.contract), baseLoadKw: baseLoad.kw, baseLoadSource: baseLoad.source } : undefined;
-      const result = await simulate({ ...config, planner: { ...config.planner, maxMovesPerDay: maxMoves } }, { moveRule, prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | 'noisy' | undefined, intraday: intraday === 'on', intradayMarginC, ...(ambientZ === undefined ? {} : { ambientZ }), ...(ambientStakeEur === undefined ? {} : { ambientStakeEur }), seed, riskWeight, site });
+      const result = await simulate({ ...config, planner: { ...config.planner, maxMovesPerDay: maxMoves } }, { moveRule, prices: options.prices, weather: options.weather, from: options.from, to: options.to, decisionHour, modelDir: projectPath('models/price-forecaster/1.0.0'), drivers: options.drivers, forecaster: options.forecaster as 'recalibrated' | 'network' | undefined, weatherForecast: weatherForecast as 'persistence' | 'observed' | 'noisy' | undefined, intraday: intraday === 'on', intradayMarginC, ...(ambientZ === undefined ? {} : { ambientZ }), ...(ambientStakeEur === undefined ? {} : { ambientStakeEur }), ...(forcedMoveRule ? { forcedMoveRule } : {}), ...(forcedStakeEur === undefined ? {} : { forcedStakeEur }), seed, riskWeight, site });
       // Per day, where the plan fixed at the decision hour lost against hindsight (models/eval/day-trace.ts).
       if (options.days !== undefined) writeFileSync(options.days, dayTraceCsv(result.days));
       process.stdout.write(`${finiteReport(formatSimulation(result, options.from, options.to, maxMoves), 'simulate')}\n`);

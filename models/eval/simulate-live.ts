@@ -21,6 +21,7 @@ import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/plan
 import { HOUR_MS } from '../../gateway/time/tz.js';
 import { anchorCorrection } from '../../gateway/weather/error-correction.js';
 import { ambientMargin, planAmbient, withAmbientMargin } from '../../gateway/planner/ambient-margin.js';
+import { forcedMove, forcedMoveSettings, type ForcedMoveSettings } from '../../gateway/planner/forced-move.js';
 
 /** The k-th run of each process (by start) is batch k of the day, as the solvers pair them. */
 function byBatch(runs: readonly PlannedRun[]): Map<string, number> {
@@ -133,11 +134,21 @@ export interface IntradayDay {
    */
   forceMarginC?: number;
   /**
+   * The forced-move rule (gateway/planner/forced-move.ts, the live planner's): absent, from `planner`
+   * (planner.ambientRisk.forcedMoveRule, forcedMoveStakeEur or stakeEur, replanThresholdEur).
+   */
+  forcedMove?: ForcedMoveSettings;
+  /**
+   * The fixed shift's schedule of the day (every run), planned on the day-ahead forecast: under the `saving` rule
+   * what a plan that meets a limit falls back to, priced on each re-plan's input.
+   */
+  shiftRuns?: readonly PlannedRun[];
+  /**
    * The chance constraint on the ambient limits (gateway/planner/ambient-margin.ts) with ρ = `rho`: each re-plan at
    * hour h checks them at the corrected forecast + z × σ(hours after the anchor hour); observed hours get none.
    * Absent: at the corrected forecast.
    */
-  risk?: { z: number; sigmaC: number };
+  risk?: { z: number; sigmaC: number; stakeEur?: number };
 }
 
 /** The runs with batch = their rank by start among their process's runs (the solvers' pairing). */
@@ -162,20 +173,25 @@ function numbered(runs: readonly PlannedRun[]): PlannedRun[] {
  * (ProcessSpec.frozenUntil, as frozen.ts noNewStartBefore). The rest may move: the free re-plan when it moves at
  * most the moves the day has left (planner.maxMovesPerDay minus `movesUsed` and the replay's own), else the
  * cheapest plan within them (the MILP's move budget), taken when the plan in force breaks an ambient limit on the
- * corrected forecast (a forced move; see `forceMarginC`) or when it saves more than planner.replanThresholdEur. As in
+ * corrected forecast and the forced-move rule says move (a forced move: gateway/planner/forced-move.ts, the live
+ * planner's rule, `forcedMove`; see also `forceMarginC`) or when it saves more than planner.replanThresholdEur.
+ * `stays` counts the re-plans where the rule kept a plan in force that breaks a limit (its expected loss below the
+ * move's cost). As in
  * the live planner (gateway/planner/moves.ts), the limit refuses moves for the cost alone, never a forced one: a plan
  * in force that the corrected forecast says will break an ambient limit is re-planned freely even when the day's
  * moves are spent, and its moves are counted (so a day may end above maxMovesPerDay). A re-plan runs only when
  * the corrected forecast changed, since the last one, an hour's temperature above planner.coolingFromC (the cooling
  * term) or which steps an hour blocks; otherwise the plan in force stands (nothing it is priced on changed).
  */
-export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedRun[]; moves: number; steps: IntradayStep[]; replans: number }> {
+export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedRun[]; moves: number; steps: IntradayStep[]; replans: number; stays: number }> {
   const cfg = day.planner;
   const T = day.starts.length;
   const frozenSlots = Math.ceil((cfg.frozenMinutes * 60_000) / HOUR_MS);
   let plan = numbered(day.plan);
   let moves = day.movesUsed;
   let replans = 0;
+  let stays = 0;
+  const rule = day.forcedMove ?? forcedMoveSettings(cfg);
   const steps: IntradayStep[] = [];
   let basis: ReadonlyArray<number | null> = day.forecastC;
   const input = (temps: Array<number | null>, fixedRuns: PlannedRun[], runsToPlace: Record<string, number>, margin?: AmbientMargin) => {
@@ -205,13 +221,22 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
     for (const p of now.processes) p.frozenUntil = Math.max(windowEnd, ...fixed.filter((r) => r.process === p.name).map((r) => day.starts[0]! + (r.startSlot + r.slots) * HOUR_MS));
     now.previousRuns = toPlace;
     replans++;
-    // Forced: the plan in force breaks an ambient limit on the corrected forecast (lowered by forceMarginC, 0 by default).
+    // Forced: the plan in force breaks an ambient limit on the corrected forecast (lowered by forceMarginC, 0 by
+    // default), and the forced-move rule (forced-move.ts, the live planner's) says move: under 'priced' only when
+    // the expected loss from staying exceeds what the move to the free re-plan costs, or the limit is certain.
     const forceMargin = day.forceMarginC ?? 0;
-    const forced = violations(forceMargin ? { ...input(temps.map((x) => (x === null ? null : x - forceMargin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
-    if (!forced && left <= 0) continue;
+    const broken = violations(forceMargin ? { ...input(temps.map((x) => (x === null ? null : x - forceMargin)), fixed, runsToPlace), processes: now.processes } : now, toPlace).length > 0;
+    if (!broken && left <= 0) continue;
     const keepEur = totalCost(now, toPlace).eur;
     const free = await planSchedule(now);
     if (free.infeasible) continue;
+    let forced = broken;
+    if (broken && rule.rule !== 'limit') {
+      const shiftEur = day.shiftRuns ? totalCost({ ...now, fixedRuns: [] }, day.shiftRuns).eur : undefined;
+      forced = forcedMove(now, toPlace, free.runs, { ...rule, ...(shiftEur === undefined ? {} : { shiftEur }) }).forced;
+      if (!forced) stays++;
+      if (!forced && left <= 0) continue;
+    }
     let candidate: PlannedRun[] | undefined = free.runs;
     if (!forced && batchesMoved(plan, [...fixed, ...free.runs]) > left) {
       const within = await planWithinMoves(now, toPlace, left);
@@ -226,5 +251,5 @@ export async function intradayReplay(day: IntradayDay): Promise<{ runs: PlannedR
     plan = next;
     moves += moved;
   }
-  return { runs: plan, moves: moves - day.movesUsed, steps, replans };
+  return { runs: plan, moves: moves - day.movesUsed, steps, replans, stays };
 }

@@ -18,6 +18,7 @@ import { intradayReplay, liveReplan, noisyTemperatures } from './simulate-live.j
 import { bandScenarios } from '../../gateway/planner/band.js';
 import { ambientMargin, planAmbient, withAmbientMargin, type AmbientRisk } from '../../gateway/planner/ambient-margin.js';
 import { dayTrace, type DayTrace } from './day-trace.js';
+import { forcedMoveSettings, type ForcedMoveRule } from '../../gateway/planner/forced-move.js';
 
 export interface SimulationDay {
   date: string;
@@ -49,7 +50,7 @@ export interface SimulationDay {
   replanMoves?: number;
   replanBroke?: boolean;
   /** Intraday re-plans run and batches they moved (simulate-live.ts intradayReplay); absent with `--intraday off`. */
-  intraday?: { replans: number; moves: number; forced: number };
+  intraday?: { replans: number; moves: number; forced: number; stays?: number };
   /** The free re-plan moved more batches than the limit and the MILP chose which to move (move-budget.ts). */
   budgeted?: boolean;
   /** Where the plan fixed at the decision hour lost against hindsight (day-trace.ts; `simulate --days FILE`). */
@@ -77,7 +78,7 @@ export interface SimulationResult {
  * upper bound for what a weather service's forecast (AEMET, OpenWeatherMap) gives the gateway: no archive of
  * those forecasts exists to replay.
  */
-export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; intradayMarginC?: number; ambientZ?: number; ambientStakeEur?: number; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
+export async function simulate(config: Config, options: { prices: string; moveRule?: 'budget' | 'all-or-nothing'; weather?: string; weatherForecast?: 'persistence' | 'observed' | 'noisy'; intraday?: boolean; intradayMarginC?: number; forcedMoveRule?: ForcedMoveRule; forcedStakeEur?: number; ambientZ?: number; ambientStakeEur?: number; seed?: number; riskWeight?: number; from: string; to: string; decisionHour: number; modelDir?: string; drivers?: string; forecaster?: 'recalibrated' | 'network'; site?: SiteOptions }): Promise<SimulationResult> {
   const tz = config.site.timezone;
   const pricePaths = options.prices.split(',').filter(Boolean);
   const prices = loadHourlyPrices(pricePaths[0]!);
@@ -112,6 +113,10 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   // the plan relies on a temperature forecast (noisy or persistence; not the observed temperatures, which have no error).
   const risk: AmbientRisk | undefined = weather && options.weatherForecast !== 'observed' ? { z: options.ambientZ ?? config.planner.ambientRisk.z, sigmaC: config.planner.ambientRisk.sigmaC, rho: config.planner.weatherErrorDecay, stakeEur: options.ambientStakeEur ?? config.planner.ambientRisk.stakeEur } : undefined;
   let relaxedDays = 0;
+  // The forced-move rule of the intraday replay (gateway/planner/forced-move.ts), the live planner's; its stake
+  // follows --ambient-stake unless --forced-stake (planner.ambientRisk.forcedMoveStakeEur) names its own.
+  const ar = config.planner.ambientRisk;
+  const forcedRule = forcedMoveSettings({ replanThresholdEur: config.planner.replanThresholdEur, ambientRisk: { stakeEur: options.ambientStakeEur ?? ar.stakeEur, forcedMoveRule: options.forcedMoveRule ?? ar.forcedMoveRule, forcedMoveStakeEur: options.forcedStakeEur ?? ar.forcedMoveStakeEur } });
   for (let date = options.from; date < options.to; date = addDays(date, 1)) {
     const { start, end } = localDayRange(date, tz);
     const starts: number[] = [];
@@ -156,7 +161,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
     // The plan the gateway runs: re-planned after the auction on the published prices and the same weather forecast.
     const live = priceSource === 'forecast' ? await liveReplan(withMargin(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast }, tz)), runs, config.planner.maxMovesPerDay, options.moveRule !== 'all-or-nothing') : { runs, moves: 0 };
     // Then inside D, hour by hour, on the forecast anchored on the observed hours (simulate-live.ts intradayReplay).
-    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay, ...(risk ? { risk } : {}), ...(options.intradayMarginC ? { forceMarginC: options.intradayMarginC } : {}) }) : undefined;
+    const intraday = intradayOn ? await intradayReplay({ planner: config.planner, timezone: tz, starts, prices: actual as number[], forecastC: outdoorForecast, observedC: outdoorActual, plan: live.runs, movesUsed: live.moves, rho: config.planner.weatherErrorDecay, ...(risk ? { risk } : {}), forcedMove: forcedRule, ...(forcedRule.rule === 'saving' ? { shiftRuns: solveGreedy(priced(buildPlannerInput(config.planner, { ...base, priceSource: starts.map(() => 'published' as const), priceEurMwh: actual as number[], outdoorC: outdoorForecast, baseline: true }, tz)), { earliest: true }).runs } : {}), ...(options.intradayMarginC ? { forceMarginC: options.intradayMarginC } : {}) }) : undefined;
     const finalRuns = intraday?.runs ?? live.runs;
     // Honest charging: a schedule that breaks an ambient limit under the real temperatures halts the real plant;
     // the day is charged the fixed shift (it saves nothing), for every figure alike.
@@ -179,7 +184,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
       replanEur: charged(live.runs),
       replanMoves: live.moves,
       replanBroke: broke(live.runs),
-      ...(intraday ? { intraday: { replans: intraday.replans, moves: intraday.moves, forced: intraday.steps.filter((x) => x.reason === 'forced').reduce((a, x) => a + x.moved, 0) } } : {}),
+      ...(intraday ? { intraday: { replans: intraday.replans, moves: intraday.moves, forced: intraday.steps.filter((x) => x.reason === 'forced').reduce((a, x) => a + x.moved, 0), stays: intraday.stays } } : {}),
       ...('budgeted' in live && live.budgeted ? { budgeted: true } : {}),
       trace: dayTrace({ starts, resolutionMs: HOUR_MS, kw: processKw, forecast: planned, actual: actual as number[], low: calibratedBand?.low, high: calibratedBand?.high, plan: runs, hindsight: hindsight.runs, timezone: tz }),
     });
@@ -188,7 +193,7 @@ export async function simulate(config: Config, options: { prices: string; moveRu
   const sum = (k: 'planEur' | 'baselineEur' | 'hindsightEur' | 'liveEur' | 'moves' | 'replanEur' | 'replanMoves') => Math.round(days.reduce((s, d) => s + (d[k] ?? 0), 0) * 100) / 100;
   const forecaster = options.decisionHour >= 13 ? 'published prices' : recalibrated ? `the recalibrated forecaster${network ? ` with ${network.id} as a member after ${network.after}` : ''}` : model ? 'the shipped TF.js network alone' : 'same-hour-yesterday prices (no model)';
   const weatherSetup = !weather ? 'no weather' : options.weatherForecast === 'observed' ? 'observed temperatures (an upper bound for a weather forecast)' : options.weatherForecast === 'noisy' ? `observed temperatures with a day-ahead forecast's error (seed ${options.seed ?? 1}: bias −0.1 °C, spread 1.2 °C, hourly AR(1) 0.8)` : 'temperature persistence (last observation of each hour before the decision)';
-  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}${intradayOn && options.intradayMarginC ? `; intraday: a forced move only when the corrected forecast passes a limit by ${options.intradayMarginC} °C` : ''}`;
+  const setup = `plan fixed at ${String(options.decisionHour).padStart(2, '0')}:00 the day before on ${forecaster}${options.drivers ? ', REE D-1 drivers where stored' : ''}; ${weatherSetup}${options.riskWeight ? `; risk-aware: cost + ${options.riskWeight} × CVaR 80 % over 20 scenarios from the 10-90 % band` : ''}${intradayOn && options.intradayMarginC ? `; intraday: a forced move only when the corrected forecast passes a limit by ${options.intradayMarginC} °C` : ''}${intradayOn ? `; intraday forced moves: ${forcedRule.rule !== 'limit' ? forcedRule.rule === 'saving' ? `priced on the day's saving (only when the plan's saving against the fixed shift × P(a run meets its limit), net of the moved plan's, exceeds the price difference + ${forcedRule.moveCostEur} €; a certain limit always)` : `priced (only when ${forcedRule.stakeEur} € × P(the run meets its limit), net of the moved plan's, exceeds the price difference + ${forcedRule.moveCostEur} €; a certain limit always)` : 'whenever the corrected forecast crosses a limit'}` : ''}`;
   return { setup: `${setup}${risk ? `; ambient limits (35 °C halt, maxPlantTempC, cooling in the contracted power) checked at the temperature forecast + z ${risk.z} × σ(lead), σ ${risk.sigmaC} °C × √(1 − ${risk.rho}^(2 × hours after the last observed hour)), the cost at the forecast${risk.stakeEur ? `; each run's chance of meeting a limit priced at ${risk.stakeEur} € in the solvers' choice (not in the € reported)` : ''}${relaxedDays ? `; the margin relaxed on ${relaxedDays} day(s) where it alone left a process no placement` : ''}` : weather ? '; ambient limits at the temperature given (no margin)' : ''}`, days, skipped, totals: { planEur: sum('planEur'), baselineEur: sum('baselineEur'), hindsightEur: sum('hindsightEur'), kwh: Math.round(kwh), liveEur: sum('liveEur'), moves: days.reduce((a, d) => a + d.moves, 0), replanEur: sum('replanEur'), replanMoves: days.reduce((a, d) => a + (d.replanMoves ?? 0), 0) }, intraday: intradayOn, ...(options.site ? { site: siteReport(config, options.site, siteDays, prices) } : {}) };
 }
 
@@ -273,10 +278,11 @@ function liveLines(r: SimulationResult, maxMoves: number): string[] {
   const intradayMoves = r.days.reduce((a, d) => a + (d.intraday?.moves ?? 0), 0);
   const forced = r.days.reduce((a, d) => a + (d.intraday?.forced ?? 0), 0);
   const replans = r.days.reduce((a, d) => a + (d.intraday?.replans ?? 0), 0);
+  const stays = r.days.reduce((a, d) => a + (d.intraday?.stays ?? 0), 0);
   return [
     ...(r.intraday
       ? [
-          `plan the gateway runs (${replan}, then re-planned hour by hour in the day on the forecast anchored on the observed hours, frozen window kept, the same day's limit): ${line(r.totals.liveEur, r.totals.moves)}${budgeted}; intraday ${replans} re-plan(s), ${intradayMoves} batch move(s) (${forced} because the plan in force broke an ambient limit on the corrected forecast)`,
+          `plan the gateway runs (${replan}, then re-planned hour by hour in the day on the forecast anchored on the observed hours, frozen window kept, the same day's limit): ${line(r.totals.liveEur, r.totals.moves)}${budgeted}; intraday ${replans} re-plan(s), ${intradayMoves} batch move(s) (${forced} because the plan in force broke an ambient limit on the corrected forecast${stays ? `; ${stays} re-plan(s) kept such a plan, its expected loss below the move's cost` : ''})`,
           `plan the gateway runs without the intraday re-plans (${replan}; --intraday off): ${line(r.totals.replanEur ?? r.totals.liveEur, r.totals.replanMoves ?? r.totals.moves)}`,
         ]
       : [`plan the gateway runs (${replan}; intraday re-plans off): ${line(r.totals.liveEur, r.totals.moves)}${budgeted}`]),

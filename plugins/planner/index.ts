@@ -21,6 +21,7 @@ import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
 import { carryWaitReasons } from '../../gateway/planner/wait-reasons.js';
+import { describeForced, describeStay, forcedMove, forcedMoveSettings, meetsAmbientLimit } from '../../gateway/planner/forced-move.js';
 import type { PlanOutcome } from '../../gateway/planner/plan.js';
 import type { AmbientMargin, PlannedRun, PlannerInput } from '../../gateway/planner/types.js';
 import { outputModeOf } from '../../gateway/core/output-mode.js';
@@ -30,7 +31,7 @@ import { forecastSkill, ISSUED_TEMP_SERIES, SKILL_MIN_HOURS, skillWindow } from 
 import { ambientMargin, withAmbientMargin } from '../../gateway/planner/ambient-margin.js';
 import { PLUGIN_API_VERSION, type JobRunResult, type Plugin, type PluginContext, type PluginFactory } from '../../gateway/core/plugin-api.js';
 import { QUARTER_HOUR_MS, hourly } from '../../gateway/series/slots.js';
-import { DAY_MS, HOUR_MS, InstantError, addDays, formatUtcIso, localDate, parseInstant } from '../../gateway/time/tz.js';
+import { DAY_MS, HOUR_MS, InstantError, addDays, formatLocalIso, formatUtcIso, localDate, parseInstant } from '../../gateway/time/tz.js';
 
 type PlannerConfig = Config['planner'];
 
@@ -458,6 +459,24 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     return diff.size <= left ? { outcome: { ...within.outcome, runs }, diff } : undefined;
   };
 
+  /** A slot of `input` as local time (HH:MM), for the plan's sentences. */
+  const localAt = (input: PlannerInput) => (slot: number) => formatLocalIso(input.starts[0]! + slot * input.resolutionMs, tz).slice(11, 16);
+
+  /**
+   * The forced-move rule (forced-move.ts) for the plan in force kept whole (`pinned`: its runs not started are fixed
+   * there) against the free re-plan's `runs`, both on the free plan's `input`; null when the plan in force meets no
+   * ambient limit on it.
+   */
+  const heatVerdict = (input: PlannerInput, pinned: { input: PlannerInput; outcome: PlanOutcome }, runs: PlannedRun[], now: number, shiftEur: number | null) => {
+    if (pinned.input.starts[0] !== input.starts[0] || pinned.input.resolutionMs !== input.resolutionMs) return null;
+    const fixed = new Set(input.fixedRuns.map((r) => `${r.process}|${r.startSlot}`));
+    const kept = pinned.input.fixedRuns.filter((r) => input.starts[0]! + r.startSlot * input.resolutionMs > now && !fixed.has(`${r.process}|${r.startSlot}`));
+    const keep = [...kept, ...pinned.outcome.runs];
+    if (!meetsAmbientLimit(input, kept)) return null;
+    // Under 'saving': the fixed shift's cost for the same work on this input (solve's baseline), what a plan that meets a limit falls back to.
+    return forcedMove(input, keep, runs, { ...forcedMoveSettings(planCfg), ...(shiftEur === null ? {} : { shiftEur }) });
+  };
+
   const plan = async (options: { fresh?: boolean; reason?: string; retried?: boolean } = {}): Promise<JobRunResult & { doc: PlanDocumentPayload }> => {
     // On a wall clock not known good "now" may be years off: nothing is planned (the plan in force stays).
     const untrusted = ctx.clockUntrusted?.();
@@ -519,6 +538,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const forcedReason = released?.reason ?? holdFailed ?? (outcome.infeasible ? 'the plan cannot do all the work' : null);
     let moveReason = forcedReason;
     let limitNote: string | null = null;
+    let stayNote: string | null = null;
     if (diff.size && !forcedReason) {
       // Moves for the cost alone: compared with keeping every run of the plan in force (new work placed after them);
       // made only when they save more than planner.replanThresholdEur and fit in the day's planner.maxMovesPerDay.
@@ -528,6 +548,9 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       const unsound = await unsoundHold(pinned, async () => free);
       const pinnedOk = !unsound && !('refused' in pinned);
       const gain = pinnedOk ? pinned.outcome.costEur - outcome.costEur : Infinity;
+      // The plan in force kept whole meets an ambient limit on the corrected forecast: the forced-move rule
+      // (gateway/planner/forced-move.ts, the rule simulate's intraday replay uses) says whether it moves by force.
+      const heat = pinnedOk && !('refused' in pinned) ? heatVerdict(input, pinned, outcome.runs, now, baselineEur) : null;
       const fits = withinLimit(moves, today, diff.size, planCfg.maxMovesPerDay);
       // Over the day's limit: the MILP chooses which batches to move, at most the moves left today (move-budget.ts);
       // taken when it still saves more than the threshold against keeping the plan in force. The greedy planner has
@@ -537,9 +560,10 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       // less of the work in its horizon is not cheaper, it leaves that work to later plans (the demo: batch 6 moved
       // 9 h later "to save 3.99 €", its tempering no longer fitted before the horizon's end and left the plan).
       const dropped = droppedSteps(diff);
-      const budgeted = pinnedOk && !dropped.length && gain > planCfg.replanThresholdEur && !fits && left > 0 ? await withinBudget(input, waitingIds, hold, left, before, now) : undefined;
+      const budgeted = !heat?.forced && pinnedOk && !dropped.length && gain > planCfg.replanThresholdEur && !fits && left > 0 ? await withinBudget(input, waitingIds, hold, left, before, now) : undefined;
       const budgetGain = budgeted && pinnedOk && !droppedSteps(budgeted.diff).length ? pinned.outcome.costEur - budgeted.outcome.costEur : -Infinity;
-      if (budgeted && budgetGain > planCfg.replanThresholdEur && (baselineEur === null || !baselineUsable || budgeted.outcome.costEur <= baselineEur)) {
+      if (heat?.forced) moveReason = describeForced(heat, localAt(input));
+      else if (budgeted && budgetGain > planCfg.replanThresholdEur && (baselineEur === null || !baselineUsable || budgeted.outcome.costEur <= baselineEur)) {
         limitNote = budgetNote(gain, diff.size, movesOn(moves, today).all, planCfg.maxMovesPerDay, budgeted.diff.size);
         outcome = budgeted.outcome;
         diff = budgeted.diff;
@@ -552,6 +576,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         else if (gain > planCfg.replanThresholdEur) limitNote = `a re-plan would save ${gain.toFixed(2)} € by moving ${diff.size} batch(es), but the day has ${Math.max(0, planCfg.maxMovesPerDay - movesOn(moves, today).all)} of its ${planCfg.maxMovesPerDay} move(s) left (planner.maxMovesPerDay, ${movesOn(moves, today).all} made): the plan in force is kept`;
         diff = diffBatches(before, abs(input, [...input.fixedRuns, ...outcome.runs]), now);
         moveReason = diff.size ? 'the plan in force kept whole still had to move these (batch order)' : null;
+        if (heat?.broken) stayNote = describeStay(heat, localAt(input));
       } else moveReason = pinnedOk ? `saves ${gain.toFixed(2)} € against keeping the plan in force` : `the plan in force cannot take the work (${unsound})`;
     }
     // The plan in force stays in force (the lines run it) while this one is made: a run of it that started meanwhile
@@ -595,7 +620,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       kept_previous: keptPrevious,
       runs,
       ...(leftPlan.length ? { left_plan: leftPlan } : {}),
-      ...(limitNote ? { fallback_reason: planned.fallback_reason ? `${planned.fallback_reason}; ${limitNote}` : limitNote } : {}),
+      ...(limitNote || stayNote ? { fallback_reason: [planned.fallback_reason, limitNote, stayNote].filter(Boolean).join('; ') } : {}),
       ...(band ? { forecast_band: { forecast_slots: band.forecastSlots, first_forecast: formatUtcIso(input.starts[firstForecast]!), saved_point_eur: band.pointEur, saved_expected_eur: band.expectedEur, saved_p10_eur: band.p10Eur, saved_p90_eur: band.p90Eur, scenarios: band.scenarios } } : {}),
       ...(overridesAt(now).length ? { overrides: overridesAt(now) } : {}),
       stability: {
