@@ -76,7 +76,7 @@ describe('interruptible loads', () => {
     expect(guard.actions().filter((a) => a.kind === 'load-off')).toEqual([]);
     expect(guard.health()).toMatchObject({ state: 'degraded', code: 'coil_write_failed' });
     // With nothing it could defer, the projection stays above the limit: POWER_GUARD_EXCESS.
-    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'POWER_GUARD_EXCESS')).toBe(true));
+    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'POWER_GUARD_EXCESS')).toBe(true), { timeout: 60_000, interval: 20 });
     // ... naming the rule the bill charges (a 300 kW 6.1TD: the quarter-hour formula, not a maxímetro)
     expect(alerts.find((a) => a.code === 'POWER_GUARD_EXCESS')!.message).toMatch(/the bill charges Kp × tep × sqrt\(Σ \(Pd − Pc\)²\)/);
     await guard.stop();

@@ -67,34 +67,34 @@ describe('Modbus writes to a real Modbus TCP server standing in for the PLC', ()
   it('writes what the plan says, verified by read-back, and the heartbeat advances as a watchdog', async () => {
     const now = Date.now();
     bus.emit('plan.updated', { version: 1, planId: 'p#1', doc: doc(now) });
-    await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 3000 });
+    await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 60_000 });
     expect(plc.holding.get(registers.powerSetpoint)).toBe(480);
     const seconds = Math.floor((now + 4 * H) / 1000);
     expect(plc.holding.get(registers.validUntil)! * 65536 + plc.holding.get(registers.validUntil + 1)!).toBe(seconds);
     // The batch the line runs, by its plant-unique id (uint32 over two registers, above 65535 on purpose).
     expect(plc.holding.get(registers.batch)! * 65536 + plc.holding.get(registers.batch + 1)!).toBe(70_001);
     const beat = plc.holding.get(registers.heartbeat)!;
-    await vi.waitFor(() => expect(plc.holding.get(registers.heartbeat)).toBeGreaterThan(beat + 2), { timeout: 3000 });
+    await vi.waitFor(() => expect(plc.holding.get(registers.heartbeat)).toBeGreaterThan(beat + 2), { timeout: 60_000 });
     expect(plugin.health().state).toBe('ok');
   });
 
   it('reports a write that does not stick, never assuming it', async () => {
     plc.dropWrites.add(registers.heartbeat);
-    await vi.waitFor(() => expect(plugin.health().state).toBe('failed'), { timeout: 5000 });
+    await vi.waitFor(() => expect(plugin.health().state).toBe('failed'), { timeout: 60_000 });
     expect(plugin.health().message).toMatch(/read-back of register 104 gave \d+, wrote \d+/);
     expect(alerts.some((a) => a.code === 'PLC_WRITE_FAILED')).toBe(true);
     plc.dropWrites.clear();
-    await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 3000 });
+    await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 60_000 });
   });
 
   it('survives a PLC power cycle: failures are reported, then writing resumes by itself', async () => {
     const failures = plugin.writers().conching!.failures;
     await plc.stop();
     plc.holding.clear();
-    await vi.waitFor(() => expect(plugin.writers().conching!.failures).toBeGreaterThan(failures), { timeout: 3000 });
+    await vi.waitFor(() => expect(plugin.writers().conching!.failures).toBeGreaterThan(failures), { timeout: 60_000 });
     await plc.start();
-    await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 5000 });
-    await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 3000 });
+    await vi.waitFor(() => expect(plc.holding.get(registers.command)).toBe(1), { timeout: 60_000 });
+    await vi.waitFor(() => expect(plugin.health().state).toBe('ok'), { timeout: 60_000 });
   });
 });
 
@@ -116,8 +116,8 @@ describe('one request per block of consecutive registers (real Modbus TCP server
       await plugin.start();
       const now = Date.now();
       bus.emit('plan.updated', { version: 1, planId: 'p#1', doc: doc(now) });
-      await vi.waitFor(() => expect(plugin.writers().conching!.writes).toBeGreaterThanOrEqual(1), { timeout: 5000 });
-      await vi.waitFor(() => expect(plugin.writers().tempering!.writes).toBeGreaterThanOrEqual(1), { timeout: 5000 });
+      await vi.waitFor(() => expect(plugin.writers().conching!.writes).toBeGreaterThanOrEqual(1), { timeout: 60_000 });
+      await vi.waitFor(() => expect(plugin.writers().tempering!.writes).toBeGreaterThanOrEqual(1), { timeout: 60_000 });
       // Each line wrote once (watchdog 60 s): the consecutive map in one request of 7 registers, the other in 3 blocks.
       const conching = plc.writes.filter((w) => w.address < 200);
       const tempering = plc.writes.filter((w) => w.address >= 200);
