@@ -60,7 +60,8 @@ describe('modbus sensors against a real Modbus TCP server', () => {
             host: '127.0.0.1',
             port: plc.port,
             pollMs: 100,
-            timeoutMs: 300,
+            // Not the subject here ('mute' is): a 300 ms budget was met by a busy CI box, turning 'floor' failed.
+            timeoutMs: 5000,
             maxBackoffMs: 400,
             points: [
               { name: 'floor_temp', address: 0, type: 'int16', scale: 0.1 },
@@ -114,13 +115,15 @@ describe('modbus sensors against a real Modbus TCP server', () => {
   it('survives a power cycle of the device and resumes without a restart', async () => {
     await plc.stop();
     await vi.waitFor(() => expect(plugin.readings().floor_temp!.state).toBe('failed'), { timeout: 60_000 });
-    expect((plugin.health().details!.devices as Record<string, { state: string }>).floor!.state).toBe('failed');
+    const floor = () => (plugin.health().details!.devices as Record<string, { state: string; message: string; reconnects: number }>).floor!;
+    expect(floor().state).toBe('failed');
+    // It retries on its own, at most maxBackoffMs (400) apart: asserted on what the plugin schedules, not by a
+    // wall-clock bound on the reconnect (was < 3000 ms of Date.now(), at the mercy of a busy CI box).
+    await vi.waitFor(() => expect(floor().message).toMatch(/; reconnecting in 400 ms$/), { timeout: 60_000, interval: 20 });
     put(0, 241, 'int16');
-    const back = Date.now();
     await plc.start();
     await vi.waitFor(() => expect(plugin.readings().floor_temp).toMatchObject({ state: 'ok', value: 24.1 }), { timeout: 60_000 });
-    expect(Date.now() - back).toBeLessThan(3000);
-    expect((plugin.health().details!.devices as Record<string, { reconnects: number }>).floor!.reconnects).toBeGreaterThanOrEqual(1);
+    expect(floor().reconnects).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -177,7 +180,12 @@ describe('modbus sensors at scale: blocks, fixed rate, report by exception', () 
     await vi.waitFor(() => expect(device().requests_per_cycle).toBe(3), { timeout: 60_000 });
     plc.holding.set(0, 7);
     await vi.waitFor(() => expect(plugin.readings().a).toMatchObject({ value: 7, state: 'ok' }), { timeout: 60_000 });
-    expect(device().state).toBe('ok');
+    // Point by point, every point answers: no point failed, and health reports no exception. It may still say
+    // 'overrun' (a busy CI box missed a 200 ms start: seen failing 1 of 1 runs with 2 busy loops), which is true and
+    // not what this test is about; any other reason fails.
+    expect(['a', 'b', 'c'].map((n) => plugin.readings()[n]!.state)).toEqual(['ok', 'ok', 'ok']);
+    const d = device();
+    expect(d.state === 'ok' || (d.state === 'degraded' && d.code === 'overrun'), JSON.stringify(d)).toBe(true);
   });
 
   it('keeps a fixed schedule: a device slower than the period counts overruns and turns degraded with the achieved rate', async () => {
