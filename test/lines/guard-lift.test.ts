@@ -51,8 +51,8 @@ describe('a lifted guard deferral reaches the PLC at once (real Modbus TCP serve
         { name: 'tempering', kw: 36, minutes: 120, batchesPerDay: 1, uninterrupted: true, minGapMinutes: 0, line: 'tempering' },
       ], order: ['conching', 'tempering'] },
       lines: [
-        { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 1000, maxBackoffMs: 400, registers: regs(100) },
-        { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 1000, maxBackoffMs: 400, registers: regs(200) },
+        { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 10_000, maxBackoffMs: 400, registers: regs(100) },
+        { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 10_000, maxBackoffMs: 400, registers: regs(200) },
       ],
     });
     ctx = await pluginContext(config, new Date(NOW).toISOString());

@@ -48,7 +48,7 @@ async function context(config: Config, deviceClock?: Clock) {
   return { ctx, bus, alerts, clock, store };
 }
 
-const lineCfg = (name: string, port: number, registers: typeof conching) => ({ line: name, host: '127.0.0.1', port, watchdogMs: 60_000, timeoutMs: 1000, maxBackoffMs: 1000, registers });
+const lineCfg = (name: string, port: number, registers: typeof conching) => ({ line: name, host: '127.0.0.1', port, watchdogMs: 60_000, timeoutMs: 10_000, maxBackoffMs: 1000, registers });
 const plcAlerts = (alerts: Array<BusEvents['alert']>) => alerts.filter((a) => a.code === 'PLC_WRITE_FAILED');
 
 describe('PLC_WRITE_FAILED, line by line (real Modbus TCP PLCs)', () => {
