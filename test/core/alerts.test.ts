@@ -43,7 +43,7 @@ describe('alerts', () => {
     expect(alerts.recent().map((a) => a.message)).toEqual(['omie_es 260 EUR/MWh at 15:00', 'omie_es 250 EUR/MWh at 14:00']);
     bus.emit('alert', { code: 'PRICE_SPIKE', level: 'warning', message: 'omie_es 250 EUR/MWh at 14:00', at: at + H });
     expect(alerts.recent()).toHaveLength(3);
-    await vi.waitFor(() => expect(sub.messages.filter((m) => m.payload.message === 'omie_es 250 EUR/MWh at 14:00')).toHaveLength(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(sub.messages.filter((m) => m.payload.message === 'omie_es 250 EUR/MWh at 14:00')).toHaveLength(2), { timeout: 60_000 });
   });
 
   it('turns a plugin that failed to start into a critical PLUGIN_DOWN alert, and acknowledges by id', async () => {

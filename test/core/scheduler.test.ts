@@ -174,7 +174,7 @@ describe('scheduler on a fake clock', () => {
     await clock.advance(0);
     expect(answered).toBe(0); // not answered with the run that read its inputs before the call
     release();
-    await vi.waitFor(() => expect(started).toHaveLength(2));
+    await vi.waitFor(() => expect(started).toHaveLength(2), { timeout: 60_000, interval: 20 });
     expect(answered).toBe(0);
     release();
     const [a, b] = (await Promise.all(triggers)) as [JobStatus, JobStatus];

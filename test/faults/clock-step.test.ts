@@ -26,8 +26,8 @@ class StepClock extends SystemClock {
   }
 }
 
-/** Waits on a condition in monotonic time (vi.waitFor reads the stepped Date.now). */
-async function until(check: () => unknown | Promise<unknown>, timeoutMs = 10_000): Promise<void> {
+/** Waits on a condition in monotonic time (vi.waitFor reads the stepped Date.now); 60 s: a busy CI box is slow, not wrong. */
+async function until(check: () => unknown | Promise<unknown>, timeoutMs = 60_000): Promise<void> {
   const t0 = performance.now();
   for (;;) {
     try {
@@ -85,14 +85,23 @@ describe('a wall clock stepped back and forth under a running gateway', () => {
     const config = testConfig(server.base, {
       clock: { verify: true },
       sources: { ree: { enabled: true }, omie: { enabled: false }, esios: { enabled: false } },
-      modbus: { devices: [{ name: 'floor', host: '127.0.0.1', port: plc.port, pollMs: 200, timeoutMs: 500, maxBackoffMs: 400, points: [{ name: 'floor_temp', address: 0, type: 'int16', scale: 0.1 }] }] },
+      modbus: { devices: [{ name: 'floor', host: '127.0.0.1', port: plc.port, pollMs: 200, timeoutMs: 5000, maxBackoffMs: 400, points: [{ name: 'floor_temp', address: 0, type: 'int16', scale: 0.1 }] }] },
     });
     gw = new Gateway({ config, clock, log: silent, clockTrust: { systemSynchronised: async () => undefined, checkEveryMs: 200 } });
     await gw.start();
     const g = gw;
-    await until(() => expect(g.scheduler.status().find((j) => j.id === 'priceIngestion')?.lastRun).toBeTruthy(), 30_000);
+    await until(() => expect(g.scheduler.status().find((j) => j.id === 'priceIngestion')?.lastRun).toBeTruthy());
     const polls = () => ((g.pluginHealth()['modbus-sensors']!.details!.devices as Record<string, { polls: number }>).floor!.polls);
     return { gw: g, clock, polls, clockHealth: () => g.pluginHealth().clock };
+  }
+
+  /**
+   * Polling goes on: `n` more polls happen, however long a busy box takes (on main, none came after a step back).
+   * The rate below is only an upper bound (a catch-up storm), which a slow box can only make easier to meet.
+   */
+  async function pollsContinue(polls: () => number, n = 3): Promise<void> {
+    const p0 = polls();
+    await until(() => expect(polls()).toBeGreaterThanOrEqual(p0 + n));
   }
 
   /** Polls per second over `ms` of real time. */
@@ -152,7 +161,7 @@ describe('a wall clock stepped back and forth under a running gateway', () => {
     await until(() => expect(clockHealth().details.steps).toHaveLength(1));
     const after = await rate(polls);
     console.log(`stepped back 2 days: ${after.toFixed(1)} polls/s after the step (wanted 5; main: 0)`);
-    expect(after).toBeGreaterThan(0.5);
+    await pollsContinue(polls);
     expect(after).toBeLessThan(50);
     expect(nextRun(gw, 'planning') - clock.now()).toBeLessThanOrEqual(30 * 60_000);
     expect(nextRun(gw, 'planning')).toBeGreaterThan(clock.now() - 60_000);
@@ -182,7 +191,7 @@ describe('a wall clock stepped back and forth under a running gateway', () => {
     const after = await rate(polls);
     console.log(`stepped back from 10 years ahead: ${before.toFixed(1)} polls/s before, ${after.toFixed(1)} after (wanted 5; main: 350-400 catching up)`);
     expect(before).toBeLessThan(50);
-    expect(after).toBeGreaterThan(0.5);
+    await pollsContinue(polls);
     expect(after).toBeLessThan(50);
     expect(nextRun(gw, 'planning') - realDateNow()).toBeLessThanOrEqual(30 * 60_000);
     await gw.scheduler.trigger('priceIngestion');

@@ -44,15 +44,20 @@ describe('retained device and point messages carry failure as soon as health kno
     const plugin = createModbusSensors(ctx);
     await plugin.start();
     opened.push(() => plc.stop(), () => broker.stop(), () => mqtt.stop(), () => store.close(), () => plugin.stop());
-    /** What a subscriber connecting now reads as retained under `filter`. */
-    const retained = async (filter: string): Promise<Record<string, any>> => {
+    /**
+     * What a subscriber connecting now reads as retained under `filter`: after a moment (150 ms), or, given `want`
+     * (topics known to be retained by now), once each of them has arrived: on a busy box the retained messages can
+     * come later than a moment after the SUBACK, and a single read (not retried by a waitFor) then found nothing.
+     */
+    const retained = async (filter: string, want: string[] = []): Promise<Record<string, any>> => {
       const late = await mqttClient.connectAsync(`mqtt://127.0.0.1:${port}`);
       const got: Record<string, any> = {};
       late.on('message', (topic, payload, packet) => {
         if (packet.retain && payload.length) got[topic] = JSON.parse(payload.toString());
       });
       await late.subscribeAsync(filter, { qos: 1 });
-      await new Promise((r) => setTimeout(r, 150));
+      if (want.length) await vi.waitFor(() => expect(Object.keys(got)).toEqual(expect.arrayContaining(want)), { timeout: 60_000, interval: 10 });
+      else await new Promise((r) => setTimeout(r, 150));
       await late.endAsync();
       return got;
     };
@@ -63,17 +68,17 @@ describe('retained device and point messages carry failure as soon as health kno
   it('publish: device — the summary says each point failed with its reason within moments of the sensor going away', async () => {
     const { plc, plugin, retained, device } = await setup('device');
     const topic = 'test/devices/sensor/sensors';
-    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_temp).toMatchObject({ value: 21.5, state: 'ok' }), { timeout: 10_000 });
-    const before = (await retained(topic))[topic];
+    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_temp).toMatchObject({ value: 21.5, state: 'ok' }), { timeout: 60_000 });
+    const before = (await retained(topic, [topic]))[topic];
     expect(before.points.device_rh).toMatchObject({ value: 48, state: 'ok' });
 
     const off = Date.now();
     await plc.stop();
-    await vi.waitFor(() => expect(device().state).toBe('failed'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(device().state).toBe('failed'), { timeout: 60_000 });
     const healthKnewMs = Date.now() - off;
-    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_temp?.state).toBe('failed'), { timeout: 5_000 });
+    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_temp?.state).toBe('failed'), { timeout: 60_000 });
     const retainedSaidMs = Date.now() - off;
-    const after = (await retained(topic))[topic];
+    const after = (await retained(topic, [topic]))[topic];
     expect(after.points.device_temp).toMatchObject({ value: 21.5, state: 'failed', error: expect.stringMatching(/^device unreachable: /) });
     expect(after.points.device_rh).toMatchObject({ value: 48, state: 'failed', error: expect.stringMatching(/^device unreachable: /) });
     expect(after.points.device_never).toMatchObject({ value: null, at: null, state: 'failed', error: expect.stringMatching(/^no value yet: device unreachable: /) });
@@ -81,19 +86,19 @@ describe('retained device and point messages carry failure as soon as health kno
 
     // Back: the summary says ok again without waiting for a value to move beyond its deadband.
     await plc.start();
-    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_temp).toMatchObject({ value: 21.5, state: 'ok' }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_temp).toMatchObject({ value: 21.5, state: 'ok' }), { timeout: 60_000 });
     expect(plugin.readings().device_rh).toMatchObject({ state: 'ok', value: 48 });
     // The point that never got a value says so, with the device's answer.
-    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_never).toEqual({ value: null, unit: 'degC', at: null, state: 'failed', error: 'no value yet: Modbus exception 2 (illegal data address)' }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await retained(topic))[topic]?.points?.device_never).toEqual({ value: null, unit: 'degC', at: null, state: 'failed', error: 'no value yet: Modbus exception 2 (illegal data address)' }), { timeout: 60_000 });
   });
 
   it('publish: point — each point topic says failed, and a point that never got a value says so instead of staying silent', async () => {
     const { plc, retained } = await setup('point');
-    await vi.waitFor(async () => expect((await retained('test/sensors/#'))['test/sensors/point_never']).toMatchObject({ value: null, at: null, state: 'failed', error: 'no value yet: Modbus exception 2 (illegal data address)' }), { timeout: 10_000 });
-    expect((await retained('test/sensors/#'))['test/sensors/point_temp']).toMatchObject({ value: 21.5, state: 'ok' });
+    await vi.waitFor(async () => expect((await retained('test/sensors/#'))['test/sensors/point_never']).toMatchObject({ value: null, at: null, state: 'failed', error: 'no value yet: Modbus exception 2 (illegal data address)' }), { timeout: 60_000 });
+    expect((await retained('test/sensors/#', ['test/sensors/point_temp']))['test/sensors/point_temp']).toMatchObject({ value: 21.5, state: 'ok' });
     await plc.stop();
-    await vi.waitFor(async () => expect((await retained('test/sensors/#'))['test/sensors/point_temp']).toMatchObject({ value: 21.5, state: 'failed', error: expect.stringMatching(/^device unreachable: /) }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await retained('test/sensors/#'))['test/sensors/point_temp']).toMatchObject({ value: 21.5, state: 'failed', error: expect.stringMatching(/^device unreachable: /) }), { timeout: 60_000 });
     await plc.start();
-    await vi.waitFor(async () => expect((await retained('test/sensors/#'))['test/sensors/point_temp']).toMatchObject({ value: 21.5, state: 'ok' }), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await retained('test/sensors/#'))['test/sensors/point_temp']).toMatchObject({ value: 21.5, state: 'ok' }), { timeout: 60_000 });
   });
 });

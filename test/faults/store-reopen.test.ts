@@ -128,7 +128,7 @@ describe.skipIf(!isRoot)(`a reopen after a real failed write (disk full, 2 MB tm
       rmSync(filler);
       const report = await gw.health(); // the health check reopens the store once space is back
       expect(report.store).toMatchObject({ reopens: 1, lastReopen: { cause: expect.stringMatching(/^write failed: /) } });
-      await vi.waitFor(() => expect(gw.alerts.recent().find((a) => a.code === 'STORE_REOPENED')).toBeTruthy());
+      await vi.waitFor(() => expect(gw.alerts.recent().find((a) => a.code === 'STORE_REOPENED')).toBeTruthy(), { timeout: 60_000, interval: 20 });
       expect(gw.alerts.recent().find((a) => a.code === 'STORE_REOPENED')).toMatchObject({ level: 'warning', message: expect.stringMatching(/^store reopened after write failed: .* \(1 since start\)$/) });
       const healthz = await (await fetch(`${gw.http!.url}/healthz`)).json();
       expect(JSON.stringify(healthz)).toMatch(/reopened 1 time after a failed write/);

@@ -28,7 +28,7 @@ async function guardWith(port: number, maxOffMinutes: number) {
     energy: {
       contract: { tariff: '6.1TD', contractedKw: [300, 300, 300, 300, 300, 300], powerPriceEurKwYear: [26.4, 22.1, 11.6, 9.1, 2.9, 1.4], tollsAndChargesEurKwh: [0, 0, 0, 0, 0, 0], energy: { indexed: { marginEurMwh: 0 } } },
       meters: [{ name: 'main', role: 'site', profile: 'eastron-sdm630', host: '127.0.0.1', port: 1502 }],
-      powerGuard: { enabled: true, marginKw: 0, checkEverySeconds: 5, interruptible: [{ name: 'cold-room', kw: 50, host: '127.0.0.1', port, coil: 3, timeoutMs: 300, maxOffMinutes, minOnMinutes: 0 }] },
+      powerGuard: { enabled: true, marginKw: 0, checkEverySeconds: 5, interruptible: [{ name: 'cold-room', kw: 50, host: '127.0.0.1', port, coil: 3, timeoutMs: 5_000, maxOffMinutes, minOnMinutes: 0 }] },
     },
   });
   // The gateway's clock stays inside one quarter-hour; device time runs on its own clock (real seconds on a box).
@@ -76,7 +76,7 @@ describe('interruptible loads', () => {
     expect(guard.actions().filter((a) => a.kind === 'load-off')).toEqual([]);
     expect(guard.health()).toMatchObject({ state: 'degraded', code: 'coil_write_failed' });
     // With nothing it could defer, the projection stays above the limit: POWER_GUARD_EXCESS.
-    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'POWER_GUARD_EXCESS')).toBe(true));
+    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'POWER_GUARD_EXCESS')).toBe(true), { timeout: 60_000, interval: 20 });
     // ... naming the rule the bill charges (a 300 kW 6.1TD: the quarter-hour formula, not a maxímetro)
     expect(alerts.find((a) => a.code === 'POWER_GUARD_EXCESS')!.message).toMatch(/the bill charges Kp × tep × sqrt\(Σ \(Pd − Pc\)²\)/);
     await guard.stop();

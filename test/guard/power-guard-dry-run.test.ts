@@ -98,7 +98,7 @@ describe('the quarter-hour guard follows the write-nothing mode (real Modbus TCP
       // Off at 10:20 (the spike still on): the guard checks at once and switches the coil off for real.
       await outputs.set(false, 'test', 'guard commissioned');
       // The coil is written over real TCP: wait for the server to see it (the fake clock does not wait for I/O).
-      await vi.waitFor(() => expect(coil.writes).toEqual([false]), { timeout: 10_000 });
+      await vi.waitFor(() => expect(coil.writes).toEqual([false]), { timeout: 60_000 });
       await run(at('10:20') + 10_000);
       expect(coil.writes).toEqual([false]);
       expect(coil.on).toBe(false);
@@ -108,7 +108,7 @@ describe('the quarter-hour guard follows the write-nothing mode (real Modbus TCP
       // On again at 10:22: the load it holds is given back at once, then no coil is written however high the projection.
       await run(at('10:22'));
       await outputs.set(true, 'test', 'meter swap');
-      await vi.waitFor(() => expect(coil.writes).toEqual([false, true]), { timeout: 10_000 });
+      await vi.waitFor(() => expect(coil.writes).toEqual([false, true]), { timeout: 60_000 });
       await run(at('10:22') + 10_000);
       expect(coil.writes).toEqual([false, true]);
       expect(coil.on).toBe(true);

@@ -68,8 +68,8 @@ async function simulate(guard: boolean) {
   const registers = (i: number) => ({ command: 100 * i, powerSetpoint: 100 * i + 1, validUntil: 100 * i + 2, heartbeat: 100 * i + 4 });
   const config = testConfig('http://127.0.0.1:9', {
     lines: [
-      { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: 5_000, timeoutMs: 1_000, registers: registers(1) },
-      { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: 5_000, timeoutMs: 1_000, registers: registers(2) },
+      { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: 5_000, timeoutMs: 10_000, registers: registers(1) },
+      { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: 5_000, timeoutMs: 10_000, registers: registers(2) },
     ],
     energy: {
       contract: { tariff: '6.1TD', contractedKw: [450, 450, 450, 450, 450, 450], powerPriceEurKwYear: [26.4, 22.1, 11.6, 9.1, 2.9, 1.4], tollsAndChargesEurKwh: [0, 0, 0, 0, 0, 0], energy: { indexed: { marginEurMwh: 0 } } },
@@ -92,7 +92,7 @@ async function simulate(guard: boolean) {
   const doc = planDocument(t0, [lineRun('conching', t0 - 2 * 3_600_000, t0 + 3 * 3_600_000, 48), lineRun('tempering', at('10:15'), at('12:15'), 36)]);
   bus.emit('plan.updated', { version: 1, planId: 'p#1', doc });
   // The test reads the meter over Modbus and emits meter.reading as plugins/meters does (its plugin is not wired here).
-  const reader = await connectModbus({ transport: 'tcp', host: '127.0.0.1', port: site.port, baudRate: 9600, unitId: 1, timeoutMs: 1000 }, 'test meter');
+  const reader = await connectModbus({ transport: 'tcp', host: '127.0.0.1', port: site.port, baudRate: 9600, unitId: 1, timeoutMs: 10_000 }, 'test meter');
   const perQh = new Map<number, number>(); // kWh per quarter-hour, the simulated truth
   const conchingCommands = new Set<number>();
   const temperingStarts: number[] = [];

@@ -105,7 +105,7 @@ export function daySourceContract(c: ContractCase): void {
       try {
         const before = server.countFor(c.pathPrefix);
         const backfill = fresh.backfill(2).catch((e: unknown) => e);
-        await vi.waitFor(() => expect(server.countFor(c.pathPrefix)).toBeGreaterThan(before));
+        await vi.waitFor(() => expect(server.countFor(c.pathPrefix)).toBeGreaterThan(before), { timeout: 60_000, interval: 20 });
         later.bus.emit('gateway.stopping', { reason: 'test' });
         const outcome = await backfill;
         expect(String((outcome as { summary?: string }).summary ?? outcome)).toMatch(/backfill of 2 days/);

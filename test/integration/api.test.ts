@@ -72,7 +72,7 @@ describe('documented API', () => {
 
   it('acknowledges an alert only with the token', async () => {
     gw.bus.emit('alert', { code: 'TEST_ACK', level: 'warning', message: 'please acknowledge', at: Date.parse('2018-04-02T10:00:00Z') });
-    await vi.waitFor(() => expect(gw.alerts.recent().some((a) => a.code === 'TEST_ACK')).toBe(true));
+    await vi.waitFor(() => expect(gw.alerts.recent().some((a) => a.code === 'TEST_ACK')).toBe(true), { timeout: 60_000, interval: 20 });
     const id = gw.alerts.recent().find((a) => a.code === 'TEST_ACK')!.id;
     expect((await fetch(`${http}/api/alerts/${id}/ack`, { method: 'POST' })).status).toBe(401);
     const ok = await (await fetch(`${http}/api/alerts/${id}/ack`, { method: 'POST', headers: { authorization: 'Bearer http-test-token' } })).json();
@@ -83,7 +83,7 @@ describe('documented API', () => {
   it('answers every alert time as ISO UTC (at, ackedAt, resolvedAt), and resolves an alert about a line named in Spanish', async () => {
     const at = Date.parse('2018-04-02T11:00:00Z');
     gw.bus.emit('alert', { code: 'TEST_RESOLVE', level: 'warning', message: 'línea-señal: the PLC does not answer', at });
-    await vi.waitFor(() => expect(gw.alerts.recent().some((a) => a.code === 'TEST_RESOLVE')).toBe(true));
+    await vi.waitFor(() => expect(gw.alerts.recent().some((a) => a.code === 'TEST_RESOLVE')).toBe(true), { timeout: 60_000, interval: 20 });
     gw.bus.emit('alert.resolved', { code: 'TEST_RESOLVE', subject: 'línea-señal', at: at + 60_000 });
     const alerts = (await (await fetch(`${http}/api/alerts`)).json()) as Array<{ code: string; at: unknown; ackedAt: unknown; resolvedAt: unknown }>;
     const a = alerts.find((x) => x.code === 'TEST_RESOLVE')!;

@@ -30,7 +30,7 @@ describe('the embedded broker keeps the gateway’s client ids for the gateway',
       await client.subscribeAsync('choco-edge/bridge/state', { qos: 1 });
       return { client, messages, last: () => messages.at(-1)?.payload, waitFor: async () => undefined };
     })();
-    await vi.waitFor(() => expect(state.messages.at(-1)?.payload.state).toBe('online'), { timeout: 5000 });
+    await vi.waitFor(() => expect(state.messages.at(-1)?.payload.state).toBe('online'), { timeout: 60_000 });
   }, 30_000);
   afterAll(async () => {
     await state?.client.endAsync();
@@ -38,7 +38,7 @@ describe('the embedded broker keeps the gateway’s client ids for the gateway',
   });
 
   it('refuses the gateway’s, Sparkplug’s, the uplink’s and the internal client id to line, viewer and admin users; bridge/state does not flap', async () => {
-    await vi.waitFor(() => expect(gw.pluginHealth().sparkplug!.state).toBe('ok'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.pluginHealth().sparkplug!.state).toBe('ok'), { timeout: 60_000 });
     const births = (gw.pluginHealth().sparkplug!.details as { births: number }).births;
     const reserved = ['choco-edge-gateway', 'choco-edge-linares-sparkplug', 'choco-edge-linares-uplink', 'choco-edge-internal'];
     const logins = [
@@ -75,7 +75,7 @@ describe('the embedded broker keeps the gateway’s client ids for the gateway',
   it('the will says offline without claiming a time; the next online message carries the time of connecting', async () => {
     const before = state.messages.length;
     (gw.mqtt as unknown as { client: MqttClient }).client.stream.destroy();
-    await vi.waitFor(() => expect(state.messages.slice(before).map((m) => m.payload.state)).toEqual(['offline', 'online']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(state.messages.slice(before).map((m) => m.payload.state)).toEqual(['offline', 'online']), { timeout: 60_000 });
     const [offline, online] = state.messages.slice(before).map((m) => m.payload);
     expect(offline).toEqual({ v: 1, state: 'offline', at: null });
     expect(online.at).toBe(new Date(gw.clock.now()).toISOString());

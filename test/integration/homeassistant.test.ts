@@ -61,7 +61,7 @@ describe('Home Assistant discovery against a real Mosquitto', () => {
       else configs.delete(topic);
     });
     await sub.subscribeAsync('homeassistant/sensor/#');
-    await vi.waitFor(() => expect(configs.size).toBe(8), { timeout: 5000 });
+    await vi.waitFor(() => expect(configs.size).toBe(8), { timeout: 60_000 });
     await sub.endAsync();
     return configs;
   }

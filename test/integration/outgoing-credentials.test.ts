@@ -21,7 +21,7 @@ describe('what each outgoing MQTT connection carries', () => {
       '2025-10-26T12:30:00Z',
     );
     try {
-      await vi.waitFor(() => expect(sparkplugBroker.logins.length * central.logins.length).toBeGreaterThan(0), { timeout: 10_000 });
+      await vi.waitFor(() => expect(sparkplugBroker.logins.length * central.logins.length).toBeGreaterThan(0), { timeout: 60_000 });
       expect(sparkplugBroker.logins[0]).toEqual({ clientId: 'choco-edge-linares-sparkplug', username: 'spb-node', password: 'spb-secret', protocolVersion: 4 });
       expect(central.logins[0]).toEqual({ clientId: 'choco-edge-linares-uplink', username: 'plant-linares', password: 'uplink-secret', protocolVersion: 5 });
       expect(leaks(gw, [sparkplugBroker, central])).toEqual([]);
@@ -46,7 +46,7 @@ describe('what each outgoing MQTT connection carries', () => {
       '2025-10-26T12:30:00Z',
     );
     try {
-      await vi.waitFor(() => expect(external.logins.length * sparkplugBroker.logins.length * central.logins.length).toBeGreaterThan(0), { timeout: 10_000 });
+      await vi.waitFor(() => expect(external.logins.length * sparkplugBroker.logins.length * central.logins.length).toBeGreaterThan(0), { timeout: 60_000 });
       expect(external.logins.filter((l) => l.clientId === 'choco-edge-gateway')).toEqual([{ clientId: 'choco-edge-gateway', username: 'gw-user', password: 'gw-secret', protocolVersion: 4 }]);
       expect(sparkplugBroker.logins[0]).toEqual({ clientId: 'choco-edge-linares-sparkplug', username: null, password: null, protocolVersion: 4 });
       expect(central.logins[0]).toEqual({ clientId: 'choco-edge-linares-uplink', username: 'plant-linares', password: 'uplink-secret', protocolVersion: 5 });

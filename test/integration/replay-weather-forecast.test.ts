@@ -38,7 +38,7 @@ describe('replayed weather gives the demo a forecast (the recording is the simul
       const weatherReasons = (h.reasons as string[]).filter((r) => /series (fc|obs)\./.test(r));
       if (weatherReasons.length) throw new Error(`weather still in the health reasons: ${JSON.stringify(weatherReasons)}`);
       return h;
-    }, { timeout: 20_000, interval: 100 });
+    }, { timeout: 60_000, interval: 100 });
     expect(health.reasons.join('\n')).not.toMatch(/fc\.combined\.temp stale/);
   });
 
@@ -52,7 +52,7 @@ describe('replayed weather gives the demo a forecast (the recording is the simul
     // An hour later the forecast window has moved: exactly one new message (none from the same-hour runs, which came first).
     await clock.advance(H);
     await gw.scheduler.trigger('weatherIngestion');
-    await vi.waitFor(() => expect(count()).toBeGreaterThan(before), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(() => expect(count()).toBeGreaterThan(before), { timeout: 60_000, interval: 50 });
     expect(count()).toBe(before + 1);
   });
 });

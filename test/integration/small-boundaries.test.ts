@@ -37,7 +37,7 @@ describe('small boundaries (issue #14.9)', () => {
     await c.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'ack', plan_id: 'plan-7' }), { qos: 1 });
     // Same connection, same order: once this override is stored, the messages before it have been handled.
     await c.publishAsync('choco-edge/lines/mixing/set', JSON.stringify({ command: 'resume' }), { qos: 1 });
-    await vi.waitFor(() => expect(planner.lines().find((l) => l.line === 'mixing')!.override?.command).toBe('resume'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(planner.lines().find((l) => l.line === 'mixing')!.override?.command).toBe('resume'), { timeout: 60_000 });
     expect(ack('mixing')).toBeNull();
     expect(ack('conching')).toBeNull();
     await c.endAsync();
@@ -58,7 +58,7 @@ describe('small boundaries (issue #14.9)', () => {
     expect(printed).not.toContain('s3cr3t');
     expect(printed).toContain('"webhookUrl":"***"');
     gw.bus.emit('alert', { code: 'TEST', level: 'critical', message: 'webhook check', at: gw.clock.now() });
-    await vi.waitFor(() => expect(gw.pluginHealth().notify!.state).toBe('degraded'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.pluginHealth().notify!.state).toBe('degraded'), { timeout: 60_000 });
     const health = JSON.stringify(gw.pluginHealth().notify);
     expect(health).toContain(new URL(hookUrl).origin);
     expect(health).not.toContain('s3cr3t');

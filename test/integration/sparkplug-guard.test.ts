@@ -51,13 +51,13 @@ describe('Sparkplug line metrics follow the quarter-hour guard', () => {
     const now = Date.now();
     const runStart = now - 60_000;
     bus.emit('plan.updated', { version: 1, planId: 'p#1', doc: planDocument(now, [lineRun('conching', runStart, now + 2 * H, 48)]) });
-    await vi.waitFor(() => expect(commands.at(-1)).toBe('run'), { timeout: 20_000 });
+    await vi.waitFor(() => expect(commands.at(-1)).toBe('run'), { timeout: 60_000 });
     // The guard holds that start to the next quarter-hour but one: the line is told idle until then.
     const shift = { line: 'conching', runStart, shiftMs: 2 * QH, reason: 'P1 limit 450 kW would be exceeded' };
     bus.emit('power.guard', { shifts: [shift], loadsOff: [], projectedKw: 470, limitKw: 450, period: 1, at: now });
-    await vi.waitFor(() => expect(commands.at(-1)).toBe('idle'), { timeout: 20_000 });
+    await vi.waitFor(() => expect(commands.at(-1)).toBe('idle'), { timeout: 60_000 });
     // The deferral lifted: run again.
     bus.emit('power.guard', { shifts: [], loadsOff: [], projectedKw: 300, limitKw: 450, period: 1, at: now });
-    await vi.waitFor(() => expect(commands.at(-1)).toBe('run'), { timeout: 20_000 });
+    await vi.waitFor(() => expect(commands.at(-1)).toBe('run'), { timeout: 60_000 });
   });
 });

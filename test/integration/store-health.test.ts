@@ -41,7 +41,7 @@ describe('a damaged store is reported in /healthz and bridge/health, with its ca
     expect(body.reasons[0]).toMatch(/^store damaged, data lost: \d{4}-\S+Z: \d+ of 241 records missing since the last clean shutdown .*choco-edge store repair/);
     expect(body.store).toMatchObject({ state: 'failed', code: 'store_failed', expectedRecords: 241 });
     expect(body.store.losses).toHaveLength(1);
-    await vi.waitFor(() => expect(gw.alerts.recent().find((a) => a.code === 'STORE_DAMAGED')).toMatchObject({ level: 'critical' }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(gw.alerts.recent().find((a) => a.code === 'STORE_DAMAGED')).toMatchObject({ level: 'critical' }), { timeout: 60_000 });
   });
 
   it('bridge/health over MQTT says the same', async () => {
@@ -74,7 +74,7 @@ describe('a sensor plugin reports a store failure as a store failure, not as an 
     const plugin = createModbusSensors(ctx);
     await plugin.start();
     try {
-      await vi.waitFor(() => expect((plugin.health().details!.devices as Record<string, { polls: number }>).floor!.polls).toBeGreaterThan(2), { timeout: 5000 });
+      await vi.waitFor(() => expect((plugin.health().details!.devices as Record<string, { polls: number }>).floor!.polls).toBeGreaterThan(2), { timeout: 60_000 });
       const floor = (plugin.health().details!.devices as Record<string, { state: string; code?: string; message: string; reconnects: number }>).floor!;
       expect(floor).toMatchObject({ state: 'degraded', code: 'store_failed', reconnects: 0 });
       expect(floor.message).toMatch(/^device answers, but its readings are not stored: store: closed/);

@@ -50,7 +50,7 @@ describe('systemd notify protocol', () => {
     const sd = new SdNotify({ NOTIFY_SOCKET: socket.path });
     expect(sd.transport).toBe('unix-dgram');
     expect(await sd.notify('READY=1', 'STATUS=up')).toBe(true);
-    await vi.waitFor(() => expect(socket.messages).toContain(`pid=${process.pid} READY=1|STATUS=up`), { timeout: 5000 });
+    await vi.waitFor(() => expect(socket.messages).toContain(`pid=${process.pid} READY=1|STATUS=up`), { timeout: 60_000 });
   });
 
   it.skipIf(!HAS_NOTIFY)('falls back to systemd-notify when unix-dgram cannot load', async () => {
@@ -59,7 +59,7 @@ describe('systemd notify protocol', () => {
     const sd = new SdNotify({ NOTIFY_SOCKET: socket.path }, null);
     expect(sd.transport).toBe('systemd-notify');
     expect(await sd.notify('READY=1')).toBe(true);
-    await vi.waitFor(() => expect(socket.messages.some((m) => m.endsWith('READY=1'))).toBe(true), { timeout: 5000 });
+    await vi.waitFor(() => expect(socket.messages.some((m) => m.endsWith('READY=1'))).toBe(true), { timeout: 60_000 });
   });
 
   it.skipIf(!HAS_NOTIFY)('reaches an abstract @name socket (through systemd-notify: unix-dgram cannot address one)', async () => {
@@ -68,7 +68,7 @@ describe('systemd notify protocol', () => {
     const sd = new SdNotify({ NOTIFY_SOCKET: socket.path });
     expect(sd.transport).toBe('systemd-notify');
     expect(await sd.notify('READY=1')).toBe(true);
-    await vi.waitFor(() => expect(socket.messages.some((m) => m.endsWith('READY=1'))).toBe(true), { timeout: 5000 });
+    await vi.waitFor(() => expect(socket.messages.some((m) => m.endsWith('READY=1'))).toBe(true), { timeout: 60_000 });
   });
 
   it.skipIf(!HAS_DGRAM)('the gateway sends READY=1, WATCHDOG=1 at half of WatchdogSec, and STOPPING=1 from its own PID', async () => {

@@ -51,8 +51,8 @@ describe('a lifted guard deferral reaches the PLC at once (real Modbus TCP serve
         { name: 'tempering', kw: 36, minutes: 120, batchesPerDay: 1, uninterrupted: true, minGapMinutes: 0, line: 'tempering' },
       ], order: ['conching', 'tempering'] },
       lines: [
-        { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 1000, maxBackoffMs: 400, registers: regs(100) },
-        { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 1000, maxBackoffMs: 400, registers: regs(200) },
+        { line: 'conching', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 10_000, maxBackoffMs: 400, registers: regs(100) },
+        { line: 'tempering', host: '127.0.0.1', port: plc.port, watchdogMs: H, timeoutMs: 10_000, maxBackoffMs: 400, registers: regs(200) },
       ],
     });
     ctx = await pluginContext(config, new Date(NOW).toISOString());
@@ -62,26 +62,26 @@ describe('a lifted guard deferral reaches the PLC at once (real Modbus TCP serve
     const validUntil = (base: number) => plc.holding.get(base + 2)! * 65536 + plc.holding.get(base + 3)!;
     const writesTo = (base: number) => plc.writes.filter((w) => w.address === base).length;
     // Verified writes (written and read back) per line: each step waits for them, so no cycle is cut by the next event.
-    const written = (conching: number, tempering: number) => vi.waitFor(() => expect([lines.writers().conching!.writes, lines.writers().tempering!.writes]).toEqual([conching, tempering]), { timeout: 10_000 });
+    const written = (conching: number, tempering: number) => vi.waitFor(() => expect([lines.writers().conching!.writes, lines.writers().tempering!.writes]).toEqual([conching, tempering]), { timeout: 60_000 });
     try {
       ctx.bus.emit('plan.updated', { version: 1, planId: 'p#1', doc });
-      await vi.waitFor(() => expect([command(100), command(200)]).toEqual([1, 1]), { timeout: 10_000 });
+      await vi.waitFor(() => expect([command(100), command(200)]).toEqual([1, 1]), { timeout: 60_000 });
       await written(1, 1);
       // The guard holds conching's start by 15 min: idle until then.
       ctx.bus.emit('power.guard', guard([defer('conching')]));
-      await vi.waitFor(() => expect(command(100)).toBe(0), { timeout: 10_000 });
+      await vi.waitFor(() => expect(command(100)).toBe(0), { timeout: 60_000 });
       expect(validUntil(100)).toBe((NOW + 15 * 60_000) / 1000);
       await written(2, 1);
       // The next quarter-hour the guard holds tempering instead: conching's deferral is lifted, it runs again at once.
       ctx.bus.emit('power.guard', guard([defer('tempering')]));
-      await vi.waitFor(() => expect([command(100), command(200)]).toEqual([1, 0]), { timeout: 10_000 });
+      await vi.waitFor(() => expect([command(100), command(200)]).toEqual([1, 0]), { timeout: 60_000 });
       expect(validUntil(100)).toBe((NOW + 4 * H) / 1000);
       expect(plc.holding.get(101)).toBe(480);
       await written(3, 2);
       // Then no deferral at all: tempering runs again at once; conching, whose command did not change, is not rewritten.
       const conchingWrites = writesTo(100);
       ctx.bus.emit('power.guard', guard([]));
-      await vi.waitFor(() => expect(command(200)).toBe(1), { timeout: 10_000 });
+      await vi.waitFor(() => expect(command(200)).toBe(1), { timeout: 60_000 });
       expect(validUntil(200)).toBe((NOW + 2 * H) / 1000);
       expect(writesTo(100)).toBe(conchingWrites);
       // Nothing here waited for a watchdog period: the gateway's clock never moved, and each line wrote once per change.
@@ -124,12 +124,12 @@ describe('the same on the OPC UA line writer (real node-opcua server, watchdog p
     const writes = () => lines.writers().conching!.writes;
     try {
       ctx.bus.emit('plan.updated', { version: 1, planId: 'p#1', doc });
-      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([1, 1]), { timeout: 20_000 });
+      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([1, 1]), { timeout: 60_000 });
       ctx.bus.emit('power.guard', guard([defer('conching')]));
-      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([0, 2]), { timeout: 20_000 });
+      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([0, 2]), { timeout: 60_000 });
       // Lifted: main left Command at 0 until the watchdog (an hour here).
       ctx.bus.emit('power.guard', guard([]));
-      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([1, 3]), { timeout: 20_000 });
+      await vi.waitFor(() => expect([server.get('Conching.Command'), writes()]).toEqual([1, 3]), { timeout: 60_000 });
       expect((server.get('Conching.ValidUntil') as Date).getTime()).toBe(NOW + 4 * H);
     } finally {
       await lines.stop();

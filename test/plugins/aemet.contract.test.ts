@@ -96,7 +96,7 @@ describe('aemet source contract (real local server, two steps, ISO-8859-15)', ()
     server.script('/opendata/api/observacion', limit);
     let done = false;
     const running = source.ingest().finally(() => (done = true));
-    await vi.waitFor(() => expect(ctx.clock.pendingTimers()).toBe(1));
+    await vi.waitFor(() => expect(ctx.clock.pendingTimers()).toBe(1), { timeout: 60_000, interval: 20 });
     expect(done).toBe(false);
     await ctx.clock.advance(29_000); // 12:30:00 → the wait runs to 12:31:01
     expect(done).toBe(false);

@@ -60,7 +60,8 @@ describe('modbus sensors against a real Modbus TCP server', () => {
             host: '127.0.0.1',
             port: plc.port,
             pollMs: 100,
-            timeoutMs: 300,
+            // Not the subject here ('mute' is): a 300 ms budget was met by a busy CI box, turning 'floor' failed.
+            timeoutMs: 5000,
             maxBackoffMs: 400,
             points: [
               { name: 'floor_temp', address: 0, type: 'int16', scale: 0.1 },
@@ -90,7 +91,7 @@ describe('modbus sensors against a real Modbus TCP server', () => {
   });
 
   it('reads every data type and byte order, scaled, from holding and input registers, into the store', async () => {
-    await vi.waitFor(() => expect((plugin.health().details!.devices as Record<string, { polls: number }>).floor!.polls).toBeGreaterThanOrEqual(1), { timeout: 5000 });
+    await vi.waitFor(() => expect((plugin.health().details!.devices as Record<string, { polls: number }>).floor!.polls).toBeGreaterThanOrEqual(1), { timeout: 60_000 });
     const r = plugin.readings();
     expect(r.floor_temp!.value).toBe(23.5);
     expect(r.floor_rh!.value).toBe(51.2);
@@ -103,24 +104,26 @@ describe('modbus sensors against a real Modbus TCP server', () => {
   });
 
   it('marks a point that answers with an exception, and a device that times out, while the others keep polling', async () => {
-    await vi.waitFor(() => expect(plugin.readings().missing).toMatchObject({ state: 'failed', error: 'Modbus exception 2 (illegal data address)' }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(plugin.readings().missing).toMatchObject({ state: 'failed', error: 'Modbus exception 2 (illegal data address)' }), { timeout: 60_000 });
     const devices = plugin.health().details!.devices as Record<string, { state: string; code?: string; message: string; polls: number }>;
     expect(devices.floor!.state).toBe('degraded');
-    await vi.waitFor(() => expect((plugin.health().details!.devices as typeof devices).mute).toMatchObject({ state: 'failed', code: 'timeout', message: expect.stringMatching(/^Timed out; reconnecting in \d+ ms$/) }), { timeout: 5000 });
+    await vi.waitFor(() => expect((plugin.health().details!.devices as typeof devices).mute).toMatchObject({ state: 'failed', code: 'timeout', message: expect.stringMatching(/^Timed out; reconnecting in \d+ ms$/) }), { timeout: 60_000 });
     const polls = (plugin.health().details!.devices as typeof devices).floor!.polls;
-    await vi.waitFor(() => expect((plugin.health().details!.devices as typeof devices).floor!.polls).toBeGreaterThan(polls + 2), { timeout: 5000 });
+    await vi.waitFor(() => expect((plugin.health().details!.devices as typeof devices).floor!.polls).toBeGreaterThan(polls + 2), { timeout: 60_000 });
   });
 
   it('survives a power cycle of the device and resumes without a restart', async () => {
     await plc.stop();
-    await vi.waitFor(() => expect(plugin.readings().floor_temp!.state).toBe('failed'), { timeout: 5000 });
-    expect((plugin.health().details!.devices as Record<string, { state: string }>).floor!.state).toBe('failed');
+    await vi.waitFor(() => expect(plugin.readings().floor_temp!.state).toBe('failed'), { timeout: 60_000 });
+    const floor = () => (plugin.health().details!.devices as Record<string, { state: string; message: string; reconnects: number }>).floor!;
+    expect(floor().state).toBe('failed');
+    // It retries on its own, at most maxBackoffMs (400) apart: asserted on what the plugin schedules, not by a
+    // wall-clock bound on the reconnect (was < 3000 ms of Date.now(), at the mercy of a busy CI box).
+    await vi.waitFor(() => expect(floor().message).toMatch(/; reconnecting in 400 ms$/), { timeout: 60_000, interval: 20 });
     put(0, 241, 'int16');
-    const back = Date.now();
     await plc.start();
-    await vi.waitFor(() => expect(plugin.readings().floor_temp).toMatchObject({ state: 'ok', value: 24.1 }), { timeout: 5000 });
-    expect(Date.now() - back).toBeLessThan(3000);
-    expect((plugin.health().details!.devices as Record<string, { reconnects: number }>).floor!.reconnects).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(plugin.readings().floor_temp).toMatchObject({ state: 'ok', value: 24.1 }), { timeout: 60_000 });
+    expect(floor().reconnects).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -157,7 +160,7 @@ describe('modbus sensors at scale: blocks, fixed rate, report by exception', () 
   it('reads 100 contiguous registers in one request per cycle, and says so in health', async () => {
     const points = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, address: 1000 + i, type: 'int16' }));
     const { plc, plugin, device } = await setup({ pollMs: 200, points }, (p) => points.forEach((_, i) => p.holding.set(1000 + i, i)));
-    await vi.waitFor(() => expect(device().polls).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(device().polls).toBeGreaterThanOrEqual(3), { timeout: 60_000 });
     const polls = device().polls as number;
     // Today's main asks one request per point: 100 requests a cycle.
     expect(plc.requests).toBeLessThanOrEqual(polls + 1);
@@ -169,21 +172,26 @@ describe('modbus sensors at scale: blocks, fixed rate, report by exception', () 
   it('bridges a gap up to maxGapRegisters, and falls back to point by point when the gap answers with an exception', async () => {
     const points = [{ name: 'a', address: 0, type: 'int16' }, { name: 'b', address: 5, type: 'float32' }, { name: 'c', address: 40, type: 'int16' }];
     const { plc, plugin, device } = await setup({ pollMs: 200, maxGapRegisters: 4, points }, (p) => [0, 1, 2, 3, 4, 5, 6, 40].forEach((a) => p.holding.set(a, a)));
-    await vi.waitFor(() => expect(device().polls).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(device().polls).toBeGreaterThanOrEqual(2), { timeout: 60_000 });
     expect(device().requests_per_cycle).toBe(2);
     expect(plugin.readings().a).toMatchObject({ value: 0, state: 'ok' });
     expect(plugin.readings().c).toMatchObject({ value: 40, state: 'ok' });
     plc.holding.delete(2); // a hole inside the bridged gap: the device refuses the whole block
-    await vi.waitFor(() => expect(device().requests_per_cycle).toBe(3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(device().requests_per_cycle).toBe(3), { timeout: 60_000 });
     plc.holding.set(0, 7);
-    await vi.waitFor(() => expect(plugin.readings().a).toMatchObject({ value: 7, state: 'ok' }), { timeout: 10_000 });
-    expect(device().state).toBe('ok');
+    await vi.waitFor(() => expect(plugin.readings().a).toMatchObject({ value: 7, state: 'ok' }), { timeout: 60_000 });
+    // Point by point, every point answers: no point failed, and health reports no exception. It may still say
+    // 'overrun' (a busy CI box missed a 200 ms start: seen failing 1 of 1 runs with 2 busy loops), which is true and
+    // not what this test is about; any other reason fails.
+    expect(['a', 'b', 'c'].map((n) => plugin.readings()[n]!.state)).toEqual(['ok', 'ok', 'ok']);
+    const d = device();
+    expect(d.state === 'ok' || (d.state === 'degraded' && d.code === 'overrun'), JSON.stringify(d)).toBe(true);
   });
 
   it('keeps a fixed schedule: a device slower than the period counts overruns and turns degraded with the achieved rate', async () => {
     const { plc, device } = await setup({ pollMs: 100, points: [{ name: 'slow', address: 0, type: 'int16' }] }, (p) => p.holding.set(0, 1));
     plc.delayMs = 250;
-    await vi.waitFor(() => expect(device()).toMatchObject({ state: 'degraded', code: 'overrun' }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(device()).toMatchObject({ state: 'degraded', code: 'overrun' }), { timeout: 60_000 });
     const d = device();
     expect(d.overruns as number).toBeGreaterThanOrEqual(2);
     expect(d.message).toMatch(/^overrunning: [\d.?]+ polls\/s of 10\.00 wanted \(\d+ missed starts\)/);
@@ -197,17 +205,17 @@ describe('modbus sensors at scale: blocks, fixed rate, report by exception', () 
     ];
     const { plc, messages, plugin, port } = await setup({ pollMs: 100, publish: 'device', points }, (p) => (p.holding.set(0, 200), p.holding.set(1, 100)));
     const sent = () => messages.filter((m) => m.topic === 'test/devices/line/sensors');
-    await vi.waitFor(() => expect(sent()).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(sent()).toHaveLength(1), { timeout: 60_000 });
     expect(sent()[0]!.payload).toMatchObject({ device: 'line', points: { temp: { value: 20, state: 'ok' }, load: { value: 100, state: 'ok' } } });
     const polls = () => (plugin.health().details!.devices as Record<string, { polls: number }>).line!.polls;
     plc.holding.set(0, 204); // +0.4 °C: inside the deadband
     plc.holding.set(1, 109); // +9 %: inside the deadband
     const p0 = polls();
-    await vi.waitFor(() => expect(polls()).toBeGreaterThan(p0 + 3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(polls()).toBeGreaterThan(p0 + 3), { timeout: 60_000 });
     expect(sent()).toHaveLength(1);
     expect(messages.filter((m) => m.topic.startsWith('test/sensors/'))).toEqual([]);
     plc.holding.set(1, 111); // +11 %: beyond
-    await vi.waitFor(() => expect(sent()).toHaveLength(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(sent()).toHaveLength(2), { timeout: 60_000 });
     // The retained device message holds the last reported value of every point, including the one that did not move enough.
     expect(sent()[1]!.payload).toMatchObject({ points: { temp: { value: 20 }, load: { value: 111 } } });
     const late = await mqttClient.connectAsync(`mqtt://127.0.0.1:${port}`);

@@ -112,13 +112,13 @@ describe('OPC UA lines follow the write-nothing mode (outputs.dryRun, opcua.line
 
   it('switched off, writes the plan at once (variables and method); the line in its own dry run stays untouched', async () => {
     await outputs.set(false, 'test', 'conching and tempering commissioned');
-    await vi.waitFor(() => expect(server.get('Conching.Command')).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.get('Conching.Command')).toBe(1), { timeout: 60_000 });
     expect(server.get('Conching.PowerSetpoint')).toBe(48);
-    await vi.waitFor(() => expect(server.methodCalls).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.methodCalls).toBeGreaterThanOrEqual(1), { timeout: 60_000 });
     expect(server.get('Line.PowerSetpoint')).toBe(36);
-    await vi.waitFor(() => expect(writer('conching').writes).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    await vi.waitFor(() => expect(writer('conching').writes).toBeGreaterThanOrEqual(3), { timeout: 60_000 });
     const dry = writer('refining').dryCycles;
-    await vi.waitFor(() => expect(writer('refining').dryCycles).toBeGreaterThan(dry + 2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(writer('refining').dryCycles).toBeGreaterThan(dry + 2), { timeout: 60_000 });
     expect(writesTo('Refining')).toBe(0);
     expect(server.get('Refining.Command')).toBe(0);
     expect(outputs.wouldWrites().map((x) => x.target)).toEqual([`line refining (${server.endpointUrl})`]);
@@ -127,15 +127,15 @@ describe('OPC UA lines follow the write-nothing mode (outputs.dryRun, opcua.line
   it('switched on again, stops writing at once; the per-line switch off writes that line', async () => {
     await outputs.set(true, 'test', 'PLC program download on conching');
     const dry = writer('conching').dryCycles;
-    await vi.waitFor(() => expect(writer('conching').dryCycles).toBeGreaterThan(dry), { timeout: 10_000 });
+    await vi.waitFor(() => expect(writer('conching').dryCycles).toBeGreaterThan(dry), { timeout: 60_000 });
     const writes = server.writes;
     const calls = server.methodCalls;
-    await vi.waitFor(() => expect(writer('conching').dryCycles).toBeGreaterThan(dry + 4), { timeout: 10_000 });
+    await vi.waitFor(() => expect(writer('conching').dryCycles).toBeGreaterThan(dry + 4), { timeout: 60_000 });
     expect(server.writes).toBe(writes);
     expect(server.methodCalls).toBe(calls);
     await outputs.set(false, 'test', 'back to live');
     await outputs.set(false, 'test', 'refining commissioned', 'refining');
-    await vi.waitFor(() => expect(server.get('Refining.Command')).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.get('Refining.Command')).toBe(1), { timeout: 60_000 });
     expect(server.get('Refining.PowerSetpoint')).toBe(refiningKw);
   }, 30_000);
 
@@ -143,10 +143,10 @@ describe('OPC UA lines follow the write-nothing mode (outputs.dryRun, opcua.line
     const now = Date.now();
     const start = now - 60_000;
     bus.emit('plan.updated', { version: 9, planId: 'p#9', doc: planDocument(now, [lineRun('conching', start, now + 4 * H, 48), lineRun('tempering', now - H, now + 2 * H, 36), lineRun('refining', now - H, now + 3 * H, refiningKw)]) });
-    await vi.waitFor(() => expect(writer('conching').lastWritten).toMatchObject({ state: { command: 'run', validUntil: now + 4 * H } }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(writer('conching').lastWritten).toMatchObject({ state: { command: 'run', validUntil: now + 4 * H } }), { timeout: 60_000 });
     // The guard held the start of conching's run by 15 min: the PLC is told idle until then, and the run ends 15 min later.
     bus.emit('power.guard', { shifts: [{ line: 'conching', runStart: start, shiftMs: 15 * 60_000, reason: 'P1 test' }], loadsOff: [], projectedKw: 460, limitKw: 440, period: 1, at: now });
-    await vi.waitFor(() => expect(server.get('Conching.Command')).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.get('Conching.Command')).toBe(0), { timeout: 60_000 });
     expect(Math.floor((server.get('Conching.ValidUntil') as Date).getTime() / 1000)).toBe(Math.floor((start + 15 * 60_000) / 1000));
   }, 30_000);
 });

@@ -59,17 +59,17 @@ describe('OPC UA security and login', () => {
   });
 
   it('logs in with a password read from a file over SignAndEncrypt', async () => {
-    await vi.waitFor(() => expect(plugin.readings().t_password).toMatchObject({ state: 'ok', value: 19.5 }), { timeout: 20_000 });
+    await vi.waitFor(() => expect(plugin.readings().t_password).toMatchObject({ state: 'ok', value: 19.5 }), { timeout: 60_000 });
     expect(devices().password).toMatchObject({ state: 'ok', security: 'Basic256Sha256 SignAndEncrypt' });
   });
 
   it('logs in with an X.509 user certificate', async () => {
-    await vi.waitFor(() => expect(plugin.readings().t_cert).toMatchObject({ state: 'ok', value: 19.5 }), { timeout: 20_000 });
+    await vi.waitFor(() => expect(plugin.readings().t_cert).toMatchObject({ state: 'ok', value: 19.5 }), { timeout: 60_000 });
   });
 
   it('names a refused login without showing the password, and a server without the configured security mode', async () => {
-    await vi.waitFor(() => expect(devices().wrongpass).toMatchObject({ state: 'failed', code: 'login_failed' }), { timeout: 20_000 });
-    await vi.waitFor(() => expect(devices().plain).toMatchObject({ state: 'failed', code: 'security_rejected', message: expect.stringContaining('no endpoint for security None') }), { timeout: 20_000 });
+    await vi.waitFor(() => expect(devices().wrongpass).toMatchObject({ state: 'failed', code: 'login_failed' }), { timeout: 60_000 });
+    await vi.waitFor(() => expect(devices().plain).toMatchObject({ state: 'failed', code: 'security_rejected', message: expect.stringContaining('no endpoint for security None') }), { timeout: 60_000 });
     const everything = JSON.stringify(plugin.health());
     expect(everything).not.toContain('not-the-Pa55word');
     expect(everything).not.toContain('s3cret-Pa55');

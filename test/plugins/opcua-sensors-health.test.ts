@@ -37,9 +37,9 @@ describe('OPC UA sensors health with one device ok and one away', () => {
       await sensors.start();
       const devices = () => sensors.health().details!.devices as Record<string, { state: string; code?: string }>;
       // A value received: the subscription is up (the device says ok), so stopping later never races its creation.
-      await vi.waitFor(() => expect(sensors.readings().good_temp).toMatchObject({ state: 'ok', value: 21.5 }), { timeout: 20_000 });
-      await vi.waitFor(() => expect(devices().good!.state).toBe('ok'), { timeout: 5_000 });
-      await vi.waitFor(() => expect(devices().away).toMatchObject({ state: 'failed', code: expect.any(String) }), { timeout: 20_000 });
+      await vi.waitFor(() => expect(sensors.readings().good_temp).toMatchObject({ state: 'ok', value: 21.5 }), { timeout: 60_000 });
+      await vi.waitFor(() => expect(devices().good!.state).toBe('ok'), { timeout: 60_000 });
+      await vi.waitFor(() => expect(devices().away).toMatchObject({ state: 'failed', code: expect.any(String) }), { timeout: 60_000 });
       const h = sensors.health();
       expect(h.state).toBe('degraded');
       expect(h.message).toBe(`not ok: away (${devices().away!.code})`);

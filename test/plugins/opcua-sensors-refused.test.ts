@@ -33,12 +33,12 @@ describe('OPC UA sensors when the server refuses the subscription', () => {
     try {
       await sensors.start();
       const device = () => (sensors.health().details!.devices as Record<string, { state: string; code?: string }>).plc!;
-      await vi.waitFor(() => expect(device()).toMatchObject({ state: 'failed', code: 'subscription_refused' }), { timeout: 20_000 });
+      await vi.waitFor(() => expect(device()).toMatchObject({ state: 'failed', code: 'subscription_refused' }), { timeout: 60_000 });
       expect(sensors.readings().floor_temp).toMatchObject({ state: 'failed' });
       const caps = server.server!.engine.serverCapabilities as unknown as { maxSubscriptionsPerSession: number; maxSubscriptions: number };
       caps.maxSubscriptionsPerSession = 10;
       caps.maxSubscriptions = 50;
-      await vi.waitFor(() => expect(sensors.readings().floor_temp).toMatchObject({ state: 'ok', value: 19.5 }), { timeout: 20_000 });
+      await vi.waitFor(() => expect(sensors.readings().floor_temp).toMatchObject({ state: 'ok', value: 19.5 }), { timeout: 60_000 });
       expect(device().state).toBe('ok');
     } finally {
       await sensors.stop();

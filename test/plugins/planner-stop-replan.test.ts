@@ -150,7 +150,7 @@ describe('the restarted step of an interrupted run meets the hard limits (planne
     const said = doc.infeasible.find((x) => x.startsWith(`conching #${running.batch} cannot run again after the line stop`));
     expect(said, JSON.stringify(doc.infeasible)).toMatch(/^conching #\d+ cannot run again after the line stop: no start from \S+ to the end of the horizon keeps the forbidden hours, the ambient limits and the contracted power for its 300 min, so it stays at \S+$/);
     expect(said!.split('. ').length).toBe(1);
-    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'PLAN_INFEASIBLE' && a.message.includes(said!))).toBe(true));
+    await vi.waitFor(() => expect(alerts.some((a) => a.code === 'PLAN_INFEASIBLE' && a.message.includes(said!))).toBe(true), { timeout: 60_000, interval: 20 });
     await planner.stop();
   }, 120_000);
 });

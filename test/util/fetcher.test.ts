@@ -41,7 +41,7 @@ describe('HTTP fetcher (real local server)', () => {
     // In flight: the server answers after ten minutes.
     server.script('/stop-a', { delayMs: 600_000, body: 'late' });
     const hanging = patient.get({ url: `${server.base}/stop-a?token=secret` }).catch((e: unknown) => e);
-    await vi.waitFor(() => expect(server.countFor('/stop-a')).toBe(1));
+    await vi.waitFor(() => expect(server.countFor('/stop-a')).toBe(1), { timeout: 60_000, interval: 20 });
     stopping.abort();
     const error = (await hanging) as GatewayError;
     expect(error).toBeInstanceOf(GatewayError);
@@ -52,7 +52,7 @@ describe('HTTP fetcher (real local server)', () => {
     const backingOff = new Fetcher(new SystemClock(), { timeoutMs: 600_000, retries: 3, backoffMs: 600_000, maxBackoffMs: 600_000 }, () => 1, later.signal);
     server.script('/stop-b', { status: 503, body: 'busy' }, { body: 'ok' });
     const waiting = backingOff.get({ url: `${server.base}/stop-b` }).catch((e: unknown) => e);
-    await vi.waitFor(() => expect(server.countFor('/stop-b')).toBe(1));
+    await vi.waitFor(() => expect(server.countFor('/stop-b')).toBe(1), { timeout: 60_000, interval: 20 });
     later.abort();
     expect(((await waiting) as Error).message).toMatch(/abandoned, the gateway is stopping/);
     expect(server.countFor('/stop-b')).toBe(1);
