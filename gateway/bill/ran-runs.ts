@@ -24,14 +24,18 @@ import { formatUtcIso } from '../time/tz.js';
 /** Where a run's times come from: verified PLC writes, or the plan's line commands (a line without a PLC link). */
 export type RunSource = 'plc (verified writes)' | 'line command (not verified)';
 
-/** A run as it ran: [start, end) UTC ms (exact, not rounded), its line, process, batch and kW. */
-export interface RanRun {
+/** A run of the plan in absolute time: [start, end) UTC ms, its line, process, batch id and planned kW (a plan document's run, parsed). */
+export interface TimedPlanRun {
   process: string;
   line: string;
   batch: number;
   start: number;
   end: number;
   kw: number;
+}
+
+/** A run as it ran: [start, end) UTC ms (exact, not rounded), its line, process, batch and kW. */
+export interface RanRun extends TimedPlanRun {
   source: RunSource;
 }
 

@@ -19,17 +19,10 @@ import { QUARTER_HOUR_MS } from '../series/slots.js';
 import { formatUtcIso, localDayRange, PLANT_TZ } from '../time/tz.js';
 import type { BillQuarterHour } from './bill.js';
 import { cents, centsSplit } from './money.js';
-import type { LeftOutRun, RunSource } from './ran-runs.js';
+import type { LeftOutRun, RunSource, TimedPlanRun } from './ran-runs.js';
 
-/** A run of the plan in absolute time: [start, end) UTC ms, its line, process, batch id and planned kW (a plan document's run, parsed). */
-export interface TimedPlanRun {
-  process: string;
-  line: string;
-  batch: number;
-  start: number;
-  end: number;
-  kw: number;
-}
+export type { TimedPlanRun };
+
 
 /**
  * A run that ran: [start, end) UTC ms on the quarter-hour grid (as it ran, gateway/bill/ran-runs.ts), its kW, where

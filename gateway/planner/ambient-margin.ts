@@ -20,18 +20,10 @@
  */
 import { HOUR_MS } from '../time/tz.js';
 import { diagnose, planSchedule, type PlanOutcome } from './plan.js';
-import type { AmbientMargin, PlannerInput } from './types.js';
+import type { AmbientMargin, AmbientRisk, PlannerInput } from './types.js';
 
-/** z ≥ 0 and σ ≥ 0 as the config gives them (planner.ambientRisk), with ρ (planner.weatherErrorDecay). */
-export interface AmbientRisk {
-  z: number;
-  sigmaC: number;
-  rho: number;
-  /** € at stake when a run meets a limit (planner.ambientRisk.stakeEur); 0 or absent: no priced risk. */
-  stakeEur?: number;
-  /** Where σ comes from, in words (measured on this box or configured, and why): shown with the margin. */
-  sigmaFrom?: string;
-}
+export type { AmbientRisk };
+
 
 /**
  * The spread (°C) of the forecast error left `leadHours` after the last observed hour: σ √(1 − ρ^(2L)); 0 at a

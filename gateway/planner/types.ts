@@ -121,25 +121,30 @@ export interface MoveBudget {
   maxMoves: number;
 }
 
-/** The margin added to the temperature forecast for the ambient limits (ambient-margin.ts). */
-export interface AmbientMargin {
+/** z ≥ 0 and σ ≥ 0 as the config gives them (planner.ambientRisk), with ρ (planner.weatherErrorDecay). */
+export interface AmbientRisk {
   /** Standard-normal quantile: a slot meets its limit with probability Φ(z) under a Gaussian forecast error. */
   z: number;
   /** Stationary spread of the temperature forecast's error, °C. */
   sigmaC: number;
-  /** Where σ comes from, in words: measured on this box (gateway/weather/forecast-skill.ts) or configured, and why. */
-  sigmaFrom?: string;
   /** Lag-1 autocorrelation of the hourly error (planner.weatherErrorDecay). */
   rho: number;
+  /**
+   * The priced risk (ambient-margin.ts startRiskEur): € the plant loses when a run meets an ambient limit the
+   * forecast did not show (planner.ambientRisk.stakeEur). Absent or 0: no priced risk.
+   */
+  stakeEur?: number;
+  /** Where σ comes from, in words: measured on this box (gateway/weather/forecast-skill.ts) or configured, and why. */
+  sigmaFrom?: string;
+}
+
+/** The margin added to the temperature forecast for the ambient limits (ambient-margin.ts): the risk and what it gives per slot. */
+export interface AmbientMargin extends AmbientRisk {
   /** UTC ms of the last observed hour the forecast is anchored on; absent: none (full σ everywhere). */
   anchorAt?: number;
   /** °C per slot (0 on observed slots), z × σ × √(1 − ρ^(2 × lead h)). */
   marginC: number[];
-  /**
-   * The priced risk (ambient-margin.ts startRiskEur): € the plant loses when a run meets an ambient limit the
-   * forecast did not show, and σ(lead) per slot (°C, 0 on observed slots). Absent or 0: no priced risk.
-   */
-  stakeEur?: number;
+  /** σ(lead) per slot (°C, 0 on observed slots), with a stake: the priced risk's spread. */
   spreadC?: number[];
   /** Why the margin was set to 0 for this horizon (it alone left a process no feasible placement), one sentence. */
   relaxed?: string;
