@@ -16,6 +16,7 @@ import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/planner/frozen.js';
+import { noStartBefore } from '../../gateway/planner/no-past-start.js';
 import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
@@ -247,7 +248,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     // contracted power, not merely when the stop ends (interruptions.ts fitContinuations); none in the horizon: said.
     const continuationProblems = fitContinuations(startedOnly, input, now, tz);
     if (hold) input.processes = input.processes.map((p) => (hold.until[p.name] !== undefined ? { ...p, frozenUntil: hold.until[p.name] } : p));
-    return { input, waitingIds, continuationProblems };
+    // No new run in the elapsed part of the first slot (no-past-start.ts): it starts at the next slot boundary, in full.
+    return { input: noStartBefore(input, now), waitingIds, continuationProblems };
   };
 
   /** The plan in force's runs not started yet, in `input`'s slots: the solver's warm start (plan.ts startingPlan). */
