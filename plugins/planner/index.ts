@@ -17,6 +17,7 @@ import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/planner/frozen.js';
 import { noStartBefore } from '../../gateway/planner/no-past-start.js';
+import { batchesInTheLine, keepWorkInProgress, newBatchQuotas } from '../../gateway/planner/work-in-progress.js';
 import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
@@ -197,12 +198,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const today = localDate(now, tz);
     // The work as the free re-plan sees it (the started runs only); a kept run is one of its day's runs and of the
     // horizon's, not one more (a day whose quota the kept runs already fill gets none).
-    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, cfg.processes, cfg.order, (p) => startedOnly.filter((r) => r.process === p && localDate(r.start, tz) === today).length);
+    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, newBatchQuotas(cfg.processes, cfg.order), cfg.order, (p) => startedOnly.filter((r) => r.process === p && localDate(r.start, tz) === today).length);
     for (const r of kept) {
       const day = days.find((d) => d.day === localDate(r.start, tz));
       if (day && (day.runs[r.process] ?? 0) > 0) day.runs[r.process]!--;
       if ((runsToPlace[r.process] ?? 0) > 0) runsToPlace[r.process]!--;
     }
+    // A quota limits new batches, not the completion of the batches already in the line (work-in-progress.ts).
+    const beyondQuota = keepWorkInProgress(cfg.order, batchesInTheLine(cfg.order, history), runsToPlace, days);
+    if (beyondQuota.length) ctx.log.info({ steps: beyondQuota }, 'planner: batches in the line finished beyond the day quota');
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
     // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
     // running b runs already consumed, and at least what keeps today's quota counts consistent.
