@@ -9,6 +9,7 @@ import { buildPlannerInput, inWindows } from '../../gateway/planner/build.js';
 import { contractInput } from './contract-input.js';
 import { fitContinuations, interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
 import { keepsRuns } from './kept-previous.js';
+import { inForce, overrideTooFar } from './override-limits.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { breachAlert, breachSubject, describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -661,6 +662,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
             }
           }
           if (until <= ctx.clock.now()) return refuse(`"until" ${JSON.stringify(body.until)} is not in the future: the ${body.command} would end before it starts`);
+          const tooFar = overrideTooFar(body.command, until, ctx.clock.now(), body.until);
+          if (tooFar) return refuse(tooFar);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
           // A line stop or resume releases the frozen window for the re-plan it causes (frozen.ts).
           release = { reason: `line ${line}: ${body.command} (override)`, processes: new Set() };
@@ -749,7 +752,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         const runs = (current?.doc.runs ?? []).filter((r) => r.process === p.name && Date.parse(r.end) > now).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
         const run = runs[0];
         const command = run ? { ...run, state: Date.parse(run.start) <= now ? ('running' as const) : ('next' as const) } : null;
-        return { line: p.line, process: p.name, batches_per_day: p.batchesPerDay, command, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
+        return { line: p.line, process: p.name, batches_per_day: p.batchesPerDay, command, ack: acks.get(p.line) ?? null, override: inForce(overrides.get(p.line), now) };
       }),
   };
 }
