@@ -214,12 +214,16 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     // Counted on the started runs only: the kept runs (frozen.ts) keep the pairing they had, as the first runs after
     // the started ones in both lists (no new run of a process starts before its last kept one).
     const done = (process: string) => startedOnly.filter((r) => r.process === process && r.end <= first).length;
+    // b's finished runs whose batch's a run is still in the two-day history: a batch whose a run left the history
+    // first (it ended earlier) is in neither count (it was counted in done(b) alone, and the credit fell one short
+    // at that boundary: a batch through a lost its b step, or its wait, tester5 fault 13).
+    const doneAfter = (b: string, a: string) => startedOnly.filter((r) => r.process === b && r.end <= first && startedOnly.some((x) => x.process === a && x.batch === r.batch)).length;
     const startedFixed = (process: string) => startedOnly.filter((r) => r.process === process && r.end > first).length;
     const startedOnlyToday = (process: string) => startedOnly.filter((r) => r.process === process && localDate(r.start, tz) === today).length;
     const orderCredit = Object.fromEntries(
       cfg.order.slice(1).map((b, i) => {
         const a = cfg.order[i]!;
-        return [b, Math.max(done(a) - done(b), startedFixed(b), startedOnlyToday(a) - startedOnlyToday(b) + startedFixed(b) - startedFixed(a))];
+        return [b, Math.max(done(a) - doneAfter(b, a), startedFixed(b), startedOnlyToday(a) - startedOnlyToday(b) + startedFixed(b) - startedFixed(a))];
       }),
     );
     // The batches waiting for each later step: through the previous step before the horizon, not yet started here,
