@@ -145,14 +145,12 @@ export function holdingCost(input: PlannerInput, held: readonly Held[]): { eur: 
 /**
  * The waits longer than their limit that the plan makes: those of planned runs and of fixed runs starting inside the
  * horizon (kept from the plan in force: keeping them makes the wait). A fixed run that started before the horizon
- * (its wait ended at slot ≤ 0) is history, not this plan's. A wait still open at the horizon's end (its next step not
- * in this plan) is one when it is already longer than the limit inside the horizon, whether or not any plan could
- * place that step (tester5 fault 4: a quota of 0 left batches in the tanks for days with no breach listed); the
- * solver counts the limit inside the horizon the same way (milp.ts holding rows). An open wait still within its
- * limit is not one: its next step is work of a later day the horizon does not hold yet.
+ * (its wait ended at slot ≤ 0) is history, not this plan's. A wait still open at the horizon's end is not one: its next
+ * step is work of a later day the horizon does not hold yet (the next plans place it; the solver already keeps such a
+ * batch's previous step as late as it can, since the limit is counted inside the horizon).
  */
 export function holdingBreaches(held: readonly Held[]): Held[] {
-  return held.filter((h) => h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots && !(h.fixed && h.toSlot <= 0));
+  return held.filter((h) => !h.open && h.limitSlots !== undefined && h.toSlot - h.fromSlot > h.limitSlots && !(h.fixed && h.toSlot <= 0));
 }
 
 /** A duration in words: in hours when exact to the quarter-hour ("4 h", "7.5 h", "0.25 h"), else in minutes ("20 min"). */
@@ -170,10 +168,9 @@ function breachFigures(input: PlannerInput, h: Held): { who: string; waited: str
 /** The alert subject of a batch's wait for `process`: "batch 7 before tempering" (`who`: "batch 7", or a batch id). */
 export const breachSubject = (who: string | number, process: string): string => `${typeof who === 'number' ? `batch ${who}` : who} before ${process}`;
 
-/** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)"; open: "batch 42 waits at least 10 h for tempering (limit 4 h): its tempering is not in this plan". */
+/** A breach in words, e.g. "batch 42 waits 7.5 h for tempering (limit 4 h)". */
 export function describeBreach(input: PlannerInput, h: Held): string {
   const f = breachFigures(input, h);
-  if (h.open) return `${f.who} waits at least ${f.waited} for ${h.process} (limit ${f.limit}): its ${h.process} is not in this plan`;
   return `${f.who} waits ${f.waited} for ${h.process} (limit ${f.limit})`;
 }
 
@@ -185,7 +182,7 @@ export function describeBreach(input: PlannerInput, h: Held): string {
 export function breachAlert(input: PlannerInput, h: Held): { subject: string; message: string } {
   const f = breachFigures(input, h);
   const subject = breachSubject(f.who, h.process);
-  return { subject, message: `${subject}: waits ${h.open ? 'at least ' : ''}${f.waited} (limit ${f.limit})${h.open ? `, its ${h.process} not in the plan` : ''}` };
+  return { subject, message: `${subject}: waits ${f.waited} (limit ${f.limit})` };
 }
 
 /**

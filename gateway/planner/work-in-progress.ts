@@ -35,25 +35,31 @@ export function batchesInTheLine(order: readonly string[], history: ReadonlyArra
 }
 
 /**
- * Raises each later step's runs to place (`runsToPlace`, changed in place) to the number of batches in the line that
- * still need it (`inLine`, batchesInTheLine) when its quota leaves fewer; a step raised loses today's exact count in
- * `days` (its runs go where the solver finds them best, today included). The new batches of the horizon keep the
- * day accounting of dayQuotas (with equal quotas, today's later-step runs cover yesterday's batches, the last
- * day's batches finish in the next horizons), so a step is raised only when its quota cannot even finish the
- * batches already started: a quota lowered below the work in progress (0 for a holiday). Returns one sentence per
- * step raised, e.g. "tempering: 2 run(s) placed beyond its quota for batch(es) 4, 5 already in the line (a quota
- * limits new batches)"; empty when the quotas already cover the work.
+ * Raises a later step's runs to place (`runsToPlace`, changed in place) to the number of batches in the line that
+ * still need it (`inLine`, batchesInTheLine) when the quotas were lowered below the work in progress: the step's
+ * quota for new batches (newBatchQuotas of `processes`, the quotas as configured or changed by the operator) is 0 or
+ * below the largest quota of the batch order, and leaves fewer runs than those batches (a tempering quota of 0 for
+ * a holiday). A step raised loses today's exact count in `days` (its runs go where the solver finds them best, today
+ * included). With equal quotas nothing changes: the day accounting of dayQuotas already finishes every batch
+ * (today's later-step runs take yesterday's batches, the last batches of a horizon go on in the next ones). Returns
+ * one sentence per step raised, e.g. "tempering: 2 run(s) placed beyond its quota for batch(es) 4, 5 already in the
+ * line (a quota limits new batches)"; empty when nothing was raised.
  */
-export function keepWorkInProgress(order: readonly string[], inLine: Readonly<Record<string, readonly number[]>>, runsToPlace: Record<string, number>, days: DayQuota[]): string[] {
+export function keepWorkInProgress(order: readonly string[], inLine: Readonly<Record<string, readonly number[]>>, runsToPlace: Record<string, number>, days: DayQuota[], processes: ReadonlyArray<{ name: string; batchesPerDay: number }>): string[] {
+  const capped = newBatchQuotas(processes, order);
+  const quotaOf = (p: string) => capped.find((x) => x.name === p)?.batchesPerDay ?? 0;
+  const largest = Math.max(0, ...processes.filter((p) => order.includes(p.name)).map((p) => p.batchesPerDay));
   const notes: string[] = [];
-  for (const b of order.slice(1)) {
+  order.forEach((b, i) => {
+    const quota = quotaOf(b);
+    if (i === 0 || (quota > 0 && quota >= largest)) return;
     const ids = inLine[b] ?? [];
     const need = ids.length;
     const have = runsToPlace[b] ?? 0;
-    if (need <= have) continue;
+    if (need <= have) return;
     runsToPlace[b] = need;
     if (days[0]) delete days[0].runs[b];
     notes.push(`${b}: ${need - have} run(s) placed beyond its quota for batch(es) ${ids.join(', ')} already in the line (a quota limits new batches)`);
-  }
+  });
   return notes;
 }

@@ -206,7 +206,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
       if ((runsToPlace[r.process] ?? 0) > 0) runsToPlace[r.process]!--;
     }
     // A quota limits new batches, not the completion of the batches already in the line (work-in-progress.ts).
-    const beyondQuota = keepWorkInProgress(cfg.order, batchesInTheLine(cfg.order, history), runsToPlace, days);
+    const beyondQuota = keepWorkInProgress(cfg.order, batchesInTheLine(cfg.order, history), runsToPlace, days, cfg.processes);
     if (beyondQuota.length) ctx.log.info({ steps: beyondQuota }, 'planner: batches in the line finished beyond the day quota');
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
     // The credit is what a finished before the horizon beyond what b used (work in progress), at least what the
