@@ -105,8 +105,10 @@ export function heldIntervals(input: PlannerInput, runs: readonly PlannedRun[]):
     bList.forEach((run, k) => {
       if (input.fixedRuns.includes(run)) {
         // Its batch id is real (it came from the plan that placed it): the previous step is the run of `a` with that id.
-        const pred = (run.batch ? aList.find((r) => r.batch === run.batch) : undefined) ?? (k >= credit ? aList[k - credit] : undefined);
+        // Its own batch first: the run of `a` with that id, else when that step ended before the horizon
+        // (fixedWaitSince, also when it ended exactly at the horizon's start), and only then the order's pairing.
         const before = run.batch ? input.fixedWaitSince?.[b]?.[run.batch] : undefined;
+        const pred = (run.batch ? aList.find((r) => r.batch === run.batch) : undefined) ?? (before === undefined && k >= credit ? aList[k - credit] : undefined);
         const fromSlot = pred ? pred.startSlot + pred.slots : before;
         if (fromSlot !== undefined && fromSlot <= run.startSlot) push({ batch: run.batch, fromSlot, toSlot: run.startSlot, open: false, fixed: true });
         return;

@@ -10,6 +10,7 @@ import { contractInput } from './contract-input.js';
 import { fitContinuations, interruptRuns, physicalStart, placeContinuations, withInterruptions, type StartedRun } from './interruptions.js';
 import { keepsRuns } from './kept-previous.js';
 import { updateLeftPlan, type LeftStep } from './left-plan.js';
+import { inForce, overrideTooFar } from './override-limits.js';
 import { violations } from '../../gateway/planner/cost.js';
 import { breachAlert, breachSubject, describeBreach, heldIntervals, holdingBreaches, totalCost } from '../../gateway/planner/holding.js';
 import { planDocument } from '../../gateway/planner/document.js';
@@ -17,6 +18,8 @@ import { planRecommendationAt } from '../../gateway/planner/recommendation.js';
 import { solveGreedy } from '../../gateway/planner/greedy.js';
 import { dayQuotas, planKeepingDays } from '../../gateway/planner/day-quotas.js';
 import { frozenRuns, noNewStartBefore, type TimedRun } from '../../gateway/planner/frozen.js';
+import { noStartBefore } from '../../gateway/planner/no-past-start.js';
+import { batchesInTheLine, keepWorkInProgress, newBatchQuotas } from '../../gateway/planner/work-in-progress.js';
 import { savingBand } from '../../gateway/planner/band.js';
 import { diffBatches, movesOf, movesOn, pruneMoves, withinLimit, type BatchMove } from '../../gateway/planner/moves.js';
 import { planWithinMoves } from '../../gateway/planner/within-moves.js';
@@ -206,12 +209,15 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     const today = localDate(now, tz);
     // The work as the free re-plan sees it (the started runs only); a kept run is one of its day's runs and of the
     // horizon's, not one more (a day whose quota the kept runs already fill gets none).
-    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, cfg.processes, cfg.order, (p) => startedOnly.filter((r) => r.process === p && localDate(r.start, tz) === today).length);
+    const { days, runsToPlace } = dayQuotas(starts, resolutionMs, tz, newBatchQuotas(cfg.processes, cfg.order), cfg.order, (p) => startedOnly.filter((r) => r.process === p && localDate(r.start, tz) === today).length);
     for (const r of kept) {
       const day = days.find((d) => d.day === localDate(r.start, tz));
       if (day && (day.runs[r.process] ?? 0) > 0) day.runs[r.process]!--;
       if ((runsToPlace[r.process] ?? 0) > 0) runsToPlace[r.process]!--;
     }
+    // A quota limits new batches, not the completion of the batches already in the line (work-in-progress.ts).
+    const beyondQuota = keepWorkInProgress(cfg.order, batchesInTheLine(cfg.order, history), runsToPlace, days, cfg.processes);
+    if (beyondQuota.length) ctx.log.info({ steps: beyondQuota }, 'planner: batches in the line finished beyond the day quota');
     // Batch order (the solvers' rule): the k-th run of b, fixed (running) ones first, needs the (k - credit)-th run of a.
     // The credit is the b runs running now plus the batches that finished a before the horizon and have no b run
     // (work in progress, by batch id), and at least what keeps today's quota counts consistent.
@@ -264,7 +270,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
     // contracted power, not merely when the stop ends (interruptions.ts fitContinuations); none in the horizon: said.
     const continuationProblems = fitContinuations(startedOnly, input, now, tz);
     if (hold) input.processes = input.processes.map((p) => (hold.until[p.name] !== undefined ? { ...p, frozenUntil: hold.until[p.name] } : p));
-    return { input, waitingIds, continuationProblems };
+    // No new run in the elapsed part of the first slot (no-past-start.ts): it starts at the next slot boundary, in full.
+    return { input: noStartBefore(input, now), waitingIds, continuationProblems };
   };
 
   /** The plan in force's runs not started yet, in `input`'s slots: the solver's warm start (plan.ts startingPlan). */
@@ -714,6 +721,8 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
             }
           }
           if (until <= ctx.clock.now()) return refuse(`"until" ${JSON.stringify(body.until)} is not in the future: the ${body.command} would end before it starts`);
+          const tooFar = overrideTooFar(body.command, until, ctx.clock.now(), body.until);
+          if (tooFar) return refuse(tooFar);
           overrides.set(line, { line, command: body.command, until, at: ctx.clock.now() });
           // A line stop or resume releases the frozen window for the re-plan it causes (frozen.ts).
           release = { reason: `line ${line}: ${body.command} (override)`, processes: new Set() };
@@ -805,7 +814,7 @@ export function createPlanner(ctx: PluginContext): PlannerPlugin {
         const runs = (current?.doc.runs ?? []).filter((r) => r.process === p.name && Date.parse(r.end) > now).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
         const run = runs[0];
         const command = run ? { ...run, state: Date.parse(run.start) <= now ? ('running' as const) : ('next' as const) } : null;
-        return { line: p.line, process: p.name, batches_per_day: p.batchesPerDay, command, ack: acks.get(p.line) ?? null, override: overrides.get(p.line) ?? null };
+        return { line: p.line, process: p.name, batches_per_day: p.batchesPerDay, command, ack: acks.get(p.line) ?? null, override: inForce(overrides.get(p.line), now) };
       }),
   };
 }
