@@ -37,15 +37,28 @@ export function limitOutdoorFor(input: PlannerInput, process: string): number {
 export function startRiskEur(input: PlannerInput, process: string, start: number, L: number): number {
   const m = input.ambientMargin;
   if (!m?.stakeEur || !m.spreadC) return 0;
+  return m.stakeEur * limitChance(input, process, start, L);
+}
+
+/**
+ * The chance (0-1) that a run of `process` over slots [start, start + L) meets its first ambient limit: the largest
+ * over its slots of 1 − Φ((limit − forecast) / σ(lead)), σ(lead) from `input.ambientMargin.spreadC`. Slots with no
+ * spread (observed, none configured) or no temperature count 0 here: whether such a slot is over the limit is a fact
+ * the caller reads on the point temperature (forced-move.ts runRisks). Shared by the solvers' priced risk
+ * (startRiskEur) and the forced-move rule, so both weigh the same P.
+ */
+export function limitChance(input: PlannerInput, process: string, start: number, L: number): number {
+  const spread = input.ambientMargin?.spreadC;
+  if (!spread) return 0;
   const limit = limitOutdoorFor(input, process);
   let worst = 0;
   for (let t = Math.max(0, start); t < Math.min(input.starts.length, start + L); t++) {
     const o = input.outdoorC[t];
-    const s = m.spreadC[t] ?? 0;
+    const s = spread[t] ?? 0;
     if (o === null || o === undefined || !(s > 0)) continue;
     worst = Math.max(worst, 1 - normalCdf((limit - o) / s));
   }
-  return m.stakeEur * worst;
+  return worst;
 }
 
 /** The priced risk of a schedule (€): startRiskEur summed over its runs; 0 without a priced risk. */

@@ -32,7 +32,7 @@
  */
 import { blockedSlots, violations } from './cost.js';
 import { totalCost } from './holding.js';
-import { limitOutdoorFor, normalCdf } from './ambient-risk.js';
+import { limitChance } from './ambient-risk.js';
 import type { PlannedRun, PlannerInput } from './types.js';
 
 export type ForcedMoveRule = 'limit' | 'priced' | 'saving';
@@ -76,20 +76,14 @@ export function runRisks(input: PlannerInput, runs: readonly PlannedRun[]): RunR
   const spread = input.ambientMargin?.spreadC;
   const { ambientMargin: _, ...point } = input;
   return runs.map((r) => {
-    const limit = limitOutdoorFor(input, r.process);
     const blocked = ambientBlocked(point, r.process);
-    let p = 0;
+    // A slot with no spread left over the limit on the point temperature is a fact: certain.
     let certain = false;
     for (let t = Math.max(0, r.startSlot); t < Math.min(input.starts.length, r.startSlot + r.slots); t++) {
       const o = input.outdoorC[t];
-      if (o === null || o === undefined) continue;
-      const s = spread?.[t] ?? 0;
-      if (s > 0) p = Math.max(p, 1 - normalCdf((limit - o) / s));
-      else if (blocked[t]) {
-        p = 1;
-        certain = true;
-      }
+      if (o !== null && o !== undefined && !((spread?.[t] ?? 0) > 0) && blocked[t]) certain = true;
     }
+    const p = certain ? 1 : limitChance(input, r.process, r.startSlot, r.slots);
     return { process: r.process, batch: r.batch, startSlot: r.startSlot, p, certain };
   });
 }
