@@ -150,8 +150,7 @@ export function computeBill(contract: Contract, start: number, end: number, quar
   const energyEur = energy.reduce((s, e) => s + e.eur, 0);
   const powerEur = power.reduce((s, p) => s + p.eur, 0);
   const excessEur = excess?.eur ?? 0;
-  const taxEur = ((energyEur + powerEur + excessEur) * contract.electricityTaxPct) / 100;
-  const vatEur = ((energyEur + powerEur + excessEur + taxEur) * contract.vatPct) / 100;
+  const { taxEur, vatEur } = taxesOn(energyEur + powerEur + excessEur, contract);
   return { start, end, days, kwh, energy, power, excess, energyEur, powerEur, excessEur, taxEur, vatEur, coverage, energyOnly: !!options.energyOnly };
 }
 
@@ -220,9 +219,19 @@ export function projectMonth(contract: Contract, toDate: BillPart, monthEnd: num
   const powerEur = toDate.energyOnly ? 0 : contract.contractedKw.reduce((s, kw, i) => s + (kw * contract.powerPriceEurKwYear[i]! * days) / 365, 0);
   // the maxímetro's days / 30 runs with the billing days: the month's, as the power term's
   const excessEur = toDate.excess?.metering === 'maximetro' && toDate.days > 0 ? (toDate.excessEur * days) / toDate.days : toDate.excessEur;
-  const taxEur = ((energyEur + powerEur + excessEur) * contract.electricityTaxPct) / 100;
-  const vatEur = ((energyEur + powerEur + excessEur + taxEur) * contract.vatPct) / 100;
+  const { taxEur, vatEur } = taxesOn(energyEur + powerEur + excessEur, contract);
   return { kwh: toDate.kwh * factor, energyEur, powerEur, excessEur, taxEur, vatEur };
+}
+
+/**
+ * The taxes on `baseEur` (energy + power + excess, €, full precision) under `contract`: the electricity tax
+ * electricityTaxPct % of the base, and VAT vatPct % of the base plus that tax. The one formula of the bill's taxes
+ * (a day, a month's projection, a closed month's excess).
+ */
+export function taxesOn(baseEur: number, contract: Pick<Contract, 'electricityTaxPct' | 'vatPct'>): { taxEur: number; vatEur: number } {
+  const taxEur = (baseEur * contract.electricityTaxPct) / 100;
+  const vatEur = ((baseEur + taxEur) * contract.vatPct) / 100;
+  return { taxEur, vatEur };
 }
 
 export { powerPeriodOf };

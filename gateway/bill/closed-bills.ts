@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { excessMeteringOf, type Contract } from '../contract/contract.js';
 import { formatUtcIso } from '../time/tz.js';
-import type { BillPart, Coverage } from './bill.js';
+import { taxesOn, type BillPart, type Coverage } from './bill.js';
 import type { ExcessBreakdown } from './excess.js';
 import type { LedgerStore } from './savings.js';
 
@@ -98,8 +98,7 @@ export function sumDayParts(days: readonly BillPart[], start: number, end: numbe
     vatEur += d.vatEur;
   }
   const excessEur = excess?.eur ?? 0;
-  const excessTax = (excessEur * excessContract.electricityTaxPct) / 100;
-  const excessVat = ((excessEur + excessTax) * excessContract.vatPct) / 100;
+  const { taxEur: excessTax, vatEur: excessVat } = taxesOn(excessEur, excessContract);
   const energyEur = energy.reduce((s, e) => s + e.eur, 0);
   const powerEur = power.reduce((s, p) => s + p.eur, 0);
   return { start, end, days: dayCount, kwh, energy, power, excess, energyEur, powerEur, excessEur, taxEur: taxEur + excessTax, vatEur: vatEur + excessVat, coverage, energyOnly };

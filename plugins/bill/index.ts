@@ -20,7 +20,7 @@ import { resolveContract, type Contract } from '../../gateway/contract/contract.
 import { computeBill, monthRange, projectMonth, type BillPart } from '../../gateway/bill/bill.js';
 import { billPayload, savingsPayload, type BilledWith, type BillPayload, type MonthReconciliation, type SavingsPayload } from '../../gateway/bill/payloads.js';
 import { closedBillDay, closedBillKey, closedMonthExcessKey, contractFingerprint, storeOnce, sumDayParts, type ClosedBillDay, type ClosedMonthExcess } from '../../gateway/bill/closed-bills.js';
-import { billAmounts } from '../../gateway/bill/bill.js';
+import { billAmounts, taxesOn } from '../../gateway/bill/bill.js';
 import { cents } from '../../gateway/bill/money.js';
 import { quarterHourPrices } from '../../gateway/bill/prices.js';
 import { closeDay, closedDayKey, fixedShiftStarts, storeClosedDay, type ClosedDay, type ExecutedRun } from '../../gateway/bill/savings.js';
@@ -212,8 +212,7 @@ export function createBill(ctx: PluginContext): BillPlugin {
       const daysTotal = cents(listed.reduce((s, d) => s + billAmounts(d.part).total_eur, 0));
       const unmeasured = cents(unlisted.reduce((s, d) => s + billAmounts(d.part).total_eur, 0));
       const x = part.excessEur;
-      const xTax = (x * excessContract.electricityTaxPct) / 100;
-      const xVat = ((x + xTax) * excessContract.vatPct) / 100;
+      const { taxEur: xTax, vatEur: xVat } = taxesOn(x, excessContract);
       const total = billAmounts(part).total_eur;
       reconciliation = {
         rule: 'total_eur = days_total_eur + unmeasured_days_eur + excess_eur + excess_tax_eur + excess_vat_eur + rounding_eur: each day bill (GET /api/bill/days) has the energy and power terms with their tax and VAT, the excess term is billed per month on the month\'s quarter-hours',
